@@ -1,0 +1,105 @@
+/* smtpc — the blocking client: connect, send messages, quit.
+ * SPDX-License-Identifier: MIT */
+#ifndef SMTPC_CLIENT_H
+#define SMTPC_CLIENT_H
+
+#include "base.h"
+#include "engine.h"
+#include "transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct smtpc_client smtpc_client;
+
+/* Create a client. alloc may be NULL (malloc/free); it is copied and used
+ * for everything the client creates. Free with smtpc_client_free. Returns
+ * NULL only when memory is exhausted. */
+SMTPC_API smtpc_client *smtpc_client_new(const smtpc_allocator *alloc);
+/* Quit is not sent; the connection is closed and everything freed, secrets
+ * zeroed. NULL is a no-op. */
+SMTPC_API void smtpc_client_free(smtpc_client *c);
+
+/* --- settings: allowed while not connected --- */
+
+/* Server host name or address literal and port ("587", "465", "25" or a
+ * service name). Both copied. The port defaults to "587" ("465" with
+ * implicit TLS). */
+SMTPC_API int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port);
+/* ms for one stage (SMTPC_TIMEOUT_*); < 0 means no limit. */
+SMTPC_API int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms);
+/* The name sent in EHLO/HELO (copied). Default "localhost". */
+SMTPC_API int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name);
+/* SMTPC_SECURITY_*. Default SMTPC_SECURITY_STARTTLS (required). */
+SMTPC_API int smtpc_client_set_security(smtpc_client *c, int level);
+/* Trace every line sent and received (secrets redacted). user must outlive
+ * the client. */
+SMTPC_API int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user);
+/* Use t instead of a socket for the next connect. The client takes
+ * ownership of t (frees it on disconnect or free), even on error. */
+SMTPC_API int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t);
+
+/* --- session --- */
+
+/* Connect (or use the transport given), read the greeting, EHLO, upgrade
+ * with STARTTLS per the security level, authenticate when credentials are
+ * set. Every step is bounded by its timeout. On failure the connection is
+ * closed and the error record says why. */
+SMTPC_API int smtpc_client_connect(smtpc_client *c);
+
+/* Send one message from memory. body is the raw RFC 5322 message (headers,
+ * blank line, body), any line endings: it is dot-stuffed and its line ends
+ * made CRLF on the way. from "" is the null reverse-path. All arguments are
+ * borrowed for the call only. A body with 8-bit bytes is declared
+ * BODY=8BITMIME (SMTPC_E8BIT if the server lacks it); SIZE= is declared.
+ * Returns 0 when the server accepted the message for at least one
+ * recipient; the per-recipient results say which. A refusal ends the
+ * transaction (the session stays usable); network and protocol errors end
+ * the session. */
+SMTPC_API int smtpc_client_send(smtpc_client *c, const char *from, const char *const *rcpts,
+                                size_t n_rcpts, const uint8_t *body, size_t body_len);
+
+/* Body read callback: fill buf with up to cap bytes, store the count in
+ * *len (0 means end of body) and return 0; any other return value aborts
+ * the send with SMTPC_ESOURCE. */
+typedef int (*smtpc_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
+
+/* Send one message whose body comes from read. size is its exact length or
+ * -1 when unknown. flags: SMTPC_MAIL_8BITMIME when the body may have 8-bit
+ * bytes (an 8-bit byte in a body not so declared fails with SMTPC_E8BIT).
+ * A read error or 8-bit violation after DATA was accepted cannot be undone
+ * in SMTP: the connection is dropped so that the server discards the
+ * partial message, and the error says so. */
+SMTPC_API int smtpc_client_send_stream(smtpc_client *c, const char *from,
+                                       const char *const *rcpts, size_t n_rcpts,
+                                       smtpc_read_fn read, void *user, int64_t size, int flags);
+
+/* Reset the transaction (RSET) and NOOP: keep-alive helpers. */
+SMTPC_API int smtpc_client_rset(smtpc_client *c);
+SMTPC_API int smtpc_client_noop(smtpc_client *c);
+/* Send QUIT, read the reply, close. Closing happens even if QUIT fails. */
+SMTPC_API int smtpc_client_quit(smtpc_client *c);
+
+/* --- results --- */
+/* Details of the last failure; borrowed until the next call on c. */
+SMTPC_API const smtpc_error *smtpc_client_error(const smtpc_client *c);
+/* Shortcut for smtpc_error_message(smtpc_client_error(c)). */
+SMTPC_API const char *smtpc_client_errmsg(const smtpc_client *c);
+/* Per-recipient results of the last send, in the order given. */
+SMTPC_API size_t smtpc_client_rcpt_count(const smtpc_client *c);
+SMTPC_API int smtpc_client_rcpt_accepted(const smtpc_client *c, size_t i);
+SMTPC_API int smtpc_client_rcpt_reply_code(const smtpc_client *c, size_t i);
+SMTPC_API const char *smtpc_client_rcpt_enhanced(const smtpc_client *c, size_t i);
+SMTPC_API const char *smtpc_client_rcpt_reply_text(const smtpc_client *c, size_t i);
+/* SMTPC_MESSAGE_* for the last send. */
+SMTPC_API int smtpc_client_message_status(const smtpc_client *c);
+SMTPC_API int smtpc_client_capabilities(const smtpc_client *c);
+SMTPC_API int smtpc_client_is_encrypted(const smtpc_client *c);
+/* The engine inside, for capability and limit queries. Borrowed. */
+SMTPC_API smtpc_engine *smtpc_client_engine(smtpc_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,160 @@
+/* smtpc — the sans-io SMTP engine: bytes in, bytes and wants out.
+ * SPDX-License-Identifier: MIT
+ *
+ * The engine owns no socket, clock or file. A driver (smtpc_client, or your
+ * own event loop) starts an operation, then loops:
+ *
+ *   switch (smtpc_engine_want(e)) {
+ *   case SMTPC_WANT_WRITE: smtpc_engine_output(e, &p, &n); send; smtpc_engine_output_done(e, sent);
+ *   case SMTPC_WANT_READ:  recv within smtpc_engine_timeout_ms(e); smtpc_engine_feed(e, buf, got);
+ *   case SMTPC_WANT_BODY:  smtpc_engine_body_write(...) / smtpc_engine_body_end(e);
+ *   case SMTPC_WANT_TLS:   handshake over the same connection; smtpc_engine_tls_done(e, 1, NULL, 0);
+ *   case SMTPC_WANT_IDLE:  operation over; smtpc_engine_result(e) tells how it went
+ *   case SMTPC_WANT_CLOSE: session over; close the connection
+ *   }
+ *
+ * On a transport failure call smtpc_engine_abort(e, code, message): the
+ * engine records it (turning a lost end-of-data reply into SMTPC_EUNKNOWN).
+ */
+#ifndef SMTPC_ENGINE_H
+#define SMTPC_ENGINE_H
+
+#include "base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct smtpc_engine smtpc_engine;
+
+/* What the engine needs next. */
+#define SMTPC_WANT_IDLE 0  /* nothing: the operation finished (see smtpc_engine_result) */
+#define SMTPC_WANT_READ 1  /* read server bytes and feed them */
+#define SMTPC_WANT_WRITE 2 /* send the bytes from smtpc_engine_output */
+#define SMTPC_WANT_BODY 3  /* push message body bytes, then end the body */
+#define SMTPC_WANT_TLS 4   /* run the TLS handshake now, then smtpc_engine_tls_done */
+#define SMTPC_WANT_CLOSE 5 /* the session is over: close the connection */
+
+/* Security levels (smtpc_engine_set_security, smtpc_client_set_security). */
+#define SMTPC_SECURITY_STARTTLS 0          /* default: STARTTLS required */
+#define SMTPC_SECURITY_STARTTLS_OPTIONAL 1 /* STARTTLS when offered, else plain */
+#define SMTPC_SECURITY_IMPLICIT_TLS 2      /* TLS from the first byte (port 465) */
+#define SMTPC_SECURITY_PLAIN 3             /* never encrypt */
+
+/* Timeout stages (RFC 5321 section 4.5.3.2), in milliseconds. */
+#define SMTPC_TIMEOUT_CONNECT 0    /* default 30 s (used by the client) */
+#define SMTPC_TIMEOUT_GREETING 1   /* 5 min */
+#define SMTPC_TIMEOUT_COMMAND 2    /* EHLO, HELO, STARTTLS, AUTH, RSET, NOOP, QUIT: 5 min */
+#define SMTPC_TIMEOUT_MAIL 3       /* 5 min */
+#define SMTPC_TIMEOUT_RCPT 4       /* 5 min */
+#define SMTPC_TIMEOUT_DATA_INIT 5  /* 2 min */
+#define SMTPC_TIMEOUT_DATA_BLOCK 6 /* 3 min: each send of body bytes */
+#define SMTPC_TIMEOUT_DATA_END 7   /* 10 min */
+#define SMTPC_TIMEOUT_TLS 8        /* handshake, default 60 s (used by the client) */
+#define SMTPC_TIMEOUT_COUNT 9
+
+/* Flags for smtpc_engine_begin_mail. */
+#define SMTPC_MAIL_8BITMIME 0x1 /* body has 8-bit bytes: declare BODY=8BITMIME */
+#define SMTPC_MAIL_SMTPUTF8 0x2 /* declare SMTPUTF8 (set automatically for non-ASCII addresses) */
+
+/* Extended capabilities learnt from EHLO (smtpc_engine_capabilities). */
+#define SMTPC_CAP_PIPELINING 0x001
+#define SMTPC_CAP_8BITMIME 0x002
+#define SMTPC_CAP_SMTPUTF8 0x004
+#define SMTPC_CAP_STARTTLS 0x008
+#define SMTPC_CAP_SIZE 0x010
+#define SMTPC_CAP_AUTH 0x020
+#define SMTPC_CAP_CHUNKING 0x040
+#define SMTPC_CAP_DSN 0x080
+#define SMTPC_CAP_ENHANCEDSTATUSCODES 0x100
+#define SMTPC_CAP_EHLO 0x200 /* the server answered EHLO (not only HELO) */
+
+/* Message outcome (smtpc_engine_message_status). */
+#define SMTPC_MESSAGE_NOT_SENT 0 /* the end of data was never sent */
+#define SMTPC_MESSAGE_ACCEPTED 1 /* 250 after the end of data */
+#define SMTPC_MESSAGE_REJECTED 2 /* 4xx/5xx after the end of data */
+#define SMTPC_MESSAGE_UNKNOWN 3  /* end of data sent, reply never seen */
+
+/* Create an engine. ehlo_name is the domain or address literal sent in
+ * EHLO/HELO (copied; NULL means "localhost"). out_cap is the size of the
+ * fixed output buffer (0: 4096; at least 1024), line_max the longest reply
+ * line accepted (0: 2048; at least 512). All the engine's fixed memory is
+ * allocated here; per message it allocates only the recipient result table.
+ * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR or SMTPC_ENOMEM. */
+SMTPC_API int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name,
+                               size_t out_cap, size_t line_max, smtpc_engine **out);
+/* Free the engine (zeroing any secret it holds). NULL is a no-op. */
+SMTPC_API void smtpc_engine_free(smtpc_engine *e);
+
+/* Settings, allowed before smtpc_engine_begin_session. */
+SMTPC_API int smtpc_engine_set_security(smtpc_engine *e, int level);
+SMTPC_API int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms);
+/* fn is called for every line; user must outlive the engine. fn NULL: off. */
+SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
+
+/* --- operations. Each is allowed only when want is SMTPC_WANT_IDLE. --- */
+
+/* Read the greeting, EHLO (HELO on a 5xx), STARTTLS per the security level,
+ * EHLO again after TLS, then AUTH when credentials are set. */
+SMTPC_API int smtpc_engine_begin_session(smtpc_engine *e);
+
+/* One mail transaction. from may be "" for the null reverse-path; from and
+ * rcpts are bare addresses (no angle brackets). from, rcpts and the strings
+ * they point to are borrowed until the operation ends. size is the exact
+ * size of the body before dot-stuffing, or -1 when unknown; it is declared
+ * with SIZE= and checked against the server's limit. Errors found before
+ * anything is sent (SMTPC_EADDRESS, SMTPC_EBADCHAR, SMTPC_ETOOLONG,
+ * SMTPC_EUTF8, SMTPC_E8BIT, SMTPC_ESIZE) are returned here and leave the
+ * session usable. */
+SMTPC_API int smtpc_engine_begin_mail(smtpc_engine *e, const char *from,
+                                      const char *const *rcpts, size_t n_rcpts, int64_t size,
+                                      int flags);
+SMTPC_API int smtpc_engine_begin_rset(smtpc_engine *e);
+SMTPC_API int smtpc_engine_begin_noop(smtpc_engine *e);
+SMTPC_API int smtpc_engine_begin_quit(smtpc_engine *e);
+
+/* --- the pump --- */
+SMTPC_API int smtpc_engine_want(const smtpc_engine *e);
+/* Timeout in ms for the read or write the engine waits on now. */
+SMTPC_API int smtpc_engine_timeout_ms(const smtpc_engine *e);
+/* Borrow the pending output: valid until the next call on e. */
+SMTPC_API int smtpc_engine_output(smtpc_engine *e, const uint8_t **data, size_t *len);
+/* Acknowledge n bytes of the output as sent. */
+SMTPC_API int smtpc_engine_output_done(smtpc_engine *e, size_t n);
+/* Feed server bytes (any split). Returns 0 or the error that ended the
+ * operation (also in smtpc_engine_result). */
+SMTPC_API int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len);
+/* Push body bytes while want is SMTPC_WANT_BODY. Dot-stuffs and turns bare CR
+ * and bare LF into CRLF. Stores in *consumed how many bytes were taken (may be
+ * fewer than len when the output buffer is full: send, then push the rest). */
+SMTPC_API int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len,
+                                      size_t *consumed);
+/* End the body: completes the last line and appends CRLF.CRLF. */
+SMTPC_API int smtpc_engine_body_end(smtpc_engine *e);
+/* Report the TLS handshake's outcome after SMTPC_WANT_TLS: ok = 1 for
+ * success; otherwise code (SMTPC_ETLS*) and message describe the failure. */
+SMTPC_API int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message);
+/* Record a transport failure (code SMTPC_ETIMEDOUT, SMTPC_ECLOSED, ...). The
+ * session ends; want becomes SMTPC_WANT_CLOSE. Returns the code recorded. */
+SMTPC_API int smtpc_engine_abort(smtpc_engine *e, int code, const char *message);
+
+/* --- results --- */
+/* 0 or the error of the last finished operation. */
+SMTPC_API int smtpc_engine_result(const smtpc_engine *e);
+SMTPC_API const smtpc_error *smtpc_engine_error(const smtpc_engine *e);
+SMTPC_API int smtpc_engine_capabilities(const smtpc_engine *e); /* SMTPC_CAP_* bits */
+SMTPC_API uint64_t smtpc_engine_size_limit(const smtpc_engine *e); /* SIZE n, 0 if none */
+/* 1 when the connection is encrypted (implicit TLS or after STARTTLS). */
+SMTPC_API int smtpc_engine_is_encrypted(const smtpc_engine *e);
+/* Per-recipient results of the last mail transaction, borrowed until the next
+ * begin_mail or free. i < n_rcpts of that transaction. */
+SMTPC_API int smtpc_engine_rcpt_reply_code(const smtpc_engine *e, size_t i); /* 0: no reply */
+SMTPC_API const char *smtpc_engine_rcpt_enhanced(const smtpc_engine *e, size_t i);
+SMTPC_API const char *smtpc_engine_rcpt_reply_text(const smtpc_engine *e, size_t i);
+SMTPC_API size_t smtpc_engine_rcpt_accepted_count(const smtpc_engine *e);
+SMTPC_API int smtpc_engine_message_status(const smtpc_engine *e); /* SMTPC_MESSAGE_* */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,40 @@
+/* SMTP command writer: every byte the library puts on a command line passes
+ * through here. Refuses CR, LF and NUL anywhere, checks addresses, and
+ * enforces RFC 5321's 512-octet command line (CRLF included). */
+#ifndef SMTPC_COMMAND_WRITER_H
+#define SMTPC_COMMAND_WRITER_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define SMTPC_COMMAND_MAX 512
+
+/* Flags for smtpc_cmd_mail. */
+#define SMTPC_CMD_BODY_8BITMIME 0x1
+#define SMTPC_CMD_SMTPUTF8 0x2
+
+/* 0 when s has no CR, LF or NUL in its first len bytes, else SMTPC_EBADCHAR. */
+int smtpc_cmd_check_value(const char *s, size_t len);
+
+/* Checks a bare mailbox (no angle brackets) per RFC 5321 section 4.1.2:
+ * Local-part "@" Domain, local part a dot-string or quoted-string, domain
+ * a dot-separated list of LDH labels or an address literal [..]; local part
+ * at most 64 octets, domain at most 255. "" is accepted only when
+ * allow_null (the null reverse-path). UTF-8 (RFC 6531) is allowed; *is_utf8
+ * (may be NULL) is set to 1 when the address has a non-ASCII byte, and the
+ * UTF-8 must be well formed. Returns 0, SMTPC_EBADCHAR (CR/LF/NUL, other
+ * control characters) or SMTPC_EADDRESS. */
+int smtpc_address_check(const char *addr, int allow_null, int *is_utf8);
+
+/* Append "VERB[ ARG]\r\n" to out at *len (capacity cap). arg may be NULL.
+ * Returns 0, SMTPC_EBADCHAR, or SMTPC_ETOOLONG when the line is over
+ * SMTPC_COMMAND_MAX or does not fit in the remaining capacity (nothing is
+ * written on error). */
+int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, const char *arg);
+/* "MAIL FROM:<from>[ SIZE=n][ BODY=8BITMIME][ SMTPUTF8]". size < 0: none.
+ * from is checked with smtpc_address_check (null path allowed). */
+int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
+                   int flags);
+/* "RCPT TO:<to>"; to is checked (null path not allowed). */
+int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to);
+
+#endif

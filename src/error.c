@@ -1,0 +1,141 @@
+/* Error records and the static code descriptions. */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *smtpc_strerror(int code)
+{
+    switch (code) {
+    case SMTPC_OK: return "success";
+    case SMTPC_EINVAL: return "invalid argument";
+    case SMTPC_ESTATE: return "call not allowed in the current state";
+    case SMTPC_ENOMEM: return "out of memory";
+    case SMTPC_ENOTSUP: return "not supported";
+    case SMTPC_ETOOLONG: return "value or command line too long";
+    case SMTPC_EADDRESS: return "invalid mail address";
+    case SMTPC_EBADCHAR: return "CR, LF, NUL or control character in a value";
+    case SMTPC_E8BIT: return "8-bit message body but the server does not offer 8BITMIME";
+    case SMTPC_EUTF8: return "non-ASCII address but the server does not offer SMTPUTF8";
+    case SMTPC_ESIZE: return "message larger than the server accepts";
+    case SMTPC_ESOURCE: return "message source read failed";
+    case SMTPC_ENORECIPIENTS: return "no recipients";
+    case SMTPC_ERESOLVE: return "host name could not be resolved";
+    case SMTPC_ECONNREFUSED: return "connection refused";
+    case SMTPC_ECONNECT: return "connection failed";
+    case SMTPC_ETIMEDOUT: return "timed out";
+    case SMTPC_ECLOSED: return "connection closed by the server";
+    case SMTPC_EIO: return "I/O error";
+    case SMTPC_EPROTO: return "malformed server reply";
+    case SMTPC_ELINE: return "server reply line too long";
+    case SMTPC_EUNEXPECTED: return "unexpected server reply";
+    case SMTPC_EGREETING: return "server refused the connection at greeting";
+    case SMTPC_ESHUTDOWN: return "server closing the connection (421)";
+    case SMTPC_EHELO: return "server refused EHLO and HELO";
+    case SMTPC_EMAILFROM: return "server refused the sender (MAIL FROM)";
+    case SMTPC_ERCPTS: return "server refused every recipient";
+    case SMTPC_EDATA: return "server refused DATA";
+    case SMTPC_EMESSAGE: return "server refused the message";
+    case SMTPC_EUNKNOWN: return "connection lost before the server confirmed the message: outcome unknown";
+    case SMTPC_ECOMMAND: return "server refused the command";
+    case SMTPC_ETLS: return "TLS error";
+    case SMTPC_ETLS_VERIFY: return "server certificate verification failed";
+    case SMTPC_ETLS_PIN: return "server public key does not match the pin";
+    case SMTPC_ENOSTARTTLS: return "STARTTLS required but not offered by the server";
+    case SMTPC_ESTARTTLS: return "server refused STARTTLS";
+    case SMTPC_EINJECTION: return "plaintext data after STARTTLS (response injection)";
+    case SMTPC_ETLS_HANDSHAKE: return "TLS handshake failed";
+    case SMTPC_EAUTH_NOTOFFERED: return "server does not offer AUTH";
+    case SMTPC_EAUTH_NOMECH: return "no authentication mechanism in common";
+    case SMTPC_EAUTH_FAILED: return "authentication failed: credentials rejected";
+    case SMTPC_EAUTH_WEAK: return "authentication mechanism too weak for the server";
+    case SMTPC_EAUTH_ENCRYPT: return "server requires encryption for this mechanism";
+    case SMTPC_EAUTH_TEMP: return "temporary authentication failure";
+    case SMTPC_EAUTH_INSECURE: return "refused to send credentials over an unencrypted connection";
+    case SMTPC_EAUTH_SERVER: return "server failed to prove its identity (SCRAM signature)";
+    case SMTPC_EAUTH_PROTO: return "malformed authentication challenge";
+    case SMTPC_EAUTH: return "authentication failed";
+    case SMTPC_EHEADER: return "invalid header";
+    case SMTPC_EFILE: return "file could not be read";
+    default: return "unknown error";
+    }
+}
+
+void smtpc_error_clear(smtpc_error *err)
+{
+    err->code = 0;
+    err->reply_code = 0;
+    err->enhanced[0] = '\0';
+    err->reply_text[0] = '\0';
+    err->message[0] = '\0';
+}
+
+int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)
+{
+    smtpc_error_clear(err);
+    err->code = code;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    } else {
+        snprintf(err->message, sizeof err->message, "%s", smtpc_strerror(code));
+    }
+    return code;
+}
+
+int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply, const char *what)
+{
+    smtpc_error_clear(err);
+    err->code = code;
+    if (reply) {
+        err->reply_code = reply->code;
+        memcpy(err->enhanced, reply->enhanced, sizeof err->enhanced);
+        memcpy(err->reply_text, reply->text, sizeof err->reply_text);
+        snprintf(err->message, sizeof err->message, "%s: %d%s%s %.*s",
+                 what ? what : smtpc_strerror(code), reply->code, reply->enhanced[0] ? " " : "",
+                 reply->enhanced, 160, reply->text);
+    } else {
+        snprintf(err->message, sizeof err->message, "%s", what ? what : smtpc_strerror(code));
+    }
+    return code;
+}
+
+void smtpc_error_copy(smtpc_error *dst, const smtpc_error *src)
+{
+    memcpy(dst, src, sizeof *dst);
+}
+
+int smtpc_error_code(const smtpc_error *err)
+{
+    return err ? err->code : SMTPC_EINVAL;
+}
+
+int smtpc_error_reply_code(const smtpc_error *err)
+{
+    return err ? err->reply_code : 0;
+}
+
+const char *smtpc_error_enhanced(const smtpc_error *err)
+{
+    return err ? err->enhanced : "";
+}
+
+const char *smtpc_error_reply_text(const smtpc_error *err)
+{
+    return err ? err->reply_text : "";
+}
+
+const char *smtpc_error_message(const smtpc_error *err)
+{
+    if (!err)
+        return smtpc_strerror(SMTPC_EINVAL);
+    return err->message[0] ? err->message : smtpc_strerror(err->code);
+}
+
+int smtpc_error_is_temporary(const smtpc_error *err)
+{
+    return err && err->reply_code >= 400 && err->reply_code < 500;
+}

@@ -1,0 +1,30 @@
+/* The error record kept by every handle (see smtpc_error in base.h). */
+#ifndef SMTPC_ERROR_H
+#define SMTPC_ERROR_H
+#include "smtpc/base.h"
+#include "reply_parser.h"
+
+#define SMTPC_ERRMSG_MAX 256
+
+struct smtpc_error {
+    int code;
+    int reply_code;
+    char enhanced[SMTPC_ENHANCED_MAX];
+    char reply_text[SMTPC_REPLY_TEXT_MAX];
+    char message[SMTPC_ERRMSG_MAX];
+};
+
+void smtpc_error_clear(smtpc_error *err);
+/* Record code with a printf-style message (no reply attached). Returns code. */
+int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Record code, attach the server's reply, and a message prefixed by what
+ * (e.g. "MAIL FROM refused"). Returns code. */
+int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply,
+                          const char *what);
+void smtpc_error_copy(smtpc_error *dst, const smtpc_error *src);
+
+#endif

@@ -1,0 +1,69 @@
+/* SASL mechanisms for SMTP AUTH (RFC 4954): the client side of PLAIN,
+ * LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER and SCRAM-SHA-256, as pure codecs.
+ * The engine owns the conversation; these functions only compute lines.
+ * Every line produced is base64 without line breaks (libb64) and has no
+ * CR or LF. */
+#ifndef SMTPC_SASL_H
+#define SMTPC_SASL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "ehlo_caps.h" /* SMTPC_MECH_* */
+
+/* The longest SASL response line accepted by RFC 4954 (section 4). */
+#define SMTPC_SASL_LINE_MAX 12288
+
+/* Fill buf with len random bytes; return 0 or non-zero on failure. */
+typedef int (*smtpc_random_fn)(void *user, uint8_t *buf, size_t len);
+
+typedef struct smtpc_sasl {
+    int mech;       /* SMTPC_MECH_* in use */
+    int step;       /* challenges answered so far */
+    const char *user;   /* borrowed from the engine for the exchange */
+    const char *secret; /* password or bearer token */
+    /* SCRAM-SHA-256 state */
+    char client_nonce[48];
+    char client_first_bare[1024];
+    uint8_t server_signature[32];
+    int server_verified;
+} smtpc_sasl;
+
+/* The strongest mechanism in offered & allowed (SMTPC_MECH_* masks), or 0.
+ * With a password: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN. With a bearer
+ * token (is_token): OAUTHBEARER, XOAUTH2. */
+int smtpc_sasl_choose(int offered, int allowed, int is_token);
+/* "PLAIN", "SCRAM-SHA-256", ... or "" for an unknown bit. */
+const char *smtpc_sasl_mech_name(int mech);
+
+/* Start mech. Writes into out (cap bytes, NUL-terminated) the argument of the
+ * AUTH command: the mechanism name, followed by " " and the base64 initial
+ * response when the mechanism has one and "AUTH " + out stays within
+ * max_command octets including CRLF (RFC 4954 section 4; else the initial
+ * response is sent at the first 334 instead). random (may be NULL: an
+ * mbedTLS CTR-DRBG seeded from its entropy source is used) provides the
+ * SCRAM nonce. Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (user or secret
+ * unusable, e.g. NUL or comma rules), SMTPC_ETOOLONG or SMTPC_EAUTH. */
+int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secret,
+                     smtpc_random_fn random, void *random_user, size_t max_command,
+                     char *out, size_t cap);
+/* Answer a 334 challenge (the reply text: base64, possibly empty). Writes the
+ * response line (without CRLF) into out, NUL-terminated. A challenge that is
+ * not strict base64 gives SMTPC_EAUTH_PROTO; a wrong SCRAM server signature
+ * gives SMTPC_EAUTH_SERVER (the line then holds "*" to cancel). For XOAUTH2
+ * an error challenge (JSON) is answered with an empty line. */
+int smtpc_sasl_step(smtpc_sasl *s, const char *challenge, size_t challenge_len, char *out,
+                    size_t cap);
+/* Called on 235: 0, or SMTPC_EAUTH_SERVER when the mechanism needed a server
+ * proof that was not verified (SCRAM). */
+int smtpc_sasl_success(smtpc_sasl *s);
+/* Zero every secret-derived byte. */
+void smtpc_sasl_clear(smtpc_sasl *s);
+
+/* Strict base64 helpers (libb64 underneath, no line breaks). encode returns
+ * the length written (NUL-terminated) or 0 when cap is too small; decode
+ * validates the alphabet and padding first and returns SMTPC_EAUTH_PROTO on
+ * junk, else 0 with *out_len set. */
+size_t smtpc_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap,
+                            size_t *out_len);
+
+#endif

@@ -1,0 +1,33 @@
+/* What every transport is inside: the three BIO-shaped callbacks and a
+ * readable reason for the last failure. Socket, TLS and user transports all
+ * fill this same struct. */
+#ifndef SMTPC_TRANSPORT_INTERNAL_H
+#define SMTPC_TRANSPORT_INTERNAL_H
+#include "smtpc/transport.h"
+
+#define SMTPC_TRANSPORT_ERRMSG_MAX 256
+
+struct smtpc_transport {
+    smtpc_send_fn send;
+    smtpc_recv_fn recv;
+    smtpc_close_fn close;    /* may be NULL */
+    void *user;              /* passed to the callbacks */
+    /* Frees user's memory after close (transports created by smtpc); NULL
+     * for user-callback transports, whose user memory is the user's. */
+    void (*destroy)(smtpc_transport *t);
+    smtpc_allocator alloc;
+    int encrypted;           /* 1 for a TLS transport after its handshake */
+    char errmsg[SMTPC_TRANSPORT_ERRMSG_MAX];
+};
+
+/* Allocate a transport with the given callbacks (alloc may be NULL). */
+smtpc_transport *smtpc_transport_create(const smtpc_allocator *alloc, smtpc_send_fn send,
+                                        smtpc_recv_fn recv, smtpc_close_fn close, void *user);
+/* printf-style reason for the last failure. */
+void smtpc_transport_set_errmsg(smtpc_transport *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#endif
