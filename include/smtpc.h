@@ -15,7 +15,9 @@
 
 #include "smtpc/base.h"
 #include "smtpc/transport.h"
+#include "smtpc/tls.h"
 #include "smtpc/engine.h"
+#include "smtpc/auth.h"
 #include "smtpc/client.h"
 
 #endif

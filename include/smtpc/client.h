@@ -6,6 +6,7 @@
 #include "base.h"
 #include "engine.h"
 #include "transport.h"
+#include "tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +41,23 @@ SMTPC_API int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *u
  * ownership of t (frees it on disconnect or free), even on error. */
 SMTPC_API int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t);
 
+/* TLS settings for implicit TLS and STARTTLS. cfg is borrowed: it must
+ * outlive the client (or the next call). NULL: a default configuration
+ * (system trust store, verification on) made on first use. */
+SMTPC_API int smtpc_client_set_tls_config(smtpc_client *c, const smtpc_tls_config *cfg);
+
+/* AUTH (see smtpc/auth.h for the rules): credentials are copied and zeroed
+ * when replaced or freed; the client authenticates during connect. */
+SMTPC_API int smtpc_client_set_credentials(smtpc_client *c, const char *user,
+                                           const char *password);
+SMTPC_API int smtpc_client_set_oauth_token(smtpc_client *c, const char *user,
+                                           const char *token);
+SMTPC_API int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask);
+/* allow = 1 permits credentials over an unencrypted connection. */
+SMTPC_API int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow);
+/* Mechanism used by the last connect ("" when none). Static string. */
+SMTPC_API const char *smtpc_client_auth_mechanism(const smtpc_client *c);
+
 /* --- session --- */
 
 /* Connect (or use the transport given), read the greeting, EHLO, upgrade
@@ -47,6 +65,8 @@ SMTPC_API int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t);
  * set. Every step is bounded by its timeout. On failure the connection is
  * closed and the error record says why. */
 SMTPC_API int smtpc_client_connect(smtpc_client *c);
+/* 1 while a session is open. */
+SMTPC_API int smtpc_client_connected(const smtpc_client *c);
 
 /* Send one message from memory. body is the raw RFC 5322 message (headers,
  * blank line, body), any line endings: it is dot-stuffed and its line ends

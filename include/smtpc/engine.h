@@ -86,7 +86,14 @@ SMTPC_API int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_na
 /* Free the engine (zeroing any secret it holds). NULL is a no-op. */
 SMTPC_API void smtpc_engine_free(smtpc_engine *e);
 
+/* Start over for a new connection: session state, capabilities, results and
+ * the error record are cleared; settings (security, timeouts, trace,
+ * credentials) are kept. */
+SMTPC_API int smtpc_engine_reset(smtpc_engine *e);
+
 /* Settings, allowed before smtpc_engine_begin_session. */
+/* Replace the EHLO/HELO name (copied). SMTPC_EBADCHAR for CR, LF, NUL or space. */
+SMTPC_API int smtpc_engine_set_ehlo_name(smtpc_engine *e, const char *name);
 SMTPC_API int smtpc_engine_set_security(smtpc_engine *e, int level);
 SMTPC_API int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms);
 /* fn is called for every line; user must outlive the engine. fn NULL: off. */

@@ -1,0 +1,50 @@
+/* smtpc — SMTP AUTH settings (RFC 4954) for the engine and the client.
+ * SPDX-License-Identifier: MIT */
+#ifndef SMTPC_AUTH_H
+#define SMTPC_AUTH_H
+
+#include "base.h"
+#include "engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Mechanism bits, for restricting the choice. */
+#define SMTPC_AUTH_PLAIN 0x01
+#define SMTPC_AUTH_LOGIN 0x02
+#define SMTPC_AUTH_CRAM_MD5 0x04
+#define SMTPC_AUTH_XOAUTH2 0x08
+#define SMTPC_AUTH_OAUTHBEARER 0x10
+#define SMTPC_AUTH_SCRAM_SHA_256 0x20
+#define SMTPC_AUTH_ALL 0x3f
+
+/* Password credentials (copied into the engine, zeroed when replaced or
+ * freed). Set before smtpc_engine_begin_session. user NULL clears them.
+ * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (CR, LF or NUL), SMTPC_ENOMEM. */
+SMTPC_API int smtpc_engine_set_credentials(smtpc_engine *e, const char *user,
+                                           const char *password);
+/* An OAuth 2.0 bearer token instead of a password (OAUTHBEARER or XOAUTH2). */
+SMTPC_API int smtpc_engine_set_oauth_token(smtpc_engine *e, const char *user,
+                                           const char *token);
+/* Restrict the mechanisms tried (SMTPC_AUTH_* mask; default all). Among those
+ * the server offers, the strongest is used: SCRAM-SHA-256, CRAM-MD5, PLAIN,
+ * LOGIN for a password; OAUTHBEARER, XOAUTH2 for a token. */
+SMTPC_API int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask);
+/* Credentials are never sent over an unencrypted connection unless this is
+ * called with allow = 1 (SMTPC_EAUTH_INSECURE otherwise, before anything
+ * secret is written). */
+SMTPC_API int smtpc_engine_allow_plaintext_auth(smtpc_engine *e, int allow);
+/* Random bytes for SCRAM nonces (firmware hook). fn NULL: mbedTLS's entropy
+ * source and CTR-DRBG. user must outlive the engine. */
+SMTPC_API int smtpc_engine_set_random(smtpc_engine *e, int (*fn)(void *user, uint8_t *buf,
+                                                                 size_t len),
+                                      void *user);
+/* The mechanism used by the last successful AUTH ("SCRAM-SHA-256", ...), or
+ * "" when none. Static string. */
+SMTPC_API const char *smtpc_engine_auth_mechanism(const smtpc_engine *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

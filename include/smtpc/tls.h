@@ -1,0 +1,165 @@
+/* smtpc — TLS configuration and the TLS transport (built on mbedTLS).
+ * SPDX-License-Identifier: MIT
+ *
+ * A smtpc_tls_config says whom to trust and how to prove who we are; a TLS
+ * transport wraps any other transport (socket or user callbacks) and is the
+ * one code path for implicit TLS (port 465) and for STARTTLS.
+ *
+ * Safe by default: the server's chain, validity dates and host name are
+ * verified (IP-address literals against the certificate's IP SANs), the
+ * minimum protocol version is TLS 1.2, and the trust anchors are the system
+ * bundle. Turning verification off takes an explicit call.
+ *
+ * Built with -Dtls=disabled, every function here keeps its symbol and returns
+ * SMTPC_ENOTSUP (smtpc_tls_config_free is then a no-op).
+ *
+ * mbedTLS allocates its own memory with its calloc/free (configure
+ * MBEDTLS_PLATFORM_MEMORY in your mbedTLS build to redirect it); smtpc's own
+ * blocks go through the allocator hook. */
+#ifndef SMTPC_TLS_H
+#define SMTPC_TLS_H
+
+#include "base.h"
+#include "transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct smtpc_tls_config smtpc_tls_config;
+
+/* Verification modes (smtpc_tls_config_set_verify). Zero is deliberately
+ * not a mode, so an uninitialised int cannot switch verification off. */
+#define SMTPC_TLS_VERIFY_REQUIRED 1 /* default: chain, dates, host name */
+#define SMTPC_TLS_VERIFY_NONE 2     /* accept any certificate (the pin still applies) */
+
+/* Protocol versions (smtpc_tls_config_set_min_version). */
+#define SMTPC_TLS_VERSION_1_2 0x0303
+#define SMTPC_TLS_VERSION_1_3 0x0304
+
+/* Length of a SHA-256 public-key pin in bytes. */
+#define SMTPC_TLS_PIN_LEN 32
+
+/* Trust anchors loaded by smtpc_tls_config_new when the file exists. A
+ * build for another system can define it (to "" for none). */
+#ifndef SMTPC_TLS_DEFAULT_CA_FILE
+#define SMTPC_TLS_DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+#endif
+
+/* Create a configuration with safe defaults: verification required, TLS 1.2
+ * minimum, trust anchors from SMTPC_TLS_DEFAULT_CA_FILE (when that file does
+ * not exist, as on firmware, the trust store starts empty and you add
+ * anchors with the calls below). alloc may be NULL (malloc/free); it is
+ * copied. Returns 0 and stores the handle in *out, or SMTPC_EINVAL,
+ * SMTPC_ENOMEM, SMTPC_ETLS (the RNG could not be seeded) or SMTPC_ENOTSUP.
+ * A configuration is read-only while transports use it and may be shared by
+ * any number of them (one thread at a time). */
+SMTPC_API int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_config **out);
+/* Free the configuration and everything it loaded (keys are zeroed). Every
+ * transport created with it must be freed first. NULL is a no-op. */
+SMTPC_API void smtpc_tls_config_free(smtpc_tls_config *cfg);
+
+/* A readable reason for the last failed call on cfg ("" if none). Borrowed
+ * until the next call on cfg. */
+SMTPC_API const char *smtpc_tls_config_errmsg(const smtpc_tls_config *cfg);
+
+/* --- trust anchors ---
+ * The first of these calls replaces the default system bundle; later calls
+ * add to what is loaded. Returns 0, SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_EFILE
+ * (cannot open or read), SMTPC_ETLS (no certificate could be parsed; the
+ * mbedTLS text is in smtpc_tls_config_errmsg) or SMTPC_ENOTSUP (a build
+ * without file support). Arguments are copied. */
+
+/* Every PEM certificate in the file at path (a bundle) or one DER file. */
+SMTPC_API int smtpc_tls_config_add_ca_file(smtpc_tls_config *cfg, const char *path);
+/* Every certificate file in the directory at path (files that do not parse
+ * are skipped; it fails only when none parses). */
+SMTPC_API int smtpc_tls_config_add_ca_dir(smtpc_tls_config *cfg, const char *path);
+/* Certificates from memory: PEM (one or more, the bytes may or may not end
+ * in a NUL) or a single DER certificate. */
+SMTPC_API int smtpc_tls_config_add_ca_mem(smtpc_tls_config *cfg, const uint8_t *data,
+                                          size_t len);
+
+/* --- client certificate (for servers that ask for one) ---
+ * The certificate (PEM chain or DER) and its private key; password may be
+ * NULL for an unencrypted key. Replaces any earlier client certificate.
+ * Returns 0, SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_EFILE, SMTPC_ETLS (parse
+ * failure, or the key does not match the certificate) or SMTPC_ENOTSUP. */
+SMTPC_API int smtpc_tls_config_set_client_cert_file(smtpc_tls_config *cfg, const char *cert_path,
+                                                    const char *key_path, const char *password);
+SMTPC_API int smtpc_tls_config_set_client_cert_mem(smtpc_tls_config *cfg, const uint8_t *cert,
+                                                   size_t cert_len, const uint8_t *key,
+                                                   size_t key_len, const char *password);
+
+/* --- public-key pin ---
+ * SHA-256 of the server certificate's DER SubjectPublicKeyInfo, as printed
+ * by: openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
+ * openssl dgst -sha256. When set, a server whose key differs fails with
+ * SMTPC_ETLS_PIN, whatever the verification mode. len must be
+ * SMTPC_TLS_PIN_LEN; pin NULL clears it. The hex form takes 64 hex digits,
+ * optionally separated by ':' (NULL clears). Returns 0 or SMTPC_EINVAL. */
+SMTPC_API int smtpc_tls_config_set_pin_sha256(smtpc_tls_config *cfg, const uint8_t *pin,
+                                              size_t len);
+SMTPC_API int smtpc_tls_config_set_pin_sha256_hex(smtpc_tls_config *cfg, const char *hex);
+
+/* --- verification ---
+ * mode is SMTPC_TLS_VERIFY_REQUIRED or SMTPC_TLS_VERIFY_NONE. NONE accepts
+ * any certificate for any name: only for tests or together with a pin. The
+ * client writes a warning to its trace on every handshake done without
+ * verification. Returns 0 or SMTPC_EINVAL. */
+SMTPC_API int smtpc_tls_config_set_verify(smtpc_tls_config *cfg, int mode);
+/* The mode in force (SMTPC_TLS_VERIFY_*), or SMTPC_EINVAL for NULL. */
+SMTPC_API int smtpc_tls_config_verify_mode(const smtpc_tls_config *cfg);
+
+/* Lowest protocol version accepted: SMTPC_TLS_VERSION_1_2 (default) or
+ * SMTPC_TLS_VERSION_1_3. Returns 0, SMTPC_EINVAL (anything older than 1.2
+ * included) or SMTPC_ENOTSUP (this mbedTLS has no TLS 1.3). */
+SMTPC_API int smtpc_tls_config_set_min_version(smtpc_tls_config *cfg, int version);
+
+/* --- randomness ---
+ * An extra strong entropy source, for firmware with a hardware RNG (and
+ * required where mbedTLS has no platform entropy). fn fills buf with up to
+ * len bytes of entropy, stores the count in *olen and returns 0 (non-zero:
+ * failure). It is mixed with mbedTLS's own sources when each TLS session
+ * seeds its generator. user must outlive cfg. fn NULL removes it. Returns 0
+ * or SMTPC_EINVAL. */
+typedef int (*smtpc_entropy_fn)(void *user, uint8_t *buf, size_t len, size_t *olen);
+SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_fn fn,
+                                           void *user);
+
+/* --- the TLS transport ---
+ * Run a TLS client handshake over inner and return a transport that
+ * encrypts on top of it. The handshake as a whole is bounded by
+ * handshake_timeout_ms (< 0: no limit); the returned transport's send and
+ * recv honour their own per-call timeouts.
+ *
+ * server_name is the name to verify (and to send as SNI): a DNS name, or an
+ * IPv4/IPv6 literal (brackets allowed) matched against IP SANs. It is
+ * copied. cfg is borrowed and must outlive the transport. inner is owned by
+ * the new transport in every case: freed with it, or freed here on failure.
+ *
+ * Returns 0 and stores the transport in *out, or:
+ *  SMTPC_ETLS_VERIFY    certificate rejected (errmsg says why: untrusted,
+ *                       expired, not yet valid, host-name mismatch, ...)
+ *  SMTPC_ETLS_PIN       the server's public key does not match the pin
+ *  SMTPC_ETLS_HANDSHAKE any other handshake failure (mbedTLS's text)
+ *  SMTPC_ETIMEDOUT, SMTPC_ECLOSED, SMTPC_EIO   from the inner transport
+ *  SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS, SMTPC_ENOTSUP
+ * When errmsg is not NULL a readable reason (or "" on success) is written
+ * to it (errmsg_cap bytes, NUL-terminated). */
+SMTPC_API int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner,
+                                      const smtpc_tls_config *cfg, const char *server_name,
+                                      int handshake_timeout_ms, smtpc_transport **out,
+                                      char *errmsg, size_t errmsg_cap);
+
+/* A one-line description of a TLS transport's session for traces, e.g.
+ * "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384, certificate verified"
+ * (or "... certificate NOT verified (verification off): untrusted"). Written
+ * into buf (cap bytes, NUL-terminated). Returns 0, SMTPC_EINVAL (t is not a
+ * TLS transport) or SMTPC_ENOTSUP. */
+SMTPC_API int smtpc_transport_tls_info(const smtpc_transport *t, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,672 @@
+/* The engine's core: creation, settings, the command queue and the pump. */
+#include "engine_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "command_writer.h"
+
+#define DEFAULT_OUT_CAP 4096
+#define DEFAULT_LINE_MAX 2048
+
+static const int default_timeouts[SMTPC_TIMEOUT_COUNT] = {
+    [SMTPC_TIMEOUT_CONNECT] = 30000,     [SMTPC_TIMEOUT_GREETING] = 300000,
+    [SMTPC_TIMEOUT_COMMAND] = 300000,    [SMTPC_TIMEOUT_MAIL] = 300000,
+    [SMTPC_TIMEOUT_RCPT] = 300000,       [SMTPC_TIMEOUT_DATA_INIT] = 120000,
+    [SMTPC_TIMEOUT_DATA_BLOCK] = 180000, [SMTPC_TIMEOUT_DATA_END] = 600000,
+    [SMTPC_TIMEOUT_TLS] = 60000,
+};
+
+int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t out_cap,
+                     size_t line_max, smtpc_engine **out)
+{
+    if (!out)
+        return SMTPC_EINVAL;
+    *out = NULL;
+    if (!ehlo_name)
+        ehlo_name = "localhost";
+    if (!ehlo_name[0] || strlen(ehlo_name) > 255)
+        return SMTPC_EINVAL;
+    if (smtpc_cmd_check_value(ehlo_name, strlen(ehlo_name)) != 0 || strchr(ehlo_name, ' '))
+        return SMTPC_EBADCHAR;
+    if (out_cap == 0)
+        out_cap = DEFAULT_OUT_CAP;
+    if (line_max == 0)
+        line_max = DEFAULT_LINE_MAX;
+    if (out_cap < 1024 || line_max < 512)
+        return SMTPC_EINVAL;
+
+    smtpc_allocator a;
+    smtpc_allocator_init(&a, alloc);
+    smtpc_engine *e = smtpc_alloc(&a, sizeof *e);
+    if (!e)
+        return SMTPC_ENOMEM;
+    e->alloc = a;
+    e->out_cap = out_cap;
+    e->line_cap = line_max;
+    e->ehlo_name = smtpc_strdup(&a, ehlo_name);
+    e->out = smtpc_alloc(&a, out_cap);
+    e->line = smtpc_alloc(&a, line_max);
+    if (!e->ehlo_name || !e->out || !e->line) {
+        smtpc_engine_free(e);
+        return SMTPC_ENOMEM;
+    }
+    memcpy(e->timeouts, default_timeouts, sizeof e->timeouts);
+    e->security = SMTPC_SECURITY_STARTTLS;
+    e->auth_allowed = SMTPC_AUTH_ALL;
+    smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
+    smtpc_ehlo_caps_init(&e->caps);
+    smtpc_error_clear(&e->err);
+    *out = e;
+    return SMTPC_OK;
+}
+
+static void release_secrets(smtpc_engine *e)
+{
+    smtpc_strfree(&e->alloc, e->auth_user);
+    smtpc_strfree(&e->alloc, e->auth_secret);
+    e->auth_user = NULL;
+    e->auth_secret = NULL;
+    smtpc_sasl_clear(&e->sasl);
+}
+
+void smtpc_engine_free(smtpc_engine *e)
+{
+    if (!e)
+        return;
+    smtpc_allocator a = e->alloc;
+    release_secrets(e);
+    smtpc_engine_mail_release(e);
+    smtpc_strfree(&a, e->ehlo_name);
+    if (e->out) {
+        smtpc_zeroize(e->out, e->out_cap); /* may hold an AUTH line */
+        smtpc_free(&a, e->out, e->out_cap);
+    }
+    if (e->line) {
+        smtpc_zeroize(e->line, e->line_cap);
+        smtpc_free(&a, e->line, e->line_cap);
+    }
+    smtpc_zeroize(e, sizeof *e);
+    smtpc_free(&a, e, sizeof *e);
+}
+
+static int configurable(const smtpc_engine *e)
+{
+    return e->op == SMTPC_OP_NONE && !e->closed;
+}
+
+int smtpc_engine_set_security(smtpc_engine *e, int level)
+{
+    if (!e || level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN)
+        return SMTPC_EINVAL;
+    if (!configurable(e) || e->caps.flags)
+        return SMTPC_ESTATE;
+    e->security = level;
+    e->encrypted = level == SMTPC_SECURITY_IMPLICIT_TLS;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms)
+{
+    if (!e || stage < 0 || stage >= SMTPC_TIMEOUT_COUNT)
+        return SMTPC_EINVAL;
+    e->timeouts[stage] = ms < 0 ? -1 : ms;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    e->trace = fn;
+    e->trace_user = user;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_set_ehlo_name(smtpc_engine *e, const char *name)
+{
+    if (!e || !name || !name[0] || strlen(name) > 255)
+        return SMTPC_EINVAL;
+    if (!configurable(e) || e->caps.flags)
+        return SMTPC_ESTATE;
+    if (smtpc_cmd_check_value(name, strlen(name)) != 0 || strchr(name, ' '))
+        return SMTPC_EBADCHAR;
+    char *copy = smtpc_strdup(&e->alloc, name);
+    if (!copy)
+        return SMTPC_ENOMEM;
+    smtpc_strfree(&e->alloc, e->ehlo_name);
+    e->ehlo_name = copy;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_reset(smtpc_engine *e)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    smtpc_engine_mail_release(e);
+    smtpc_sasl_clear(&e->sasl);
+    smtpc_zeroize(e->out, e->out_cap);
+    e->out_len = e->out_sent = 0;
+    smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
+    e->reply_lines = 0;
+    e->op = SMTPC_OP_NONE;
+    e->tls_wanted = e->closed = e->quitting = e->ready = e->result = 0;
+    e->auth_mech = e->auth_done = e->auth_cancel_error = 0;
+    e->encrypted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
+    e->pend_head = e->pend_count = 0;
+    e->in_body = e->body_ended = 0;
+    e->message_status = SMTPC_MESSAGE_NOT_SENT;
+    e->accepted = 0;
+    smtpc_ehlo_caps_init(&e->caps);
+    smtpc_error_clear(&e->err);
+    return SMTPC_OK;
+}
+
+/* --- AUTH settings --- */
+
+static int set_secret(smtpc_engine *e, const char *user, const char *secret, int is_token)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    if (!configurable(e))
+        return SMTPC_ESTATE;
+    if (user && !secret)
+        return SMTPC_EINVAL;
+    if (user && (smtpc_cmd_check_value(user, strlen(user)) ||
+                 smtpc_cmd_check_value(secret, strlen(secret))))
+        return SMTPC_EBADCHAR;
+    release_secrets(e);
+    if (!user)
+        return SMTPC_OK;
+    e->auth_user = smtpc_strdup(&e->alloc, user);
+    e->auth_secret = smtpc_strdup(&e->alloc, secret);
+    if (!e->auth_user || !e->auth_secret) {
+        release_secrets(e);
+        return SMTPC_ENOMEM;
+    }
+    e->auth_is_token = is_token;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_set_credentials(smtpc_engine *e, const char *user, const char *password)
+{
+    return set_secret(e, user, password, 0);
+}
+
+int smtpc_engine_set_oauth_token(smtpc_engine *e, const char *user, const char *token)
+{
+    return set_secret(e, user, token, 1);
+}
+
+int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
+{
+    if (!e || mask <= 0 || (mask & ~SMTPC_AUTH_ALL))
+        return SMTPC_EINVAL;
+    e->auth_allowed = mask;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_allow_plaintext_auth(smtpc_engine *e, int allow)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    e->allow_plaintext_auth = allow != 0;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_set_random(smtpc_engine *e, int (*fn)(void *user, uint8_t *buf, size_t len),
+                            void *user)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    e->random = fn;
+    e->random_user = user;
+    return SMTPC_OK;
+}
+
+const char *smtpc_engine_auth_mechanism(const smtpc_engine *e)
+{
+    if (!e || !e->auth_done)
+        return "";
+    return smtpc_sasl_mech_name(e->auth_mech);
+}
+
+/* --- trace and the command queue --- */
+
+void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
+{
+    if (!e->trace)
+        return;
+    char buf[SMTPC_COMMAND_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+    e->trace(e->trace_user, dir, buf, len);
+}
+
+int smtpc_engine_expect(smtpc_engine *e, int kind, size_t index)
+{
+    if (e->pend_count == SMTPC_PENDING_MAX)
+        return SMTPC_ESTATE;
+    size_t slot = (e->pend_head + e->pend_count) % SMTPC_PENDING_MAX;
+    e->pending[slot].kind = (uint8_t)kind;
+    e->pending[slot].index = index;
+    e->pend_count++;
+    return SMTPC_OK;
+}
+
+void smtpc_engine_compact_output(smtpc_engine *e)
+{
+    if (e->out_sent == e->out_len)
+        e->out_sent = e->out_len = 0;
+}
+
+int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t start)
+{
+    int rc = smtpc_engine_expect(e, kind, index);
+    if (rc != 0) {
+        e->out_len = start;
+        return rc;
+    }
+    smtpc_engine_trace(e, SMTPC_TRACE_SEND, "%.*s", (int)(e->out_len - start - 2),
+                       (const char *)e->out + start);
+    return SMTPC_OK;
+}
+
+int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb,
+                       const char *arg)
+{
+    smtpc_engine_compact_output(e);
+    size_t start = e->out_len;
+    int rc = smtpc_cmd_write(e->out, e->out_cap, &e->out_len, verb, arg);
+    if (rc != 0)
+        return rc;
+    return smtpc_engine_queue_written(e, kind, index, start);
+}
+
+/* A line built elsewhere (MAIL/RCPT from the command writer, SASL responses
+ * which may exceed 512 octets per RFC 4954). redact: 0 trace all, 1 trace
+ * only the first word ("AUTH PLAIN" of "AUTH PLAIN secret"), 2 trace nothing
+ * of it. */
+int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t len, int redact)
+{
+    smtpc_engine_compact_output(e);
+    if (memchr(line, '\r', len) || memchr(line, '\n', len) || memchr(line, '\0', len))
+        return SMTPC_EBADCHAR;
+    if (len + 2 > e->out_cap - e->out_len)
+        return SMTPC_ETOOLONG;
+    int rc = smtpc_engine_expect(e, kind, 0);
+    if (rc != 0)
+        return rc;
+    memmove(e->out + e->out_len, line, len); /* line may already sit in out */
+    e->out_len += len;
+    e->out[e->out_len++] = '\r';
+    e->out[e->out_len++] = '\n';
+    if (redact == 0) {
+        smtpc_engine_trace(e, SMTPC_TRACE_SEND, "%.*s", (int)len, line);
+    } else {
+        size_t keep = 0;
+        if (redact == 1) {
+            /* "AUTH MECH" stays readable; what follows the second space is secret. */
+            int spaces = 0;
+            while (keep < len && !(line[keep] == ' ' && ++spaces == 2))
+                keep++;
+        }
+        smtpc_engine_trace(e, SMTPC_TRACE_SEND, "%.*s%s<redacted>", (int)keep, line,
+                           keep ? " " : "");
+    }
+    return SMTPC_OK;
+}
+
+void smtpc_engine_finish(smtpc_engine *e, int result)
+{
+    e->result = result;
+    e->op = SMTPC_OP_NONE;
+}
+
+static void close_session(smtpc_engine *e)
+{
+    e->closed = 1;
+    e->op = SMTPC_OP_NONE;
+    e->pend_count = 0;
+    e->tls_wanted = 0;
+    e->in_body = 0;
+    e->out_len = e->out_sent = 0;
+}
+
+int smtpc_engine_fail(smtpc_engine *e, int send_quit)
+{
+    e->result = e->err.code;
+    if (send_quit && !e->quitting) {
+        e->quitting = 1;
+        e->pend_count = 0;
+        e->in_body = 0;
+        e->out_len = e->out_sent = 0;
+        e->op = SMTPC_OP_QUIT;
+        if (smtpc_engine_queue(e, SMTPC_PK_QUIT, 0, "QUIT", NULL) == 0)
+            return e->result;
+    }
+    close_session(e);
+    return e->result;
+}
+
+int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what)
+{
+    if (reply->code != 421)
+        return 0;
+    smtpc_error_set_reply(&e->err, SMTPC_ESHUTDOWN, reply, what);
+    if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT)
+        e->message_status = SMTPC_MESSAGE_REJECTED;
+    e->result = SMTPC_ESHUTDOWN;
+    close_session(e);
+    return 1;
+}
+
+/* --- operations --- */
+
+static int begin(smtpc_engine *e)
+{
+    if (e->closed)
+        return e->err.code ? e->err.code : SMTPC_ESTATE;
+    if (e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent)
+        return SMTPC_ESTATE;
+    if (smtpc_reply_parser_busy(&e->parser)) {
+        /* Bytes of a reply to nothing arrived after the last operation. */
+        smtpc_error_set(&e->err, SMTPC_EUNEXPECTED, "server sent data no command asked for");
+        return smtpc_engine_fail(e, 0);
+    }
+    smtpc_error_clear(&e->err);
+    e->result = 0;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_begin_session(smtpc_engine *e)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    if (e->caps.flags || e->auth_done)
+        return SMTPC_ESTATE; /* one session per engine */
+    int rc = begin(e);
+    if (rc)
+        return rc;
+    e->op = SMTPC_OP_SESSION;
+    /* RFC 8314: with implicit TLS even the greeting comes encrypted. */
+    e->tls_wanted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
+    return smtpc_engine_expect(e, SMTPC_PK_GREETING, 0);
+}
+
+static int begin_simple(smtpc_engine *e, int op, int kind, const char *verb)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    int rc = begin(e);
+    if (rc)
+        return rc;
+    rc = smtpc_engine_queue(e, kind, 0, verb, NULL);
+    if (rc)
+        return rc;
+    e->op = op;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_begin_rset(smtpc_engine *e)
+{
+    return begin_simple(e, SMTPC_OP_RSET, SMTPC_PK_RSET, "RSET");
+}
+
+int smtpc_engine_begin_noop(smtpc_engine *e)
+{
+    return begin_simple(e, SMTPC_OP_NOOP, SMTPC_PK_NOOP, "NOOP");
+}
+
+int smtpc_engine_begin_quit(smtpc_engine *e)
+{
+    return begin_simple(e, SMTPC_OP_QUIT, SMTPC_PK_QUIT, "QUIT");
+}
+
+/* --- the pump --- */
+
+int smtpc_engine_want(const smtpc_engine *e)
+{
+    if (!e || e->closed)
+        return SMTPC_WANT_CLOSE;
+    if (e->out_sent < e->out_len)
+        return SMTPC_WANT_WRITE;
+    if (e->tls_wanted)
+        return SMTPC_WANT_TLS;
+    if (e->pend_count)
+        return SMTPC_WANT_READ;
+    if (e->in_body)
+        return SMTPC_WANT_BODY;
+    return SMTPC_WANT_IDLE;
+}
+
+static int stage_of(int kind)
+{
+    switch (kind) {
+    case SMTPC_PK_GREETING: return SMTPC_TIMEOUT_GREETING;
+    case SMTPC_PK_MAIL: return SMTPC_TIMEOUT_MAIL;
+    case SMTPC_PK_RCPT: return SMTPC_TIMEOUT_RCPT;
+    case SMTPC_PK_DATA: return SMTPC_TIMEOUT_DATA_INIT;
+    case SMTPC_PK_END_OF_DATA:
+    case SMTPC_PK_DISCARD_DATA: return SMTPC_TIMEOUT_DATA_END;
+    default: return SMTPC_TIMEOUT_COMMAND;
+    }
+}
+
+int smtpc_engine_timeout_ms(const smtpc_engine *e)
+{
+    if (!e)
+        return -1;
+    switch (smtpc_engine_want(e)) {
+    case SMTPC_WANT_WRITE:
+        return e->in_body || e->body_ended ? e->timeouts[SMTPC_TIMEOUT_DATA_BLOCK]
+                                           : e->timeouts[SMTPC_TIMEOUT_COMMAND];
+    case SMTPC_WANT_READ:
+        return e->timeouts[stage_of(e->pending[e->pend_head].kind)];
+    case SMTPC_WANT_TLS: return e->timeouts[SMTPC_TIMEOUT_TLS];
+    default: return e->timeouts[SMTPC_TIMEOUT_COMMAND];
+    }
+}
+
+int smtpc_engine_output(smtpc_engine *e, const uint8_t **data, size_t *len)
+{
+    if (!e || !data || !len)
+        return SMTPC_EINVAL;
+    *data = e->out + e->out_sent;
+    *len = e->out_len - e->out_sent;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_output_done(smtpc_engine *e, size_t n)
+{
+    if (!e || n > e->out_len - e->out_sent)
+        return SMTPC_EINVAL;
+    e->out_sent += n;
+    smtpc_engine_compact_output(e);
+    return SMTPC_OK;
+}
+
+static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply *reply,
+                     size_t leftover)
+{
+    switch (p->kind) {
+    case SMTPC_PK_GREETING:
+    case SMTPC_PK_EHLO:
+    case SMTPC_PK_HELO:
+    case SMTPC_PK_STARTTLS:
+    case SMTPC_PK_AUTH:
+        smtpc_engine_on_session_reply(e, p->kind, reply, leftover);
+        break;
+    case SMTPC_PK_MAIL:
+    case SMTPC_PK_RCPT:
+    case SMTPC_PK_DATA:
+    case SMTPC_PK_END_OF_DATA:
+    case SMTPC_PK_DISCARD_DATA:
+        smtpc_engine_on_mail_reply(e, p->kind, p->index, reply);
+        break;
+    case SMTPC_PK_QUIT:
+        /* Whatever QUIT gets, the session is over; a fatal error stays. */
+        if (!e->quitting && reply->code != 221 && reply->code != 250)
+            smtpc_error_set_reply(&e->err, SMTPC_ECOMMAND, reply, "QUIT refused");
+        e->result = e->err.code;
+        close_session(e);
+        break;
+    case SMTPC_PK_RSET:
+        if (e->op == SMTPC_OP_MAIL) {
+            smtpc_engine_on_mail_reply(e, p->kind, p->index, reply);
+            break;
+        }
+        /* fall through */
+    default: /* RSET, NOOP */
+        if (smtpc_engine_check_421(e, reply, "service closing"))
+            break;
+        if (reply->code / 100 != 2)
+            smtpc_error_set_reply(&e->err, SMTPC_ECOMMAND, reply,
+                                  p->kind == SMTPC_PK_RSET ? "RSET refused" : "NOOP refused");
+        smtpc_engine_finish(e, reply->code / 100 == 2 ? 0 : SMTPC_ECOMMAND);
+        break;
+    }
+}
+
+static int is_auth_pending(const smtpc_engine *e)
+{
+    return e->pend_count && e->pending[e->pend_head].kind == SMTPC_PK_AUTH;
+}
+
+int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
+{
+    if (!e || (!data && len))
+        return SMTPC_EINVAL;
+    if (e->closed)
+        return e->err.code ? e->err.code : SMTPC_ESTATE;
+    size_t pos = 0;
+    while (pos < len && !e->closed) {
+        size_t used = 0;
+        int rc = smtpc_reply_parser_feed(&e->parser, data + pos, len - pos, &used);
+        pos += used;
+        if (rc < 0) {
+            if (rc == SMTPC_ELINE)
+                smtpc_error_set(&e->err, rc, "server reply line longer than %zu bytes",
+                                e->line_cap);
+            else
+                smtpc_error_set(&e->err, rc, "malformed server reply");
+            return smtpc_engine_fail(e, 0);
+        }
+        if (rc == SMTPC_PARSE_MORE)
+            break;
+        const smtpc_reply *reply = smtpc_reply_parser_reply(&e->parser);
+        size_t tlen = 0;
+        const char *text = smtpc_reply_parser_line_text(&e->parser, &tlen);
+        if (is_auth_pending(e) && reply->code == 334)
+            smtpc_engine_trace(e, SMTPC_TRACE_RECV, "334 <redacted>");
+        else
+            smtpc_engine_trace(e, SMTPC_TRACE_RECV, "%03d%c%.*s", reply->code,
+                               rc == SMTPC_PARSE_LINE ? '-' : ' ', (int)tlen, text);
+        if (!e->pend_count) {
+            if (rc == SMTPC_PARSE_DONE && smtpc_engine_check_421(e, reply, "service closing"))
+                return SMTPC_ESHUTDOWN;
+            smtpc_error_set(&e->err, SMTPC_EUNEXPECTED,
+                            "server sent a reply no command asked for: %03d %.100s",
+                            reply->code, reply->text);
+            return smtpc_engine_fail(e, 0);
+        }
+        smtpc_pending *head = &e->pending[e->pend_head];
+        int first_line = e->reply_lines++ == 0;
+        if (head->kind == SMTPC_PK_EHLO && reply->code == 250)
+            smtpc_engine_on_ehlo_line(e, text, tlen, first_line);
+        if (rc == SMTPC_PARSE_LINE)
+            continue;
+        e->reply_lines = 0;
+        smtpc_pending p = *head;
+        e->pend_head = (e->pend_head + 1) % SMTPC_PENDING_MAX;
+        e->pend_count--;
+        size_t leftover = len - pos + (size_t)smtpc_reply_parser_busy(&e->parser);
+        dispatch(e, &p, reply, leftover);
+    }
+    return e->closed ? e->err.code : SMTPC_OK;
+}
+
+int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    if (!e->tls_wanted)
+        return SMTPC_ESTATE;
+    e->tls_wanted = 0;
+    if (!ok) {
+        if (code >= 0)
+            code = SMTPC_ETLS_HANDSHAKE;
+        smtpc_error_set(&e->err, code, "TLS handshake failed: %s",
+                        message ? message : smtpc_strerror(code));
+        return smtpc_engine_fail(e, 0);
+    }
+    e->encrypted = 1;
+    smtpc_engine_trace(e, SMTPC_TRACE_INFO, "TLS established");
+    if (e->pend_count && e->pending[e->pend_head].kind == SMTPC_PK_GREETING)
+        return SMTPC_OK; /* implicit TLS: now read the greeting */
+    smtpc_engine_session_after_tls(e);
+    return SMTPC_OK;
+}
+
+int smtpc_engine_abort(smtpc_engine *e, int code, const char *message)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    if (e->closed)
+        return e->err.code;
+    if (code >= 0)
+        code = SMTPC_EIO;
+    if (e->quitting) {
+        /* The first error stands; the server going away after it is expected. */
+        close_session(e);
+        e->result = e->err.code;
+        return e->err.code;
+    }
+    const char *why = message && message[0] ? message : smtpc_strerror(code);
+    if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT) {
+        e->message_status = SMTPC_MESSAGE_UNKNOWN;
+        smtpc_error_set(&e->err, SMTPC_EUNKNOWN,
+                        "connection lost after the end of data (%s): the server may or may "
+                        "not have accepted the message",
+                        why);
+    } else {
+        smtpc_error_set(&e->err, code, "%s", why);
+    }
+    close_session(e);
+    e->result = e->err.code;
+    return e->err.code;
+}
+
+/* --- results --- */
+
+int smtpc_engine_result(const smtpc_engine *e)
+{
+    return e ? e->result : SMTPC_EINVAL;
+}
+
+const smtpc_error *smtpc_engine_error(const smtpc_engine *e)
+{
+    return e ? &e->err : NULL;
+}
+
+int smtpc_engine_capabilities(const smtpc_engine *e)
+{
+    return e ? e->caps.flags : 0;
+}
+
+uint64_t smtpc_engine_size_limit(const smtpc_engine *e)
+{
+    return e ? e->caps.size_max : 0;
+}
+
+int smtpc_engine_is_encrypted(const smtpc_engine *e)
+{
+    return e ? e->encrypted : 0;
+}

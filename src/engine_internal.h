@@ -1,0 +1,156 @@
+/* The engine's state, shared by its source files:
+ *   engine.c          creation, settings, the pump (want/output/feed), results
+ *   engine_session.c  greeting, EHLO/HELO, STARTTLS, AUTH
+ *   engine_mail.c     the mail transaction: MAIL, RCPT, DATA, body, end of data
+ * Every state change happens in a reply handler, and every handler is reached
+ * from one dispatch in engine.c. */
+#ifndef SMTPC_ENGINE_INTERNAL_H
+#define SMTPC_ENGINE_INTERNAL_H
+
+#include "smtpc/auth.h"
+#include "smtpc/engine.h"
+#include "dot_stuffer.h"
+#include "ehlo_caps.h"
+#include "error.h"
+#include "reply_parser.h"
+#include "sasl.h"
+
+/* What a queued command's reply means. */
+enum smtpc_pending_kind {
+    SMTPC_PK_GREETING,
+    SMTPC_PK_EHLO,
+    SMTPC_PK_HELO,
+    SMTPC_PK_STARTTLS,
+    SMTPC_PK_AUTH,
+    SMTPC_PK_MAIL,
+    SMTPC_PK_RCPT,
+    SMTPC_PK_DATA,
+    SMTPC_PK_END_OF_DATA,
+    SMTPC_PK_DISCARD_DATA, /* "." sent after a 354 that came with no recipient */
+    SMTPC_PK_RSET,
+    SMTPC_PK_NOOP,
+    SMTPC_PK_QUIT,
+};
+
+/* The operation in progress. */
+enum smtpc_op { SMTPC_OP_NONE, SMTPC_OP_SESSION, SMTPC_OP_MAIL, SMTPC_OP_RSET, SMTPC_OP_NOOP,
+                SMTPC_OP_QUIT };
+
+/* At most this many commands wait for replies at once (one pipelined group). */
+#define SMTPC_PENDING_MAX 64
+/* Reply text kept per recipient. */
+#define SMTPC_RCPT_TEXT_MAX 160
+
+typedef struct smtpc_pending {
+    uint8_t kind;
+    size_t index; /* recipient index for RCPT */
+} smtpc_pending;
+
+typedef struct smtpc_rcpt_result {
+    int code;
+    char enhanced[SMTPC_ENHANCED_MAX];
+    char text[SMTPC_RCPT_TEXT_MAX];
+} smtpc_rcpt_result;
+
+struct smtpc_engine {
+    smtpc_allocator alloc;
+    char *ehlo_name;
+
+    /* Output window: out[out_sent, out_len) waits to be sent. */
+    uint8_t *out;
+    size_t out_cap, out_len, out_sent;
+
+    uint8_t *line;
+    size_t line_cap;
+    smtpc_reply_parser parser;
+    size_t reply_lines; /* lines of the reply being read */
+
+    int security;
+    int timeouts[SMTPC_TIMEOUT_COUNT];
+    smtpc_trace_fn trace;
+    void *trace_user;
+
+    /* AUTH settings; secrets owned and zeroed on release. */
+    char *auth_user;
+    char *auth_secret;
+    int auth_is_token;
+    int auth_allowed;
+    int allow_plaintext_auth;
+    smtpc_random_fn random;
+    void *random_user;
+    int auth_mech; /* SMTPC_MECH_* in use or used */
+    int auth_done;
+    int auth_cancel_error; /* error to report once the cancelled exchange ends */
+    smtpc_sasl sasl;
+
+    /* Session. */
+    int op;
+    int tls_wanted;     /* SMTPC_WANT_TLS until the driver reports */
+    int encrypted;
+    int closed;         /* want is SMTPC_WANT_CLOSE */
+    int quitting;       /* QUIT queued after a fatal reply: keep the first error */
+    int ready;          /* greeting, EHLO and STARTTLS policy done: mail may go */
+    int result;
+    smtpc_ehlo_caps caps;
+    smtpc_error err;
+
+    smtpc_pending pending[SMTPC_PENDING_MAX];
+    size_t pend_head, pend_count;
+
+    /* Mail transaction. */
+    const char *from;
+    const char *const *rcpts;
+    size_t n_rcpts;
+    int64_t size;
+    int mail_flags;        /* SMTPC_CMD_* */
+    int body_8bit_ok;
+    size_t next_rcpt;      /* next recipient to queue */
+    int mail_sent, data_sent;
+    int mail_refused;
+    size_t rcpts_answered;
+    size_t accepted;
+    int data_state;        /* 0 not answered, 1 accepted (354), -1 refused */
+    int in_body;
+    int body_ended;
+    int message_status;
+    int txn_error;         /* first failure of the transaction */
+    smtpc_rcpt_result *results;
+    size_t results_n;
+    smtpc_dot_stuffer stuffer;
+};
+
+/* engine.c */
+void smtpc_engine_compact_output(smtpc_engine *e);
+/* Expect a reply of this kind (FIFO). SMTPC_ESTATE when the queue is full. */
+int smtpc_engine_expect(smtpc_engine *e, int kind, size_t index);
+/* The line at out[start, out_len) was written by the command writer: expect
+ * its reply and trace it. */
+int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t start);
+int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb,
+                       const char *arg);
+int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t len,
+                           int redact);
+void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* End the current operation with result (0 or an error already recorded). */
+void smtpc_engine_finish(smtpc_engine *e, int result);
+/* A fatal error: record it, then QUIT politely (send_quit) or just close. */
+int smtpc_engine_fail(smtpc_engine *e, int send_quit);
+/* 1 when reply is a 421 (handled: session over). */
+int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what);
+
+/* engine_session.c */
+void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply *reply,
+                                   size_t leftover);
+void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first);
+void smtpc_engine_session_after_tls(smtpc_engine *e);
+
+/* engine_mail.c */
+void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
+                                const smtpc_reply *reply);
+void smtpc_engine_mail_release(smtpc_engine *e);
+
+#endif

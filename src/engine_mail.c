@@ -1,0 +1,374 @@
+/* The mail transaction: MAIL, RCPT, DATA, body, end of data; pipelined
+ * (RFC 2920) when the server offers it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "command_writer.h"
+#include "engine_internal.h"
+
+/* Room kept free in the output buffer for the end-of-data sequence. */
+#define BODY_RESERVE 8
+
+void smtpc_engine_mail_release(smtpc_engine *e)
+{
+    smtpc_free(&e->alloc, e->results, e->results_n * sizeof *e->results);
+    e->results = NULL;
+    e->results_n = 0;
+}
+
+static int check_envelope(smtpc_engine *e, const char *from, const char *const *rcpts,
+                          size_t n, int *utf8)
+{
+    int is_utf8 = 0;
+    int rc = smtpc_address_check(from, 1, &is_utf8);
+    if (rc)
+        return smtpc_error_set(&e->err, rc, "sender address \"%.100s\" is invalid (%s)", from,
+                               smtpc_strerror(rc));
+    *utf8 |= is_utf8;
+    for (size_t i = 0; i < n; i++) {
+        if (!rcpts[i])
+            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %zu is NULL", i);
+        is_utf8 = 0;
+        rc = smtpc_address_check(rcpts[i], 0, &is_utf8);
+        if (rc)
+            return smtpc_error_set(&e->err, rc, "recipient %zu \"%.100s\" is invalid (%s)", i,
+                                   rcpts[i], smtpc_strerror(rc));
+        *utf8 |= is_utf8;
+        uint8_t scratch[SMTPC_COMMAND_MAX];
+        size_t len = 0;
+        rc = smtpc_cmd_rcpt(scratch, sizeof scratch, &len, rcpts[i]);
+        if (rc)
+            return smtpc_error_set(&e->err, rc, "recipient %zu: %s", i, smtpc_strerror(rc));
+    }
+    return 0;
+}
+
+static int check_extensions(smtpc_engine *e, int utf8, int64_t size, int flags)
+{
+    int caps = e->caps.flags;
+    e->mail_flags = 0;
+    if (utf8 || (flags & SMTPC_MAIL_SMTPUTF8)) {
+        if (!(caps & SMTPC_CAP_SMTPUTF8))
+            return smtpc_error_set(&e->err, SMTPC_EUTF8,
+                                   "a non-ASCII address needs SMTPUTF8, which the server "
+                                   "does not offer");
+        e->mail_flags |= SMTPC_CMD_SMTPUTF8;
+    }
+    if (flags & SMTPC_MAIL_8BITMIME) {
+        if (!(caps & SMTPC_CAP_8BITMIME))
+            return smtpc_error_set(&e->err, SMTPC_E8BIT,
+                                   "the message has 8-bit data and the server does not offer "
+                                   "8BITMIME (encode it as 7-bit: quoted-printable or base64)");
+        e->mail_flags |= SMTPC_CMD_BODY_8BITMIME;
+    }
+    e->size = -1;
+    if (size >= 0 && (caps & SMTPC_CAP_SIZE)) {
+        if (e->caps.size_max && (uint64_t)size > e->caps.size_max)
+            return smtpc_error_set(&e->err, SMTPC_ESIZE,
+                                   "message of %lld bytes exceeds the server's limit of %llu",
+                                   (long long)size, (unsigned long long)e->caps.size_max);
+        e->size = size;
+    }
+    return 0;
+}
+
+static int queue_rcpt(smtpc_engine *e)
+{
+    smtpc_engine_compact_output(e);
+    size_t start = e->out_len;
+    int rc = smtpc_cmd_rcpt(e->out, e->out_cap, &e->out_len, e->rcpts[e->next_rcpt]);
+    if (rc == 0)
+        rc = smtpc_engine_queue_written(e, SMTPC_PK_RCPT, e->next_rcpt, start);
+    if (rc == 0)
+        e->next_rcpt++;
+    return rc;
+}
+
+static int queue_data(smtpc_engine *e)
+{
+    int rc = smtpc_engine_queue(e, SMTPC_PK_DATA, 0, "DATA", NULL);
+    if (rc == 0)
+        e->data_sent = 1;
+    return rc;
+}
+
+/* With PIPELINING, queue as many RCPTs as the output buffer and the reply
+ * queue hold, then DATA once every recipient is queued (RFC 2920: DATA ends
+ * a group). Bounding the group keeps a blocking driver from deadlocking on
+ * a server that writes replies while we write commands. */
+static int fill_group(smtpc_engine *e)
+{
+    while (e->next_rcpt < e->n_rcpts) {
+        if (e->out_cap - e->out_len < SMTPC_COMMAND_MAX || e->pend_count + 2 > SMTPC_PENDING_MAX)
+            return 0;
+        int rc = queue_rcpt(e);
+        if (rc)
+            return rc;
+    }
+    if (!e->data_sent && e->out_cap - e->out_len >= 8)
+        return queue_data(e);
+    return 0;
+}
+
+int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
+                            size_t n_rcpts, int64_t size, int flags)
+{
+    if (!e || !from || (!rcpts && n_rcpts) || size < -1 ||
+        (flags & ~(SMTPC_MAIL_8BITMIME | SMTPC_MAIL_SMTPUTF8)))
+        return SMTPC_EINVAL;
+    if (e->closed)
+        return e->err.code ? e->err.code : SMTPC_ESTATE;
+    if (!e->ready || e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent)
+        return SMTPC_ESTATE;
+    smtpc_error_clear(&e->err);
+    if (n_rcpts == 0)
+        return smtpc_error_set(&e->err, SMTPC_ENORECIPIENTS, "no recipients given");
+    int utf8 = 0;
+    int rc = check_envelope(e, from, rcpts, n_rcpts, &utf8);
+    if (rc)
+        return rc;
+    rc = check_extensions(e, utf8, size, flags);
+    if (rc)
+        return rc;
+
+    smtpc_engine_mail_release(e);
+    e->results = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
+    if (!e->results)
+        return smtpc_error_set(&e->err, SMTPC_ENOMEM, "no memory for %zu recipient results",
+                               n_rcpts);
+    e->results_n = n_rcpts;
+    e->from = from;
+    e->rcpts = rcpts;
+    e->n_rcpts = n_rcpts;
+    e->next_rcpt = 0;
+    e->mail_sent = e->data_sent = e->mail_refused = 0;
+    e->rcpts_answered = e->accepted = 0;
+    e->data_state = 0;
+    e->in_body = e->body_ended = 0;
+    e->message_status = SMTPC_MESSAGE_NOT_SENT;
+    e->txn_error = 0;
+    e->result = 0;
+
+    smtpc_engine_compact_output(e);
+    size_t start = e->out_len;
+    rc = smtpc_cmd_mail(e->out, e->out_cap, &e->out_len, from, e->size, e->mail_flags);
+    if (rc == 0)
+        rc = smtpc_engine_queue_written(e, SMTPC_PK_MAIL, 0, start);
+    if (rc)
+        return smtpc_error_set(&e->err, rc, "MAIL FROM: %s", smtpc_strerror(rc));
+    e->mail_sent = 1;
+    e->op = SMTPC_OP_MAIL;
+    if (e->caps.flags & SMTPC_CAP_PIPELINING) {
+        rc = fill_group(e);
+        if (rc) {
+            smtpc_error_set(&e->err, rc, "could not queue the envelope: %s", smtpc_strerror(rc));
+            return smtpc_engine_fail(e, 0);
+        }
+    }
+    return SMTPC_OK;
+}
+
+static void store_result(smtpc_engine *e, size_t i, const smtpc_reply *reply)
+{
+    if (i >= e->results_n)
+        return;
+    smtpc_rcpt_result *r = &e->results[i];
+    r->code = reply->code;
+    memcpy(r->enhanced, reply->enhanced, sizeof r->enhanced);
+    snprintf(r->text, sizeof r->text, "%s", reply->text);
+}
+
+/* The transaction failed before the end of data: undo it with RSET (after
+ * ending a DATA the server opened anyway) and report txn_error then. */
+static void abandon(smtpc_engine *e, int code)
+{
+    if (!e->txn_error)
+        e->txn_error = code;
+    int rc;
+    if (e->data_state == 1) {
+        e->data_state = 0; /* answered: do not end it twice */
+        rc = smtpc_engine_queue_raw(e, SMTPC_PK_DISCARD_DATA, ".", 1, 0);
+    } else {
+        rc = smtpc_engine_queue(e, SMTPC_PK_RSET, 0, "RSET", NULL);
+    }
+    if (rc) {
+        smtpc_engine_fail(e, 0);
+    }
+}
+
+static void all_refused(smtpc_engine *e)
+{
+    /* Attach the first recipient's reply: usually the most telling. */
+    const smtpc_rcpt_result *r = &e->results[0];
+    smtpc_error_set(&e->err, SMTPC_ERCPTS, "every recipient (%zu) was refused; first: %d %s %.120s",
+                    e->n_rcpts, r->code, r->enhanced, r->text);
+    e->err.reply_code = r->code;
+    memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
+    snprintf(e->err.reply_text, sizeof e->err.reply_text, "%s", r->text);
+    abandon(e, SMTPC_ERCPTS);
+}
+
+/* All replies of the group are in: decide the next step. */
+static void advance(smtpc_engine *e)
+{
+    int rc = 0;
+    if (e->mail_refused) {
+        abandon(e, SMTPC_EMAILFROM);
+        return;
+    }
+    if (e->next_rcpt < e->n_rcpts) {
+        rc = (e->caps.flags & SMTPC_CAP_PIPELINING) ? fill_group(e) : queue_rcpt(e);
+    } else if (!e->data_sent) {
+        if (e->accepted == 0) {
+            all_refused(e);
+            return;
+        }
+        rc = queue_data(e);
+    } else if (e->accepted == 0) {
+        all_refused(e);
+        return;
+    } else if (e->data_state == 1) {
+        smtpc_dot_stuffer_init(&e->stuffer);
+        e->in_body = 1;
+    } else {
+        abandon(e, SMTPC_EDATA);
+        return;
+    }
+    if (rc) {
+        smtpc_error_set(&e->err, rc, "could not queue the envelope: %s", smtpc_strerror(rc));
+        smtpc_engine_fail(e, 0);
+    }
+}
+
+void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
+                                const smtpc_reply *reply)
+{
+    int ok = reply->code / 100 == 2;
+    if (kind == SMTPC_PK_RCPT)
+        store_result(e, index, reply);
+    if (smtpc_engine_check_421(e, reply, "service closing"))
+        return;
+    switch (kind) {
+    case SMTPC_PK_MAIL:
+        if (!ok) {
+            e->mail_refused = 1;
+            smtpc_error_set_reply(&e->err, SMTPC_EMAILFROM, reply, "sender refused");
+        }
+        break;
+    case SMTPC_PK_RCPT:
+        e->rcpts_answered++;
+        if (ok && !e->mail_refused)
+            e->accepted++;
+        break;
+    case SMTPC_PK_DATA:
+        e->data_state = reply->code == 354 ? 1 : -1;
+        if (e->data_state < 0 && !e->mail_refused && e->accepted)
+            smtpc_error_set_reply(&e->err, SMTPC_EDATA, reply, "DATA refused");
+        break;
+    case SMTPC_PK_END_OF_DATA:
+        e->message_status = ok ? SMTPC_MESSAGE_ACCEPTED : SMTPC_MESSAGE_REJECTED;
+        if (!ok)
+            smtpc_error_set_reply(&e->err, SMTPC_EMESSAGE, reply, "message refused");
+        smtpc_engine_finish(e, ok ? 0 : SMTPC_EMESSAGE);
+        return;
+    case SMTPC_PK_DISCARD_DATA:
+        smtpc_engine_queue(e, SMTPC_PK_RSET, 0, "RSET", NULL);
+        return;
+    case SMTPC_PK_RSET:
+        /* A refused RSET changes nothing for the caller: the first error stands. */
+        smtpc_engine_finish(e, e->txn_error);
+        return;
+    default:
+        return;
+    }
+    if (e->pend_count == 0)
+        advance(e);
+}
+
+static int has_8bit(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] & 0x80)
+            return 1;
+    return 0;
+}
+
+int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, size_t *consumed)
+{
+    if (!e || !consumed || (!data && len))
+        return SMTPC_EINVAL;
+    *consumed = 0;
+    if (!e->in_body)
+        return e->closed && e->err.code ? e->err.code : SMTPC_ESTATE;
+    smtpc_engine_compact_output(e);
+    size_t room = e->out_cap - e->out_len;
+    if (room <= BODY_RESERVE)
+        return SMTPC_OK; /* send first */
+    size_t produced = 0;
+    smtpc_dot_stuffer_encode(&e->stuffer, data, len, consumed, e->out + e->out_len,
+                             room - BODY_RESERVE, &produced);
+    if (!(e->mail_flags & (SMTPC_CMD_BODY_8BITMIME | SMTPC_CMD_SMTPUTF8)) &&
+        has_8bit(data, *consumed)) {
+        /* Too late to undo: DATA is open. Dropping the connection makes the
+         * server discard the partial message. */
+        *consumed = 0;
+        smtpc_error_set(&e->err, SMTPC_E8BIT,
+                        "the body has 8-bit bytes but was declared 7-bit; the connection "
+                        "was dropped so that no partial message is delivered");
+        return smtpc_engine_fail(e, 0);
+    }
+    e->out_len += produced;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_body_end(smtpc_engine *e)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    if (!e->in_body)
+        return e->closed && e->err.code ? e->err.code : SMTPC_ESTATE;
+    smtpc_engine_compact_output(e);
+    size_t n = smtpc_dot_stuffer_finish(&e->stuffer, e->out + e->out_len, e->out_cap - e->out_len);
+    if (n == 0)
+        return SMTPC_ESTATE; /* cannot happen: BODY_RESERVE keeps the room */
+    e->out_len += n;
+    e->in_body = 0;
+    e->body_ended = 1;
+    /* Trace the terminator only, never body bytes. */
+    smtpc_engine_trace(e, SMTPC_TRACE_SEND, ".");
+    return smtpc_engine_expect(e, SMTPC_PK_END_OF_DATA, 0);
+}
+
+static const smtpc_rcpt_result *result_at(const smtpc_engine *e, size_t i)
+{
+    return e && i < e->results_n ? &e->results[i] : NULL;
+}
+
+int smtpc_engine_rcpt_reply_code(const smtpc_engine *e, size_t i)
+{
+    const smtpc_rcpt_result *r = result_at(e, i);
+    return r ? r->code : 0;
+}
+
+const char *smtpc_engine_rcpt_enhanced(const smtpc_engine *e, size_t i)
+{
+    const smtpc_rcpt_result *r = result_at(e, i);
+    return r ? r->enhanced : "";
+}
+
+const char *smtpc_engine_rcpt_reply_text(const smtpc_engine *e, size_t i)
+{
+    const smtpc_rcpt_result *r = result_at(e, i);
+    return r ? r->text : "";
+}
+
+size_t smtpc_engine_rcpt_accepted_count(const smtpc_engine *e)
+{
+    return e ? e->accepted : 0;
+}
+
+int smtpc_engine_message_status(const smtpc_engine *e)
+{
+    return e ? e->message_status : SMTPC_MESSAGE_NOT_SENT;
+}

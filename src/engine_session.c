@@ -1,0 +1,247 @@
+/* Session setup: greeting, EHLO (HELO fallback), STARTTLS, AUTH. */
+#include <string.h>
+
+#include "alloc.h"
+#include "command_writer.h"
+#include "engine_internal.h"
+
+static void start_auth(smtpc_engine *e);
+
+static void queue_or_fail(smtpc_engine *e, int kind, const char *verb, const char *arg)
+{
+    int rc = smtpc_engine_queue(e, kind, 0, verb, arg);
+    if (rc) {
+        smtpc_error_set(&e->err, rc, "could not write %s: %s", verb, smtpc_strerror(rc));
+        smtpc_engine_fail(e, 0);
+    }
+}
+
+void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first)
+{
+    /* The first line names the server; capabilities follow. */
+    if (first)
+        smtpc_ehlo_caps_init(&e->caps);
+    else
+        smtpc_ehlo_caps_line(&e->caps, text, len);
+}
+
+static void session_ready(smtpc_engine *e)
+{
+    e->ready = 1;
+    smtpc_engine_finish(e, 0);
+}
+
+/* EHLO (or HELO) succeeded: apply the TLS policy, then authenticate. */
+static void after_ehlo(smtpc_engine *e)
+{
+    int wants_tls = e->security == SMTPC_SECURITY_STARTTLS ||
+                    e->security == SMTPC_SECURITY_STARTTLS_OPTIONAL;
+    if (!e->encrypted && wants_tls) {
+        if (e->caps.flags & SMTPC_CAP_STARTTLS) {
+            queue_or_fail(e, SMTPC_PK_STARTTLS, "STARTTLS", NULL);
+            return;
+        }
+        if (e->security == SMTPC_SECURITY_STARTTLS) {
+            smtpc_error_set(&e->err, SMTPC_ENOSTARTTLS,
+                            "STARTTLS is required but the server does not offer it");
+            smtpc_engine_fail(e, 1);
+            return;
+        }
+        smtpc_engine_trace(e, SMTPC_TRACE_INFO,
+                           "server does not offer STARTTLS: continuing unencrypted");
+    }
+    start_auth(e);
+}
+
+static void start_auth(smtpc_engine *e)
+{
+    if (!e->auth_user) {
+        session_ready(e);
+        return;
+    }
+    e->ready = 1; /* a failed AUTH leaves a usable, unauthenticated session */
+    if (!(e->caps.flags & SMTPC_CAP_AUTH) || !e->caps.auth_mechs) {
+        smtpc_error_set(&e->err, SMTPC_EAUTH_NOTOFFERED,
+                        "credentials are set but the server offers no AUTH");
+        smtpc_engine_finish(e, SMTPC_EAUTH_NOTOFFERED);
+        return;
+    }
+    if (!e->encrypted && !e->allow_plaintext_auth) {
+        smtpc_error_set(&e->err, SMTPC_EAUTH_INSECURE,
+                        "refusing to send credentials over an unencrypted connection "
+                        "(allow it explicitly to override)");
+        smtpc_engine_finish(e, SMTPC_EAUTH_INSECURE);
+        return;
+    }
+    int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed, e->auth_is_token);
+    if (!mech) {
+        smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
+                        "no authentication mechanism in common with the server");
+        smtpc_engine_finish(e, SMTPC_EAUTH_NOMECH);
+        return;
+    }
+    e->auth_mech = mech;
+    e->auth_cancel_error = 0;
+    smtpc_engine_trace(e, SMTPC_TRACE_INFO, "authenticating with %s",
+                       smtpc_sasl_mech_name(mech));
+    /* The AUTH line is built in place in the (empty) output buffer. */
+    smtpc_engine_compact_output(e);
+    static const char prefix[] = "AUTH ";
+    size_t plen = sizeof prefix - 1;
+    memcpy(e->out, prefix, plen);
+    int rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, e->random,
+                              e->random_user, SMTPC_COMMAND_MAX, (char *)e->out + plen,
+                              e->out_cap - plen - 2);
+    if (rc == 0) {
+        size_t len = plen + strlen((const char *)e->out + plen);
+        char *line = (char *)e->out;
+        e->out_len = 0;
+        rc = smtpc_engine_queue_raw(e, SMTPC_PK_AUTH, line, len, 1);
+    }
+    if (rc) {
+        smtpc_zeroize(e->out, e->out_cap);
+        e->out_len = 0;
+        smtpc_error_set(&e->err, rc, "%s authentication could not start: %s",
+                        smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
+        smtpc_engine_finish(e, rc);
+    }
+}
+
+static int auth_error_for(int code)
+{
+    switch (code) {
+    case 535: return SMTPC_EAUTH_FAILED;
+    case 534: return SMTPC_EAUTH_WEAK;
+    case 538: return SMTPC_EAUTH_ENCRYPT;
+    case 454: return SMTPC_EAUTH_TEMP;
+    default: return SMTPC_EAUTH;
+    }
+}
+
+static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
+{
+    if (reply->code == 334 && !e->auth_cancel_error) {
+        smtpc_engine_compact_output(e);
+        int rc = smtpc_sasl_step(&e->sasl, reply->text, reply->text_len, (char *)e->out,
+                                 e->out_cap - 2);
+        if (rc) {
+            /* Cancel the exchange ("*", RFC 4954 section 4) and report once it ends. */
+            e->auth_cancel_error = rc;
+            rc = smtpc_engine_queue_raw(e, SMTPC_PK_AUTH, "*", 1, 0);
+        } else {
+            char *line = (char *)e->out;
+            rc = smtpc_engine_queue_raw(e, SMTPC_PK_AUTH, line, strlen(line), 2);
+        }
+        if (rc) {
+            smtpc_error_set(&e->err, rc, "authentication step failed: %s",
+                            smtpc_strerror(rc));
+            smtpc_engine_fail(e, 0);
+        }
+        return;
+    }
+    if (reply->code == 235 && !e->auth_cancel_error) {
+        int rc = smtpc_sasl_success(&e->sasl);
+        smtpc_sasl_clear(&e->sasl);
+        if (rc) {
+            smtpc_error_set_reply(&e->err, rc, reply,
+                                  "server accepted authentication without proving itself");
+            smtpc_engine_fail(e, 1);
+            return;
+        }
+        e->auth_done = 1;
+        smtpc_engine_trace(e, SMTPC_TRACE_INFO, "authenticated with %s",
+                           smtpc_sasl_mech_name(e->auth_mech));
+        smtpc_engine_finish(e, 0);
+        return;
+    }
+    smtpc_sasl_clear(&e->sasl);
+    if (e->auth_cancel_error) {
+        int code = e->auth_cancel_error;
+        smtpc_error_set_reply(&e->err, code, reply,
+                              code == SMTPC_EAUTH_SERVER
+                                  ? "server signature is wrong: authentication abandoned"
+                                  : "authentication exchange cancelled");
+        if (reply->code == 235 || reply->code == 334) {
+            /* The server did not honour the cancel: the session cannot be trusted. */
+            smtpc_engine_fail(e, 1);
+            return;
+        }
+        smtpc_engine_finish(e, code);
+        return;
+    }
+    int code = auth_error_for(reply->code);
+    smtpc_error_set_reply(&e->err, code, reply, "authentication failed");
+    smtpc_engine_finish(e, code);
+}
+
+void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply *reply,
+                                   size_t leftover)
+{
+    if (smtpc_engine_check_421(e, reply, "service not available"))
+        return;
+    switch (kind) {
+    case SMTPC_PK_GREETING:
+        if (reply->code == 220) {
+            queue_or_fail(e, SMTPC_PK_EHLO, "EHLO", e->ehlo_name);
+        } else {
+            smtpc_error_set_reply(&e->err, SMTPC_EGREETING, reply,
+                                  "server refused the connection");
+            smtpc_engine_fail(e, 1);
+        }
+        break;
+    case SMTPC_PK_EHLO:
+        if (reply->code == 250) {
+            e->caps.flags |= SMTPC_CAP_EHLO;
+            after_ehlo(e);
+        } else if (reply->code / 100 == 5 && !e->encrypted) {
+            /* RFC 5321 section 4.1.4: an old server; HELO has no extensions. */
+            queue_or_fail(e, SMTPC_PK_HELO, "HELO", e->ehlo_name);
+        } else {
+            smtpc_error_set_reply(&e->err, SMTPC_EHELO, reply, "EHLO refused");
+            smtpc_engine_fail(e, 1);
+        }
+        break;
+    case SMTPC_PK_HELO:
+        if (reply->code == 250) {
+            smtpc_ehlo_caps_init(&e->caps);
+            after_ehlo(e);
+        } else {
+            smtpc_error_set_reply(&e->err, SMTPC_EHELO, reply, "EHLO and HELO refused");
+            smtpc_engine_fail(e, 1);
+        }
+        break;
+    case SMTPC_PK_STARTTLS:
+        if (reply->code == 220) {
+            if (leftover) {
+                /* Anything after the 220 was sent before TLS: an attacker's. */
+                smtpc_error_set(&e->err, SMTPC_EINJECTION,
+                                "server sent %zu plaintext bytes after the STARTTLS 220 reply "
+                                "(response injection); connection abandoned",
+                                leftover);
+                smtpc_engine_fail(e, 0);
+                return;
+            }
+            e->tls_wanted = 1;
+        } else if (e->security == SMTPC_SECURITY_STARTTLS_OPTIONAL) {
+            smtpc_engine_trace(e, SMTPC_TRACE_INFO,
+                               "STARTTLS refused (%d): continuing unencrypted", reply->code);
+            start_auth(e);
+        } else {
+            smtpc_error_set_reply(&e->err, SMTPC_ESTARTTLS, reply, "STARTTLS refused");
+            smtpc_engine_fail(e, 1);
+        }
+        break;
+    case SMTPC_PK_AUTH:
+        on_auth_reply(e, reply);
+        break;
+    default:
+        break;
+    }
+}
+
+void smtpc_engine_session_after_tls(smtpc_engine *e)
+{
+    /* RFC 3207 section 4.2: forget everything learnt in plaintext. */
+    smtpc_ehlo_caps_init(&e->caps);
+    queue_or_fail(e, SMTPC_PK_EHLO, "EHLO", e->ehlo_name);
+}
