@@ -546,6 +546,14 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         return SMTPC_EINVAL;
     if (e->closed)
         return e->err.code ? e->err.code : SMTPC_ESTATE;
+    if (e->tls_wanted && len && e->encrypted == 0 && e->pend_count == 0) {
+        /* Read after the STARTTLS 220, before the handshake: plaintext injected. */
+        smtpc_error_set(&e->err, SMTPC_EINJECTION,
+                        "server sent %zu plaintext bytes after the STARTTLS 220 reply "
+                        "(response injection); connection abandoned",
+                        len);
+        return smtpc_engine_fail(e, 0);
+    }
     size_t pos = 0;
     while (pos < len && !e->closed) {
         size_t used = 0;

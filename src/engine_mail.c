@@ -176,7 +176,7 @@ static void store_result(smtpc_engine *e, size_t i, const smtpc_reply *reply)
     smtpc_rcpt_result *r = &e->results[i];
     r->code = reply->code;
     memcpy(r->enhanced, reply->enhanced, sizeof r->enhanced);
-    snprintf(r->text, sizeof r->text, "%s", reply->text);
+    smtpc_copy_text(r->text, sizeof r->text, reply->text);
 }
 
 /* The transaction failed before the end of data: undo it with RSET (after
@@ -205,7 +205,7 @@ static void all_refused(smtpc_engine *e)
                     e->n_rcpts, r->code, r->enhanced, r->text);
     e->err.reply_code = r->code;
     memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
-    snprintf(e->err.reply_text, sizeof e->err.reply_text, "%s", r->text);
+    smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
     abandon(e, SMTPC_ERCPTS);
 }
 

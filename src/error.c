@@ -58,6 +58,7 @@ const char *smtpc_strerror(int code)
     case SMTPC_EAUTH: return "authentication failed";
     case SMTPC_EHEADER: return "invalid header";
     case SMTPC_EFILE: return "file could not be read";
+    case SMTPC_ESIZEUNKNOWN: return "message size unknown: a source has no known size";
     default: return "unknown error";
     }
 }
@@ -101,6 +102,17 @@ int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply, 
         snprintf(err->message, sizeof err->message, "%s", what ? what : smtpc_strerror(code));
     }
     return code;
+}
+
+void smtpc_copy_text(char *dst, size_t cap, const char *src)
+{
+    if (!cap)
+        return;
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 void smtpc_error_copy(smtpc_error *dst, const smtpc_error *src)

@@ -26,5 +26,7 @@ int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)
 int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply,
                           const char *what);
 void smtpc_error_copy(smtpc_error *dst, const smtpc_error *src);
+/* Copy src into dst (cap bytes), truncating, always NUL-terminated. */
+void smtpc_copy_text(char *dst, size_t cap, const char *src);
 
 #endif

@@ -1,0 +1,549 @@
+/* Two-sided engine scripts: server bytes in, the exact client bytes expected
+ * out. Every script is replayed with the server's bytes whole, one byte at a
+ * time, and at seeded random split points (with output also acknowledged in
+ * random pieces); every replay must produce the same client bytes and the
+ * same results. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "smtpc.h"
+
+enum { END, OP_SESSION, OP_MAIL, OP_QUIT, OP_NOOP, OP_RSET, SRV, CLI, BODY, BODY_END, TLS_OK,
+       ABORT, RESULT, WANT, RCPT_CODE, MSG_STATUS, REPLY_CODE, ENHANCED, TIMEOUT, CAPS };
+
+typedef struct step {
+    int kind;
+    const char *text; /* SRV/CLI/BODY bytes; MAIL: from; ENHANCED: code */
+    const char *rcpts; /* MAIL: comma-separated recipients */
+    long long n;       /* MAIL: size; RESULT/WANT/...: the value; RCPT_CODE: index*1000+code */
+    int flags;         /* MAIL flags */
+} step;
+
+typedef struct script {
+    const char *name;
+    int security;
+    const char *user, *password;
+    const step *steps;
+} script;
+
+enum { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
+
+typedef struct runner {
+    smtpc_engine *e;
+    int mode;
+    unsigned seed;
+    char got[65536];
+    size_t got_len;
+    char want[65536];
+    size_t want_len;
+    const char *rcpt_ptrs[16];
+    char rcpt_buf[512];
+} runner;
+
+static size_t rnd(runner *r, size_t max)
+{
+    r->seed = r->seed * 1103515245u + 12345u;
+    return max ? 1 + (r->seed >> 8) % max : 0;
+}
+
+static void drain(runner *r)
+{
+    while (smtpc_engine_want(r->e) == SMTPC_WANT_WRITE) {
+        const uint8_t *p;
+        size_t n;
+        assert_int_equal(smtpc_engine_output(r->e, &p, &n), 0);
+        assert_true(n > 0);
+        size_t take = r->mode == SPLIT_RANDOM ? rnd(r, n) : n;
+        assert_true(r->got_len + take < sizeof r->got);
+        memcpy(r->got + r->got_len, p, take);
+        r->got_len += take;
+        assert_int_equal(smtpc_engine_output_done(r->e, take), 0);
+    }
+}
+
+static void feed(runner *r, const char *s)
+{
+    size_t len = strlen(s), off = 0;
+    while (off < len && smtpc_engine_want(r->e) != SMTPC_WANT_CLOSE) {
+        size_t n = len - off;
+        if (r->mode == SPLIT_BYTES)
+            n = 1;
+        else if (r->mode == SPLIT_RANDOM)
+            n = rnd(r, n < 9 ? n : 9);
+        smtpc_engine_feed(r->e, (const uint8_t *)s + off, n);
+        off += n;
+        drain(r);
+    }
+}
+
+static void push_body(runner *r, const char *s)
+{
+    size_t len = strlen(s), off = 0;
+    while (off < len) {
+        size_t n = len - off, took = 0;
+        if (r->mode == SPLIT_BYTES)
+            n = 1;
+        else if (r->mode == SPLIT_RANDOM)
+            n = rnd(r, n < 13 ? n : 13);
+        int rc = smtpc_engine_body_write(r->e, (const uint8_t *)s + off, n, &took);
+        if (rc)
+            return; /* the script checks the result */
+        off += took;
+        drain(r);
+    }
+}
+
+static void split_rcpts(runner *r, const char *list, size_t *n)
+{
+    snprintf(r->rcpt_buf, sizeof r->rcpt_buf, "%s", list);
+    *n = 0;
+    for (char *tok = strtok(r->rcpt_buf, ","); tok; tok = strtok(NULL, ","))
+        r->rcpt_ptrs[(*n)++] = tok;
+}
+
+static void check_output(runner *r, const char *script_name)
+{
+    if (r->got_len != r->want_len || memcmp(r->got, r->want, r->got_len) != 0) {
+        print_error("%s (mode %d): client sent\n%.*s\nexpected\n%.*s\n", script_name, r->mode,
+                    (int)r->got_len, r->got, (int)r->want_len, r->want);
+        fail();
+    }
+}
+
+static void run_one(const script *sc, int mode, unsigned seed)
+{
+    runner *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->mode = mode;
+    r->seed = seed;
+    assert_int_equal(smtpc_engine_new(NULL, "client.test", 1024, 512, &r->e), 0);
+    assert_int_equal(smtpc_engine_set_security(r->e, sc->security), 0);
+    if (sc->user)
+        assert_int_equal(smtpc_engine_set_credentials(r->e, sc->user, sc->password), 0);
+    for (const step *s = sc->steps; s->kind != END; s++) {
+        size_t n = 0;
+        switch (s->kind) {
+        case OP_SESSION: assert_int_equal(smtpc_engine_begin_session(r->e), 0); break;
+        case OP_MAIL:
+            split_rcpts(r, s->rcpts, &n);
+            assert_int_equal(smtpc_engine_begin_mail(r->e, s->text, r->rcpt_ptrs, n, s->n,
+                                                     s->flags),
+                             0);
+            break;
+        case OP_QUIT: assert_int_equal(smtpc_engine_begin_quit(r->e), 0); break;
+        case OP_NOOP: assert_int_equal(smtpc_engine_begin_noop(r->e), 0); break;
+        case OP_RSET: assert_int_equal(smtpc_engine_begin_rset(r->e), 0); break;
+        case SRV:
+            drain(r);
+            check_output(r, sc->name);
+            feed(r, s->text);
+            break;
+        case CLI:
+            memcpy(r->want + r->want_len, s->text, strlen(s->text));
+            r->want_len += strlen(s->text);
+            drain(r);
+            check_output(r, sc->name);
+            break;
+        case BODY: push_body(r, s->text); break;
+        case BODY_END: smtpc_engine_body_end(r->e); drain(r); break;
+        case TLS_OK:
+            assert_int_equal(smtpc_engine_want(r->e), SMTPC_WANT_TLS);
+            assert_int_equal(smtpc_engine_tls_done(r->e, 1, 0, NULL), 0);
+            drain(r);
+            break;
+        case ABORT: smtpc_engine_abort(r->e, (int)s->n, "test abort"); break;
+        case RESULT:
+            drain(r);
+            check_output(r, sc->name);
+            if (smtpc_engine_result(r->e) != s->n)
+                print_error("%s mode %d: result %d (%s), expected %lld\n", sc->name, mode,
+                            smtpc_engine_result(r->e),
+                            smtpc_error_message(smtpc_engine_error(r->e)), s->n);
+            assert_int_equal(smtpc_engine_result(r->e), s->n);
+            break;
+        case WANT: assert_int_equal(smtpc_engine_want(r->e), s->n); break;
+        case RCPT_CODE:
+            assert_int_equal(smtpc_engine_rcpt_reply_code(r->e, (size_t)(s->n / 1000)),
+                             s->n % 1000);
+            break;
+        case MSG_STATUS: assert_int_equal(smtpc_engine_message_status(r->e), s->n); break;
+        case REPLY_CODE:
+            assert_int_equal(smtpc_error_reply_code(smtpc_engine_error(r->e)), s->n);
+            break;
+        case ENHANCED:
+            assert_string_equal(smtpc_error_enhanced(smtpc_engine_error(r->e)), s->text);
+            break;
+        case TIMEOUT: assert_int_equal(smtpc_engine_timeout_ms(r->e), s->n); break;
+        case CAPS: assert_int_equal(smtpc_engine_capabilities(r->e) & s->n, s->n); break;
+        default: fail();
+        }
+    }
+    drain(r);
+    check_output(r, sc->name);
+    smtpc_engine_free(r->e);
+    free(r);
+}
+
+static void run_script(void **state)
+{
+    const script *sc = *state;
+    run_one(sc, SPLIT_WHOLE, 0);
+    run_one(sc, SPLIT_BYTES, 0);
+    for (unsigned seed = 1; seed <= 20; seed++)
+        run_one(sc, SPLIT_RANDOM, seed);
+}
+
+/* --- building blocks --- */
+#define GREET {SRV, "220 mx.test ESMTP ready\r\n", 0, 0, 0}, {CLI, "EHLO client.test\r\n", 0, 0, 0}
+#define EHLO_PLAIN {SRV, "250-mx.test\r\n250-8BITMIME\r\n250-SIZE 1000\r\n250 ENHANCEDSTATUSCODES\r\n", 0, 0, 0}
+#define EHLO_PIPE {SRV, "250-mx.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE\r\n", 0, 0, 0}
+#define READY {RESULT, 0, 0, 0, 0}, {WANT, 0, 0, SMTPC_WANT_IDLE, 0}
+#define SESSION {OP_SESSION, 0, 0, 0, 0}, GREET, EHLO_PLAIN, READY
+#define SESSION_PIPE {OP_SESSION, 0, 0, 0, 0}, GREET, EHLO_PIPE, READY
+#define S(x) {SRV, x, 0, 0, 0}
+#define C(x) {CLI, x, 0, 0, 0}
+#define B(x) {BODY, x, 0, 0, 0}
+#define MAIL(from, rcpts) {OP_MAIL, from, rcpts, -1, 0}
+#define RES(x) {RESULT, 0, 0, x, 0}
+#define WANTS(x) {WANT, 0, 0, x, 0}
+#define RCPT(i, code) {RCPT_CODE, 0, 0, (i) * 1000 + (code), 0}
+#define STATUS(x) {MSG_STATUS, 0, 0, x, 0}
+#define ENDE {BODY_END, 0, 0, 0, 0}
+#define FINISH {END, 0, 0, 0, 0}
+
+#define SEND_ONE_BODY(body, wire)                                                         \
+    SESSION, MAIL("a@x.test", "b@y.test"), C("MAIL FROM:<a@x.test>\r\n"),              \
+        S("250 2.1.0 ok\r\n"), C("RCPT TO:<b@y.test>\r\n"), S("250 2.1.5 ok\r\n"),      \
+        C("DATA\r\n"), S("354 go\r\n"), WANTS(SMTPC_WANT_BODY), B(body), ENDE, C(wire), \
+        S("250 2.0.0 queued\r\n"), RES(0), STATUS(SMTPC_MESSAGE_ACCEPTED)
+
+static const step s_basic[] = {SEND_ONE_BODY("Subject: hi\r\n\r\nhello\r\n",
+                                             "Subject: hi\r\n\r\nhello\r\n.\r\n"),
+                               RCPT(0, 250), {CAPS, 0, 0, SMTPC_CAP_8BITMIME | SMTPC_CAP_SIZE, 0},
+                               {OP_QUIT, 0, 0, 0, 0}, C("QUIT\r\n"), S("221 bye\r\n"),
+                               WANTS(SMTPC_WANT_CLOSE), FINISH};
+static const step s_leading_dot[] = {SEND_ONE_BODY(".hidden\r\nok\r\n", "..hidden\r\nok\r\n.\r\n"),
+                                     FINISH};
+static const step s_only_dot[] = {SEND_ONE_BODY("a\r\n.\r\nb\r\n", "a\r\n..\r\nb\r\n.\r\n"),
+                                  FINISH};
+static const step s_no_final_crlf[] = {SEND_ONE_BODY("a\r\nlast", "a\r\nlast\r\n.\r\n"), FINISH};
+static const step s_empty_body[] = {SEND_ONE_BODY("", ".\r\n"), FINISH};
+static const step s_bare_lf_cr[] = {
+    SEND_ONE_BODY("a\nb\rc\r\n.d\n\r\n\r", "a\r\nb\r\nc\r\n..d\r\n\r\n\r\n.\r\n"), FINISH};
+static const step s_smuggle[] = {
+    /* "\n.\r\n" inside the body must not end the data early (SMTP smuggling). */
+    SEND_ONE_BODY("x\n.\r\nMAIL FROM:<evil@x>\r\n", "x\r\n..\r\nMAIL FROM:<evil@x>\r\n.\r\n"),
+    FINISH};
+
+static const step s_helo_fallback[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("500 5.5.1 what?\r\n"), C("HELO client.test\r\n"),
+    S("250 mx.test\r\n"), READY, FINISH};
+static const step s_ehlo_helo_refused[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("502 no\r\n"), C("HELO client.test\r\n"),
+    S("550 go away\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), RES(SMTPC_EHELO),
+    WANTS(SMTPC_WANT_CLOSE), FINISH};
+
+static const step s_some_refused[] = {
+    SESSION, MAIL("a@x.test", "b@y.test,bad@y.test,c@y.test"), C("MAIL FROM:<a@x.test>\r\n"),
+    S("250 ok\r\n"), C("RCPT TO:<b@y.test>\r\n"), S("250 ok\r\n"), C("RCPT TO:<bad@y.test>\r\n"),
+    S("550 5.1.1 no such user\r\n"), C("RCPT TO:<c@y.test>\r\n"), S("250 ok\r\n"), C("DATA\r\n"),
+    S("354 go\r\n"), B("hi\r\n"), ENDE, C("hi\r\n.\r\n"), S("250 queued\r\n"), RES(0),
+    RCPT(0, 250), RCPT(1, 550), RCPT(2, 250), FINISH};
+
+static const step s_all_refused[] = {
+    SESSION, MAIL("a@x.test", "b@y.test,c@y.test"), C("MAIL FROM:<a@x.test>\r\n"),
+    S("250 ok\r\n"), C("RCPT TO:<b@y.test>\r\n"), S("550 5.1.1 no\r\n"),
+    C("RCPT TO:<c@y.test>\r\n"), S("450 4.2.0 later\r\n"), C("RSET\r\n"), S("250 reset\r\n"),
+    RES(SMTPC_ERCPTS), {REPLY_CODE, 0, 0, 550, 0}, {ENHANCED, "5.1.1", 0, 0, 0},
+    WANTS(SMTPC_WANT_IDLE),
+    /* the session stays usable */
+    MAIL("a@x.test", "d@y.test"), C("MAIL FROM:<a@x.test>\r\n"), S("250 ok\r\n"),
+    C("RCPT TO:<d@y.test>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), B("x"), ENDE,
+    C("x\r\n.\r\n"), S("250 ok\r\n"), RES(0), FINISH};
+
+static const step s_mail_refused[] = {
+    SESSION, MAIL("a@x.test", "b@y.test"), C("MAIL FROM:<a@x.test>\r\n"),
+    S("553 5.7.1 sender rejected\r\n"), C("RSET\r\n"), S("250 ok\r\n"), RES(SMTPC_EMAILFROM),
+    {REPLY_CODE, 0, 0, 553, 0}, WANTS(SMTPC_WANT_IDLE), FINISH};
+
+static const step s_data_refused[] = {
+    SESSION, MAIL("a@x.test", "b@y.test"), C("MAIL FROM:<a@x.test>\r\n"), S("250 ok\r\n"),
+    C("RCPT TO:<b@y.test>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("451 4.3.0 try later\r\n"),
+    C("RSET\r\n"), S("250 ok\r\n"), RES(SMTPC_EDATA), {REPLY_CODE, 0, 0, 451, 0}, FINISH};
+
+static const step s_421_mid_session[] = {
+    SESSION, MAIL("a@x.test", "b@y.test"), C("MAIL FROM:<a@x.test>\r\n"),
+    S("421 4.3.2 shutting down\r\n"), RES(SMTPC_ESHUTDOWN), WANTS(SMTPC_WANT_CLOSE), FINISH};
+
+static const step s_closed_in_data[] = {
+    SESSION, MAIL("a@x.test", "b@y.test"), C("MAIL FROM:<a@x.test>\r\n"), S("250 ok\r\n"),
+    C("RCPT TO:<b@y.test>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), B("partial"),
+    C("partial"), {ABORT, 0, 0, SMTPC_ECLOSED, 0}, RES(SMTPC_ECLOSED), STATUS(SMTPC_MESSAGE_NOT_SENT),
+    WANTS(SMTPC_WANT_CLOSE), FINISH};
+
+static const step s_lost_after_dot[] = {
+    SESSION, MAIL("a@x.test", "b@y.test"), C("MAIL FROM:<a@x.test>\r\n"), S("250 ok\r\n"),
+    C("RCPT TO:<b@y.test>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), B("m\r\n"),
+    ENDE, C("m\r\n.\r\n"), {TIMEOUT, 0, 0, 600000, 0}, {ABORT, 0, 0, SMTPC_ETIMEDOUT, 0},
+    RES(SMTPC_EUNKNOWN), STATUS(SMTPC_MESSAGE_UNKNOWN), FINISH};
+
+static const step s_552_after_dot[] = {
+    SEND_ONE_BODY("", ".\r\n"), /* first message fine */
+    MAIL("a@x.test", "b@y.test"), C("MAIL FROM:<a@x.test>\r\n"), S("250 ok\r\n"),
+    C("RCPT TO:<b@y.test>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), B("big\r\n"),
+    ENDE, C("big\r\n.\r\n"), S("552 5.3.4 message too big\r\n"), RES(SMTPC_EMESSAGE),
+    STATUS(SMTPC_MESSAGE_REJECTED), {REPLY_CODE, 0, 0, 552, 0}, {ENHANCED, "5.3.4", 0, 0, 0},
+    WANTS(SMTPC_WANT_IDLE), {OP_NOOP, 0, 0, 0, 0}, C("NOOP\r\n"), S("250 ok\r\n"), RES(0),
+    FINISH};
+
+static const step s_554_greeting[] = {{OP_SESSION, 0, 0, 0, 0},
+                                      S("554 5.7.1 no service for you\r\n"),
+                                      C("QUIT\r\n"),
+                                      S("221 bye\r\n"),
+                                      RES(SMTPC_EGREETING),
+                                      {REPLY_CODE, 0, 0, 554, 0},
+                                      WANTS(SMTPC_WANT_CLOSE),
+                                      FINISH};
+static const step s_421_greeting[] = {{OP_SESSION, 0, 0, 0, 0}, S("421 busy\r\n"),
+                                      RES(SMTPC_ESHUTDOWN), WANTS(SMTPC_WANT_CLOSE), FINISH};
+static const step s_garbage[] = {{OP_SESSION, 0, 0, 0, 0}, S("HTTP/1.1 400 Bad Request\r\n"),
+                                 RES(SMTPC_EPROTO), WANTS(SMTPC_WANT_CLOSE), FINISH};
+static const step s_mismatch[] = {{OP_SESSION, 0, 0, 0, 0}, GREET,
+                                  S("250-mx.test\r\n251 PIPELINING\r\n"), RES(SMTPC_EPROTO),
+                                  WANTS(SMTPC_WANT_CLOSE), FINISH};
+static const step s_unexpected[] = {SESSION, {OP_NOOP, 0, 0, 0, 0}, C("NOOP\r\n"),
+                                    S("250 ok\r\n250 and another\r\n"),
+                                    RES(SMTPC_EUNEXPECTED), WANTS(SMTPC_WANT_CLOSE), FINISH};
+
+#define LONG64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define LONG512 LONG64 LONG64 LONG64 LONG64 LONG64 LONG64 LONG64 LONG64
+static const step s_long_line[] = {{OP_SESSION, 0, 0, 0, 0}, S("220 " LONG512 "\r\n"),
+                                   RES(SMTPC_ELINE), WANTS(SMTPC_WANT_CLOSE), FINISH};
+
+static const step s_pipelined_first_rcpt_fails[] = {
+    SESSION_PIPE, MAIL("a@x.test", "bad@y.test,b@y.test"),
+    C("MAIL FROM:<a@x.test>\r\nRCPT TO:<bad@y.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n"),
+    S("250 ok\r\n550 5.1.1 unknown\r\n250 ok\r\n354 go\r\n"), WANTS(SMTPC_WANT_BODY),
+    B("body\r\n"), ENDE, C("body\r\n.\r\n"), S("250 ok\r\n"), RES(0), RCPT(0, 550),
+    RCPT(1, 250), FINISH};
+
+static const step s_pipelined_all_fail[] = {
+    SESSION_PIPE, MAIL("a@x.test", "b@y.test"),
+    C("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n"),
+    S("250 ok\r\n550 no\r\n554 no valid recipients\r\n"), C("RSET\r\n"), S("250 ok\r\n"),
+    RES(SMTPC_ERCPTS), WANTS(SMTPC_WANT_IDLE), FINISH};
+
+static const step s_pipelined_354_no_rcpt[] = {
+    /* A server that opens DATA with no recipient gets an empty message end. */
+    SESSION_PIPE, MAIL("a@x.test", "b@y.test"),
+    C("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n"),
+    S("250 ok\r\n550 no\r\n354 go ahead\r\n"), C(".\r\n"), S("554 no recipients\r\n"),
+    C("RSET\r\n"), S("250 ok\r\n"), RES(SMTPC_ERCPTS), FINISH};
+
+static const step s_pipelined_mail_fails[] = {
+    SESSION_PIPE, MAIL("a@x.test", "b@y.test"),
+    C("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n"),
+    S("550 5.7.1 sender denied\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n"),
+    C("RSET\r\n"), S("250 ok\r\n"), RES(SMTPC_EMAILFROM), {REPLY_CODE, 0, 0, 550, 0}, FINISH};
+
+static const step s_size_declared[] = {
+    SESSION_PIPE, {OP_MAIL, "", "b@y.test", 42, SMTPC_MAIL_8BITMIME},
+    C("MAIL FROM:<> SIZE=42 BODY=8BITMIME\r\nRCPT TO:<b@y.test>\r\nDATA\r\n"),
+    S("250 ok\r\n250 ok\r\n354 go\r\n"), B("caf\xc3\xa9\r\n"), ENDE, C("caf\xc3\xa9\r\n.\r\n"),
+    S("250 ok\r\n"), RES(0), FINISH};
+
+static const step s_starttls[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("250-mx.test\r\n250-STARTTLS\r\n250 PIPELINING\r\n"),
+    C("STARTTLS\r\n"), S("220 go ahead\r\n"), {TLS_OK, 0, 0, 0, 0}, C("EHLO client.test\r\n"),
+    S("250-mx.test\r\n250 8BITMIME\r\n"), RES(0),
+    /* capabilities learnt before TLS are forgotten */
+    {CAPS, 0, 0, SMTPC_CAP_8BITMIME, 0}, FINISH};
+static const step s_injection[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("250-mx.test\r\n250 STARTTLS\r\n"), C("STARTTLS\r\n"),
+    S("220 go ahead\r\n250-evil\r\n250 AUTH PLAIN\r\n"), RES(SMTPC_EINJECTION),
+    WANTS(SMTPC_WANT_CLOSE), FINISH};
+static const step s_no_starttls[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("250-mx.test\r\n250 AUTH PLAIN\r\n"), C("QUIT\r\n"),
+    S("221 bye\r\n"), RES(SMTPC_ENOSTARTTLS), WANTS(SMTPC_WANT_CLOSE), FINISH};
+static const step s_starttls_454[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("250-mx.test\r\n250 STARTTLS\r\n"), C("STARTTLS\r\n"),
+    S("454 4.7.0 TLS not available\r\n"), C("QUIT\r\n"), S("221 bye\r\n"),
+    RES(SMTPC_ESTARTTLS), {REPLY_CODE, 0, 0, 454, 0}, FINISH};
+
+static const step s_auth_insecure[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("250-mx.test\r\n250 AUTH PLAIN LOGIN\r\n"),
+    RES(SMTPC_EAUTH_INSECURE), WANTS(SMTPC_WANT_IDLE), FINISH};
+static const step s_auth_plain_over_tls[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("250-mx.test\r\n250 STARTTLS\r\n"), C("STARTTLS\r\n"),
+    S("220 go\r\n"), {TLS_OK, 0, 0, 0, 0}, C("EHLO client.test\r\n"),
+    S("250-mx.test\r\n250 AUTH PLAIN\r\n"), C("AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"),
+    S("235 2.7.0 ok\r\n"), RES(0), FINISH};
+static const step s_auth_bad_password[] = {
+    {OP_SESSION, 0, 0, 0, 0}, GREET, S("250-mx.test\r\n250 STARTTLS\r\n"), C("STARTTLS\r\n"),
+    S("220 go\r\n"), {TLS_OK, 0, 0, 0, 0}, C("EHLO client.test\r\n"),
+    S("250-mx.test\r\n250 AUTH PLAIN\r\n"), C("AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"),
+    S("535 5.7.8 bad credentials\r\n"), RES(SMTPC_EAUTH_FAILED), {REPLY_CODE, 0, 0, 535, 0},
+    FINISH};
+
+static const step s_size_too_big_ok_after[] = {SESSION, FINISH};
+
+static const script scripts[] = {
+    {"basic", SMTPC_SECURITY_PLAIN, 0, 0, s_basic},
+    {"leading_dot", SMTPC_SECURITY_PLAIN, 0, 0, s_leading_dot},
+    {"only_dot", SMTPC_SECURITY_PLAIN, 0, 0, s_only_dot},
+    {"no_final_crlf", SMTPC_SECURITY_PLAIN, 0, 0, s_no_final_crlf},
+    {"empty_body", SMTPC_SECURITY_PLAIN, 0, 0, s_empty_body},
+    {"bare_lf_cr", SMTPC_SECURITY_PLAIN, 0, 0, s_bare_lf_cr},
+    {"smuggle", SMTPC_SECURITY_PLAIN, 0, 0, s_smuggle},
+    {"helo_fallback", SMTPC_SECURITY_PLAIN, 0, 0, s_helo_fallback},
+    {"ehlo_helo_refused", SMTPC_SECURITY_PLAIN, 0, 0, s_ehlo_helo_refused},
+    {"some_refused", SMTPC_SECURITY_PLAIN, 0, 0, s_some_refused},
+    {"all_refused", SMTPC_SECURITY_PLAIN, 0, 0, s_all_refused},
+    {"mail_refused", SMTPC_SECURITY_PLAIN, 0, 0, s_mail_refused},
+    {"data_refused", SMTPC_SECURITY_PLAIN, 0, 0, s_data_refused},
+    {"421_mid_session", SMTPC_SECURITY_PLAIN, 0, 0, s_421_mid_session},
+    {"closed_in_data", SMTPC_SECURITY_PLAIN, 0, 0, s_closed_in_data},
+    {"lost_after_dot", SMTPC_SECURITY_PLAIN, 0, 0, s_lost_after_dot},
+    {"552_after_dot", SMTPC_SECURITY_PLAIN, 0, 0, s_552_after_dot},
+    {"554_greeting", SMTPC_SECURITY_PLAIN, 0, 0, s_554_greeting},
+    {"421_greeting", SMTPC_SECURITY_PLAIN, 0, 0, s_421_greeting},
+    {"garbage", SMTPC_SECURITY_PLAIN, 0, 0, s_garbage},
+    {"mismatched_continuation", SMTPC_SECURITY_PLAIN, 0, 0, s_mismatch},
+    {"unexpected_reply", SMTPC_SECURITY_PLAIN, 0, 0, s_unexpected},
+    {"long_line", SMTPC_SECURITY_PLAIN, 0, 0, s_long_line},
+    {"pipelined_first_rcpt_fails", SMTPC_SECURITY_PLAIN, 0, 0, s_pipelined_first_rcpt_fails},
+    {"pipelined_all_fail", SMTPC_SECURITY_PLAIN, 0, 0, s_pipelined_all_fail},
+    {"pipelined_354_no_rcpt", SMTPC_SECURITY_PLAIN, 0, 0, s_pipelined_354_no_rcpt},
+    {"pipelined_mail_fails", SMTPC_SECURITY_PLAIN, 0, 0, s_pipelined_mail_fails},
+    {"size_declared", SMTPC_SECURITY_PLAIN, 0, 0, s_size_declared},
+    {"starttls", SMTPC_SECURITY_STARTTLS, 0, 0, s_starttls},
+    {"starttls_injection", SMTPC_SECURITY_STARTTLS, 0, 0, s_injection},
+    {"starttls_not_offered", SMTPC_SECURITY_STARTTLS, 0, 0, s_no_starttls},
+    {"starttls_454", SMTPC_SECURITY_STARTTLS, 0, 0, s_starttls_454},
+    {"auth_insecure", SMTPC_SECURITY_PLAIN, "tim", "tanstaaftanstaaf", s_auth_insecure},
+    {"auth_plain_over_tls", SMTPC_SECURITY_STARTTLS, "tim", "tanstaaftanstaaf",
+     s_auth_plain_over_tls},
+    {"auth_bad_password", SMTPC_SECURITY_STARTTLS, "tim", "tanstaaftanstaaf",
+     s_auth_bad_password},
+    {"session_only", SMTPC_SECURITY_PLAIN, 0, 0, s_size_too_big_ok_after},
+};
+
+/* --- checks made before anything is sent --- */
+
+static smtpc_engine *ready_engine(const char *ehlo_reply)
+{
+    smtpc_engine *e = NULL;
+    assert_int_equal(smtpc_engine_new(NULL, NULL, 0, 0, &e), 0);
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_engine_begin_session(e), 0);
+    const char *greet = "220 hi\r\n";
+    smtpc_engine_feed(e, (const uint8_t *)greet, strlen(greet));
+    const uint8_t *p;
+    size_t n;
+    smtpc_engine_output(e, &p, &n);
+    smtpc_engine_output_done(e, n);
+    smtpc_engine_feed(e, (const uint8_t *)ehlo_reply, strlen(ehlo_reply));
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+    assert_int_equal(smtpc_engine_result(e), 0);
+    return e;
+}
+
+static void test_precheck(void **state)
+{
+    (void)state;
+    smtpc_engine *e = ready_engine("250-mx\r\n250 SIZE 100\r\n");
+    const char *ok[] = {"b@y.test"};
+    const char *bad[] = {"b@y.test", "evil@x>\r\nRCPT TO:<z@z"};
+    const char *utf8[] = {"j\xc3\xb6rg@y.test"};
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", ok, 1, 101, 0), SMTPC_ESIZE);
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", bad, 2, -1, 0), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", ok, 1, -1, SMTPC_MAIL_8BITMIME),
+                     SMTPC_E8BIT);
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", utf8, 1, -1, 0), SMTPC_EUTF8);
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", ok, 0, -1, 0), SMTPC_ENORECIPIENTS);
+    assert_int_equal(smtpc_engine_begin_mail(e, "no-at-sign", ok, 1, -1, 0), SMTPC_EADDRESS);
+    assert_int_equal(smtpc_engine_begin_mail(NULL, "a@x.test", ok, 1, -1, 0), SMTPC_EINVAL);
+    /* nothing was written and the session is still ready */
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", ok, 1, 100, 0), 0);
+    const uint8_t *p;
+    size_t n;
+    smtpc_engine_output(e, &p, &n);
+    assert_memory_equal(p, "MAIL FROM:<a@x.test> SIZE=100\r\n", n);
+    /* wrong-state calls */
+    assert_int_equal(smtpc_engine_begin_noop(e), SMTPC_ESTATE);
+    size_t took;
+    assert_int_equal(smtpc_engine_body_write(e, (const uint8_t *)"x", 1, &took), SMTPC_ESTATE);
+    assert_int_equal(smtpc_engine_body_end(e), SMTPC_ESTATE);
+    smtpc_engine_free(e);
+    smtpc_engine_free(NULL);
+}
+
+static void test_undeclared_8bit(void **state)
+{
+    (void)state;
+    smtpc_engine *e = ready_engine("250-mx\r\n250 8BITMIME\r\n");
+    const char *rcpt[] = {"b@y.test"};
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", rcpt, 1, -1, 0), 0);
+    const uint8_t *p;
+    size_t n;
+    smtpc_engine_output(e, &p, &n);
+    smtpc_engine_output_done(e, n);
+    smtpc_engine_feed(e, (const uint8_t *)"250 ok\r\n", 8);
+    smtpc_engine_output(e, &p, &n);
+    smtpc_engine_output_done(e, n);
+    smtpc_engine_feed(e, (const uint8_t *)"250 ok\r\n", 8);
+    smtpc_engine_output(e, &p, &n);
+    smtpc_engine_output_done(e, n);
+    smtpc_engine_feed(e, (const uint8_t *)"354 go\r\n", 8);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_BODY);
+    size_t took = 0;
+    assert_int_equal(smtpc_engine_body_write(e, (const uint8_t *)"caf\xc3\xa9", 5, &took),
+                     SMTPC_E8BIT);
+    assert_int_equal(took, 0);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_CLOSE);
+    smtpc_engine_free(e);
+}
+
+static void test_bad_args(void **state)
+{
+    (void)state;
+    smtpc_engine *e = NULL;
+    assert_int_equal(smtpc_engine_new(NULL, "bad name", 0, 0, &e), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_engine_new(NULL, "x\r\nQUIT", 0, 0, &e), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_engine_new(NULL, NULL, 100, 0, &e), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_new(NULL, NULL, 0, 0, NULL), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_new(NULL, NULL, 0, 0, &e), 0);
+    assert_int_equal(smtpc_engine_set_credentials(e, "u", "p\r\nx"), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_engine_set_timeout(e, 99, 1), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_set_security(e, 42), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_feed(e, NULL, 3), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_tls_done(e, 1, 0, NULL), SMTPC_ESTATE);
+    assert_int_equal(smtpc_engine_want(NULL), SMTPC_WANT_CLOSE);
+    smtpc_engine_free(e);
+}
+
+int main(void)
+{
+    struct CMUnitTest tests[sizeof scripts / sizeof scripts[0] + 3];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
+        tests[n].name = scripts[i].name;
+        tests[n].test_func = run_script;
+        tests[n].setup_func = NULL;
+        tests[n].teardown_func = NULL;
+        tests[n].initial_state = (void *)&scripts[i];
+        n++;
+    }
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_precheck);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_undeclared_8bit);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_args);
+    return _cmocka_run_group_tests("engine", tests, n, NULL, NULL);
+}
