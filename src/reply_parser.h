@@ -30,6 +30,7 @@ typedef struct smtpc_reply_parser {
     int in_reply;      /* a continuation line was seen; code must match */
     int line_ready;    /* a complete line sits in line[] (until next feed) */
     size_t text_off;   /* offset of the line's text in line[] */
+    int text_full;     /* reply.text was truncated: later lines are dropped */
     smtpc_reply reply;
 } smtpc_reply_parser;
 

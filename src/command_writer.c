@@ -1,0 +1,406 @@
+/* SMTP command lines. Each command is assembled in a local buffer and copied
+ * out only once it is known to be valid and to fit, so a failed call leaves
+ * the caller's buffer untouched. */
+#include "command_writer.h"
+
+#include <string.h>
+
+#include "smtpc/base.h"
+
+typedef struct cmd_line {
+    char buf[SMTPC_COMMAND_MAX];
+    size_t len;
+    int overflow;
+} cmd_line;
+
+static void put(cmd_line *l, const char *s, size_t n)
+{
+    if (l->overflow || n > sizeof l->buf - l->len) {
+        l->overflow = 1;
+        return;
+    }
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+}
+
+static void put_str(cmd_line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+static void put_u64(cmd_line *l, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+
+    do {
+        digits[sizeof digits - 1 - n] = (char)('0' + v % 10);
+        v /= 10;
+        n++;
+    } while (v > 0);
+    put(l, digits + sizeof digits - n, n);
+}
+
+/* The CRLF is appended here, so the 512-octet limit covers it. */
+static int emit(cmd_line *l, uint8_t *out, size_t cap, size_t *len)
+{
+    put(l, "\r\n", 2);
+    if (l->overflow)
+        return SMTPC_ETOOLONG;
+    if (*len > cap || l->len > cap - *len)
+        return SMTPC_ETOOLONG;
+    memcpy(out + *len, l->buf, l->len);
+    *len += l->len;
+    return 0;
+}
+
+/* ---- Mailbox syntax (RFC 5321 section 4.1.2, RFC 6531 for UTF-8) ---- */
+
+#define LOCAL_PART_MAX 64
+#define DOMAIN_MAX 255
+#define LABEL_MAX 63
+
+/* Length of the well-formed UTF-8 sequence starting at s[0] (>= 0x80), or 0:
+ * overlong forms, surrogates and code points past U+10FFFF are refused
+ * (RFC 3629 section 4). */
+static size_t utf8_seq_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    uint8_t lo = 0x80, hi = 0xBF;
+    size_t need, i;
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < need + 1)
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i <= need; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    }
+    return need + 1;
+}
+
+static int is_alnum(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static int is_hex(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+/* Non-ASCII bytes are already known to form valid UTF-8; RFC 6531 lets them
+ * stand wherever atext, qtext or a domain letter may. */
+static int is_atext(uint8_t c)
+{
+    return is_alnum(c) || c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* Length of the local part at the start of s, 0 when malformed. */
+static size_t local_part_len(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+
+    if (n > 0 && s[0] == '"') {
+        for (i = 1; i < n; i++) {
+            uint8_t c = s[i];
+            if (c == '"')
+                return i + 1;
+            if (c == '\\') {
+                if (i + 1 >= n || s[i + 1] < 32 || s[i + 1] > 126)
+                    return 0;
+                i++;
+            } else if (c < 32 || c == 127) {
+                return 0;
+            }
+        }
+        return 0; /* unterminated */
+    }
+    /* Dot-string: atoms joined by single dots, no dot first or last. */
+    for (;;) {
+        size_t start = i;
+        while (i < n && is_atext(s[i]))
+            i++;
+        if (i == start)
+            return 0;
+        if (i < n && s[i] == '.') {
+            i++;
+            continue;
+        }
+        return i;
+    }
+}
+
+static int ipv4_ok(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    int part;
+
+    for (part = 0; part < 4; part++) {
+        unsigned v = 0;
+        size_t digits = 0;
+        if (part > 0) {
+            if (i >= n || s[i] != '.')
+                return 0;
+            i++;
+        }
+        while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 4) {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || v > 255)
+            return 0;
+    }
+    return i == n;
+}
+
+/* RFC 5321's IPv6 forms: eight groups, or "::" standing for at least two
+ * zero groups; an IPv4 tail counts as two groups. */
+static int ipv6_ok(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    int groups = 0;
+    int compressed = 0;
+
+    if (n >= 2 && s[0] == ':' && s[1] == ':') {
+        compressed = 1;
+        i = 2;
+        if (i == n)
+            return 1;
+    }
+    for (;;) {
+        size_t digits = 0;
+        if (ipv4_ok(s + i, n - i)) {
+            groups += 2;
+            break;
+        }
+        while (i < n && is_hex(s[i]) && digits < 5) {
+            i++;
+            digits++;
+        }
+        if (digits == 0 || digits > 4)
+            return 0;
+        groups++;
+        if (i == n)
+            break;
+        if (s[i] != ':')
+            return 0;
+        i++;
+        if (i < n && s[i] == ':') {
+            if (compressed)
+                return 0;
+            compressed = 1;
+            i++;
+            if (i == n)
+                break;
+        } else if (i == n) {
+            return 0;
+        }
+    }
+    return compressed ? groups <= 6 : groups == 8;
+}
+
+/* Standardized-tag ":" 1*dcontent, the tag an Ldh-str. */
+static int general_literal_ok(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && (is_alnum(s[i]) || s[i] == '-'))
+        i++;
+    if (i == 0 || i >= n || s[i] != ':' || !is_alnum(s[0]) || !is_alnum(s[i - 1]))
+        return 0;
+    i++;
+    if (i == n)
+        return 0;
+    for (; i < n; i++) {
+        if (s[i] < 33 || s[i] > 126 || s[i] == '[' || s[i] == '\\' || s[i] == ']')
+            return 0;
+    }
+    return 1;
+}
+
+static int address_literal_ok(const uint8_t *s, size_t n)
+{
+    static const char tag6[] = "IPv6:";
+    const size_t tag6_len = sizeof tag6 - 1;
+    size_t i;
+
+    if (n >= tag6_len) {
+        for (i = 0; i < tag6_len; i++) {
+            uint8_t a = s[i], b = (uint8_t)tag6[i];
+            if (a >= 'A' && a <= 'Z')
+                a = (uint8_t)(a - 'A' + 'a');
+            if (b >= 'A' && b <= 'Z')
+                b = (uint8_t)(b - 'A' + 'a');
+            if (a != b)
+                break;
+        }
+        if (i == tag6_len)
+            return ipv6_ok(s + tag6_len, n - tag6_len);
+    }
+    return ipv4_ok(s, n) || general_literal_ok(s, n);
+}
+
+static int let_dig(uint8_t c)
+{
+    return is_alnum(c) || c >= 0x80;
+}
+
+static int domain_ok(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+
+    if (n == 0 || n > DOMAIN_MAX)
+        return 0;
+    if (s[0] == '[')
+        return n >= 3 && s[n - 1] == ']' && address_literal_ok(s + 1, n - 2);
+    for (;;) {
+        size_t start = i;
+        while (i < n && (let_dig(s[i]) || s[i] == '-'))
+            i++;
+        if (i == start || i - start > LABEL_MAX || !let_dig(s[start]) || !let_dig(s[i - 1]))
+            return 0;
+        if (i == n)
+            return 1;
+        if (s[i] != '.')
+            return 0;
+        i++;
+    }
+}
+
+int smtpc_address_check(const char *addr, int allow_null, int *is_utf8)
+{
+    const uint8_t *s = (const uint8_t *)addr;
+    size_t n, i, local;
+    int utf8 = 0;
+
+    if (is_utf8)
+        *is_utf8 = 0;
+    if (!addr)
+        return SMTPC_EINVAL;
+    n = strlen(addr);
+    if (n == 0)
+        return allow_null ? 0 : SMTPC_EADDRESS;
+    /* Characters first, so CR/LF always reports EBADCHAR whatever else is wrong. */
+    for (i = 0; i < n; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7F)
+            return SMTPC_EBADCHAR;
+    }
+    for (i = 0; i < n;) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq_len(s + i, n - i);
+        if (k == 0)
+            return SMTPC_EADDRESS;
+        utf8 = 1;
+        i += k;
+    }
+    local = local_part_len(s, n);
+    if (local == 0 || local > LOCAL_PART_MAX || local >= n || s[local] != '@')
+        return SMTPC_EADDRESS;
+    if (!domain_ok(s + local + 1, n - local - 1))
+        return SMTPC_EADDRESS;
+    if (is_utf8)
+        *is_utf8 = utf8;
+    return 0;
+}
+
+int smtpc_cmd_check_value(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+            return SMTPC_EBADCHAR;
+    }
+    return 0;
+}
+
+int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, const char *arg)
+{
+    cmd_line l;
+    int rc;
+
+    if (!out || !len || !verb || !verb[0])
+        return SMTPC_EINVAL;
+    rc = smtpc_cmd_check_value(verb, strlen(verb));
+    if (rc == 0 && arg)
+        rc = smtpc_cmd_check_value(arg, strlen(arg));
+    if (rc < 0)
+        return rc;
+    l.len = 0;
+    l.overflow = 0;
+    put_str(&l, verb);
+    /* An empty argument is treated as none: a trailing space is never sent. */
+    if (arg && arg[0]) {
+        put(&l, " ", 1);
+        put_str(&l, arg);
+    }
+    return emit(&l, out, cap, len);
+}
+
+int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
+                   int flags)
+{
+    cmd_line l;
+    int rc;
+
+    if (!out || !len || !from)
+        return SMTPC_EINVAL;
+    rc = smtpc_address_check(from, 1, NULL);
+    if (rc < 0)
+        return rc;
+    l.len = 0;
+    l.overflow = 0;
+    put_str(&l, "MAIL FROM:<");
+    put_str(&l, from);
+    put(&l, ">", 1);
+    if (size >= 0) {
+        put_str(&l, " SIZE=");
+        put_u64(&l, (uint64_t)size);
+    }
+    if (flags & SMTPC_CMD_BODY_8BITMIME)
+        put_str(&l, " BODY=8BITMIME");
+    if (flags & SMTPC_CMD_SMTPUTF8)
+        put_str(&l, " SMTPUTF8");
+    return emit(&l, out, cap, len);
+}
+
+int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
+{
+    cmd_line l;
+    int rc;
+
+    if (!out || !len || !to)
+        return SMTPC_EINVAL;
+    rc = smtpc_address_check(to, 0, NULL);
+    if (rc < 0)
+        return rc;
+    l.len = 0;
+    l.overflow = 0;
+    put_str(&l, "RCPT TO:<");
+    put_str(&l, to);
+    put(&l, ">", 1);
+    return emit(&l, out, cap, len);
+}
