@@ -451,7 +451,7 @@ int smtpc_client_send_stream(smtpc_client *c, const char *from, const char *cons
     return finish_send(c, want);
 }
 
-static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *))
+static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *), int ends_session)
 {
     if (!c)
         return SMTPC_EINVAL;
@@ -461,17 +461,20 @@ static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *))
     int rc = begin(c->engine);
     if (rc)
         return engine_error(c, rc);
-    return finish_send(c, smtpc_client_pump(c));
+    int want = smtpc_client_pump(c);
+    if (ends_session && want == SMTPC_WANT_CLOSE && smtpc_engine_result(c->engine) == 0)
+        return SMTPC_OK;
+    return finish_send(c, want);
 }
 
 int smtpc_client_rset(smtpc_client *c)
 {
-    return simple_op(c, smtpc_engine_begin_rset);
+    return simple_op(c, smtpc_engine_begin_rset, 0);
 }
 
 int smtpc_client_noop(smtpc_client *c)
 {
-    return simple_op(c, smtpc_engine_begin_noop);
+    return simple_op(c, smtpc_engine_begin_noop, 0);
 }
 
 int smtpc_client_quit(smtpc_client *c)
@@ -482,7 +485,7 @@ int smtpc_client_quit(smtpc_client *c)
         smtpc_error_clear(&c->err);
         return set_error(c, SMTPC_ESTATE, "not connected");
     }
-    int rc = simple_op(c, smtpc_engine_begin_quit);
+    int rc = simple_op(c, smtpc_engine_begin_quit, 1);
     disconnect(c);
     return rc;
 }
