@@ -11,6 +11,8 @@
 
 /* The longest SASL response line accepted by RFC 4954 (section 4). */
 #define SMTPC_SASL_LINE_MAX 12288
+/* The longest decoded challenge handled (SCRAM server-first, JSON errors). */
+#define SMTPC_SASL_CHALLENGE_MAX 2048
 
 /* Fill buf with len random bytes; return 0 or non-zero on failure. */
 typedef int (*smtpc_random_fn)(void *user, uint8_t *buf, size_t len);
@@ -25,6 +27,8 @@ typedef struct smtpc_sasl {
     char client_first_bare[1024];
     uint8_t server_signature[32];
     int server_verified;
+    int phase;      /* mechanism progress, not counting a deferred initial response */
+    int ir_pending; /* the initial response did not fit the AUTH line: sent at the first 334 */
 } smtpc_sasl;
 
 /* The strongest mechanism in offered & allowed (SMTPC_MECH_* masks), or 0.
@@ -38,9 +42,9 @@ const char *smtpc_sasl_mech_name(int mech);
  * AUTH command: the mechanism name, followed by " " and the base64 initial
  * response when the mechanism has one and "AUTH " + out stays within
  * max_command octets including CRLF (RFC 4954 section 4; else the initial
- * response is sent at the first 334 instead). random (may be NULL: an
- * mbedTLS CTR-DRBG seeded from its entropy source is used) provides the
- * SCRAM nonce. Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (user or secret
+ * response is sent at the first 334 instead; max_command 0 means 512).
+ * random (may be NULL: an mbedTLS CTR-DRBG seeded from its entropy source is
+ * used) provides the SCRAM nonce. Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (user or secret
  * unusable, e.g. NUL or comma rules), SMTPC_ETOOLONG or SMTPC_EAUTH. */
 int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secret,
                      smtpc_random_fn random, void *random_user, size_t max_command,
@@ -49,13 +53,20 @@ int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secr
  * response line (without CRLF) into out, NUL-terminated. A challenge that is
  * not strict base64 gives SMTPC_EAUTH_PROTO; a wrong SCRAM server signature
  * gives SMTPC_EAUTH_SERVER (the line then holds "*" to cancel). For XOAUTH2
- * an error challenge (JSON) is answered with an empty line. */
+ * an error challenge (JSON) is answered with an empty line, for OAUTHBEARER
+ * with "AQ==" (RFC 7628 3.2.3); both return 0 and the server's 535 follows.
+ * On every error return out holds "*" (RFC 4954 cancel) when cap allows, so
+ * the engine can send it, read the 501 and report the code returned. A SCRAM
+ * server-final "e=..." gives SMTPC_EAUTH_FAILED; a challenge the mechanism
+ * did not expect (one too many) gives SMTPC_EAUTH_PROTO. Challenges decoding
+ * to more than SMTPC_SASL_CHALLENGE_MAX bytes are refused the same way. */
 int smtpc_sasl_step(smtpc_sasl *s, const char *challenge, size_t challenge_len, char *out,
                     size_t cap);
 /* Called on 235: 0, or SMTPC_EAUTH_SERVER when the mechanism needed a server
  * proof that was not verified (SCRAM). */
 int smtpc_sasl_success(smtpc_sasl *s);
-/* Zero every secret-derived byte. */
+/* Zero every secret-derived byte (the whole struct; user and secret are
+ * only forgotten, they belong to the caller). */
 void smtpc_sasl_clear(smtpc_sasl *s);
 
 /* Strict base64 helpers (libb64 underneath, no line breaks). encode returns

@@ -1,0 +1,176 @@
+/* Base64 for SASL: libb64 underneath, never a line break, and a strict
+ * validator in front of the decoder because libb64 silently skips any byte
+ * outside the alphabet (a corrupted 334 must be refused, not half-read). */
+#include <b64/cdecode.h>
+#include <b64/cencode.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "sasl_mech.h"
+#include "smtpc/base.h"
+
+/* Removes the '\n' libb64 inserts; returns the new length. */
+static size_t drop_newlines(char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < n; r++)
+        if (s[r] != '\n')
+            s[w++] = s[r];
+    return w;
+}
+
+size_t smtpc_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+    if (!out || (!in && len))
+        return 0;
+    size_t need = 4 * ((len + 2) / 3);
+    /* +1: the NUL, which also absorbs the '\n' libb64's blockend writes. */
+    if (len > (SIZE_MAX - 3) / 4 * 3 || cap < need + 1)
+        return 0;
+    base64_encodestate st;
+    size_t n = 0;
+    /* Fresh state per 48-byte chunk: libb64 only breaks the line after 54
+     * input bytes, so full chunks never carry a newline. */
+    while (len > 48) {
+        base64_init_encodestate(&st);
+        n += (size_t)base64_encode_block((const char *)in, 48, out + n, &st);
+        in += 48;
+        len -= 48;
+    }
+    base64_init_encodestate(&st);
+    size_t tail = (size_t)base64_encode_block((const char *)in, (int)len, out + n, &st);
+    tail += (size_t)base64_encode_blockend(out + n + tail, &st);
+    n += drop_newlines(out + n, tail);
+    out[n] = '\0';
+    smtpc_zeroize(&st, sizeof st);
+    return n;
+}
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* RFC 4648 canonical form: whole quartets, padding only at the end, and the
+ * bits the padding leaves over set to zero. Returns the decoded length or
+ * -1. */
+static long strict_length(const char *in, size_t len)
+{
+    if (len % 4)
+        return -1;
+    if (len == 0)
+        return 0;
+    size_t pad = 0;
+    if (in[len - 1] == '=')
+        pad = in[len - 2] == '=' ? 2 : 1;
+    for (size_t i = 0; i < len - pad; i++)
+        if (b64_value((unsigned char)in[i]) < 0)
+            return -1;
+    int last = b64_value((unsigned char)in[len - pad - 1]);
+    if ((pad == 2 && (last & 0x0f)) || (pad == 1 && (last & 0x03)))
+        return -1;
+    return (long)(len / 4 * 3 - pad);
+}
+
+int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap,
+                            size_t *out_len)
+{
+    if ((!in && len) || !out_len || (!out && cap))
+        return SMTPC_EINVAL;
+    *out_len = 0;
+    if (len > INT_MAX)
+        return SMTPC_ETOOLONG;
+    long n = strict_length(in, len);
+    if (n < 0)
+        return SMTPC_EAUTH_PROTO;
+    if ((size_t)n > cap)
+        return SMTPC_ETOOLONG;
+    if (n == 0)
+        return SMTPC_OK;
+    base64_decodestate st;
+    /* libb64 writes one byte past the data when it meets padding, so the
+     * last quartet goes through a scratch buffer. */
+    size_t body = len - 4;
+    base64_init_decodestate(&st);
+    size_t got = (size_t)base64_decode_block(in, (int)body, (char *)out, &st);
+    char last[4];
+    base64_init_decodestate(&st);
+    size_t tail = (size_t)base64_decode_block(in + body, 4, last, &st);
+    memcpy(out + got, last, tail);
+    smtpc_zeroize(last, sizeof last);
+    smtpc_zeroize(&st, sizeof st);
+    *out_len = got + tail;
+    return SMTPC_OK;
+}
+
+void smtpc_b64_writer_init(smtpc_b64_writer *w, char *out, size_t cap)
+{
+    memset(w, 0, sizeof *w);
+    w->out = out;
+    w->cap = cap;
+    if (out && cap)
+        out[0] = '\0';
+}
+
+static void flush_chunk(smtpc_b64_writer *w)
+{
+    if (w->chunk_len == 0)
+        return;
+    if (!w->overflow) {
+        size_t n = smtpc_b64_encode(w->chunk, w->chunk_len, w->out + w->len, w->cap - w->len);
+        if (n == 0)
+            w->overflow = 1;
+        else
+            w->len += n;
+    }
+    smtpc_zeroize(w->chunk, sizeof w->chunk);
+    w->chunk_len = 0;
+}
+
+void smtpc_b64_writer_put(smtpc_b64_writer *w, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len) {
+        /* Flushed only once more data arrives, so the tail (and its
+         * padding) always goes out last. */
+        if (w->chunk_len == sizeof w->chunk)
+            flush_chunk(w);
+        size_t room = sizeof w->chunk - w->chunk_len;
+        size_t take = len < room ? len : room;
+        memcpy(w->chunk + w->chunk_len, p, take);
+        w->chunk_len += take;
+        p += take;
+        len -= take;
+    }
+}
+
+void smtpc_b64_writer_puts(smtpc_b64_writer *w, const char *s)
+{
+    smtpc_b64_writer_put(w, s, strlen(s));
+}
+
+int smtpc_b64_writer_finish(smtpc_b64_writer *w)
+{
+    flush_chunk(w);
+    if (!w->out || w->cap == 0)
+        return SMTPC_ETOOLONG;
+    if (w->overflow) {
+        w->out[0] = '\0';
+        w->len = 0;
+        return SMTPC_ETOOLONG;
+    }
+    w->out[w->len] = '\0';
+    return SMTPC_OK;
+}
