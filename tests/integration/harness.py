@@ -1,0 +1,292 @@
+"""Shared pieces of the integration tests: local SMTP servers, the driver
+runner, and the byte-level expectations.
+
+Run the scripts with /usr/bin/python3 (the Debian Python that has aiosmtpd),
+passing the path of the smtpc_send driver as the first argument.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import zlib
+
+DRIVER = None  # set by main() from argv[1]
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
+
+
+def expected_wire(body):
+    """What a receiving server should store for body: every line end made
+    CRLF (bare CR and bare LF included), and a final CRLF added when the
+    body lacks one."""
+    out = re.sub(rb"\r\n|\r|\n", b"\r\n", body)
+    if out and not out.endswith(b"\r\n"):
+        out += b"\r\n"
+    return out
+
+
+# --------------------------------------------------------------------------
+# aiosmtpd
+
+
+class RecordingHandler:
+    """Keeps every accepted envelope; refuses recipients containing "reject"
+    with 550, and whole messages carrying an "X-Refuse: 552" header after
+    the data with 552."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.peers = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if "reject" in address:
+            return "550 5.1.1 <%s>: recipient rejected" % address
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        content = envelope.original_content
+        head = content.split(b"\r\n\r\n", 1)[0]
+        if re.search(rb"(?im)^X-Refuse: 552\r?$", head):
+            return "552 5.3.4 message refused by policy"
+        self.envelopes.append(
+            {
+                "mail_from": envelope.mail_from,
+                "mail_options": list(envelope.mail_options),
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "content": bytes(content),
+                "peer": session.peer,
+            }
+        )
+        return "250 2.0.0 OK queued"
+
+
+class AiosmtpdServer:
+    """aiosmtpd on 127.0.0.1 in a background thread (context manager)."""
+
+    def __init__(self, **smtp_kwargs):
+        self.handler = RecordingHandler()
+        self.smtp_kwargs = smtp_kwargs
+        self.controller = None
+        self.port = None
+
+    def __enter__(self):
+        from aiosmtpd.controller import Controller
+
+        last = None
+        for _ in range(5):
+            self.port = free_port()
+            self.controller = Controller(
+                self.handler, hostname="127.0.0.1", port=self.port, **self.smtp_kwargs
+            )
+            try:
+                self.controller.start()
+                return self
+            except Exception as exc:  # port taken between probe and bind
+                last = exc
+        raise RuntimeError(f"aiosmtpd did not start: {last}")
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+        return False
+
+
+# --------------------------------------------------------------------------
+# Postfix smtp-sink
+
+SINK = "/usr/sbin/smtp-sink"
+SINK_MARK = b"=====SMTPC-SINK-RECORD====="
+
+
+class SmtpSink:
+    """Postfix's smtp-sink appending every transaction to one dump file."""
+
+    def __init__(self, *extra_args):
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.dir = None
+        self.port = None
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="smtpc-sink-")
+        # smtp-sink drops to -u's user when run as root; that user must be
+        # able to write the dump.
+        os.chmod(self.dir, 0o777)
+        self.dump = os.path.join(self.dir, "dump")
+        self.port = free_port()
+        args = [SINK]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]
+        args += ["-S", SINK_MARK.decode() + "\\n", "-D", self.dump]
+        args += self.extra_args
+        args += [f"127.0.0.1:{self.port}", "100"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            wait_listening(self.port)
+        except RuntimeError:
+            self.proc.kill()
+            out = self.proc.communicate()[0]
+            raise RuntimeError(f"smtp-sink did not start: {out!r}")
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    def records(self):
+        """Each transaction as dict(mail_args, rcpt_args, content), content
+        with LF line ends (smtp-sink writes text lines)."""
+        try:
+            with open(self.dump, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        out = []
+        for chunk in data.split(SINK_MARK + b"\n")[1:]:
+            lines = chunk.split(b"\n")
+            mail_args, rcpt_args = None, []
+            i = 0
+            while not lines[i].startswith(b"Received: "):
+                if lines[i].startswith(b"X-Mail-Args: "):
+                    mail_args = lines[i][len(b"X-Mail-Args: "):].decode()
+                elif lines[i].startswith(b"X-Rcpt-Args: "):
+                    rcpt_args.append(lines[i][len(b"X-Rcpt-Args: "):].decode())
+                i += 1
+            # The Received header smtp-sink adds is three lines long, and it
+            # ends each record with one empty line of its own.
+            content = b"\n".join(lines[i + 3:])
+            assert content.endswith(b"\n\n") or content == b"\n", content[-20:]
+            out.append({"mail_args": mail_args, "rcpt_args": rcpt_args,
+                        "content": content[:-1]})
+        return out
+
+
+# --------------------------------------------------------------------------
+# The driver
+
+
+class DriverResult:
+    def __init__(self, proc):
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.events = []
+        for line in proc.stdout.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                self.events.append(json.loads(line))
+
+    def of(self, kind):
+        return [e for e in self.events if e["event"] == kind]
+
+    @property
+    def connect(self):
+        found = self.of("connect")
+        return found[0] if found else None
+
+    @property
+    def messages(self):
+        return self.of("message")
+
+    def describe(self):
+        return (f"exit {self.returncode}\n--- stdout\n{self.stdout}"
+                f"--- stderr (trace)\n{self.stderr[-6000:]}")
+
+
+def run_driver(args, messages=(), timeout=60):
+    """Run smtpc_send with args; messages is a list of (bytes, extra_args)
+    or bytes, each written to a temporary file and passed as --message."""
+    tmp = tempfile.mkdtemp(prefix="smtpc-msg-")
+    try:
+        argv = [DRIVER, "--trace"] + list(args)
+        for n, m in enumerate(messages):
+            body, extra = (m, []) if isinstance(m, (bytes, bytearray)) else m
+            path = os.path.join(tmp, f"m{n:04d}.eml")
+            with open(path, "wb") as f:
+                f.write(body)
+            argv += ["--message", path] + list(extra)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              errors="replace")
+        return DriverResult(proc)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def make_message(subject, body, sender="sender@example.org", to="rcpt@example.org",
+                 extra_headers=""):
+    head = (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{zlib.crc32(subject.encode()):08x}@smtpc.test>\r\n{extra_headers}"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+    return head.encode() + body
+
+
+# Bodies that a careless client would corrupt or turn into SMTP commands.
+TRICKY_BODIES = {
+    "leading-dot": b".starts with a dot\r\nsecond line\r\n",
+    "lone-dot-line": b"before\r\n.\r\nafter\r\n",
+    "dots": b"..two dots\r\n...three dots\r\n.\r\n..\r\n",
+    "dot-last-no-crlf": b"text\r\n.",
+    "no-final-crlf": b"line one\r\nline two",
+    "bare-lf": b"one\ntwo\n.\nthree\n",
+    "bare-cr": b"one\rtwo\r.\rthree",
+    "mixed-endings": b"a\r\nb\nc\rd\r\n\r\n.\n",
+    "smuggle-lf-dot-lf": b"hello\n.\nMAIL FROM:<evil@example.org>\nRCPT TO:<x@example.org>\n",
+    "smuggle-crlf-dot-crlf": b"hi\r\n.\r\nQUIT\r\n",
+    "empty-lines": b"\r\n\r\n\r\n",
+    "long-line": b"x" * 990 + b"\r\nshort\r\n",
+}
+
+
+def tricky_messages():
+    return [make_message(f"tricky {name}", body) for name, body in TRICKY_BODIES.items()]
+
+
+def main(argv=None):
+    """unittest main with the driver path taken from argv[1] and a one-line
+    summary at the end."""
+    global DRIVER
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) < 2 or not os.access(argv[1], os.X_OK):
+        print("usage: %s PATH-TO-smtpc_send [unittest args]" % argv[0], file=sys.stderr)
+        return 2
+    DRIVER = os.path.abspath(argv.pop(1))
+    prog = unittest.main(argv=argv, exit=False, verbosity=2)
+    r = prog.result
+    # Subtests report separately; count each failing test once.
+    bad = {getattr(t, "test_case", t).id() for t, _ in r.failures + r.errors}
+    failed = len(bad) + len(r.unexpectedSuccesses)
+    skipped = len(r.skipped)
+    passed = r.testsRun - failed - skipped
+    name = os.path.basename(argv[0])
+    print(f"{name}: {passed} passed, {failed} failed, {skipped} skipped")
+    return 0 if failed == 0 and r.testsRun > 0 else 1

@@ -1,0 +1,411 @@
+/* smtpc_send: command-line driver for the integration tests.
+ *
+ * Connects with the public client API, sends one or more messages on one
+ * connection, and prints one JSON object per line for each event (connect,
+ * each message, quit) so that the test scripts can check every outcome.
+ * Exit status: 0 all good, 1 a message failed, 2 connect failed, 3 usage or
+ * local error.
+ *
+ * Usage: smtpc_send --host H --port P [--security plain|starttls|
+ *          starttls-optional|tls] [--from ADDR] --to ADDR... [--ehlo NAME]
+ *          [--message FILE [--msg-to ADDR...] [--msg-from ADDR]]...
+ *          [--count N] [--stream [--chunk N] [--unknown-size]]
+ *          [--timeout-ms MS] [--trace] [--no-quit]
+ *
+ * --to sets the default recipients; --msg-to and --msg-from right after a
+ * --message replace them for that message only. --count N sends the whole
+ * list of messages N times.
+ *
+ * Only the public API (smtpc.h) is used: this is also a check that the
+ * installed headers are enough to write a real program. */
+#include <smtpc.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MESSAGES 64
+#define MAX_RCPTS 32
+
+typedef struct {
+    const char *path;
+    uint8_t *data;
+    size_t len;
+    const char *from; /* NULL: the global --from */
+    const char *rcpts[MAX_RCPTS];
+    size_t n_rcpts; /* 0: the global --to list */
+} message_spec;
+
+typedef struct {
+    const char *host;
+    const char *port;
+    int security;
+    const char *from;
+    const char *ehlo;
+    const char *rcpts[MAX_RCPTS];
+    size_t n_rcpts;
+    message_spec msgs[MAX_MESSAGES];
+    size_t n_msgs;
+    long count;
+    int stream;
+    size_t chunk;
+    int unknown_size;
+    int timeout_ms;
+    int trace;
+    int quit;
+} options;
+
+/* --- JSON output --- */
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p); /* UTF-8 passes through; JSON allows it raw */
+    }
+    putchar('"');
+}
+
+static const char *code_name(int code)
+{
+    switch (code) {
+#define NAME(c) \
+    case c: \
+        return #c;
+        NAME(SMTPC_OK) NAME(SMTPC_EINVAL) NAME(SMTPC_ESTATE) NAME(SMTPC_ENOMEM)
+        NAME(SMTPC_ENOTSUP) NAME(SMTPC_ETOOLONG) NAME(SMTPC_EADDRESS) NAME(SMTPC_EBADCHAR)
+        NAME(SMTPC_E8BIT) NAME(SMTPC_EUTF8) NAME(SMTPC_ESIZE) NAME(SMTPC_ESOURCE)
+        NAME(SMTPC_ENORECIPIENTS) NAME(SMTPC_ERESOLVE) NAME(SMTPC_ECONNREFUSED)
+        NAME(SMTPC_ECONNECT) NAME(SMTPC_ETIMEDOUT) NAME(SMTPC_ECLOSED) NAME(SMTPC_EIO)
+        NAME(SMTPC_EPROTO) NAME(SMTPC_ELINE) NAME(SMTPC_EUNEXPECTED) NAME(SMTPC_EGREETING)
+        NAME(SMTPC_ESHUTDOWN) NAME(SMTPC_EHELO) NAME(SMTPC_EMAILFROM) NAME(SMTPC_ERCPTS)
+        NAME(SMTPC_EDATA) NAME(SMTPC_EMESSAGE) NAME(SMTPC_EUNKNOWN) NAME(SMTPC_ECOMMAND)
+        NAME(SMTPC_ETLS) NAME(SMTPC_ETLS_VERIFY) NAME(SMTPC_ETLS_PIN) NAME(SMTPC_ENOSTARTTLS)
+        NAME(SMTPC_ESTARTTLS) NAME(SMTPC_EINJECTION) NAME(SMTPC_ETLS_HANDSHAKE)
+        NAME(SMTPC_EAUTH_NOTOFFERED) NAME(SMTPC_EAUTH_NOMECH) NAME(SMTPC_EAUTH_FAILED)
+        NAME(SMTPC_EAUTH_WEAK) NAME(SMTPC_EAUTH_ENCRYPT) NAME(SMTPC_EAUTH_TEMP)
+        NAME(SMTPC_EAUTH_INSECURE) NAME(SMTPC_EAUTH_SERVER) NAME(SMTPC_EAUTH_PROTO)
+        NAME(SMTPC_EAUTH) NAME(SMTPC_EHEADER) NAME(SMTPC_EFILE)
+#undef NAME
+    default:
+        return "SMTPC_E?";
+    }
+}
+
+static void json_error(const smtpc_client *c, int rc)
+{
+    const smtpc_error *err = smtpc_client_error(c);
+    printf("\"rc\":%d,\"rc_name\":", rc);
+    json_string(code_name(rc));
+    printf(",\"error\":{\"code\":%d,\"name\":", smtpc_error_code(err));
+    json_string(code_name(smtpc_error_code(err)));
+    printf(",\"reply_code\":%d,\"enhanced\":", smtpc_error_reply_code(err));
+    json_string(smtpc_error_enhanced(err));
+    printf(",\"reply_text\":");
+    json_string(smtpc_error_reply_text(err));
+    printf(",\"message\":");
+    json_string(smtpc_error_message(err));
+    printf(",\"temporary\":%d}", smtpc_error_is_temporary(err));
+}
+
+static void json_rcpts(const smtpc_client *c, const char *const *rcpts, size_t n)
+{
+    size_t have = smtpc_client_rcpt_count(c);
+    printf(",\"rcpts\":[");
+    for (size_t i = 0; i < n; i++) {
+        printf("%s{\"addr\":", i ? "," : "");
+        json_string(rcpts[i]);
+        if (i < have) {
+            printf(",\"accepted\":%d,\"code\":%d,\"enhanced\":",
+                   smtpc_client_rcpt_accepted(c, i), smtpc_client_rcpt_reply_code(c, i));
+            json_string(smtpc_client_rcpt_enhanced(c, i));
+            printf(",\"text\":");
+            json_string(smtpc_client_rcpt_reply_text(c, i));
+        }
+        putchar('}');
+    }
+    putchar(']');
+}
+
+/* --- trace and body source --- */
+
+static void trace_line(void *user, int direction, const char *text, size_t len)
+{
+    (void)user;
+    const char *tag = direction == SMTPC_TRACE_SEND   ? "C: "
+                      : direction == SMTPC_TRACE_RECV ? "S: "
+                                                      : "*  ";
+    fprintf(stderr, "%s%.*s\n", tag, (int)len, text);
+}
+
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+    size_t pos;
+    size_t chunk;
+} body_reader;
+
+static int read_body(void *user, uint8_t *buf, size_t cap, size_t *len)
+{
+    body_reader *r = user;
+    size_t n = r->len - r->pos;
+    if (n > cap)
+        n = cap;
+    /* Small chunks make the library cope with lines and CRLF split across
+     * reads, as a real producer would hand them over. */
+    if (n > r->chunk)
+        n = r->chunk;
+    if (n > 0)
+        memcpy(buf, r->data + r->pos, n);
+    r->pos += n;
+    *len = n;
+    return 0;
+}
+
+static int has_8bit(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] & 0x80)
+            return 1;
+    return 0;
+}
+
+/* --- options --- */
+
+static int load_file(const char *path, uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            uint8_t *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int bad = ferror(f) || !buf;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+static int parse_security(const char *s, int *out)
+{
+    if (strcmp(s, "plain") == 0)
+        *out = SMTPC_SECURITY_PLAIN;
+    else if (strcmp(s, "starttls") == 0)
+        *out = SMTPC_SECURITY_STARTTLS;
+    else if (strcmp(s, "starttls-optional") == 0)
+        *out = SMTPC_SECURITY_STARTTLS_OPTIONAL;
+    else if (strcmp(s, "tls") == 0)
+        *out = SMTPC_SECURITY_IMPLICIT_TLS;
+    else
+        return -1;
+    return 0;
+}
+
+static int usage(const char *why)
+{
+    fprintf(stderr, "smtpc_send: %s\n"
+                    "usage: smtpc_send --host H --port P [--security plain|starttls|"
+                    "starttls-optional|tls]\n"
+                    "  [--from A] --to A... [--message FILE [--msg-to A...] [--msg-from A]]...\n"
+                    "  [--count N] [--stream [--chunk N] [--unknown-size]] [--timeout-ms MS]\n"
+                    "  [--ehlo NAME] [--trace] [--no-quit]\n",
+            why);
+    return 3;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->security = SMTPC_SECURITY_PLAIN;
+    o->from = "sender@example.org";
+    o->count = 1;
+    o->chunk = 4096;
+    o->timeout_ms = 10000;
+    o->quit = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        message_spec *last = o->n_msgs ? &o->msgs[o->n_msgs - 1] : NULL;
+        int takes_value = 1;
+
+        if (strcmp(a, "--trace") == 0) {
+            o->trace = 1;
+            takes_value = 0;
+        } else if (strcmp(a, "--stream") == 0) {
+            o->stream = 1;
+            takes_value = 0;
+        } else if (strcmp(a, "--unknown-size") == 0) {
+            o->unknown_size = 1;
+            takes_value = 0;
+        } else if (strcmp(a, "--no-quit") == 0) {
+            o->quit = 0;
+            takes_value = 0;
+        } else if (!v) {
+            return usage("missing value or unknown option");
+        } else if (strcmp(a, "--host") == 0) {
+            o->host = v;
+        } else if (strcmp(a, "--port") == 0) {
+            o->port = v;
+        } else if (strcmp(a, "--security") == 0) {
+            if (parse_security(v, &o->security) < 0)
+                return usage("bad --security");
+        } else if (strcmp(a, "--from") == 0) {
+            o->from = v;
+        } else if (strcmp(a, "--ehlo") == 0) {
+            o->ehlo = v;
+        } else if (strcmp(a, "--to") == 0) {
+            if (o->n_rcpts == MAX_RCPTS)
+                return usage("too many --to");
+            o->rcpts[o->n_rcpts++] = v;
+        } else if (strcmp(a, "--message") == 0) {
+            if (o->n_msgs == MAX_MESSAGES)
+                return usage("too many --message");
+            message_spec *m = &o->msgs[o->n_msgs++];
+            m->path = v;
+            if (load_file(v, &m->data, &m->len) < 0) {
+                fprintf(stderr, "smtpc_send: cannot read %s\n", v);
+                return 3;
+            }
+        } else if (strcmp(a, "--msg-to") == 0) {
+            if (!last || last->n_rcpts == MAX_RCPTS)
+                return usage("--msg-to needs a preceding --message");
+            last->rcpts[last->n_rcpts++] = v;
+        } else if (strcmp(a, "--msg-from") == 0) {
+            if (!last)
+                return usage("--msg-from needs a preceding --message");
+            last->from = v;
+        } else if (strcmp(a, "--count") == 0) {
+            o->count = strtol(v, NULL, 10);
+            if (o->count < 1)
+                return usage("bad --count");
+        } else if (strcmp(a, "--chunk") == 0) {
+            long n = strtol(v, NULL, 10);
+            if (n < 1)
+                return usage("bad --chunk");
+            o->chunk = (size_t)n;
+        } else if (strcmp(a, "--timeout-ms") == 0) {
+            o->timeout_ms = (int)strtol(v, NULL, 10);
+        } else {
+            return usage("unknown option");
+        }
+        if (takes_value)
+            i++;
+    }
+    if (!o->host || !o->port)
+        return usage("--host and --port are required");
+    if (o->n_msgs == 0)
+        return usage("no --message");
+    return 0;
+}
+
+/* --- main --- */
+
+static int send_one(smtpc_client *c, const options *o, const message_spec *m)
+{
+    const char *from = m->from ? m->from : o->from;
+    const char *const *rcpts = m->n_rcpts ? m->rcpts : o->rcpts;
+    size_t n = m->n_rcpts ? m->n_rcpts : o->n_rcpts;
+
+    if (!o->stream)
+        return smtpc_client_send(c, from, rcpts, n, m->data, m->len);
+    body_reader r = {m->data, m->len, 0, o->chunk};
+    int flags = has_8bit(m->data, m->len) ? SMTPC_MAIL_8BITMIME : 0;
+    int64_t size = o->unknown_size ? -1 : (int64_t)m->len;
+    return smtpc_client_send_stream(c, from, rcpts, n, read_body, &r, size, flags);
+}
+
+static int run(smtpc_client *c, const options *o)
+{
+    if (smtpc_client_set_server(c, o->host, o->port) != 0 ||
+        smtpc_client_set_security(c, o->security) != 0 ||
+        (o->ehlo && smtpc_client_set_ehlo_name(c, o->ehlo) != 0) ||
+        (o->trace && smtpc_client_set_trace(c, trace_line, NULL) != 0)) {
+        fprintf(stderr, "smtpc_send: bad setting: %s\n", smtpc_client_errmsg(c));
+        return 3;
+    }
+    for (int stage = 0; stage < SMTPC_TIMEOUT_COUNT; stage++)
+        smtpc_client_set_timeout(c, stage, o->timeout_ms);
+
+    int rc = smtpc_client_connect(c);
+    printf("{\"event\":\"connect\",");
+    json_error(c, rc);
+    printf(",\"capabilities\":%d,\"encrypted\":%d}\n", smtpc_client_capabilities(c),
+           smtpc_client_is_encrypted(c));
+    fflush(stdout);
+    if (rc != 0)
+        return 2;
+
+    int failed = 0;
+    size_t index = 0;
+    for (long round = 0; round < o->count; round++) {
+        for (size_t k = 0; k < o->n_msgs; k++, index++) {
+            const message_spec *m = &o->msgs[k];
+            rc = send_one(c, o, m);
+            printf("{\"event\":\"message\",\"index\":%zu,\"file\":", index);
+            json_string(m->path);
+            printf(",\"ok\":%d,\"message_status\":%d,", rc == 0,
+                   smtpc_client_message_status(c));
+            json_error(c, rc);
+            json_rcpts(c, m->n_rcpts ? m->rcpts : o->rcpts,
+                       m->n_rcpts ? m->n_rcpts : o->n_rcpts);
+            printf("}\n");
+            fflush(stdout);
+            if (rc != 0)
+                failed = 1;
+        }
+    }
+    if (o->quit) {
+        rc = smtpc_client_quit(c);
+        printf("{\"event\":\"quit\",");
+        json_error(c, rc);
+        printf("}\n");
+        if (rc != 0)
+            failed = 1;
+    }
+    return failed;
+}
+
+int main(int argc, char **argv)
+{
+    static options o;
+    int status = parse_args(argc, argv, &o);
+    if (status == 0) {
+        smtpc_client *c = smtpc_client_new(NULL);
+        if (!c) {
+            fprintf(stderr, "smtpc_send: out of memory\n");
+            status = 3;
+        } else {
+            status = run(c, &o);
+            smtpc_client_free(c);
+        }
+    }
+    for (size_t i = 0; i < o.n_msgs; i++)
+        free(o.msgs[i].data);
+    return status;
+}

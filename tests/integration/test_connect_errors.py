@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""Connection failures reach the caller as distinct codes with readable
+messages: refused, unresolvable, silent server, server hanging up.
+
+Usage: /usr/bin/python3 test_connect_errors.py PATH-TO-smtpc_send
+"""
+
+import socket
+import sys
+import threading
+import time
+import unittest
+
+import harness
+from harness import make_message, run_driver
+
+MESSAGE = [make_message("never sent", b"body\r\n")]
+
+
+def driver_args(host, port, *more):
+    return ["--host", host, "--port", str(port), "--security", "plain",
+            "--to", "rcpt@example.org"] + list(more)
+
+
+class ConnectErrorTests(unittest.TestCase):
+    def assertConnectFails(self, result, name):
+        self.assertEqual(result.returncode, 2, result.describe())
+        self.assertEqual(result.connect["rc_name"], name, result.describe())
+        self.assertEqual(result.connect["error"]["name"], name, result.describe())
+        self.assertNotEqual(result.connect["error"]["message"], "")
+        self.assertEqual(result.messages, [])
+
+    def test_connection_refused(self):
+        # Bound but not listening: connects are refused, and the port cannot
+        # be taken by someone else while the test runs.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            result = run_driver(driver_args("127.0.0.1", port), MESSAGE)
+        self.assertConnectFails(result, "SMTPC_ECONNREFUSED")
+        self.assertIn(f"127.0.0.1:{port}", result.connect["error"]["message"])
+
+    def test_dns_failure(self):
+        result = run_driver(driver_args("nonexistent.invalid", 25), MESSAGE)
+        self.assertConnectFails(result, "SMTPC_ERESOLVE")
+        self.assertIn("nonexistent.invalid", result.connect["error"]["message"])
+
+    def test_silent_server_times_out(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            start = time.monotonic()
+            result = run_driver(driver_args("127.0.0.1", port, "--timeout-ms", "400"),
+                                MESSAGE)
+            elapsed = time.monotonic() - start
+        self.assertConnectFails(result, "SMTPC_ETIMEDOUT")
+        self.assertLess(elapsed, 10, "the greeting timeout was not enforced")
+
+    def test_server_hangs_up(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+
+            def accept_and_close():
+                conn, _ = s.accept()
+                conn.close()
+
+            t = threading.Thread(target=accept_and_close, daemon=True)
+            t.start()
+            result = run_driver(driver_args("127.0.0.1", port), MESSAGE)
+            t.join(5)
+        self.assertConnectFails(result, "SMTPC_ECLOSED")
+
+    def test_greeting_refused(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+
+            def refuse():
+                conn, _ = s.accept()
+                conn.sendall(b"554 5.3.2 no service here\r\n")
+                # A polite client says QUIT after a 554 greeting; answer it.
+                try:
+                    conn.settimeout(5)
+                    while True:
+                        data = conn.recv(1024)
+                        if not data:
+                            break
+                        if data.upper().startswith(b"QUIT"):
+                            conn.sendall(b"221 2.0.0 bye\r\n")
+                            break
+                except OSError:
+                    pass
+                conn.close()
+
+            t = threading.Thread(target=refuse, daemon=True)
+            t.start()
+            result = run_driver(driver_args("127.0.0.1", port), MESSAGE)
+            t.join(10)
+        self.assertConnectFails(result, "SMTPC_EGREETING")
+        self.assertEqual(result.connect["error"]["reply_code"], 554)
+
+
+if __name__ == "__main__":
+    sys.exit(harness.main())
