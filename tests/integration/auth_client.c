@@ -1,0 +1,325 @@
+/* auth_client: the AUTH end-to-end tests' driver, on the public API only.
+ *
+ * Connects (authenticating as part of connect), optionally sends one small
+ * message, quits, and prints one JSON object per line ("connect", "send",
+ * "quit") so that test_auth.py can check the outcome of each step.
+ * Exit status: 0 all good, 1 the send failed, 2 connect failed, 3 usage or
+ * local error.
+ *
+ * Usage: auth_client --port P [--host H] [--security plain|starttls|
+ *          starttls-optional|tls] [--cafile PEM] [--user U]
+ *          [--password PW | --token TOKEN] [--mechs NAME,NAME...]
+ *          [--allow-plaintext] [--trace-file PATH] [--send]
+ */
+#include <smtpc.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *host;
+    const char *port;
+    int security;
+    const char *cafile;
+    const char *user;
+    const char *password;
+    const char *token;
+    int mechs; /* 0: leave the library's default */
+    int allow_plaintext;
+    const char *trace_path;
+    int send;
+} options;
+
+/* --- names --- */
+
+typedef struct {
+    int value;
+    const char *name;
+} named;
+
+#define N(x) {x, #x}
+/* Only the codes AUTH tests can meet, plus the transport ones that show up
+ * when a test goes wrong and must still print something legible. */
+static const named codes[] = {
+    N(SMTPC_OK),           N(SMTPC_EINVAL),          N(SMTPC_ESTATE),
+    N(SMTPC_ENOMEM),       N(SMTPC_ENOTSUP),         N(SMTPC_ETOOLONG),
+    N(SMTPC_EBADCHAR),     N(SMTPC_ECONNREFUSED),    N(SMTPC_ECONNECT),
+    N(SMTPC_ETIMEDOUT),    N(SMTPC_ECLOSED),         N(SMTPC_EIO),
+    N(SMTPC_EPROTO),       N(SMTPC_EUNEXPECTED),     N(SMTPC_EGREETING),
+    N(SMTPC_ESHUTDOWN),    N(SMTPC_EHELO),           N(SMTPC_EMAILFROM),
+    N(SMTPC_ERCPTS),       N(SMTPC_EDATA),           N(SMTPC_EMESSAGE),
+    N(SMTPC_ETLS),         N(SMTPC_ETLS_VERIFY),     N(SMTPC_ETLS_HANDSHAKE),
+    N(SMTPC_ENOSTARTTLS),  N(SMTPC_ESTARTTLS),       N(SMTPC_EINJECTION),
+    N(SMTPC_EAUTH_NOTOFFERED), N(SMTPC_EAUTH_NOMECH), N(SMTPC_EAUTH_FAILED),
+    N(SMTPC_EAUTH_WEAK),   N(SMTPC_EAUTH_ENCRYPT),   N(SMTPC_EAUTH_TEMP),
+    N(SMTPC_EAUTH_INSECURE), N(SMTPC_EAUTH_SERVER),  N(SMTPC_EAUTH_PROTO),
+    N(SMTPC_EAUTH),
+};
+#undef N
+
+static const named mechanisms[] = {
+    {SMTPC_AUTH_PLAIN, "PLAIN"},
+    {SMTPC_AUTH_LOGIN, "LOGIN"},
+    {SMTPC_AUTH_CRAM_MD5, "CRAM-MD5"},
+    {SMTPC_AUTH_XOAUTH2, "XOAUTH2"},
+    {SMTPC_AUTH_OAUTHBEARER, "OAUTHBEARER"},
+    {SMTPC_AUTH_SCRAM_SHA_256, "SCRAM-SHA-256"},
+};
+
+static const named securities[] = {
+    {SMTPC_SECURITY_PLAIN, "plain"},
+    {SMTPC_SECURITY_STARTTLS, "starttls"},
+    {SMTPC_SECURITY_STARTTLS_OPTIONAL, "starttls-optional"},
+    {SMTPC_SECURITY_IMPLICIT_TLS, "tls"},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *code_name(int code)
+{
+    for (size_t i = 0; i < COUNT(codes); i++)
+        if (codes[i].value == code)
+            return codes[i].name;
+    return "SMTPC_E?";
+}
+
+static int lookup(const named *table, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(table[i].name) == len && strncmp(table[i].name, name, len) == 0)
+            return table[i].value;
+    return -1;
+}
+
+/* "PLAIN,SCRAM-SHA-256" -> mask; -1 on an unknown name. */
+static int parse_mechs(const char *list)
+{
+    int mask = 0;
+    while (*list) {
+        size_t len = strcspn(list, ",");
+        int bit = lookup(mechanisms, COUNT(mechanisms), list, len);
+        if (bit < 0)
+            return -1;
+        mask |= bit;
+        list += len;
+        if (*list == ',')
+            list++;
+    }
+    return mask;
+}
+
+/* --- output --- */
+
+static void put_json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static void report(const char *event, const smtpc_client *c, int rc)
+{
+    const smtpc_error *err = smtpc_client_error(c);
+    printf("{\"event\":");
+    put_json_string(event);
+    printf(",\"rc\":%d,\"rc_name\":", rc);
+    put_json_string(code_name(rc));
+    printf(",\"mechanism\":");
+    put_json_string(smtpc_client_auth_mechanism(c));
+    printf(",\"encrypted\":%d,\"reply_code\":%d,\"enhanced\":", smtpc_client_is_encrypted(c),
+           smtpc_error_reply_code(err));
+    put_json_string(smtpc_error_enhanced(err));
+    printf(",\"reply_text\":");
+    put_json_string(smtpc_error_reply_text(err));
+    printf(",\"message\":");
+    put_json_string(smtpc_error_message(err));
+    printf(",\"temporary\":%d}\n", smtpc_error_is_temporary(err));
+    fflush(stdout);
+}
+
+/* Every trace line goes to the file: the tests search it for secrets, so
+ * nothing may be filtered on the way. */
+static void trace_to_file(void *user, int direction, const char *text, size_t len)
+{
+    const char *tag = direction == SMTPC_TRACE_SEND   ? "C: "
+                      : direction == SMTPC_TRACE_RECV ? "S: "
+                                                      : "*  ";
+    fprintf((FILE *)user, "%s%.*s\n", tag, (int)len, text);
+    fflush((FILE *)user);
+}
+
+/* --- arguments --- */
+
+static int usage(const char *why)
+{
+    fprintf(stderr,
+            "auth_client: %s\nusage: auth_client --port P [--host H] [--security "
+            "plain|starttls|starttls-optional|tls] [--cafile PEM] [--user U] "
+            "[--password PW | --token TOKEN] [--mechs NAME,...] [--allow-plaintext] "
+            "[--trace-file PATH] [--send]\n",
+            why);
+    return 3;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->security = SMTPC_SECURITY_STARTTLS;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--allow-plaintext") == 0) {
+            o->allow_plaintext = 1;
+            continue;
+        }
+        if (strcmp(a, "--send") == 0) {
+            o->send = 1;
+            continue;
+        }
+        if (!v)
+            return usage("missing value or unknown option");
+        i++;
+        if (strcmp(a, "--host") == 0) {
+            o->host = v;
+        } else if (strcmp(a, "--port") == 0) {
+            o->port = v;
+        } else if (strcmp(a, "--security") == 0) {
+            o->security = lookup(securities, COUNT(securities), v, strlen(v));
+            if (o->security < 0)
+                return usage("unknown --security");
+        } else if (strcmp(a, "--cafile") == 0) {
+            o->cafile = v;
+        } else if (strcmp(a, "--user") == 0) {
+            o->user = v;
+        } else if (strcmp(a, "--password") == 0) {
+            o->password = v;
+        } else if (strcmp(a, "--token") == 0) {
+            o->token = v;
+        } else if (strcmp(a, "--mechs") == 0) {
+            o->mechs = parse_mechs(v);
+            if (o->mechs <= 0)
+                return usage("unknown mechanism in --mechs");
+        } else if (strcmp(a, "--trace-file") == 0) {
+            o->trace_path = v;
+        } else {
+            return usage("unknown option");
+        }
+    }
+    if (!o->port)
+        return usage("--port is required");
+    if (o->password && o->token)
+        return usage("--password and --token exclude each other");
+    if ((o->password || o->token) && !o->user)
+        return usage("--user is required with a secret");
+    return 0;
+}
+
+/* --- the run --- */
+
+static int configure(smtpc_client *c, const options *o, smtpc_tls_config *tls, FILE *trace)
+{
+    int rc = smtpc_client_set_server(c, o->host, o->port);
+    if (!rc)
+        rc = smtpc_client_set_security(c, o->security);
+    if (!rc && tls)
+        rc = smtpc_client_set_tls_config(c, tls);
+    if (!rc && trace)
+        rc = smtpc_client_set_trace(c, trace_to_file, trace);
+    if (!rc && o->password)
+        rc = smtpc_client_set_credentials(c, o->user, o->password);
+    if (!rc && o->token)
+        rc = smtpc_client_set_oauth_token(c, o->user, o->token);
+    if (!rc && o->mechs)
+        rc = smtpc_client_set_auth_mechanisms(c, o->mechs);
+    if (!rc && o->allow_plaintext)
+        rc = smtpc_client_allow_plaintext_auth(c, 1);
+    /* Short enough that a hung exchange fails the test instead of stalling it. */
+    for (int stage = 0; !rc && stage < SMTPC_TIMEOUT_COUNT; stage++)
+        rc = smtpc_client_set_timeout(c, stage, 20000);
+    return rc;
+}
+
+static int send_one(smtpc_client *c)
+{
+    static const char body[] = "From: sender@example.org\r\n"
+                               "To: rcpt@example.org\r\n"
+                               "Subject: auth test\r\n"
+                               "\r\n"
+                               "Sent after AUTH.\r\n";
+    const char *rcpts[] = {"rcpt@example.org"};
+    int rc = smtpc_client_send(c, "sender@example.org", rcpts, 1, (const uint8_t *)body,
+                               sizeof body - 1);
+    report("send", c, rc);
+    return rc;
+}
+
+static int run(const options *o, smtpc_tls_config *tls, FILE *trace)
+{
+    smtpc_client *c = smtpc_client_new(NULL);
+    if (!c) {
+        fprintf(stderr, "auth_client: out of memory\n");
+        return 3;
+    }
+    int rc = configure(c, o, tls, trace);
+    if (rc) {
+        fprintf(stderr, "auth_client: settings refused: %s\n", smtpc_strerror(rc));
+        smtpc_client_free(c);
+        return 3;
+    }
+    int status = 0;
+    rc = smtpc_client_connect(c);
+    report("connect", c, rc);
+    if (rc) {
+        status = 2;
+    } else {
+        if (o->send && send_one(c) != 0)
+            status = 1;
+        report("quit", c, smtpc_client_quit(c));
+    }
+    smtpc_client_free(c);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+
+    smtpc_tls_config *tls = NULL;
+    if (o.cafile) {
+        rc = smtpc_tls_config_new(NULL, &tls);
+        if (!rc)
+            rc = smtpc_tls_config_add_ca_file(tls, o.cafile);
+        if (rc) {
+            fprintf(stderr, "auth_client: TLS configuration: %s %s\n", smtpc_strerror(rc),
+                    tls ? smtpc_tls_config_errmsg(tls) : "");
+            smtpc_tls_config_free(tls);
+            return 3;
+        }
+    }
+    FILE *trace = NULL;
+    if (o.trace_path) {
+        trace = fopen(o.trace_path, "w");
+        if (!trace) {
+            perror(o.trace_path);
+            smtpc_tls_config_free(tls);
+            return 3;
+        }
+    }
+    int status = run(&o, tls, trace);
+    if (trace)
+        fclose(trace);
+    smtpc_tls_config_free(tls);
+    return status;
+}
