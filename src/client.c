@@ -2,6 +2,7 @@
  * every wait bounded by the engine's timeout for the stage. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "client_internal.h"
@@ -236,14 +237,63 @@ static int transport_failed(smtpc_client *c, int rc)
     return smtpc_engine_abort(c->engine, rc, msg);
 }
 
+#ifdef CLOCK_MONOTONIC
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+#endif
+
+/* The stage timeout bounds the wait for a whole reply, not each read: a
+ * server sending endless continuation lines, or a byte now and then, must
+ * not hold the client longer than that. A reply is complete when the
+ * engine's reply queue moves; the deadline then starts over. Returns the
+ * timeout for the next read, or 0 after recording the timeout. */
+static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *deadline,
+                         size_t *head)
+{
+#ifdef CLOCK_MONOTONIC
+    smtpc_engine *e = c->engine;
+    if (timeout < 0)
+        return timeout;
+    long long now = monotonic_ms();
+    if (!*waiting || *head != e->pend_head) {
+        *waiting = 1;
+        *head = e->pend_head;
+        *deadline = now + timeout;
+    }
+    if (now >= *deadline) {
+        char msg[SMTPC_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s: no complete reply within %d ms",
+                 smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
+        smtpc_engine_abort(e, SMTPC_ETIMEDOUT, msg);
+        return 0;
+    }
+    return (int)(*deadline - now);
+#else
+    (void)c;
+    (void)waiting;
+    (void)deadline;
+    (void)head;
+    return timeout;
+#endif
+}
+
 /* Run the engine until it is idle, wants body bytes, or the session ends.
  * Returns the want that stopped it. */
 int smtpc_client_pump(smtpc_client *c)
 {
     smtpc_engine *e = c->engine;
+    int waiting = 0; /* reading one reply since deadline was set */
+    long long deadline = 0;
+    size_t head = 0;
     for (;;) {
         int want = smtpc_engine_want(e);
         int timeout = smtpc_engine_timeout_ms(e);
+        if (want != SMTPC_WANT_READ)
+            waiting = 0;
         if (want == SMTPC_WANT_WRITE) {
             const uint8_t *p;
             size_t n, sent = 0;
@@ -254,6 +304,9 @@ int smtpc_client_pump(smtpc_client *c)
             else
                 smtpc_engine_output_done(e, sent);
         } else if (want == SMTPC_WANT_READ) {
+            timeout = reply_timeout(c, timeout, &waiting, &deadline, &head);
+            if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
+                continue;
             size_t got = 0;
             int rc = smtpc_transport_recv(c->transport, c->io, CLIENT_IO_CAP, timeout, &got);
             if (rc)

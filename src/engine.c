@@ -332,6 +332,10 @@ void smtpc_engine_finish(smtpc_engine *e, int result)
 
 static void close_session(smtpc_engine *e)
 {
+    /* The terminator went out and no reply to it was understood (garbage,
+     * an over-long line, ...): the server may have taken the message. */
+    if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT)
+        e->message_status = SMTPC_MESSAGE_UNKNOWN;
     e->closed = 1;
     e->op = SMTPC_OP_NONE;
     e->pend_count = 0;
@@ -513,7 +517,9 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
         break;
     case SMTPC_PK_QUIT:
         /* Whatever QUIT gets, the session is over; a fatal error stays. */
-        if (!e->quitting && reply->code != 221 && reply->code != 250)
+        if (!e->quitting && reply->code == 421)
+            smtpc_error_set_reply(&e->err, SMTPC_ESHUTDOWN, reply, "service closing");
+        else if (!e->quitting && reply->code != 221 && reply->code != 250)
             smtpc_error_set_reply(&e->err, SMTPC_ECOMMAND, reply, "QUIT refused");
         e->result = e->err.code;
         close_session(e);
@@ -554,12 +560,20 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
                         len);
         return smtpc_engine_fail(e, 0);
     }
+    /* Replies in this input can only answer commands already written. With
+     * all output sent, that is every pending command; one the engine queues
+     * while handling this input has not reached the server, so a reply to it
+     * in the same input was sent before the command was seen. (A driver that
+     * feeds with output still unsent gets no such check.) */
+    size_t answerable = e->out_sent == e->out_len ? e->pend_count : SIZE_MAX;
     size_t pos = 0;
     while (pos < len && !e->closed) {
         size_t used = 0;
         int rc = smtpc_reply_parser_feed(&e->parser, data + pos, len - pos, &used);
         pos += used;
         if (rc < 0) {
+            if (e->quitting) /* the error that made us quit stands */
+                return smtpc_engine_fail(e, 0);
             if (rc == SMTPC_ELINE)
                 smtpc_error_set(&e->err, rc, "server reply line longer than %zu bytes",
                                 e->line_cap);
@@ -577,9 +591,11 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         else
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "%03d%c%.*s", reply->code,
                                rc == SMTPC_PARSE_LINE ? '-' : ' ', (int)tlen, text);
-        if (!e->pend_count) {
+        if (!e->pend_count || answerable == 0) {
             if (rc == SMTPC_PARSE_DONE && smtpc_engine_check_421(e, reply, "service closing"))
                 return SMTPC_ESHUTDOWN;
+            if (e->quitting)
+                return smtpc_engine_fail(e, 0);
             smtpc_error_set(&e->err, SMTPC_EUNEXPECTED,
                             "server sent a reply no command asked for: %03d %.100s",
                             reply->code, reply->text);
@@ -595,6 +611,8 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         smtpc_pending p = *head;
         e->pend_head = (e->pend_head + 1) % SMTPC_PENDING_MAX;
         e->pend_count--;
+        if (answerable != SIZE_MAX)
+            answerable--;
         size_t leftover = len - pos + (size_t)smtpc_reply_parser_busy(&e->parser);
         dispatch(e, &p, reply, leftover);
     }
