@@ -335,6 +335,7 @@ int smtpc_client_connect(smtpc_client *c)
     if (c->connected)
         return SMTPC_ESTATE;
     smtpc_error_clear(&c->err);
+    smtpc_error_clear(&c->session_err);
     if (!c->next_transport && !c->host)
         return set_error(c, SMTPC_EINVAL, "no server set (smtpc_client_set_server)");
     smtpc_engine_reset(c->engine);
@@ -383,14 +384,54 @@ int smtpc_client_connected(const smtpc_client *c)
 /* --- sending --- */
 
 /* After a transaction: the result, with the session closed when it ended. */
-static int finish_send(smtpc_client *c, int want)
+static int finish_op(smtpc_client *c, int want, int is_send)
 {
     int rc = smtpc_engine_result(c->engine);
     if (want != SMTPC_WANT_IDLE && rc == 0)
         rc = SMTPC_ESTATE;
+    if (rc == 0)
+        return SMTPC_OK;
+    engine_error(c, rc);
+    if (want == SMTPC_WANT_CLOSE)
+        smtpc_error_copy(&c->session_err, &c->err);
+    /* A session that breaks after the server accepted the message must not
+     * make the caller send it again: the send succeeded, the next call
+     * reports the broken session. */
+    if (is_send && smtpc_engine_message_status(c->engine) == SMTPC_MESSAGE_ACCEPTED)
+        return SMTPC_OK;
+    return rc;
+}
+
+/* Calls on a session that has ended report why it ended (sticky). */
+static int not_connected(smtpc_client *c)
+{
+    if (c->session_err.code) {
+        smtpc_error_copy(&c->err, &c->session_err);
+        return c->err.code;
+    }
+    return set_error(c, SMTPC_ESTATE, "not connected");
+}
+
+/* Before a new command: anything the server sent while we were idle (a
+ * 421 before an idle timeout, a close, stray bytes) ends the session now,
+ * instead of being mistaken for the reply to the next command. */
+static int check_idle(smtpc_client *c)
+{
+    size_t got = 0;
+    int rc = smtpc_transport_recv(c->transport, c->io, CLIENT_IO_CAP, 0, &got);
+    if (rc == SMTPC_ETIMEDOUT)
+        return SMTPC_OK;
     if (rc)
-        return engine_error(c, rc);
-    return SMTPC_OK;
+        transport_failed(c, rc);
+    else
+        smtpc_engine_feed(c->engine, c->io, got);
+    if (smtpc_engine_want(c->engine) != SMTPC_WANT_CLOSE)
+        return SMTPC_OK;
+    smtpc_client_pump(c); /* closes */
+    engine_error(c, smtpc_engine_result(c->engine) ? smtpc_engine_result(c->engine)
+                                                    : SMTPC_ECLOSED);
+    smtpc_error_copy(&c->session_err, &c->err);
+    return c->err.code;
 }
 
 static int begin_send(smtpc_client *c, const char *from, const char *const *rcpts,
@@ -400,8 +441,11 @@ static int begin_send(smtpc_client *c, const char *from, const char *const *rcpt
         return SMTPC_EINVAL;
     smtpc_error_clear(&c->err);
     if (!c->connected)
-        return set_error(c, SMTPC_ESTATE, "not connected");
-    int rc = smtpc_engine_begin_mail(c->engine, from, rcpts, n_rcpts, size, flags);
+        return not_connected(c);
+    int rc = check_idle(c);
+    if (rc)
+        return rc;
+    rc = smtpc_engine_begin_mail(c->engine, from, rcpts, n_rcpts, size, flags);
     if (rc)
         return engine_error(c, rc);
     return SMTPC_OK;
@@ -471,7 +515,7 @@ int smtpc_client_send(smtpc_client *c, const char *from, const char *const *rcpt
         want = push_body(c, body, body_len);
     if (want == SMTPC_WANT_BODY)
         want = end_body(c);
-    return finish_send(c, want);
+    return finish_op(c, want, 1);
 }
 
 int smtpc_client_send_stream(smtpc_client *c, const char *from, const char *const *rcpts,
@@ -501,7 +545,7 @@ int smtpc_client_send_stream(smtpc_client *c, const char *from, const char *cons
         }
         want = push_body(c, c->io, got);
     }
-    return finish_send(c, want);
+    return finish_op(c, want, 1);
 }
 
 static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *), int ends_session)
@@ -510,14 +554,17 @@ static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *), int ends_ses
         return SMTPC_EINVAL;
     smtpc_error_clear(&c->err);
     if (!c->connected)
-        return set_error(c, SMTPC_ESTATE, "not connected");
-    int rc = begin(c->engine);
+        return not_connected(c);
+    int rc = ends_session ? 0 : check_idle(c);
+    if (rc)
+        return rc;
+    rc = begin(c->engine);
     if (rc)
         return engine_error(c, rc);
     int want = smtpc_client_pump(c);
     if (ends_session && want == SMTPC_WANT_CLOSE && smtpc_engine_result(c->engine) == 0)
         return SMTPC_OK;
-    return finish_send(c, want);
+    return finish_op(c, want, 0);
 }
 
 int smtpc_client_rset(smtpc_client *c)

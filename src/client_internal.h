@@ -20,6 +20,7 @@ struct smtpc_client {
     int connected;
     uint8_t *io; /* receive buffer, and body chunks from read callbacks */
     smtpc_error err;
+    smtpc_error session_err; /* why the last session ended, for later calls */
 };
 
 /* Run the engine until idle, body wanted, or the session ended. */

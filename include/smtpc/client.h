@@ -76,7 +76,15 @@ SMTPC_API int smtpc_client_connected(const smtpc_client *c);
  * Returns 0 when the server accepted the message for at least one
  * recipient; the per-recipient results say which. A refusal ends the
  * transaction (the session stays usable); network and protocol errors end
- * the session. */
+ * the session, and later calls return the error that ended it. If the
+ * session breaks after the server accepted the message, the send still
+ * returns 0 (never send it twice); smtpc_client_connected() is then 0 and
+ * the error record says why. If the connection is lost after the end of data
+ * and before its reply, the result is SMTPC_EUNKNOWN with
+ * smtpc_client_message_status() == SMTPC_MESSAGE_UNKNOWN.
+ * Before each command, anything the server sent while the client was idle
+ * (a 421, a close) is read: the session ends with that error and nothing is
+ * sent. */
 SMTPC_API int smtpc_client_send(smtpc_client *c, const char *from, const char *const *rcpts,
                                 size_t n_rcpts, const uint8_t *body, size_t body_len);
 
