@@ -19,5 +19,6 @@
 #include "smtpc/engine.h"
 #include "smtpc/auth.h"
 #include "smtpc/client.h"
+#include "smtpc/message.h"
 
 #endif

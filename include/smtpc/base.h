@@ -101,6 +101,7 @@ SMTPC_API int smtpc_version_number(void);
 /* Message builder errors (-120 .. -139). */
 #define SMTPC_EHEADER -120     /* invalid header name or value */
 #define SMTPC_EFILE -121       /* file could not be opened or read */
+#define SMTPC_ESIZEUNKNOWN -122 /* message size asked but a source's size is unknown */
 
 /* A static English description of a status code; never NULL. */
 SMTPC_API const char *smtpc_strerror(int code);

@@ -1,0 +1,18 @@
+#!/bin/sh
+# MIME serializer benchmark: smtpc vs raw libb64 vs Python's email package,
+# each building/encoding a message with one attachment of MiB mebibytes.
+#   bench/run_mime.sh [BUILD_DIR] [MiB]     (defaults: build, 256)
+# Builds bench_mime with the project's optimisation flags if needed.
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-build}
+mib=${2:-256}
+root=$(cd "$here/.." && pwd)
+case $build in /*) ;; *) build="$root/$build" ;; esac
+ninja -C "$build" >/dev/null
+bin="$build/bench_mime"
+cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$root/include" "$here/bench_mime.c" \
+    "$build/libsmtpc.a" -lb64 -lmbedtls -lmbedx509 -lmbedcrypto -o "$bin"
+"$bin" smtpc "$mib"
+"$bin" libb64 "$mib"
+/usr/bin/python3 "$here/bench_mime_py.py" "$mib"

@@ -1,0 +1,254 @@
+/* smtpc — the streaming MIME message builder.
+ * SPDX-License-Identifier: MIT
+ *
+ * Build a message (headers, text and HTML bodies, inline parts, attachments),
+ * then pull its final RFC 5322 bytes with smtpc_message_read in chunks of any
+ * size. Memory is fixed when the message is created (plus a small record per
+ * header, recipient and part added): it never grows with content size, so a
+ * 1 GiB attachment costs the same heap as a 1 KiB one.
+ *
+ * Structure: the simplest tree that holds what was added.
+ *   text only or HTML only        a single part
+ *   text + HTML                   multipart/alternative
+ *   + inline parts (Content-ID)   multipart/related around the above
+ *   + attachments                 multipart/mixed around the above
+ * A message with no body gets an empty text/plain one.
+ *
+ * Encodings, chosen per part when the message is first read or sized:
+ *   text and HTML bodies (UTF-8, any line endings, sent as CRLF):
+ *     7bit when ASCII with lines of at most 998 octets; 8bit when the content
+ *     is non-ASCII and SMTPC_MESSAGE_8BITMIME is set; else quoted-printable,
+ *     or base64 when that is shorter (mostly non-Latin text) or the text has
+ *     NUL bytes.
+ *   attachments and inline parts: base64, except a text part from memory
+ *     that is already canonical 7bit (ASCII, CRLF line ends, short lines).
+ *     Their bytes arrive exactly as given.
+ *
+ * Header rules:
+ *   - Non-ASCII header text (Subject, display names, extra header values) is
+ *     RFC 2047-encoded (UTF-8, B or Q, whichever is shorter; encoded-words
+ *     of at most 75 characters that never split a UTF-8 sequence), unless
+ *     SMTPC_MESSAGE_SMTPUTF8 is set, in which case UTF-8 is written as is.
+ *   - ASCII display names are written as atoms when they can be, else as a
+ *     quoted-string.
+ *   - Non-ASCII or long filenames use RFC 2231 (filename*) in
+ *     Content-Disposition, and an RFC 2047-encoded name= in Content-Type for
+ *     older readers.
+ *   - Lines are folded at whitespace to stay within 78 characters where
+ *     possible and never exceed 998.
+ *   - CR, LF or any other control character except TAB in a header value,
+ *     display name, subject or filename is REFUSED with SMTPC_EBADCHAR: a
+ *     value can never start a new header. Malformed UTF-8 gives
+ *     SMTPC_EHEADER.
+ *
+ * Boundaries are "=_smtpcN." followed by 32 random hex digits. Base64 and
+ * quoted-printable output can never contain "=_" ('=' is base64 padding at
+ * the end of a line, and in quoted-printable always precedes two hex digits
+ * or a line break), and a 7bit/8bit part that has a line beginning with
+ * "--=_" is sent quoted-printable instead, so no boundary occurs in content.
+ *
+ * Thread safety: a message is used by one thread at a time; distinct
+ * messages are independent. No global state.
+ */
+#ifndef SMTPC_MESSAGE_H
+#define SMTPC_MESSAGE_H
+
+#include "base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct smtpc_message smtpc_message;
+
+/* Message flags (smtpc_message_set_flags), OR-ed. */
+/* The server takes 8BITMIME: non-ASCII text bodies may go 8bit. Sending the
+ * message then needs BODY=8BITMIME (smtpc_client_send_message does this). */
+#define SMTPC_MESSAGE_8BITMIME 0x1
+/* SMTPUTF8 is in use (RFC 6531/6532): headers carry raw UTF-8 instead of
+ * RFC 2047 encoded-words, and UTF-8 addresses are allowed in headers. */
+#define SMTPC_MESSAGE_SMTPUTF8 0x2
+/* Quoted-printable encodes the 'F' of a line beginning with "From " (as =46)
+ * and a text body with such a line is never sent 7bit/8bit, so mbox
+ * delivery cannot mangle it into ">From ". */
+#define SMTPC_MESSAGE_ESCAPE_FROM 0x4
+
+/* Ownership of memory given to *_mem functions. */
+#define SMTPC_MEM_COPY 0   /* copied now: the caller's buffer may go at once */
+#define SMTPC_MEM_BORROW 1 /* borrowed: the buffer must stay valid and unchanged
+                            * until the message is freed */
+
+/* Part source callback, the same shape as smtpc_read_fn (client.h): fill buf
+ * with up to cap bytes, store the count in *len (0 means the end) and return
+ * 0; any other return value is an error (SMTPC_ESOURCE). */
+typedef int (*smtpc_message_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
+/* Restart a source from its first byte; return 0, or non-zero when it
+ * cannot. */
+typedef int (*smtpc_message_rewind_fn)(void *user);
+/* Current time: seconds since 1970-01-01 UTC in *unix_time and the local
+ * offset from UTC in minutes (e.g. 120 for +0200) in *utc_offset_minutes.
+ * Return 0, or non-zero when no clock is available. */
+typedef int (*smtpc_clock_fn)(void *user, int64_t *unix_time, int *utc_offset_minutes);
+/* Fill buf with len unpredictable bytes; return 0 or non-zero on failure. */
+typedef int (*smtpc_message_random_fn)(void *user, uint8_t *buf, size_t len);
+
+/* Create an empty message. alloc may be NULL (malloc/free); it is copied.
+ * Returns 0, SMTPC_EINVAL (out NULL) or SMTPC_ENOMEM. */
+SMTPC_API int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out);
+/* Free the message and everything it copied; open files are closed. Borrowed
+ * buffers and callback users are not touched. NULL is a no-op. */
+SMTPC_API void smtpc_message_free(smtpc_message *msg);
+
+/* --- settings ------------------------------------------------------------
+ * All strings are UTF-8, NUL-terminated and copied unless said otherwise.
+ * Any change rewinds the message (the next read starts at byte 0).
+ * Common errors: SMTPC_EINVAL (NULL where not allowed), SMTPC_ENOMEM,
+ * SMTPC_EBADCHAR (CR, LF or a control character), SMTPC_EHEADER (malformed
+ * UTF-8 or a value over its limit), SMTPC_EADDRESS (address is not a valid
+ * RFC 5321 mailbox; display names go separately, never "Name <a@b>"). */
+
+/* SMTPC_MESSAGE_* flags; replaces the previous set. Default 0. */
+SMTPC_API int smtpc_message_set_flags(smtpc_message *msg, int flags);
+
+/* The From mailbox (one author). display_name may be NULL or "". Required:
+ * reading a message without From fails with SMTPC_EHEADER. */
+SMTPC_API int smtpc_message_set_from(smtpc_message *msg, const char *address,
+                                     const char *display_name);
+/* Append a recipient or reply address. Bcc recipients never appear in the
+ * headers; they are only used as envelope recipients. */
+SMTPC_API int smtpc_message_add_to(smtpc_message *msg, const char *address,
+                                   const char *display_name);
+SMTPC_API int smtpc_message_add_cc(smtpc_message *msg, const char *address,
+                                   const char *display_name);
+SMTPC_API int smtpc_message_add_bcc(smtpc_message *msg, const char *address,
+                                    const char *display_name);
+SMTPC_API int smtpc_message_add_reply_to(smtpc_message *msg, const char *address,
+                                         const char *display_name);
+/* Subject (at most 16384 octets); NULL removes it. */
+SMTPC_API int smtpc_message_set_subject(smtpc_message *msg, const char *subject);
+/* Date header value, given verbatim (printable ASCII, e.g.
+ * "Tue, 1 Jul 2025 10:00:00 +0200"); NULL: generated from the clock when the
+ * message is first read or sized. */
+SMTPC_API int smtpc_message_set_date(smtpc_message *msg, const char *date);
+/* Message-ID, "<left@right>" (printable ASCII, no spaces); NULL: generated
+ * ("<32 random hex digits@the From domain>") when first read or sized. */
+SMTPC_API int smtpc_message_set_message_id(smtpc_message *msg, const char *message_id);
+/* Append any other header. name: 1..76 printable ASCII characters other
+ * than ':'; the names the builder writes itself (From, To, Cc, Bcc,
+ * Reply-To, Subject, Date, Message-ID, MIME-Version, Content-*) give
+ * SMTPC_EHEADER: use their setters. value is unstructured text (at most
+ * 16384 octets), folded and encoded like Subject. */
+SMTPC_API int smtpc_message_add_header(smtpc_message *msg, const char *name,
+                                       const char *value);
+/* Clock and random hooks for firmware and tests; NULL restores the default
+ * (time() in UTC; an mbedTLS CTR-DRBG seeded from its entropy source). user
+ * must outlive the message. Both are called only when the message is first
+ * read or sized: Date, Message-ID and boundaries stay fixed after that, so a
+ * rewound message reproduces the same bytes. A failing hook makes read and
+ * size fail with SMTPC_ESOURCE. */
+SMTPC_API int smtpc_message_set_clock(smtpc_message *msg, smtpc_clock_fn fn, void *user);
+SMTPC_API int smtpc_message_set_random(smtpc_message *msg, smtpc_message_random_fn fn,
+                                       void *user);
+
+/* --- bodies -------------------------------------------------------------- */
+
+/* The text/plain and text/html bodies (UTF-8, any line endings). mem_mode is
+ * SMTPC_MEM_COPY or SMTPC_MEM_BORROW. Setting again replaces; text NULL with
+ * len 0 removes the body. */
+SMTPC_API int smtpc_message_set_text(smtpc_message *msg, const char *text, size_t len,
+                                     int mem_mode);
+SMTPC_API int smtpc_message_set_html(smtpc_message *msg, const char *html, size_t len,
+                                     int mem_mode);
+
+/* --- attachments (multipart/mixed) and inline parts (multipart/related) ---
+ * filename: the name shown to the reader (UTF-8, at most 255 octets; NULL:
+ * none, or the file's base name for *_file). content_type: "type/subtype"
+ * (tokens only, no parameters); NULL: guessed from the filename's extension,
+ * application/octet-stream when unknown. content_id (inline parts only): the
+ * Content-ID the HTML refers to as "cid:<content_id>", printable ASCII
+ * without spaces, '<' or '>', at most 250 octets.
+ * Parts appear in the order added. */
+
+/* From memory; len may be 0. */
+SMTPC_API int smtpc_message_attach_mem(smtpc_message *msg, const uint8_t *data, size_t len,
+                                       int mem_mode, const char *filename,
+                                       const char *content_type);
+/* From a file. The file is checked (stat) now, giving SMTPC_EFILE when it
+ * cannot be read, and opened only while its bytes are being read. Its size
+ * is taken now: a file that changes size before it is sent makes the read
+ * fail with SMTPC_EFILE. path is copied. */
+SMTPC_API int smtpc_message_attach_file(smtpc_message *msg, const char *path,
+                                        const char *filename, const char *content_type);
+/* From a callback. size: the exact byte count, or -1 when unknown (then
+ * smtpc_message_size reports SMTPC_ESIZEUNKNOWN); a callback that yields a
+ * different count than size fails with SMTPC_ESOURCE. rewind may be NULL:
+ * the message can then be read through once only (rewinding after this part
+ * was started gives SMTPC_ESTATE). user must outlive the message. */
+SMTPC_API int smtpc_message_attach_reader(smtpc_message *msg, smtpc_message_read_fn read,
+                                          smtpc_message_rewind_fn rewind, void *user,
+                                          int64_t size, const char *filename,
+                                          const char *content_type);
+SMTPC_API int smtpc_message_inline_mem(smtpc_message *msg, const uint8_t *data, size_t len,
+                                       int mem_mode, const char *content_id,
+                                       const char *filename, const char *content_type);
+SMTPC_API int smtpc_message_inline_file(smtpc_message *msg, const char *path,
+                                        const char *content_id, const char *filename,
+                                        const char *content_type);
+SMTPC_API int smtpc_message_inline_reader(smtpc_message *msg, smtpc_message_read_fn read,
+                                          smtpc_message_rewind_fn rewind, void *user,
+                                          int64_t size, const char *content_id,
+                                          const char *filename, const char *content_type);
+
+/* --- serializing --------------------------------------------------------- */
+
+/* Produce the next bytes of the message: up to cap bytes into buf, the count
+ * in *len; 0 with *len == 0 means the message is complete. Any cap >= 1
+ * works and the bytes do not depend on how the message is chunked. Every
+ * line ends in CRLF. The message is not dot-stuffed (the SMTP engine does
+ * that). Errors: SMTPC_EINVAL, SMTPC_EHEADER (no From), SMTPC_EUTF8 (UTF-8
+ * address without SMTPC_MESSAGE_SMTPUTF8), SMTPC_EFILE (file unreadable or
+ * changed size), SMTPC_ESOURCE (a callback or hook failed); *len is then 0
+ * and the error repeats until smtpc_message_rewind. */
+SMTPC_API int smtpc_message_read(smtpc_message *msg, uint8_t *buf, size_t cap, size_t *len);
+/* Start again from the first byte, rewinding callback sources (see
+ * smtpc_message_attach_reader) and clearing a read error. Returns 0,
+ * SMTPC_ESTATE (a started callback source has no rewind) or SMTPC_ESOURCE
+ * (a rewind callback failed). */
+SMTPC_API int smtpc_message_rewind(smtpc_message *msg);
+/* The exact number of bytes smtpc_message_read will produce in total,
+ * computed without encoding anything (it fixes Date, Message-ID and the
+ * boundaries, as the first read does). Returns 0, SMTPC_ESIZEUNKNOWN when a
+ * callback source's size is unknown (*size is then -1), or the errors of
+ * smtpc_message_read. Does not move the read position. */
+SMTPC_API int smtpc_message_size(smtpc_message *msg, int64_t *size);
+/* The SMTPC_MAIL_* flags (engine.h) a transaction carrying this message
+ * needs: SMTPC_MAIL_8BITMIME when a part went 8bit or headers carry UTF-8,
+ * SMTPC_MAIL_SMTPUTF8 when SMTPC_MESSAGE_SMTPUTF8 is set. Returns the flags
+ * (>= 0) or a negative error as smtpc_message_size. */
+SMTPC_API int smtpc_message_mail_flags(smtpc_message *msg);
+/* A readable description of the last error on msg ("" if none). Borrowed
+ * until the next call on msg. */
+SMTPC_API const char *smtpc_message_errmsg(const smtpc_message *msg);
+
+/* --- sending (blocking client) -------------------------------------------- */
+
+typedef struct smtpc_client smtpc_client;
+
+/* Send msg on a connected client (smtpc_client_send_stream underneath, with
+ * the message's exact size when known and the flags of
+ * smtpc_message_mail_flags). The message is rewound first.
+ * envelope_from: NULL means the From address. rcpts/n_rcpts: n_rcpts 0 means
+ * every To, Cc and Bcc address (duplicates sent once). Bcc never appears in
+ * the headers sent. Returns what smtpc_client_send_stream returns, except
+ * that a message error (SMTPC_EFILE, SMTPC_ESOURCE, SMTPC_EHEADER,
+ * SMTPC_EUTF8, ...) is returned as itself; the connection is then handled as
+ * smtpc_client_send_stream documents (nothing half-sent is ever delivered).
+ * smtpc_message_errmsg has the message-side details. */
+SMTPC_API int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg,
+                                        const char *envelope_from,
+                                        const char *const *rcpts, size_t n_rcpts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,54 @@
+/* MIME base64 lines over libb64. */
+#include "base64_stream.h"
+
+#include <b64/cencode.h>
+#include <string.h>
+
+size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out)
+{
+    /* libb64 may insert '\n' (after 72 characters, and after the final
+     * block), so it writes into scratch and only the alphabet is kept. A
+     * fresh state per chunk keeps its line counter from carrying over. */
+    char tmp[2 * SMTPC_BASE64_LINE_OUT];
+    base64_encodestate st;
+    base64_init_encodestate(&st);
+    int n = base64_encode_block((const char *)in, (int)len, tmp, &st);
+    n += base64_encode_blockend(tmp + n, &st);
+    size_t w = 0, r = 0, total = (size_t)n;
+    while (r < total) {
+        const char *nl = memchr(tmp + r, '\n', total - r);
+        size_t run = nl ? (size_t)(nl - (tmp + r)) : total - r;
+        memcpy(out + w, tmp + r, run);
+        w += run;
+        r += run + 1;
+    }
+    return w;
+}
+
+size_t smtpc_base64_lines(const uint8_t *in, size_t len, int final, size_t *consumed,
+                          uint8_t *out, size_t cap)
+{
+    size_t ip = 0, op = 0;
+    while (ip < len) {
+        size_t take = len - ip;
+        if (take > SMTPC_BASE64_LINE_IN)
+            take = SMTPC_BASE64_LINE_IN;
+        else if (take < SMTPC_BASE64_LINE_IN && !final)
+            break;
+        size_t need = 4 * ((take + 2) / 3) + 2;
+        if (cap - op < need)
+            break;
+        op += smtpc_base64_chunk(in + ip, take, (char *)out + op);
+        out[op++] = '\r';
+        out[op++] = '\n';
+        ip += take;
+    }
+    *consumed = ip;
+    return op;
+}
+
+uint64_t smtpc_base64_encoded_size(uint64_t n)
+{
+    uint64_t lines = (n + SMTPC_BASE64_LINE_IN - 1) / SMTPC_BASE64_LINE_IN;
+    return 4 * ((n + 2) / 3) + 2 * lines;
+}

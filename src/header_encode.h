@@ -1,0 +1,86 @@
+/* Header encoding and folding (RFC 5322 section 2.2.3, RFC 2047, RFC 2231).
+ *
+ * Everything writes through a window sink, so a header can be regenerated
+ * and only the part of it not yet sent kept: that is how the message
+ * serializer streams headers of any length with a fixed buffer. */
+#ifndef SMTPC_HEADER_ENCODE_H
+#define SMTPC_HEADER_ENCODE_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fold where possible to keep lines within this many characters... */
+#define SMTPC_HEADER_FOLD 78
+/* ...and never beyond RFC 5322's hard limit (CRLF excluded). */
+#define SMTPC_HEADER_LINE_MAX 998
+/* A token (word, quoted-string) longer than this is encoded instead, so any
+ * line stays under SMTPC_HEADER_LINE_MAX even after a 76-character name. */
+#define SMTPC_HEADER_TOKEN_MAX 900
+/* RFC 2047 section 2: an encoded-word is at most 75 characters. */
+#define SMTPC_EW_MAX 75
+
+/* Collects the bytes of the logical output that fall in [skip, skip + cap);
+ * buf NULL only counts. */
+typedef struct smtpc_hsink {
+    uint8_t *buf;
+    size_t cap;
+    uint64_t skip;
+    uint64_t total; /* logical bytes produced so far */
+    size_t len;     /* bytes stored in buf */
+} smtpc_hsink;
+
+void smtpc_hsink_init(smtpc_hsink *s, uint8_t *buf, size_t cap, uint64_t skip);
+void smtpc_hsink_put(smtpc_hsink *s, const void *p, size_t n);
+void smtpc_hsink_str(smtpc_hsink *s, const char *str);
+
+/* A header being written: tracks the column to fold at whitespace. */
+typedef struct smtpc_hfold {
+    smtpc_hsink *out;
+    size_t col;
+    int tokens; /* tokens on the current line */
+    int utf8;   /* raw UTF-8 allowed (SMTPUTF8) instead of encoded-words */
+} smtpc_hfold;
+
+/* "Name:" */
+void smtpc_hfold_begin(smtpc_hfold *f, smtpc_hsink *out, const char *name, int utf8);
+/* Append ws then tok. ws "" glues tok to the previous token; a non-empty ws
+ * is a fold point: CRLF goes before it when the line would pass 78. */
+void smtpc_hfold_token(smtpc_hfold *f, const char *ws, size_t ws_len, const char *tok,
+                       size_t tok_len);
+void smtpc_hfold_tokstr(smtpc_hfold *f, const char *ws, const char *tok);
+/* CRLF */
+void smtpc_hfold_end(smtpc_hfold *f);
+
+/* Unstructured text (Subject, extra headers): words folded at whitespace,
+ * or the whole value as encoded-words when it has non-ASCII (and !utf8) or
+ * a word too long to fold. */
+void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len);
+/* A display name (RFC 5322 phrase): atoms, a quoted-string, or encoded-words. */
+void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len);
+/* "[phrase ]<addr>" or "addr" when name is NULL or "". */
+void smtpc_hfold_mailbox(smtpc_hfold *f, const char *addr, const char *name);
+/* RFC 2047 encoded-words for text (phrase: the stricter set for display
+ * names and quoted parameters), prefix glued before the first word and suffix
+ * after the last; whitespace between words is where lines fold. */
+void smtpc_hfold_encoded(smtpc_hfold *f, const char *text, size_t len, int phrase,
+                         const char *prefix, const char *suffix);
+/* '; name="value"' as a plain quoted-string parameter. */
+void smtpc_hfold_param_quoted(smtpc_hfold *f, const char *name, const char *value);
+/* A filename parameter: name="value" when value is short printable ASCII,
+ * else RFC 2231 name*0*=UTF-8''... continuations of at most 78 columns. */
+void smtpc_hfold_param_2231(smtpc_hfold *f, const char *name, const char *value);
+/* A legacy name parameter for old readers: quoted ASCII, or RFC 2047
+ * encoded-words inside the quotes. */
+void smtpc_hfold_param_2047(smtpc_hfold *f, const char *name, const char *value);
+/* 1 when smtpc_hfold_param_2231 would write the plain quoted form. */
+int smtpc_param_is_simple(const char *name, const char *value);
+
+/* 0 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code
+ * points past U+10FFFF), else -1. */
+int smtpc_utf8_check(const char *s, size_t len);
+/* A header value, display name or filename: 0, SMTPC_EBADCHAR (CR, LF, NUL,
+ * other controls but TAB, DEL) or SMTPC_EHEADER (malformed UTF-8). */
+int smtpc_header_value_check(const char *s, size_t len);
+/* 1 when s[0..len) has a byte >= 0x80. */
+int smtpc_has_8bit(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,619 @@
+/* The message builder: what the caller adds, validated and copied. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "command_writer.h"
+#include "header_encode.h"
+#include "message_internal.h"
+#include "mime_types.h"
+
+int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg->errmsg, sizeof msg->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Any change invalidates the layout and starts the bytes over. */
+static void touch(smtpc_message *msg)
+{
+    msg->frozen = 0;
+    int rc = smtpc_message_rewind(msg);
+    if (rc)
+        msg->err = rc; /* read fails until a successful rewind */
+}
+
+int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
+{
+    if (!out)
+        return SMTPC_EINVAL;
+    *out = NULL;
+    smtpc_allocator a;
+    smtpc_allocator_init(&a, alloc);
+    smtpc_message *msg = smtpc_alloc(&a, sizeof *msg);
+    if (!msg)
+        return SMTPC_ENOMEM;
+    msg->alloc = a;
+    msg->empty_body.role = SMTPC_ROLE_TEXT;
+    msg->empty_body.src.kind = SMTPC_SRC_MEM;
+    msg->empty_body.src.fd = -1;
+    msg->clock = smtpc_clock_default;
+    msg->random = smtpc_msg_random_default;
+    msg->phase = SMTPC_PH_HEADERS;
+    *out = msg;
+    return 0;
+}
+
+static void free_addrs(smtpc_message *msg, smtpc_msg_addr *a)
+{
+    while (a) {
+        smtpc_msg_addr *next = a->next;
+        smtpc_strfree(&msg->alloc, a->addr);
+        smtpc_strfree(&msg->alloc, a->name);
+        smtpc_free(&msg->alloc, a, sizeof *a);
+        a = next;
+    }
+}
+
+static void free_part(smtpc_message *msg, smtpc_msg_part *p)
+{
+    if (!p)
+        return;
+    smtpc_msg_source_close(&p->src);
+    smtpc_free(&msg->alloc, p->src.owned, p->src.len);
+    smtpc_strfree(&msg->alloc, p->src.path);
+    smtpc_strfree(&msg->alloc, p->filename);
+    smtpc_strfree(&msg->alloc, p->content_type);
+    smtpc_strfree(&msg->alloc, p->content_id);
+    smtpc_free(&msg->alloc, p, sizeof *p);
+}
+
+static void free_parts(smtpc_message *msg, smtpc_msg_part *p)
+{
+    while (p) {
+        smtpc_msg_part *next = p->next;
+        free_part(msg, p);
+        p = next;
+    }
+}
+
+void smtpc_message_free(smtpc_message *msg)
+{
+    if (!msg)
+        return;
+    smtpc_allocator a = msg->alloc;
+    free_addrs(msg, msg->from);
+    for (int i = 0; i < SMTPC_LIST_COUNT; i++)
+        free_addrs(msg, msg->lists[i]);
+    smtpc_strfree(&a, msg->subject);
+    smtpc_strfree(&a, msg->date);
+    smtpc_strfree(&a, msg->message_id);
+    for (smtpc_msg_header *h = msg->headers, *next; h; h = next) {
+        next = h->next;
+        smtpc_strfree(&a, h->name);
+        smtpc_strfree(&a, h->value);
+        smtpc_free(&a, h, sizeof *h);
+    }
+    free_part(msg, msg->text);
+    free_part(msg, msg->html);
+    free_parts(msg, msg->inlines);
+    free_parts(msg, msg->attachments);
+    smtpc_free(&a, msg, sizeof *msg);
+}
+
+smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i)
+{
+    if (!msg->text && !msg->html && !msg->inlines && !msg->attachments)
+        return i == 0 ? &msg->empty_body : NULL;
+    if (msg->text) {
+        if (i == 0)
+            return msg->text;
+        i--;
+    }
+    if (msg->html) {
+        if (i == 0)
+            return msg->html;
+        i--;
+    }
+    for (smtpc_msg_part *p = msg->inlines; p; p = p->next, i--)
+        if (i == 0)
+            return p;
+    for (smtpc_msg_part *p = msg->attachments; p; p = p->next, i--)
+        if (i == 0)
+            return p;
+    return NULL;
+}
+
+int smtpc_message_set_flags(smtpc_message *msg, int flags)
+{
+    if (!msg || (flags & ~(SMTPC_MESSAGE_8BITMIME | SMTPC_MESSAGE_SMTPUTF8 |
+                           SMTPC_MESSAGE_ESCAPE_FROM)))
+        return SMTPC_EINVAL;
+    msg->flags = flags;
+    touch(msg);
+    return 0;
+}
+
+/* Text that goes into a header: no controls, well-formed UTF-8, bounded. */
+static int check_text(smtpc_message *msg, const char *what, const char *s, size_t max)
+{
+    size_t len = strlen(s);
+    if (len > max)
+        return smtpc_msg_fail(msg, SMTPC_EHEADER, "%s longer than %zu octets", what, max);
+    int rc = smtpc_header_value_check(s, len);
+    if (rc == SMTPC_EBADCHAR)
+        return smtpc_msg_fail(msg, rc, "%s contains CR, LF or a control character", what);
+    if (rc)
+        return smtpc_msg_fail(msg, rc, "%s is not valid UTF-8", what);
+    return 0;
+}
+
+/* Replace *slot with a copy of s (NULL clears). */
+static int set_string(smtpc_message *msg, char **slot, const char *s)
+{
+    char *copy = NULL;
+    if (s && !(copy = smtpc_strdup(&msg->alloc, s)))
+        return SMTPC_ENOMEM;
+    smtpc_strfree(&msg->alloc, *slot);
+    *slot = copy;
+    touch(msg);
+    return 0;
+}
+
+static int make_addr(smtpc_message *msg, const char *address, const char *display_name,
+                     smtpc_msg_addr **out)
+{
+    if (!msg || !address)
+        return SMTPC_EINVAL;
+    int utf8 = 0;
+    int rc = smtpc_address_check(address, 0, &utf8);
+    if (rc == SMTPC_EBADCHAR)
+        return smtpc_msg_fail(msg, rc, "address contains a control character");
+    if (rc)
+        return smtpc_msg_fail(msg, SMTPC_EADDRESS, "invalid address: %.200s", address);
+    if (display_name && (rc = check_text(msg, "display name", display_name,
+                                         SMTPC_MSG_NAME_MAX)))
+        return rc;
+    smtpc_msg_addr *a = smtpc_alloc(&msg->alloc, sizeof *a);
+    if (!a)
+        return SMTPC_ENOMEM;
+    a->utf8 = utf8;
+    a->addr = smtpc_strdup(&msg->alloc, address);
+    if (display_name && *display_name)
+        a->name = smtpc_strdup(&msg->alloc, display_name);
+    if (!a->addr || (display_name && *display_name && !a->name)) {
+        free_addrs(msg, a);
+        return SMTPC_ENOMEM;
+    }
+    *out = a;
+    return 0;
+}
+
+int smtpc_message_set_from(smtpc_message *msg, const char *address, const char *display_name)
+{
+    smtpc_msg_addr *a;
+    int rc = make_addr(msg, address, display_name, &a);
+    if (rc)
+        return rc;
+    free_addrs(msg, msg->from);
+    msg->from = a;
+    touch(msg);
+    return 0;
+}
+
+static int add_addr(smtpc_message *msg, int list, const char *address,
+                    const char *display_name)
+{
+    smtpc_msg_addr *a;
+    int rc = make_addr(msg, address, display_name, &a);
+    if (rc)
+        return rc;
+    if (msg->list_tails[list])
+        msg->list_tails[list]->next = a;
+    else
+        msg->lists[list] = a;
+    msg->list_tails[list] = a;
+    touch(msg);
+    return 0;
+}
+
+int smtpc_message_add_to(smtpc_message *msg, const char *address, const char *display_name)
+{
+    return add_addr(msg, SMTPC_LIST_TO, address, display_name);
+}
+
+int smtpc_message_add_cc(smtpc_message *msg, const char *address, const char *display_name)
+{
+    return add_addr(msg, SMTPC_LIST_CC, address, display_name);
+}
+
+int smtpc_message_add_bcc(smtpc_message *msg, const char *address, const char *display_name)
+{
+    return add_addr(msg, SMTPC_LIST_BCC, address, display_name);
+}
+
+int smtpc_message_add_reply_to(smtpc_message *msg, const char *address,
+                               const char *display_name)
+{
+    return add_addr(msg, SMTPC_LIST_REPLY_TO, address, display_name);
+}
+
+int smtpc_message_set_subject(smtpc_message *msg, const char *subject)
+{
+    if (!msg)
+        return SMTPC_EINVAL;
+    int rc;
+    if (subject && (rc = check_text(msg, "subject", subject, SMTPC_MSG_TEXT_MAX)))
+        return rc;
+    return set_string(msg, &msg->subject, subject);
+}
+
+/* Printable ASCII without spaces where nospace, bounded. */
+static int printable(const char *s, size_t max, int nospace)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (c < 0x20 || c > 0x7e || (nospace && c == ' '))
+            return 0;
+    }
+    return n > 0 && n <= max;
+}
+
+int smtpc_message_set_date(smtpc_message *msg, const char *date)
+{
+    if (!msg)
+        return SMTPC_EINVAL;
+    if (date && !printable(date, 200, 0))
+        return smtpc_msg_fail(msg, strpbrk(date, "\r\n") ? SMTPC_EBADCHAR : SMTPC_EHEADER,
+                              "Date must be 1..200 printable ASCII characters");
+    return set_string(msg, &msg->date, date);
+}
+
+int smtpc_message_set_message_id(smtpc_message *msg, const char *message_id)
+{
+    if (!msg)
+        return SMTPC_EINVAL;
+    if (message_id) {
+        size_t n = strlen(message_id);
+        if (strpbrk(message_id, "\r\n"))
+            return smtpc_msg_fail(msg, SMTPC_EBADCHAR, "Message-ID contains CR or LF");
+        if (!printable(message_id, SMTPC_MSG_ID_MAX, 1) || n < 5 || message_id[0] != '<' ||
+            message_id[n - 1] != '>' || !strchr(message_id, '@') ||
+            strpbrk(message_id + 1, "<") != NULL || strchr(message_id, '>') != message_id + n - 1)
+            return smtpc_msg_fail(msg, SMTPC_EHEADER, "Message-ID must look like <left@right>");
+    }
+    return set_string(msg, &msg->message_id, message_id);
+}
+
+static int ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        int x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x += 32;
+        if (y >= 'A' && y <= 'Z')
+            y += 32;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+static int reserved_name(const char *name)
+{
+    static const char *const names[] = {"from", "to", "cc", "bcc", "reply-to", "subject",
+                                        "date", "message-id", "mime-version"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (ieq(name, names[i]))
+            return 1;
+    char prefix[9] = {0};
+    strncpy(prefix, name, 8);
+    return ieq(prefix, "content-");
+}
+
+int smtpc_message_add_header(smtpc_message *msg, const char *name, const char *value)
+{
+    if (!msg || !name || !value)
+        return SMTPC_EINVAL;
+    size_t n = strlen(name);
+    /* RFC 5322 ftext: printable ASCII except ':'. */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 33 || (unsigned char)name[i] > 126 || name[i] == ':')
+            return smtpc_msg_fail(msg, SMTPC_EHEADER, "invalid header name");
+    if (n == 0 || n > SMTPC_MSG_HNAME_MAX)
+        return smtpc_msg_fail(msg, SMTPC_EHEADER, "header name must be 1..76 characters");
+    if (reserved_name(name))
+        return smtpc_msg_fail(msg, SMTPC_EHEADER, "%s is set by its own function", name);
+    int rc = check_text(msg, "header value", value, SMTPC_MSG_TEXT_MAX);
+    if (rc)
+        return rc;
+    smtpc_msg_header *h = smtpc_alloc(&msg->alloc, sizeof *h);
+    if (!h)
+        return SMTPC_ENOMEM;
+    h->name = smtpc_strdup(&msg->alloc, name);
+    h->value = smtpc_strdup(&msg->alloc, value);
+    if (!h->name || !h->value) {
+        smtpc_strfree(&msg->alloc, h->name);
+        smtpc_strfree(&msg->alloc, h->value);
+        smtpc_free(&msg->alloc, h, sizeof *h);
+        return SMTPC_ENOMEM;
+    }
+    if (msg->headers_tail)
+        msg->headers_tail->next = h;
+    else
+        msg->headers = h;
+    msg->headers_tail = h;
+    msg->n_headers++;
+    touch(msg);
+    return 0;
+}
+
+int smtpc_message_set_clock(smtpc_message *msg, smtpc_clock_fn fn, void *user)
+{
+    if (!msg)
+        return SMTPC_EINVAL;
+    msg->clock = fn ? fn : smtpc_clock_default;
+    msg->clock_user = fn ? user : NULL;
+    return 0;
+}
+
+int smtpc_message_set_random(smtpc_message *msg, smtpc_message_random_fn fn, void *user)
+{
+    if (!msg)
+        return SMTPC_EINVAL;
+    msg->random = fn ? fn : smtpc_msg_random_default;
+    msg->random_user = fn ? user : NULL;
+    return 0;
+}
+
+/* --- parts --- */
+
+static smtpc_msg_part *new_part(smtpc_message *msg, int role)
+{
+    smtpc_msg_part *p = smtpc_alloc(&msg->alloc, sizeof *p);
+    if (p) {
+        p->role = role;
+        p->src.fd = -1;
+        p->src.size = -1;
+        p->enc_size = -1;
+    }
+    return p;
+}
+
+static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, size_t len,
+                   int mem_mode)
+{
+    p->src.kind = SMTPC_SRC_MEM;
+    p->src.len = len;
+    p->src.size = (int64_t)len;
+    if (mem_mode == SMTPC_MEM_BORROW || len == 0) {
+        p->src.data = data;
+        return 0;
+    }
+    if (!(p->src.owned = smtpc_alloc(&msg->alloc, len)))
+        return SMTPC_ENOMEM;
+    memcpy(p->src.owned, data, len);
+    p->src.data = p->src.owned;
+    return 0;
+}
+
+static int set_body(smtpc_message *msg, smtpc_msg_part **slot, int role, const char *text,
+                    size_t len, int mem_mode)
+{
+    if (!msg || (!text && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
+        return SMTPC_EINVAL;
+    smtpc_msg_part *p = NULL;
+    if (text) {
+        if (!(p = new_part(msg, role)))
+            return SMTPC_ENOMEM;
+        if (set_mem(msg, p, (const uint8_t *)text, len, mem_mode)) {
+            free_part(msg, p);
+            return SMTPC_ENOMEM;
+        }
+    }
+    free_part(msg, *slot);
+    *slot = p;
+    touch(msg);
+    return 0;
+}
+
+int smtpc_message_set_text(smtpc_message *msg, const char *text, size_t len, int mem_mode)
+{
+    return set_body(msg, msg ? &msg->text : NULL, SMTPC_ROLE_TEXT, text, len, mem_mode);
+}
+
+int smtpc_message_set_html(smtpc_message *msg, const char *html, size_t len, int mem_mode)
+{
+    return set_body(msg, msg ? &msg->html : NULL, SMTPC_ROLE_HTML, html, len, mem_mode);
+}
+
+/* Validate and copy the descriptive fields shared by every added part. */
+static int part_meta(smtpc_message *msg, smtpc_msg_part *p, const char *filename,
+                     const char *content_type, const char *content_id)
+{
+    int rc;
+    if (filename && (rc = check_text(msg, "filename", filename, SMTPC_MSG_FILENAME_MAX)))
+        return rc;
+    if (content_type && !smtpc_mime_type_valid(content_type))
+        return smtpc_msg_fail(msg, strpbrk(content_type, "\r\n") ? SMTPC_EBADCHAR
+                                                                  : SMTPC_EHEADER,
+                              "content type must be type/subtype");
+    if (p->role == SMTPC_ROLE_INLINE) {
+        if (!content_id)
+            return SMTPC_EINVAL;
+        size_t n = strlen(content_id);
+        const char *id = content_id;
+        if (n >= 2 && id[0] == '<' && id[n - 1] == '>') {
+            id++;
+            n -= 2;
+        }
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)id[i];
+            if (c == '\r' || c == '\n' || c == 0)
+                return smtpc_msg_fail(msg, SMTPC_EBADCHAR, "Content-ID contains CR or LF");
+            if (c < 0x21 || c > 0x7e || c == '<' || c == '>')
+                return smtpc_msg_fail(msg, SMTPC_EHEADER, "invalid Content-ID");
+        }
+        if (n == 0 || n > SMTPC_MSG_ID_MAX)
+            return smtpc_msg_fail(msg, SMTPC_EHEADER, "invalid Content-ID");
+        if (!(p->content_id = smtpc_alloc(&msg->alloc, n + 1)))
+            return SMTPC_ENOMEM;
+        memcpy(p->content_id, id, n);
+    }
+    if (filename && *filename && !(p->filename = smtpc_strdup(&msg->alloc, filename)))
+        return SMTPC_ENOMEM;
+    if (!content_type)
+        content_type = smtpc_mime_type_guess(filename);
+    if (!(p->content_type = smtpc_strdup(&msg->alloc, content_type)))
+        return SMTPC_ENOMEM;
+    return 0;
+}
+
+static void link_part(smtpc_message *msg, smtpc_msg_part *p)
+{
+    if (p->role == SMTPC_ROLE_INLINE) {
+        if (msg->inlines_tail)
+            msg->inlines_tail->next = p;
+        else
+            msg->inlines = p;
+        msg->inlines_tail = p;
+        msg->n_inlines++;
+    } else {
+        if (msg->attachments_tail)
+            msg->attachments_tail->next = p;
+        else
+            msg->attachments = p;
+        msg->attachments_tail = p;
+        msg->n_attachments++;
+    }
+    touch(msg);
+}
+
+static int add_mem(smtpc_message *msg, int role, const uint8_t *data, size_t len, int mem_mode,
+                   const char *content_id, const char *filename, const char *content_type)
+{
+    if (!msg || (!data && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
+        return SMTPC_EINVAL;
+    smtpc_msg_part *p = new_part(msg, role);
+    if (!p)
+        return SMTPC_ENOMEM;
+    int rc = part_meta(msg, p, filename, content_type, content_id);
+    if (!rc)
+        rc = set_mem(msg, p, data, len, mem_mode);
+    if (rc) {
+        free_part(msg, p);
+        return rc;
+    }
+    link_part(msg, p);
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int add_file(smtpc_message *msg, int role, const char *path, const char *content_id,
+                    const char *filename, const char *content_type)
+{
+    if (!msg || !path || !*path)
+        return SMTPC_EINVAL;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot read %.200s", path);
+    if (!filename)
+        filename = base_name(path);
+    smtpc_msg_part *p = new_part(msg, role);
+    if (!p)
+        return SMTPC_ENOMEM;
+    int rc = part_meta(msg, p, filename, content_type, content_id);
+    if (!rc && !(p->src.path = smtpc_strdup(&msg->alloc, path)))
+        rc = SMTPC_ENOMEM;
+    if (rc) {
+        free_part(msg, p);
+        return rc;
+    }
+    p->src.kind = SMTPC_SRC_FILE;
+    p->src.size = (int64_t)st.st_size;
+    link_part(msg, p);
+    return 0;
+}
+
+static int add_reader(smtpc_message *msg, int role, smtpc_message_read_fn read,
+                      smtpc_message_rewind_fn rewind, void *user, int64_t size,
+                      const char *content_id, const char *filename, const char *content_type)
+{
+    if (!msg || !read || size < -1)
+        return SMTPC_EINVAL;
+    smtpc_msg_part *p = new_part(msg, role);
+    if (!p)
+        return SMTPC_ENOMEM;
+    int rc = part_meta(msg, p, filename, content_type, content_id);
+    if (rc) {
+        free_part(msg, p);
+        return rc;
+    }
+    p->src.kind = SMTPC_SRC_READER;
+    p->src.read = read;
+    p->src.rewind = rewind;
+    p->src.user = user;
+    p->src.size = size;
+    link_part(msg, p);
+    return 0;
+}
+
+int smtpc_message_attach_mem(smtpc_message *msg, const uint8_t *data, size_t len, int mem_mode,
+                             const char *filename, const char *content_type)
+{
+    return add_mem(msg, SMTPC_ROLE_ATTACHMENT, data, len, mem_mode, NULL, filename,
+                   content_type);
+}
+
+int smtpc_message_attach_file(smtpc_message *msg, const char *path, const char *filename,
+                              const char *content_type)
+{
+    return add_file(msg, SMTPC_ROLE_ATTACHMENT, path, NULL, filename, content_type);
+}
+
+int smtpc_message_attach_reader(smtpc_message *msg, smtpc_message_read_fn read,
+                                smtpc_message_rewind_fn rewind, void *user, int64_t size,
+                                const char *filename, const char *content_type)
+{
+    return add_reader(msg, SMTPC_ROLE_ATTACHMENT, read, rewind, user, size, NULL, filename,
+                      content_type);
+}
+
+int smtpc_message_inline_mem(smtpc_message *msg, const uint8_t *data, size_t len, int mem_mode,
+                             const char *content_id, const char *filename,
+                             const char *content_type)
+{
+    return add_mem(msg, SMTPC_ROLE_INLINE, data, len, mem_mode, content_id, filename,
+                   content_type);
+}
+
+int smtpc_message_inline_file(smtpc_message *msg, const char *path, const char *content_id,
+                              const char *filename, const char *content_type)
+{
+    return add_file(msg, SMTPC_ROLE_INLINE, path, content_id, filename, content_type);
+}
+
+int smtpc_message_inline_reader(smtpc_message *msg, smtpc_message_read_fn read,
+                                smtpc_message_rewind_fn rewind, void *user, int64_t size,
+                                const char *content_id, const char *filename,
+                                const char *content_type)
+{
+    return add_reader(msg, SMTPC_ROLE_INLINE, read, rewind, user, size, content_id, filename,
+                      content_type);
+}
+
+const char *smtpc_message_errmsg(const smtpc_message *msg)
+{
+    return msg ? msg->errmsg : "";
+}

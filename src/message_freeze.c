@@ -1,0 +1,122 @@
+/* Freezing: everything the bytes depend on is decided once, before the
+ * first byte, so that size() is exact and a rewind reproduces the output. */
+#include <string.h>
+
+#include "header_encode.h"
+#include "message_internal.h"
+#include "smtpc/engine.h"
+
+static void to_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int str8(const char *s)
+{
+    return s && smtpc_has_8bit(s, strlen(s));
+}
+
+/* Raw UTF-8 will appear in the headers (SMTPUTF8 mode only). */
+static int headers_8bit(smtpc_message *msg)
+{
+    if (!(msg->flags & SMTPC_MESSAGE_SMTPUTF8))
+        return 0;
+    int any = str8(msg->subject) || (msg->from && (str8(msg->from->name) || msg->from->utf8));
+    for (int l = 0; l < SMTPC_LIST_COUNT; l++)
+        for (smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
+            if (l != SMTPC_LIST_BCC)
+                any |= str8(a->name) || a->utf8;
+    for (smtpc_msg_header *h = msg->headers; h; h = h->next)
+        any |= str8(h->value);
+    return any;
+}
+
+static int check_utf8_addrs(smtpc_message *msg)
+{
+    if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)
+        return 0;
+    if (msg->from->utf8)
+        return smtpc_msg_fail(msg, SMTPC_EUTF8, "UTF-8 From address needs SMTPUTF8");
+    for (int l = 0; l < SMTPC_LIST_COUNT; l++)
+        for (smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
+            if (a->utf8 && l != SMTPC_LIST_BCC)
+                return smtpc_msg_fail(msg, SMTPC_EUTF8,
+                                      "UTF-8 address %.200s needs SMTPUTF8", a->addr);
+    return 0;
+}
+
+int smtpc_msg_freeze(smtpc_message *msg)
+{
+    if (msg->frozen)
+        return 0;
+    if (!msg->from)
+        return smtpc_msg_fail(msg, SMTPC_EHEADER, "the message has no From");
+    int rc = check_utf8_addrs(msg);
+    if (rc)
+        return rc;
+    if (!msg->have_random) {
+        uint8_t r[32];
+        if (msg->random(msg->random_user, r, sizeof r) != 0)
+            return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the random source failed");
+        to_hex(r, 16, msg->rand_id);
+        to_hex(r + 16, 16, msg->rand_boundary);
+        msg->have_random = 1;
+    }
+    if (!msg->date && !msg->have_date) {
+        int64_t now = 0;
+        int off = 0;
+        if (msg->clock(msg->clock_user, &now, &off) != 0 ||
+            smtpc_msg_format_date(now, off, msg->gen_date, sizeof msg->gen_date) != 0)
+            return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the clock failed");
+        msg->have_date = 1;
+    }
+
+    /* The simplest tree that holds the parts: see message.h. Every multipart
+     * begins at leaf 0, outermost first. */
+    size_t nb = (msg->text != NULL) + (msg->html != NULL);
+    size_t ni = msg->n_inlines, na = msg->n_attachments;
+    if (nb + ni + na == 0)
+        nb = 1; /* the empty text body */
+    msg->n_leaves = nb + ni + na;
+    msg->n_mp = 0;
+    if (na > 0 && (nb + ni > 0 ? 1 : 0) + na >= 2) {
+        msg->mp[msg->n_mp].kind = SMTPC_MP_MIXED;
+        msg->mp[msg->n_mp++].last = msg->n_leaves - 1;
+    }
+    if (ni > 0 && (nb > 0 ? 1 : 0) + ni >= 2) {
+        msg->mp[msg->n_mp].kind = SMTPC_MP_RELATED;
+        msg->mp[msg->n_mp++].last = nb + ni - 1;
+    }
+    if (nb == 2) {
+        msg->mp[msg->n_mp].kind = SMTPC_MP_ALTERNATIVE;
+        msg->mp[msg->n_mp++].last = 1;
+    }
+    for (size_t i = 0; i < msg->n_leaves; i++)
+        smtpc_msg_choose_encoding(msg, smtpc_msg_leaf(msg, i));
+    msg->hdr8 = headers_8bit(msg);
+    msg->frozen = 1;
+    return 0;
+}
+
+int smtpc_message_mail_flags(smtpc_message *msg)
+{
+    if (!msg)
+        return SMTPC_EINVAL;
+    int rc = smtpc_msg_freeze(msg);
+    if (rc)
+        return rc;
+    int flags = 0;
+    for (size_t i = 0; i < msg->n_leaves; i++)
+        if (smtpc_msg_leaf(msg, i)->enc == SMTPC_ENC_8BIT)
+            flags |= SMTPC_MAIL_8BITMIME;
+    if (msg->hdr8)
+        flags |= SMTPC_MAIL_8BITMIME;
+    if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)
+        flags |= SMTPC_MAIL_SMTPUTF8;
+    return flags;
+}

@@ -1,0 +1,219 @@
+/* The text between bodies: the top header block, boundaries and part
+ * headers. Each step is regenerated on demand into a window (see
+ * header_encode.h), so nothing here is stored. */
+#include <stdio.h>
+#include <string.h>
+
+#include "header_encode.h"
+#include "message_internal.h"
+
+/* Fixed top headers, in this order, then the extra headers, then
+ * MIME-Version. */
+#define H_DATE 0
+#define H_FROM 1
+#define H_REPLY_TO 2
+#define H_TO 3
+#define H_CC 4
+#define H_SUBJECT 5
+#define H_MESSAGE_ID 6
+#define H_FIXED 7
+
+static int utf8_mode(const smtpc_message *msg)
+{
+    return (msg->flags & SMTPC_MESSAGE_SMTPUTF8) != 0;
+}
+
+static void addr_list(smtpc_message *msg, smtpc_hsink *s, const char *name,
+                      const smtpc_msg_addr *a)
+{
+    if (!a)
+        return;
+    smtpc_hfold f;
+    smtpc_hfold_begin(&f, s, name, utf8_mode(msg));
+    for (; a; a = a->next) {
+        smtpc_hfold_mailbox(&f, a->addr, a->name);
+        if (a->next)
+            smtpc_hfold_token(&f, "", 0, ",", 1);
+    }
+    smtpc_hfold_end(&f);
+}
+
+static void unstructured(smtpc_message *msg, smtpc_hsink *s, const char *name,
+                         const char *value)
+{
+    smtpc_hfold f;
+    smtpc_hfold_begin(&f, s, name, utf8_mode(msg));
+    smtpc_hfold_unstructured(&f, value, strlen(value));
+    smtpc_hfold_end(&f);
+}
+
+/* The id-right of a generated Message-ID: the From domain when it can go
+ * in a msg-id as is. */
+static const char *id_domain(const smtpc_message *msg)
+{
+    const char *at = strrchr(msg->from->addr, '@');
+    if (!at || smtpc_has_8bit(at + 1, strlen(at + 1)) || strlen(at + 1) > 200)
+        return "smtpc.invalid";
+    return at + 1;
+}
+
+int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
+{
+    smtpc_hfold f;
+    switch (h) {
+    case H_DATE:
+        smtpc_hfold_begin(&f, s, "Date", 0);
+        smtpc_hfold_tokstr(&f, " ", msg->date ? msg->date : msg->gen_date);
+        smtpc_hfold_end(&f);
+        return 1;
+    case H_FROM:
+        addr_list(msg, s, "From", msg->from);
+        return 1;
+    case H_REPLY_TO:
+        addr_list(msg, s, "Reply-To", msg->lists[SMTPC_LIST_REPLY_TO]);
+        return 1;
+    case H_TO:
+        addr_list(msg, s, "To", msg->lists[SMTPC_LIST_TO]);
+        return 1;
+    case H_CC:
+        addr_list(msg, s, "Cc", msg->lists[SMTPC_LIST_CC]);
+        return 1;
+    case H_SUBJECT:
+        if (msg->subject)
+            unstructured(msg, s, "Subject", msg->subject);
+        return 1;
+    case H_MESSAGE_ID:
+        smtpc_hfold_begin(&f, s, "Message-ID", 0);
+        if (msg->message_id) {
+            smtpc_hfold_tokstr(&f, " ", msg->message_id);
+        } else {
+            char id[300];
+            snprintf(id, sizeof id, "<%s@%s>", msg->rand_id, id_domain(msg));
+            smtpc_hfold_tokstr(&f, " ", id);
+        }
+        smtpc_hfold_end(&f);
+        return 1;
+    default:
+        break;
+    }
+    h -= H_FIXED;
+    if (h < msg->n_headers) {
+        smtpc_msg_header *x = msg->headers;
+        while (h--)
+            x = x->next;
+        unstructured(msg, s, x->name, x->value);
+        return 1;
+    }
+    if (h == msg->n_headers) {
+        smtpc_hsink_str(s, "MIME-Version: 1.0\r\n");
+        return 1;
+    }
+    return 0;
+}
+
+static void boundary(const smtpc_message *msg, size_t k, char *out, size_t cap)
+{
+    snprintf(out, cap, "=_smtpc%u.%s", (unsigned)(k + 1), msg->rand_boundary);
+}
+
+static void multipart_headers(smtpc_message *msg, size_t k, smtpc_hsink *s)
+{
+    static const char *const kinds[] = {"multipart/mixed", "multipart/related",
+                                        "multipart/alternative"};
+    char b[64];
+    boundary(msg, k, b, sizeof b);
+    smtpc_hfold f;
+    smtpc_hfold_begin(&f, s, "Content-Type", 0);
+    smtpc_hfold_tokstr(&f, " ", kinds[msg->mp[k].kind]);
+    smtpc_hfold_param_quoted(&f, "boundary", b);
+    smtpc_hfold_end(&f);
+    smtpc_hsink_str(s, "\r\n");
+}
+
+static void leaf_headers(smtpc_message *msg, const smtpc_msg_part *p, smtpc_hsink *s)
+{
+    static const char *const encs[] = {"7bit", "8bit", "quoted-printable", "base64"};
+    int utf8 = utf8_mode(msg);
+    smtpc_hfold f;
+    smtpc_hfold_begin(&f, s, "Content-Type", 0);
+    if (p->role == SMTPC_ROLE_TEXT || p->role == SMTPC_ROLE_HTML) {
+        smtpc_hfold_tokstr(&f, " ", p->role == SMTPC_ROLE_HTML ? "text/html" : "text/plain");
+        smtpc_hfold_token(&f, "", 0, ";", 1);
+        smtpc_hfold_tokstr(&f, " ", "charset=utf-8");
+    } else {
+        smtpc_hfold_tokstr(&f, " ", p->content_type);
+        if (p->filename) {
+            f.utf8 = utf8;
+            if (utf8)
+                smtpc_hfold_param_quoted(&f, "name", p->filename);
+            else
+                smtpc_hfold_param_2047(&f, "name", p->filename);
+        }
+    }
+    smtpc_hfold_end(&f);
+    smtpc_hsink_str(s, "Content-Transfer-Encoding: ");
+    smtpc_hsink_str(s, encs[p->enc]);
+    smtpc_hsink_str(s, "\r\n");
+    if (p->role == SMTPC_ROLE_INLINE || p->role == SMTPC_ROLE_ATTACHMENT) {
+        smtpc_hfold_begin(&f, s, "Content-Disposition", utf8);
+        smtpc_hfold_tokstr(&f, " ", p->role == SMTPC_ROLE_INLINE ? "inline" : "attachment");
+        if (p->filename) {
+            if (utf8)
+                smtpc_hfold_param_quoted(&f, "filename", p->filename);
+            else
+                smtpc_hfold_param_2231(&f, "filename", p->filename);
+        }
+        smtpc_hfold_end(&f);
+    }
+    if (p->content_id) {
+        smtpc_hsink_str(s, "Content-ID: <");
+        smtpc_hsink_str(s, p->content_id);
+        smtpc_hsink_str(s, ">\r\n");
+    }
+    smtpc_hsink_str(s, "\r\n");
+}
+
+static void delimiter(const smtpc_message *msg, size_t k, smtpc_hsink *s, int leading_crlf,
+                      int close)
+{
+    char b[64];
+    boundary(msg, k, b, sizeof b);
+    if (leading_crlf)
+        smtpc_hsink_str(s, "\r\n");
+    smtpc_hsink_str(s, "--");
+    smtpc_hsink_str(s, b);
+    smtpc_hsink_str(s, close ? "--" : "\r\n");
+}
+
+void smtpc_msg_gen_pre(smtpc_message *msg, size_t i, smtpc_hsink *s)
+{
+    if (i == 0) {
+        /* The top header block ends with the root's content headers; every
+         * multipart opens here, outermost first, with an empty preamble. */
+        for (size_t k = 0; k < msg->n_mp; k++) {
+            multipart_headers(msg, k, s);
+            delimiter(msg, k, s, 0, 0);
+        }
+    } else {
+        /* The CRLF before a delimiter belongs to it (RFC 2046 5.1.1), so
+         * the body before keeps its own last line break, or lack of one. */
+        size_t k = 0; /* multiparts still open: nested, so a prefix */
+        while (k < msg->n_mp && msg->mp[k].last >= i - 1)
+            k++;
+        while (k > 0 && msg->mp[k - 1].last == i - 1) {
+            delimiter(msg, k - 1, s, 1, 1);
+            k--;
+        }
+        delimiter(msg, k - 1, s, 1, 0);
+    }
+    leaf_headers(msg, smtpc_msg_leaf(msg, i), s);
+}
+
+void smtpc_msg_gen_post(smtpc_message *msg, smtpc_hsink *s)
+{
+    for (size_t k = msg->n_mp; k > 0; k--)
+        if (msg->mp[k - 1].last == msg->n_leaves - 1)
+            delimiter(msg, k - 1, s, 1, 1);
+    if (msg->n_mp > 0 || !smtpc_msg_leaf(msg, 0)->ends_crlf)
+        smtpc_hsink_str(s, "\r\n");
+}

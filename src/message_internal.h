@@ -1,0 +1,201 @@
+/* The message builder's insides, shared by src/message*.c and
+ * src/client_message.c. */
+#ifndef SMTPC_MESSAGE_INTERNAL_H
+#define SMTPC_MESSAGE_INTERNAL_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quoted_printable.h"
+#include "smtpc/message.h"
+
+/* Staging buffer for headers and boundaries (a window of each is generated
+ * at a time) and for callers reading in small chunks. Larger than any
+ * single step needs: a base64 line is 78 bytes, a QP token 6. */
+#define SMTPC_MSG_WORK 2048
+/* Source bytes per refill of a base64 part: whole 57-byte lines. */
+#define SMTPC_MSG_RAW (57 * 72)
+
+/* Limits on what the builder accepts. */
+#define SMTPC_MSG_TEXT_MAX 16384   /* subject, extra header value */
+#define SMTPC_MSG_NAME_MAX 1024    /* display name */
+#define SMTPC_MSG_FILENAME_MAX 255
+#define SMTPC_MSG_HNAME_MAX 76     /* extra header name */
+#define SMTPC_MSG_ID_MAX 250       /* Message-ID, Content-ID */
+
+/* Address lists. */
+#define SMTPC_LIST_TO 0
+#define SMTPC_LIST_CC 1
+#define SMTPC_LIST_BCC 2
+#define SMTPC_LIST_REPLY_TO 3
+#define SMTPC_LIST_COUNT 4
+
+typedef struct smtpc_msg_addr {
+    struct smtpc_msg_addr *next;
+    char *addr;
+    char *name; /* NULL: none */
+    int utf8;   /* non-ASCII address (needs SMTPUTF8) */
+} smtpc_msg_addr;
+
+typedef struct smtpc_msg_header {
+    struct smtpc_msg_header *next;
+    char *name;
+    char *value;
+} smtpc_msg_header;
+
+/* Part sources. */
+#define SMTPC_SRC_MEM 0
+#define SMTPC_SRC_FILE 1
+#define SMTPC_SRC_READER 2
+
+typedef struct smtpc_msg_source {
+    int kind;
+    const uint8_t *data; /* SMTPC_SRC_MEM: borrowed, or == owned */
+    size_t len;
+    uint8_t *owned;      /* copy made for SMTPC_MEM_COPY (len bytes) */
+    char *path;          /* SMTPC_SRC_FILE */
+    int fd;              /* open while the part is being read, else -1 */
+    smtpc_message_read_fn read;
+    smtpc_message_rewind_fn rewind;
+    void *user;
+    int64_t size;        /* exact byte count, -1 unknown */
+    /* read state */
+    uint64_t pos;        /* bytes delivered so far */
+    int started;
+} smtpc_msg_source;
+
+/* Part roles. */
+#define SMTPC_ROLE_TEXT 0
+#define SMTPC_ROLE_HTML 1
+#define SMTPC_ROLE_INLINE 2
+#define SMTPC_ROLE_ATTACHMENT 3
+
+/* Transfer encodings. */
+#define SMTPC_ENC_7BIT 0
+#define SMTPC_ENC_8BIT 1
+#define SMTPC_ENC_QP 2
+#define SMTPC_ENC_BASE64 3
+
+typedef struct smtpc_msg_part {
+    struct smtpc_msg_part *next;
+    int role;
+    char *filename;     /* NULL: none */
+    char *content_type; /* NULL for bodies (text/plain, text/html) */
+    char *content_id;   /* inline parts */
+    smtpc_msg_source src;
+    /* chosen when the message is frozen */
+    int enc;
+    int64_t enc_size;   /* bytes of encoded body, -1 unknown */
+    int ends_crlf;      /* encoded body is empty or ends with CRLF */
+} smtpc_msg_part;
+
+/* Multipart kinds. */
+#define SMTPC_MP_MIXED 0
+#define SMTPC_MP_RELATED 1
+#define SMTPC_MP_ALTERNATIVE 2
+
+/* Walk phases. */
+#define SMTPC_PH_HEADERS 0
+#define SMTPC_PH_PRE 1  /* boundaries and headers before leaf i */
+#define SMTPC_PH_BODY 2
+#define SMTPC_PH_POST 3 /* closing boundaries */
+#define SMTPC_PH_DONE 4
+
+struct smtpc_message {
+    smtpc_allocator alloc;
+    int flags;
+    smtpc_msg_addr *from;
+    smtpc_msg_addr *lists[SMTPC_LIST_COUNT];
+    smtpc_msg_addr *list_tails[SMTPC_LIST_COUNT];
+    char *subject;
+    char *date;
+    char *message_id;
+    smtpc_msg_header *headers, *headers_tail;
+    size_t n_headers;
+    smtpc_msg_part *text, *html;
+    smtpc_msg_part *inlines, *inlines_tail;
+    size_t n_inlines;
+    smtpc_msg_part *attachments, *attachments_tail;
+    size_t n_attachments;
+    smtpc_msg_part empty_body; /* stands in when nothing was added */
+    smtpc_clock_fn clock;
+    void *clock_user;
+    smtpc_message_random_fn random;
+    void *random_user;
+
+    /* Fixed at the first freeze and kept: a rewound message reproduces the
+     * same bytes. */
+    int have_random;
+    char rand_id[33];       /* Message-ID left part */
+    char rand_boundary[33]; /* boundary suffix */
+    int have_date;
+    char gen_date[48];
+
+    /* Frozen layout (recomputed after any change). */
+    int frozen;
+    size_t n_leaves;
+    size_t n_mp;
+    struct {
+        int kind;
+        size_t last; /* every multipart starts at leaf 0 */
+    } mp[3];
+    int hdr8; /* raw UTF-8 in headers (SMTPUTF8) */
+
+    /* Walk. */
+    int phase;
+    size_t index;       /* header number or leaf */
+    uint64_t text_off;  /* bytes of the current text step already produced */
+    smtpc_msg_part *cur;
+    smtpc_qp qp;
+    size_t raw_len, raw_pos;
+    size_t stage_len, stage_pos;
+    int err;            /* sticky until rewind */
+    char errmsg[256];
+
+    uint8_t stage[SMTPC_MSG_WORK];
+    uint8_t raw[SMTPC_MSG_RAW];
+};
+
+/* message.c */
+int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* The leaf parts in serialization order. */
+smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i);
+
+/* message_freeze.c: fix Date, Message-ID, boundaries, layout, encodings. */
+int smtpc_msg_freeze(smtpc_message *msg);
+
+/* message_analyze.c: choose a part's encoding and its encoded size. */
+void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p);
+
+/* message_headers.c: the text steps, into a window sink. */
+struct smtpc_hsink;
+/* Header number h of the top block; returns 0 past the last one. */
+int smtpc_msg_gen_header(smtpc_message *msg, size_t h, struct smtpc_hsink *s);
+/* What goes before leaf i (boundaries, multipart and part headers). */
+void smtpc_msg_gen_pre(smtpc_message *msg, size_t i, struct smtpc_hsink *s);
+/* What follows the last leaf. */
+void smtpc_msg_gen_post(smtpc_message *msg, struct smtpc_hsink *s);
+
+/* message_source.c */
+int smtpc_msg_source_read(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, size_t cap,
+                          size_t *got);
+void smtpc_msg_source_close(smtpc_msg_source *src);
+int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src);
+
+/* message_body.c: encoded bytes of the current leaf. *done is set when the
+ * part has produced everything. Needs cap >= SMTPC_BASE64_LINE_OUT. */
+void smtpc_msg_body_begin(smtpc_message *msg, smtpc_msg_part *p);
+int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t *got,
+                           int *done);
+
+/* message_date.c: RFC 5322 date-time ("Tue, 01 Jul 2025 10:00:00 +0200"). */
+int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap);
+/* clock.c: the default clock, time() in UTC. */
+int smtpc_clock_default(void *user, int64_t *unix_time, int *utc_offset_minutes);
+/* message_random.c: the default random source (mbedTLS CTR-DRBG). */
+int smtpc_msg_random_default(void *user, uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""End to end: messages built by smtpc's MIME builder, sent with
+smtpc_client_send_message through aiosmtpd, parsed back on arrival.
+
+usage: test_mime_e2e.py PATH/TO/mime_dump
+"""
+import email
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from email import policy
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import AiosmtpdServer  # noqa: E402
+
+DUMP = sys.argv[1]
+
+
+def send(server, spec_lines, tmp, name):
+    spec = os.path.join(tmp, name + ".spec")
+    with open(spec, "w", encoding="utf-8") as f:
+        f.write("\n".join(spec_lines) + "\n")
+    return subprocess.run([DUMP, spec, "65536", "127.0.0.1", str(server.port)],
+                          capture_output=True, timeout=240)
+
+
+def test_big_attachment(tmp):
+    big = os.path.join(tmp, "big.bin")
+    with open(big, "wb") as f:
+        for i in range(20):
+            f.write(os.urandom(1 << 20))
+    with open(big, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    text = "Hello Zoë,\nthe log is attached.\n.\nFrom the team\n"
+    tpath = os.path.join(tmp, "t.txt")
+    with open(tpath, "w", encoding="utf-8") as f:
+        f.write(text)
+    with AiosmtpdServer() as server:
+        p = send(server, [
+            "from alice@example.com|Alice Ünïcode",
+            "to bob@example.com|Bob",
+            "cc carol@example.com",
+            "bcc hidden@example.com|Hidden",
+            "subject Grüße: 20 MiB",
+            "text-file " + tpath,
+            "attach-file %s|Größe 20 MiB.bin|" % big,
+        ], tmp, "big")
+        assert p.returncode == 0, p.stderr
+        envs = server.handler.envelopes
+    assert len(envs) == 1, envs
+    env = envs[0]
+    assert env["mail_from"] == "alice@example.com"
+    assert sorted(env["rcpt_tos"]) == ["bob@example.com", "carol@example.com",
+                                       "hidden@example.com"], env["rcpt_tos"]
+    assert any(o.upper().startswith("SIZE=") for o in env["mail_options"]), env["mail_options"]
+    content = env["content"]
+    assert b"hidden@example.com" not in content and b"\r\nBcc:" not in content
+    m = email.message_from_bytes(content, policy=policy.default)
+    assert str(m["subject"]) == "Grüße: 20 MiB"
+    assert m["from"].addresses[0].display_name == "Alice Ünïcode"
+    parts = [q for q in m.walk() if not q.is_multipart()]
+    assert parts[0].get_content().replace("\r\n", "\n") == text
+    assert parts[1].get_filename() == "Größe 20 MiB.bin"
+    assert hashlib.sha256(parts[1].get_payload(decode=True)).hexdigest() == digest
+
+
+def test_source_failure(tmp):
+    with AiosmtpdServer() as server:
+        p = send(server, [
+            "from alice@example.com",
+            "to bob@example.com",
+            "text-file /dev/null",
+            "attach-fail 3000000|1000000|broken.bin",
+        ], tmp, "fail")
+        assert p.returncode == 3, p.stderr
+        assert b"send -11" in p.stderr, p.stderr
+        assert server.handler.envelopes == [], "a partial message was delivered"
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        failed = 0
+        for t in (test_big_attachment, test_source_failure):
+            try:
+                t(tmp)
+                print("ok   ", t.__name__)
+            except AssertionError as e:
+                failed += 1
+                print("FAIL ", t.__name__, e)
+        sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

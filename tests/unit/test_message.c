@@ -1,0 +1,379 @@
+/* The message builder through its public API: argument and injection
+ * errors, chunk-size independence, exact size, rewind, source failures, and
+ * an allocation-failure sweep. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "smtpc.h"
+
+/* Counting allocator that can fail the Nth allocation. */
+typedef struct counting {
+    size_t live, peak, count;
+    long fail_at; /* -1: never */
+} counting;
+
+static void *c_alloc(void *user, size_t size)
+{
+    counting *c = user;
+    if (c->fail_at >= 0 && (long)c->count++ == c->fail_at)
+        return NULL;
+    void *p = malloc(size);
+    if (p) {
+        c->live += size;
+        if (c->live > c->peak)
+            c->peak = c->live;
+    }
+    return p;
+}
+
+static void c_free(void *user, void *p, size_t size)
+{
+    counting *c = user;
+    c->live -= size;
+    free(p);
+}
+
+static int fixed_clock(void *user, int64_t *t, int *off)
+{
+    (void)user;
+    *t = 1700000000;
+    *off = 0;
+    return 0;
+}
+
+static int fixed_random(void *user, uint8_t *buf, size_t len)
+{
+    (void)user;
+    memset(buf, 0xab, len);
+    return 0;
+}
+
+typedef struct pattern {
+    uint64_t size, pos;
+    int fail_at_pos; /* return an error once pos reaches this, -1 never */
+    int lie;         /* produce one byte more than size */
+} pattern;
+
+static int pattern_read(void *user, uint8_t *buf, size_t cap, size_t *len)
+{
+    pattern *p = user;
+    if (p->fail_at_pos >= 0 && p->pos >= (uint64_t)p->fail_at_pos)
+        return -1;
+    uint64_t end = p->size + (p->lie ? 1 : 0);
+    size_t n = 0;
+    while (n < cap && p->pos < end)
+        buf[n++] = (uint8_t)(p->pos++ * 7);
+    *len = n;
+    return 0;
+}
+
+static int pattern_rewind(void *user)
+{
+    ((pattern *)user)->pos = 0;
+    return 0;
+}
+
+static char tmp_path[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(tmp_path, "/tmp/smtpc_test_msg_XXXXXX");
+    int fd = mkstemp(tmp_path);
+    if (fd < 0)
+        return -1;
+    uint8_t data[5000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i ^ (i >> 3));
+    if (write(fd, data, sizeof data) != (ssize_t)sizeof data)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(tmp_path);
+    return 0;
+}
+
+/* A message with everything: returns 0 or the first error. */
+static int build(smtpc_message *m, pattern *pat)
+{
+    static const uint8_t logo[300] = {1, 2, 3};
+    static const char text[] = "Hello,\nFrom here.\n.dot\ncaf\xc3\xa9\n";
+    static const char html[] = "<p>Hello <img src=\"cid:logo@x\"></p>";
+    int rc;
+    smtpc_message_set_clock(m, fixed_clock, NULL);
+    smtpc_message_set_random(m, fixed_random, NULL);
+    if ((rc = smtpc_message_set_from(m, "alice@example.com", "Alice \xc3\x9c")) ||
+        (rc = smtpc_message_add_to(m, "bob@example.com", "Bob")) ||
+        (rc = smtpc_message_add_cc(m, "carol@example.com", NULL)) ||
+        (rc = smtpc_message_add_bcc(m, "hidden@example.com", "Hidden")) ||
+        (rc = smtpc_message_set_subject(m, "Gr\xc3\xbc\xc3\x9f" "e")) ||
+        (rc = smtpc_message_add_header(m, "X-Test", "yes")) ||
+        (rc = smtpc_message_set_text(m, text, strlen(text), SMTPC_MEM_COPY)) ||
+        (rc = smtpc_message_set_html(m, html, strlen(html), SMTPC_MEM_BORROW)) ||
+        (rc = smtpc_message_inline_mem(m, logo, sizeof logo, SMTPC_MEM_COPY, "logo@x", "logo.png",
+                                       NULL)) ||
+        (rc = smtpc_message_attach_file(m, tmp_path, "r\xc3\xa9sum\xc3\xa9.bin", NULL)) ||
+        (rc = smtpc_message_attach_mem(m, NULL, 0, SMTPC_MEM_COPY, "empty.txt", NULL)))
+        return rc;
+    if (pat)
+        rc = smtpc_message_attach_reader(m, pattern_read, pattern_rewind, pat,
+                                         (int64_t)pat->size, "gen.dat", "application/x-gen");
+    return rc;
+}
+
+/* Read the whole message in chunks of chunk bytes into a malloc'd buffer. */
+static uint8_t *read_all(smtpc_message *m, size_t chunk, size_t *total, int *err)
+{
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *out = malloc(cap);
+    uint8_t *buf = malloc(chunk);
+    *err = 0;
+    for (;;) {
+        size_t len;
+        int rc = smtpc_message_read(m, buf, chunk, &len);
+        if (rc) {
+            *err = rc;
+            break;
+        }
+        if (len == 0)
+            break;
+        assert_true(len <= chunk);
+        if (n + len > cap)
+            out = realloc(out, cap = (n + len) * 2);
+        memcpy(out + n, buf, len);
+        n += len;
+    }
+    free(buf);
+    *total = n;
+    return out;
+}
+
+static void test_chunks_size_rewind(void **state)
+{
+    (void)state;
+    smtpc_message *m;
+    pattern pat = {70000, 0, -1, 0};
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(build(m, &pat), 0);
+    int64_t size;
+    assert_int_equal(smtpc_message_size(m, &size), 0);
+    size_t ref_len;
+    int err;
+    uint8_t *ref = read_all(m, 65536, &ref_len, &err);
+    assert_int_equal(err, 0);
+    assert_int_equal((int64_t)ref_len, size);
+    static const size_t chunks[] = {1, 7, 76, 77, 78, 2047, 2048, 4096, 65536, 1 << 20};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        assert_int_equal(smtpc_message_rewind(m), 0);
+        size_t len;
+        uint8_t *got = read_all(m, chunks[i], &len, &err);
+        assert_int_equal(err, 0);
+        assert_int_equal(len, ref_len);
+        assert_memory_equal(got, ref, len);
+        free(got);
+    }
+    /* After the end: more reads give 0 bytes. */
+    size_t len;
+    uint8_t b[8];
+    assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), 0);
+    assert_int_equal(len, 0);
+    /* CRLF only, lines within 998, Bcc absent, MIME-Version present. */
+    for (size_t i = 0, col = 0; i < ref_len; i++) {
+        if (ref[i] == '\n') {
+            assert_true(i > 0 && ref[i - 1] == '\r');
+            col = 0;
+        } else if (ref[i] == '\r') {
+            assert_true(i + 1 < ref_len && ref[i + 1] == '\n');
+        } else {
+            assert_true(++col <= 998);
+        }
+    }
+    char *text = calloc(1, ref_len + 1);
+    memcpy(text, ref, ref_len);
+    assert_null(strstr(text, "hidden@example.com"));
+    assert_null(strstr(text, "Bcc"));
+    assert_non_null(strstr(text, "\r\nMIME-Version: 1.0\r\n"));
+    assert_non_null(strstr(text, "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"));
+    assert_non_null(strstr(text, "Content-ID: <logo@x>\r\n"));
+    assert_int_equal(smtpc_message_mail_flags(m), 0);
+    free(text);
+    free(ref);
+    smtpc_message_free(m);
+    smtpc_message_free(NULL);
+}
+
+static void test_argument_errors(void **state)
+{
+    (void)state;
+    smtpc_message *m;
+    assert_int_equal(smtpc_message_new(NULL, NULL), SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, NULL, NULL), SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_set_from(m, "not an address", NULL), SMTPC_EADDRESS);
+    assert_int_equal(smtpc_message_add_to(m, "Bob <bob@example.com>", NULL), SMTPC_EADDRESS);
+    assert_int_equal(smtpc_message_add_to(m, "bob@example.com\r\nX: y", NULL), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_add_to(m, "bob@example.com", "Bob\r\nBcc: evil@x"),
+                     SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_add_to(m, "bob@example.com", "\xff\xfe"), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_set_subject(m, "hi\r\nBcc: evil@example.com"),
+                     SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_set_subject(m, "hi\nthere"), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_set_subject(m, "nul\x01"), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_add_header(m, "X-Bad:Name", "v"), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_add_header(m, "X Space", "v"), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_add_header(m, "", "v"), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_add_header(m, "bcc", "v"), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_add_header(m, "Content-Type", "text/plain"), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_add_header(m, "X-Ok", "a\r\n b"), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_set_date(m, "Mon\r\nX: y"), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_set_message_id(m, "no-brackets@x"), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_set_message_id(m, "<a b@x>"), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_set_message_id(m, "<ok@example.com>"), 0);
+    assert_int_equal(smtpc_message_attach_file(m, "/nonexistent/file", NULL, NULL), SMTPC_EFILE);
+    assert_int_equal(smtpc_message_attach_file(m, "/tmp", NULL, NULL), SMTPC_EFILE);
+    assert_int_equal(smtpc_message_attach_mem(m, (const uint8_t *)"x", 1, SMTPC_MEM_COPY, "a",
+                                              "text/plain; charset=x"),
+                     SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_attach_mem(m, (const uint8_t *)"x", 1, SMTPC_MEM_COPY,
+                                              "a\r\nb", NULL),
+                     SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_attach_mem(m, NULL, 5, SMTPC_MEM_COPY, NULL, NULL),
+                     SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_attach_mem(m, (const uint8_t *)"x", 1, 7, NULL, NULL),
+                     SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_inline_mem(m, (const uint8_t *)"x", 1, SMTPC_MEM_COPY, NULL,
+                                              NULL, NULL),
+                     SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_inline_mem(m, (const uint8_t *)"x", 1, SMTPC_MEM_COPY,
+                                              "a b", NULL, NULL),
+                     SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_attach_reader(m, NULL, NULL, NULL, -1, NULL, NULL),
+                     SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_set_flags(m, 0x100), SMTPC_EINVAL);
+    /* No From yet: read and size refuse. */
+    uint8_t b[16];
+    size_t len;
+    int64_t size;
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), SMTPC_EHEADER);
+    assert_true(strlen(smtpc_message_errmsg(m)) > 0);
+    assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+    assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), 0);
+    assert_int_equal(len, sizeof b);
+    /* UTF-8 addresses need SMTPUTF8. */
+    assert_int_equal(smtpc_message_add_to(m, "j\xc3\xb6rg@example.com", NULL), 0);
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_EUTF8);
+    assert_int_equal(smtpc_message_set_flags(m, SMTPC_MESSAGE_SMTPUTF8), 0);
+    assert_int_equal(smtpc_message_size(m, &size), 0);
+    assert_int_equal(smtpc_message_mail_flags(m), SMTPC_MAIL_SMTPUTF8 | SMTPC_MAIL_8BITMIME);
+    assert_int_equal(smtpc_message_read(NULL, b, 1, &len), SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_read(m, NULL, 1, &len), SMTPC_EINVAL);
+    smtpc_message_free(m);
+}
+
+static void test_source_errors(void **state)
+{
+    (void)state;
+    smtpc_message *m;
+    int err;
+    size_t len;
+    /* A failing callback: ESOURCE, sticky until rewind. */
+    pattern pat = {100000, 0, 5000, 0};
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(build(m, &pat), 0);
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, SMTPC_ESOURCE);
+    uint8_t b[8];
+    assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), SMTPC_ESOURCE);
+    pat.fail_at_pos = -1;
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, 0);
+    /* A callback that gives more than it declared. */
+    pat.lie = 1;
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, SMTPC_ESOURCE);
+    smtpc_message_free(m);
+
+    /* A file that shrank after it was attached. */
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(build(m, NULL), 0);
+    assert_int_equal(truncate(tmp_path, 100), 0);
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, SMTPC_EFILE);
+    /* ...or vanished. */
+    unlink(tmp_path);
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "cannot open"));
+    smtpc_message_free(m);
+    setup(NULL);
+
+    /* Unknown size; no rewind. */
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    pattern p2 = {1000, 0, -1, 0};
+    assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+    assert_int_equal(smtpc_message_attach_reader(m, pattern_read, NULL, &p2, -1, "x", NULL), 0);
+    int64_t size;
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_ESIZEUNKNOWN);
+    assert_int_equal(size, -1);
+    free(read_all(m, 100, &len, &err));
+    assert_int_equal(err, 0);
+    assert_int_equal(smtpc_message_rewind(m), SMTPC_ESTATE);
+    assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), SMTPC_ESTATE);
+    smtpc_message_free(m);
+}
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    for (long n = 0;; n++) {
+        counting c = {0, 0, 0, n};
+        smtpc_allocator a = {c_alloc, c_free, &c};
+        smtpc_message *m = NULL;
+        pattern pat = {1000, 0, -1, 0};
+        int rc = smtpc_message_new(&a, &m);
+        if (rc == 0)
+            rc = build(m, &pat);
+        if (rc == 0) {
+            size_t len;
+            int err;
+            free(read_all(m, 4096, &len, &err));
+            assert_int_equal(err, 0);
+        } else {
+            assert_int_equal(rc, SMTPC_ENOMEM);
+        }
+        smtpc_message_free(m);
+        assert_int_equal(c.live, 0);
+        if (rc == 0) {
+            assert_true(n > 5);
+            break;
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chunks_size_rewind),
+        cmocka_unit_test(test_argument_errors),
+        cmocka_unit_test(test_source_errors),
+        cmocka_unit_test(test_alloc_failures),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
