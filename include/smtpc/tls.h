@@ -47,13 +47,16 @@ typedef struct smtpc_tls_config smtpc_tls_config;
 #endif
 
 /* Create a configuration with safe defaults: verification required, TLS 1.2
- * minimum, trust anchors from SMTPC_TLS_DEFAULT_CA_FILE (when that file does
- * not exist, as on firmware, the trust store starts empty and you add
- * anchors with the calls below). alloc may be NULL (malloc/free); it is
- * copied. Returns 0 and stores the handle in *out, or SMTPC_EINVAL,
- * SMTPC_ENOMEM, SMTPC_ETLS (the RNG could not be seeded) or SMTPC_ENOTSUP.
- * A configuration is read-only while transports use it and may be shared by
- * any number of them (one thread at a time). */
+ * minimum, and, unless you add trust anchors with the calls below, the
+ * system bundle SMTPC_TLS_DEFAULT_CA_FILE, read by the first TLS transport
+ * that uses the configuration (about 470 KB of heap for Debian's 144
+ * roots; where the file does not exist, as on firmware, the store is empty
+ * and every verification fails until you add anchors). alloc may be NULL
+ * (malloc/free); it is copied. Returns 0 and stores the handle in *out, or
+ * SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS (crypto initialisation failed) or
+ * SMTPC_ENOTSUP. A configuration may be shared by any number of transports,
+ * used from one thread at a time; change it only while no transport uses
+ * it. */
 SMTPC_API int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_config **out);
 /* Free the configuration and everything it loaded (keys are zeroed). Every
  * transport created with it must be freed first. NULL is a no-op. */
@@ -64,11 +67,12 @@ SMTPC_API void smtpc_tls_config_free(smtpc_tls_config *cfg);
 SMTPC_API const char *smtpc_tls_config_errmsg(const smtpc_tls_config *cfg);
 
 /* --- trust anchors ---
- * The first of these calls replaces the default system bundle; later calls
- * add to what is loaded. Returns 0, SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_EFILE
- * (cannot open or read), SMTPC_ETLS (no certificate could be parsed; the
- * mbedTLS text is in smtpc_tls_config_errmsg) or SMTPC_ENOTSUP (a build
- * without file support). Arguments are copied. */
+ * The first of these calls replaces the default system bundle (which is then
+ * never read); later calls add to what is loaded. Returns 0, SMTPC_EINVAL,
+ * SMTPC_ENOMEM, SMTPC_EFILE (cannot open or read), SMTPC_ETLS (no
+ * certificate could be parsed; the mbedTLS text is in
+ * smtpc_tls_config_errmsg) or SMTPC_ENOTSUP (a build without file support).
+ * Arguments are copied. */
 
 /* Every PEM certificate in the file at path (a bundle) or one DER file. */
 SMTPC_API int smtpc_tls_config_add_ca_file(smtpc_tls_config *cfg, const char *path);

@@ -11,6 +11,7 @@
  *          [--message FILE [--msg-to ADDR...] [--msg-from ADDR]]...
  *          [--count N] [--stream [--chunk N] [--unknown-size]]
  *          [--timeout-ms MS] [--trace] [--no-quit]
+ *          [--cafile PEM] [--insecure] [--pin HEX] [--client-cert PEM --client-key KEY]
  *
  * --to sets the default recipients; --msg-to and --msg-from right after a
  * --message replace them for that message only. --count N sends the whole
@@ -53,6 +54,12 @@ typedef struct {
     int timeout_ms;
     int trace;
     int quit;
+    /* TLS (issue 3): any of these makes a TLS configuration of our own. */
+    const char *cafile;
+    const char *pin;
+    const char *client_cert;
+    const char *client_key;
+    int insecure;
 } options;
 
 /* --- JSON output --- */
@@ -311,6 +318,17 @@ static int parse_args(int argc, char **argv, options *o)
             o->chunk = (size_t)n;
         } else if (strcmp(a, "--timeout-ms") == 0) {
             o->timeout_ms = (int)strtol(v, NULL, 10);
+        } else if (strcmp(a, "--insecure") == 0) {
+            o->insecure = 1;
+            takes_value = 0;
+        } else if (strcmp(a, "--cafile") == 0) {
+            o->cafile = v;
+        } else if (strcmp(a, "--pin") == 0) {
+            o->pin = v;
+        } else if (strcmp(a, "--client-cert") == 0) {
+            o->client_cert = v;
+        } else if (strcmp(a, "--client-key") == 0) {
+            o->client_key = v;
         } else {
             return usage("unknown option");
         }
@@ -325,6 +343,27 @@ static int parse_args(int argc, char **argv, options *o)
 }
 
 /* --- main --- */
+
+/* The TLS configuration the options ask for, or NULL for the client's
+ * default (system trust store). Returns 0 or an SMTPC_E* code. */
+static int make_tls_config(const options *o, smtpc_tls_config **out)
+{
+    *out = NULL;
+    if (!o->cafile && !o->pin && !o->client_cert && !o->insecure)
+        return 0;
+    int rc = smtpc_tls_config_new(NULL, out);
+    if (rc == 0 && o->cafile)
+        rc = smtpc_tls_config_add_ca_file(*out, o->cafile);
+    if (rc == 0 && o->pin)
+        rc = smtpc_tls_config_set_pin_sha256_hex(*out, o->pin);
+    if (rc == 0 && o->client_cert)
+        rc = smtpc_tls_config_set_client_cert_file(*out, o->client_cert, o->client_key, NULL);
+    if (rc == 0 && o->insecure)
+        rc = smtpc_tls_config_set_verify(*out, SMTPC_TLS_VERIFY_NONE);
+    if (rc != 0)
+        fprintf(stderr, "smtpc_send: TLS setting: %s\n", smtpc_tls_config_errmsg(*out));
+    return rc;
+}
 
 static int send_one(smtpc_client *c, const options *o, const message_spec *m)
 {
@@ -395,16 +434,22 @@ int main(int argc, char **argv)
 {
     static options o;
     int status = parse_args(argc, argv, &o);
+    smtpc_tls_config *tls = NULL;
+    if (status == 0 && make_tls_config(&o, &tls) != 0)
+        status = 3;
     if (status == 0) {
         smtpc_client *c = smtpc_client_new(NULL);
         if (!c) {
             fprintf(stderr, "smtpc_send: out of memory\n");
             status = 3;
         } else {
+            if (tls)
+                smtpc_client_set_tls_config(c, tls);
             status = run(c, &o);
             smtpc_client_free(c);
         }
     }
+    smtpc_tls_config_free(tls); /* after the client that borrowed it */
     for (size_t i = 0; i < o.n_msgs; i++)
         free(o.msgs[i].data);
     return status;

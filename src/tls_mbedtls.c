@@ -1,0 +1,1146 @@
+/* The TLS configuration and the TLS transport over mbedTLS.
+ *
+ * This is the only file that includes mbedTLS headers, and it uses only the
+ * public API, so that a firmware build can swap the mbedTLS version (2.28 or
+ * 3.x, guarded below) or its configuration without touching the rest. */
+#include "smtpc_config.h"
+#include "smtpc/tls.h"
+#include "transport_internal.h"
+#include "alloc.h"
+#include "tls_ip.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/version.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#define SMTPC_MBEDTLS_3 (MBEDTLS_VERSION_NUMBER >= 0x03000000)
+#if SMTPC_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
+
+#define CFG_ERRMSG_MAX 256
+/* Bound on waiting for the peer to take our close_notify: closing must not
+ * hang on a peer that stopped reading. */
+#define CLOSE_NOTIFY_TIMEOUT_MS 1000
+/* iPAddress in GeneralName (RFC 5280 4.2.1.6) */
+#define SAN_TAG_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)
+
+static const char rng_personalisation[] = "smtpc tls";
+
+struct smtpc_tls_config {
+    smtpc_allocator alloc;
+    mbedtls_x509_crt ca;
+    int ca_is_default; /* no add_ca yet: the system bundle is the trust store */
+    int default_loaded; /* the system bundle was read (or found missing) */
+    mbedtls_x509_crt own_cert;
+    mbedtls_pk_context own_key;
+    int have_own;
+    uint8_t pin[SMTPC_TLS_PIN_LEN];
+    int have_pin;
+    int verify_mode;
+    int min_version;
+    smtpc_entropy_fn entropy_fn;
+    void *entropy_user;
+    char errmsg[CFG_ERRMSG_MAX];
+};
+
+/* ------------------------------------------------------------------------
+ * Shared helpers
+ * ---------------------------------------------------------------------- */
+
+static void describe_mbedtls(int ret, char *buf, size_t cap)
+{
+#if defined(MBEDTLS_ERROR_C)
+    char text[160];
+    mbedtls_strerror(ret, text, sizeof text);
+    snprintf(buf, cap, "%s (-0x%04x)", text, (unsigned)-ret);
+#else
+    snprintf(buf, cap, "mbedTLS error -0x%04x", (unsigned)-ret);
+#endif
+}
+
+static void cfg_fail(smtpc_tls_config *cfg, const char *what, int ret)
+{
+    char why[200];
+    describe_mbedtls(ret, why, sizeof why);
+    snprintf(cfg->errmsg, sizeof cfg->errmsg, "%s: %s", what, why);
+}
+
+/* PSA must be up before 3.x parses keys or runs a handshake; it is
+ * mbedTLS's own process-wide state and initialising it twice is harmless. */
+static int crypto_init(void)
+{
+#if SMTPC_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
+    return psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+#else
+    return 0;
+#endif
+}
+
+/* A session's generator, seeded through session_entropy. */
+typedef struct {
+    mbedtls_ctr_drbg_context drbg;
+} rng_pair;
+
+static int user_entropy(void *data, unsigned char *out, size_t len, size_t *olen)
+{
+    const smtpc_tls_config *cfg = data;
+    size_t got = 0;
+    if (cfg->entropy_fn(cfg->entropy_user, out, len, &got) != 0 || got > len)
+        return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+    *olen = got;
+    return 0;
+}
+
+/* Fresh entropy from a short-lived entropy context. Keeping one per
+ * session would cost its full size for the session's life (38 KB on
+ * builds with HAVEGE, such as Debian's 2.28) for the rare reseeds. */
+static int session_entropy(void *data, unsigned char *out, size_t len)
+{
+    const smtpc_tls_config *cfg = data;
+    mbedtls_entropy_context *e = smtpc_alloc(&cfg->alloc, sizeof *e);
+    if (!e)
+        return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+    mbedtls_entropy_init(e);
+    int ret = 0;
+    if (cfg->entropy_fn) {
+        /* The cast only satisfies mbedTLS's void *; user_entropy reads. */
+        ret = mbedtls_entropy_add_source(e, user_entropy, (void *)(uintptr_t)cfg, 32,
+                                         MBEDTLS_ENTROPY_SOURCE_STRONG);
+    }
+    while (ret == 0 && len > 0) {
+        size_t n = len > MBEDTLS_ENTROPY_BLOCK_SIZE ? MBEDTLS_ENTROPY_BLOCK_SIZE : len;
+        ret = mbedtls_entropy_func(e, out, n);
+        out += n;
+        len -= n;
+    }
+    mbedtls_entropy_free(e);
+    smtpc_free(&cfg->alloc, e, sizeof *e);
+    return ret;
+}
+
+static void rng_init(rng_pair *r)
+{
+    mbedtls_ctr_drbg_init(&r->drbg);
+}
+
+static void rng_free(rng_pair *r)
+{
+    mbedtls_ctr_drbg_free(&r->drbg);
+}
+
+/* cfg must outlive r: reseeds call back into session_entropy with it. */
+static int rng_seed(rng_pair *r, const smtpc_tls_config *cfg)
+{
+    return mbedtls_ctr_drbg_seed(&r->drbg, session_entropy, (void *)(uintptr_t)cfg,
+                                 (const unsigned char *)rng_personalisation,
+                                 sizeof rng_personalisation - 1);
+}
+
+static size_t chain_length(const mbedtls_x509_crt *c)
+{
+    size_t n = 0;
+    for (; c && c->raw.p; c = c->next)
+        n++;
+    return n;
+}
+
+static int contains(const uint8_t *data, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(data + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* mbedTLS parses PEM only when the NUL is part of the buffer; users hand us
+ * files read into memory, which rarely have one. DER is left alone. */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+    uint8_t *copy;
+    size_t copy_len;
+} pem_buf;
+
+static int pem_prepare(const smtpc_tls_config *cfg, const uint8_t *data, size_t len, pem_buf *b)
+{
+    b->p = data;
+    b->len = len;
+    b->copy = NULL;
+    b->copy_len = 0;
+    if (len == 0 || data[len - 1] == '\0' || !contains(data, len, "-----BEGIN"))
+        return 0;
+    b->copy = smtpc_alloc(&cfg->alloc, len + 1);
+    if (!b->copy)
+        return SMTPC_ENOMEM;
+    memcpy(b->copy, data, len);
+    b->copy_len = len + 1;
+    b->p = b->copy;
+    b->len = len + 1;
+    return 0;
+}
+
+static void pem_release(const smtpc_tls_config *cfg, pem_buf *b)
+{
+    if (b->copy) {
+        smtpc_zeroize(b->copy, b->copy_len); /* may hold a private key */
+        smtpc_free(&cfg->alloc, b->copy, b->copy_len);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Configuration
+ * ---------------------------------------------------------------------- */
+
+int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_config **out)
+{
+    if (!out)
+        return SMTPC_EINVAL;
+    *out = NULL;
+    smtpc_allocator a;
+    smtpc_allocator_init(&a, alloc);
+    smtpc_tls_config *cfg = smtpc_alloc(&a, sizeof *cfg);
+    if (!cfg)
+        return SMTPC_ENOMEM;
+    cfg->alloc = a;
+    cfg->verify_mode = SMTPC_TLS_VERIFY_REQUIRED;
+    cfg->min_version = SMTPC_TLS_VERSION_1_2;
+    mbedtls_x509_crt_init(&cfg->ca);
+    mbedtls_x509_crt_init(&cfg->own_cert);
+    mbedtls_pk_init(&cfg->own_key);
+    cfg->ca_is_default = 1;
+    if (crypto_init() != 0) {
+        smtpc_tls_config_free(cfg);
+        return SMTPC_ETLS;
+    }
+    *out = cfg;
+    return SMTPC_OK;
+}
+
+void smtpc_tls_config_free(smtpc_tls_config *cfg)
+{
+    if (!cfg)
+        return;
+    mbedtls_x509_crt_free(&cfg->ca);
+    mbedtls_x509_crt_free(&cfg->own_cert);
+    mbedtls_pk_free(&cfg->own_key);
+    smtpc_allocator a = cfg->alloc;
+    smtpc_zeroize(cfg, sizeof *cfg);
+    smtpc_free(&a, cfg, sizeof *cfg);
+}
+
+const char *smtpc_tls_config_errmsg(const smtpc_tls_config *cfg)
+{
+    return cfg ? cfg->errmsg : "";
+}
+
+enum { CA_FILE, CA_DIR, CA_MEM };
+
+/* The system bundle is parsed on first use, not at creation: it holds
+ * about 470 KB of heap once parsed (Debian, 144 roots), which a program
+ * that brings its own anchors should never pay. A missing or unreadable
+ * bundle is not an error here: firmware has none, and an empty store fails
+ * verification loudly. */
+static void load_default_ca(smtpc_tls_config *cfg)
+{
+    if (!cfg->ca_is_default || cfg->default_loaded)
+        return;
+    cfg->default_loaded = 1;
+#if defined(MBEDTLS_FS_IO)
+    if (SMTPC_TLS_DEFAULT_CA_FILE[0])
+        (void)mbedtls_x509_crt_parse_file(&cfg->ca, SMTPC_TLS_DEFAULT_CA_FILE);
+#endif
+}
+
+static int parse_ca_into(smtpc_tls_config *cfg, mbedtls_x509_crt *chain, int kind,
+                         const char *path, const uint8_t *data, size_t len)
+{
+    size_t before = chain_length(chain);
+    int ret;
+    const char *what = kind == CA_MEM ? "CA certificates from memory" : path;
+
+    switch (kind) {
+#if defined(MBEDTLS_FS_IO)
+    case CA_FILE: ret = mbedtls_x509_crt_parse_file(chain, path); break;
+    case CA_DIR: ret = mbedtls_x509_crt_parse_path(chain, path); break;
+#else
+    case CA_FILE:
+    case CA_DIR:
+        (void)path;
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "this mbedTLS build has no file support");
+        return SMTPC_ENOTSUP;
+#endif
+    default: {
+        pem_buf b;
+        if (pem_prepare(cfg, data, len, &b) != 0) {
+            snprintf(cfg->errmsg, sizeof cfg->errmsg, "out of memory");
+            return SMTPC_ENOMEM;
+        }
+        ret = mbedtls_x509_crt_parse(chain, b.p, b.len);
+        pem_release(cfg, &b);
+        break;
+    }
+    }
+    if (ret == MBEDTLS_ERR_PK_FILE_IO_ERROR || ret == MBEDTLS_ERR_X509_FILE_IO_ERROR) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "cannot read %s", what);
+        return SMTPC_EFILE;
+    }
+    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "out of memory loading %s", what);
+        return SMTPC_ENOMEM;
+    }
+    /* A positive result counts certificates skipped; a bundle with one
+     * odd entry is still a bundle. Only "nothing usable" is an error. */
+    if (chain_length(chain) == before) {
+        if (ret < 0)
+            cfg_fail(cfg, what, ret);
+        else
+            snprintf(cfg->errmsg, sizeof cfg->errmsg, "%s: no certificate found", what);
+        return SMTPC_ETLS;
+    }
+    return SMTPC_OK;
+}
+
+static int add_ca(smtpc_tls_config *cfg, int kind, const char *path, const uint8_t *data,
+                  size_t len)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    cfg->errmsg[0] = '\0';
+    if ((kind != CA_MEM && (!path || !path[0])) || (kind == CA_MEM && (!data || len == 0))) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "no CA source given");
+        return SMTPC_EINVAL;
+    }
+    if (!cfg->ca_is_default)
+        return parse_ca_into(cfg, &cfg->ca, kind, path, data, len);
+
+    /* Replace the system bundle only once the user's anchors loaded, so a
+     * failed call leaves the configuration as it was. */
+    mbedtls_x509_crt fresh;
+    mbedtls_x509_crt_init(&fresh);
+    int rc = parse_ca_into(cfg, &fresh, kind, path, data, len);
+    if (rc != SMTPC_OK) {
+        mbedtls_x509_crt_free(&fresh);
+        return rc;
+    }
+    mbedtls_x509_crt_free(&cfg->ca);
+    cfg->ca = fresh; /* the head moves; its chain nodes stay where they are */
+    cfg->ca_is_default = 0;
+    return SMTPC_OK;
+}
+
+int smtpc_tls_config_add_ca_file(smtpc_tls_config *cfg, const char *path)
+{
+    return add_ca(cfg, CA_FILE, path, NULL, 0);
+}
+
+int smtpc_tls_config_add_ca_dir(smtpc_tls_config *cfg, const char *path)
+{
+    return add_ca(cfg, CA_DIR, path, NULL, 0);
+}
+
+int smtpc_tls_config_add_ca_mem(smtpc_tls_config *cfg, const uint8_t *data, size_t len)
+{
+    return add_ca(cfg, CA_MEM, NULL, data, len);
+}
+
+/* Parse the client key into cfg->own_key and check it belongs to
+ * cfg->own_cert. *mismatch tells a wrong key from an unreadable one. */
+static int parse_key(smtpc_tls_config *cfg, const char *path, const uint8_t *data, size_t len,
+                     const char *password, int *mismatch)
+{
+    const unsigned char *pwd = (const unsigned char *)password;
+    size_t pwd_len = password ? strlen(password) : 0;
+    int ret;
+    *mismatch = 0;
+#if !defined(MBEDTLS_FS_IO)
+    (void)path; /* set_client_cert refused file names already */
+#endif
+#if SMTPC_MBEDTLS_3
+    /* 3.x wants an RNG to parse keys (it blinds the key checks). */
+    rng_pair rng;
+    rng_init(&rng);
+    ret = rng_seed(&rng, cfg);
+    if (ret == 0) {
+#if defined(MBEDTLS_FS_IO)
+        if (path)
+            ret = mbedtls_pk_parse_keyfile(&cfg->own_key, path, password,
+                                           mbedtls_ctr_drbg_random, &rng.drbg);
+        else
+#endif
+            ret = mbedtls_pk_parse_key(&cfg->own_key, data, len, pwd, pwd_len,
+                                       mbedtls_ctr_drbg_random, &rng.drbg);
+        if (ret == 0 && mbedtls_pk_check_pair(&cfg->own_cert.pk, &cfg->own_key,
+                                              mbedtls_ctr_drbg_random, &rng.drbg) != 0)
+            *mismatch = 1;
+    }
+    rng_free(&rng);
+#else
+#if defined(MBEDTLS_FS_IO)
+    if (path)
+        ret = mbedtls_pk_parse_keyfile(&cfg->own_key, path, password);
+    else
+#endif
+        ret = mbedtls_pk_parse_key(&cfg->own_key, data, len, pwd, pwd_len);
+    if (ret == 0 && mbedtls_pk_check_pair(&cfg->own_cert.pk, &cfg->own_key) != 0)
+        *mismatch = 1;
+#endif
+    return ret;
+}
+
+static void clear_client_cert(smtpc_tls_config *cfg)
+{
+    mbedtls_x509_crt_free(&cfg->own_cert);
+    mbedtls_pk_free(&cfg->own_key);
+    mbedtls_x509_crt_init(&cfg->own_cert);
+    mbedtls_pk_init(&cfg->own_key);
+    cfg->have_own = 0;
+}
+
+static int set_client_cert(smtpc_tls_config *cfg, const char *cert_path, const char *key_path,
+                           const uint8_t *cert, size_t cert_len, const uint8_t *key,
+                           size_t key_len, const char *password)
+{
+    int from_files = cert_path != NULL;
+    int ret;
+    clear_client_cert(cfg);
+
+#if !defined(MBEDTLS_FS_IO)
+    if (from_files) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "this mbedTLS build has no file support");
+        return SMTPC_ENOTSUP;
+    }
+#endif
+    pem_buf cb, kb;
+    memset(&kb, 0, sizeof kb);
+    memset(&cb, 0, sizeof cb);
+    if (!from_files && (pem_prepare(cfg, cert, cert_len, &cb) != 0 ||
+                        pem_prepare(cfg, key, key_len, &kb) != 0)) {
+        pem_release(cfg, &cb);
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "out of memory");
+        return SMTPC_ENOMEM;
+    }
+
+#if defined(MBEDTLS_FS_IO)
+    if (from_files)
+        ret = mbedtls_x509_crt_parse_file(&cfg->own_cert, cert_path);
+    else
+#endif
+        ret = mbedtls_x509_crt_parse(&cfg->own_cert, cb.p, cb.len);
+    const char *what = from_files ? cert_path : "client certificate";
+    int mismatch = 0;
+    if (ret == 0) {
+        ret = parse_key(cfg, from_files ? key_path : NULL, kb.p, kb.len, password, &mismatch);
+        what = from_files ? key_path : "client key";
+    }
+    pem_release(cfg, &cb);
+    pem_release(cfg, &kb);
+    if (ret == 0 && !mismatch) {
+        cfg->have_own = 1;
+        return SMTPC_OK;
+    }
+    clear_client_cert(cfg);
+    if (mismatch) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg,
+                 "the client key does not match the client certificate");
+        return SMTPC_ETLS;
+    }
+    if (ret == MBEDTLS_ERR_PK_FILE_IO_ERROR || ret == MBEDTLS_ERR_X509_FILE_IO_ERROR) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "cannot read %s", what);
+        return SMTPC_EFILE;
+    }
+    cfg_fail(cfg, what, ret);
+    return SMTPC_ETLS;
+}
+
+int smtpc_tls_config_set_client_cert_file(smtpc_tls_config *cfg, const char *cert_path,
+                                          const char *key_path, const char *password)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    cfg->errmsg[0] = '\0';
+    if (!cert_path || !key_path || !cert_path[0] || !key_path[0]) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "certificate and key paths are required");
+        return SMTPC_EINVAL;
+    }
+    return set_client_cert(cfg, cert_path, key_path, NULL, 0, NULL, 0, password);
+}
+
+int smtpc_tls_config_set_client_cert_mem(smtpc_tls_config *cfg, const uint8_t *cert,
+                                         size_t cert_len, const uint8_t *key, size_t key_len,
+                                         const char *password)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    cfg->errmsg[0] = '\0';
+    if (!cert || !key || cert_len == 0 || key_len == 0) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "certificate and key are required");
+        return SMTPC_EINVAL;
+    }
+    return set_client_cert(cfg, NULL, NULL, cert, cert_len, key, key_len, password);
+}
+
+int smtpc_tls_config_set_pin_sha256(smtpc_tls_config *cfg, const uint8_t *pin, size_t len)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    cfg->errmsg[0] = '\0';
+    if (!pin) {
+        cfg->have_pin = 0;
+        return SMTPC_OK;
+    }
+    if (len != SMTPC_TLS_PIN_LEN) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "a SHA-256 pin is %d bytes, not %zu",
+                 SMTPC_TLS_PIN_LEN, len);
+        return SMTPC_EINVAL;
+    }
+    memcpy(cfg->pin, pin, SMTPC_TLS_PIN_LEN);
+    cfg->have_pin = 1;
+    return SMTPC_OK;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int smtpc_tls_config_set_pin_sha256_hex(smtpc_tls_config *cfg, const char *hex)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    if (!hex)
+        return smtpc_tls_config_set_pin_sha256(cfg, NULL, 0);
+    uint8_t pin[SMTPC_TLS_PIN_LEN];
+    size_t n = 0;
+    int high = -1;
+    for (const char *p = hex; *p; p++) {
+        if (*p == ':' && high < 0)
+            continue;
+        int d = hex_digit(*p);
+        if (d < 0 || n == sizeof pin) {
+            snprintf(cfg->errmsg, sizeof cfg->errmsg,
+                     "a SHA-256 pin is 64 hex digits (optionally ':'-separated)");
+            return SMTPC_EINVAL;
+        }
+        if (high < 0) {
+            high = d;
+        } else {
+            pin[n++] = (uint8_t)(high << 4 | d);
+            high = -1;
+        }
+    }
+    if (n != sizeof pin || high >= 0) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg,
+                 "a SHA-256 pin is 64 hex digits (optionally ':'-separated)");
+        return SMTPC_EINVAL;
+    }
+    return smtpc_tls_config_set_pin_sha256(cfg, pin, sizeof pin);
+}
+
+int smtpc_tls_config_set_verify(smtpc_tls_config *cfg, int mode)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    cfg->errmsg[0] = '\0';
+    if (mode != SMTPC_TLS_VERIFY_REQUIRED && mode != SMTPC_TLS_VERIFY_NONE) {
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "unknown verification mode %d", mode);
+        return SMTPC_EINVAL;
+    }
+    cfg->verify_mode = mode;
+    return SMTPC_OK;
+}
+
+int smtpc_tls_config_verify_mode(const smtpc_tls_config *cfg)
+{
+    return cfg ? cfg->verify_mode : SMTPC_EINVAL;
+}
+
+int smtpc_tls_config_set_min_version(smtpc_tls_config *cfg, int version)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    cfg->errmsg[0] = '\0';
+    if (version == SMTPC_TLS_VERSION_1_2) {
+        cfg->min_version = version;
+        return SMTPC_OK;
+    }
+    if (version == SMTPC_TLS_VERSION_1_3) {
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+        cfg->min_version = version;
+        return SMTPC_OK;
+#else
+        snprintf(cfg->errmsg, sizeof cfg->errmsg, "this mbedTLS (%s) has no TLS 1.3",
+                 MBEDTLS_VERSION_STRING);
+        return SMTPC_ENOTSUP;
+#endif
+    }
+    snprintf(cfg->errmsg, sizeof cfg->errmsg, "minimum version must be TLS 1.2 or 1.3");
+    return SMTPC_EINVAL;
+}
+
+int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_fn fn, void *user)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    cfg->entropy_fn = fn;
+    cfg->entropy_user = fn ? user : NULL;
+    return SMTPC_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * The TLS transport
+ * ---------------------------------------------------------------------- */
+
+typedef struct {
+    smtpc_transport *self;  /* for errmsg */
+    smtpc_transport *inner; /* owned */
+    const smtpc_tls_config *cfg;
+    char *server_name;      /* without brackets; smtpc_strdup */
+    uint8_t ip[16];
+    int ip_len;             /* 4 or 16 when server_name is an IP literal */
+    rng_pair rng;
+    mbedtls_ssl_config conf;
+    mbedtls_ssl_context ssl;
+    long long deadline;     /* monotonic ms for the current operation, -1: none */
+    int inner_rc;           /* the inner transport's failure, if that is what broke */
+    int handshake_done;
+    int broken;             /* the record layer is out of step: no further I/O */
+    int peer_closed;
+    int pin_checked;
+    int pin_mismatch;
+    uint32_t vflags;        /* every verification flag seen, for messages */
+} tls_session;
+
+static long long now_ms(void)
+{
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#endif
+    return (long long)time(NULL) * 1000;
+}
+
+static long long deadline_after(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+/* Milliseconds left for the current operation: -1 for no limit, 0 when the
+ * deadline has passed. */
+static int time_left(const tls_session *s)
+{
+    if (s->deadline < 0)
+        return -1;
+    long long left = s->deadline - now_ms();
+    if (left <= 0)
+        return 0;
+    return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static int bio_fail(tls_session *s, int rc)
+{
+    s->inner_rc = rc;
+    if (rc == SMTPC_ETIMEDOUT)
+        return MBEDTLS_ERR_SSL_TIMEOUT;
+    if (rc == SMTPC_ECLOSED)
+        return MBEDTLS_ERR_SSL_CONN_EOF;
+    return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    tls_session *s = ctx;
+    int left = time_left(s);
+    if (left == 0) {
+        smtpc_transport_set_errmsg(s->inner, "deadline passed");
+        return bio_fail(s, SMTPC_ETIMEDOUT);
+    }
+    size_t sent = 0;
+    int rc = smtpc_transport_send(s->inner, buf, len, left, &sent);
+    if (rc != SMTPC_OK)
+        return bio_fail(s, rc);
+    if (sent == 0) {
+        /* mbedTLS reads 0 as success with nothing left to flush. */
+        smtpc_transport_set_errmsg(s->inner, "transport accepted no bytes");
+        return bio_fail(s, SMTPC_ETIMEDOUT);
+    }
+    return sent > INT_MAX ? INT_MAX : (int)sent;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    tls_session *s = ctx;
+    int left = time_left(s);
+    if (left == 0) {
+        smtpc_transport_set_errmsg(s->inner, "deadline passed");
+        return bio_fail(s, SMTPC_ETIMEDOUT);
+    }
+    if (len > INT_MAX)
+        len = INT_MAX;
+    size_t got = 0;
+    int rc = smtpc_transport_recv(s->inner, buf, len, left, &got);
+    if (rc != SMTPC_OK)
+        return bio_fail(s, rc);
+    return (int)got;
+}
+
+static int cert_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip, int ip_len)
+{
+    for (const mbedtls_x509_sequence *san = &crt->subject_alt_names; san; san = san->next) {
+        if (san->buf.p && san->buf.tag == SAN_TAG_IP && san->buf.len == (size_t)ip_len &&
+            memcmp(san->buf.p, ip, (size_t)ip_len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int sha256(const unsigned char *in, size_t len, unsigned char out[32])
+{
+#if SMTPC_MBEDTLS_3
+    return mbedtls_sha256(in, len, out, 0);
+#else
+    return mbedtls_sha256_ret(in, len, out, 0);
+#endif
+}
+
+/* Constant time, although the pin is public: habit for anything compared
+ * against a security decision. */
+static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (uint8_t)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+static int check_pin(tls_session *s, const mbedtls_x509_crt *leaf)
+{
+    unsigned char digest[32];
+    s->pin_checked = 1;
+    if (!leaf->pk_raw.p || sha256(leaf->pk_raw.p, leaf->pk_raw.len, digest) != 0 ||
+        !same_bytes(digest, s->cfg->pin, sizeof digest)) {
+        s->pin_mismatch = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* Called by mbedTLS for each certificate of the chain, root first. The leaf
+ * (depth 0) gets the checks mbedTLS 2.28 does not do: IP literals against
+ * iPAddress SANs (it only matches DNS names), and the public-key pin. */
+static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    tls_session *s = ctx;
+    if (depth == 0) {
+        if (s->ip_len) {
+            /* RFC 6125: an IP literal matches only an iPAddress SAN,
+             * never a DNS name or the CN. */
+            *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+            if (!cert_has_ip(crt, s->ip, s->ip_len))
+                *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+        }
+        if (s->cfg->have_pin && !check_pin(s, crt))
+            return MBEDTLS_ERR_X509_FATAL_ERROR; /* abort even with verification off */
+    }
+    s->vflags |= *flags;
+    return 0;
+}
+
+static void describe_flags(const tls_session *s, uint32_t flags, char *buf, size_t cap)
+{
+    struct {
+        uint32_t bit;
+        const char *text;
+    } reasons[] = {
+        {MBEDTLS_X509_BADCERT_NOT_TRUSTED, "untrusted (self-signed or not issued by a trusted CA)"},
+        {MBEDTLS_X509_BADCERT_EXPIRED, "expired"},
+        {MBEDTLS_X509_BADCERT_FUTURE, "not yet valid"},
+        {MBEDTLS_X509_BADCERT_CN_MISMATCH, "host-name mismatch"},
+        {MBEDTLS_X509_BADCERT_REVOKED, "revoked"},
+        {MBEDTLS_X509_BADCERT_MISSING, "no certificate sent"},
+        {MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY,
+         "weak signature or key"},
+        {MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
+             MBEDTLS_X509_BADCERT_NS_CERT_TYPE,
+         "not valid for a TLS server"},
+    };
+    size_t used = 0;
+    uint32_t known = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        known |= reasons[i].bit;
+        if (!(flags & reasons[i].bit) || used >= cap)
+            continue;
+        int n;
+        if (reasons[i].bit == MBEDTLS_X509_BADCERT_CN_MISMATCH)
+            n = snprintf(buf + used, cap - used, "%shost-name mismatch (not valid for %s)",
+                         used ? "; " : "", s->server_name);
+        else
+            n = snprintf(buf + used, cap - used, "%s%s", used ? "; " : "", reasons[i].text);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if ((flags & ~known) && used < cap)
+        snprintf(buf + used, cap - used, "%srejected (flags 0x%x)", used ? "; " : "",
+                 (unsigned)(flags & ~known));
+}
+
+static int session_setup(tls_session *s, char *msg, size_t cap)
+{
+    const smtpc_tls_config *cfg = s->cfg;
+    char why[200];
+    int ret;
+
+    rng_init(&s->rng);
+    mbedtls_ssl_config_init(&s->conf);
+    mbedtls_ssl_init(&s->ssl);
+    if (crypto_init() != 0) {
+        snprintf(msg, cap, "cannot initialise the crypto library");
+        return SMTPC_ETLS;
+    }
+    ret = rng_seed(&s->rng, cfg);
+    if (ret != 0) {
+        describe_mbedtls(ret, why, sizeof why);
+        snprintf(msg, cap, "cannot seed the random generator: %s", why);
+        return SMTPC_ETLS;
+    }
+    ret = mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_CLIENT,
+                                      MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret != 0)
+        goto fail;
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000
+    mbedtls_ssl_conf_min_tls_version(&s->conf, cfg->min_version == SMTPC_TLS_VERSION_1_3
+                                                   ? MBEDTLS_SSL_VERSION_TLS1_3
+                                                   : MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+    mbedtls_ssl_conf_min_version(&s->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+    /* With verification off mbedTLS still verifies (OPTIONAL), so the
+     * callback runs for the pin and the trace can say what was wrong. */
+    mbedtls_ssl_conf_authmode(&s->conf, cfg->verify_mode == SMTPC_TLS_VERIFY_REQUIRED
+                                            ? MBEDTLS_SSL_VERIFY_REQUIRED
+                                            : MBEDTLS_SSL_VERIFY_OPTIONAL);
+    if (chain_length(&cfg->ca) > 0) {
+        /* mbedTLS only reads the chain during verification; its API
+         * predates const. */
+        mbedtls_ssl_conf_ca_chain(&s->conf, (mbedtls_x509_crt *)(uintptr_t)&cfg->ca, NULL);
+    }
+    mbedtls_ssl_conf_verify(&s->conf, verify_cb, s);
+    mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, &s->rng.drbg);
+    if (cfg->have_own) {
+        ret = mbedtls_ssl_conf_own_cert(&s->conf, (mbedtls_x509_crt *)(uintptr_t)&cfg->own_cert,
+                                        (mbedtls_pk_context *)(uintptr_t)&cfg->own_key);
+        if (ret != 0)
+            goto fail;
+    }
+    ret = mbedtls_ssl_setup(&s->ssl, &s->conf);
+    if (ret != 0)
+        goto fail;
+    ret = mbedtls_ssl_set_hostname(&s->ssl, s->server_name);
+    if (ret != 0)
+        goto fail;
+    mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
+    return SMTPC_OK;
+
+fail:
+    describe_mbedtls(ret, why, sizeof why);
+    snprintf(msg, cap, "TLS setup failed: %s", why);
+    return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS;
+}
+
+static int handshake_error(tls_session *s, int ret, char *msg, size_t cap)
+{
+    char why[200];
+    if (s->pin_mismatch) {
+        snprintf(msg, cap, "public key of %s does not match the pin", s->server_name);
+        return SMTPC_ETLS_PIN;
+    }
+    if (s->inner_rc != 0) {
+        const char *inner = smtpc_transport_errmsg(s->inner);
+        if (s->inner_rc == SMTPC_ETIMEDOUT)
+            snprintf(msg, cap, "TLS handshake with %s timed out%s%s", s->server_name,
+                     inner[0] ? ": " : "", inner);
+        else
+            snprintf(msg, cap, "TLS handshake with %s failed: %s", s->server_name,
+                     inner[0] ? inner : smtpc_strerror(s->inner_rc));
+        return s->inner_rc;
+    }
+    uint32_t flags = mbedtls_ssl_get_verify_result(&s->ssl);
+    if (flags == (uint32_t)-1)
+        flags = 0;
+    flags |= s->vflags;
+    if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        describe_flags(s, flags, why, sizeof why);
+        snprintf(msg, cap, "certificate of %s rejected: %s", s->server_name, why);
+        return SMTPC_ETLS_VERIFY;
+    }
+    describe_mbedtls(ret, why, sizeof why);
+    snprintf(msg, cap, "TLS handshake with %s failed: %s", s->server_name, why);
+    return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS_HANDSHAKE;
+}
+
+static int session_handshake(tls_session *s, int timeout_ms, char *msg, size_t cap)
+{
+    int ret;
+    s->deadline = deadline_after(timeout_ms);
+    s->inner_rc = 0;
+    do {
+        ret = mbedtls_ssl_handshake(&s->ssl);
+    } while ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
+             time_left(s) != 0);
+    if (ret != 0)
+        return handshake_error(s, ret, msg, cap);
+
+    /* The callback normally checked the pin; if mbedTLS skipped it (no
+     * chain to verify, e.g. a resumed session), check the kept peer cert. */
+    if (s->cfg->have_pin && !s->pin_checked) {
+#if defined(MBEDTLS_SSL_KEEP_PEER_CERTIFICATE)
+        const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&s->ssl);
+        if (!peer || !check_pin(s, peer))
+            s->pin_mismatch = 1;
+#else
+        s->pin_mismatch = 1;
+#endif
+        if (s->pin_mismatch) {
+            snprintf(msg, cap, "public key of %s does not match the pin", s->server_name);
+            return SMTPC_ETLS_PIN;
+        }
+    }
+    s->handshake_done = 1;
+    return SMTPC_OK;
+}
+
+static int io_error(tls_session *s, int ret, const char *doing)
+{
+    if (s->inner_rc != 0) {
+        const char *inner = smtpc_transport_errmsg(s->inner);
+        smtpc_transport_set_errmsg(s->self, "TLS %s %s: %s", doing, s->server_name,
+                                   inner[0] ? inner : smtpc_strerror(s->inner_rc));
+        return s->inner_rc;
+    }
+    char why[200];
+    describe_mbedtls(ret, why, sizeof why);
+    smtpc_transport_set_errmsg(s->self, "TLS %s %s: %s", doing, s->server_name, why);
+    return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS;
+}
+
+static int unusable(tls_session *s)
+{
+    smtpc_transport_set_errmsg(s->self, "TLS session with %s unusable after an earlier error",
+                               s->server_name);
+    return s->peer_closed ? SMTPC_ECLOSED : SMTPC_EIO;
+}
+
+static int tls_send(void *user, const uint8_t *buf, size_t len, int timeout_ms, size_t *sent)
+{
+    tls_session *s = user;
+    if (s->broken)
+        return unusable(s);
+    s->deadline = deadline_after(timeout_ms);
+    s->inner_rc = 0;
+    size_t done = 0;
+    while (done < len) {
+        size_t chunk = len - done > INT_MAX ? INT_MAX : len - done;
+        int ret = mbedtls_ssl_write(&s->ssl, buf + done, chunk);
+        if (ret > 0) {
+            done += (size_t)ret;
+            continue;
+        }
+        if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
+            time_left(s) != 0)
+            continue;
+        /* A record may be half written; resuming would need the very same
+         * bytes again, which the caller is not bound to give us. */
+        s->broken = 1;
+        *sent = done;
+        return io_error(s, ret, "write to");
+    }
+    *sent = done;
+    return SMTPC_OK;
+}
+
+static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t *received)
+{
+    tls_session *s = user;
+    if (s->broken)
+        return unusable(s);
+    s->deadline = deadline_after(timeout_ms);
+    s->inner_rc = 0;
+    if (cap > INT_MAX)
+        cap = INT_MAX;
+    for (;;) {
+        int ret = mbedtls_ssl_read(&s->ssl, buf, cap);
+        if (ret > 0) {
+            *received = (size_t)ret;
+            return SMTPC_OK;
+        }
+        if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+            s->peer_closed = 1;
+            s->broken = 1;
+            smtpc_transport_set_errmsg(s->self, "%s closed the TLS connection", s->server_name);
+            return SMTPC_ECLOSED;
+        }
+        if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
+            time_left(s) != 0)
+            continue;
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            continue;
+#endif
+        /* mbedTLS keeps a partly read record across calls, so a read that
+         * timed out can be retried; anything else ends the session. */
+        if (s->inner_rc == SMTPC_ETIMEDOUT)
+            return io_error(s, ret, "read from");
+        s->broken = 1;
+        if (s->inner_rc == SMTPC_ECLOSED)
+            s->peer_closed = 1;
+        return io_error(s, ret, "read from");
+    }
+}
+
+static void tls_close(void *user)
+{
+    tls_session *s = user;
+    if (s->handshake_done && !s->broken) {
+        s->deadline = deadline_after(CLOSE_NOTIFY_TIMEOUT_MS);
+        (void)mbedtls_ssl_close_notify(&s->ssl);
+    }
+    smtpc_transport_free(s->inner);
+    s->inner = NULL;
+}
+
+static void tls_destroy(smtpc_transport *t)
+{
+    tls_session *s = t->user;
+    if (!s)
+        return;
+    mbedtls_ssl_free(&s->ssl);
+    mbedtls_ssl_config_free(&s->conf);
+    rng_free(&s->rng);
+    smtpc_strfree(&t->alloc, s->server_name);
+    smtpc_free(&t->alloc, s, sizeof *s);
+    t->user = NULL;
+}
+
+/* The name as mbedTLS should see it: an IPv6 literal loses its brackets. */
+static char *copy_server_name(const smtpc_allocator *a, const char *name)
+{
+    size_t n = strlen(name);
+    if (n >= 2 && name[0] == '[' && name[n - 1] == ']') {
+        char *p = smtpc_alloc(a, n - 1);
+        if (p)
+            memcpy(p, name + 1, n - 2);
+        return p;
+    }
+    return smtpc_strdup(a, name);
+}
+
+int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner,
+                            const smtpc_tls_config *cfg, const char *server_name,
+                            int handshake_timeout_ms, smtpc_transport **out, char *errmsg,
+                            size_t errmsg_cap)
+{
+    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
+    smtpc_transport *t = NULL;
+    tls_session *s = NULL;
+    int rc;
+    msg[0] = '\0';
+
+    if (out)
+        *out = NULL;
+    if (!inner || !cfg || !server_name || !server_name[0] || !out) {
+        smtpc_transport_free(inner);
+        snprintf(msg, sizeof msg, "inner transport, configuration and server name are required");
+        rc = SMTPC_EINVAL;
+        goto done;
+    }
+    t = smtpc_transport_create(alloc, tls_send, tls_recv, tls_close, NULL);
+    s = t ? smtpc_alloc(&t->alloc, sizeof *s) : NULL;
+    if (s)
+        s->server_name = copy_server_name(&t->alloc, server_name);
+    if (!s || !s->server_name) {
+        if (s)
+            smtpc_free(&t->alloc, s, sizeof *s);
+        smtpc_transport_free(t);
+        smtpc_transport_free(inner);
+        snprintf(msg, sizeof msg, "out of memory");
+        rc = SMTPC_ENOMEM;
+        goto done;
+    }
+    /* Filling the default trust store is the one change a transport makes
+     * to its configuration; cfg was allocated writable by
+     * smtpc_tls_config_new, and is used by one thread at a time. */
+    load_default_ca((smtpc_tls_config *)(uintptr_t)cfg);
+    s->self = t;
+    s->inner = inner;
+    s->cfg = cfg;
+    s->ip_len = smtpc_tls_parse_ip(s->server_name, s->ip);
+    t->user = s;
+    t->destroy = tls_destroy;
+
+    rc = session_setup(s, msg, sizeof msg);
+    if (rc == SMTPC_OK && cfg->verify_mode == SMTPC_TLS_VERIFY_REQUIRED &&
+        chain_length(&cfg->ca) == 0) {
+        /* Nothing could verify; say so before talking to the server. */
+        snprintf(msg, sizeof msg,
+                 "certificate of %s cannot be verified: no trust anchors loaded (is %s "
+                 "missing? add CA certificates to the TLS configuration)",
+                 s->server_name, SMTPC_TLS_DEFAULT_CA_FILE);
+        rc = SMTPC_ETLS_VERIFY;
+    }
+    if (rc == SMTPC_OK)
+        rc = session_handshake(s, handshake_timeout_ms, msg, sizeof msg);
+    if (rc != SMTPC_OK) {
+        smtpc_transport_free(t); /* frees inner too */
+        goto done;
+    }
+    t->encrypted = 1;
+    *out = t;
+
+done:
+    if (errmsg && errmsg_cap > 0)
+        snprintf(errmsg, errmsg_cap, "%s", msg);
+    return rc;
+}
+
+int smtpc_transport_tls_info(const smtpc_transport *t, char *buf, size_t cap)
+{
+    if (!t || !buf || cap == 0 || t->send != tls_send || !t->user)
+        return SMTPC_EINVAL;
+    const tls_session *s = t->user;
+    const char *version = mbedtls_ssl_get_version(&s->ssl);
+    const char *suite = mbedtls_ssl_get_ciphersuite(&s->ssl);
+    int n = snprintf(buf, cap, "%s %s, ", version ? version : "?", suite ? suite : "?");
+    size_t used = n > 0 && (size_t)n < cap ? (size_t)n : cap - 1;
+    if (s->cfg->verify_mode == SMTPC_TLS_VERIFY_REQUIRED) {
+        n = snprintf(buf + used, cap - used, "certificate verified");
+    } else {
+        char why[200];
+        describe_flags(s, s->vflags, why, sizeof why);
+        n = snprintf(buf + used, cap - used,
+                     "certificate NOT verified (verification off)%s%s",
+                     s->vflags ? ": " : "", s->vflags ? why : "");
+    }
+    used = n > 0 && (size_t)n < cap - used ? used + (size_t)n : cap - 1;
+    if (s->cfg->have_pin && used < cap - 1)
+        snprintf(buf + used, cap - used, ", public key matches the pin");
+    return SMTPC_OK;
+}

@@ -1,0 +1,65 @@
+/* A build without TLS keeps every TLS symbol, each saying SMTPC_ENOTSUP,
+ * and still takes ownership of the inner transport it is handed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "smtpc/tls.h"
+
+static int closed;
+
+static int no_send(void *user, const uint8_t *buf, size_t len, int timeout_ms, size_t *sent)
+{
+    (void)user;
+    (void)buf;
+    (void)timeout_ms;
+    *sent = len;
+    return 0;
+}
+
+static int no_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t *received)
+{
+    (void)user;
+    (void)buf;
+    (void)cap;
+    (void)timeout_ms;
+    (void)received;
+    return SMTPC_ECLOSED;
+}
+
+static void on_close(void *user)
+{
+    (void)user;
+    closed = 1;
+}
+
+static void everything_enotsup(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = (smtpc_tls_config *)&closed;
+    assert_int_equal(smtpc_tls_config_new(NULL, &cfg), SMTPC_ENOTSUP);
+    assert_null(cfg);
+    smtpc_tls_config_free(NULL);
+    assert_int_equal(smtpc_tls_config_add_ca_file(NULL, "x"), SMTPC_ENOTSUP);
+    assert_int_equal(smtpc_tls_config_set_verify(NULL, SMTPC_TLS_VERIFY_NONE), SMTPC_ENOTSUP);
+    assert_int_equal(smtpc_tls_config_verify_mode(NULL), SMTPC_ENOTSUP);
+
+    smtpc_transport *inner = NULL, *t = NULL;
+    char msg[128];
+    assert_int_equal(smtpc_transport_new_callbacks(NULL, no_send, no_recv, on_close, NULL,
+                                                   &inner), 0);
+    assert_int_equal(smtpc_transport_new_tls(NULL, inner, NULL, "localhost", 1000, &t, msg,
+                                             sizeof msg),
+                     SMTPC_ENOTSUP);
+    assert_null(t);
+    assert_int_equal(closed, 1);
+    assert_true(msg[0] != '\0');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(everything_enotsup)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,807 @@
+/* The TLS transport against a real TLS server (Python's ssl module, driven
+ * by tests/integration/scripted_server.py) with certificates made at test
+ * time by tests/integration/certs.py. Runs over the socket transport and
+ * over a user-callback transport wrapping a plain socket.
+ *
+ * argv[1]: the directory holding certs.py and scripted_server.py. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smtpc/tls.h"
+#include "transport_internal.h"
+#include "tls_ip.h"
+
+#define PYTHON "/usr/bin/python3"
+#define HS_TIMEOUT_MS 5000
+
+static const char *scripts_dir;
+static char certs_dir[256];
+
+/* --- helpers: files, processes, servers --- */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cert_path(char *buf, size_t cap, const char *name, const char *ext)
+{
+    snprintf(buf, cap, "%s/%s.%s", certs_dir, name, ext);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char data[65536];
+    *len = fread(data, 1, sizeof data, f);
+    fclose(f);
+    return data;
+}
+
+static void read_pin(const char *name, char *hex, size_t cap)
+{
+    char path[300];
+    size_t len;
+    cert_path(path, sizeof path, name, "pin");
+    char *d = read_file(path, &len);
+    assert_true(len >= 64 && cap > 64);
+    memcpy(hex, d, 64);
+    hex[64] = '\0';
+}
+
+typedef struct {
+    pid_t pid;
+    char port[16];
+} server;
+
+/* Start scripted_server.py with the JSON script and wait for its port. */
+static void server_start(server *srv, const char *script)
+{
+    int fds[2];
+    char prog[300];
+    snprintf(prog, sizeof prog, "%s/scripted_server.py", scripts_dir);
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl(PYTHON, PYTHON, prog, "--certs", certs_dir, "--lifetime", "20", script,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[64] = "";
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_true(strncmp(line, "PORT ", 5) == 0);
+    snprintf(srv->port, sizeof srv->port, "%d", atoi(line + 5));
+    srv->pid = pid;
+}
+
+static void server_stop(server *srv)
+{
+    /* Give a finished script a moment to exit on its own, then insist. */
+    for (int i = 0; i < 40; i++) {
+        if (waitpid(srv->pid, NULL, WNOHANG) == srv->pid)
+            return;
+        struct timespec ts = {0, 25 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(srv->pid, SIGKILL);
+    waitpid(srv->pid, NULL, 0);
+}
+
+/* --- a counting allocator: every test ends with nothing outstanding --- */
+
+typedef struct {
+    size_t live_blocks;
+} counter;
+
+static void *count_alloc(void *user, size_t size)
+{
+    counter *c = user;
+    void *p = malloc(size);
+    if (p)
+        c->live_blocks++;
+    return p;
+}
+
+static void count_free(void *user, void *ptr, size_t size)
+{
+    counter *c = user;
+    (void)size;
+    c->live_blocks--;
+    free(ptr);
+}
+
+/* --- a user-callback transport over a plain socket --- */
+
+typedef struct {
+    int fd;
+    int closed;
+} cb_sock;
+
+static int cb_wait(int fd, short ev, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = ev, .revents = 0};
+    int n = poll(&p, 1, timeout_ms);
+    return n;
+}
+
+static int cb_send(void *user, const uint8_t *buf, size_t len, int timeout_ms, size_t *sent)
+{
+    cb_sock *s = user;
+    if (cb_wait(s->fd, POLLOUT, timeout_ms) <= 0)
+        return SMTPC_ETIMEDOUT;
+    ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+    if (n < 0)
+        return errno == EPIPE || errno == ECONNRESET ? SMTPC_ECLOSED : SMTPC_EIO;
+    *sent = (size_t)n;
+    return 0;
+}
+
+static int cb_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t *received)
+{
+    cb_sock *s = user;
+    if (cb_wait(s->fd, POLLIN, timeout_ms) <= 0)
+        return SMTPC_ETIMEDOUT;
+    ssize_t n = recv(s->fd, buf, cap, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+        return SMTPC_ECLOSED;
+    if (n < 0)
+        return SMTPC_EIO;
+    *received = (size_t)n;
+    return 0;
+}
+
+static void cb_close(void *user)
+{
+    cb_sock *s = user;
+    close(s->fd);
+    s->closed = 1;
+}
+
+static smtpc_transport *callback_transport(const smtpc_allocator *a, cb_sock *s,
+                                           const char *port)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)atoi(port));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    s->closed = 0;
+    assert_true(s->fd >= 0);
+    assert_int_equal(connect(s->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    smtpc_transport *t = NULL;
+    assert_int_equal(smtpc_transport_new_callbacks(a, cb_send, cb_recv, cb_close, s, &t), 0);
+    return t;
+}
+
+static smtpc_transport *socket_transport(const smtpc_allocator *a, const char *port)
+{
+    smtpc_transport *t = NULL;
+    char err[256];
+    int rc = smtpc_transport_new_socket(a, "127.0.0.1", port, 2000, &t, err, sizeof err);
+    if (rc != 0)
+        fail_msg("socket: %s", err);
+    return t;
+}
+
+/* --- configurations --- */
+
+static smtpc_tls_config *test_config(const smtpc_allocator *a)
+{
+    smtpc_tls_config *cfg = NULL;
+    char path[300];
+    assert_int_equal(smtpc_tls_config_new(a, &cfg), 0);
+    cert_path(path, sizeof path, "ca", "pem");
+    assert_int_equal(smtpc_tls_config_add_ca_file(cfg, path), 0);
+    return cfg;
+}
+
+static const char echo_script_fmt[] = "[{\"tls\": {\"cert\": \"%s\"}}, {\"echo\": null}]";
+
+typedef struct {
+    int rc;
+    char msg[256];
+} outcome;
+
+/* Handshake with a server presenting cert_name; on success exchange data
+ * both ways and check it comes back intact. */
+static outcome run_tls(const smtpc_tls_config *cfg, const char *script, const char *name,
+                       int use_callbacks, int timeout_ms)
+{
+    counter c = {0};
+    smtpc_allocator a = {count_alloc, count_free, &c};
+    server srv;
+    cb_sock cs;
+    outcome o;
+    server_start(&srv, script);
+
+    smtpc_transport *inner = use_callbacks ? callback_transport(&a, &cs, srv.port)
+                                           : socket_transport(&a, srv.port);
+    smtpc_transport *t = NULL;
+    o.rc = smtpc_transport_new_tls(&a, inner, cfg, name, timeout_ms, &t, o.msg, sizeof o.msg);
+    if (o.rc == 0) {
+        assert_non_null(t);
+        assert_int_equal(t->encrypted, 1);
+        /* Larger than one TLS record, so several records each way. */
+        static uint8_t out[40000], in[40000];
+        for (size_t i = 0; i < sizeof out; i++)
+            out[i] = (uint8_t)(i * 7 + 3);
+        size_t sent = 0;
+        assert_int_equal(smtpc_transport_send(t, out, sizeof out, 5000, &sent), 0);
+        assert_int_equal(sent, sizeof out);
+        size_t got = 0;
+        while (got < sizeof in) {
+            size_t n = 0;
+            assert_int_equal(smtpc_transport_recv(t, in + got, sizeof in - got, 5000, &n), 0);
+            got += n;
+        }
+        assert_memory_equal(in, out, sizeof out);
+    } else {
+        assert_null(t);
+        assert_true(o.msg[0] != '\0');
+    }
+    smtpc_transport_free(t);
+    if (use_callbacks && o.rc != 0)
+        assert_int_equal(cs.closed, 1); /* inner was freed on failure too */
+    assert_int_equal(c.live_blocks, 0);
+    server_stop(&srv);
+    return o;
+}
+
+static outcome run_cert(const smtpc_tls_config *cfg, const char *cert_name, const char *name,
+                        int use_callbacks)
+{
+    char script[256];
+    snprintf(script, sizeof script, echo_script_fmt, cert_name);
+    return run_tls(cfg, script, name, use_callbacks, HS_TIMEOUT_MS);
+}
+
+/* --- tests: good certificates --- */
+
+static void valid_over_socket(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    outcome o = run_cert(cfg, "server", "localhost", 0);
+    assert_int_equal(o.rc, 0);
+    smtpc_tls_config_free(cfg);
+}
+
+static void valid_over_callbacks(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    outcome o = run_cert(cfg, "server", "localhost", 1);
+    assert_int_equal(o.rc, 0);
+    smtpc_tls_config_free(cfg);
+}
+
+static void valid_ip_literals(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    assert_int_equal(run_cert(cfg, "server", "127.0.0.1", 0).rc, 0);
+    /* The certificate also names ::1; the name checked need not be the
+     * address dialled. */
+    assert_int_equal(run_cert(cfg, "server", "[::1]", 0).rc, 0);
+    smtpc_tls_config_free(cfg);
+}
+
+/* --- tests: bad certificates, each with its reason --- */
+
+static void expect_verify_failure(const char *cert, const char *name, const char *reason)
+{
+    smtpc_tls_config *cfg = test_config(NULL);
+    for (int cb = 0; cb <= 1; cb++) {
+        outcome o = run_cert(cfg, cert, name, cb);
+        assert_int_equal(o.rc, SMTPC_ETLS_VERIFY);
+        if (!strstr(o.msg, reason))
+            fail_msg("%s: message \"%s\" lacks \"%s\"", cert, o.msg, reason);
+    }
+    smtpc_tls_config_free(cfg);
+}
+
+static void wrong_host(void **state)
+{
+    (void)state;
+    expect_verify_failure("wronghost", "localhost", "host-name mismatch");
+}
+
+static void wrong_ip(void **state)
+{
+    (void)state;
+    /* A DNS-only certificate never matches an IP literal... */
+    expect_verify_failure("wronghost", "127.0.0.1", "host-name mismatch");
+    /* ...and an IP SAN matches only its own address. */
+    expect_verify_failure("server", "127.0.0.2", "host-name mismatch");
+}
+
+static void expired(void **state)
+{
+    (void)state;
+    expect_verify_failure("expired", "localhost", "expired");
+}
+
+static void not_yet_valid(void **state)
+{
+    (void)state;
+    expect_verify_failure("notyet", "localhost", "not yet valid");
+}
+
+static void self_signed(void **state)
+{
+    (void)state;
+    expect_verify_failure("selfsigned", "localhost", "untrusted");
+}
+
+static void default_store_rejects_test_ca(void **state)
+{
+    (void)state;
+    /* The system bundle does not know the test CA. */
+    smtpc_tls_config *cfg = NULL;
+    assert_int_equal(smtpc_tls_config_new(NULL, &cfg), 0);
+    outcome o = run_cert(cfg, "server", "localhost", 0);
+    assert_int_equal(o.rc, SMTPC_ETLS_VERIFY);
+    smtpc_tls_config_free(cfg);
+}
+
+static void verify_none_accepts_self_signed(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    assert_int_equal(smtpc_tls_config_verify_mode(cfg), SMTPC_TLS_VERIFY_REQUIRED);
+    assert_int_equal(smtpc_tls_config_set_verify(cfg, SMTPC_TLS_VERIFY_NONE), 0);
+    assert_int_equal(smtpc_tls_config_verify_mode(cfg), SMTPC_TLS_VERIFY_NONE);
+    assert_int_equal(run_cert(cfg, "selfsigned", "localhost", 0).rc, 0);
+    assert_int_equal(run_cert(cfg, "expired", "wrong.example", 1).rc, 0);
+    smtpc_tls_config_free(cfg);
+}
+
+static void info_reports_verification(void **state)
+{
+    (void)state;
+    char script[256], info[256], msg[256];
+    smtpc_tls_config *cfg = test_config(NULL);
+    assert_int_equal(smtpc_tls_config_set_verify(cfg, SMTPC_TLS_VERIFY_NONE), 0);
+    snprintf(script, sizeof script, echo_script_fmt, "selfsigned");
+    server srv;
+    server_start(&srv, script);
+    smtpc_transport *t = NULL;
+    assert_int_equal(smtpc_transport_new_tls(NULL, socket_transport(NULL, srv.port), cfg,
+                                             "localhost", HS_TIMEOUT_MS, &t, msg, sizeof msg),
+                     0);
+    assert_int_equal(smtpc_transport_tls_info(t, info, sizeof info), 0);
+    assert_non_null(strstr(info, "NOT verified"));
+    assert_non_null(strstr(info, "untrusted"));
+    assert_non_null(strstr(info, "TLSv1.2"));
+    /* Not a TLS transport: refused. */
+    smtpc_transport *plain = socket_transport(NULL, srv.port);
+    assert_int_equal(smtpc_transport_tls_info(plain, info, sizeof info), SMTPC_EINVAL);
+    smtpc_transport_free(plain);
+    smtpc_transport_free(t);
+    server_stop(&srv);
+    smtpc_tls_config_free(cfg);
+}
+
+/* --- tests: pins --- */
+
+static void pin_match_and_mismatch(void **state)
+{
+    (void)state;
+    char hex[80];
+    smtpc_tls_config *cfg = test_config(NULL);
+
+    read_pin("server", hex, sizeof hex);
+    assert_int_equal(smtpc_tls_config_set_pin_sha256_hex(cfg, hex), 0);
+    assert_int_equal(run_cert(cfg, "server", "localhost", 0).rc, 0);
+
+    read_pin("other", hex, sizeof hex);
+    assert_int_equal(smtpc_tls_config_set_pin_sha256_hex(cfg, hex), 0);
+    outcome o = run_cert(cfg, "server", "localhost", 1);
+    assert_int_equal(o.rc, SMTPC_ETLS_PIN);
+    assert_non_null(strstr(o.msg, "pin"));
+
+    /* Pin-only trust: verification off, the pin still decides. */
+    assert_int_equal(smtpc_tls_config_set_verify(cfg, SMTPC_TLS_VERIFY_NONE), 0);
+    assert_int_equal(run_cert(cfg, "selfsigned", "localhost", 0).rc, SMTPC_ETLS_PIN);
+    read_pin("selfsigned", hex, sizeof hex);
+    assert_int_equal(smtpc_tls_config_set_pin_sha256_hex(cfg, hex), 0);
+    assert_int_equal(run_cert(cfg, "selfsigned", "localhost", 0).rc, 0);
+
+    assert_int_equal(smtpc_tls_config_set_pin_sha256_hex(cfg, NULL), 0);
+    smtpc_tls_config_free(cfg);
+}
+
+/* --- tests: client certificates --- */
+
+static const char client_auth_script[] =
+    "[{\"tls\": {\"cert\": \"server\", \"client_ca\": \"ca\"}}, {\"echo\": null}]";
+
+static void client_cert_from_files(void **state)
+{
+    (void)state;
+    char crt[300], key[300];
+    smtpc_tls_config *cfg = test_config(NULL);
+    cert_path(crt, sizeof crt, "client", "pem");
+    cert_path(key, sizeof key, "client", "key");
+    assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, crt, key, NULL), 0);
+    assert_int_equal(run_tls(cfg, client_auth_script, "localhost", 0, HS_TIMEOUT_MS).rc, 0);
+    smtpc_tls_config_free(cfg);
+}
+
+static void client_cert_from_memory(void **state)
+{
+    (void)state;
+    char path[300];
+    static char crt[8192], key[8192];
+    size_t crt_len, key_len;
+    smtpc_tls_config *cfg = test_config(NULL);
+    const char *data;
+    cert_path(path, sizeof path, "client", "pem");
+    data = read_file(path, &crt_len);
+    memcpy(crt, data, crt_len);
+    cert_path(path, sizeof path, "client", "key");
+    data = read_file(path, &key_len);
+    memcpy(key, data, key_len);
+    assert_int_equal(smtpc_tls_config_set_client_cert_mem(cfg, (const uint8_t *)crt, crt_len,
+                                                          (const uint8_t *)key, key_len, NULL),
+                     0);
+    assert_int_equal(run_tls(cfg, client_auth_script, "localhost", 1, HS_TIMEOUT_MS).rc, 0);
+    smtpc_tls_config_free(cfg);
+}
+
+static void client_cert_missing(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    outcome o = run_tls(cfg, client_auth_script, "localhost", 0, HS_TIMEOUT_MS);
+    /* The server's alert, or its closing the connection first. */
+    if (o.rc != SMTPC_ETLS_HANDSHAKE && o.rc != SMTPC_ECLOSED)
+        fail_msg("got %d: %s", o.rc, o.msg);
+    smtpc_tls_config_free(cfg);
+}
+
+/* --- tests: broken servers --- */
+
+static void handshake_garbage(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    for (int cb = 0; cb <= 1; cb++) {
+        outcome o = run_tls(cfg,
+                            "[{\"read_bytes\": 1}, {\"send\": \"HTTP/1.0 400 Bad Request\\r\\n"
+                            "\\r\\n\"}, {\"sleep\": 1}]",
+                            "localhost", cb, HS_TIMEOUT_MS);
+        assert_int_equal(o.rc, SMTPC_ETLS_HANDSHAKE);
+        assert_non_null(strstr(o.msg, "localhost"));
+    }
+    smtpc_tls_config_free(cfg);
+}
+
+static void silent_server_times_out(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    for (int cb = 0; cb <= 1; cb++) {
+        long long t0 = now_ms();
+        outcome o = run_tls(cfg, "[{\"sleep\": 4}]", "localhost", cb, 500);
+        long long took = now_ms() - t0;
+        assert_int_equal(o.rc, SMTPC_ETIMEDOUT);
+        assert_non_null(strstr(o.msg, "timed out"));
+        /* Bounded by the handshake timeout, not the server's 4 s. */
+        assert_true(took < 3000);
+    }
+    smtpc_tls_config_free(cfg);
+}
+
+static void trickling_server_bounded_overall(void **state)
+{
+    (void)state;
+    /* Bytes arriving slowly must not reset the handshake deadline. */
+    smtpc_tls_config *cfg = test_config(NULL);
+    long long t0 = now_ms();
+    outcome o = run_tls(cfg,
+                        "[{\"read_bytes\": 1}, {\"send_hex\": \"16\"}, {\"sleep\": 0.3},"
+                        " {\"send_hex\": \"03\"}, {\"sleep\": 0.3}, {\"send_hex\": \"03\"},"
+                        " {\"sleep\": 0.3}, {\"send_hex\": \"00\"}, {\"sleep\": 3}]",
+                        "localhost", 0, 700);
+    assert_int_equal(o.rc, SMTPC_ETIMEDOUT);
+    assert_true(now_ms() - t0 < 2500);
+    smtpc_tls_config_free(cfg);
+}
+
+static void server_closes(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    outcome o = run_tls(cfg, "[{\"read_bytes\": 1}, {\"close\": null}]", "localhost", 0,
+                        HS_TIMEOUT_MS);
+    assert_int_equal(o.rc, SMTPC_ECLOSED);
+    smtpc_tls_config_free(cfg);
+}
+
+static void read_timeout_is_recoverable(void **state)
+{
+    (void)state;
+    char script[256], msg[256];
+    smtpc_tls_config *cfg = test_config(NULL);
+    snprintf(script, sizeof script, echo_script_fmt, "server");
+    server srv;
+    server_start(&srv, script);
+    smtpc_transport *t = NULL;
+    assert_int_equal(smtpc_transport_new_tls(NULL, socket_transport(NULL, srv.port), cfg,
+                                             "localhost", HS_TIMEOUT_MS, &t, msg, sizeof msg),
+                     0);
+    uint8_t buf[64];
+    size_t n = 0;
+    long long t0 = now_ms();
+    assert_int_equal(smtpc_transport_recv(t, buf, sizeof buf, 200, &n), SMTPC_ETIMEDOUT);
+    assert_true(now_ms() - t0 >= 150);
+    assert_int_equal(smtpc_transport_send(t, (const uint8_t *)"ping", 4, 1000, &n), 0);
+    assert_int_equal(smtpc_transport_recv(t, buf, sizeof buf, 2000, &n), 0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(buf, "ping", 4);
+    smtpc_transport_free(t);
+    server_stop(&srv);
+    smtpc_tls_config_free(cfg);
+}
+
+/* --- tests: configuration --- */
+
+static int entropy_calls;
+static int test_entropy(void *user, uint8_t *buf, size_t len, size_t *olen)
+{
+    (void)user;
+    entropy_calls++;
+    /* Not random at all: only shows the hook is used (mbedTLS's own
+     * sources are mixed in as well). */
+    memset(buf, 0x5a, len);
+    *olen = len;
+    return 0;
+}
+
+static void entropy_hook_used(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    assert_int_equal(smtpc_tls_config_set_entropy(cfg, test_entropy, NULL), 0);
+    entropy_calls = 0;
+    assert_int_equal(run_cert(cfg, "server", "localhost", 0).rc, 0);
+    assert_true(entropy_calls > 0);
+    smtpc_tls_config_free(cfg);
+}
+
+static void config_arguments(void **state)
+{
+    (void)state;
+    counter c = {0};
+    smtpc_allocator a = {count_alloc, count_free, &c};
+    smtpc_tls_config *cfg = NULL;
+    char path[300];
+
+    assert_int_equal(smtpc_tls_config_new(&a, NULL), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_new(&a, &cfg), 0);
+    smtpc_tls_config_free(NULL);
+    assert_int_equal(smtpc_tls_config_verify_mode(NULL), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_verify(cfg, 0), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_verify_mode(cfg), SMTPC_TLS_VERIFY_REQUIRED);
+    assert_int_equal(smtpc_tls_config_set_min_version(cfg, 0x0302), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_min_version(cfg, SMTPC_TLS_VERSION_1_2), 0);
+
+    /* pins */
+    uint8_t pin[32] = {1};
+    assert_int_equal(smtpc_tls_config_set_pin_sha256(cfg, pin, 31), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_pin_sha256(cfg, pin, 32), 0);
+    assert_int_equal(smtpc_tls_config_set_pin_sha256_hex(cfg, "abc"), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_pin_sha256_hex(
+                         cfg, "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFG"),
+                     SMTPC_EINVAL);
+    assert_int_equal(
+        smtpc_tls_config_set_pin_sha256_hex(
+            cfg, "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:"
+                 "99:aa:bb:cc:dd:ee:ff"),
+        0);
+    assert_int_equal(smtpc_tls_config_set_pin_sha256_hex(
+                         cfg, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00"),
+                     SMTPC_EINVAL);
+
+    /* trust anchors */
+    assert_int_equal(smtpc_tls_config_add_ca_file(cfg, "/nonexistent/ca.pem"), SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_tls_config_errmsg(cfg), "/nonexistent/ca.pem"));
+    assert_int_equal(smtpc_tls_config_add_ca_mem(cfg, (const uint8_t *)"junk", 4), SMTPC_ETLS);
+    assert_true(smtpc_tls_config_errmsg(cfg)[0] != '\0');
+    assert_int_equal(smtpc_tls_config_add_ca_mem(cfg, NULL, 4), SMTPC_EINVAL);
+    cert_path(path, sizeof path, "ca", "pem");
+    size_t len;
+    const char *pem = read_file(path, &len);
+    /* PEM without its NUL, as read from a file. */
+    assert_int_equal(smtpc_tls_config_add_ca_mem(cfg, (const uint8_t *)pem, len), 0);
+    assert_int_equal(smtpc_tls_config_add_ca_dir(cfg, certs_dir), 0);
+    assert_int_equal(smtpc_tls_config_add_ca_dir(cfg, "/nonexistent"), SMTPC_EFILE);
+
+    /* client certificates */
+    char crt[300], key[300];
+    cert_path(crt, sizeof crt, "client", "pem");
+    cert_path(key, sizeof key, "other", "key");
+    assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, crt, key, NULL), SMTPC_ETLS);
+    assert_non_null(strstr(smtpc_tls_config_errmsg(cfg), "does not match"));
+    assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, crt, "/nonexistent", NULL),
+                     SMTPC_EFILE);
+    assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, NULL, key, NULL), SMTPC_EINVAL);
+    smtpc_tls_config_free(cfg);
+    assert_int_equal(c.live_blocks, 0);
+}
+
+static void ca_from_memory_used(void **state)
+{
+    (void)state;
+    char path[300];
+    smtpc_tls_config *cfg = NULL;
+    assert_int_equal(smtpc_tls_config_new(NULL, &cfg), 0);
+    cert_path(path, sizeof path, "ca", "pem");
+    size_t len;
+    const char *pem = read_file(path, &len);
+    assert_int_equal(smtpc_tls_config_add_ca_mem(cfg, (const uint8_t *)pem, len), 0);
+    assert_int_equal(run_cert(cfg, "server", "localhost", 0).rc, 0);
+    smtpc_tls_config_free(cfg);
+}
+
+static void new_tls_arguments(void **state)
+{
+    (void)state;
+    counter c = {0};
+    smtpc_allocator a = {count_alloc, count_free, &c};
+    cb_sock cs = {.fd = -1, .closed = 0};
+    smtpc_tls_config *cfg = test_config(NULL);
+    smtpc_transport *t = (smtpc_transport *)&cs; /* must be reset to NULL */
+    smtpc_transport *inner = NULL;
+    char msg[128];
+
+    /* inner is consumed even when the arguments are wrong. */
+    assert_int_equal(smtpc_transport_new_callbacks(&a, cb_send, cb_recv, cb_close, &cs, &inner),
+                     0);
+    assert_int_equal(smtpc_transport_new_tls(&a, inner, cfg, "", 1000, &t, msg, sizeof msg),
+                     SMTPC_EINVAL);
+    assert_null(t);
+    assert_int_equal(cs.closed, 1);
+    assert_int_equal(smtpc_transport_new_tls(&a, NULL, cfg, "x", 1000, &t, NULL, 0),
+                     SMTPC_EINVAL);
+    assert_int_equal(c.live_blocks, 0);
+    smtpc_tls_config_free(cfg);
+}
+
+/* --- IP literal recognition --- */
+
+static void ip_literals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int len;
+        uint8_t bytes[16];
+    } cases[] = {
+        {"127.0.0.1", 4, {127, 0, 0, 1}},
+        {"0.0.0.0", 4, {0}},
+        {"255.255.255.255", 4, {255, 255, 255, 255}},
+        {"256.0.0.1", 0, {0}},
+        {"1.2.3", 0, {0}},
+        {"1.2.3.4.5", 0, {0}},
+        {"01.2.3.4", 0, {0}},
+        {"1.2.3.4 ", 0, {0}},
+        {"localhost", 0, {0}},
+        {"mail.example.com", 0, {0}},
+        {"1e100.net", 0, {0}},
+        {"", 0, {0}},
+        {"::1", 16, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
+        {"[::1]", 16, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
+        {"::", 16, {0}},
+        {"2001:db8::8:800:200c:417a", 16,
+         {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0x08, 0x08, 0, 0x20, 0x0c, 0x41, 0x7a}},
+        {"1:2:3:4:5:6:7:8", 16, {0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8}},
+        {"1::", 16, {0, 1}},
+        {"::ffff:192.0.2.1", 16, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1}},
+        {"1:2:3:4:5:6:7:8:9", 0, {0}},
+        {"1:2:3:4:5:6:7", 0, {0}},
+        {"1::2::3", 0, {0}},
+        {":1", 0, {0}},
+        {"1:", 0, {0}},
+        {"1:::2", 0, {0}},
+        {"12345::", 0, {0}},
+        {"1:2:3:4:5:6:7::8", 0, {0}},
+        {"fe80::1%eth0", 0, {0}},
+        {"[127.0.0.1", 0, {0}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t out[16];
+        memset(out, 0xee, sizeof out);
+        int got = smtpc_tls_parse_ip(cases[i].in, out);
+        if (got != cases[i].len)
+            fail_msg("\"%s\": got %d, want %d", cases[i].in, got, cases[i].len);
+        if (got)
+            assert_memory_equal(out, cases[i].bytes, (size_t)got);
+    }
+    uint8_t out[16];
+    assert_int_equal(smtpc_tls_parse_ip(NULL, out), 0);
+}
+
+/* --- setup --- */
+
+static int make_certs(void **state)
+{
+    (void)state;
+    char cmd[700];
+    snprintf(certs_dir, sizeof certs_dir, "/tmp/smtpc-tls-XXXXXX");
+    if (!mkdtemp(certs_dir))
+        return -1;
+    snprintf(cmd, sizeof cmd, "%s %s/certs.py %s >/dev/null", PYTHON, scripts_dir, certs_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int remove_certs(void **state)
+{
+    (void)state;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", certs_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    scripts_dir = argc > 1 ? argv[1] : "tests/integration";
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ip_literals),
+        cmocka_unit_test(config_arguments),
+        cmocka_unit_test(new_tls_arguments),
+        cmocka_unit_test(valid_over_socket),
+        cmocka_unit_test(valid_over_callbacks),
+        cmocka_unit_test(valid_ip_literals),
+        cmocka_unit_test(ca_from_memory_used),
+        cmocka_unit_test(wrong_host),
+        cmocka_unit_test(wrong_ip),
+        cmocka_unit_test(expired),
+        cmocka_unit_test(not_yet_valid),
+        cmocka_unit_test(self_signed),
+        cmocka_unit_test(default_store_rejects_test_ca),
+        cmocka_unit_test(verify_none_accepts_self_signed),
+        cmocka_unit_test(info_reports_verification),
+        cmocka_unit_test(pin_match_and_mismatch),
+        cmocka_unit_test(client_cert_from_files),
+        cmocka_unit_test(client_cert_from_memory),
+        cmocka_unit_test(client_cert_missing),
+        cmocka_unit_test(handshake_garbage),
+        cmocka_unit_test(silent_server_times_out),
+        cmocka_unit_test(trickling_server_bounded_overall),
+        cmocka_unit_test(server_closes),
+        cmocka_unit_test(read_timeout_is_recoverable),
+        cmocka_unit_test(entropy_hook_used),
+    };
+    return cmocka_run_group_tests(tests, make_certs, remove_certs);
+}
