@@ -451,7 +451,9 @@ static int begin_send(smtpc_client *c, const char *from, const char *const *rcpt
     return SMTPC_OK;
 }
 
-/* Push len bytes as body, sending as the output fills. Returns the want that
+/* Push len bytes as body. Output is sent only when the engine's buffer is
+ * full, so body chunks coalesce into large writes and the final chunk
+ * leaves together with the end-of-data sequence. Returns the want that
  * stopped the pump: SMTPC_WANT_BODY when all was taken. */
 static int push_body(smtpc_client *c, const uint8_t *p, size_t len)
 {
@@ -461,6 +463,8 @@ static int push_body(smtpc_client *c, const uint8_t *p, size_t len)
             return smtpc_client_pump(c);
         p += took;
         len -= took;
+        if (len == 0)
+            break;
         int want = smtpc_client_pump(c);
         if (want != SMTPC_WANT_BODY)
             return want;

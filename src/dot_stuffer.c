@@ -9,6 +9,8 @@
  * at two flags. */
 #include "dot_stuffer.h"
 
+#include <string.h>
+
 void smtpc_dot_stuffer_init(smtpc_dot_stuffer *s)
 {
     s->at_line_start = 1;
@@ -53,6 +55,24 @@ void smtpc_dot_stuffer_encode(smtpc_dot_stuffer *s, const uint8_t *in, size_t in
     size_t i = 0, used = 0;
 
     while (i < in_len) {
+        if (!s->pending_cr && !s->at_line_start) {
+            /* Mid-line, ordinary bytes pass unchanged: copy the run at once.
+             * This is where nearly all body bytes go. */
+            size_t room = cap - used;
+            size_t end = in_len - i < room ? in_len : i + room;
+            size_t j = i;
+            uint8_t high = 0;
+            while (j < end && in[j] != '\r' && in[j] != '\n')
+                high |= in[j++];
+            if (j > i) {
+                memcpy(out + used, in + i, j - i);
+                used += j - i;
+                i = j;
+                if (high & 0x80)
+                    s->saw_8bit = 1;
+                continue;
+            }
+        }
         smtpc_dot_stuffer next = *s;
         uint8_t o[3];
         size_t n = encode_byte(&next, in[i], o);

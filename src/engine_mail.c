@@ -286,14 +286,6 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
         advance(e);
 }
 
-static int has_8bit(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] & 0x80)
-            return 1;
-    return 0;
-}
-
 int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, size_t *consumed)
 {
     if (!e || !consumed || (!data && len))
@@ -309,7 +301,7 @@ int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, si
     smtpc_dot_stuffer_encode(&e->stuffer, data, len, consumed, e->out + e->out_len,
                              room - BODY_RESERVE, &produced);
     if (!(e->mail_flags & (SMTPC_CMD_BODY_8BITMIME | SMTPC_CMD_SMTPUTF8)) &&
-        has_8bit(data, *consumed)) {
+        e->stuffer.saw_8bit) {
         /* Too late to undo: DATA is open. Dropping the connection makes the
          * server discard the partial message. */
         *consumed = 0;
