@@ -196,7 +196,7 @@ static int make_addr(smtpc_message *msg, const char *address, const char *displa
 
 int smtpc_message_set_from(smtpc_message *msg, const char *address, const char *display_name)
 {
-    smtpc_msg_addr *a;
+    smtpc_msg_addr *a = NULL;
     int rc = make_addr(msg, address, display_name, &a);
     if (rc)
         return rc;
@@ -209,7 +209,7 @@ int smtpc_message_set_from(smtpc_message *msg, const char *address, const char *
 static int add_addr(smtpc_message *msg, int list, const char *address,
                     const char *display_name)
 {
-    smtpc_msg_addr *a;
+    smtpc_msg_addr *a = NULL;
     int rc = make_addr(msg, address, display_name, &a);
     if (rc)
         return rc;
