@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 static void *default_alloc(void *user, size_t size)
 {
     (void)user;
@@ -64,8 +66,7 @@ void smtpc_strfree(const smtpc_allocator *a, char *s)
 
 void smtpc_zeroize(void *p, size_t n)
 {
-    /* A volatile pointer keeps the stores from being optimised away. */
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
+    /* mbedTLS's zeroize is written so the compiler cannot drop the stores. */
+    if (p && n)
+        mbedtls_platform_zeroize(p, n);
 }
