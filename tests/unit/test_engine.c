@@ -530,9 +530,66 @@ static void test_bad_args(void **state)
     smtpc_engine_free(e);
 }
 
+/* More recipients than one pipelined group holds: the engine sends a group,
+ * reads its replies, then sends the next; every recipient gets its result. */
+static void test_many_recipients_pipelined(void **state)
+{
+    (void)state;
+    enum { N = 150 };
+    static char addrs[N][32];
+    const char *rcpts[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(addrs[i], sizeof addrs[i], "user%03d@y.test", i);
+        rcpts[i] = addrs[i];
+    }
+    smtpc_engine *e = ready_engine("250-mx\r\n250 PIPELINING\r\n");
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", rcpts, N, -1, 0), 0);
+    size_t rcpt_lines = 0, groups = 0, data_seen = 0;
+    while (smtpc_engine_want(e) != SMTPC_WANT_BODY) {
+        assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_WRITE);
+        const uint8_t *p;
+        size_t n;
+        smtpc_engine_output(e, &p, &n);
+        char reply[8192];
+        size_t rlen = 0;
+        /* Answer every line of the group: MAIL and RCPTs 250 (every 7th
+         * recipient refused), DATA 354. */
+        for (size_t off = 0; off < n;) {
+            const uint8_t *eol = memchr(p + off, '\n', n - off);
+            assert_non_null(eol);
+            const char *line = (const char *)p + off;
+            const char *r = "250 ok\r\n";
+            if (strncmp(line, "RCPT", 4) == 0 && rcpt_lines++ % 7 == 3)
+                r = "550 no\r\n";
+            if (strncmp(line, "DATA", 4) == 0) {
+                r = "354 go\r\n";
+                data_seen++;
+            }
+            memcpy(reply + rlen, r, strlen(r));
+            rlen += strlen(r);
+            off = (size_t)(eol - p) + 1;
+        }
+        smtpc_engine_output_done(e, n);
+        groups++;
+        assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_READ);
+        assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)reply, rlen), 0);
+    }
+    assert_int_equal(rcpt_lines, N);
+    assert_int_equal(data_seen, 1);
+    assert_true(groups >= 3); /* 64 replies at most per group */
+    size_t accepted = 0;
+    for (size_t i = 0; i < N; i++) {
+        int code = smtpc_engine_rcpt_reply_code(e, i);
+        assert_int_equal(code, i % 7 == 3 ? 550 : 250);
+        accepted += code == 250;
+    }
+    assert_int_equal(smtpc_engine_rcpt_accepted_count(e), accepted);
+    smtpc_engine_free(e);
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[sizeof scripts / sizeof scripts[0] + 3];
+    struct CMUnitTest tests[sizeof scripts / sizeof scripts[0] + 4];
     size_t n = 0;
     for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
         tests[n].name = scripts[i].name;
@@ -545,5 +602,6 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_precheck);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_undeclared_8bit);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_args);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_recipients_pipelined);
     return _cmocka_run_group_tests("engine", tests, n, NULL, NULL);
 }
