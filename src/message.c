@@ -8,6 +8,7 @@
 #include "command_writer.h"
 #include "header_encode.h"
 #include "message_internal.h"
+#include "random.h"
 #include "mime_types.h"
 
 int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
@@ -43,7 +44,7 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     msg->empty_body.src.kind = SMTPC_SRC_MEM;
     msg->empty_body.src.fd = -1;
     msg->clock = smtpc_clock_default;
-    msg->random = smtpc_msg_random_default;
+    msg->random = smtpc_random_default;
     msg->phase = SMTPC_PH_HEADERS;
     *out = msg;
     return 0;
@@ -367,7 +368,7 @@ int smtpc_message_set_random(smtpc_message *msg, smtpc_message_random_fn fn, voi
 {
     if (!msg)
         return SMTPC_EINVAL;
-    msg->random = fn ? fn : smtpc_msg_random_default;
+    msg->random = fn ? fn : smtpc_random_default;
     msg->random_user = fn ? user : NULL;
     return 0;
 }

@@ -195,7 +195,5 @@ int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t 
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap);
 /* clock.c: the default clock, time() in UTC. */
 int smtpc_clock_default(void *user, int64_t *unix_time, int *utc_offset_minutes);
-/* message_random.c: the default random source (mbedTLS CTR-DRBG). */
-int smtpc_msg_random_default(void *user, uint8_t *buf, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "random.h"
 #include "sasl_mech.h"
 #include "smtpc/base.h"
 
@@ -92,7 +93,7 @@ int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secr
     s->user = user;
     s->secret = secret;
     if (!random)
-        random = smtpc_sasl_default_random;
+        random = smtpc_random_default;
     int rc = ops->prepare ? ops->prepare(s, random, random_user) : SMTPC_OK;
     if (rc != SMTPC_OK)
         goto fail;

@@ -1,7 +1,5 @@
 /* The hashes, HMACs, PBKDF2 and random bytes the SASL mechanisms need, from
  * mbedTLS's public API, with the 2.28 / 3.x differences kept here. */
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 #include <mbedtls/version.h>
@@ -74,25 +72,6 @@ int smtpc_pbkdf2_sha256(const uint8_t *password, size_t password_len, const uint
     mbedtls_md_free(&ctx);
     return map_md_error(rc);
 #endif
-}
-
-int smtpc_sasl_default_random(void *user, uint8_t *buf, size_t len)
-{
-    (void)user;
-    /* Built and torn down per call: a SCRAM nonce is needed once per
-     * session, and the library keeps no global state. */
-    static const unsigned char pers[] = "smtpc-sasl-nonce";
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
-    int rc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, pers,
-                                   sizeof pers - 1);
-    if (rc == 0)
-        rc = mbedtls_ctr_drbg_random(&drbg, buf, len);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
-    return rc;
 }
 
 int smtpc_ct_equal(const uint8_t *a, const uint8_t *b, size_t len)

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static int hexval(char c)
+int smtpc_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -71,7 +71,7 @@ static int parse_v6(const char *s, size_t n, uint8_t out[16])
         unsigned v = 0;
         size_t digits = 0;
         while (i < n && s[i] != ':') {
-            int h = hexval(s[i]);
+            int h = smtpc_hex_digit(s[i]);
             if (h < 0 || ++digits > 4)
                 return 0;
             v = (v << 4) | (unsigned)h;

@@ -10,5 +10,7 @@
  * zeros in a dotted quad are refused: some resolvers read them as octal, so
  * the literal would be ambiguous. */
 int smtpc_tls_parse_ip(const char *s, uint8_t out[16]);
+/* The value of a hexadecimal digit, or -1. */
+int smtpc_hex_digit(char c);
 
 #endif

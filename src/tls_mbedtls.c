@@ -510,17 +510,6 @@ int smtpc_tls_config_set_pin_sha256(smtpc_tls_config *cfg, const uint8_t *pin, s
     return SMTPC_OK;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int smtpc_tls_config_set_pin_sha256_hex(smtpc_tls_config *cfg, const char *hex)
 {
     if (!cfg)
@@ -533,7 +522,7 @@ int smtpc_tls_config_set_pin_sha256_hex(smtpc_tls_config *cfg, const char *hex)
     for (const char *p = hex; *p; p++) {
         if (*p == ':' && high < 0)
             continue;
-        int d = hex_digit(*p);
+        int d = smtpc_hex_digit(*p);
         if (d < 0 || n == sizeof pin) {
             snprintf(cfg->errmsg, sizeof cfg->errmsg,
                      "a SHA-256 pin is 64 hex digits (optionally ':'-separated)");

@@ -1,15 +1,14 @@
-/* Default random source for boundaries and Message-IDs. They need to be
- * unguessable enough not to collide, not secret, but a CTR-DRBG is already
- * linked in for TLS. Made and freed per call: no global state. */
+/* mbedTLS's CTR-DRBG, built and torn down per call: callers need a few bytes
+ * once per session or message, and the library keeps no global state. */
+#include "random.h"
+
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 
-#include "message_internal.h"
-
-int smtpc_msg_random_default(void *user, uint8_t *buf, size_t len)
+int smtpc_random_default(void *user, uint8_t *buf, size_t len)
 {
     (void)user;
-    static const unsigned char pers[] = "smtpc-mime-boundary";
+    static const unsigned char pers[] = "smtpc-random";
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
     mbedtls_entropy_init(&entropy);
