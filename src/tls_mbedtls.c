@@ -90,6 +90,10 @@ static int crypto_init(void)
 /* A session's generator, seeded through session_entropy. */
 typedef struct {
     mbedtls_ctr_drbg_context drbg;
+    const smtpc_tls_config *cfg;
+    /* session_entropy could not allocate its context: mbedTLS only sees an
+     * entropy failure, and this lets the caller report SMTPC_ENOMEM. */
+    int nomem;
 } rng_pair;
 
 static int user_entropy(void *data, unsigned char *out, size_t len, size_t *olen)
@@ -107,10 +111,13 @@ static int user_entropy(void *data, unsigned char *out, size_t len, size_t *olen
  * builds with HAVEGE, such as Debian's 2.28) for the rare reseeds. */
 static int session_entropy(void *data, unsigned char *out, size_t len)
 {
-    const smtpc_tls_config *cfg = data;
+    rng_pair *r = data;
+    const smtpc_tls_config *cfg = r->cfg;
     mbedtls_entropy_context *e = smtpc_alloc(&cfg->alloc, sizeof *e);
-    if (!e)
+    if (!e) {
+        r->nomem = 1;
         return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+    }
     mbedtls_entropy_init(e);
     int ret = 0;
     if (cfg->entropy_fn) {
@@ -139,10 +146,13 @@ static void rng_free(rng_pair *r)
     mbedtls_ctr_drbg_free(&r->drbg);
 }
 
-/* cfg must outlive r: reseeds call back into session_entropy with it. */
+/* cfg must outlive r, and r must not move: reseeds call back into
+ * session_entropy with both. */
 static int rng_seed(rng_pair *r, const smtpc_tls_config *cfg)
 {
-    return mbedtls_ctr_drbg_seed(&r->drbg, session_entropy, (void *)(uintptr_t)cfg,
+    r->cfg = cfg;
+    r->nomem = 0;
+    return mbedtls_ctr_drbg_seed(&r->drbg, session_entropy, r,
                                  (const unsigned char *)rng_personalisation,
                                  sizeof rng_personalisation - 1);
 }
@@ -805,6 +815,10 @@ static int session_setup(tls_session *s, char *msg, size_t cap)
         return SMTPC_ETLS;
     }
     ret = rng_seed(&s->rng, cfg);
+    if (ret != 0 && s->rng.nomem) {
+        snprintf(msg, cap, "out of memory");
+        return SMTPC_ENOMEM;
+    }
     if (ret != 0) {
         describe_mbedtls(ret, why, sizeof why);
         snprintf(msg, cap, "cannot seed the random generator: %s", why);
@@ -1008,6 +1022,10 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
 static void tls_close(void *user)
 {
     tls_session *s = user;
+    /* NULL when the session's allocation failed in smtpc_transport_new_tls,
+     * which then frees the bare transport (and so calls this). */
+    if (!s)
+        return;
     if (s->handshake_done && !s->broken) {
         s->deadline = deadline_after(CLOSE_NOTIFY_TIMEOUT_MS);
         (void)mbedtls_ssl_close_notify(&s->ssl);

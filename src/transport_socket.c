@@ -182,7 +182,9 @@ static int socket_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms,
 static void socket_close(void *user)
 {
     sock_state *s = user;
-    if (s->fd >= 0) {
+    /* NULL when the state's allocation failed in smtpc_transport_new_socket,
+     * which then frees the bare transport (and so calls this). */
+    if (s && s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
     }
