@@ -8,6 +8,7 @@ passing the path of the smtpc_send driver as the first argument.
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,79 @@ import unittest
 import zlib
 
 DRIVER = None  # set by main() from argv[1]
+
+
+# --------------------------------------------------------------------------
+# Running our C programs
+#
+# SMTPC_TEST_WRAPPER is a command prefix (shell-split) put before every C
+# program the tests spawn, e.g. "valgrind --error-exitcode=99 ...". meson
+# test's own --wrapper cannot do this: it would wrap the Python interpreter.
+
+WRAPPER = shlex.split(os.environ.get("SMTPC_TEST_WRAPPER", ""))
+# The status the wrapper exits with when it found something (valgrind's
+# --error-exitcode), so that it is told apart from the program's own codes.
+WRAPPER_ERROR_EXIT = next((int(a.split("=", 1)[1]) for a in WRAPPER
+                           if a.startswith("--error-exitcode=")), None)
+# Waits sized for native speed are multiplied by this; valgrind runs the
+# programs some 20-50 times slower.
+TIMEOUT_SCALE = float(os.environ.get("SMTPC_TEST_TIMEOUT_SCALE") or (20 if WRAPPER else 1))
+# Added to bounds on how long a program may take end to end (a timeout that
+# must fire within X s): the wrapper's start-up and slowed execution come on
+# top of the time the program waits, which itself must not be scaled.
+WRAPPER_SLACK = float(os.environ.get("SMTPC_TEST_WRAPPER_SLACK") or (10 if WRAPPER else 0))
+
+# What AddressSanitizer, LeakSanitizer and UBSan print. UBSan goes on after
+# a report unless halt_on_error is set, so the exit status alone is not
+# enough; and a test expecting a failure exit must not take a sanitizer's
+# abort for one.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
+
+
+def scaled(seconds):
+    """A wait sized for native speed, scaled for the wrapper."""
+    return seconds * TIMEOUT_SCALE
+
+
+def time_bound(seconds):
+    """An upper bound on a program's wall time, loosened under the wrapper."""
+    return seconds + WRAPPER_SLACK
+
+
+class ProgramFault(AssertionError):
+    """A C program crashed, or the wrapper or a sanitizer reported an error.
+    An AssertionError, so that every runner counts it as a failed test."""
+
+
+def check_program(proc, argv):
+    """Raise ProgramFault when proc (a finished subprocess) died of a signal,
+    exited with the wrapper's error status, or printed a sanitizer report."""
+    # With stderr=STDOUT the reports are in stdout.
+    err = next((s for s in (proc.stderr, proc.stdout) if s is not None), "")
+    if isinstance(err, bytes):
+        err = err.decode(errors="replace")
+    name = os.path.basename(argv[0])
+    if WRAPPER and proc.returncode == WRAPPER_ERROR_EXIT:
+        # Wrapper lines look like "==1234== ..." (valgrind's prefix).
+        report = [line for line in err.splitlines() if re.match(r"==\d+==", line)]
+        raise ProgramFault(f"{WRAPPER[0]} found errors in {name} (exit {proc.returncode}):\n"
+                           + "\n".join(report or err.splitlines()[-80:]))
+    found = [m for m in SANITIZER_MARKERS if m in err]
+    if found:
+        start = min(err.find(m) for m in found)
+        raise ProgramFault(f"sanitizer report from {name} (exit {proc.returncode}):\n"
+                           + err[max(0, start - 200):start + 8000])
+    if proc.returncode < 0:
+        raise ProgramFault(f"{name} killed by signal {-proc.returncode}:\n{err[-6000:]}")
+
+
+def run_program(argv, timeout, **kwargs):
+    """subprocess.run of one of our C programs: under SMTPC_TEST_WRAPPER,
+    with timeout scaled, and checked with check_program."""
+    argv = [str(a) for a in argv]
+    proc = subprocess.run(WRAPPER + argv, timeout=scaled(timeout), **kwargs)
+    check_program(proc, argv)
+    return proc
 
 
 def free_port():
@@ -235,8 +309,7 @@ def run_driver(args, messages=(), timeout=60):
             with open(path, "wb") as f:
                 f.write(body)
             argv += ["--message", path] + list(extra)
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              errors="replace")
+        proc = run_program(argv, timeout, capture_output=True, text=True, errors="replace")
         return DriverResult(proc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -20,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
 from auth_server import ALL_MECHANISMS, AuthServer, secret_forms  # noqa: E402
+from harness import run_program  # noqa: E402
 
 DRIVER = None
 CERTDIR = None
@@ -81,8 +81,8 @@ def run_client(srv, *args, security="starttls", password=PASSWORD, token=None, u
         argv = [DRIVER, "--port", str(srv.port), "--security", security,
                 "--cafile", srv.cafile, "--trace-file", trace_path, "--user", user]
         argv += ["--token", token] if token is not None else ["--password", password]
-        proc = subprocess.run(argv + list(args), capture_output=True, text=True,
-                              timeout=60, errors="replace")
+        proc = run_program(argv + list(args), 60, capture_output=True, text=True,
+                           errors="replace")
         trace = ""
         if os.path.exists(trace_path):
             with open(trace_path, encoding="utf-8", errors="replace") as f:

@@ -13,10 +13,12 @@ import email
 import hashlib
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from email import policy
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import run_program  # noqa: E402
 
 DUMP = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MIME_DUMP", "mime_dump")
 CHUNKS = [1, 7, 4096, 65536]
@@ -67,7 +69,7 @@ class Case:
         outs = []
         size = None
         for chunk in chunks:
-            p = subprocess.run([DUMP, spec, str(chunk)], capture_output=True)
+            p = run_program([DUMP, spec, str(chunk)], 60, capture_output=True)
             check(p.returncode == 0, "mime_dump failed: %r" % p.stderr)
             m = re.search(rb"size (\d+|unknown)", p.stderr)
             check(m is not None, "no size reported")
@@ -346,7 +348,7 @@ def case_smtputf8(tmp):
     spec = os.path.join(tmp, "utf8_noflag.spec")
     with open(spec, "w", encoding="utf-8") as f:
         f.write("\n".join(c.lines) + "\n")
-    p = subprocess.run([DUMP, spec, "4096"], capture_output=True)
+    p = run_program([DUMP, spec, "4096"], 60, capture_output=True)
     check(p.returncode != 0 and b"SMTPUTF8" in p.stderr, "UTF-8 address without SMTPUTF8")
 
 

@@ -7,13 +7,12 @@ usage: test_mime_e2e.py PATH/TO/mime_dump
 import email
 import hashlib
 import os
-import subprocess
 import sys
 import tempfile
 from email import policy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import AiosmtpdServer  # noqa: E402
+from harness import AiosmtpdServer, run_program  # noqa: E402
 
 DUMP = sys.argv[1]
 
@@ -22,8 +21,8 @@ def send(server, spec_lines, tmp, name):
     spec = os.path.join(tmp, name + ".spec")
     with open(spec, "w", encoding="utf-8") as f:
         f.write("\n".join(spec_lines) + "\n")
-    return subprocess.run([DUMP, spec, "65536", "127.0.0.1", str(server.port)],
-                          capture_output=True, timeout=240)
+    return run_program([DUMP, spec, "65536", "127.0.0.1", str(server.port)], 240,
+                       capture_output=True)
 
 
 def test_big_attachment(tmp):
