@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "client_internal.h"
 #include "message_internal.h"
-#include "smtpc/client.h"
 
 static int pull(void *user, uint8_t *buf, size_t cap, size_t *len)
 {
@@ -18,23 +18,32 @@ static int seen(const char *const *list, size_t n, const char *addr)
     return 0;
 }
 
+/* The message's own failure becomes the client's error record, so callers
+ * need look in one place only. */
+static int message_error(smtpc_client *c, const smtpc_message *msg, int rc)
+{
+    smtpc_error_set(&c->err, rc, "message: %s", smtpc_message_errmsg(msg));
+    return rc;
+}
+
 int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
                               const char *const *rcpts, size_t n_rcpts)
 {
     if (!c || !msg || (n_rcpts && !rcpts))
         return SMTPC_EINVAL;
+    smtpc_error_clear(&c->err);
     int rc = smtpc_message_rewind(msg);
     if (rc)
-        return rc;
+        return message_error(c, msg, rc);
     int flags = smtpc_message_mail_flags(msg);
     if (flags < 0)
-        return flags;
+        return message_error(c, msg, flags);
     int64_t size;
     rc = smtpc_message_size(msg, &size);
     if (rc == SMTPC_ESIZEUNKNOWN)
         size = -1;
     else if (rc)
-        return rc;
+        return message_error(c, msg, rc);
     if (!envelope_from)
         envelope_from = msg->from->addr;
 
@@ -49,10 +58,11 @@ int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *e
             for (smtpc_msg_addr *a = msg->lists[lists[l]]; a; a = a->next)
                 total++;
         if (total == 0)
-            return SMTPC_ENORECIPIENTS;
+            return smtpc_error_set(&c->err, SMTPC_ENORECIPIENTS,
+                                   "no recipients given and none in To, Cc or Bcc");
         table_bytes = total * sizeof *table;
         if (!(table = smtpc_alloc(&msg->alloc, table_bytes)))
-            return SMTPC_ENOMEM;
+            return smtpc_error_set(&c->err, SMTPC_ENOMEM, NULL);
         for (size_t l = 0; l < 3; l++)
             for (smtpc_msg_addr *a = msg->lists[lists[l]]; a; a = a->next)
                 if (!seen(table, n_table, a->addr))
@@ -62,7 +72,13 @@ int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *e
     }
     rc = smtpc_client_send_stream(c, envelope_from, rcpts, n_rcpts, pull, msg, size, flags);
     smtpc_free(&msg->alloc, (void *)table, table_bytes);
-    if (rc == SMTPC_ESOURCE && msg->err)
-        rc = msg->err; /* the specific cause: unreadable file, callback, ... */
+    if (rc == SMTPC_ESOURCE && msg->err) {
+        /* The specific cause (unreadable file, failing callback, ...), with
+         * what the client did about it. */
+        char what[SMTPC_ERRMSG_MAX];
+        smtpc_copy_text(what, sizeof what, smtpc_error_message(&c->err));
+        rc = msg->err;
+        smtpc_error_set(&c->err, rc, "%.120s (%.120s)", smtpc_message_errmsg(msg), what);
+    }
     return rc;
 }

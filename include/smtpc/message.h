@@ -243,7 +243,8 @@ typedef struct smtpc_client smtpc_client;
  * that a message error (SMTPC_EFILE, SMTPC_ESOURCE, SMTPC_EHEADER,
  * SMTPC_EUTF8, ...) is returned as itself; the connection is then handled as
  * smtpc_client_send_stream documents (nothing half-sent is ever delivered).
- * smtpc_message_errmsg has the message-side details. */
+ * The client's error record (smtpc_client_error) always describes the
+ * failure, message-side causes included. */
 SMTPC_API int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg,
                                         const char *envelope_from,
                                         const char *const *rcpts, size_t n_rcpts);
