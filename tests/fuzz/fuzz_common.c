@@ -1,5 +1,6 @@
 /* Helpers shared by the fuzz harnesses (see fuzz_common.h). */
 #include "fuzz_common.h"
+#include "test_rng.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,44 +10,6 @@ void fuzz_fail(const char *file, int line, const char *what)
 {
     fprintf(stderr, "%s:%d: invariant violated: %s\n", file, line, what);
     abort();
-}
-
-/* A header in front of each block remembers its size, so a free with the
- * wrong size (which would corrupt a firmware pool allocator) is caught. */
-#define HEADER 16
-
-static void *heap_alloc(void *user, size_t size)
-{
-    fuzz_heap *h = user;
-    uint8_t *p = malloc(size + HEADER);
-    if (!p)
-        return NULL;
-    memcpy(p, &size, sizeof size);
-    h->live_bytes += size;
-    h->live_blocks++;
-    return p + HEADER;
-}
-
-static void heap_free(void *user, void *ptr, size_t size)
-{
-    fuzz_heap *h = user;
-    uint8_t *p = (uint8_t *)ptr - HEADER;
-    size_t recorded;
-    memcpy(&recorded, p, sizeof recorded);
-    FUZZ_CHECK(recorded == size);
-    FUZZ_CHECK(h->live_bytes >= size && h->live_blocks > 0);
-    h->live_bytes -= size;
-    h->live_blocks--;
-    free(p);
-}
-
-void fuzz_heap_init(fuzz_heap *h)
-{
-    h->live_bytes = 0;
-    h->live_blocks = 0;
-    h->hook.alloc = heap_alloc;
-    h->hook.free = heap_free;
-    h->hook.user = h;
 }
 
 uint8_t fuzz_byte(fuzz_input *in)
@@ -74,12 +37,7 @@ void fuzz_rng_seed(fuzz_rng *r, uint32_t seed)
 
 uint32_t fuzz_rng_next(fuzz_rng *r)
 {
-    uint32_t x = r->state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    r->state = x;
-    return x;
+    return test_xorshift32(&r->state);
 }
 
 size_t fuzz_rng_size(fuzz_rng *r, size_t max)

@@ -1,13 +1,11 @@
-/* Shared by the fuzz harnesses: the libFuzzer entry point, a checking
- * allocator, an input cursor, a split-size generator and the reference
- * model of the DATA body encoding. */
+/* Shared by the fuzz harnesses: the libFuzzer entry point, an input cursor,
+ * a split-size generator and the reference model of the DATA body encoding.
+ * Their checking allocator is tests/common/test_alloc.h. */
 #ifndef SMTPC_FUZZ_COMMON_H
 #define SMTPC_FUZZ_COMMON_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "smtpc/base.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,15 +18,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             fuzz_fail(__FILE__, __LINE__, #cond);                             \
     } while (0)
 void fuzz_fail(const char *file, int line, const char *what);
-
-/* An allocator hook that counts live bytes and blocks and checks that every
- * free gives back the size it was allocated with. */
-typedef struct fuzz_heap {
-    size_t live_bytes;
-    size_t live_blocks;
-    smtpc_allocator hook;
-} fuzz_heap;
-void fuzz_heap_init(fuzz_heap *h);
 
 /* Consumes the input from the front. Reads past the end give zeros. */
 typedef struct fuzz_input {

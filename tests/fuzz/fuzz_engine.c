@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "test_alloc.h"
 #include "smtpc.h"
 
 #define MAX_STEPS 200000
@@ -297,8 +298,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int eight_bit = (opt >> 6) & 1;
     int small = (opt >> 7) & 1;
 
-    fuzz_heap heap;
-    fuzz_heap_init(&heap);
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
     run r;
     memset(&r, 0, sizeof r);
     r.srv = in.data + in.pos;
@@ -348,7 +349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(smtpc_engine_begin_noop(e) != 0); /* over means over */
     check_client_bytes(&r, body, body_len);
     smtpc_engine_free(e);
-    FUZZ_CHECK(heap.live_bytes == 0 && heap.live_blocks == 0);
+    FUZZ_CHECK(heap.live_bytes == 0 && heap.live_blocks == 0 && heap.bad_frees == 0);
     fuzz_buf_free(&r.cli);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "test_alloc.h"
 #include "sasl.h" /* smtpc_b64_decode_strict */
 #include "smtpc/message.h"
 
@@ -364,8 +365,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *html = fuzz_bytes(&in, size, &html_len);
     int mem = (flags & 0x10) ? SMTPC_MEM_BORROW : SMTPC_MEM_COPY;
 
-    fuzz_heap heap;
-    fuzz_heap_init(&heap);
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
     smtpc_message *msg = NULL;
     FUZZ_CHECK(smtpc_message_new(&heap.hook, &msg) == 0);
     FUZZ_CHECK(smtpc_message_set_random(msg, fixed_random, NULL) == 0);
@@ -420,7 +421,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(smtpc_message_errmsg(msg)[0] != '\0');
     }
     smtpc_message_free(msg);
-    FUZZ_CHECK(heap.live_bytes == 0 && heap.live_blocks == 0);
+    FUZZ_CHECK(heap.live_bytes == 0 && heap.live_blocks == 0 && heap.bad_frees == 0);
     fuzz_buf_free(&first);
     fuzz_buf_free(&second);
     for (int k = 0; k < S_COUNT; k++)

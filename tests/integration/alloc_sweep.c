@@ -38,89 +38,11 @@
 
 #include <smtpc.h>
 
+#include "test_alloc.h"
+
 /* Far above what a session needs (a few hundred): a sweep that gets there
  * is not converging (the scenario keeps allocating more). */
 #define SWEEP_MAX 20000L
-
-enum { FAIL_ONE, FAIL_FROM };
-
-/* Each block carries a header with its size and a tag, so that a free with
- * the wrong size, a double free or a foreign pointer is caught here rather
- * than as heap corruption later. The header is 16 bytes to keep the user
- * pointer aligned for any type malloc would align it for (x86-64, aarch64). */
-#define HEADER 16
-#define TAG_LIVE 0x5a11c0deu
-#define TAG_FREED 0xdeadf4eeu
-
-typedef struct heap {
-    int mode;
-    long count;    /* allocations asked for in this run */
-    long fail_at;  /* 1-based; 0: never */
-    int injected;  /* the hook returned NULL at least once */
-    size_t live_bytes, live_blocks;
-    int bad_frees; /* wrong size, double free or foreign pointer */
-} heap;
-
-typedef struct block_header {
-    size_t size;
-    uint32_t tag;
-} block_header;
-
-_Static_assert(sizeof(block_header) <= HEADER, "block header larger than HEADER");
-
-static void *heap_alloc(void *user, size_t size)
-{
-    heap *h = user;
-    h->count++;
-    if (h->fail_at &&
-        (h->count == h->fail_at || (h->mode == FAIL_FROM && h->count > h->fail_at))) {
-        h->injected = 1;
-        return NULL;
-    }
-    uint8_t *p = malloc(size + HEADER);
-    if (!p) {
-        /* A real shortage would make the sweep report a bogus ENOMEM. */
-        fprintf(stderr, "alloc_sweep: malloc(%zu) failed\n", size);
-        exit(2);
-    }
-    block_header bh = {size, TAG_LIVE};
-    memcpy(p, &bh, sizeof bh);
-    h->live_bytes += size;
-    h->live_blocks++;
-    return p + HEADER;
-}
-
-static void heap_free(void *user, void *ptr, size_t size)
-{
-    heap *h = user;
-    if (!ptr) {
-        /* smtpc_free never passes NULL on, so a NULL here means some path
-         * calls the hook directly: harmless, but a bypass worth seeing. */
-        h->bad_frees++;
-        fprintf(stderr, "  free(NULL, %zu)\n", size);
-        return;
-    }
-    uint8_t *p = (uint8_t *)ptr - HEADER;
-    block_header bh;
-    memcpy(&bh, p, sizeof bh);
-    if (bh.tag != TAG_LIVE) {
-        h->bad_frees++;
-        fprintf(stderr, "  free of a block that is not live (%s), size %zu\n",
-                bh.tag == TAG_FREED ? "double free" : "foreign pointer", size);
-        /* Leave it alone: freeing it again would corrupt the C heap and
-         * turn a clear report into a crash. */
-        return;
-    }
-    if (bh.size != size) {
-        h->bad_frees++;
-        fprintf(stderr, "  free with size %zu of a block allocated with %zu\n", size, bh.size);
-    }
-    h->live_bytes -= bh.size;
-    h->live_blocks--;
-    bh.tag = TAG_FREED;
-    memcpy(p, &bh, sizeof bh);
-    free(p);
-}
 
 /* --- the scenario --- */
 
@@ -137,7 +59,7 @@ typedef struct setup {
 
 /* Why a run failed a check; NULL while all is well. */
 typedef struct run_state {
-    heap *h;
+    test_heap *h;
     const char *failed_step;
     int failed_rc;
     char detail[512];
@@ -222,7 +144,7 @@ static int build_message(run_state *rs, const smtpc_allocator *a, const setup *s
  * clean out-of-memory, anything else on a failed check (rs says which). */
 static int run_once(run_state *rs, const setup *su, const scenario *sc)
 {
-    smtpc_allocator a = {heap_alloc, heap_free, rs->h};
+    smtpc_allocator a = rs->h->hook;
     smtpc_client *c = NULL;
     smtpc_tls_config *cfg = NULL;
     smtpc_message *m = NULL;
@@ -297,11 +219,12 @@ out:
  * adds the runs whose message reached the server to *delivered. */
 static int sweep(const setup *su, const scenario *sc, int mode, long *delivered)
 {
-    const char *shape = mode == FAIL_ONE ? "one failure" : "exhausted from N";
+    const char *shape = mode == TEST_HEAP_FAIL_ONE ? "one failure" : "exhausted from N";
     long n;
     int nomem_runs = 0;
     for (n = 1; n < SWEEP_MAX; n++) {
-        heap h = {mode, 0, n, 0, 0, 0, 0};
+        test_heap h;
+        test_heap_init(&h, mode, n);
         run_state rs = {&h, NULL, 0, "", 0};
         int rc = run_once(&rs, su, sc);
         *delivered += rs.sent;
@@ -387,7 +310,7 @@ int main(int argc, char **argv)
     long delivered = 0;
     int failed = 0;
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0] && !failed; i++)
-        for (int mode = FAIL_ONE; mode <= FAIL_FROM && !failed; mode++)
+        for (int mode = TEST_HEAP_FAIL_ONE; mode <= TEST_HEAP_FAIL_FROM && !failed; mode++)
             failed = sweep(&su, &scenarios[i], mode, &delivered);
     unlink(path);
     printf("delivered %ld\n", delivered);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver_common.h"
+
 typedef struct {
     const char *host;
     const char *port;
@@ -38,26 +40,6 @@ typedef struct {
     const char *name;
 } named;
 
-#define N(x) {x, #x}
-/* Only the codes AUTH tests can meet, plus the transport ones that show up
- * when a test goes wrong and must still print something legible. */
-static const named codes[] = {
-    N(SMTPC_OK),           N(SMTPC_EINVAL),          N(SMTPC_ESTATE),
-    N(SMTPC_ENOMEM),       N(SMTPC_ENOTSUP),         N(SMTPC_ETOOLONG),
-    N(SMTPC_EBADCHAR),     N(SMTPC_ECONNREFUSED),    N(SMTPC_ECONNECT),
-    N(SMTPC_ETIMEDOUT),    N(SMTPC_ECLOSED),         N(SMTPC_EIO),
-    N(SMTPC_EPROTO),       N(SMTPC_EUNEXPECTED),     N(SMTPC_EGREETING),
-    N(SMTPC_ESHUTDOWN),    N(SMTPC_EHELO),           N(SMTPC_EMAILFROM),
-    N(SMTPC_ERCPTS),       N(SMTPC_EDATA),           N(SMTPC_EMESSAGE),
-    N(SMTPC_ETLS),         N(SMTPC_ETLS_VERIFY),     N(SMTPC_ETLS_HANDSHAKE),
-    N(SMTPC_ENOSTARTTLS),  N(SMTPC_ESTARTTLS),       N(SMTPC_EINJECTION),
-    N(SMTPC_EAUTH_NOTOFFERED), N(SMTPC_EAUTH_NOMECH), N(SMTPC_EAUTH_FAILED),
-    N(SMTPC_EAUTH_WEAK),   N(SMTPC_EAUTH_ENCRYPT),   N(SMTPC_EAUTH_TEMP),
-    N(SMTPC_EAUTH_INSECURE), N(SMTPC_EAUTH_SERVER),  N(SMTPC_EAUTH_PROTO),
-    N(SMTPC_EAUTH),
-};
-#undef N
-
 static const named mechanisms[] = {
     {SMTPC_AUTH_PLAIN, "PLAIN"},
     {SMTPC_AUTH_LOGIN, "LOGIN"},
@@ -67,22 +49,7 @@ static const named mechanisms[] = {
     {SMTPC_AUTH_SCRAM_SHA_256, "SCRAM-SHA-256"},
 };
 
-static const named securities[] = {
-    {SMTPC_SECURITY_PLAIN, "plain"},
-    {SMTPC_SECURITY_STARTTLS, "starttls"},
-    {SMTPC_SECURITY_STARTTLS_OPTIONAL, "starttls-optional"},
-    {SMTPC_SECURITY_IMPLICIT_TLS, "tls"},
-};
-
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *code_name(int code)
-{
-    for (size_t i = 0; i < COUNT(codes); i++)
-        if (codes[i].value == code)
-            return codes[i].name;
-    return "SMTPC_E?";
-}
 
 static int lookup(const named *table, size_t n, const char *name, size_t len)
 {
@@ -111,37 +78,17 @@ static int parse_mechs(const char *list)
 
 /* --- output --- */
 
-static void put_json_string(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
-}
-
 static void report(const char *event, const smtpc_client *c, int rc)
 {
-    const smtpc_error *err = smtpc_client_error(c);
     printf("{\"event\":");
-    put_json_string(event);
-    printf(",\"rc\":%d,\"rc_name\":", rc);
-    put_json_string(code_name(rc));
+    driver_json_string(event);
+    putchar(',');
+    driver_json_rc(rc);
     printf(",\"mechanism\":");
-    put_json_string(smtpc_client_auth_mechanism(c));
-    printf(",\"encrypted\":%d,\"reply_code\":%d,\"enhanced\":", smtpc_client_is_encrypted(c),
-           smtpc_error_reply_code(err));
-    put_json_string(smtpc_error_enhanced(err));
-    printf(",\"reply_text\":");
-    put_json_string(smtpc_error_reply_text(err));
-    printf(",\"message\":");
-    put_json_string(smtpc_error_message(err));
-    printf(",\"temporary\":%d}\n", smtpc_error_is_temporary(err));
+    driver_json_string(smtpc_client_auth_mechanism(c));
+    printf(",\"encrypted\":%d,", smtpc_client_is_encrypted(c));
+    driver_json_error_fields(smtpc_client_error(c));
+    printf("}\n");
     fflush(stdout);
 }
 
@@ -149,10 +96,7 @@ static void report(const char *event, const smtpc_client *c, int rc)
  * nothing may be filtered on the way. */
 static void trace_to_file(void *user, int direction, const char *text, size_t len)
 {
-    const char *tag = direction == SMTPC_TRACE_SEND   ? "C: "
-                      : direction == SMTPC_TRACE_RECV ? "S: "
-                                                      : "*  ";
-    fprintf((FILE *)user, "%s%.*s\n", tag, (int)len, text);
+    fprintf((FILE *)user, "%s%.*s\n", driver_trace_tag(direction), (int)len, text);
     fflush((FILE *)user);
 }
 
@@ -193,8 +137,7 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--port") == 0) {
             o->port = v;
         } else if (strcmp(a, "--security") == 0) {
-            o->security = lookup(securities, COUNT(securities), v, strlen(v));
-            if (o->security < 0)
+            if (driver_parse_security(v, &o->security) < 0)
                 return usage("unknown --security");
         } else if (strcmp(a, "--cafile") == 0) {
             o->cafile = v;

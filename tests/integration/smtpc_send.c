@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver_common.h"
+
 #define MAX_MESSAGES 64
 #define MAX_RCPTS 32
 
@@ -64,60 +66,15 @@ typedef struct {
 
 /* --- JSON output --- */
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p); /* UTF-8 passes through; JSON allows it raw */
-    }
-    putchar('"');
-}
-
-static const char *code_name(int code)
-{
-    switch (code) {
-#define NAME(c) \
-    case c: \
-        return #c;
-        NAME(SMTPC_OK) NAME(SMTPC_EINVAL) NAME(SMTPC_ESTATE) NAME(SMTPC_ENOMEM)
-        NAME(SMTPC_ENOTSUP) NAME(SMTPC_ETOOLONG) NAME(SMTPC_EADDRESS) NAME(SMTPC_EBADCHAR)
-        NAME(SMTPC_E8BIT) NAME(SMTPC_EUTF8) NAME(SMTPC_ESIZE) NAME(SMTPC_ESOURCE)
-        NAME(SMTPC_ENORECIPIENTS) NAME(SMTPC_ERESOLVE) NAME(SMTPC_ECONNREFUSED)
-        NAME(SMTPC_ECONNECT) NAME(SMTPC_ETIMEDOUT) NAME(SMTPC_ECLOSED) NAME(SMTPC_EIO)
-        NAME(SMTPC_EPROTO) NAME(SMTPC_ELINE) NAME(SMTPC_EUNEXPECTED) NAME(SMTPC_EGREETING)
-        NAME(SMTPC_ESHUTDOWN) NAME(SMTPC_EHELO) NAME(SMTPC_EMAILFROM) NAME(SMTPC_ERCPTS)
-        NAME(SMTPC_EDATA) NAME(SMTPC_EMESSAGE) NAME(SMTPC_EUNKNOWN) NAME(SMTPC_ECOMMAND)
-        NAME(SMTPC_ETLS) NAME(SMTPC_ETLS_VERIFY) NAME(SMTPC_ETLS_PIN) NAME(SMTPC_ENOSTARTTLS)
-        NAME(SMTPC_ESTARTTLS) NAME(SMTPC_EINJECTION) NAME(SMTPC_ETLS_HANDSHAKE)
-        NAME(SMTPC_EAUTH_NOTOFFERED) NAME(SMTPC_EAUTH_NOMECH) NAME(SMTPC_EAUTH_FAILED)
-        NAME(SMTPC_EAUTH_WEAK) NAME(SMTPC_EAUTH_ENCRYPT) NAME(SMTPC_EAUTH_TEMP)
-        NAME(SMTPC_EAUTH_INSECURE) NAME(SMTPC_EAUTH_SERVER) NAME(SMTPC_EAUTH_PROTO)
-        NAME(SMTPC_EAUTH) NAME(SMTPC_EHEADER) NAME(SMTPC_EFILE)
-#undef NAME
-    default:
-        return "SMTPC_E?";
-    }
-}
-
 static void json_error(const smtpc_client *c, int rc)
 {
     const smtpc_error *err = smtpc_client_error(c);
-    printf("\"rc\":%d,\"rc_name\":", rc);
-    json_string(code_name(rc));
+    driver_json_rc(rc);
     printf(",\"error\":{\"code\":%d,\"name\":", smtpc_error_code(err));
-    json_string(code_name(smtpc_error_code(err)));
-    printf(",\"reply_code\":%d,\"enhanced\":", smtpc_error_reply_code(err));
-    json_string(smtpc_error_enhanced(err));
-    printf(",\"reply_text\":");
-    json_string(smtpc_error_reply_text(err));
-    printf(",\"message\":");
-    json_string(smtpc_error_message(err));
-    printf(",\"temporary\":%d}", smtpc_error_is_temporary(err));
+    driver_json_string(driver_code_name(smtpc_error_code(err)));
+    putchar(',');
+    driver_json_error_fields(err);
+    putchar('}');
 }
 
 static void json_rcpts(const smtpc_client *c, const char *const *rcpts, size_t n)
@@ -126,13 +83,13 @@ static void json_rcpts(const smtpc_client *c, const char *const *rcpts, size_t n
     printf(",\"rcpts\":[");
     for (size_t i = 0; i < n; i++) {
         printf("%s{\"addr\":", i ? "," : "");
-        json_string(rcpts[i]);
+        driver_json_string(rcpts[i]);
         if (i < have) {
             printf(",\"accepted\":%d,\"code\":%d,\"enhanced\":",
                    smtpc_client_rcpt_accepted(c, i), smtpc_client_rcpt_reply_code(c, i));
-            json_string(smtpc_client_rcpt_enhanced(c, i));
+            driver_json_string(smtpc_client_rcpt_enhanced(c, i));
             printf(",\"text\":");
-            json_string(smtpc_client_rcpt_reply_text(c, i));
+            driver_json_string(smtpc_client_rcpt_reply_text(c, i));
         }
         putchar('}');
     }
@@ -144,10 +101,7 @@ static void json_rcpts(const smtpc_client *c, const char *const *rcpts, size_t n
 static void trace_line(void *user, int direction, const char *text, size_t len)
 {
     (void)user;
-    const char *tag = direction == SMTPC_TRACE_SEND   ? "C: "
-                      : direction == SMTPC_TRACE_RECV ? "S: "
-                                                      : "*  ";
-    fprintf(stderr, "%s%.*s\n", tag, (int)len, text);
+    fprintf(stderr, "%s%.*s\n", driver_trace_tag(direction), (int)len, text);
 }
 
 typedef struct {
@@ -218,21 +172,6 @@ static int load_file(const char *path, uint8_t **data, size_t *len)
     return 0;
 }
 
-static int parse_security(const char *s, int *out)
-{
-    if (strcmp(s, "plain") == 0)
-        *out = SMTPC_SECURITY_PLAIN;
-    else if (strcmp(s, "starttls") == 0)
-        *out = SMTPC_SECURITY_STARTTLS;
-    else if (strcmp(s, "starttls-optional") == 0)
-        *out = SMTPC_SECURITY_STARTTLS_OPTIONAL;
-    else if (strcmp(s, "tls") == 0)
-        *out = SMTPC_SECURITY_IMPLICIT_TLS;
-    else
-        return -1;
-    return 0;
-}
-
 static int usage(const char *why)
 {
     fprintf(stderr, "smtpc_send: %s\n"
@@ -280,7 +219,7 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--port") == 0) {
             o->port = v;
         } else if (strcmp(a, "--security") == 0) {
-            if (parse_security(v, &o->security) < 0)
+            if (driver_parse_security(v, &o->security) < 0)
                 return usage("bad --security");
         } else if (strcmp(a, "--from") == 0) {
             o->from = v;
@@ -407,7 +346,7 @@ static int run(smtpc_client *c, const options *o)
             const message_spec *m = &o->msgs[k];
             rc = send_one(c, o, m);
             printf("{\"event\":\"message\",\"index\":%zu,\"file\":", index);
-            json_string(m->path);
+            driver_json_string(m->path);
             printf(",\"ok\":%d,\"message_status\":%d,", rc == 0,
                    smtpc_client_message_status(c));
             json_error(c, rc);

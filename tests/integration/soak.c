@@ -14,6 +14,8 @@
 
 #include <smtpc.h>
 
+#include "test_alloc.h"
+
 /* AddressSanitizer keeps freed blocks in quarantine, so RSS climbs for a
  * while whatever the library does: RSS is then reported, not judged. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -41,34 +43,6 @@
 #define WARMUP_MESSAGES 100
 #define WARMUP_CONNECTIONS 10
 #define CHECKPOINTS 10
-
-typedef struct {
-    size_t live;
-    size_t peak;
-    unsigned long long allocs;
-} heap_stats;
-
-static void *hook_alloc(void *user, size_t size)
-{
-    heap_stats *h = user;
-    void *p = malloc(size);
-    if (p) {
-        h->live += size;
-        if (h->live > h->peak)
-            h->peak = h->live;
-        h->allocs++;
-    }
-    return p;
-}
-
-static void hook_free(void *user, void *ptr, size_t size)
-{
-    heap_stats *h = user;
-    if (!ptr)
-        return;
-    h->live -= size;
-    free(ptr);
-}
 
 /* VmRSS or VmHWM from /proc/self/status, in KiB; -1 when unavailable. */
 static long proc_status_kb(const char *field)
@@ -118,23 +92,23 @@ typedef struct {
     int failed;
 } tracker;
 
-static void checkpoint(tracker *t, const heap_stats *h, size_t i, int warmup_done)
+static void checkpoint(tracker *t, const test_heap *h, size_t i, int warmup_done)
 {
     long rss = proc_status_kb("VmRSS");
     if (!warmup_done)
         return;
     if (t->base_rss < 0) {
-        t->base_live = h->live;
+        t->base_live = h->live_bytes;
         t->base_rss = rss;
     }
     long growth = rss - t->base_rss;
     if (growth > t->max_rss_growth)
         t->max_rss_growth = growth;
     printf("checkpoint phase=%s i=%zu heap_live=%zu heap_peak=%zu rss_kb=%ld\n", t->phase, i,
-           h->live, h->peak, rss);
-    if (h->live != t->base_live) {
+           h->live_bytes, h->peak_bytes, rss);
+    if (h->live_bytes != t->base_live) {
         printf("FAIL phase=%s i=%zu: live heap %zu bytes, %zu after the warm-up\n", t->phase, i,
-               h->live, t->base_live);
+               h->live_bytes, t->base_live);
         t->failed = 1;
     }
 }
@@ -168,21 +142,21 @@ static int send_one(smtpc_client *c, const char *body, size_t len, size_t i)
     return 0;
 }
 
-static int phase_one_connection(smtpc_client *c, heap_stats *h, size_t messages,
+static int phase_one_connection(smtpc_client *c, test_heap *h, size_t messages,
                                 const char *body, size_t len, tracker *t)
 {
     int rc = smtpc_client_connect(c);
     if (rc)
         return report_error("connect", 0, rc, c);
     size_t step = messages / CHECKPOINTS ? messages / CHECKPOINTS : 1;
-    unsigned long long allocs_before = 0;
+    long allocs_before = 0;
     double t0 = now_s();
     for (size_t i = 1; i <= messages; i++) {
         if (send_one(c, body, len, i))
             return 1;
         if (i == WARMUP_MESSAGES) {
             checkpoint(t, h, i, 1);
-            allocs_before = h->allocs;
+            allocs_before = h->count;
         } else if (i > WARMUP_MESSAGES && i % step == 0) {
             checkpoint(t, h, i, 1);
         }
@@ -195,13 +169,13 @@ static int phase_one_connection(smtpc_client *c, heap_stats *h, size_t messages,
     printf("result phase=%s messages=%zu seconds=%.3f messages_per_s=%.0f body_bytes=%zu "
            "heap_live=%zu heap_peak=%zu allocs_per_message=%.2f rss_growth_kb=%ld "
            "vmhwm_kb=%ld\n",
-           t->phase, messages, secs, (double)messages / secs, len, t->base_live, h->peak,
-           (double)(h->allocs - allocs_before) / (double)measured, t->max_rss_growth,
+           t->phase, messages, secs, (double)messages / secs, len, t->base_live, h->peak_bytes,
+           (double)(h->count - allocs_before) / (double)measured, t->max_rss_growth,
            proc_status_kb("VmHWM"));
     return 0;
 }
 
-static int phase_connections(smtpc_client *c, heap_stats *h, size_t connections,
+static int phase_connections(smtpc_client *c, test_heap *h, size_t connections,
                              const char *body, size_t len, tracker *t)
 {
     size_t step = connections / CHECKPOINTS ? connections / CHECKPOINTS : 1;
@@ -221,7 +195,7 @@ static int phase_connections(smtpc_client *c, heap_stats *h, size_t connections,
     double secs = now_s() - t0;
     printf("result phase=%s connections=%zu seconds=%.3f connections_per_s=%.0f "
            "heap_live=%zu heap_peak=%zu rss_growth_kb=%ld vmhwm_kb=%ld\n",
-           t->phase, connections, secs, (double)connections / secs, t->base_live, h->peak,
+           t->phase, connections, secs, (double)connections / secs, t->base_live, h->peak_bytes,
            t->max_rss_growth, proc_status_kb("VmHWM"));
     return 0;
 }
@@ -240,14 +214,14 @@ int main(int argc, char **argv)
 
     static char body[4096];
     size_t len = make_body(body, sizeof body);
-    heap_stats h = {0, 0, 0};
-    smtpc_allocator a = {hook_alloc, hook_free, &h};
-    smtpc_client *c = smtpc_client_new(&a);
+    test_heap h;
+    test_heap_init(&h, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_client *c = smtpc_client_new(&h.hook);
     if (!c || setup(c, argv[1], argv[2]) != 0) {
         printf("FAIL could not create the client\n");
         return 1;
     }
-    printf("start library=%s heap_live=%zu rss_kb=%ld\n", smtpc_version(), h.live,
+    printf("start library=%s heap_live=%zu rss_kb=%ld\n", smtpc_version(), h.live_bytes,
            proc_status_kb("VmRSS"));
 
     int failed = 0;
@@ -269,9 +243,13 @@ int main(int argc, char **argv)
         }
     }
     smtpc_client_free(c);
-    printf("end heap_live=%zu (must be 0)\n", h.live);
-    if (h.live != 0)
+    printf("end heap_live=%zu (must be 0)\n", h.live_bytes);
+    if (h.live_bytes != 0)
         failed = 1;
+    if (h.bad_frees) {
+        printf("FAIL %d bad frees\n", h.bad_frees);
+        failed = 1;
+    }
     printf("%s\n", failed ? "SOAK FAILED" : "SOAK OK");
     return failed ? 1 : 0;
 }

@@ -22,50 +22,9 @@
 #include <cmocka.h>
 
 #include "smtpc.h"
+#include "test_alloc.h"
 
 #define SWEEP_MAX 10000
-
-enum { FAIL_ONE, FAIL_FROM };
-
-typedef struct heap {
-    int mode;
-    long count;   /* allocations asked for so far */
-    long fail_at; /* 1-based; 0 never */
-    int injected; /* a failure was returned */
-    size_t live_bytes, live_blocks;
-} heap;
-
-#define HEADER 16
-
-static void *heap_alloc(void *user, size_t size)
-{
-    heap *h = user;
-    h->count++;
-    if (h->fail_at && (h->count == h->fail_at || (h->mode == FAIL_FROM && h->count > h->fail_at))) {
-        h->injected = 1;
-        return NULL;
-    }
-    uint8_t *p = malloc(size + HEADER);
-    if (!p)
-        return NULL;
-    memcpy(p, &size, sizeof size);
-    h->live_bytes += size;
-    h->live_blocks++;
-    return p + HEADER;
-}
-
-static void heap_free(void *user, void *ptr, size_t size)
-{
-    heap *h = user;
-    uint8_t *p = (uint8_t *)ptr - HEADER;
-    size_t recorded;
-    memcpy(&recorded, p, sizeof recorded);
-    assert_int_equal(recorded, size);
-    assert_true(h->live_bytes >= size && h->live_blocks > 0);
-    h->live_bytes -= size;
-    h->live_blocks--;
-    free(p);
-}
 
 /* --- an SMTP server in memory, answering command by command --- */
 
@@ -197,7 +156,7 @@ static const uint8_t body2[] = "Subject: two\r\n\r\nsecond message\r\n";
 static const char *const rcpts[] = {"b@example.org", "nobody@example.org", "c@example.org"};
 
 /* rc is 0 or a clean out-of-memory caused by the hook. */
-static int expect_ok_or_nomem(const heap *h, int rc)
+static int expect_ok_or_nomem(const test_heap *h, int rc)
 {
     if (rc != 0) {
         assert_int_equal(rc, SMTPC_ENOMEM);
@@ -206,9 +165,9 @@ static int expect_ok_or_nomem(const heap *h, int rc)
     return rc;
 }
 
-static int client_session(heap *h, server *srv)
+static int client_session(test_heap *h, server *srv)
 {
-    smtpc_allocator a = {heap_alloc, heap_free, h};
+    smtpc_allocator a = h->hook;
     server_init(srv);
     smtpc_client *c = smtpc_client_new(&a);
     if (!c) {
@@ -272,7 +231,7 @@ static int pump(smtpc_engine *e, server *srv)
     }
 }
 
-static int engine_mail(heap *h, smtpc_engine *e, server *srv, const char *const *to, size_t n,
+static int engine_mail(test_heap *h, smtpc_engine *e, server *srv, const char *const *to, size_t n,
                        const uint8_t *body, size_t len)
 {
     int rc = expect_ok_or_nomem(h, smtpc_engine_begin_mail(e, "a@example.com", to, n, -1, 0));
@@ -293,9 +252,9 @@ static int engine_mail(heap *h, smtpc_engine *e, server *srv, const char *const 
     return 0;
 }
 
-static int engine_session(heap *h, server *srv)
+static int engine_session(test_heap *h, server *srv)
 {
-    smtpc_allocator a = {heap_alloc, heap_free, h};
+    smtpc_allocator a = h->hook;
     server_init(srv);
     smtpc_engine *e = NULL;
     int rc = expect_ok_or_nomem(h, smtpc_engine_new(&a, "client.example", 1024, 512, &e));
@@ -365,7 +324,7 @@ static const uint8_t attachment[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'
 
 /* Builds a message using every kind of record the builder keeps. *out is
  * NULL after a clean out-of-memory. */
-static int build_message(heap *h, const smtpc_allocator *a, reader *rd, smtpc_message **out)
+static int build_message(test_heap *h, const smtpc_allocator *a, reader *rd, smtpc_message **out)
 {
     smtpc_message *m = NULL;
     *out = NULL;
@@ -417,10 +376,10 @@ static int build_message(heap *h, const smtpc_allocator *a, reader *rd, smtpc_me
     return 0;
 }
 
-static int message_alone(heap *h, server *srv)
+static int message_alone(test_heap *h, server *srv)
 {
     (void)srv;
-    smtpc_allocator a = {heap_alloc, heap_free, h};
+    smtpc_allocator a = h->hook;
     reader rd;
     smtpc_message *m;
     int rc = build_message(h, &a, &rd, &m);
@@ -444,9 +403,9 @@ static int message_alone(heap *h, server *srv)
 }
 
 /* A client session that sends a built message with attachments. */
-static int client_message_session(heap *h, server *srv)
+static int client_message_session(test_heap *h, server *srv)
 {
-    smtpc_allocator a = {heap_alloc, heap_free, h};
+    smtpc_allocator a = h->hook;
     reader rd;
     smtpc_message *m;
     server_init(srv);
@@ -476,7 +435,7 @@ static int client_message_session(heap *h, server *srv)
     return rc;
 }
 
-typedef int (*scenario_fn)(heap *h, server *srv);
+typedef int (*scenario_fn)(test_heap *h, server *srv);
 
 static void sweep(scenario_fn run, int mode, const char *name)
 {
@@ -484,8 +443,10 @@ static void sweep(scenario_fn run, int mode, const char *name)
     assert_non_null(srv);
     long n;
     for (n = 1; n < SWEEP_MAX; n++) {
-        heap h = {mode, 0, n, 0, 0, 0};
+        test_heap h;
+        test_heap_init(&h, mode, n);
         int rc = run(&h, srv);
+        assert_int_equal(h.bad_frees, 0); /* each block freed once, with its size */
         assert_int_equal(h.live_bytes, 0);
         assert_int_equal(h.live_blocks, 0);
         if (!h.injected) {
@@ -498,56 +459,56 @@ static void sweep(scenario_fn run, int mode, const char *name)
     }
     assert_true(n < SWEEP_MAX);
     printf("%s (%s): %ld allocations, each failed in turn\n", name,
-           mode == FAIL_ONE ? "one failure" : "exhausted from N", n - 1);
+           mode == TEST_HEAP_FAIL_ONE ? "one failure" : "exhausted from N", n - 1);
     free(srv);
 }
 
 static void test_client_one(void **state)
 {
     (void)state;
-    sweep(client_session, FAIL_ONE, "client session");
+    sweep(client_session, TEST_HEAP_FAIL_ONE, "client session");
 }
 
 static void test_client_from(void **state)
 {
     (void)state;
-    sweep(client_session, FAIL_FROM, "client session");
+    sweep(client_session, TEST_HEAP_FAIL_FROM, "client session");
 }
 
 static void test_engine_one(void **state)
 {
     (void)state;
-    sweep(engine_session, FAIL_ONE, "engine session");
+    sweep(engine_session, TEST_HEAP_FAIL_ONE, "engine session");
 }
 
 static void test_engine_from(void **state)
 {
     (void)state;
-    sweep(engine_session, FAIL_FROM, "engine session");
+    sweep(engine_session, TEST_HEAP_FAIL_FROM, "engine session");
 }
 
 static void test_message_one(void **state)
 {
     (void)state;
-    sweep(message_alone, FAIL_ONE, "message build and read");
+    sweep(message_alone, TEST_HEAP_FAIL_ONE, "message build and read");
 }
 
 static void test_message_from(void **state)
 {
     (void)state;
-    sweep(message_alone, FAIL_FROM, "message build and read");
+    sweep(message_alone, TEST_HEAP_FAIL_FROM, "message build and read");
 }
 
 static void test_client_message_one(void **state)
 {
     (void)state;
-    sweep(client_message_session, FAIL_ONE, "client sending a built message");
+    sweep(client_message_session, TEST_HEAP_FAIL_ONE, "client sending a built message");
 }
 
 static void test_client_message_from(void **state)
 {
     (void)state;
-    sweep(client_message_session, FAIL_FROM, "client sending a built message");
+    sweep(client_message_session, TEST_HEAP_FAIL_FROM, "client sending a built message");
 }
 
 int main(void)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "dot_stuffer.h"
+#include "test_rng.h"
 
 #define CANARY 0x5A
 
@@ -66,16 +67,6 @@ static void reference(const uint8_t *in, size_t n, out_buf *o)
     out_put(o, (const uint8_t *)".\r\n", 3);
 }
 
-static uint32_t xorshift(uint32_t *s)
-{
-    uint32_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *s = x;
-    return x;
-}
-
 /* Encode in chunks of chunk (0: random, seeded), through an output window of
  * win bytes. A stalled call must take and write nothing; the driver then
  * offers a bigger window, as a caller that flushed its buffer would. */
@@ -89,7 +80,7 @@ static void encode_with(const uint8_t *in, size_t n, size_t chunk, uint32_t seed
 
     smtpc_dot_stuffer_init(&s);
     while (pos < n) {
-        size_t len = chunk ? chunk : 1 + xorshift(&rng) % 7;
+        size_t len = chunk ? chunk : 1 + test_xorshift32(&rng) % 7;
         size_t cap = win;
         if (len > n - pos)
             len = n - pos;
@@ -257,12 +248,12 @@ static void test_random(void **state)
     (void)state;
     for (seed = 1; seed <= 300; seed++) {
         uint32_t rng = seed * 2891336453u;
-        size_t n = xorshift(&rng) % 24, i;
+        size_t n = test_xorshift32(&rng) % 24, i;
         uint8_t in[24];
         int has8 = 0;
         out_buf ref;
         for (i = 0; i < n; i++) {
-            in[i] = alphabet[xorshift(&rng) % sizeof alphabet];
+            in[i] = alphabet[test_xorshift32(&rng) % sizeof alphabet];
             has8 |= in[i] >= 0x80;
         }
         out_init(&ref, 3 * n + 8);

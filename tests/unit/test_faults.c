@@ -19,6 +19,7 @@
 #include "smtpc/auth.h"
 #include "smtpc/client.h"
 #include "smtpc/tls.h"
+#include "test_alloc.h"
 
 /* No run may take longer than this, whatever the server does. */
 #define NO_HANG_MS 4000
@@ -30,34 +31,6 @@
 
 static const char *const rcpts[N_RCPTS] = {"r0@x.test", "r1@x.test", "r2@x.test"};
 static const char body[] = "Subject: faults\r\n\r\nhello\r\n.a line that needs a dot\r\n";
-
-/* --- a counting allocator: every run ends with nothing outstanding --- */
-
-typedef struct {
-    size_t live;
-    size_t blocks;
-} counter;
-
-static void *count_alloc(void *user, size_t size)
-{
-    counter *c = user;
-    void *p = malloc(size);
-    if (p) {
-        c->live += size;
-        c->blocks++;
-    }
-    return p;
-}
-
-static void count_free(void *user, void *ptr, size_t size)
-{
-    counter *c = user;
-    if (!ptr)
-        return;
-    c->live -= size;
-    c->blocks--;
-    free(ptr);
-}
 
 static long long now_ms(void)
 {
@@ -138,9 +111,10 @@ static void run(const smtpc_fs_step *script, const run_opts *o, run_result *r)
     smtpc_fault_server *fs = smtpc_fs_start(script, o->rcvbuf);
     assert_non_null(fs);
 
-    counter cnt = {0, 0};
-    smtpc_allocator a = {count_alloc, count_free, &cnt};
-    smtpc_client *c = smtpc_client_new(&a);
+    /* Every run ends with nothing outstanding. */
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_client *c = smtpc_client_new(&heap.hook);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     int ms = o->timeout_ms ? o->timeout_ms : 1000;
@@ -195,8 +169,10 @@ static void run(const smtpc_fs_step *script, const run_opts *o, run_result *r)
     smtpc_client_free(c);
     r->elapsed_ms = now_ms() - start;
     smtpc_tls_config_free(tls);
-    if (cnt.live || cnt.blocks)
-        fail_msg("leak: %zu bytes in %zu blocks still allocated", cnt.live, cnt.blocks);
+    if (heap.live_bytes || heap.live_blocks)
+        fail_msg("leak: %zu bytes in %zu blocks still allocated", heap.live_bytes,
+                 heap.live_blocks);
+    assert_int_equal(heap.bad_frees, 0);
 
     int server_rc = smtpc_fs_join(fs);
     copy(r->transcript, sizeof r->transcript, smtpc_fs_transcript(fs, NULL));
@@ -245,6 +221,17 @@ static void verify(const char *name, const run_result *r, const expect *x)
         fail_msg("%s: enhanced code \"%s\", expected \"%s\"", name, r->enhanced, x->enhanced);
     if (x->text && !strstr(r->text, x->text))
         fail_msg("%s: reply text \"%s\" lacks \"%s\"", name, r->text, x->text);
+}
+
+/* A session that had to end in connect: connect returned rc, the error
+ * record says rc with the server's reply_code (0: none), and the connection
+ * is gone. */
+static void check_connect_failed(const char *name, const run_result *r, int rc, int reply_code)
+{
+    check(name, r, "connect result", r->connect_rc, rc);
+    check(name, r, "error code", r->code, rc);
+    check(name, r, "reply code", r->reply_code, reply_code);
+    check(name, r, "still connected", r->connected_after, 0);
 }
 
 /* --- the scripts --- */
@@ -937,10 +924,7 @@ static void test_starttls_faults(void **state)
         run_opts o = {.tls = 1, .timeout_ms = 500, .lenient = 1};
         run_result r;
         run(s, &o, &r);
-        check(name, &r, "connect result", r.connect_rc, cases[i].rc);
-        check(name, &r, "error code", r.code, cases[i].rc);
-        check(name, &r, "reply code", r.reply_code, cases[i].reply_code);
-        check(name, &r, "still connected", r.connected_after, 0);
+        check_connect_failed(name, &r, cases[i].rc, cases[i].reply_code);
         print_message("%-34s %s\n", name, r.message);
     }
 }
@@ -984,10 +968,7 @@ static void test_auth_faults(void **state)
         run_opts o = {.creds = 1, .timeout_ms = 500};
         run_result r;
         run(s, &o, &r);
-        check(name, &r, "connect result", r.connect_rc, cases[i].rc);
-        check(name, &r, "error code", r.code, cases[i].rc);
-        check(name, &r, "reply code", r.reply_code, cases[i].reply_code);
-        check(name, &r, "still connected", r.connected_after, 0);
+        check_connect_failed(name, &r, cases[i].rc, cases[i].reply_code);
         if (strstr(r.transcript, "secret") || strstr(r.transcript, "c2VjcmV0"))
             fail_msg("%s: the password was sent", name);
     }

@@ -13,33 +13,7 @@
 #include <cmocka.h>
 
 #include "smtpc.h"
-
-/* Counting allocator that can fail the Nth allocation. */
-typedef struct counting {
-    size_t live, peak, count;
-    long fail_at; /* -1: never */
-} counting;
-
-static void *c_alloc(void *user, size_t size)
-{
-    counting *c = user;
-    if (c->fail_at >= 0 && (long)c->count++ == c->fail_at)
-        return NULL;
-    void *p = malloc(size);
-    if (p) {
-        c->live += size;
-        if (c->live > c->peak)
-            c->peak = c->live;
-    }
-    return p;
-}
-
-static void c_free(void *user, void *p, size_t size)
-{
-    counting *c = user;
-    c->live -= size;
-    free(p);
-}
+#include "test_alloc.h"
 
 static int fixed_clock(void *user, int64_t *t, int *off)
 {
@@ -343,8 +317,10 @@ static void test_alloc_failures(void **state)
 {
     (void)state;
     for (long n = 0;; n++) {
-        counting c = {0, 0, 0, n};
-        smtpc_allocator a = {c_alloc, c_free, &c};
+        /* n allocations succeed, the one after them fails. */
+        test_heap h;
+        test_heap_init(&h, TEST_HEAP_FAIL_ONE, n + 1);
+        smtpc_allocator a = h.hook;
         smtpc_message *m = NULL;
         pattern pat = {1000, 0, -1, 0};
         int rc = smtpc_message_new(&a, &m);
@@ -359,7 +335,8 @@ static void test_alloc_failures(void **state)
             assert_int_equal(rc, SMTPC_ENOMEM);
         }
         smtpc_message_free(m);
-        assert_int_equal(c.live, 0);
+        assert_int_equal(h.live_bytes, 0);
+        assert_int_equal(h.bad_frees, 0);
         if (rc == 0) {
             assert_true(n > 5);
             break;

@@ -13,30 +13,7 @@
 #include <cmocka.h>
 
 #include "smtpc.h"
-
-typedef struct counting {
-    size_t live, peak, calls;
-} counting;
-
-static void *c_alloc(void *user, size_t size)
-{
-    counting *c = user;
-    void *p = malloc(size);
-    if (p) {
-        c->calls++;
-        c->live += size;
-        if (c->live > c->peak)
-            c->peak = c->live;
-    }
-    return p;
-}
-
-static void c_free(void *user, void *p, size_t size)
-{
-    counting *c = user;
-    c->live -= size;
-    free(p);
-}
+#include "test_alloc.h"
 
 typedef struct gen {
     uint64_t size, pos;
@@ -64,8 +41,9 @@ static int gen_rewind(void *user)
  * heap and checks that the bytes produced equal size(). */
 static size_t peak_for(uint64_t size)
 {
-    counting c = {0, 0, 0};
-    smtpc_allocator a = {c_alloc, c_free, &c};
+    test_heap h;
+    test_heap_init(&h, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_allocator a = h.hook;
     smtpc_message *m;
     gen g = {size, 0};
     assert_int_equal(smtpc_message_new(&a, &m), 0);
@@ -89,9 +67,10 @@ static size_t peak_for(uint64_t size)
     }
     assert_int_equal(total, (uint64_t)expect);
     assert_int_equal(g.pos, size);
-    size_t peak = c.peak;
+    size_t peak = h.peak_bytes;
     smtpc_message_free(m);
-    assert_int_equal(c.live, 0);
+    assert_int_equal(h.live_bytes, 0);
+    assert_int_equal(h.bad_frees, 0);
     return peak;
 }
 

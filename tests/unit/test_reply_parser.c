@@ -12,6 +12,7 @@
 
 #include "reply_parser.h"
 #include "smtpc/base.h"
+#include "test_rng.h"
 
 #define MAX_EVENTS 12
 #define MAX_LINE 2048
@@ -34,22 +35,12 @@ typedef struct run {
 
 enum { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
 
-static uint32_t xorshift(uint32_t *s)
-{
-    uint32_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *s = x;
-    return x;
-}
-
 static size_t next_chunk(int mode, uint32_t *rng, size_t left)
 {
     switch (mode) {
     case SPLIT_WHOLE: return left;
     case SPLIT_BYTES: return 1;
-    default: return 1 + xorshift(rng) % left;
+    default: return 1 + test_xorshift32(rng) % left;
     }
 }
 
@@ -331,6 +322,18 @@ static void test_busy(void **state)
     assert_int_equal(smtpc_reply_parser_busy(&p), 1);
 }
 
+/* Writes prefix, count copies of fill and suffix at in + n; returns the
+ * new length. Builds reply lines too long to spell out. */
+static size_t put_line(char *in, size_t n, const char *prefix, int fill, size_t count,
+                       const char *suffix)
+{
+    size_t plen = strlen(prefix), slen = strlen(suffix);
+    memcpy(in + n, prefix, plen);
+    memset(in + n + plen, fill, count);
+    memcpy(in + n + plen + count, suffix, slen);
+    return n + plen + count + slen;
+}
+
 static void test_text_truncation(void **state)
 {
     char *in = malloc(4096);
@@ -341,14 +344,8 @@ static void test_text_truncation(void **state)
     assert_non_null(in);
     assert_non_null(r);
     /* Three 300-byte lines: the second one is cut, the third dropped. */
-    for (i = 0; i < 3; i++) {
-        memcpy(in + n, i < 2 ? "250-" : "250 ", 4);
-        n += 4;
-        memset(in + n, 'a' + (int)i, 300);
-        n += 300;
-        memcpy(in + n, "\r\n", 2);
-        n += 2;
-    }
+    for (i = 0; i < 3; i++)
+        n = put_line(in, n, i < 2 ? "250-" : "250 ", 'a' + (int)i, 300, "\r\n");
     run_every_split(in, n, 1024, r);
     assert_int_equal(r->ev[r->n - 1].rc, SMTPC_PARSE_DONE);
     assert_int_equal(r->ev[2].reply.text_len, SMTPC_REPLY_TEXT_MAX - 1);
@@ -360,13 +357,7 @@ static void test_text_truncation(void **state)
 
     /* A two-byte UTF-8 character across the limit is dropped whole; the
      * short line after it must not be appended to the cut text. */
-    n = 0;
-    memcpy(in + n, "250-", 4);
-    n += 4;
-    memset(in + n, 'x', SMTPC_REPLY_TEXT_MAX - 2);
-    n += SMTPC_REPLY_TEXT_MAX - 2;
-    memcpy(in + n, "\xc3\xa9\r\n250 z\r\n", 11);
-    n += 11;
+    n = put_line(in, 0, "250-", 'x', SMTPC_REPLY_TEXT_MAX - 2, "\xc3\xa9\r\n250 z\r\n");
     run_every_split(in, n, 1024, r);
     assert_int_equal(r->ev[1].rc, SMTPC_PARSE_DONE);
     assert_int_equal(r->ev[1].reply.text_len, SMTPC_REPLY_TEXT_MAX - 2);
@@ -374,13 +365,7 @@ static void test_text_truncation(void **state)
     assert_int_equal(r->ev[1].reply.lines, 2);
 
     /* Exactly full after a whole line: the next line is dropped cleanly. */
-    n = 0;
-    memcpy(in + n, "250-", 4);
-    n += 4;
-    memset(in + n, 'y', SMTPC_REPLY_TEXT_MAX - 1);
-    n += SMTPC_REPLY_TEXT_MAX - 1;
-    memcpy(in + n, "\r\n250 z\r\n", 9);
-    n += 9;
+    n = put_line(in, 0, "250-", 'y', SMTPC_REPLY_TEXT_MAX - 1, "\r\n250 z\r\n");
     run_every_split(in, n, 1024, r);
     assert_int_equal(r->ev[1].reply.text_len, SMTPC_REPLY_TEXT_MAX - 1);
     assert_int_equal(r->ev[1].reply.text[SMTPC_REPLY_TEXT_MAX - 2], 'y');

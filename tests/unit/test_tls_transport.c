@@ -27,6 +27,7 @@
 #include "smtpc/tls.h"
 #include "transport_internal.h"
 #include "tls_ip.h"
+#include "test_alloc.h"
 
 #define PYTHON "/usr/bin/python3"
 #define HS_TIMEOUT_MS 5000
@@ -112,29 +113,6 @@ static void server_stop(server *srv)
     }
     kill(srv->pid, SIGKILL);
     waitpid(srv->pid, NULL, 0);
-}
-
-/* --- a counting allocator: every test ends with nothing outstanding --- */
-
-typedef struct {
-    size_t live_blocks;
-} counter;
-
-static void *count_alloc(void *user, size_t size)
-{
-    counter *c = user;
-    void *p = malloc(size);
-    if (p)
-        c->live_blocks++;
-    return p;
-}
-
-static void count_free(void *user, void *ptr, size_t size)
-{
-    counter *c = user;
-    (void)size;
-    c->live_blocks--;
-    free(ptr);
 }
 
 /* --- a user-callback transport over a plain socket --- */
@@ -235,8 +213,10 @@ typedef struct {
 static outcome run_tls(const smtpc_tls_config *cfg, const char *script, const char *name,
                        int use_callbacks, int timeout_ms)
 {
-    counter c = {0};
-    smtpc_allocator a = {count_alloc, count_free, &c};
+    /* Every run ends with nothing outstanding. */
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_allocator a = heap.hook;
     server srv;
     cb_sock cs;
     outcome o;
@@ -270,9 +250,24 @@ static outcome run_tls(const smtpc_tls_config *cfg, const char *script, const ch
     smtpc_transport_free(t);
     if (use_callbacks && o.rc != 0)
         assert_int_equal(cs.closed, 1); /* inner was freed on failure too */
-    assert_int_equal(c.live_blocks, 0);
+    assert_int_equal(heap.live_blocks, 0);
+    assert_int_equal(heap.bad_frees, 0);
     server_stop(&srv);
     return o;
+}
+
+/* A TLS transport (default allocator) over a socket to srv, started here
+ * with the echo script for cert_name; the handshake must succeed. */
+static smtpc_transport *echo_tls(const smtpc_tls_config *cfg, const char *cert_name, server *srv)
+{
+    char script[256], msg[256];
+    snprintf(script, sizeof script, echo_script_fmt, cert_name);
+    server_start(srv, script);
+    smtpc_transport *t = NULL;
+    assert_int_equal(smtpc_transport_new_tls(NULL, socket_transport(NULL, srv->port), cfg,
+                                             "localhost", HS_TIMEOUT_MS, &t, msg, sizeof msg),
+                     0);
+    return t;
 }
 
 static outcome run_cert(const smtpc_tls_config *cfg, const char *cert_name, const char *name,
@@ -387,16 +382,11 @@ static void verify_none_accepts_self_signed(void **state)
 static void info_reports_verification(void **state)
 {
     (void)state;
-    char script[256], info[256], msg[256];
+    char info[256];
     smtpc_tls_config *cfg = test_config(NULL);
     assert_int_equal(smtpc_tls_config_set_verify(cfg, SMTPC_TLS_VERIFY_NONE), 0);
-    snprintf(script, sizeof script, echo_script_fmt, "selfsigned");
     server srv;
-    server_start(&srv, script);
-    smtpc_transport *t = NULL;
-    assert_int_equal(smtpc_transport_new_tls(NULL, socket_transport(NULL, srv.port), cfg,
-                                             "localhost", HS_TIMEOUT_MS, &t, msg, sizeof msg),
-                     0);
+    smtpc_transport *t = echo_tls(cfg, "selfsigned", &srv);
     assert_int_equal(smtpc_transport_tls_info(t, info, sizeof info), 0);
     assert_non_null(strstr(info, "NOT verified"));
     assert_non_null(strstr(info, "untrusted"));
@@ -550,15 +540,9 @@ static void server_closes(void **state)
 static void read_timeout_is_recoverable(void **state)
 {
     (void)state;
-    char script[256], msg[256];
     smtpc_tls_config *cfg = test_config(NULL);
-    snprintf(script, sizeof script, echo_script_fmt, "server");
     server srv;
-    server_start(&srv, script);
-    smtpc_transport *t = NULL;
-    assert_int_equal(smtpc_transport_new_tls(NULL, socket_transport(NULL, srv.port), cfg,
-                                             "localhost", HS_TIMEOUT_MS, &t, msg, sizeof msg),
-                     0);
+    smtpc_transport *t = echo_tls(cfg, "server", &srv);
     uint8_t buf[64];
     size_t n = 0;
     long long t0 = now_ms();
@@ -601,8 +585,10 @@ static void entropy_hook_used(void **state)
 static void config_arguments(void **state)
 {
     (void)state;
-    counter c = {0};
-    smtpc_allocator a = {count_alloc, count_free, &c};
+    /* Every run ends with nothing outstanding. */
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_allocator a = heap.hook;
     smtpc_tls_config *cfg = NULL;
     char path[300];
 
@@ -656,7 +642,8 @@ static void config_arguments(void **state)
                      SMTPC_EFILE);
     assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, NULL, key, NULL), SMTPC_EINVAL);
     smtpc_tls_config_free(cfg);
-    assert_int_equal(c.live_blocks, 0);
+    assert_int_equal(heap.live_blocks, 0);
+    assert_int_equal(heap.bad_frees, 0);
 }
 
 static void ca_from_memory_used(void **state)
@@ -676,8 +663,10 @@ static void ca_from_memory_used(void **state)
 static void new_tls_arguments(void **state)
 {
     (void)state;
-    counter c = {0};
-    smtpc_allocator a = {count_alloc, count_free, &c};
+    /* Every run ends with nothing outstanding. */
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_allocator a = heap.hook;
     cb_sock cs = {.fd = -1, .closed = 0};
     smtpc_tls_config *cfg = test_config(NULL);
     smtpc_transport *t = (smtpc_transport *)&cs; /* must be reset to NULL */
@@ -693,7 +682,8 @@ static void new_tls_arguments(void **state)
     assert_int_equal(cs.closed, 1);
     assert_int_equal(smtpc_transport_new_tls(&a, NULL, cfg, "x", 1000, &t, NULL, 0),
                      SMTPC_EINVAL);
-    assert_int_equal(c.live_blocks, 0);
+    assert_int_equal(heap.live_blocks, 0);
+    assert_int_equal(heap.bad_frees, 0);
     smtpc_tls_config_free(cfg);
 }
 
