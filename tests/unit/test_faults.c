@@ -858,6 +858,64 @@ static void test_bad_verdict(void **state)
     check(name, &r, "send result", r.send_rc, 0);
 }
 
+/* The server speaks or hangs up while the client is idle between messages:
+ * the next send must notice before writing anything, report why, and every
+ * later call must report the same (the session error is sticky). */
+static void idle_case(const char *name, const smtpc_fs_step *after_first, int want_rc,
+                      int want_reply)
+{
+    smtpc_fs_step script[MAX_STEPS];
+    splice(script, happy, S_X_QUIT, after_first);
+    smtpc_fault_server *fs = smtpc_fs_start(script, 0);
+    assert_non_null(fs);
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_client *c = smtpc_client_new(&heap.hook);
+    assert_non_null(c);
+    assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
+    assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
+    for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
+        smtpc_client_set_timeout(c, st, 1000);
+    assert_int_equal(smtpc_client_connect(c), 0);
+    assert_int_equal(smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
+                                       sizeof body - 1),
+                     0);
+    /* Idle long enough for the server's words (or its FIN) to arrive. */
+    struct timespec idle = {0, 500 * 1000 * 1000};
+    nanosleep(&idle, NULL);
+    int rc = smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
+                               sizeof body - 1);
+    if (rc != want_rc)
+        fail_msg("%s: second send returned %d (%s), expected %d", name, rc,
+                 smtpc_client_errmsg(c), want_rc);
+    assert_int_equal(smtpc_error_reply_code(smtpc_client_error(c)), want_reply);
+    assert_int_equal(smtpc_client_connected(c), 0);
+    /* sticky: a later call says the same */
+    assert_int_equal(smtpc_client_noop(c), want_rc);
+    assert_int_equal(smtpc_error_reply_code(smtpc_client_error(c)), want_reply);
+    smtpc_client_free(c);
+    assert_int_equal(smtpc_fs_join(fs), 0);
+    size_t len = 0;
+    const char *t = smtpc_fs_transcript(fs, &len);
+    /* exactly one transaction went out: the second MAIL was never written */
+    const char *first = strstr(t, "MAIL FROM:");
+    assert_non_null(first);
+    if (strstr(first + 1, "MAIL FROM:"))
+        fail_msg("%s: a second MAIL was sent to a server that had gone", name);
+    smtpc_fs_free(fs);
+    assert_int_equal(heap.live_bytes, 0);
+    assert_int_equal(heap.bad_frees, 0);
+}
+
+static void test_idle_faults(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step idle_421[] = {FS_SILENT(50), FS_SEND(SHUTDOWN), FS_CLOSE, FS_END};
+    static const smtpc_fs_step idle_fin[] = {FS_SILENT(50), FS_CLOSE, FS_END};
+    idle_case("421 while idle", idle_421, SMTPC_ESHUTDOWN, 421);
+    idle_case("close while idle", idle_fin, SMTPC_ECLOSED, 0);
+}
+
 /* QUIT after a delivered message: whatever happens to it, the message
  * stays accepted and the connection is closed. */
 static void test_quit_faults(void **state)
@@ -992,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_unexpected_reply),
         cmocka_unit_test(test_endless_reply),
         cmocka_unit_test(test_bad_verdict),
+        cmocka_unit_test(test_idle_faults),
         cmocka_unit_test(test_quit_faults),
         cmocka_unit_test(test_starttls_faults),
         cmocka_unit_test(test_auth_faults),
