@@ -24,7 +24,6 @@ smtpc_client *smtpc_client_new(const smtpc_allocator *alloc)
         return NULL;
     c->alloc = a;
     c->io = smtpc_alloc(&a, CLIENT_IO_CAP);
-    c->port = NULL;
     if (!c->io ||
         smtpc_engine_new(&a, NULL, CLIENT_OUT_CAP, CLIENT_LINE_MAX, &c->engine) != SMTPC_OK) {
         smtpc_client_free(c);

@@ -103,11 +103,9 @@ struct smtpc_engine {
     size_t n_rcpts;
     int64_t size;
     int mail_flags;        /* SMTPC_CMD_* */
-    int body_8bit_ok;
     size_t next_rcpt;      /* next recipient to queue */
-    int mail_sent, data_sent;
+    int data_sent;
     int mail_refused;
-    size_t rcpts_answered;
     size_t accepted;
     int data_state;        /* 0 not answered, 1 accepted (354), -1 refused */
     int in_body;

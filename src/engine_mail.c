@@ -142,8 +142,8 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
     e->rcpts = rcpts;
     e->n_rcpts = n_rcpts;
     e->next_rcpt = 0;
-    e->mail_sent = e->data_sent = e->mail_refused = 0;
-    e->rcpts_answered = e->accepted = 0;
+    e->data_sent = e->mail_refused = 0;
+    e->accepted = 0;
     e->data_state = 0;
     e->in_body = e->body_ended = 0;
     e->message_status = SMTPC_MESSAGE_NOT_SENT;
@@ -157,7 +157,6 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
         rc = smtpc_engine_queue_written(e, SMTPC_PK_MAIL, 0, start);
     if (rc)
         return smtpc_error_set(&e->err, rc, "MAIL FROM: %s", smtpc_strerror(rc));
-    e->mail_sent = 1;
     e->op = SMTPC_OP_MAIL;
     if (e->caps.flags & SMTPC_CAP_PIPELINING) {
         rc = fill_group(e);
@@ -257,7 +256,6 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
         }
         break;
     case SMTPC_PK_RCPT:
-        e->rcpts_answered++;
         if (ok && !e->mail_refused)
             e->accepted++;
         break;
