@@ -93,8 +93,10 @@ SMTPC_API int smtpc_client_send(smtpc_client *c, const char *from, const char *c
  * the send with SMTPC_ESOURCE. */
 typedef int (*smtpc_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
 
-/* Send one message whose body comes from read. size is its exact length or
- * -1 when unknown. flags: SMTPC_MAIL_8BITMIME when the body may have 8-bit
+/* Send one message whose body comes from read. size is its exact length as
+ * the server will count it (line ends as CRLF, the last line completed,
+ * before dot-stuffing), or -1 when unknown; it is declared with SIZE= and
+ * checked against the server's limit. flags: SMTPC_MAIL_8BITMIME when the body may have 8-bit
  * bytes (an 8-bit byte in a body not so declared fails with SMTPC_E8BIT).
  * A read error or 8-bit violation after DATA was accepted cannot be undone
  * in SMTP: the connection is dropped so that the server discards the

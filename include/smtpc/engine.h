@@ -108,7 +108,8 @@ SMTPC_API int smtpc_engine_begin_session(smtpc_engine *e);
 /* One mail transaction. from may be "" for the null reverse-path; from and
  * rcpts are bare addresses (no angle brackets). from, rcpts and the strings
  * they point to are borrowed until the operation ends. size is the exact
- * size of the body before dot-stuffing, or -1 when unknown; it is declared
+ * size of the body with CRLF line ends, before dot-stuffing, or -1 when
+ * unknown; it is declared
  * with SIZE= and checked against the server's limit. Errors found before
  * anything is sent (SMTPC_EADDRESS, SMTPC_EBADCHAR, SMTPC_ETOOLONG,
  * SMTPC_EUTF8, SMTPC_E8BIT, SMTPC_ESIZE) are returned here and leave the

@@ -304,6 +304,26 @@ static int make_tls_config(const options *o, smtpc_tls_config **out)
     return rc;
 }
 
+/* What the server will count: every line end made CRLF and a final line
+ * completed (send_stream's size is the size on the wire, before
+ * dot-stuffing). */
+static int64_t wire_size(const uint8_t *p, size_t n)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\r' || p[i] == '\n') {
+            total += 2;
+            if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+                i++;
+        } else {
+            total++;
+        }
+    }
+    if (n && p[n - 1] != '\n' && p[n - 1] != '\r')
+        total += 2;
+    return total;
+}
+
 static int send_one(smtpc_client *c, const options *o, const message_spec *m)
 {
     const char *from = m->from ? m->from : o->from;
@@ -314,7 +334,7 @@ static int send_one(smtpc_client *c, const options *o, const message_spec *m)
         return smtpc_client_send(c, from, rcpts, n, m->data, m->len);
     body_reader r = {m->data, m->len, 0, o->chunk};
     int flags = has_8bit(m->data, m->len) ? SMTPC_MAIL_8BITMIME : 0;
-    int64_t size = o->unknown_size ? -1 : (int64_t)m->len;
+    int64_t size = o->unknown_size ? -1 : wire_size(m->data, m->len);
     return smtpc_client_send_stream(c, from, rcpts, n, read_body, &r, size, flags);
 }
 

@@ -32,6 +32,10 @@ class AiosmtpdTests(unittest.TestCase):
             self.assertEqual(env["content"], want,
                              f"message {i} differs\n{result.describe()}")
             self.assertEqual(env["rcpt_tos"], list(rcpts))
+            # A declared SIZE must be exactly what arrived (line ends made CRLF).
+            sizes = [o for o in env["mail_options"] if o.upper().startswith("SIZE=")]
+            if sizes:
+                self.assertEqual(int(sizes[0][5:]), len(want), f"message {i}: {sizes[0]}")
         for m in result.messages:
             self.assertEqual(m["ok"], 1, m)
             self.assertEqual(m["message_status"], 1, m)
