@@ -206,6 +206,9 @@ static const char echo_script_fmt[] = "[{\"tls\": {\"cert\": \"%s\"}}, {\"echo\"
 typedef struct {
     int rc;
     char msg[256];
+    /* Wall time of the handshake call alone: the server is already
+     * listening, so Python's start-up on a busy machine is not counted. */
+    long long handshake_ms;
 } outcome;
 
 /* Handshake with a server presenting cert_name; on success exchange data
@@ -225,7 +228,9 @@ static outcome run_tls(const smtpc_tls_config *cfg, const char *script, const ch
     smtpc_transport *inner = use_callbacks ? callback_transport(&a, &cs, srv.port)
                                            : socket_transport(&a, srv.port);
     smtpc_transport *t = NULL;
+    long long t0 = now_ms();
     o.rc = smtpc_transport_new_tls(&a, inner, cfg, name, timeout_ms, &t, o.msg, sizeof o.msg);
+    o.handshake_ms = now_ms() - t0;
     if (o.rc == 0) {
         assert_non_null(t);
         assert_int_equal(t->encrypted, 1);
@@ -495,18 +500,21 @@ static void handshake_garbage(void **state)
     smtpc_tls_config_free(cfg);
 }
 
+/* Review finding #18: these two tests timed from before the scripted server
+ * had started, so a slow Python start on a busy machine failed them. They
+ * now time the handshake call alone, and the server's own delays are far
+ * longer than the bounds, so the bound separates "deadline enforced" from
+ * "waited for the server" by a wide margin whatever the load. */
 static void silent_server_times_out(void **state)
 {
     (void)state;
     smtpc_tls_config *cfg = test_config(NULL);
     for (int cb = 0; cb <= 1; cb++) {
-        long long t0 = now_ms();
-        outcome o = run_tls(cfg, "[{\"sleep\": 4}]", "localhost", cb, 500);
-        long long took = now_ms() - t0;
+        outcome o = run_tls(cfg, "[{\"sleep\": 15}]", "localhost", cb, 500);
         assert_int_equal(o.rc, SMTPC_ETIMEDOUT);
         assert_non_null(strstr(o.msg, "timed out"));
-        /* Bounded by the handshake timeout, not the server's 4 s. */
-        assert_true(took < 3000);
+        /* Bounded by the 0.5 s handshake timeout, not the server's 15 s. */
+        assert_true(o.handshake_ms < 10000);
     }
     smtpc_tls_config_free(cfg);
 }
@@ -514,16 +522,21 @@ static void silent_server_times_out(void **state)
 static void trickling_server_bounded_overall(void **state)
 {
     (void)state;
-    /* Bytes arriving slowly must not reset the handshake deadline. */
+    /* Bytes arriving slowly must not reset the handshake deadline: a record
+     * header announcing 256 bytes, then one body byte every 0.3 s for about
+     * 12 s. Were the 0.7 s deadline reset per byte, the handshake would last
+     * until the trickle ends. */
+    char script[2048];
+    size_t n = (size_t)snprintf(script, sizeof script,
+                                "[{\"read_bytes\": 1}, {\"send_hex\": \"1603030100\"}");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(script + n, sizeof script - n,
+                              ", {\"sleep\": 0.3}, {\"send_hex\": \"00\"}");
+    snprintf(script + n, sizeof script - n, ", {\"sleep\": 3}]");
     smtpc_tls_config *cfg = test_config(NULL);
-    long long t0 = now_ms();
-    outcome o = run_tls(cfg,
-                        "[{\"read_bytes\": 1}, {\"send_hex\": \"16\"}, {\"sleep\": 0.3},"
-                        " {\"send_hex\": \"03\"}, {\"sleep\": 0.3}, {\"send_hex\": \"03\"},"
-                        " {\"sleep\": 0.3}, {\"send_hex\": \"00\"}, {\"sleep\": 3}]",
-                        "localhost", 0, 700);
+    outcome o = run_tls(cfg, script, "localhost", 0, 700);
     assert_int_equal(o.rc, SMTPC_ETIMEDOUT);
-    assert_true(now_ms() - t0 < 2500);
+    assert_true(o.handshake_ms < 8000);
     smtpc_tls_config_free(cfg);
 }
 
