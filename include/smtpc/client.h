@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "transport.h"
 #include "tls.h"
+#include "message.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -104,6 +105,22 @@ typedef int (*smtpc_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
 SMTPC_API int smtpc_client_send_stream(smtpc_client *c, const char *from,
                                        const char *const *rcpts, size_t n_rcpts,
                                        smtpc_read_fn read, void *user, int64_t size, int flags);
+
+/* Send msg, made with the builder (smtpc/message.h), on a connected client
+ * (smtpc_client_send_stream underneath, with the message's exact size when
+ * known and the flags of smtpc_message_mail_flags). The message is rewound
+ * first.
+ * envelope_from: NULL means the From address. rcpts/n_rcpts: n_rcpts 0 means
+ * every To, Cc and Bcc address (duplicates sent once). Bcc never appears in
+ * the headers sent. Returns what smtpc_client_send_stream returns, except
+ * that a message error (SMTPC_EFILE, SMTPC_ESOURCE, SMTPC_EHEADER,
+ * SMTPC_EUTF8, ...) is returned as itself; the connection is then handled as
+ * smtpc_client_send_stream documents (nothing half-sent is ever delivered).
+ * The client's error record (smtpc_client_error) always describes the
+ * failure, message-side causes included. */
+SMTPC_API int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg,
+                                        const char *envelope_from,
+                                        const char *const *rcpts, size_t n_rcpts);
 
 /* Reset the transaction (RSET) and NOOP: keep-alive helpers. */
 SMTPC_API int smtpc_client_rset(smtpc_client *c);

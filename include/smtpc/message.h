@@ -230,25 +230,6 @@ SMTPC_API int smtpc_message_mail_flags(smtpc_message *msg);
  * until the next call on msg. */
 SMTPC_API const char *smtpc_message_errmsg(const smtpc_message *msg);
 
-/* --- sending (blocking client) -------------------------------------------- */
-
-typedef struct smtpc_client smtpc_client;
-
-/* Send msg on a connected client (smtpc_client_send_stream underneath, with
- * the message's exact size when known and the flags of
- * smtpc_message_mail_flags). The message is rewound first.
- * envelope_from: NULL means the From address. rcpts/n_rcpts: n_rcpts 0 means
- * every To, Cc and Bcc address (duplicates sent once). Bcc never appears in
- * the headers sent. Returns what smtpc_client_send_stream returns, except
- * that a message error (SMTPC_EFILE, SMTPC_ESOURCE, SMTPC_EHEADER,
- * SMTPC_EUTF8, ...) is returned as itself; the connection is then handled as
- * smtpc_client_send_stream documents (nothing half-sent is ever delivered).
- * The client's error record (smtpc_client_error) always describes the
- * failure, message-side causes included. */
-SMTPC_API int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg,
-                                        const char *envelope_from,
-                                        const char *const *rcpts, size_t n_rcpts);
-
 #ifdef __cplusplus
 }
 #endif
