@@ -93,7 +93,7 @@ class RunTestsTurnsWerrorOn(unittest.TestCase):
     def test_existing_plain_build_dir(self):
         with tempfile.TemporaryDirectory() as tmp:
             builddir = os.path.join(tmp, "plain")
-            subprocess.run(["meson", "setup", builddir, "-Dtests=false", "-Dexamples=false"],
+            subprocess.run(["meson", "setup", builddir, "-Dtests=disabled", "-Dexamples=disabled"],
                            cwd=ROOT, check=True, capture_output=True)
             self.assertFalse(self.werror(builddir))
             subprocess.run([os.path.join(ROOT, ".ci", "setup-build"), builddir],

@@ -29,7 +29,9 @@
 #include "tls_ip.h"
 #include "test_alloc.h"
 
+#ifndef PYTHON /* set by the build: the interpreter with the test modules */
 #define PYTHON "/usr/bin/python3"
+#endif
 #define HS_TIMEOUT_MS 5000
 
 static const char *scripts_dir;
