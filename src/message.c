@@ -24,6 +24,8 @@ int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
 static void touch(smtpc_message *msg)
 {
     msg->frozen = 0;
+    msg->leaf_p = NULL;
+    msg->hdr_p = NULL;
     int rc = smtpc_message_rewind(msg);
     if (rc)
         msg->err = rc; /* read fails until a successful rewind */
@@ -107,27 +109,62 @@ void smtpc_message_free(smtpc_message *msg)
     smtpc_free(&a, msg, sizeof *msg);
 }
 
+static smtpc_msg_part *first_leaf(smtpc_message *msg)
+{
+    if (msg->text)
+        return msg->text;
+    if (msg->html)
+        return msg->html;
+    if (msg->inlines)
+        return msg->inlines;
+    return msg->attachments ? msg->attachments : &msg->empty_body;
+}
+
+static smtpc_msg_part *next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
+{
+    if (p == &msg->empty_body)
+        return NULL;
+    if (p == msg->text && msg->html)
+        return msg->html;
+    if (p == msg->text || p == msg->html)
+        return msg->inlines ? msg->inlines : msg->attachments;
+    if (p->role == SMTPC_ROLE_INLINE && !p->next)
+        return msg->attachments;
+    return p->next;
+}
+
 smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i)
 {
-    if (!msg->text && !msg->html && !msg->inlines && !msg->attachments)
-        return i == 0 ? &msg->empty_body : NULL;
-    if (msg->text) {
-        if (i == 0)
-            return msg->text;
-        i--;
+    size_t at = 0;
+    smtpc_msg_part *p = first_leaf(msg);
+    if (msg->leaf_p && msg->leaf_i <= i) {
+        at = msg->leaf_i;
+        p = msg->leaf_p;
     }
-    if (msg->html) {
-        if (i == 0)
-            return msg->html;
-        i--;
+    for (; p && at < i; at++, msg->steps++)
+        p = next_leaf(msg, p);
+    if (p) {
+        msg->leaf_i = i;
+        msg->leaf_p = p;
     }
-    for (smtpc_msg_part *p = msg->inlines; p; p = p->next, i--)
-        if (i == 0)
-            return p;
-    for (smtpc_msg_part *p = msg->attachments; p; p = p->next, i--)
-        if (i == 0)
-            return p;
-    return NULL;
+    return p;
+}
+
+smtpc_msg_header *smtpc_msg_extra_header(smtpc_message *msg, size_t i)
+{
+    size_t at = 0;
+    smtpc_msg_header *h = msg->headers;
+    if (msg->hdr_p && msg->hdr_i <= i) {
+        at = msg->hdr_i;
+        h = msg->hdr_p;
+    }
+    for (; h && at < i; at++, msg->steps++)
+        h = h->next;
+    if (h) {
+        msg->hdr_i = i;
+        msg->hdr_p = h;
+    }
+    return h;
 }
 
 int smtpc_message_set_flags(smtpc_message *msg, int flags)
