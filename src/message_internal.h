@@ -201,6 +201,9 @@ void smtpc_msg_gen_post(smtpc_message *msg, struct smtpc_hsink *s);
 int smtpc_msg_source_read(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, size_t cap,
                           size_t *got);
 void smtpc_msg_source_close(smtpc_msg_source *src);
+/* A file source is still a regular file of its declared size (stat, so it
+ * never blocks): 0 or SMTPC_EFILE. Other sources: 0. */
+int smtpc_msg_source_check(smtpc_message *msg, const smtpc_msg_source *src);
 int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src);
 
 /* message_body.c: encoded bytes of the current leaf. *done is set when the

@@ -173,6 +173,10 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
     for (size_t i = 0; i < msg->n_leaves; i++) {
         smtpc_msg_part *p = smtpc_msg_leaf(msg, i);
         smtpc_msg_gen_pre(msg, i, &s);
+        /* The size goes into SIZE= before any byte is sent: a file that
+         * changed since it was attached must fail now, not mid-DATA. */
+        if ((rc = smtpc_msg_source_check(msg, &p->src)) != 0)
+            return rc;
         if (p->enc_size < 0)
             return smtpc_msg_fail(msg, SMTPC_ESIZEUNKNOWN, "a part's size is unknown");
         total += (uint64_t)p->enc_size;

@@ -174,9 +174,12 @@ SMTPC_API int smtpc_message_attach_mem(smtpc_message *msg, const uint8_t *data, 
                                        int mem_mode, const char *filename,
                                        const char *content_type);
 /* From a file. The file is checked (stat) now, giving SMTPC_EFILE when it
- * cannot be read, and opened only while its bytes are being read. Its size
- * is taken now: a file that changes size before it is sent makes the read
- * fail with SMTPC_EFILE. path is copied. */
+ * is not a regular file, and opened (non-blocking) only while its bytes are
+ * being read. Its size is taken now. smtpc_message_size and the read check
+ * again that path is still a regular file of that size: one that changed
+ * size, or was replaced by a FIFO, device or directory, gives SMTPC_EFILE
+ * with a message naming the path and what changed (never a blocked read).
+ * path is copied. */
 SMTPC_API int smtpc_message_attach_file(smtpc_message *msg, const char *path,
                                         const char *filename, const char *content_type);
 /* From a callback. size: the exact byte count, or -1 when unknown (then

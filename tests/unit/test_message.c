@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -313,6 +315,64 @@ static void test_source_errors(void **state)
     smtpc_message_free(m);
 }
 
+/* Review finding #5: the file is stat'ed when attached and opened only when
+ * sent. A FIFO put at its path must not block the send forever, and a file
+ * whose size changed (the SIZE declared would be wrong) must fail clearly,
+ * at smtpc_message_size already, before anything goes on the wire. */
+static void test_file_replaced(void **state)
+{
+    (void)state;
+    char path[64];
+    strcpy(path, "/tmp/smtpc_test_fifo_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "hello", 5), 5);
+    close(fd);
+    /* A regression would hang in open(): SIGALRM ends the test instead. */
+    alarm(30);
+    smtpc_message *m;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+    assert_int_equal(smtpc_message_attach_file(m, path, "f.bin", NULL), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    size_t len;
+    int err;
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), path));
+    assert_non_null(strstr(smtpc_message_errmsg(m), "no longer a regular file"));
+    int64_t size;
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "no longer a regular file"));
+    unlink(path);
+
+    /* A regular file again, but longer than when attached. */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "hello, world", 12), 12);
+    close(fd);
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "changed size since attached"));
+    assert_non_null(strstr(smtpc_message_errmsg(m), path));
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "changed size since attached"));
+    /* Back to its size: sent normally. */
+    assert_int_equal(truncate(path, 5), 0);
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    assert_int_equal(smtpc_message_size(m, &size), 0);
+    uint8_t *all = read_all(m, 4096, &len, &err);
+    assert_int_equal(err, 0);
+    assert_int_equal((int64_t)len, size);
+    free(all);
+    smtpc_message_free(m);
+    unlink(path);
+    alarm(0);
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -351,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_argument_errors),
         cmocka_unit_test(test_source_errors),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_file_replaced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
