@@ -427,6 +427,9 @@ static smtpc_msg_part *new_part(smtpc_message *msg, int role)
 static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, size_t len,
                    int mem_mode)
 {
+    if ((uint64_t)len > SMTPC_MSG_MEM_MAX)
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "a %zu-byte part is too large to encode",
+                              len);
     p->src.kind = SMTPC_SRC_MEM;
     p->src.len = len;
     p->src.size = (int64_t)len;
@@ -450,9 +453,10 @@ static int set_body(smtpc_message *msg, smtpc_msg_part **slot, int role, const c
     if (text) {
         if (!(p = new_part(msg, role)))
             return SMTPC_ENOMEM;
-        if (set_mem(msg, p, (const uint8_t *)text, len, mem_mode)) {
+        int rc = set_mem(msg, p, (const uint8_t *)text, len, mem_mode);
+        if (rc) {
             free_part(msg, p);
-            return SMTPC_ENOMEM;
+            return rc;
         }
     }
     free_part(msg, *slot);
@@ -566,6 +570,8 @@ static int add_file(smtpc_message *msg, int role, const char *path, const char *
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot read %.200s", path);
+    if ((uint64_t)st.st_size > SMTPC_MSG_SOURCE_MAX)
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "%.200s is too large to encode", path);
     if (!filename)
         filename = base_name(path);
     smtpc_msg_part *p = new_part(msg, role);
@@ -590,6 +596,11 @@ static int add_reader(smtpc_message *msg, int role, smtpc_message_read_fn read,
 {
     if (!msg || !read || size < -1)
         return SMTPC_EINVAL;
+    if (size > 0 && (uint64_t)size > SMTPC_MSG_SOURCE_MAX)
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG,
+                              "declared size %lld is too large to encode (base64 would "
+                              "pass INT64_MAX)",
+                              (long long)size);
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
         return SMTPC_ENOMEM;

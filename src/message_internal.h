@@ -21,6 +21,12 @@
 #define SMTPC_MSG_FILENAME_MAX 255
 #define SMTPC_MSG_HNAME_MAX 76     /* extra header name */
 #define SMTPC_MSG_ID_MAX 250       /* Message-ID, Content-ID */
+/* Largest part source: its base64 form (78 octets per 57 bytes) still fits
+ * in the int64_t sizes. Memory sources are held to a quarter of INT64_MAX
+ * (quoted-printable can triple a byte and add soft breaks). Larger sizes
+ * give SMTPC_ETOOLONG when the part is added. */
+#define SMTPC_MSG_SOURCE_MAX ((uint64_t)INT64_MAX / 78 * 57)
+#define SMTPC_MSG_MEM_MAX ((uint64_t)INT64_MAX / 4)
 
 /* Address lists. */
 #define SMTPC_LIST_TO 0

@@ -179,12 +179,18 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
             return rc;
         if (p->enc_size < 0)
             return smtpc_msg_fail(msg, SMTPC_ESIZEUNKNOWN, "a part's size is unknown");
+        /* Each part is below INT64_MAX (checked when added); their sum may
+         * not be. */
+        if ((uint64_t)p->enc_size > (uint64_t)INT64_MAX - total)
+            return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %lld bytes",
+                                  (long long)INT64_MAX);
         total += (uint64_t)p->enc_size;
     }
     smtpc_msg_gen_post(msg, &s);
+    if (s.total > (uint64_t)INT64_MAX - total)
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %lld bytes",
+                              (long long)INT64_MAX);
     total += s.total;
-    if (total > (uint64_t)INT64_MAX)
-        return SMTPC_ETOOLONG;
     *size = (int64_t)total;
     return 0;
 }

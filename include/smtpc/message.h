@@ -186,7 +186,10 @@ SMTPC_API int smtpc_message_attach_file(smtpc_message *msg, const char *path,
  * smtpc_message_size reports SMTPC_ESIZEUNKNOWN); a callback that yields a
  * different count than size fails with SMTPC_ESOURCE. rewind may be NULL:
  * the message can then be read through once only (rewinding after this part
- * was started gives SMTPC_ESTATE). user must outlive the message. */
+ * was started gives SMTPC_ESTATE). user must outlive the message. A size
+ * whose base64 form would not fit in int64_t (over (2^63-1) / 78 * 57
+ * bytes, about 6.7 EiB) gives SMTPC_ETOOLONG, as does such a file or a
+ * memory part over (2^63-1) / 4 bytes. */
 SMTPC_API int smtpc_message_attach_reader(smtpc_message *msg, smtpc_message_read_fn read,
                                           smtpc_message_rewind_fn rewind, void *user,
                                           int64_t size, const char *filename,
@@ -221,8 +224,9 @@ SMTPC_API int smtpc_message_rewind(smtpc_message *msg);
 /* The exact number of bytes smtpc_message_read will produce in total,
  * computed without encoding anything (it fixes Date, Message-ID and the
  * boundaries, as the first read does). Returns 0, SMTPC_ESIZEUNKNOWN when a
- * callback source's size is unknown (*size is then -1), or the errors of
- * smtpc_message_read. Does not move the read position. */
+ * callback source's size is unknown (*size is then -1), SMTPC_ETOOLONG when
+ * the total would pass INT64_MAX (the sizes are never wrapped), or the
+ * errors of smtpc_message_read. Does not move the read position. */
 SMTPC_API int smtpc_message_size(smtpc_message *msg, int64_t *size);
 /* The SMTPC_MAIL_* flags (engine.h) a transaction carrying this message
  * needs: SMTPC_MAIL_8BITMIME when a part went 8bit or headers carry UTF-8,

@@ -373,6 +373,56 @@ static void test_file_replaced(void **state)
     alarm(0);
 }
 
+static int never_read(void *user, uint8_t *buf, size_t cap, size_t *len)
+{
+    (void)user;
+    (void)buf;
+    (void)cap;
+    *len = 0;
+    return -1;
+}
+
+/* Review finding #16: encoded sizes are computed from declared sizes. A
+ * source declaring INT64_MAX (or UINT64_MAX / 2) bytes, or parts whose
+ * encoded sizes add up past INT64_MAX, must give a clear SMTPC_ETOOLONG,
+ * never a wrapped or negative size. */
+static void test_size_overflow(void **state)
+{
+    (void)state;
+    smtpc_message *m;
+    int64_t size = 0;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+    assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL, INT64_MAX, "x", NULL),
+                     SMTPC_ETOOLONG);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "too large"));
+    assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL,
+                                                 (int64_t)(UINT64_MAX / 2), "x", NULL),
+                     SMTPC_ETOOLONG);
+    assert_int_equal(smtpc_message_inline_reader(m, never_read, NULL, NULL, INT64_MAX / 57 * 45,
+                                                 "c@x", "x", NULL),
+                     SMTPC_ETOOLONG);
+    /* Each part fits; together they do not. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL, INT64_MAX / 3,
+                                                     "x", NULL),
+                         0);
+    size = 0;
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_ETOOLONG);
+    assert_int_equal(size, -1);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "would exceed"));
+    smtpc_message_free(m);
+
+    /* One part just under the limit is sized exactly. */
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+    int64_t big = INT64_MAX / 78 * 57 - 1000;
+    assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL, big, "x", NULL), 0);
+    assert_int_equal(smtpc_message_size(m, &size), 0);
+    assert_true(size > big);
+    smtpc_message_free(m);
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -412,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_source_errors),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_file_replaced),
+        cmocka_unit_test(test_size_overflow),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
