@@ -34,8 +34,15 @@
  *   - Non-ASCII or long filenames use RFC 2231 (filename*) in
  *     Content-Disposition, and an RFC 2047-encoded name= in Content-Type for
  *     older readers.
- *   - Lines are folded at whitespace to stay within 78 characters where
- *     possible and never exceed 998.
+ *   - Text containing "=?" (which a reader could take for an encoded-word)
+ *     is always encoded itself: RFC 2047 in Subject, display names and
+ *     extra headers, RFC 2231 in filenames, so every reader gets it back
+ *     literally.
+ *   - Lines are folded at whitespace to stay within 78 characters wherever
+ *     a fold point exists and never exceed 998. A run of spaces or tabs
+ *     holds one fold at most (RFC 5322), so a value whose runs cannot fit
+ *     that way is RFC 2047-encoded instead (display names too: a reader
+ *     may then show such a run as one space).
  *   - CR, LF or any other control character except TAB in a header value,
  *     display name, subject or filename is REFUSED with SMTPC_EBADCHAR: a
  *     value can never start a new header. Malformed UTF-8 gives
