@@ -49,6 +49,10 @@ size_t smtpc_base64_lines(const uint8_t *in, size_t len, int final, size_t *cons
 
 uint64_t smtpc_base64_encoded_size(uint64_t n)
 {
-    uint64_t lines = (n + SMTPC_BASE64_LINE_IN - 1) / SMTPC_BASE64_LINE_IN;
-    return 4 * ((n + 2) / 3) + 2 * lines;
+    /* No n + k rounding: it would wrap near UINT64_MAX. */
+    uint64_t lines = n / SMTPC_BASE64_LINE_IN + (n % SMTPC_BASE64_LINE_IN != 0);
+    uint64_t quads = n / 3 + (n % 3 != 0);
+    if (lines > UINT64_MAX / SMTPC_BASE64_LINE_OUT)
+        return UINT64_MAX;
+    return 4 * quads + 2 * lines;
 }

@@ -26,7 +26,7 @@ size_t smtpc_base64_lines(const uint8_t *in, size_t len, int final, size_t *cons
                           uint8_t *out, size_t cap);
 
 /* Exact size of the encoding of n bytes by smtpc_base64_lines (every line
- * CRLF-terminated; 0 for n == 0). */
+ * CRLF-terminated; 0 for n == 0); UINT64_MAX when that would not fit. */
 uint64_t smtpc_base64_encoded_size(uint64_t n);
 
 #endif

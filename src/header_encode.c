@@ -90,6 +90,26 @@ static int is_wsp(char c)
     return c == ' ' || c == '\t';
 }
 
+/* "=?" anywhere: text a reader could take for an RFC 2047 encoded-word
+ * (lenient readers decode one even inside a word or a quoted string), so
+ * such text is always encoded itself and comes back literally. */
+static int has_ew_marker(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++)
+        if (s[i] == '=' && s[i + 1] == '?')
+            return 1;
+    return 0;
+}
+
+/* A whitespace run can hold only one fold (RFC 5322 FWS): the run and the
+ * word after it must then fit on one continuation line, else the line
+ * would pass 78 (or 998) with a fold point in it. A single space before a
+ * long word is fine: that line holds one unbreakable token. */
+static int run_fits(size_t run, size_t word)
+{
+    return run < 2 || run + word <= SMTPC_HEADER_FOLD;
+}
+
 int smtpc_has_8bit(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -284,15 +304,18 @@ void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
         a++;
     while (b > a && is_wsp(text[b - 1]))
         b--;
-    int encode = !f->utf8 && smtpc_has_8bit(text + a, b - a);
-    for (size_t i = a; i < b && !encode;) {
+    int encode = (!f->utf8 && smtpc_has_8bit(text + a, b - a)) ||
+                 has_ew_marker(text + a, b - a);
+    for (size_t i = a, run = 0; i < b && !encode;) {
         size_t w = i;
         while (i < b && !is_wsp(text[i]))
             i++;
-        if (i - w > SMTPC_HEADER_TOKEN_MAX)
+        if (i - w > SMTPC_HEADER_TOKEN_MAX || !run_fits(run, i - w))
             encode = 1;
+        size_t ws = i;
         while (i < b && is_wsp(text[i]))
             i++;
+        run = i - ws;
     }
     if (encode) {
         smtpc_hfold_encoded(f, text + a, b - a, 0, "", "");
@@ -329,6 +352,69 @@ static size_t quoted_len(const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         n += (s[i] == '"' || s[i] == '\\') ? 2 : 1;
     return n;
+}
+
+/* Length of s[0..len) inside a quoted-string (quoted-pairs counted). */
+static size_t escaped_len(const char *s, size_t len)
+{
+    return quoted_len(s, len) - 2;
+}
+
+static void put_escaped(smtpc_hsink *out, const char *s, size_t len)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\') {
+            smtpc_hsink_put(out, s + run, i - run);
+            smtpc_hsink_put(out, "\\", 1);
+            run = i;
+        }
+    }
+    smtpc_hsink_put(out, s + run, len - run);
+}
+
+/* 1 when quoted_folded can keep s within 78 columns wherever it has
+ * whitespace. */
+static int quoted_folds(const char *s, size_t len)
+{
+    size_t i = 0, run = 0;
+    while (i < len) {
+        size_t w = i;
+        while (i < len && !is_wsp(s[i]))
+            i++;
+        if (!run_fits(run, escaped_len(s + w, i - w) + (i == len)))
+            return 0;
+        size_t ws = i;
+        while (i < len && is_wsp(s[i]))
+            i++;
+        run = i - ws;
+        if (i == len && !run_fits(run, 1))
+            return 0;
+    }
+    return 1;
+}
+
+/* A quoted-string folded at its whitespace runs (FWS is allowed inside a
+ * quoted-string; unfolding removes only the CRLF, so the text is kept). */
+static void quoted_folded(smtpc_hfold *f, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && !is_wsp(s[i]))
+        i++;
+    tok_begin(f, " ", 1, 1 + escaped_len(s, i) + (i == len));
+    smtpc_hsink_put(f->out, "\"", 1);
+    put_escaped(f->out, s, i);
+    while (i < len) {
+        size_t ws = i;
+        while (i < len && is_wsp(s[i]))
+            i++;
+        size_t w = i;
+        while (i < len && !is_wsp(s[i]))
+            i++;
+        tok_begin(f, s + ws, w - ws, escaped_len(s + w, i - w) + (i == len));
+        put_escaped(f->out, s + w, i - w);
+    }
+    smtpc_hsink_put(f->out, "\"", 1);
 }
 
 static void put_quoted(smtpc_hsink *out, const char *s, size_t len)
@@ -417,6 +503,10 @@ void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
 {
     if (len == 0)
         return;
+    if (has_ew_marker(name, len)) {
+        smtpc_hfold_encoded(f, name, len, 1, "", "");
+        return;
+    }
     if (!f->utf8 && smtpc_has_8bit(name, len)) {
         phrase_mixed(f, name, len);
         return;
@@ -443,12 +533,11 @@ void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
         }
     }
     size_t q = quoted_len(name, len);
-    if (q > SMTPC_HEADER_TOKEN_MAX) {
+    if (q > SMTPC_HEADER_TOKEN_MAX || !quoted_folds(name, len)) {
         smtpc_hfold_encoded(f, name, len, 1, "", "");
         return;
     }
-    tok_begin(f, " ", 1, q);
-    put_quoted(f->out, name, len);
+    quoted_folded(f, name, len);
 }
 
 void smtpc_hfold_mailbox(smtpc_hfold *f, const char *addr, const char *name)
@@ -486,7 +575,7 @@ static int is_printable_ascii(const char *s, size_t len)
 int smtpc_param_is_simple(const char *name, const char *value)
 {
     size_t vlen = strlen(value);
-    return is_printable_ascii(value, vlen) &&
+    return is_printable_ascii(value, vlen) && !has_ew_marker(value, vlen) &&
            1 + strlen(name) + 1 + quoted_len(value, vlen) <= SMTPC_HEADER_FOLD;
 }
 
@@ -550,7 +639,7 @@ void smtpc_hfold_param_2231(smtpc_hfold *f, const char *name, const char *value)
 void smtpc_hfold_param_2047(smtpc_hfold *f, const char *name, const char *value)
 {
     size_t vlen = strlen(value);
-    if (is_printable_ascii(value, vlen)) {
+    if (smtpc_param_is_simple(name, value)) {
         smtpc_hfold_param_quoted(f, name, value);
         return;
     }

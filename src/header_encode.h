@@ -51,10 +51,13 @@ void smtpc_hfold_tokstr(smtpc_hfold *f, const char *ws, const char *tok);
 void smtpc_hfold_end(smtpc_hfold *f);
 
 /* Unstructured text (Subject, extra headers): words folded at whitespace,
- * or the whole value as encoded-words when it has non-ASCII (and !utf8) or
- * a word too long to fold. */
+ * or the whole value as encoded-words when it has non-ASCII (and !utf8), a
+ * word too long to fold, a whitespace run too long to fold (one fold per
+ * run), or "=?" (so that it never reads as an encoded-word). */
 void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len);
-/* A display name (RFC 5322 phrase): atoms, a quoted-string, or encoded-words. */
+/* A display name (RFC 5322 phrase): atoms, a quoted-string folded at its
+ * whitespace, or encoded-words (non-ASCII, "=?", or whitespace runs too
+ * long to fold). */
 void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len);
 /* "[phrase ]<addr>" or "addr" when name is NULL or "". */
 void smtpc_hfold_mailbox(smtpc_hfold *f, const char *addr, const char *name);
@@ -68,10 +71,11 @@ void smtpc_hfold_param_quoted(smtpc_hfold *f, const char *name, const char *valu
 /* A filename parameter: name="value" when value is short printable ASCII,
  * else RFC 2231 name*0*=UTF-8''... continuations of at most 78 columns. */
 void smtpc_hfold_param_2231(smtpc_hfold *f, const char *name, const char *value);
-/* A legacy name parameter for old readers: quoted ASCII, or RFC 2047
- * encoded-words inside the quotes. */
+/* A legacy name parameter for old readers: quoted ASCII when short (as
+ * smtpc_param_is_simple), else RFC 2047 encoded-words inside the quotes. */
 void smtpc_hfold_param_2047(smtpc_hfold *f, const char *name, const char *value);
-/* 1 when smtpc_hfold_param_2231 would write the plain quoted form. */
+/* 1 when smtpc_hfold_param_2231 would write the plain quoted form: short
+ * printable ASCII without "=?". */
 int smtpc_param_is_simple(const char *name, const char *value);
 
 /* 0 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code

@@ -24,6 +24,8 @@ int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
 static void touch(smtpc_message *msg)
 {
     msg->frozen = 0;
+    msg->leaf_p = NULL;
+    msg->hdr_p = NULL;
     int rc = smtpc_message_rewind(msg);
     if (rc)
         msg->err = rc; /* read fails until a successful rewind */
@@ -107,27 +109,62 @@ void smtpc_message_free(smtpc_message *msg)
     smtpc_free(&a, msg, sizeof *msg);
 }
 
+static smtpc_msg_part *first_leaf(smtpc_message *msg)
+{
+    if (msg->text)
+        return msg->text;
+    if (msg->html)
+        return msg->html;
+    if (msg->inlines)
+        return msg->inlines;
+    return msg->attachments ? msg->attachments : &msg->empty_body;
+}
+
+static smtpc_msg_part *next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
+{
+    if (p == &msg->empty_body)
+        return NULL;
+    if (p == msg->text && msg->html)
+        return msg->html;
+    if (p == msg->text || p == msg->html)
+        return msg->inlines ? msg->inlines : msg->attachments;
+    if (p->role == SMTPC_ROLE_INLINE && !p->next)
+        return msg->attachments;
+    return p->next;
+}
+
 smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i)
 {
-    if (!msg->text && !msg->html && !msg->inlines && !msg->attachments)
-        return i == 0 ? &msg->empty_body : NULL;
-    if (msg->text) {
-        if (i == 0)
-            return msg->text;
-        i--;
+    size_t at = 0;
+    smtpc_msg_part *p = first_leaf(msg);
+    if (msg->leaf_p && msg->leaf_i <= i) {
+        at = msg->leaf_i;
+        p = msg->leaf_p;
     }
-    if (msg->html) {
-        if (i == 0)
-            return msg->html;
-        i--;
+    for (; p && at < i; at++, msg->steps++)
+        p = next_leaf(msg, p);
+    if (p) {
+        msg->leaf_i = i;
+        msg->leaf_p = p;
     }
-    for (smtpc_msg_part *p = msg->inlines; p; p = p->next, i--)
-        if (i == 0)
-            return p;
-    for (smtpc_msg_part *p = msg->attachments; p; p = p->next, i--)
-        if (i == 0)
-            return p;
-    return NULL;
+    return p;
+}
+
+smtpc_msg_header *smtpc_msg_extra_header(smtpc_message *msg, size_t i)
+{
+    size_t at = 0;
+    smtpc_msg_header *h = msg->headers;
+    if (msg->hdr_p && msg->hdr_i <= i) {
+        at = msg->hdr_i;
+        h = msg->hdr_p;
+    }
+    for (; h && at < i; at++, msg->steps++)
+        h = h->next;
+    if (h) {
+        msg->hdr_i = i;
+        msg->hdr_p = h;
+    }
+    return h;
 }
 
 int smtpc_message_set_flags(smtpc_message *msg, int flags)
@@ -390,6 +427,9 @@ static smtpc_msg_part *new_part(smtpc_message *msg, int role)
 static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, size_t len,
                    int mem_mode)
 {
+    if ((uint64_t)len > SMTPC_MSG_MEM_MAX)
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "a %zu-byte part is too large to encode",
+                              len);
     p->src.kind = SMTPC_SRC_MEM;
     p->src.len = len;
     p->src.size = (int64_t)len;
@@ -413,9 +453,10 @@ static int set_body(smtpc_message *msg, smtpc_msg_part **slot, int role, const c
     if (text) {
         if (!(p = new_part(msg, role)))
             return SMTPC_ENOMEM;
-        if (set_mem(msg, p, (const uint8_t *)text, len, mem_mode)) {
+        int rc = set_mem(msg, p, (const uint8_t *)text, len, mem_mode);
+        if (rc) {
             free_part(msg, p);
-            return SMTPC_ENOMEM;
+            return rc;
         }
     }
     free_part(msg, *slot);
@@ -529,6 +570,8 @@ static int add_file(smtpc_message *msg, int role, const char *path, const char *
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot read %.200s", path);
+    if ((uint64_t)st.st_size > SMTPC_MSG_SOURCE_MAX)
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "%.200s is too large to encode", path);
     if (!filename)
         filename = base_name(path);
     smtpc_msg_part *p = new_part(msg, role);
@@ -553,6 +596,11 @@ static int add_reader(smtpc_message *msg, int role, smtpc_message_read_fn read,
 {
     if (!msg || !read || size < -1)
         return SMTPC_EINVAL;
+    if (size > 0 && (uint64_t)size > SMTPC_MSG_SOURCE_MAX)
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG,
+                              "declared size %lld is too large to encode (base64 would "
+                              "pass INT64_MAX)",
+                              (long long)size);
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
         return SMTPC_ENOMEM;

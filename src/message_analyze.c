@@ -94,7 +94,8 @@ void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p)
         return;
     if (plain_ok && (!st.has_8bit || (msg->flags & SMTPC_MESSAGE_8BITMIME))) {
         p->enc = st.has_8bit ? SMTPC_ENC_8BIT : SMTPC_ENC_7BIT;
-        p->enc_size = (int64_t)(src->len + st.bare_cr + st.bare_lf);
+        /* In 64 bits: with a 32-bit size_t the sum could wrap. */
+        p->enc_size = (int64_t)((uint64_t)src->len + st.bare_cr + st.bare_lf);
         p->ends_crlf = st.ends_break;
         return;
     }

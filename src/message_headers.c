@@ -98,9 +98,7 @@ int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
     }
     h -= H_FIXED;
     if (h < msg->n_headers) {
-        smtpc_msg_header *x = msg->headers;
-        while (h--)
-            x = x->next;
+        smtpc_msg_header *x = smtpc_msg_extra_header(msg, h);
         unstructured(msg, s, x->name, x->value);
         return 1;
     }
@@ -109,6 +107,11 @@ int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
         return 1;
     }
     return 0;
+}
+
+size_t smtpc_msg_header_steps(const smtpc_message *msg)
+{
+    return H_FIXED + msg->n_headers + 1;
 }
 
 static void boundary(const smtpc_message *msg, size_t k, char *out, size_t cap)

@@ -21,6 +21,12 @@
 #define SMTPC_MSG_FILENAME_MAX 255
 #define SMTPC_MSG_HNAME_MAX 76     /* extra header name */
 #define SMTPC_MSG_ID_MAX 250       /* Message-ID, Content-ID */
+/* Largest part source: its base64 form (78 octets per 57 bytes) still fits
+ * in the int64_t sizes. Memory sources are held to a quarter of INT64_MAX
+ * (quoted-printable can triple a byte and add soft breaks). Larger sizes
+ * give SMTPC_ETOOLONG when the part is added. */
+#define SMTPC_MSG_SOURCE_MAX ((uint64_t)INT64_MAX / 78 * 57)
+#define SMTPC_MSG_MEM_MAX ((uint64_t)INT64_MAX / 4)
 
 /* Address lists. */
 #define SMTPC_LIST_TO 0
@@ -149,6 +155,19 @@ struct smtpc_message {
     size_t raw_len, raw_pos;
     size_t stage_len, stage_pos;
     int err;            /* sticky until rewind */
+    /* Linked-list steps taken by walks over parts and headers: the unit
+     * test message_scale reads it to show that building and serializing
+     * stay linear in the number of parts and headers. */
+    uint64_t steps;
+    /* Cursors for the walks, which go forward: looking up leaf i or extra
+     * header i right after i - 1 (or i again) costs one step, not i. NULL:
+     * not set (any change clears them). */
+    size_t leaf_i, hdr_i;
+    smtpc_msg_part *leaf_p;
+    smtpc_msg_header *hdr_p;
+    /* A source may have been read since the last full rewind: only then
+     * does a rewind need to visit every part. */
+    int sources_dirty;
     char errmsg[256];
 
     uint8_t stage[SMTPC_MSG_WORK];
@@ -161,8 +180,11 @@ int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-/* The leaf parts in serialization order. */
+/* The leaf parts in serialization order, NULL past the last: O(1) when i
+ * is the last index asked or the one after it. */
 smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i);
+/* Extra header i (0-based), NULL past the last; same cost as above. */
+smtpc_msg_header *smtpc_msg_extra_header(smtpc_message *msg, size_t i);
 
 /* message_freeze.c: fix Date, Message-ID, boundaries, layout, encodings. */
 int smtpc_msg_freeze(smtpc_message *msg);
@@ -174,6 +196,8 @@ void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p);
 struct smtpc_hsink;
 /* Header number h of the top block; returns 0 past the last one. */
 int smtpc_msg_gen_header(smtpc_message *msg, size_t h, struct smtpc_hsink *s);
+/* How many header steps smtpc_msg_gen_header has. */
+size_t smtpc_msg_header_steps(const smtpc_message *msg);
 /* What goes before leaf i (boundaries, multipart and part headers). */
 void smtpc_msg_gen_pre(smtpc_message *msg, size_t i, struct smtpc_hsink *s);
 /* What follows the last leaf. */
@@ -183,6 +207,9 @@ void smtpc_msg_gen_post(smtpc_message *msg, struct smtpc_hsink *s);
 int smtpc_msg_source_read(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, size_t cap,
                           size_t *got);
 void smtpc_msg_source_close(smtpc_msg_source *src);
+/* A file source is still a regular file of its declared size (stat, so it
+ * never blocks): 0 or SMTPC_EFILE. Other sources: 0. */
+int smtpc_msg_source_check(smtpc_message *msg, const smtpc_msg_source *src);
 int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src);
 
 /* message_body.c: encoded bytes of the current leaf. *done is set when the

@@ -31,19 +31,17 @@ static void next_step(smtpc_message *msg)
 {
     msg->text_off = 0;
     switch (msg->phase) {
-    case SMTPC_PH_HEADERS: {
-        smtpc_hsink probe;
-        smtpc_hsink_init(&probe, NULL, 0, 0);
-        if (smtpc_msg_gen_header(msg, msg->index + 1, &probe)) {
+    case SMTPC_PH_HEADERS:
+        if (msg->index + 1 < smtpc_msg_header_steps(msg)) {
             msg->index++;
         } else {
             msg->phase = SMTPC_PH_PRE;
             msg->index = 0;
         }
         break;
-    }
     case SMTPC_PH_PRE:
         msg->phase = SMTPC_PH_BODY;
+        msg->sources_dirty = 1;
         smtpc_msg_body_begin(msg, smtpc_msg_leaf(msg, msg->index));
         break;
     case SMTPC_PH_BODY:
@@ -133,14 +131,18 @@ int smtpc_message_rewind(smtpc_message *msg)
 {
     if (!msg)
         return SMTPC_EINVAL;
+    /* Only a message that was read has sources to rewind; skipping the
+     * walk otherwise keeps every setter O(1) (each one rewinds). */
     int rc = 0;
-    for (size_t i = 0;; i++) {
-        smtpc_msg_part *p = smtpc_msg_leaf(msg, i);
-        if (!p)
-            break;
-        int r = smtpc_msg_source_rewind(msg, &p->src);
-        if (r && !rc)
-            rc = r;
+    if (msg->sources_dirty) {
+        smtpc_msg_part *lists[] = {msg->text, msg->html, msg->inlines, msg->attachments};
+        for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+            for (smtpc_msg_part *p = lists[l]; p; p = p->next, msg->steps++) {
+                int r = smtpc_msg_source_rewind(msg, &p->src);
+                if (r && !rc)
+                    rc = r;
+            }
+        msg->sources_dirty = rc != 0;
     }
     msg->phase = SMTPC_PH_HEADERS;
     msg->index = 0;
@@ -171,14 +173,24 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
     for (size_t i = 0; i < msg->n_leaves; i++) {
         smtpc_msg_part *p = smtpc_msg_leaf(msg, i);
         smtpc_msg_gen_pre(msg, i, &s);
+        /* The size goes into SIZE= before any byte is sent: a file that
+         * changed since it was attached must fail now, not mid-DATA. */
+        if ((rc = smtpc_msg_source_check(msg, &p->src)) != 0)
+            return rc;
         if (p->enc_size < 0)
             return smtpc_msg_fail(msg, SMTPC_ESIZEUNKNOWN, "a part's size is unknown");
+        /* Each part is below INT64_MAX (checked when added); their sum may
+         * not be. */
+        if ((uint64_t)p->enc_size > (uint64_t)INT64_MAX - total)
+            return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %lld bytes",
+                                  (long long)INT64_MAX);
         total += (uint64_t)p->enc_size;
     }
     smtpc_msg_gen_post(msg, &s);
+    if (s.total > (uint64_t)INT64_MAX - total)
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %lld bytes",
+                              (long long)INT64_MAX);
     total += s.total;
-    if (total > (uint64_t)INT64_MAX)
-        return SMTPC_ETOOLONG;
     *size = (int64_t)total;
     return 0;
 }

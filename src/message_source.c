@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "message_internal.h"
@@ -22,6 +23,60 @@ static const char *errtext(int err, char *buf, size_t cap)
     return buf;
 }
 
+/* The file must still be what was attached: a regular file of the size
+ * declared (that size is in the SIZE sent and in the layout). A FIFO or
+ * device put in its place would block or stream forever. */
+static int check_file(smtpc_message *msg, const smtpc_msg_source *src, const struct stat *st)
+{
+    if (!S_ISREG(st->st_mode))
+        return smtpc_msg_fail(msg, SMTPC_EFILE,
+                              "%.200s is no longer a regular file (replaced since attached)",
+                              src->path);
+    if ((uint64_t)st->st_size != (uint64_t)src->size)
+        return smtpc_msg_fail(msg, SMTPC_EFILE,
+                              "%.200s changed size since attached (%lld bytes, now %lld)",
+                              src->path, (long long)src->size, (long long)st->st_size);
+    return 0;
+}
+
+int smtpc_msg_source_check(smtpc_message *msg, const smtpc_msg_source *src)
+{
+    if (src->kind != SMTPC_SRC_FILE)
+        return 0;
+    char why[128];
+    struct stat st;
+    if (stat(src->path, &st) != 0)
+        return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot open %.200s: %s", src->path,
+                              errtext(errno, why, sizeof why));
+    return check_file(msg, src, &st);
+}
+
+static int open_file(smtpc_message *msg, smtpc_msg_source *src)
+{
+    char why[128];
+    /* O_NONBLOCK: opening a FIFO without a writer would wait forever. */
+    do
+        src->fd = open(src->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    while (src->fd < 0 && errno == EINTR);
+    if (src->fd < 0)
+        return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot open %.200s: %s", src->path,
+                              errtext(errno, why, sizeof why));
+    struct stat st;
+    int rc = 0;
+    if (fstat(src->fd, &st) != 0)
+        rc = smtpc_msg_fail(msg, SMTPC_EFILE, "cannot stat %.200s: %s", src->path,
+                            errtext(errno, why, sizeof why));
+    if (!rc)
+        rc = check_file(msg, src, &st);
+    int fl = rc ? 0 : fcntl(src->fd, F_GETFL);
+    if (!rc && (fl < 0 || fcntl(src->fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
+        rc = smtpc_msg_fail(msg, SMTPC_EFILE, "cannot read %.200s: %s", src->path,
+                            errtext(errno, why, sizeof why));
+    if (rc)
+        smtpc_msg_source_close(src);
+    return rc;
+}
+
 static int read_file(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, size_t cap,
                      size_t *got)
 {
@@ -31,12 +86,9 @@ static int read_file(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, si
             *got = 0; /* already read to the end and closed */
             return 0;
         }
-        do
-            src->fd = open(src->path, O_RDONLY | O_CLOEXEC);
-        while (src->fd < 0 && errno == EINTR);
-        if (src->fd < 0)
-            return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot open %.200s: %s", src->path,
-                                  errtext(errno, why, sizeof why));
+        int rc = open_file(msg, src);
+        if (rc)
+            return rc;
     }
     ssize_t n;
     do

@@ -34,8 +34,15 @@
  *   - Non-ASCII or long filenames use RFC 2231 (filename*) in
  *     Content-Disposition, and an RFC 2047-encoded name= in Content-Type for
  *     older readers.
- *   - Lines are folded at whitespace to stay within 78 characters where
- *     possible and never exceed 998.
+ *   - Text containing "=?" (which a reader could take for an encoded-word)
+ *     is always encoded itself: RFC 2047 in Subject, display names and
+ *     extra headers, RFC 2231 in filenames, so every reader gets it back
+ *     literally.
+ *   - Lines are folded at whitespace to stay within 78 characters wherever
+ *     a fold point exists and never exceed 998. A run of spaces or tabs
+ *     holds one fold at most (RFC 5322), so a value whose runs cannot fit
+ *     that way is RFC 2047-encoded instead (display names too: a reader
+ *     may then show such a run as one space).
  *   - CR, LF or any other control character except TAB in a header value,
  *     display name, subject or filename is REFUSED with SMTPC_EBADCHAR: a
  *     value can never start a new header. Malformed UTF-8 gives
@@ -174,16 +181,22 @@ SMTPC_API int smtpc_message_attach_mem(smtpc_message *msg, const uint8_t *data, 
                                        int mem_mode, const char *filename,
                                        const char *content_type);
 /* From a file. The file is checked (stat) now, giving SMTPC_EFILE when it
- * cannot be read, and opened only while its bytes are being read. Its size
- * is taken now: a file that changes size before it is sent makes the read
- * fail with SMTPC_EFILE. path is copied. */
+ * is not a regular file, and opened (non-blocking) only while its bytes are
+ * being read. Its size is taken now. smtpc_message_size and the read check
+ * again that path is still a regular file of that size: one that changed
+ * size, or was replaced by a FIFO, device or directory, gives SMTPC_EFILE
+ * with a message naming the path and what changed (never a blocked read).
+ * path is copied. */
 SMTPC_API int smtpc_message_attach_file(smtpc_message *msg, const char *path,
                                         const char *filename, const char *content_type);
 /* From a callback. size: the exact byte count, or -1 when unknown (then
  * smtpc_message_size reports SMTPC_ESIZEUNKNOWN); a callback that yields a
  * different count than size fails with SMTPC_ESOURCE. rewind may be NULL:
  * the message can then be read through once only (rewinding after this part
- * was started gives SMTPC_ESTATE). user must outlive the message. */
+ * was started gives SMTPC_ESTATE). user must outlive the message. A size
+ * whose base64 form would not fit in int64_t (over (2^63-1) / 78 * 57
+ * bytes, about 6.7 EiB) gives SMTPC_ETOOLONG, as does such a file or a
+ * memory part over (2^63-1) / 4 bytes. */
 SMTPC_API int smtpc_message_attach_reader(smtpc_message *msg, smtpc_message_read_fn read,
                                           smtpc_message_rewind_fn rewind, void *user,
                                           int64_t size, const char *filename,
@@ -218,8 +231,9 @@ SMTPC_API int smtpc_message_rewind(smtpc_message *msg);
 /* The exact number of bytes smtpc_message_read will produce in total,
  * computed without encoding anything (it fixes Date, Message-ID and the
  * boundaries, as the first read does). Returns 0, SMTPC_ESIZEUNKNOWN when a
- * callback source's size is unknown (*size is then -1), or the errors of
- * smtpc_message_read. Does not move the read position. */
+ * callback source's size is unknown (*size is then -1), SMTPC_ETOOLONG when
+ * the total would pass INT64_MAX (the sizes are never wrapped), or the
+ * errors of smtpc_message_read. Does not move the read position. */
 SMTPC_API int smtpc_message_size(smtpc_message *msg, int64_t *size);
 /* The SMTPC_MAIL_* flags (engine.h) a transaction carrying this message
  * needs: SMTPC_MAIL_8BITMIME when a part went 8bit or headers carry UTF-8,

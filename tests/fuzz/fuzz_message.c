@@ -1,7 +1,9 @@
 /* The MIME builder fed hostile header values, addresses, file names and
  * bodies. Whatever is accepted, the bytes produced must:
  *  - end every line with CRLF, hold no NUL, keep lines within 998 octets
- *    (76 in base64 and quoted-printable bodies);
+ *    (76 in base64 and quoted-printable bodies), header lines within 78
+ *    wherever a fold point existed (review finding #1: a Subject with a
+ *    long run of spaces went out as one 5,001-octet line);
  *  - carry only the header lines the builder writes (no value can forge one)
  *    and never a Bcc;
  *  - decode back to the body and attachment given;
@@ -127,6 +129,38 @@ static int header_name(const line *l, size_t *colon)
     return 1;
 }
 
+static int wsp(uint8_t c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* A header line over 78 octets is allowed only when it has no fold point:
+ * after the name (first line) and one whitespace character, one token with
+ * no whitespace (inside an <angle-addr> excepted: a quoted local part). */
+static void check_header_line(const line *l, int first)
+{
+    FUZZ_CHECK(l->n <= 998);
+    if (l->n <= 78)
+        return;
+    size_t k = 0;
+    if (first) {
+        size_t colon = 0;
+        FUZZ_CHECK(header_name(l, &colon));
+        k = colon + 1;
+    }
+    if (k < l->n && wsp(l->p[k]))
+        k++;
+    int angle = 0;
+    for (; k < l->n; k++) {
+        if (l->p[k] == '<')
+            angle = 1;
+        else if (l->p[k] == '>')
+            angle = 0;
+        else if (!angle)
+            FUZZ_CHECK(!wsp(l->p[k]));
+    }
+}
+
 /* Reads a header block from lines[*i] to the empty line. Top level: names
  * from top[]; in a part: the four Content-* names. Each at most once. */
 static void read_headers(const line *lines, size_t count, size_t *i, const char *const *names,
@@ -138,8 +172,10 @@ static void read_headers(const line *lines, size_t count, size_t *i, const char 
         const line *l = &lines[*i];
         if (l->p[0] == ' ' || l->p[0] == '\t') {
             FUZZ_CHECK(!first); /* a fold continues a header */
+            check_header_line(l, 0);
             continue;
         }
+        check_header_line(l, 1);
         first = 0;
         size_t colon = 0;
         FUZZ_CHECK(header_name(l, &colon));

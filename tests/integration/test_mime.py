@@ -420,11 +420,79 @@ def case_unknown_size(tmp):
     check(leaves(m)[1].get_payload(decode=True) == gen_bytes(70000, 9), "unknown-size stream")
 
 
+def case_whitespace_runs(tmp):
+    """Review finding #1: long runs of spaces and tabs in the Subject, extra
+    headers and display names are folded (once per run) or encoded, never
+    written as a line over 998 (or over 78 where a fold point exists), and
+    Python's email gets the unfolded value back exactly."""
+    subject = "a" + " " * 5000 + "b"
+    tabs = "x" + "\t" * 3000 + "y"
+    mixed = "Zoë" + " \t" * 700 + "end"
+    short = "one" + " " * 60 + "two" + "\t" * 20 + "three"
+    alice = "Alice" + " " * 60 + "Smith"
+    bob = "Bob\t\t\tJones  Jr"
+    c = Case(tmp, "wsruns")
+    c.add("from a@example.com|" + alice)
+    c.add("to b@example.com|" + bob)
+    c.add("to c@example.com|Carol" + " " * 900 + "Long")
+    c.add("subject " + subject)
+    c.add("header X-Tabs|" + tabs)
+    c.add("header X-Mixed|" + mixed)
+    c.add("header X-Short|" + short)
+    c.add("text-file " + c.file("t.txt", b"body"))
+    raw = c.run()
+    check_lines(raw)
+    m = parse(raw)
+    check(str(m["subject"]) == subject, "subject %r" % str(m["subject"])[:80])
+    check(str(m["x-tabs"]) == tabs, "x-tabs")
+    check(str(m["x-mixed"]) == mixed, "x-mixed")
+    check(str(m["x-short"]) == short, "x-short %r" % str(m["x-short"]))
+    check(m["from"].addresses[0].display_name == alice,
+          "from %r" % m["from"].addresses[0].display_name)
+    tos = m["to"].addresses
+    check(tos[0].display_name == bob, "to %r" % tos[0].display_name)
+    # A 900-space run cannot be folded: the name is encoded. Python folds
+    # whitespace in encoded display names, so only the words are compared.
+    check(tos[1].display_name.split() == ["Carol", "Long"], "to[1] %r" % tos[1].display_name)
+    check(tos[1].addr_spec == "c@example.com", "to[1] address")
+
+
+def case_encoded_word_lookalikes(tmp):
+    """Review finding #11: a display name, Subject and filename that are
+    literally an encoded-word come back literally, not decoded."""
+    evil = "=?UTF-8?B?ZXZpbC5leGU=?="
+    c = Case(tmp, "lookalike")
+    c.add("from a@example.com|" + evil)
+    c.add("to b@example.com|Bob " + evil)
+    c.add("subject " + evil)
+    c.add("header X-Note|see " + evil)
+    c.add("text-file " + c.file("t.txt", b"body"))
+    c.add("attach-mem %s|%s|" % (c.file("d.bin", b"data"), evil))
+    c.add("attach-mem %s|%s|" % (c.file("e.bin", b"more"), "report " + evil + ".pdf"))
+    raw = c.run()
+    check_lines(raw)
+    check(evil.encode() not in raw, "the look-alike went out verbatim")
+    m = parse(raw)
+    check(m["from"].addresses[0].display_name == evil,
+          "from %r" % m["from"].addresses[0].display_name)
+    check(m["to"].addresses[0].display_name == "Bob " + evil, "to")
+    check(str(m["subject"]) == evil, "subject %r" % str(m["subject"]))
+    check(str(m["x-note"]) == "see " + evil, "x-note")
+    parts = leaves(m)
+    check(parts[1].get_filename() == evil, "filename %r" % parts[1].get_filename())
+    check(parts[2].get_filename() == "report " + evil + ".pdf",
+          "filename %r" % parts[2].get_filename())
+    check(parts[1].get_payload(decode=True) == b"data", "attachment bytes")
+    # Readers that only know Content-Type's name= get it back too.
+    del parts[1]["content-disposition"]
+    check(parts[1].get_filename() == evil, "name= %r" % parts[1].get_filename())
+
+
 def main():
     cases = [case_full, case_plain_text, case_empty_body, case_html_only,
              case_single_attachment, case_text_attachments, case_escape_from, case_8bit,
              case_cyrillic, case_smtputf8, case_many_recipients, case_structures,
-             case_unknown_size]
+             case_unknown_size, case_whitespace_runs, case_encoded_word_lookalikes]
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             try:

@@ -242,9 +242,12 @@ static void test_phrases(void **state)
     a[1] = NULL;
     render("To", 0, gen_mailbox, a);
     assert_string_equal(out, "To: bob@example.com\r\n");
+    /* Review finding #11: text that looks like an encoded-word is encoded
+     * itself (a quoted string is not enough: lenient readers decode inside
+     * it). */
     a[1] = "=?UTF-8?Q?fake?=";
     render("To", 0, gen_mailbox, a);
-    assert_string_equal(out, "To: \"=?UTF-8?Q?fake?=\" <bob@example.com>\r\n");
+    assert_string_equal(out, "To: =?UTF-8?B?PT9VVEYtOD9RP2Zha2U/PQ==?= <bob@example.com>\r\n");
     /* Only the words that need it are encoded. */
     a[1] = "Jos\xc3\xa9 Garc\xc3\xad" "a Smith";
     render("From", 0, gen_mailbox, a);
@@ -311,6 +314,131 @@ static void test_rfc2231(void **state)
     assert_string_equal(dec, name);
 }
 
+/* Strict line rule shared with the fuzz target: every line within 998, and
+ * a line over 78 only when it holds no fold point, i.e. after the header
+ * name (first line) and one whitespace character, a single token. */
+static void check_strict(const char *h)
+{
+    int first = 1;
+    for (const char *line = h; *line;) {
+        const char *crlf = strstr(line, "\r\n");
+        assert_non_null(crlf);
+        size_t n = (size_t)(crlf - line);
+        assert_true(n <= 998);
+        if (n > 78) {
+            const char *p = line;
+            if (first)
+                p = (const char *)memchr(line, ':', n) + 1;
+            if (*p == ' ' || *p == '\t')
+                p++;
+            for (; p < crlf; p++)
+                assert_false(*p == ' ' || *p == '\t');
+        }
+        first = 0;
+        line = crlf + 2;
+    }
+}
+
+static char *runs_value(const char *left, const char *ws, size_t count, const char *right)
+{
+    size_t wl = strlen(ws);
+    char *v = malloc(strlen(left) + wl * count + strlen(right) + 1);
+    strcpy(v, left);
+    for (size_t i = 0; i < count; i++)
+        strcat(v, ws);
+    strcat(v, right);
+    return v;
+}
+
+/* Review finding #1: a long run of spaces or tabs went out unfolded (one
+ * 5,001-octet Subject line). Runs are folded where one fold is enough, and
+ * the value is encoded where it is not; either way it reads back exactly. */
+static void test_whitespace_runs(void **state)
+{
+    (void)state;
+    static char u[65536], dec[65536];
+    struct {
+        const char *left, *ws;
+        size_t count;
+        const char *right;
+    } cases[] = {
+        {"a", " ", 5000, "b"},
+        {"a", "\t", 3000, "b"},
+        {"a", " \t", 1500, "b"},
+        {"Zo\xc3\xab", " ", 2000, "caf\xc3\xa9"},
+        {"one", " ", 60, "two three"},
+        {"x", "\t", 70, "y"},
+        {"start", " ", 77, "z"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *v = runs_value(cases[k].left, cases[k].ws, cases[k].count, cases[k].right);
+        const char *names[] = {"Subject", "X-Extra-Header-With-A-Long-Name"};
+        for (size_t n = 0; n < 2; n++) {
+            render(names[n], 0, gen_unstructured, v);
+            check_strict(out);
+            check_folding(out, 78);
+            unfold(out, u);
+            const char *val = strchr(u, ':') + 2;
+            if (strncmp(val, "=?UTF-8?", 8) == 0) {
+                decode_words(out, dec);
+                assert_string_equal(dec, v);
+            } else {
+                assert_string_equal(val, v);
+            }
+        }
+        /* As a display name: folded inside the quoted string, or encoded. */
+        const char *a[2] = {"bob@example.com", v};
+        render("To", 0, gen_mailbox, a);
+        check_strict(out);
+        check_folding(out, 78);
+        unfold(out, u);
+        if (u[4] == '"') {
+            assert_memory_equal(u + 5, v, strlen(v));
+            assert_string_equal(u + 5 + strlen(v), "\" <bob@example.com>");
+        } else {
+            assert_memory_equal(u + 4, "=?UTF-8?", 8);
+        }
+        free(v);
+    }
+    /* A short run stays quoted and on one line. */
+    const char *a[2] = {"bob@example.com", "Bob  \tSmith"};
+    render("To", 0, gen_mailbox, a);
+    assert_string_equal(out, "To: \"Bob  \tSmith\" <bob@example.com>\r\n");
+}
+
+static void gen_param2047(smtpc_hfold *f, const void *arg)
+{
+    smtpc_hfold_tokstr(f, " ", "application/octet-stream");
+    smtpc_hfold_param_2047(f, "name", arg);
+}
+
+/* Review finding #11: a value that is literally an encoded-word must come
+ * back literally, so it is encoded itself wherever it goes. */
+static void test_encoded_word_lookalikes(void **state)
+{
+    (void)state;
+    static const char evil[] = "=?UTF-8?B?ZXZpbC5leGU=?=";
+    char dec[256];
+    render("Subject", 0, gen_unstructured, evil);
+    assert_null(strstr(out, evil));
+    decode_words(out, dec);
+    assert_string_equal(dec, evil);
+    render("Subject", 0, gen_unstructured, "see x=?a?b?c?=y now");
+    decode_words(out, dec);
+    assert_string_equal(dec, "see x=?a?b?c?=y now");
+    const char *a[2] = {"bob@example.com", evil};
+    render("From", 0, gen_mailbox, a);
+    assert_null(strstr(out, evil));
+    assert_non_null(strstr(out, "?= <bob@example.com>\r\n"));
+    render("Content-Disposition", 0, gen_param, evil);
+    unfold(out, dec);
+    assert_string_equal(dec, "Content-Disposition: attachment;"
+                             " filename*=UTF-8''%3D%3FUTF-8%3FB%3FZXZpbC5leGU%3D%3F%3D");
+    render("Content-Type", 0, gen_param2047, evil);
+    assert_null(strstr(out, evil));
+    assert_non_null(strstr(out, "name=\"=?UTF-8?"));
+}
+
 static void test_dates(void **state)
 {
     (void)state;
@@ -355,6 +483,8 @@ int main(void)
         cmocka_unit_test(test_encoded_words),   cmocka_unit_test(test_phrases),
         cmocka_unit_test(test_rfc2231),         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_mime_types),
+        cmocka_unit_test(test_whitespace_runs),
+        cmocka_unit_test(test_encoded_word_lookalikes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -313,6 +315,114 @@ static void test_source_errors(void **state)
     smtpc_message_free(m);
 }
 
+/* Review finding #5: the file is stat'ed when attached and opened only when
+ * sent. A FIFO put at its path must not block the send forever, and a file
+ * whose size changed (the SIZE declared would be wrong) must fail clearly,
+ * at smtpc_message_size already, before anything goes on the wire. */
+static void test_file_replaced(void **state)
+{
+    (void)state;
+    char path[64];
+    strcpy(path, "/tmp/smtpc_test_fifo_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "hello", 5), 5);
+    close(fd);
+    /* A regression would hang in open(): SIGALRM ends the test instead. */
+    alarm(30);
+    smtpc_message *m;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+    assert_int_equal(smtpc_message_attach_file(m, path, "f.bin", NULL), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    size_t len;
+    int err;
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), path));
+    assert_non_null(strstr(smtpc_message_errmsg(m), "no longer a regular file"));
+    int64_t size;
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "no longer a regular file"));
+    unlink(path);
+
+    /* A regular file again, but longer than when attached. */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "hello, world", 12), 12);
+    close(fd);
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "changed size since attached"));
+    assert_non_null(strstr(smtpc_message_errmsg(m), path));
+    free(read_all(m, 4096, &len, &err));
+    assert_int_equal(err, SMTPC_EFILE);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "changed size since attached"));
+    /* Back to its size: sent normally. */
+    assert_int_equal(truncate(path, 5), 0);
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    assert_int_equal(smtpc_message_size(m, &size), 0);
+    uint8_t *all = read_all(m, 4096, &len, &err);
+    assert_int_equal(err, 0);
+    assert_int_equal((int64_t)len, size);
+    free(all);
+    smtpc_message_free(m);
+    unlink(path);
+    alarm(0);
+}
+
+static int never_read(void *user, uint8_t *buf, size_t cap, size_t *len)
+{
+    (void)user;
+    (void)buf;
+    (void)cap;
+    *len = 0;
+    return -1;
+}
+
+/* Review finding #16: encoded sizes are computed from declared sizes. A
+ * source declaring INT64_MAX (or UINT64_MAX / 2) bytes, or parts whose
+ * encoded sizes add up past INT64_MAX, must give a clear SMTPC_ETOOLONG,
+ * never a wrapped or negative size. */
+static void test_size_overflow(void **state)
+{
+    (void)state;
+    smtpc_message *m;
+    int64_t size = 0;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+    assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL, INT64_MAX, "x", NULL),
+                     SMTPC_ETOOLONG);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "too large"));
+    assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL,
+                                                 (int64_t)(UINT64_MAX / 2), "x", NULL),
+                     SMTPC_ETOOLONG);
+    assert_int_equal(smtpc_message_inline_reader(m, never_read, NULL, NULL, INT64_MAX / 57 * 45,
+                                                 "c@x", "x", NULL),
+                     SMTPC_ETOOLONG);
+    /* Each part fits; together they do not. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL, INT64_MAX / 3,
+                                                     "x", NULL),
+                         0);
+    size = 0;
+    assert_int_equal(smtpc_message_size(m, &size), SMTPC_ETOOLONG);
+    assert_int_equal(size, -1);
+    assert_non_null(strstr(smtpc_message_errmsg(m), "would exceed"));
+    smtpc_message_free(m);
+
+    /* One part just under the limit is sized exactly. */
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+    int64_t big = INT64_MAX / 78 * 57 - 1000;
+    assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL, big, "x", NULL), 0);
+    assert_int_equal(smtpc_message_size(m, &size), 0);
+    assert_true(size > big);
+    smtpc_message_free(m);
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -351,6 +461,8 @@ int main(void)
         cmocka_unit_test(test_argument_errors),
         cmocka_unit_test(test_source_errors),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_file_replaced),
+        cmocka_unit_test(test_size_overflow),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
