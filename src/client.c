@@ -85,6 +85,9 @@ int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
         return SMTPC_EINVAL;
     if (!settable(c))
         return SMTPC_ESTATE;
+    char why[SMTPC_TRANSPORT_ERRMSG_MAX];
+    if (port && smtpc_port_check(port, why, sizeof why) != SMTPC_OK)
+        return set_error(c, SMTPC_EINVAL, why);
     char *h = smtpc_strdup(&c->alloc, host);
     char *p = port ? smtpc_strdup(&c->alloc, port) : NULL;
     if (!h || (port && !p)) {
