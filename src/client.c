@@ -219,7 +219,9 @@ static int start_tls(smtpc_client *c)
     smtpc_transport *tls = NULL;
     smtpc_transport *inner = c->transport;
     c->transport = NULL; /* ownership passes to the TLS transport, even on failure */
-    int rc = smtpc_transport_new_tls(&c->alloc, inner, cfg, c->host ? c->host : "localhost",
+    /* No host (a transport of the user's): the configuration's name or,
+     * with verification on, a refusal; never a guessed name. */
+    int rc = smtpc_transport_new_tls(&c->alloc, inner, cfg, c->host,
                                      smtpc_engine_timeout_ms(c->engine), &tls, msg, sizeof msg);
     if (rc) {
         smtpc_engine_tls_done(c->engine, 0, rc, msg);
