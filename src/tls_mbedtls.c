@@ -34,6 +34,10 @@
 #define CLOSE_NOTIFY_TIMEOUT_MS 1000
 /* iPAddress in GeneralName (RFC 5280 4.2.1.6) */
 #define SAN_TAG_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)
+/* The first bytes of the server's handshake kept for the error message:
+ * enough to show an SMTP greeting line. */
+#define FIRST_BYTES_MAX 48
+#define FIRST_BYTES_SHOWN 32
 
 static const char rng_personalisation[] = "smtpc tls";
 
@@ -658,6 +662,8 @@ typedef struct {
     int pin_checked;
     int pin_mismatch;
     uint32_t vflags;        /* every verification flag seen, for messages */
+    uint8_t first[FIRST_BYTES_MAX]; /* what the server sent first, for messages */
+    size_t first_len;
 } tls_session;
 
 /* Who we talk to, for messages: a session without a name (verification
@@ -738,6 +744,13 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     int rc = smtpc_transport_recv(s->inner, buf, len, left, &got);
     if (rc != SMTPC_OK)
         return bio_fail(s, rc);
+    if (!s->handshake_done && s->first_len < sizeof s->first) {
+        size_t n = sizeof s->first - s->first_len;
+        if (n > got)
+            n = got;
+        memcpy(s->first + s->first_len, buf, n);
+        s->first_len += n;
+    }
     return (int)got;
 }
 
@@ -911,12 +924,57 @@ fail:
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS;
 }
 
+/* A server on a plaintext or STARTTLS port greets with "220 ..." where a
+ * TLS record should start (content type 20..24): mbedTLS only sees an
+ * invalid record. Returns 1 and writes the first line, quoted and cut,
+ * into buf when what arrived first is printable text. */
+static int plaintext_answer(tls_session *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (s->first_len == 0 || (s->first[0] >= 20 && s->first[0] <= 24))
+        return 0;
+    /* mbedTLS read just a record header; the rest of the line is usually
+     * waiting already. Take what is there, without waiting: the session is
+     * lost anyway. */
+    while (s->first_len < sizeof s->first && !memchr(s->first, '\n', s->first_len)) {
+        size_t got = 0;
+        if (smtpc_transport_recv(s->inner, s->first + s->first_len,
+                                 sizeof s->first - s->first_len, 0, &got) != SMTPC_OK)
+            break;
+        s->first_len += got;
+    }
+    while (n < s->first_len && s->first[n] != '\r' && s->first[n] != '\n') {
+        if (s->first[n] < 0x20 || s->first[n] > 0x7e)
+            return 0;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    int cut = n > FIRST_BYTES_SHOWN || (n == s->first_len && n == sizeof s->first);
+    if (n > FIRST_BYTES_SHOWN)
+        n = FIRST_BYTES_SHOWN;
+    snprintf(buf, cap, "%.*s%s", (int)n, (const char *)s->first, cut ? "..." : "");
+    return 1;
+}
+
 static int handshake_error(tls_session *s, int ret, char *msg, size_t cap)
 {
     char why[200];
     if (s->pin_mismatch) {
         snprintf(msg, cap, "public key of %s does not match the pin", peer_name(s));
         return SMTPC_ETLS_PIN;
+    }
+    char text[FIRST_BYTES_SHOWN + 4];
+    if (plaintext_answer(s, text, sizeof text)) {
+        /* Most likely the wrong security mode; say so before any detail.
+         * The name is cut so that the hint always fits. */
+        snprintf(msg, cap,
+                 "%.64s did not answer with TLS (it sent plaintext \"%s\"): is this a "
+                 "STARTTLS or plaintext port? (for STARTTLS use SMTPC_SECURITY_STARTTLS)",
+                 peer_name(s), text);
+        if (s->inner_rc != 0)
+            return s->inner_rc;
+        return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS_HANDSHAKE;
     }
     if (s->inner_rc != 0) {
         const char *inner = smtpc_transport_errmsg(s->inner);

@@ -154,7 +154,8 @@ SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_
  * copied. The configuration's name (smtpc_tls_config_set_server_name), when
  * set, is used instead. server_name may be NULL: then, without a
  * configuration name, verification on fails with SMTPC_ETLS_VERIFY before a
- * byte is sent, and verification off sends no SNI (the pin still applies). cfg is borrowed and must outlive the transport. inner is owned by
+ * byte is sent, and verification off sends no SNI (the pin still applies).
+ * cfg is borrowed and must outlive the transport. inner is owned by
  * the new transport in every case: freed with it, or freed here on failure.
  *
  * Returns 0 and stores the transport in *out, or:
@@ -163,7 +164,10 @@ SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_
  *                       or nothing to verify against (no trust anchors,
  *                       no server name)
  *  SMTPC_ETLS_PIN       the server's public key does not match the pin
- *  SMTPC_ETLS_HANDSHAKE any other handshake failure (mbedTLS's text)
+ *  SMTPC_ETLS_HANDSHAKE any other handshake failure (mbedTLS's text; when
+ *                       the server answered in plaintext, such as an SMTP
+ *                       greeting on a plaintext or STARTTLS port, errmsg
+ *                       says so and quotes the start of what it sent)
  *  SMTPC_ETIMEDOUT, SMTPC_ECLOSED, SMTPC_EIO   from the inner transport
  *  SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS, SMTPC_ENOTSUP
  * When errmsg is not NULL a readable reason (or "" on success) is written

@@ -40,7 +40,8 @@ SMTPC_API int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_
  * turn until one accepts, each attempt bounded by connect_timeout_ms
  * (< 0: no limit). The socket gets TCP_NODELAY. port is a number in
  * 1..65535 or a service name ("smtp"); anything else is SMTPC_EINVAL. On
- * failure returns SMTPC_EINVAL, SMTPC_ERESOLVE, SMTPC_ECONNREFUSED, SMTPC_ETIMEDOUT or SMTPC_ECONNECT and,
+ * failure returns SMTPC_EINVAL, SMTPC_ERESOLVE, SMTPC_ECONNREFUSED,
+ * SMTPC_ETIMEDOUT or SMTPC_ECONNECT and,
  * when errmsg is not NULL, writes a readable reason into errmsg (errmsg_cap
  * bytes, NUL-terminated). host and port are copied. On systems built without
  * sockets returns SMTPC_ENOTSUP. */

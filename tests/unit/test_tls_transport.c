@@ -492,7 +492,36 @@ static void handshake_garbage(void **state)
                             "localhost", cb, HS_TIMEOUT_MS);
         assert_int_equal(o.rc, SMTPC_ETLS_HANDSHAKE);
         assert_non_null(strstr(o.msg, "localhost"));
+        /* Review finding #14: plaintext instead of TLS is named as such,
+         * with what arrived, instead of mbedTLS's record-layer text. */
+        if (!strstr(o.msg, "did not answer with TLS") ||
+            !strstr(o.msg, "plaintext \"HTTP/1.0 400 Bad Request\"") ||
+            !strstr(o.msg, "SMTPC_SECURITY_STARTTLS"))
+            fail_msg("no plaintext hint: %s", o.msg);
     }
+    smtpc_tls_config_free(cfg);
+}
+
+/* Review finding #14: an SMTP greeting where the ServerHello should be (a
+ * plaintext or STARTTLS port dialled with implicit TLS) gets the hint, long
+ * lines cut; binary garbage does not. */
+static void plaintext_greeting_hint(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    outcome o = run_tls(cfg,
+                        "[{\"send\": \"220 mx.example.org ESMTP Postfix (Debian/GNU) ready "
+                        "for a long while\\r\\n\"}, {\"sleep\": 1}]",
+                        "localhost", 0, HS_TIMEOUT_MS);
+    assert_int_equal(o.rc, SMTPC_ETLS_HANDSHAKE);
+    if (!strstr(o.msg, "did not answer with TLS") || !strstr(o.msg, "\"220 mx.example.org") ||
+        !strstr(o.msg, "...\"") || !strstr(o.msg, "STARTTLS or plaintext port"))
+        fail_msg("no plaintext hint: %s", o.msg);
+    o = run_tls(cfg, "[{\"read_bytes\": 1}, {\"send_hex\": \"ff00fe01fd02fc03\"}, {\"sleep\": 1}]",
+                "localhost", 1, HS_TIMEOUT_MS);
+    assert_int_equal(o.rc, SMTPC_ETLS_HANDSHAKE);
+    if (strstr(o.msg, "plaintext"))
+        fail_msg("binary garbage called plaintext: %s", o.msg);
     smtpc_tls_config_free(cfg);
 }
 
@@ -912,6 +941,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(client_cert_from_memory),
         cmocka_unit_test(client_cert_missing),
         cmocka_unit_test(handshake_garbage),
+        cmocka_unit_test(plaintext_greeting_hint),
         cmocka_unit_test(silent_server_times_out),
         cmocka_unit_test(trickling_server_bounded_overall),
         cmocka_unit_test(server_closes),
