@@ -162,9 +162,11 @@ int main(int argc, char **argv)
     if (e && smtpc_engine_rcpt_reply_code(e, 0))
         printf("%s: %d %s\n", rcpts[0], smtpc_engine_rcpt_reply_code(e, 0),
                smtpc_engine_rcpt_reply_text(e, 0));
+    /* The error record's message says what failed, with the server's
+     * reply; smtpc_strerror(rc) would only repeat it. */
     if (rc != SMTPC_OK)
-        fprintf(stderr, "failed: %s (%s)\n", smtpc_strerror(rc),
-                e ? smtpc_error_message(smtpc_engine_error(e)) : "no engine");
+        fprintf(stderr, "failed: %s\n",
+                e ? smtpc_error_message(smtpc_engine_error(e)) : smtpc_strerror(rc));
     else
         printf("message accepted\n");
     if (e && smtpc_engine_begin_quit(e) == SMTPC_OK)

@@ -27,9 +27,12 @@ static const char html[] =
     "<p>Hello,</p><p>the report you asked for is <b>attached</b>.</p>\n"
     "</body></html>\n";
 
+/* One line per failure: the library's own reason (which says more than
+ * the code's description, and would only be repeated by it), else the
+ * code's description. */
 static int fail(const char *what, int rc, const char *detail)
 {
-    fprintf(stderr, "%s: %s (%s)\n", what, smtpc_strerror(rc), detail);
+    fprintf(stderr, "%s failed: %s\n", what, detail && detail[0] ? detail : smtpc_strerror(rc));
     return 1;
 }
 

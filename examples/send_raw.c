@@ -37,14 +37,21 @@ static void trace(void *user, int direction, const char *text, size_t len)
     fprintf(stderr, "%s %.*s\n", tag, (int)len, text);
 }
 
+/* One line: the error record's message says what failed and why, and
+ * quotes the server's reply when there was one; the reply is added only
+ * when the message does not carry it already. */
 static void print_error(const char *what, const smtpc_client *c)
 {
     const smtpc_error *err = smtpc_client_error(c);
-    fprintf(stderr, "%s failed: %s (%s)\n", what, smtpc_error_message(err),
-            smtpc_strerror(smtpc_error_code(err)));
-    if (smtpc_error_reply_code(err) != 0)
-        fprintf(stderr, "  server said: %d %s %s\n", smtpc_error_reply_code(err),
-                smtpc_error_enhanced(err), smtpc_error_reply_text(err));
+    const char *message = smtpc_error_message(err);
+    char head[48];
+    snprintf(head, sizeof head, "%s", smtpc_error_reply_text(err));
+    if (smtpc_error_reply_code(err) != 0 && !strstr(message, head))
+        fprintf(stderr, "%s failed: %s (server said %d %s %s)\n", what, message,
+                smtpc_error_reply_code(err), smtpc_error_enhanced(err),
+                smtpc_error_reply_text(err));
+    else
+        fprintf(stderr, "%s failed: %s\n", what, message);
 }
 
 int main(int argc, char **argv)

@@ -76,17 +76,37 @@ static void trace(void *user, int direction, const char *text, size_t len)
                 text);
 }
 
-/* Print a failure with everything the library knows: our code, a readable
- * message and, when the server refused something, its reply. */
+/* Whether text holds the start of the server's reply text (the message
+ * quotes a reply, possibly cut). */
+static int quotes_reply(const char *text, const smtpc_error *err)
+{
+    char head[48];
+    snprintf(head, sizeof head, "%s", smtpc_error_reply_text(err));
+    return strstr(text, head) != NULL;
+}
+
+/* Print a failure on one line: the error record's message already says
+ * what failed and why, and quotes the server's reply when there was one
+ * (smtpc_strerror's text for the code would only repeat it). The reply is
+ * added only if the message does not carry it. */
 static void print_error(const char *what, const smtpc_error *err)
 {
-    fprintf(stderr, "%s failed: %s (%s)\n", what, smtpc_error_message(err),
-            smtpc_strerror(smtpc_error_code(err)));
-    if (smtpc_error_reply_code(err) != 0)
-        fprintf(stderr, "  server replied: %d %s%s%s%s\n", smtpc_error_reply_code(err),
+    const char *message = smtpc_error_message(err);
+    int code = smtpc_error_reply_code(err);
+    if (code != 0 && !quotes_reply(message, err))
+        fprintf(stderr, "%s failed: %s (server replied %d %s%s%s)%s\n", what, message, code,
                 smtpc_error_enhanced(err), smtpc_error_enhanced(err)[0] ? " " : "",
                 smtpc_error_reply_text(err),
-                smtpc_error_is_temporary(err) ? "  (temporary: retry later)" : "");
+                smtpc_error_is_temporary(err) ? " (temporary: retry later)" : "");
+    else
+        fprintf(stderr, "%s failed: %s%s\n", what, message,
+                smtpc_error_is_temporary(err) ? " (temporary: retry later)" : "");
+}
+
+/* A setting's or the message's own reason, else the code's description. */
+static const char *reason(int rc, const char *detail)
+{
+    return detail && detail[0] ? detail : smtpc_strerror(rc);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -136,8 +156,8 @@ static int build_message(smtpc_message *msg, const struct options *o)
         rc = smtpc_message_attach_mem(msg, (const uint8_t *)csv, strlen(csv), SMTPC_MEM_BORROW,
                                       "figures.csv", "text/csv");
     if (rc != 0)
-        fprintf(stderr, "building the message failed: %s: %s\n", smtpc_strerror(rc),
-                smtpc_message_errmsg(msg));
+        fprintf(stderr, "building the message failed: %s\n",
+                reason(rc, smtpc_message_errmsg(msg)));
     return rc;
 }
 
@@ -178,8 +198,8 @@ int main(int argc, char **argv)
         if (rc == 0)
             rc = smtpc_tls_config_add_ca_file(tls, o.cafile);
         if (rc != 0) {
-            fprintf(stderr, "loading %s failed: %s: %s\n", o.cafile, smtpc_strerror(rc),
-                    tls ? smtpc_tls_config_errmsg(tls) : "");
+            fprintf(stderr, "loading %s failed: %s\n", o.cafile,
+                    reason(rc, tls ? smtpc_tls_config_errmsg(tls) : NULL));
             goto out;
         }
     }
@@ -241,7 +261,7 @@ int main(int argc, char **argv)
     } else if (rc == SMTPC_EFILE || rc == SMTPC_ESOURCE) {
         /* The message itself failed (an unreadable --attach file, say): the
          * details are on the message, and nothing half-sent is delivered. */
-        fprintf(stderr, "send failed: %s (%s)\n", smtpc_message_errmsg(msg), smtpc_strerror(rc));
+        fprintf(stderr, "send failed: %s\n", reason(rc, smtpc_message_errmsg(msg)));
     } else {
         print_error("send", smtpc_client_error(c));
         if (smtpc_client_message_status(c) == SMTPC_MESSAGE_UNKNOWN)

@@ -85,6 +85,9 @@ int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
         return SMTPC_EINVAL;
     if (!settable(c))
         return SMTPC_ESTATE;
+    char why[SMTPC_TRANSPORT_ERRMSG_MAX];
+    if (port && smtpc_port_check(port, why, sizeof why) != SMTPC_OK)
+        return set_error(c, SMTPC_EINVAL, why);
     char *h = smtpc_strdup(&c->alloc, host);
     char *p = port ? smtpc_strdup(&c->alloc, port) : NULL;
     if (!h || (port && !p)) {
@@ -216,7 +219,9 @@ static int start_tls(smtpc_client *c)
     smtpc_transport *tls = NULL;
     smtpc_transport *inner = c->transport;
     c->transport = NULL; /* ownership passes to the TLS transport, even on failure */
-    int rc = smtpc_transport_new_tls(&c->alloc, inner, cfg, c->host ? c->host : "localhost",
+    /* No host (a transport of the user's): the configuration's name or,
+     * with verification on, a refusal; never a guessed name. */
+    int rc = smtpc_transport_new_tls(&c->alloc, inner, cfg, c->host,
                                      smtpc_engine_timeout_ms(c->engine), &tls, msg, sizeof msg);
     if (rc) {
         smtpc_engine_tls_done(c->engine, 0, rc, msg);

@@ -26,6 +26,13 @@ const char *smtpc_tls_config_errmsg(const smtpc_tls_config *cfg)
     return no_tls;
 }
 
+int smtpc_tls_config_set_server_name(smtpc_tls_config *cfg, const char *name)
+{
+    (void)cfg;
+    (void)name;
+    return SMTPC_ENOTSUP;
+}
+
 int smtpc_tls_config_add_ca_file(smtpc_tls_config *cfg, const char *path)
 {
     (void)cfg;

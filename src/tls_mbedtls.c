@@ -34,6 +34,10 @@
 #define CLOSE_NOTIFY_TIMEOUT_MS 1000
 /* iPAddress in GeneralName (RFC 5280 4.2.1.6) */
 #define SAN_TAG_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)
+/* The first bytes of the server's handshake kept for the error message:
+ * enough to show an SMTP greeting line. */
+#define FIRST_BYTES_MAX 48
+#define FIRST_BYTES_SHOWN 32
 
 static const char rng_personalisation[] = "smtpc tls";
 
@@ -51,6 +55,7 @@ struct smtpc_tls_config {
     int min_version;
     smtpc_entropy_fn entropy_fn;
     void *entropy_user;
+    char *server_name; /* smtpc_tls_config_set_server_name; NULL: none */
     char errmsg[CFG_ERRMSG_MAX];
 };
 
@@ -245,6 +250,7 @@ void smtpc_tls_config_free(smtpc_tls_config *cfg)
     mbedtls_x509_crt_free(&cfg->ca);
     mbedtls_x509_crt_free(&cfg->own_cert);
     mbedtls_pk_free(&cfg->own_key);
+    smtpc_strfree(&cfg->alloc, cfg->server_name);
     smtpc_allocator a = cfg->alloc;
     smtpc_zeroize(cfg, sizeof *cfg);
     smtpc_free(&a, cfg, sizeof *cfg);
@@ -594,6 +600,37 @@ int smtpc_tls_config_set_min_version(smtpc_tls_config *cfg, int version)
     return SMTPC_EINVAL;
 }
 
+/* mbedTLS's limit for a host name; longer is no DNS name either. */
+#define SERVER_NAME_MAX 255
+
+int smtpc_tls_config_set_server_name(smtpc_tls_config *cfg, const char *name)
+{
+    if (!cfg)
+        return SMTPC_EINVAL;
+    cfg->errmsg[0] = '\0';
+    char *copy = NULL;
+    if (name) {
+        size_t n = strlen(name);
+        int ok = n > 0 && n <= SERVER_NAME_MAX;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (unsigned char)name[i] > 0x20 && (unsigned char)name[i] != 0x7f;
+        if (!ok) {
+            snprintf(cfg->errmsg, sizeof cfg->errmsg,
+                     "a server name is 1 to %d bytes without spaces or control characters",
+                     SERVER_NAME_MAX);
+            return SMTPC_EINVAL;
+        }
+        copy = smtpc_strdup(&cfg->alloc, name);
+        if (!copy) {
+            snprintf(cfg->errmsg, sizeof cfg->errmsg, "out of memory");
+            return SMTPC_ENOMEM;
+        }
+    }
+    smtpc_strfree(&cfg->alloc, cfg->server_name);
+    cfg->server_name = copy;
+    return SMTPC_OK;
+}
+
 int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_fn fn, void *user)
 {
     if (!cfg)
@@ -611,7 +648,7 @@ typedef struct {
     smtpc_transport *self;  /* for errmsg */
     smtpc_transport *inner; /* owned */
     const smtpc_tls_config *cfg;
-    char *server_name;      /* without brackets; smtpc_strdup */
+    char *server_name;      /* without brackets; smtpc_strdup; NULL: none (no SNI) */
     uint8_t ip[16];
     int ip_len;             /* 4 or 16 when server_name is an IP literal */
     rng_pair rng;
@@ -625,7 +662,16 @@ typedef struct {
     int pin_checked;
     int pin_mismatch;
     uint32_t vflags;        /* every verification flag seen, for messages */
+    uint8_t first[FIRST_BYTES_MAX]; /* what the server sent first, for messages */
+    size_t first_len;
 } tls_session;
+
+/* Who we talk to, for messages: a session without a name (verification
+ * off) still needs one. */
+static const char *peer_name(const tls_session *s)
+{
+    return s->server_name ? s->server_name : "the server";
+}
 
 static long long now_ms(void)
 {
@@ -698,6 +744,13 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     int rc = smtpc_transport_recv(s->inner, buf, len, left, &got);
     if (rc != SMTPC_OK)
         return bio_fail(s, rc);
+    if (!s->handshake_done && s->first_len < sizeof s->first) {
+        size_t n = sizeof s->first - s->first_len;
+        if (n > got)
+            n = got;
+        memcpy(s->first + s->first_len, buf, n);
+        s->first_len += n;
+    }
     return (int)got;
 }
 
@@ -791,7 +844,7 @@ static void describe_flags(const tls_session *s, uint32_t flags, char *buf, size
         int n;
         if (reasons[i].bit == MBEDTLS_X509_BADCERT_CN_MISMATCH)
             n = snprintf(buf + used, cap - used, "%shost-name mismatch (not valid for %s)",
-                         used ? "; " : "", s->server_name);
+                         used ? "; " : "", peer_name(s));
         else
             n = snprintf(buf + used, cap - used, "%s%s", used ? "; " : "", reasons[i].text);
         used += n > 0 ? (size_t)n : 0;
@@ -857,9 +910,11 @@ static int session_setup(tls_session *s, char *msg, size_t cap)
     ret = mbedtls_ssl_setup(&s->ssl, &s->conf);
     if (ret != 0)
         goto fail;
-    ret = mbedtls_ssl_set_hostname(&s->ssl, s->server_name);
-    if (ret != 0)
-        goto fail;
+    if (s->server_name) {
+        ret = mbedtls_ssl_set_hostname(&s->ssl, s->server_name);
+        if (ret != 0)
+            goto fail;
+    }
     mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
     return SMTPC_OK;
 
@@ -869,20 +924,65 @@ fail:
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS;
 }
 
+/* A server on a plaintext or STARTTLS port greets with "220 ..." where a
+ * TLS record should start (content type 20..24): mbedTLS only sees an
+ * invalid record. Returns 1 and writes the first line, quoted and cut,
+ * into buf when what arrived first is printable text. */
+static int plaintext_answer(tls_session *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (s->first_len == 0 || (s->first[0] >= 20 && s->first[0] <= 24))
+        return 0;
+    /* mbedTLS read just a record header; the rest of the line is usually
+     * waiting already. Take what is there, without waiting: the session is
+     * lost anyway. */
+    while (s->first_len < sizeof s->first && !memchr(s->first, '\n', s->first_len)) {
+        size_t got = 0;
+        if (smtpc_transport_recv(s->inner, s->first + s->first_len,
+                                 sizeof s->first - s->first_len, 0, &got) != SMTPC_OK)
+            break;
+        s->first_len += got;
+    }
+    while (n < s->first_len && s->first[n] != '\r' && s->first[n] != '\n') {
+        if (s->first[n] < 0x20 || s->first[n] > 0x7e)
+            return 0;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    int cut = n > FIRST_BYTES_SHOWN || (n == s->first_len && n == sizeof s->first);
+    if (n > FIRST_BYTES_SHOWN)
+        n = FIRST_BYTES_SHOWN;
+    snprintf(buf, cap, "%.*s%s", (int)n, (const char *)s->first, cut ? "..." : "");
+    return 1;
+}
+
 static int handshake_error(tls_session *s, int ret, char *msg, size_t cap)
 {
     char why[200];
     if (s->pin_mismatch) {
-        snprintf(msg, cap, "public key of %s does not match the pin", s->server_name);
+        snprintf(msg, cap, "public key of %s does not match the pin", peer_name(s));
         return SMTPC_ETLS_PIN;
+    }
+    char text[FIRST_BYTES_SHOWN + 4];
+    if (plaintext_answer(s, text, sizeof text)) {
+        /* Most likely the wrong security mode; say so before any detail.
+         * The name is cut so that the hint always fits. */
+        snprintf(msg, cap,
+                 "%.64s did not answer with TLS (it sent plaintext \"%s\"): is this a "
+                 "STARTTLS or plaintext port? (for STARTTLS use SMTPC_SECURITY_STARTTLS)",
+                 peer_name(s), text);
+        if (s->inner_rc != 0)
+            return s->inner_rc;
+        return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS_HANDSHAKE;
     }
     if (s->inner_rc != 0) {
         const char *inner = smtpc_transport_errmsg(s->inner);
         if (s->inner_rc == SMTPC_ETIMEDOUT)
-            snprintf(msg, cap, "TLS handshake with %s timed out%s%s", s->server_name,
+            snprintf(msg, cap, "TLS handshake with %s timed out%s%s", peer_name(s),
                      inner[0] ? ": " : "", inner);
         else
-            snprintf(msg, cap, "TLS handshake with %s failed: %s", s->server_name,
+            snprintf(msg, cap, "TLS handshake with %s failed: %s", peer_name(s),
                      inner[0] ? inner : smtpc_strerror(s->inner_rc));
         return s->inner_rc;
     }
@@ -892,11 +992,11 @@ static int handshake_error(tls_session *s, int ret, char *msg, size_t cap)
     flags |= s->vflags;
     if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         describe_flags(s, flags, why, sizeof why);
-        snprintf(msg, cap, "certificate of %s rejected: %s", s->server_name, why);
+        snprintf(msg, cap, "certificate of %s rejected: %s", peer_name(s), why);
         return SMTPC_ETLS_VERIFY;
     }
     describe_mbedtls(ret, why, sizeof why);
-    snprintf(msg, cap, "TLS handshake with %s failed: %s", s->server_name, why);
+    snprintf(msg, cap, "TLS handshake with %s failed: %s", peer_name(s), why);
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS_HANDSHAKE;
 }
 
@@ -923,7 +1023,7 @@ static int session_handshake(tls_session *s, int timeout_ms, char *msg, size_t c
         s->pin_mismatch = 1;
 #endif
         if (s->pin_mismatch) {
-            snprintf(msg, cap, "public key of %s does not match the pin", s->server_name);
+            snprintf(msg, cap, "public key of %s does not match the pin", peer_name(s));
             return SMTPC_ETLS_PIN;
         }
     }
@@ -935,20 +1035,20 @@ static int io_error(tls_session *s, int ret, const char *doing)
 {
     if (s->inner_rc != 0) {
         const char *inner = smtpc_transport_errmsg(s->inner);
-        smtpc_transport_set_errmsg(s->self, "TLS %s %s: %s", doing, s->server_name,
+        smtpc_transport_set_errmsg(s->self, "TLS %s %s: %s", doing, peer_name(s),
                                    inner[0] ? inner : smtpc_strerror(s->inner_rc));
         return s->inner_rc;
     }
     char why[200];
     describe_mbedtls(ret, why, sizeof why);
-    smtpc_transport_set_errmsg(s->self, "TLS %s %s: %s", doing, s->server_name, why);
+    smtpc_transport_set_errmsg(s->self, "TLS %s %s: %s", doing, peer_name(s), why);
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS;
 }
 
 static int unusable(tls_session *s)
 {
     smtpc_transport_set_errmsg(s->self, "TLS session with %s unusable after an earlier error",
-                               s->server_name);
+                               peer_name(s));
     return s->peer_closed ? SMTPC_ECLOSED : SMTPC_EIO;
 }
 
@@ -998,7 +1098,7 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
         if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
             s->peer_closed = 1;
             s->broken = 1;
-            smtpc_transport_set_errmsg(s->self, "%s closed the TLS connection", s->server_name);
+            smtpc_transport_set_errmsg(s->self, "%s closed the TLS connection", peer_name(s));
             return SMTPC_ECLOSED;
         }
         if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
@@ -1073,17 +1173,31 @@ int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner
 
     if (out)
         *out = NULL;
-    if (!inner || !cfg || !server_name || !server_name[0] || !out) {
+    if (!inner || !cfg || (server_name && !server_name[0]) || !out) {
         smtpc_transport_free(inner);
-        snprintf(msg, sizeof msg, "inner transport, configuration and server name are required");
+        snprintf(msg, sizeof msg, "inner transport and configuration are required, and a "
+                                  "server name must not be empty");
         rc = SMTPC_EINVAL;
+        goto done;
+    }
+    /* The user's explicit verification name wins over the name dialled. */
+    const char *name = cfg->server_name ? cfg->server_name : server_name;
+    if (!name && cfg->verify_mode == SMTPC_TLS_VERIFY_REQUIRED) {
+        /* Never guess one: any name we made up ("localhost") would be a
+         * certificate someone else could present. */
+        smtpc_transport_free(inner);
+        snprintf(msg, sizeof msg,
+                 "no server name to verify the certificate against: set the host name "
+                 "(smtpc_client_set_server) or a verification name "
+                 "(smtpc_tls_config_set_server_name)");
+        rc = SMTPC_ETLS_VERIFY;
         goto done;
     }
     t = smtpc_transport_create(alloc, tls_send, tls_recv, tls_close, NULL);
     s = t ? smtpc_alloc(&t->alloc, sizeof *s) : NULL;
-    if (s)
-        s->server_name = copy_server_name(&t->alloc, server_name);
-    if (!s || !s->server_name) {
+    if (s && name)
+        s->server_name = copy_server_name(&t->alloc, name);
+    if (!s || (name && !s->server_name)) {
         if (s)
             smtpc_free(&t->alloc, s, sizeof *s);
         smtpc_transport_free(t);
@@ -1110,7 +1224,7 @@ int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner
         snprintf(msg, sizeof msg,
                  "certificate of %s cannot be verified: no trust anchors loaded (is %s "
                  "missing? add CA certificates to the TLS configuration)",
-                 s->server_name, SMTPC_TLS_DEFAULT_CA_FILE);
+                 peer_name(s), SMTPC_TLS_DEFAULT_CA_FILE);
         rc = SMTPC_ETLS_VERIFY;
     }
     if (rc == SMTPC_OK)

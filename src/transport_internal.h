@@ -30,4 +30,10 @@ void smtpc_transport_set_errmsg(smtpc_transport *t, const char *fmt, ...)
 #endif
     ;
 
+/* Check a port string before it reaches getaddrinfo, which reads "99999"
+ * as port 34463 and "65536" as port 0: a number in 1..65535, or a service
+ * name ("smtp", "submission"). Returns SMTPC_OK, or SMTPC_EINVAL with the
+ * reason in msg (cap bytes). */
+int smtpc_port_check(const char *port, char *msg, size_t cap);
+
 #endif

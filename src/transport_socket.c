@@ -333,11 +333,14 @@ int smtpc_transport_new_socket(const smtpc_allocator *alloc, const char *host, c
 
     if (out)
         *out = NULL;
-    if (!out || !host || !port || !host[0] || !port[0]) {
+    if (!out || !host || !port || !host[0]) {
         fmt_msg(msg, sizeof msg, "host and port are required");
         rc = SMTPC_EINVAL;
         goto done;
     }
+    rc = smtpc_port_check(port, msg, sizeof msg);
+    if (rc != SMTPC_OK)
+        goto done;
     /* IPv6 literals are bracketed so the port stays readable. */
     if (strchr(host, ':'))
         fmt_msg(peer, sizeof peer, "[%s]:%s", host, port);

@@ -27,7 +27,11 @@ SMTPC_API void smtpc_client_free(smtpc_client *c);
 
 /* Server host name or address literal and port ("587", "465", "25" or a
  * service name). Both copied. The port defaults to "587" ("465" with
- * implicit TLS). */
+ * implicit TLS). A port that is neither a number in 1..65535 nor a service
+ * name ("99999", "0", "25x", " 25") is refused with SMTPC_EINVAL, the reason
+ * in the error record, and the previous server kept. With a transport of
+ * your own (smtpc_client_set_transport) the host is still the name TLS
+ * verifies the certificate against. */
 SMTPC_API int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port);
 /* ms for one stage (SMTPC_TIMEOUT_*); < 0 means no limit. */
 SMTPC_API int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms);

@@ -115,6 +115,18 @@ SMTPC_API int smtpc_tls_config_set_verify(smtpc_tls_config *cfg, int mode);
 /* The mode in force (SMTPC_TLS_VERIFY_*), or SMTPC_EINVAL for NULL. */
 SMTPC_API int smtpc_tls_config_verify_mode(const smtpc_tls_config *cfg);
 
+/* The name to verify the server's certificate against, and to send as SNI:
+ * a DNS name or an IP literal (brackets allowed), for every TLS transport
+ * using this configuration. It takes precedence over the server_name given
+ * to smtpc_transport_new_tls (for the client: the host of
+ * smtpc_client_set_server). Use it when the name you dial is not the name
+ * in the certificate, or when your own transport leaves the client no host
+ * name. Default: none, the host name is verified. No name is ever guessed:
+ * with verification on and neither name, the handshake is refused. Copied;
+ * NULL clears it. Returns 0, SMTPC_EINVAL (empty, over 255 bytes, or a space
+ * or control character), SMTPC_ENOMEM or SMTPC_ENOTSUP. */
+SMTPC_API int smtpc_tls_config_set_server_name(smtpc_tls_config *cfg, const char *name);
+
 /* Lowest protocol version accepted: SMTPC_TLS_VERSION_1_2 (default) or
  * SMTPC_TLS_VERSION_1_3. Returns 0, SMTPC_EINVAL (anything older than 1.2
  * included) or SMTPC_ENOTSUP (this mbedTLS has no TLS 1.3). */
@@ -139,14 +151,23 @@ SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_
  *
  * server_name is the name to verify (and to send as SNI): a DNS name, or an
  * IPv4/IPv6 literal (brackets allowed) matched against IP SANs. It is
- * copied. cfg is borrowed and must outlive the transport. inner is owned by
+ * copied. The configuration's name (smtpc_tls_config_set_server_name), when
+ * set, is used instead. server_name may be NULL: then, without a
+ * configuration name, verification on fails with SMTPC_ETLS_VERIFY before a
+ * byte is sent, and verification off sends no SNI (the pin still applies).
+ * cfg is borrowed and must outlive the transport. inner is owned by
  * the new transport in every case: freed with it, or freed here on failure.
  *
  * Returns 0 and stores the transport in *out, or:
  *  SMTPC_ETLS_VERIFY    certificate rejected (errmsg says why: untrusted,
- *                       expired, not yet valid, host-name mismatch, ...)
+ *                       expired, not yet valid, host-name mismatch, ...),
+ *                       or nothing to verify against (no trust anchors,
+ *                       no server name)
  *  SMTPC_ETLS_PIN       the server's public key does not match the pin
- *  SMTPC_ETLS_HANDSHAKE any other handshake failure (mbedTLS's text)
+ *  SMTPC_ETLS_HANDSHAKE any other handshake failure (mbedTLS's text; when
+ *                       the server answered in plaintext, such as an SMTP
+ *                       greeting on a plaintext or STARTTLS port, errmsg
+ *                       says so and quotes the start of what it sent)
  *  SMTPC_ETIMEDOUT, SMTPC_ECLOSED, SMTPC_EIO   from the inner transport
  *  SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS, SMTPC_ENOTSUP
  * When errmsg is not NULL a readable reason (or "" on success) is written

@@ -38,8 +38,10 @@ SMTPC_API int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_
 
 /* Resolve host (getaddrinfo: IPv4 and IPv6) and connect to each address in
  * turn until one accepts, each attempt bounded by connect_timeout_ms
- * (< 0: no limit). The socket gets TCP_NODELAY. On failure returns
- * SMTPC_ERESOLVE, SMTPC_ECONNREFUSED, SMTPC_ETIMEDOUT or SMTPC_ECONNECT and,
+ * (< 0: no limit). The socket gets TCP_NODELAY. port is a number in
+ * 1..65535 or a service name ("smtp"); anything else is SMTPC_EINVAL. On
+ * failure returns SMTPC_EINVAL, SMTPC_ERESOLVE, SMTPC_ECONNREFUSED,
+ * SMTPC_ETIMEDOUT or SMTPC_ECONNECT and,
  * when errmsg is not NULL, writes a readable reason into errmsg (errmsg_cap
  * bytes, NUL-terminated). host and port are copied. On systems built without
  * sockets returns SMTPC_ENOTSUP. */

@@ -104,5 +104,19 @@ class ConnectErrorTests(unittest.TestCase):
         self.assertEqual(result.connect["error"]["reply_code"], 554)
 
 
+    def test_port_out_of_range_refused(self):
+        # Review finding #8: "99999" used to dial port 34463 (the message
+        # still said 99999) and "65536" port 0. Now the setter refuses them
+        # before anything is dialled, naming the port and the valid range.
+        for port in ("0", "65536", "99999", "-1", "25x", " 25"):
+            with self.subTest(port=port):
+                result = run_driver(driver_args("127.0.0.1", port), MESSAGE)
+                self.assertEqual(result.returncode, 3, result.describe())
+                self.assertIn("bad setting", result.stderr)
+                self.assertIn('"%s"' % port, result.stderr)
+                self.assertIn("1..65535", result.stderr)
+                self.assertEqual(result.messages, [])
+
+
 if __name__ == "__main__":
     sys.exit(harness.main())

@@ -3,6 +3,7 @@
 check that what they send arrives.
 
 Usage: /usr/bin/python3 test_examples.py PATH-TO-engine_loop PATH-TO-send_raw
+           PATH-TO-send_tls PATH-TO-send_attachment
 """
 
 import os
@@ -15,6 +16,14 @@ import harness
 from harness import AiosmtpdServer, run_program
 
 PROGRAMS = {}
+NAMES = ("engine_loop", "send_raw", "send_tls", "send_attachment")
+
+
+def error_lines(stderr):
+    """What an example printed about its failure: stderr without the trace
+    ("C:", "S:", "--" lines) and the size note."""
+    return [line for line in stderr.splitlines()
+            if line and not line.startswith(("C: ", "S: ", "-- ", "message size:"))]
 
 
 class ExampleTests(unittest.TestCase):
@@ -55,12 +64,60 @@ class ExampleTests(unittest.TestCase):
         self.assertEqual(srv.handler.envelopes[0]["rcpt_tos"], ["you@example.org"])
 
 
+class ExampleErrorOutput(unittest.TestCase):
+    """Review finding #15: the examples printed an error twice, the record's
+    message and then the code's description in brackets ("STARTTLS is
+    required ... (STARTTLS required ...)"), and a refusal's reply once in
+    the message and again on a line of its own. Now: one line, the message
+    once."""
+
+    def assertOneLine(self, proc, what, phrase):
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        lines = error_lines(proc.stderr)
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertTrue(lines[0].startswith(what), proc.stderr)
+        self.assertEqual("\n".join(lines).count(phrase), 1, proc.stderr)
+
+    def test_starttls_required_but_not_offered(self):
+        # aiosmtpd without a TLS context offers no STARTTLS.
+        cases = {
+            "send_raw": lambda port: [PROGRAMS["send_raw"], "127.0.0.1", port, "starttls",
+                                      "me@example.org", "you@example.org"],
+            "send_tls": lambda port: [PROGRAMS["send_tls"], "127.0.0.1", port,
+                                      "me@example.org", "you@example.org"],
+            "send_attachment": lambda port: [PROGRAMS["send_attachment"], "127.0.0.1", port,
+                                             "starttls", "me@example.org", "you@example.org",
+                                             PROGRAMS["send_attachment"]],
+        }
+        for name, argv in cases.items():
+            with self.subTest(example=name), AiosmtpdServer() as srv:
+                proc = run_program(argv(str(srv.port)), timeout=30, capture_output=True,
+                                   text=True)
+                self.assertOneLine(proc, "connect", "STARTTLS")
+                self.assertEqual(srv.handler.envelopes, [])
+
+    def test_refusal_reply_printed_once(self):
+        reply = "<reject@example.org>: recipient rejected"
+        for name in ("send_raw", "engine_loop"):
+            with self.subTest(example=name), AiosmtpdServer() as srv:
+                argv = [PROGRAMS[name], "127.0.0.1", str(srv.port)]
+                argv += ["plain"] if name == "send_raw" else []
+                argv += ["me@example.org", "reject@example.org"]
+                proc = run_program(argv, timeout=30, capture_output=True, text=True)
+                lines = error_lines(proc.stderr)
+                self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+                self.assertEqual(len(lines), 1, proc.stderr)
+                self.assertEqual(lines[0].count("every recipient"), 1, proc.stderr)
+                self.assertEqual(lines[0].count(reply), 1, proc.stderr)
+                self.assertEqual(lines[0].count("550"), 1, proc.stderr)
+
+
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) < 1 + len(NAMES):
         print(__doc__, file=sys.stderr)
         return 2
-    PROGRAMS["engine_loop"] = os.path.abspath(sys.argv.pop(1))
-    PROGRAMS["send_raw"] = os.path.abspath(sys.argv.pop(1))
+    for name in NAMES:
+        PROGRAMS[name] = os.path.abspath(sys.argv.pop(1))
     prog = unittest.main(argv=sys.argv, exit=False, verbosity=2)
     r = prog.result
     failed = len(r.failures) + len(r.errors)

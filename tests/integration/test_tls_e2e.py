@@ -179,6 +179,25 @@ class AiosmtpdTls(unittest.TestCase):
                 self.assertEqual(srv.handler.mail_commands, 0)
 
 
+class WrongSecurityMode(unittest.TestCase):
+    def test_implicit_tls_to_plaintext_port_says_so(self):
+        # Review finding #14: implicit TLS dialled at a plaintext SMTP port
+        # (which greets "220 ..." in the clear) gave only mbedTLS's record
+        # text; the message now says what arrived and what to try. The
+        # code stays SMTPC_ETLS_HANDSHAKE.
+        with AiosmtpdServer() as srv:
+            result = run_driver(driver_args(srv.port, "tls") + ca_args(),
+                                [make_message("never", b"never sent\r\n")])
+        self.assertEqual(result.returncode, 2, result.describe())
+        c = result.connect
+        self.assertEqual(c["rc_name"], "SMTPC_ETLS_HANDSHAKE", result.describe())
+        message = c["error"]["message"]
+        self.assertIn("did not answer with TLS", message, result.describe())
+        self.assertIn('it sent plaintext "220 ', message, result.describe())
+        self.assertIn("SMTPC_SECURITY_STARTTLS", message, result.describe())
+        self.assertEqual(srv.handler.envelopes, [])
+
+
 def plain_greeting(caps):
     """Greeting and a plaintext EHLO answer advertising caps."""
     lines = ["scripted"] + list(caps)
@@ -266,6 +285,8 @@ class ScriptedFaults(unittest.TestCase):
             [{"read_bytes": 1}, {"send": "220 I am not TLS\r\n"}, {"sleep": 1}],
             security="tls")
         self.assertEqual(result.connect["rc_name"], "SMTPC_ETLS_HANDSHAKE", result.describe())
+        self.assertIn('it sent plaintext "220 I am not TLS"',
+                      result.connect["error"]["message"], result.describe())
 
     def test_silent_during_handshake(self):
         # The server stays silent for longer than the bound, so that only

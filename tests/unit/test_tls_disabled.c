@@ -44,6 +44,7 @@ static void everything_enotsup(void **state)
     smtpc_tls_config_free(NULL);
     assert_int_equal(smtpc_tls_config_add_ca_file(NULL, "x"), SMTPC_ENOTSUP);
     assert_int_equal(smtpc_tls_config_set_verify(NULL, SMTPC_TLS_VERIFY_NONE), SMTPC_ENOTSUP);
+    assert_int_equal(smtpc_tls_config_set_server_name(NULL, "x"), SMTPC_ENOTSUP);
     assert_int_equal(smtpc_tls_config_verify_mode(NULL), SMTPC_ENOTSUP);
 
     smtpc_transport *inner = NULL, *t = NULL;

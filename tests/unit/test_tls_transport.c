@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "smtpc/client.h"
 #include "smtpc/tls.h"
 #include "transport_internal.h"
 #include "tls_ip.h"
@@ -498,7 +499,36 @@ static void handshake_garbage(void **state)
                             "localhost", cb, HS_TIMEOUT_MS);
         assert_int_equal(o.rc, SMTPC_ETLS_HANDSHAKE);
         assert_non_null(strstr(o.msg, "localhost"));
+        /* Review finding #14: plaintext instead of TLS is named as such,
+         * with what arrived, instead of mbedTLS's record-layer text. */
+        if (!strstr(o.msg, "did not answer with TLS") ||
+            !strstr(o.msg, "plaintext \"HTTP/1.0 400 Bad Request\"") ||
+            !strstr(o.msg, "SMTPC_SECURITY_STARTTLS"))
+            fail_msg("no plaintext hint: %s", o.msg);
     }
+    smtpc_tls_config_free(cfg);
+}
+
+/* Review finding #14: an SMTP greeting where the ServerHello should be (a
+ * plaintext or STARTTLS port dialled with implicit TLS) gets the hint, long
+ * lines cut; binary garbage does not. */
+static void plaintext_greeting_hint(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    outcome o = run_tls(cfg,
+                        "[{\"send\": \"220 mx.example.org ESMTP Postfix (Debian/GNU) ready "
+                        "for a long while\\r\\n\"}, {\"sleep\": 1}]",
+                        "localhost", 0, HS_TIMEOUT_MS);
+    assert_int_equal(o.rc, SMTPC_ETLS_HANDSHAKE);
+    if (!strstr(o.msg, "did not answer with TLS") || !strstr(o.msg, "\"220 mx.example.org") ||
+        !strstr(o.msg, "...\"") || !strstr(o.msg, "STARTTLS or plaintext port"))
+        fail_msg("no plaintext hint: %s", o.msg);
+    o = run_tls(cfg, "[{\"read_bytes\": 1}, {\"send_hex\": \"ff00fe01fd02fc03\"}, {\"sleep\": 1}]",
+                "localhost", 1, HS_TIMEOUT_MS);
+    assert_int_equal(o.rc, SMTPC_ETLS_HANDSHAKE);
+    if (strstr(o.msg, "plaintext"))
+        fail_msg("binary garbage called plaintext: %s", o.msg);
     smtpc_tls_config_free(cfg);
 }
 
@@ -569,6 +599,115 @@ static void read_timeout_is_recoverable(void **state)
     assert_memory_equal(buf, "ping", 4);
     smtpc_transport_free(t);
     server_stop(&srv);
+    smtpc_tls_config_free(cfg);
+}
+
+/* --- tests: the client over a transport of the user's --- */
+
+/* Implicit TLS, then a lenient SMTP server; or STARTTLS first. The server's
+ * certificate is valid for "localhost" (and 127.0.0.1, ::1). */
+static const char implicit_smtp_script[] =
+    "[{\"tls\": {\"cert\": \"server\"}}, {\"send\": \"220 scripted ESMTP\\r\\n\"},"
+    " {\"smtp\": null}]";
+static const char starttls_smtp_script[] =
+    "[{\"send\": \"220 scripted ESMTP\\r\\n\"}, {\"expect\": \"EHLO\"},"
+    " {\"send\": \"250-scripted\\r\\n250 STARTTLS\\r\\n\"}, {\"expect\": \"STARTTLS\"},"
+    " {\"send\": \"220 go ahead\\r\\n\"}, {\"tls\": {\"cert\": \"server\"}}, {\"smtp\": null}]";
+
+/* Connect a client over a callback transport to a fresh server; host NULL
+ * leaves the server name unset. Returns connect's code; the client's
+ * message is copied to msg. */
+static int client_over_callbacks(const smtpc_tls_config *cfg, int security, const char *host,
+                                 char *msg, size_t cap)
+{
+    server srv;
+    cb_sock cs;
+    server_start(&srv, security == SMTPC_SECURITY_IMPLICIT_TLS ? implicit_smtp_script
+                                                               : starttls_smtp_script);
+    smtpc_client *c = smtpc_client_new(NULL);
+    assert_non_null(c);
+    assert_int_equal(smtpc_client_set_security(c, security), 0);
+    assert_int_equal(smtpc_client_set_tls_config(c, cfg), 0);
+    if (host)
+        assert_int_equal(smtpc_client_set_server(c, host, NULL), 0);
+    for (int stage = 0; stage < SMTPC_TIMEOUT_COUNT; stage++)
+        smtpc_client_set_timeout(c, stage, HS_TIMEOUT_MS);
+    assert_int_equal(smtpc_client_set_transport(c, callback_transport(NULL, &cs, srv.port)), 0);
+    int rc = smtpc_client_connect(c);
+    snprintf(msg, cap, "%s", smtpc_client_errmsg(c));
+    if (rc == 0) {
+        assert_int_equal(smtpc_client_is_encrypted(c), 1);
+        assert_int_equal(smtpc_client_quit(c), 0);
+    } else {
+        assert_int_equal(smtpc_client_connected(c), 0);
+    }
+    smtpc_client_free(c);
+    assert_int_equal(cs.closed, 1);
+    server_stop(&srv);
+    return rc;
+}
+
+/* Review finding #7: with a transport of the user's and no server name,
+ * the client verified the certificate against an invented "localhost"
+ * (and so accepted this server's). Now it refuses, saying how to give the
+ * name; with the host name, or a verification name, it works. */
+static void client_custom_transport_needs_name(void **state)
+{
+    (void)state;
+    static const int securities[] = {SMTPC_SECURITY_IMPLICIT_TLS, SMTPC_SECURITY_STARTTLS};
+    char msg[512];
+    smtpc_tls_config *cfg = test_config(NULL);
+    for (size_t i = 0; i < 2; i++) {
+        int rc = client_over_callbacks(cfg, securities[i], NULL, msg, sizeof msg);
+        if (rc != SMTPC_ETLS_VERIFY)
+            fail_msg("security %d without a name: got %d (%s)", securities[i], rc, msg);
+        if (!strstr(msg, "smtpc_client_set_server") ||
+            !strstr(msg, "smtpc_tls_config_set_server_name"))
+            fail_msg("unclear message: %s", msg);
+        /* The host name set for a custom transport is the name verified. */
+        rc = client_over_callbacks(cfg, securities[i], "localhost", msg, sizeof msg);
+        if (rc != 0)
+            fail_msg("security %d with host localhost: %d (%s)", securities[i], rc, msg);
+        rc = client_over_callbacks(cfg, securities[i], "wrong.example", msg, sizeof msg);
+        assert_int_equal(rc, SMTPC_ETLS_VERIFY);
+        assert_non_null(strstr(msg, "host-name mismatch"));
+        /* An explicit verification name: enough without a host, and it
+         * wins over the host name. */
+        assert_int_equal(smtpc_tls_config_set_server_name(cfg, "localhost"), 0);
+        rc = client_over_callbacks(cfg, securities[i], NULL, msg, sizeof msg);
+        if (rc != 0)
+            fail_msg("security %d with a verification name: %d (%s)", securities[i], rc, msg);
+        assert_int_equal(client_over_callbacks(cfg, securities[i], "wrong.example", msg,
+                                               sizeof msg),
+                         0);
+        assert_int_equal(smtpc_tls_config_set_server_name(cfg, "wrong.example"), 0);
+        rc = client_over_callbacks(cfg, securities[i], "localhost", msg, sizeof msg);
+        assert_int_equal(rc, SMTPC_ETLS_VERIFY);
+        assert_non_null(strstr(msg, "not valid for wrong.example"));
+        assert_int_equal(smtpc_tls_config_set_server_name(cfg, NULL), 0);
+    }
+    smtpc_tls_config_free(cfg);
+}
+
+/* Review finding #7, at the transport: no name and verification on is
+ * refused before a byte is sent (inner freed, nothing leaked); the
+ * configuration's name fills in; verification off needs no name. */
+static void transport_without_name(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    for (int cb = 0; cb <= 1; cb++) {
+        outcome o = run_cert(cfg, "server", NULL, cb);
+        assert_int_equal(o.rc, SMTPC_ETLS_VERIFY);
+        assert_non_null(strstr(o.msg, "smtpc_tls_config_set_server_name"));
+    }
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, "localhost"), 0);
+    assert_int_equal(run_cert(cfg, "server", NULL, 1).rc, 0);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, "[::1]"), 0);
+    assert_int_equal(run_cert(cfg, "server", NULL, 0).rc, 0);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, NULL), 0);
+    assert_int_equal(smtpc_tls_config_set_verify(cfg, SMTPC_TLS_VERIFY_NONE), 0);
+    assert_int_equal(run_cert(cfg, "selfsigned", NULL, 0).rc, 0);
     smtpc_tls_config_free(cfg);
 }
 
@@ -656,6 +795,21 @@ static void config_arguments(void **state)
     assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, crt, "/nonexistent", NULL),
                      SMTPC_EFILE);
     assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, NULL, key, NULL), SMTPC_EINVAL);
+
+    /* verification names: copied (through the hook), replaced, cleared */
+    assert_int_equal(smtpc_tls_config_set_server_name(NULL, "x"), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, ""), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, "mail example.org"), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, "mail\r\n.org"), SMTPC_EINVAL);
+    assert_non_null(strstr(smtpc_tls_config_errmsg(cfg), "server name"));
+    char long_name[300];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, long_name), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, "mail.example.org"), 0);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, "[2001:db8::1]"), 0);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, NULL), 0);
+    assert_int_equal(smtpc_tls_config_set_server_name(cfg, "left.example.org"), 0);
     smtpc_tls_config_free(cfg);
     assert_int_equal(heap.live_blocks, 0);
     assert_int_equal(heap.bad_frees, 0);
@@ -802,11 +956,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(client_cert_from_memory),
         cmocka_unit_test(client_cert_missing),
         cmocka_unit_test(handshake_garbage),
+        cmocka_unit_test(plaintext_greeting_hint),
         cmocka_unit_test(silent_server_times_out),
         cmocka_unit_test(trickling_server_bounded_overall),
         cmocka_unit_test(server_closes),
         cmocka_unit_test(read_timeout_is_recoverable),
         cmocka_unit_test(entropy_hook_used),
+        cmocka_unit_test(client_custom_transport_needs_name),
+        cmocka_unit_test(transport_without_name),
     };
     return cmocka_run_group_tests(tests, make_certs, remove_certs);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "smtpc_config.h"
+#include "smtpc/client.h"
 #include "smtpc/transport.h"
 
 #if SMTPC_HAVE_SOCKETS
@@ -221,6 +222,34 @@ static void test_invalid_arguments(void **state)
     assert_null(t);
 }
 
+/* Review finding #8: port strings were not range-checked ("99999" dialled
+ * port 34463, "65536" port 0). The client's setter refuses a bad port at
+ * once, with a message naming it; service names still pass. */
+static const char *const bad_ports[] = {"0", "65536", "99999", "-1", "", "25x", " 25",
+                                        "25 ", "+25", "100000000000000000000", "smtp!"};
+static const char *const good_ports[] = {"1", "65535", "25", "smtp", "submission"};
+
+static void test_client_set_server_port_range(void **state)
+{
+    (void)state;
+    smtpc_client *c = smtpc_client_new(NULL);
+    assert_non_null(c);
+    for (size_t i = 0; i < sizeof bad_ports / sizeof bad_ports[0]; i++) {
+        int rc = smtpc_client_set_server(c, "mail.example.org", bad_ports[i]);
+        if (rc != SMTPC_EINVAL)
+            fail_msg("port \"%s\": got %d, want SMTPC_EINVAL", bad_ports[i], rc);
+        assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_EINVAL);
+        const char *m = smtpc_client_errmsg(c);
+        if (!strstr(m, "1..65535") || !strstr(m, bad_ports[i]))
+            fail_msg("port \"%s\": unclear message \"%s\"", bad_ports[i], m);
+    }
+    for (size_t i = 0; i < sizeof good_ports / sizeof good_ports[0]; i++)
+        assert_int_equal(smtpc_client_set_server(c, "mail.example.org", good_ports[i]), 0);
+    /* No port: the default for the security level. */
+    assert_int_equal(smtpc_client_set_server(c, "mail.example.org", NULL), 0);
+    smtpc_client_free(c);
+}
+
 #if SMTPC_HAVE_SOCKETS
 
 static long long elapsed_ms(const struct timespec *since)
@@ -426,6 +455,33 @@ static void test_socket_resolve_failure(void **state)
     assert_int_equal(strlen(tiny), 3);
 }
 
+/* Review finding #8: the socket transport refuses an out-of-range or
+ * malformed port itself (before any lookup), naming the port. */
+static void test_socket_port_range(void **state)
+{
+    (void)state;
+    char msg[256];
+    for (size_t i = 0; i < sizeof bad_ports / sizeof bad_ports[0]; i++) {
+        smtpc_transport *t = NULL;
+        int rc = smtpc_transport_new_socket(NULL, "127.0.0.1", bad_ports[i], 2000, &t, msg,
+                                            sizeof msg);
+        if (rc != SMTPC_EINVAL)
+            fail_msg("port \"%s\": got %d (%s), want SMTPC_EINVAL", bad_ports[i], rc, msg);
+        assert_null(t);
+        if (bad_ports[i][0] && (!strstr(msg, "1..65535") || !strstr(msg, bad_ports[i])))
+            fail_msg("port \"%s\": unclear message \"%s\"", bad_ports[i], msg);
+    }
+    /* In range, or a service name: dialled (whatever the answer). */
+    for (size_t i = 0; i < sizeof good_ports / sizeof good_ports[0]; i++) {
+        smtpc_transport *t = NULL;
+        int rc = smtpc_transport_new_socket(NULL, "127.0.0.1", good_ports[i], 2000, &t, msg,
+                                            sizeof msg);
+        if (rc == SMTPC_EINVAL)
+            fail_msg("port \"%s\" refused: %s", good_ports[i], msg);
+        smtpc_transport_free(t);
+    }
+}
+
 static void test_socket_recv_timeout(void **state)
 {
     (void)state;
@@ -512,7 +568,9 @@ int main(void)
         cmocka_unit_test(test_callbacks_short_write_and_errors),
         cmocka_unit_test(test_callbacks_misbehaving),
         cmocka_unit_test(test_invalid_arguments),
+        cmocka_unit_test(test_client_set_server_port_range),
 #if SMTPC_HAVE_SOCKETS
+        cmocka_unit_test(test_socket_port_range),
         cmocka_unit_test(test_socket_echo),
         cmocka_unit_test(test_socket_large_send),
         cmocka_unit_test(test_socket_tries_each_address),
