@@ -10,6 +10,10 @@
 
 #define DEFAULT_OUT_CAP 4096
 #define DEFAULT_LINE_MAX 2048
+/* Far above any real server's reply (an EHLO has a few dozen lines), far
+ * below what keeps a client busy for minutes. */
+#define DEFAULT_REPLY_MAX_LINES 1000
+#define DEFAULT_REPLY_MAX_BYTES 65536
 
 static const int default_timeouts[SMTPC_TIMEOUT_COUNT] = {
     [SMTPC_TIMEOUT_CONNECT] = 30000,     [SMTPC_TIMEOUT_GREETING] = 300000,
@@ -46,9 +50,14 @@ int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t
     e->alloc = a;
     e->out_cap = out_cap;
     e->line_cap = line_max;
+    /* A 334 may carry the largest challenge the SASL code decodes, even when
+     * line_max bounds every other reply more tightly. */
+    e->line_alloc = line_max > SMTPC_SASL_CHALLENGE_LINE ? line_max : SMTPC_SASL_CHALLENGE_LINE;
+    e->reply_max_lines = DEFAULT_REPLY_MAX_LINES;
+    e->reply_max_bytes = DEFAULT_REPLY_MAX_BYTES;
     e->ehlo_name = smtpc_strdup(&a, ehlo_name);
     e->out = smtpc_alloc(&a, out_cap);
-    e->line = smtpc_alloc(&a, line_max);
+    e->line = smtpc_alloc(&a, e->line_alloc);
     if (!e->ehlo_name || !e->out || !e->line) {
         smtpc_engine_free(e);
         return SMTPC_ENOMEM;
@@ -85,8 +94,8 @@ void smtpc_engine_free(smtpc_engine *e)
         smtpc_free(&a, e->out, e->out_cap);
     }
     if (e->line) {
-        smtpc_zeroize(e->line, e->line_cap);
-        smtpc_free(&a, e->line, e->line_cap);
+        smtpc_zeroize(e->line, e->line_alloc);
+        smtpc_free(&a, e->line, e->line_alloc);
     }
     smtpc_zeroize(e, sizeof *e);
     smtpc_free(&a, e, sizeof *e);
@@ -125,6 +134,15 @@ int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user)
     return SMTPC_OK;
 }
 
+int smtpc_engine_set_reply_limits(smtpc_engine *e, size_t max_lines, size_t max_bytes)
+{
+    if (!e || (max_bytes && max_bytes < 512))
+        return SMTPC_EINVAL;
+    e->reply_max_lines = max_lines ? max_lines : DEFAULT_REPLY_MAX_LINES;
+    e->reply_max_bytes = max_bytes ? max_bytes : DEFAULT_REPLY_MAX_BYTES;
+    return SMTPC_OK;
+}
+
 int smtpc_engine_set_ehlo_name(smtpc_engine *e, const char *name)
 {
     if (!e || !name || !name[0] || strlen(name) > 255)
@@ -150,7 +168,9 @@ int smtpc_engine_reset(smtpc_engine *e)
     smtpc_zeroize(e->out, e->out_cap);
     e->out_len = e->out_sent = 0;
     smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
-    e->reply_lines = 0;
+    e->reply_lines = e->reply_bytes = 0;
+    smtpc_zeroize(e->secrets, sizeof e->secrets);
+    e->secrets_n = 0;
     e->op = SMTPC_OP_NONE;
     e->tls_wanted = e->closed = e->quitting = e->ready = e->result = 0;
     e->auth_mech = e->auth_done = e->auth_cancel_error = 0;
@@ -318,6 +338,13 @@ int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t l
             while (keep < len && !(line[keep] == ' ' && ++spaces == 2))
                 keep++;
         }
+        const char *secret = (const char *)e->out + e->out_len - 2 - len + keep;
+        size_t secret_len = len - keep;
+        if (keep && secret_len) {
+            secret++; /* the space */
+            secret_len--;
+        }
+        smtpc_engine_note_secret(e, secret, secret_len);
         smtpc_engine_trace(e, SMTPC_TRACE_SEND, "%.*s%s<redacted>", (int)keep, line,
                            keep ? " " : "");
     }
@@ -556,6 +583,23 @@ static int is_auth_pending(const smtpc_engine *e)
     return e->pend_count && e->pending[e->pend_head].kind == SMTPC_PK_AUTH;
 }
 
+/* A reply past its line or byte bound: the server is not going to stop, so
+ * neither QUIT nor reading on makes sense. */
+static int reply_over_limit(smtpc_engine *e, const char *what, size_t limit)
+{
+    if (e->quitting)
+        return smtpc_engine_fail(e, 0);
+    smtpc_engine_redact_reply(e);
+    const smtpc_reply *reply = smtpc_reply_parser_reply(&e->parser);
+    smtpc_error_set(&e->err, SMTPC_EREPLYLIMIT,
+                    "server reply %03d has more than %zu %s (smtpc_engine_set_reply_limits)",
+                    reply->code, limit, what);
+    e->err.reply_code = reply->code;
+    memcpy(e->err.enhanced, reply->enhanced, sizeof e->err.enhanced);
+    memcpy(e->err.reply_text, reply->text, sizeof e->err.reply_text);
+    return smtpc_engine_fail(e, 0);
+}
+
 int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
 {
     if (!e || (!data && len))
@@ -579,6 +623,8 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
     size_t pos = 0;
     while (pos < len && !e->closed) {
         size_t used = 0;
+        smtpc_reply_parser_set_line_cap(&e->parser,
+                                        is_auth_pending(e) ? e->line_alloc : e->line_cap);
         int rc = smtpc_reply_parser_feed(&e->parser, data + pos, len - pos, &used);
         pos += used;
         if (rc < 0) {
@@ -586,21 +632,33 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
                 return smtpc_engine_fail(e, 0);
             if (rc == SMTPC_ELINE)
                 smtpc_error_set(&e->err, rc, "server reply line longer than %zu bytes",
-                                e->line_cap);
+                                e->parser.line_cap);
             else
                 smtpc_error_set(&e->err, rc, "malformed server reply");
             return smtpc_engine_fail(e, 0);
         }
+        e->reply_bytes += used;
+        if (e->reply_bytes > e->reply_max_bytes)
+            return reply_over_limit(e, "bytes", e->reply_max_bytes);
         if (rc == SMTPC_PARSE_MORE)
             break;
+        if (e->reply_lines + 1 > e->reply_max_lines)
+            return reply_over_limit(e, "lines", e->reply_max_lines);
+        smtpc_engine_redact_reply(e);
         const smtpc_reply *reply = smtpc_reply_parser_reply(&e->parser);
         size_t tlen = 0;
         const char *text = smtpc_reply_parser_line_text(&e->parser, &tlen);
-        if (is_auth_pending(e) && reply->code == 334)
+        if (is_auth_pending(e) && reply->code == 334) {
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "334 <redacted>");
-        else
+        } else if (e->secrets_n && e->trace) {
+            char clean[SMTPC_COMMAND_MAX + 64];
+            size_t n = smtpc_engine_redact(e, text, tlen, clean, sizeof clean);
+            smtpc_engine_trace(e, SMTPC_TRACE_RECV, "%03d%c%.*s", reply->code,
+                               rc == SMTPC_PARSE_LINE ? '-' : ' ', (int)n, clean);
+        } else {
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "%03d%c%.*s", reply->code,
                                rc == SMTPC_PARSE_LINE ? '-' : ' ', (int)tlen, text);
+        }
         if (!e->pend_count || answerable == 0) {
             if (rc == SMTPC_PARSE_DONE && smtpc_engine_check_421(e, reply, "service closing"))
                 return SMTPC_ESHUTDOWN;
@@ -617,7 +675,7 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
             smtpc_engine_on_ehlo_line(e, text, tlen, first_line);
         if (rc == SMTPC_PARSE_LINE)
             continue;
-        e->reply_lines = 0;
+        e->reply_lines = e->reply_bytes = 0;
         smtpc_pending p = *head;
         e->pend_head = (e->pend_head + 1) % SMTPC_PENDING_MAX;
         e->pend_count--;
@@ -626,7 +684,12 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         size_t leftover = len - pos + (size_t)smtpc_reply_parser_busy(&e->parser);
         dispatch(e, &p, reply, leftover);
     }
-    return e->closed ? e->err.code : SMTPC_OK;
+    if (e->closed)
+        return e->err.code;
+    /* The operation is over (or only the QUIT after a fatal error is left). */
+    if (e->op == SMTPC_OP_NONE || e->quitting)
+        return e->result;
+    return SMTPC_OK;
 }
 
 int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message)

@@ -46,6 +46,17 @@ typedef struct smtpc_pending {
     size_t index; /* recipient index for RCPT */
 } smtpc_pending;
 
+/* Secret lines remembered per session (PLAIN 1, LOGIN 2, SCRAM 2) and how
+ * much of each: enough to recognise an echo, even a truncated one. */
+#define SMTPC_SECRET_MARKS 4
+#define SMTPC_SECRET_PREFIX 32
+
+typedef struct smtpc_secret_mark {
+    char prefix[SMTPC_SECRET_PREFIX];
+    size_t keep; /* bytes of prefix used */
+    size_t len;  /* length of the whole line */
+} smtpc_secret_mark;
+
 typedef struct smtpc_rcpt_result {
     int code;
     char enhanced[SMTPC_ENHANCED_MAX];
@@ -61,9 +72,12 @@ struct smtpc_engine {
     size_t out_cap, out_len, out_sent;
 
     uint8_t *line;
-    size_t line_cap;
+    size_t line_cap;   /* line_max: the longest reply line accepted */
+    size_t line_alloc; /* size of line: room for the largest SASL challenge too */
     smtpc_reply_parser parser;
     size_t reply_lines; /* lines of the reply being read */
+    size_t reply_bytes; /* its bytes so far, line ends included */
+    size_t reply_max_lines, reply_max_bytes;
 
     int security;
     int timeouts[SMTPC_TIMEOUT_COUNT];
@@ -82,6 +96,10 @@ struct smtpc_engine {
     int auth_done;
     int auth_cancel_error; /* error to report once the cancelled exchange ends */
     smtpc_sasl sasl;
+    /* The start of every secret line sent (base64 credentials), so that a
+     * server echoing one is redacted too (engine_redact.c). Zeroed on reset. */
+    smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
+    size_t secrets_n;
 
     /* Session. */
     int op;
@@ -139,6 +157,17 @@ void smtpc_engine_finish(smtpc_engine *e, int result);
 int smtpc_engine_fail(smtpc_engine *e, int send_quit);
 /* 1 when reply is a 421 (handled: session over). */
 int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what);
+
+/* engine_redact.c */
+/* Remember a secret line (base64 credentials) just queued for the server. */
+void smtpc_engine_note_secret(smtpc_engine *e, const char *line, size_t len);
+/* Copy in[0, len) into out (cap bytes, NUL-terminated), with every echo of
+ * a noted secret line and the raw secret replaced by "<redacted>". Returns
+ * the length written. Plain copy (truncated) when no secret was sent. */
+size_t smtpc_engine_redact(const smtpc_engine *e, const char *in, size_t len, char *out,
+                           size_t cap);
+/* Redact the parser's reply text in place (after a line completes). */
+void smtpc_engine_redact_reply(smtpc_engine *e);
 
 /* engine_session.c */
 void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply *reply,

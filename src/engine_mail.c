@@ -124,6 +124,13 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
     smtpc_error_clear(&e->err);
     if (n_rcpts == 0)
         return smtpc_error_set(&e->err, SMTPC_ENORECIPIENTS, "no recipients given");
+    /* The result table's size must not wrap (size_t is 32 bits on many
+     * targets); checked before the recipients are even looked at. */
+    if (n_rcpts > SIZE_MAX / sizeof *e->results)
+        return smtpc_error_set(&e->err, SMTPC_ENOMEM,
+                               "too many recipients (%zu): their result table cannot be "
+                               "allocated",
+                               n_rcpts);
     int utf8 = 0;
     int rc = check_envelope(e, from, rcpts, n_rcpts, &utf8);
     if (rc)

@@ -4,8 +4,12 @@
 #include "alloc.h"
 #include "command_writer.h"
 #include "engine_internal.h"
+#include "random.h"
 
 static void start_auth(smtpc_engine *e);
+
+#define SMTPC_STR_(x) #x
+#define SMTPC_STR(x) SMTPC_STR_(x)
 
 static void queue_or_fail(smtpc_engine *e, int kind, const char *verb, const char *arg)
 {
@@ -89,8 +93,11 @@ static void start_auth(smtpc_engine *e)
     static const char prefix[] = "AUTH ";
     size_t plen = sizeof prefix - 1;
     memcpy(e->out, prefix, plen);
-    int rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, e->random,
-                              e->random_user, SMTPC_COMMAND_MAX, (char *)e->out + plen,
+    /* Without a hook the default source takes its state from our allocator. */
+    smtpc_random_fn random = e->random ? e->random : smtpc_random_default;
+    void *random_user = e->random ? e->random_user : (void *)&e->alloc;
+    int rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, random,
+                              random_user, SMTPC_COMMAND_MAX, (char *)e->out + plen,
                               e->out_cap - plen - 2);
     if (rc == 0) {
         size_t len = plen + strlen((const char *)e->out + plen);
@@ -121,8 +128,15 @@ static int auth_error_for(int code)
 static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
 {
     if (reply->code == 334 && !e->auth_cancel_error) {
+        /* The challenge comes from the line buffer: reply->text keeps only
+         * SMTPC_REPLY_TEXT_MAX - 1 bytes. A multi-line 334 is no challenge;
+         * its joined text fails the strict decode. */
+        const char *challenge = reply->text;
+        size_t challenge_len = reply->text_len;
+        if (reply->lines == 1)
+            challenge = smtpc_reply_parser_line_text(&e->parser, &challenge_len);
         smtpc_engine_compact_output(e);
-        int rc = smtpc_sasl_step(&e->sasl, reply->text, reply->text_len, (char *)e->out,
+        int rc = smtpc_sasl_step(&e->sasl, challenge, challenge_len, (char *)e->out,
                                  e->out_cap - 2);
         if (rc) {
             /* Cancel the exchange ("*", RFC 4954 section 4) and report once it ends. */
@@ -157,10 +171,13 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
     smtpc_sasl_clear(&e->sasl);
     if (e->auth_cancel_error) {
         int code = e->auth_cancel_error;
-        smtpc_error_set_reply(&e->err, code, reply,
-                              code == SMTPC_EAUTH_SERVER
-                                  ? "server signature is wrong: authentication abandoned"
-                                  : "authentication exchange cancelled");
+        const char *why = "authentication exchange cancelled";
+        if (code == SMTPC_EAUTH_SERVER)
+            why = "server signature is wrong: authentication abandoned";
+        else if (code == SMTPC_EAUTH_PROTO)
+            why = "server challenge malformed, unexpected or over " SMTPC_STR(
+                SMTPC_SASL_CHALLENGE_MAX) " bytes decoded: authentication exchange cancelled";
+        smtpc_error_set_reply(&e->err, code, reply, why);
         if (reply->code == 235 || reply->code == 334) {
             /* The server did not honour the cancel: the session cannot be trusted. */
             smtpc_engine_fail(e, 1);

@@ -30,6 +30,7 @@ const char *smtpc_strerror(int code)
     case SMTPC_EPROTO: return "malformed server reply";
     case SMTPC_ELINE: return "server reply line too long";
     case SMTPC_EUNEXPECTED: return "unexpected server reply";
+    case SMTPC_EREPLYLIMIT: return "server reply has more lines or bytes than the limit";
     case SMTPC_EGREETING: return "server refused the connection at greeting";
     case SMTPC_ESHUTDOWN: return "server closing the connection (421)";
     case SMTPC_EHELO: return "server refused EHLO and HELO";

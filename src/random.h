@@ -6,7 +6,9 @@
 #include <stdint.h>
 
 /* Fill buf with len bytes from an mbedTLS CTR-DRBG seeded from its entropy
- * source. Returns 0, or an mbedTLS error code. */
+ * source. user is the const smtpc_allocator * its working state (about
+ * 38 KB) is allocated from, or NULL for malloc. Returns 0, SMTPC_ENOMEM
+ * when that allocation fails, or an mbedTLS error code. */
 int smtpc_random_default(void *user, uint8_t *buf, size_t len);
 
 #endif

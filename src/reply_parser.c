@@ -20,6 +20,11 @@ void smtpc_reply_parser_init(smtpc_reply_parser *p, uint8_t *line, size_t line_c
     p->line_cap = line_cap;
 }
 
+void smtpc_reply_parser_set_line_cap(smtpc_reply_parser *p, size_t line_cap)
+{
+    p->line_cap = line_cap;
+}
+
 static int is_digit(uint8_t c)
 {
     return c >= '0' && c <= '9';

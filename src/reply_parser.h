@@ -40,6 +40,9 @@ typedef struct smtpc_reply_parser {
 
 /* line_cap >= 8. */
 void smtpc_reply_parser_init(smtpc_reply_parser *p, uint8_t *line, size_t line_cap);
+/* Change the longest line accepted (at most the buffer's size; 8 or more),
+ * e.g. for the reply to one command. Takes effect from the next byte. */
+void smtpc_reply_parser_set_line_cap(smtpc_reply_parser *p, size_t line_cap);
 /* Consume input up to and including the end of the next complete line.
  * *consumed receives the number of bytes taken. Returns SMTPC_PARSE_* or
  * SMTPC_EPROTO (not three digits 2xx-5xx, bad separator, continuation code

@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "random.h"
 #include "sasl_mech.h"
+#include "smtpc/auth.h"
 #include "smtpc/base.h"
 
 /* Strongest first. */
@@ -21,6 +22,9 @@ static const smtpc_sasl_mech_ops *const token_mechs[] = {
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+_Static_assert(SMTPC_SASL_CHALLENGE_MAX == SMTPC_AUTH_CHALLENGE_MAX,
+               "the documented challenge limit is the one enforced");
 
 static const smtpc_sasl_mech_ops *find_ops(int mech)
 {
@@ -92,8 +96,10 @@ int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secr
     s->mech = mech;
     s->user = user;
     s->secret = secret;
-    if (!random)
+    if (!random) {
         random = smtpc_random_default;
+        random_user = NULL; /* the default's user is an allocator */
+    }
     int rc = ops->prepare ? ops->prepare(s, random, random_user) : SMTPC_OK;
     if (rc != SMTPC_OK)
         goto fail;

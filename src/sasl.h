@@ -11,8 +11,13 @@
 
 /* The longest SASL response line accepted by RFC 4954 (section 4). */
 #define SMTPC_SASL_LINE_MAX 12288
-/* The longest decoded challenge handled (SCRAM server-first, JSON errors). */
+/* The longest decoded challenge handled (SCRAM server-first, JSON errors);
+ * public as SMTPC_AUTH_CHALLENGE_MAX. */
 #define SMTPC_SASL_CHALLENGE_MAX 2048
+/* Its base64 length, and the reply line that carries it ("334 " and the CR;
+ * the parser does not count the LF). */
+#define SMTPC_SASL_CHALLENGE_B64_MAX (4 * ((SMTPC_SASL_CHALLENGE_MAX + 2) / 3))
+#define SMTPC_SASL_CHALLENGE_LINE (4 + SMTPC_SASL_CHALLENGE_B64_MAX + 1)
 
 /* Fill buf with len random bytes; return 0 or non-zero on failure. */
 typedef int (*smtpc_random_fn)(void *user, uint8_t *buf, size_t len);
@@ -43,9 +48,11 @@ const char *smtpc_sasl_mech_name(int mech);
  * response when the mechanism has one and "AUTH " + out stays within
  * max_command octets including CRLF (RFC 4954 section 4; else the initial
  * response is sent at the first 334 instead; max_command 0 means 512).
- * random (may be NULL: an mbedTLS CTR-DRBG seeded from its entropy source is
- * used) provides the SCRAM nonce. Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (user or secret
- * unusable, e.g. NUL or comma rules), SMTPC_ETOOLONG or SMTPC_EAUTH. */
+ * random (may be NULL: smtpc_random_default, with malloc for its state; the
+ * engine passes it with its allocator) provides the SCRAM nonce. Returns 0,
+ * SMTPC_EINVAL, SMTPC_EBADCHAR (user or secret unusable, e.g. NUL or comma
+ * rules), SMTPC_ETOOLONG, SMTPC_ENOMEM (the default source's state) or
+ * SMTPC_EAUTH. */
 int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secret,
                      smtpc_random_fn random, void *random_user, size_t max_command,
                      char *out, size_t cap);

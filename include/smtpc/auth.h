@@ -19,6 +19,14 @@ extern "C" {
 #define SMTPC_AUTH_SCRAM_SHA_256 0x20
 #define SMTPC_AUTH_ALL 0x3f
 
+/* The largest server challenge (334 reply) decoded, in bytes after base64
+ * decoding: 2732 base64 characters. Such a 334 line is accepted even when
+ * line_max (smtpc_engine_new) is shorter. A longer challenge, one that is
+ * not strict base64, or one the mechanism does not expect is answered with
+ * the "*" cancel (RFC 4954) and AUTH fails with SMTPC_EAUTH_PROTO; the
+ * session stays usable. (A line past 2737 octets is SMTPC_ELINE.) */
+#define SMTPC_AUTH_CHALLENGE_MAX 2048
+
 /* Password credentials (copied into the engine, zeroed when replaced or
  * freed). Set before smtpc_engine_begin_session. user NULL clears them.
  * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (CR, LF or NUL), SMTPC_ENOMEM. */

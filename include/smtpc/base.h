@@ -63,6 +63,7 @@ SMTPC_API int smtpc_version_number(void);
 #define SMTPC_EPROTO -40       /* malformed reply (garbage, bad continuation code) */
 #define SMTPC_ELINE -41        /* reply line longer than the engine's limit */
 #define SMTPC_EUNEXPECTED -42  /* reply to a command never sent */
+#define SMTPC_EREPLYLIMIT -43  /* reply with more lines or bytes than the engine's limit */
 
 /* Server refusals (-60 .. -79). The reply is attached to the error record.
  * 421 anywhere is SMTPC_ESHUTDOWN and sticky; the others end the transaction,

@@ -8,7 +8,7 @@
  *   case SMTPC_WANT_WRITE: smtpc_engine_output(e, &p, &n); send; smtpc_engine_output_done(e, sent);
  *   case SMTPC_WANT_READ:  recv within smtpc_engine_timeout_ms(e); smtpc_engine_feed(e, buf, got);
  *   case SMTPC_WANT_BODY:  smtpc_engine_body_write(...) / smtpc_engine_body_end(e);
- *   case SMTPC_WANT_TLS:   handshake over the same connection; smtpc_engine_tls_done(e, 1, NULL, 0);
+ *   case SMTPC_WANT_TLS:   handshake over the same connection; smtpc_engine_tls_done(e, 1, 0, NULL);
  *   case SMTPC_WANT_IDLE:  operation over; smtpc_engine_result(e) tells how it went
  *   case SMTPC_WANT_CLOSE: session over; close the connection
  *   }
@@ -78,8 +78,10 @@ typedef struct smtpc_engine smtpc_engine;
 /* Create an engine. ehlo_name is the domain or address literal sent in
  * EHLO/HELO (copied; NULL means "localhost"). out_cap is the size of the
  * fixed output buffer (0: 4096; at least 1024), line_max the longest reply
- * line accepted (0: 2048; at least 512). All the engine's fixed memory is
- * allocated here; per message it allocates only the recipient result table.
+ * line accepted (0: 2048; at least 512; a reply to AUTH may be as long as
+ * the largest challenge, SMTPC_AUTH_CHALLENGE_MAX in auth.h). All the
+ * engine's fixed memory is allocated here; per message it allocates only
+ * the recipient result table.
  * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR or SMTPC_ENOMEM. */
 SMTPC_API int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name,
                                size_t out_cap, size_t line_max, smtpc_engine **out);
@@ -98,6 +100,16 @@ SMTPC_API int smtpc_engine_set_security(smtpc_engine *e, int level);
 SMTPC_API int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms);
 /* fn is called for every line; user must outlive the engine. fn NULL: off. */
 SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
+/* Bound every server reply: at most max_lines lines and max_bytes bytes as
+ * received (line ends included). A server that streams endless continuation
+ * lines would otherwise hold the client for the whole stage timeout. When a
+ * reply passes either bound the session ends at once with
+ * SMTPC_EREPLYLIMIT (the message names the bound and the reply code).
+ * 0 for either restores its default: 1000 lines, 65536 bytes. max_bytes
+ * below 512 is SMTPC_EINVAL. Allowed at any time; the reply being read is
+ * checked against the new bounds from its next byte. */
+SMTPC_API int smtpc_engine_set_reply_limits(smtpc_engine *e, size_t max_lines,
+                                            size_t max_bytes);
 
 /* --- operations. Each is allowed only when want is SMTPC_WANT_IDLE. --- */
 
@@ -129,8 +141,13 @@ SMTPC_API int smtpc_engine_timeout_ms(const smtpc_engine *e);
 SMTPC_API int smtpc_engine_output(smtpc_engine *e, const uint8_t **data, size_t *len);
 /* Acknowledge n bytes of the output as sent. */
 SMTPC_API int smtpc_engine_output_done(smtpc_engine *e, size_t n);
-/* Feed server bytes (any split). Returns 0 or the error that ended the
- * operation (also in smtpc_engine_result). */
+/* Feed server bytes (any split). Returns 0 while the operation goes on or
+ * when it succeeded. When the operation ended with an error, or the session
+ * ended, in these bytes or before (a refusal such as a 554 to the final dot,
+ * a malformed reply, a fatal error while the polite QUIT is still pending),
+ * returns that error: the same value as smtpc_engine_result. SMTPC_EINVAL
+ * for bad arguments; SMTPC_ESTATE when the session had already ended
+ * without error (after QUIT). */
 SMTPC_API int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len);
 /* Push body bytes while want is SMTPC_WANT_BODY. Dot-stuffs and turns bare CR
  * and bare LF into CRLF. Stores in *consumed how many bytes were taken (may be

@@ -117,9 +117,13 @@ static void do_read(run *r)
     n = r->split_mode == SPLIT_LINES ? left : fuzz_rng_size(&r->rng, left < 64 ? left : 64);
     int rc = smtpc_engine_feed(e, r->srv + r->srv_pos, n);
     r->srv_pos += n;
+    /* feed reports how the operation ended: 0 while it goes on or when it
+     * succeeded, else its error (review finding #20). */
     FUZZ_CHECK(rc <= 0);
     if (rc < 0)
-        FUZZ_CHECK(smtpc_engine_want(e) == SMTPC_WANT_CLOSE);
+        FUZZ_CHECK(rc == smtpc_engine_result(e) || smtpc_engine_want(e) == SMTPC_WANT_CLOSE);
+    if (smtpc_engine_want(e) == SMTPC_WANT_IDLE)
+        FUZZ_CHECK(rc == smtpc_engine_result(e));
 }
 
 static void do_tls(run *r)

@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "engine_internal.h" /* sizeof (smtpc_rcpt_result) */
 #include "smtpc.h"
+#include "test_alloc.h"
 
 enum { END, OP_SESSION, OP_MAIL, OP_QUIT, OP_NOOP, OP_RSET, SRV, CLI, BODY, BODY_END, TLS_OK,
        ABORT, RESULT, WANT, RCPT_CODE, MSG_STATUS, REPLY_CODE, ENHANCED, TIMEOUT, CAPS };
@@ -437,10 +439,10 @@ static const script scripts[] = {
 
 /* --- checks made before anything is sent --- */
 
-static smtpc_engine *ready_engine(const char *ehlo_reply)
+static smtpc_engine *ready_engine_with(const smtpc_allocator *alloc, const char *ehlo_reply)
 {
     smtpc_engine *e = NULL;
-    assert_int_equal(smtpc_engine_new(NULL, NULL, 0, 0, &e), 0);
+    assert_int_equal(smtpc_engine_new(alloc, NULL, 0, 0, &e), 0);
     assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
     assert_int_equal(smtpc_engine_begin_session(e), 0);
     const char *greet = "220 hi\r\n";
@@ -453,6 +455,11 @@ static smtpc_engine *ready_engine(const char *ehlo_reply)
     assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
     assert_int_equal(smtpc_engine_result(e), 0);
     return e;
+}
+
+static smtpc_engine *ready_engine(const char *ehlo_reply)
+{
+    return ready_engine_with(NULL, ehlo_reply);
 }
 
 static void test_precheck(void **state)
@@ -587,9 +594,228 @@ static void test_many_recipients_pipelined(void **state)
     smtpc_engine_free(e);
 }
 
+/* --- review finding #3: bounded replies --- */
+
+static void send_all(smtpc_engine *e)
+{
+    const uint8_t *p;
+    size_t n;
+    while (smtpc_engine_want(e) == SMTPC_WANT_WRITE) {
+        assert_int_equal(smtpc_engine_output(e, &p, &n), 0);
+        assert_int_equal(smtpc_engine_output_done(e, n), 0);
+    }
+}
+
+/* An engine waiting for the EHLO reply, with the given reply bounds. */
+static smtpc_engine *at_ehlo(size_t max_lines, size_t max_bytes)
+{
+    smtpc_engine *e = NULL;
+    assert_int_equal(smtpc_engine_new(NULL, NULL, 0, 0, &e), 0);
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_engine_set_reply_limits(e, max_lines, max_bytes), 0);
+    assert_int_equal(smtpc_engine_begin_session(e), 0);
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)"220 hi\r\n", 8), 0);
+    send_all(e);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_READ);
+    return e;
+}
+
+/* An EHLO reply of n lines, "250-mx" then "250-X-Ln" ..., the last "250 ". */
+static char *ehlo_lines(size_t n)
+{
+    static char buf[1100 * 16];
+    assert_true(n <= 1100);
+    size_t len = (size_t)sprintf(buf, "250%cmx\r\n", n == 1 ? ' ' : '-');
+    for (size_t i = 1; i < n; i++)
+        len += (size_t)sprintf(buf + len, "250%cX-L%zu\r\n", i + 1 == n ? ' ' : '-', i);
+    return buf;
+}
+
+/* Feed s whole or one byte at a time; returns the last feed's result. */
+static int feed_str(smtpc_engine *e, const char *s, size_t len, int bytewise)
+{
+    int rc = 0;
+    for (size_t off = 0; off < len && smtpc_engine_want(e) == SMTPC_WANT_READ;) {
+        size_t n = bytewise ? 1 : len - off;
+        rc = smtpc_engine_feed(e, (const uint8_t *)s + off, n);
+        off += n;
+    }
+    return rc;
+}
+
+static void expect_limit(smtpc_engine *e, int rc, const char *bound)
+{
+    const smtpc_error *err = smtpc_engine_error(e);
+    assert_int_equal(rc, SMTPC_EREPLYLIMIT);
+    assert_int_equal(smtpc_engine_result(e), SMTPC_EREPLYLIMIT);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_CLOSE);
+    assert_int_equal(smtpc_error_reply_code(err), 250);
+    if (!strstr(smtpc_error_message(err), bound))
+        fail_msg("message \"%s\" lacks \"%s\"", smtpc_error_message(err), bound);
+    assert_string_not_equal(smtpc_strerror(SMTPC_EREPLYLIMIT), "unknown error");
+}
+
+static void test_reply_line_limit(void **state)
+{
+    (void)state;
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        /* Exactly at the bound: accepted. */
+        char *r = ehlo_lines(7);
+        smtpc_engine *e = at_ehlo(7, 0);
+        assert_int_equal(feed_str(e, r, strlen(r), bytewise), 0);
+        assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+        assert_int_equal(smtpc_engine_result(e), 0);
+        smtpc_engine_free(e);
+        /* One line over: refused as that line completes, not at the reply's end. */
+        r = ehlo_lines(8);
+        e = at_ehlo(7, 0);
+        expect_limit(e, feed_str(e, r, strlen(r), bytewise), "7 lines");
+        smtpc_engine_free(e);
+    }
+    /* The default: 1000 lines. */
+    char *r = ehlo_lines(1000);
+    smtpc_engine *e = at_ehlo(0, 0);
+    assert_int_equal(feed_str(e, r, strlen(r), 0), 0);
+    assert_int_equal(smtpc_engine_result(e), 0);
+    smtpc_engine_free(e);
+    r = ehlo_lines(1001);
+    e = at_ehlo(0, 0);
+    expect_limit(e, feed_str(e, r, strlen(r), 0), "1000 lines");
+    smtpc_engine_free(e);
+}
+
+/* A reply of exactly len bytes: "250-mx\r\n", continuation lines of x, and
+ * a last "250 " line padded to the length. */
+static char *reply_of(size_t len)
+{
+    static char buf[70000];
+    assert_true(len < sizeof buf);
+    size_t off = 0;
+    memcpy(buf, "250-mx\r\n", 8);
+    off = 8;
+    while (len - off > 200) {
+        memcpy(buf + off, "250-", 4);
+        memset(buf + off + 4, 'x', 94);
+        memcpy(buf + off + 98, "\r\n", 2);
+        off += 100;
+    }
+    size_t last = len - off; /* "250 " + pad + CRLF */
+    memcpy(buf + off, "250 ", 4);
+    memset(buf + off + 4, 'y', last - 6);
+    memcpy(buf + off + last - 2, "\r\n", 2);
+    buf[len] = '\0';
+    return buf;
+}
+
+static void test_reply_byte_limit(void **state)
+{
+    (void)state;
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        char *r = reply_of(1000);
+        smtpc_engine *e = at_ehlo(0, 1000);
+        assert_int_equal(feed_str(e, r, 1000, bytewise), 0);
+        assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+        assert_int_equal(smtpc_engine_result(e), 0);
+        smtpc_engine_free(e);
+        r = reply_of(1001);
+        e = at_ehlo(0, 1000);
+        expect_limit(e, feed_str(e, r, 1001, bytewise), "1000 bytes");
+        smtpc_engine_free(e);
+    }
+    /* The bound is checked as bytes arrive: a reply that never ends fails
+     * at its 1001st byte, not at a line end. */
+    char *r = reply_of(4000);
+    smtpc_engine *e = at_ehlo(0, 1000);
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)r, 1000), 0);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_READ);
+    expect_limit(e, smtpc_engine_feed(e, (const uint8_t *)r + 1000, 1), "1000 bytes");
+    smtpc_engine_free(e);
+    /* Each reply has its own count: the 8-byte greeting did not use any. */
+    r = reply_of(65536);
+    e = at_ehlo(0, 0);
+    assert_int_equal(feed_str(e, r, 65536, 0), 0);
+    assert_int_equal(smtpc_engine_result(e), 0);
+    smtpc_engine_free(e);
+    r = reply_of(65537);
+    e = at_ehlo(0, 0);
+    expect_limit(e, feed_str(e, r, 65537, 0), "65536 bytes");
+    smtpc_engine_free(e);
+    /* Arguments. */
+    assert_int_equal(smtpc_engine_set_reply_limits(NULL, 1, 1000), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_new(NULL, NULL, 0, 0, &e), 0);
+    assert_int_equal(smtpc_engine_set_reply_limits(e, 1, 511), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_set_reply_limits(e, 1, 512), 0);
+    smtpc_engine_free(e);
+}
+
+/* --- review finding #20: feed returns the error that ended the operation --- */
+
+static void test_feed_returns_result(void **state)
+{
+    (void)state;
+    smtpc_engine *e = ready_engine("250-mx\r\n250 8BITMIME\r\n");
+    const char *rcpt[] = {"b@y.test"};
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", rcpt, 1, -1, 0), 0);
+    send_all(e);
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)"250 ok\r\n", 8), 0);
+    send_all(e);
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)"250 ok\r\n", 8), 0);
+    send_all(e);
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)"354 go\r\n", 8), 0);
+    assert_int_equal(smtpc_engine_body_end(e), 0);
+    send_all(e);
+    /* A 554 to the final dot ends the operation: feed says so. */
+    const char *verdict = "554 5.7.1 rejected\r\n";
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)verdict, strlen(verdict)),
+                     SMTPC_EMESSAGE);
+    assert_int_equal(smtpc_engine_result(e), SMTPC_EMESSAGE);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+    /* The session goes on; a successful operation feeds 0. */
+    assert_int_equal(smtpc_engine_begin_noop(e), 0);
+    send_all(e);
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)"250 ok\r\n", 8), 0);
+    assert_int_equal(smtpc_engine_result(e), 0);
+    smtpc_engine_free(e);
+
+    /* A refused greeting: the error while the polite QUIT is pending. */
+    assert_int_equal(smtpc_engine_new(NULL, NULL, 0, 0, &e), 0);
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_engine_begin_session(e), 0);
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)"554 no\r\n", 8), SMTPC_EGREETING);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_WRITE);
+    send_all(e);
+    assert_int_equal(smtpc_engine_feed(e, (const uint8_t *)"221 bye\r\n", 9), SMTPC_EGREETING);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_CLOSE);
+    smtpc_engine_free(e);
+}
+
+/* --- review finding #16: the recipient table's size cannot wrap --- */
+
+static void test_rcpt_table_overflow(void **state)
+{
+    (void)state;
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_engine *e = ready_engine_with(&heap.hook, "250-mx\r\n250 8BITMIME\r\n");
+    /* n * sizeof (result) wraps to a few bytes; the array behind it is
+     * never read that far. */
+    const char *rcpts[] = {"b@y.test", NULL};
+    size_t n = SIZE_MAX / sizeof(smtpc_rcpt_result) + 1;
+    long before = heap.count;
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", rcpts, n, -1, 0), SMTPC_ENOMEM);
+    assert_int_equal(heap.count, before); /* the allocator was not asked */
+    assert_non_null(strstr(smtpc_error_message(smtpc_engine_error(e)), "too many recipients"));
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+    /* The session is still usable. */
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", rcpts, 1, -1, 0), 0);
+    smtpc_engine_free(e);
+    assert_int_equal(heap.live_bytes, 0);
+    assert_int_equal(heap.bad_frees, 0);
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[sizeof scripts / sizeof scripts[0] + 4];
+    struct CMUnitTest tests[sizeof scripts / sizeof scripts[0] + 8];
     size_t n = 0;
     for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
         tests[n].name = scripts[i].name;
@@ -603,5 +829,9 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_undeclared_8bit);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_args);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_recipients_pipelined);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_reply_line_limit);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_reply_byte_limit);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_feed_returns_result);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rcpt_table_overflow);
     return _cmocka_run_group_tests("engine", tests, n, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 #include "sasl.h" /* smtpc_b64_encode / decode for the secret search */
 #include "smtpc.h"
 
-enum { END, SESSION, NOOP, SRV, CLI, TLS, RESULT, WANT, REPLY, ENH, TEMP, MECH };
+enum { END, SESSION, NOOP, SRV, CLI, TLS, RESULT, WANT, REPLY, ENH, TEMP, MECH, RTEXT };
 
 typedef struct {
     int kind;
@@ -44,6 +44,7 @@ typedef struct {
 #define REPLY_IS(x) {REPLY, NULL, x}
 #define ENH_IS(x) {ENH, x, 0}
 #define MECH_IS(x) {MECH, x, 0}
+#define RTEXT_HAS(x) {RTEXT, x, 0}
 #define DONE {END, NULL, 0}
 
 /* Greeting, STARTTLS and the EHLO after it; ehlo is the capability reply
@@ -233,6 +234,36 @@ static const step plaintext_allowed[] = {
     S("250-mx.test\r\n250 AUTH LOGIN PLAIN\r\n"), C("AUTH PLAIN " PLAIN_IR "\r\n"),
     S("235 2.7.0 ok\r\n"), RES(0), MECH_IS("PLAIN"), DONE};
 
+/* ---- review finding #10: a server that echoes the secret line ---- */
+
+#define LOGIN_PW_B64 "dGFuc3RhYWZ0YW5zdGFhZg=="
+static const char *const plain_hidden[] = {PLAIN_IR, NULL};
+static const char *const login_hidden[] = {LOGIN_PW_B64, NULL};
+
+/* The whole AUTH line quoted back in a syntax error. */
+static const step plain_echoed[] = {
+    PLAIN_REFUSED("500 5.5.2 Syntax error in \"AUTH PLAIN " PLAIN_IR "\"\r\n"),
+    RES(SMTPC_EAUTH), REPLY_IS(500), RTEXT_HAS("Syntax error in \"AUTH PLAIN <redacted>\""),
+    STILL_USABLE, DONE};
+/* Cut short by the server: the start still gives part of it away. */
+static const step plain_echoed_truncated[] = {
+    PLAIN_REFUSED("500-5.5.2 Syntax error in\r\n500 5.5.2 \"AUTH PLAIN AHRpbQB0YW...\"\r\n"),
+    RES(SMTPC_EAUTH), REPLY_IS(500), RTEXT_HAS("\"AUTH PLAIN <redacted>...\""), STILL_USABLE,
+    DONE};
+/* A later response (the LOGIN password), echoed in base64 and decoded. */
+static const step login_password_echoed[] = {
+    OVER_TLS("250-mx.test\r\n250 AUTH LOGIN\r\n"), C("AUTH LOGIN\r\n"),
+    S("334 VXNlcm5hbWU6\r\n"), C("dGlt\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
+    C(LOGIN_PW_B64 "\r\n"),
+    S("535-5.7.8 Bad password " LOGIN_PW_B64 "\r\n535 5.7.8 (\"" TIM_PW "\") for tim\r\n"),
+    RES(SMTPC_EAUTH_FAILED), REPLY_IS(535), RTEXT_HAS("Bad password <redacted>"),
+    RTEXT_HAS("(\"<redacted>\") for tim"), STILL_USABLE, DONE};
+/* Echoed later in the session, in a reply to another command. */
+static const step plain_echoed_later[] = {
+    PLAIN_REFUSED("235 2.7.0 ok\r\n"), RES(0), {NOOP, NULL, 0}, C("NOOP\r\n"),
+    S("550 5.5.1 NOOP after " PLAIN_IR " is not allowed\r\n"), RES(SMTPC_ECOMMAND),
+    RTEXT_HAS("NOOP after <redacted> is not"), DONE};
+
 static const script scripts[] = {
     {"login", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, login_ok},
     {"login_other_prompts", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
@@ -381,13 +412,17 @@ static void assert_no_secret(const char *text, const char *s, const char *name)
     }
 }
 
-static void play(const script *sc, int mode, unsigned seed)
+/* hidden: base64 lines the client sent that must appear nowhere afterwards
+ * (not in the trace, the error message or the reply text), not even their
+ * first characters; NULL-terminated or NULL. line_max: smtpc_engine_new's. */
+static void play_ex(const script *sc, int mode, unsigned seed, const char *const *hidden,
+                    size_t line_max)
 {
     replay *r = calloc(1, sizeof *r);
     assert_non_null(r);
     r->mode = mode;
     r->seed = seed;
-    assert_int_equal(smtpc_engine_new(NULL, "client.test", 0, 0, &r->e), 0);
+    assert_int_equal(smtpc_engine_new(NULL, "client.test", 0, line_max, &r->e), 0);
     assert_int_equal(smtpc_engine_set_security(r->e, sc->security), 0);
     assert_int_equal(smtpc_engine_set_trace(r->e, keep_trace, r), 0);
     assert_int_equal(smtpc_engine_set_random(r->e, rfc7677_random, NULL), 0);
@@ -435,6 +470,11 @@ static void play(const script *sc, int mode, unsigned seed)
         case ENH: assert_string_equal(smtpc_error_enhanced(err), st->text); break;
         case TEMP: assert_int_equal(smtpc_error_is_temporary(err), st->n); break;
         case MECH: assert_string_equal(smtpc_engine_auth_mechanism(r->e), st->text); break;
+        case RTEXT:
+            if (!strstr(smtpc_error_reply_text(err), st->text))
+                fail_msg("%s: reply text \"%s\" lacks \"%s\"", sc->name,
+                         smtpc_error_reply_text(err), st->text);
+            break;
         default: fail();
         }
     }
@@ -443,10 +483,28 @@ static void play(const script *sc, int mode, unsigned seed)
 
     const char *secret = sc->token ? sc->token : sc->password;
     assert_no_secret(r->trace, secret, sc->name);
+    const smtpc_error *err = smtpc_engine_error(r->e);
+    assert_no_secret(smtpc_error_message(err), secret, sc->name);
+    assert_no_secret(smtpc_error_reply_text(err), secret, sc->name);
+    for (const char *const *h = hidden; h && *h; h++) {
+        /* The first 8 characters already give away 6 bytes of the secret. */
+        char start[9];
+        snprintf(start, sizeof start, "%s", *h);
+        const char *where[] = {r->trace, smtpc_error_message(err), smtpc_error_reply_text(err)};
+        for (size_t i = 0; i < 3; i++)
+            if (strstr(where[i], start))
+                fail_msg("%s (mode %d): \"%s\" (sent by the client) shows in\n%s", sc->name,
+                         mode, start, where[i]);
+    }
     if (strstr(r->expected, "AUTH "))
         assert_non_null(strstr(r->trace, "<redacted>"));
     smtpc_engine_free(r->e);
     free(r);
+}
+
+static void play(const script *sc, int mode, unsigned seed)
+{
+    play_ex(sc, mode, seed, NULL, 0);
 }
 
 static void run_script(void **state)
@@ -556,15 +614,168 @@ static void test_secrets_zeroed(void **state)
     assert_int_equal(heap.dirty_frees, 0);
 }
 
+static void test_secret_echoes(void **state)
+{
+    (void)state;
+    static const script echoes[] = {
+        {"plain_echoed", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_echoed},
+        {"plain_echoed_truncated", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
+         plain_echoed_truncated},
+        {"login_password_echoed", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
+         login_password_echoed},
+        {"plain_echoed_later", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
+         plain_echoed_later},
+    };
+    static const char *const *const hidden[] = {plain_hidden, plain_hidden, login_hidden,
+                                                plain_hidden};
+    for (size_t i = 0; i < sizeof echoes / sizeof echoes[0]; i++) {
+        play_ex(&echoes[i], WHOLE, 0, hidden[i], 0);
+        play_ex(&echoes[i], BYTEWISE, 0, hidden[i], 0);
+        for (unsigned seed = 1; seed <= 8; seed++)
+            play_ex(&echoes[i], RANDOM, seed, hidden[i], 0);
+    }
+}
+
+/* ---- review finding #9: long challenges ---- */
+
+/* "334 " + base64 of a provider's JSON error of exactly n bytes + CRLF. */
+static char *json_challenge(size_t n)
+{
+    static const char head[] = "{\"status\":\"400\",\"schemes\":\"Bearer\",\"scope\":\"";
+    char *json = malloc(n + 1);
+    assert_non_null(json);
+    assert_true(n > sizeof head + 2);
+    memcpy(json, head, sizeof head - 1);
+    memset(json + sizeof head - 1, 's', n - (sizeof head - 1) - 2);
+    memcpy(json + n - 2, "\"}", 2);
+    size_t cap = 4 * (n / 3 + 1) + 8;
+    char *line = malloc(cap);
+    assert_non_null(line);
+    memcpy(line, "334 ", 4);
+    size_t b64 = smtpc_b64_encode((const uint8_t *)json, n, line + 4, cap - 4);
+    assert_true(b64 > 0);
+    memcpy(line + 4 + b64, "\r\n", 3);
+    free(json);
+    return line;
+}
+
+#define XOAUTH2_START                                                                      \
+    OVER_TLS("250-mx.test\r\n250 AUTH XOAUTH2\r\n"),                                       \
+        C("AUTH XOAUTH2 dXNlcj10aW0BYXV0aD1CZWFyZXIgeWEyOS50b2tlbgEB\r\n")
+
+/* Challenges up to SMTPC_AUTH_CHALLENGE_MAX decoded bytes (2732 base64
+ * characters) are decoded whole, also with the smallest line_max; one byte
+ * more is a clear SMTPC_EAUTH_PROTO after the cancel, and the session stays
+ * usable. Before the fix the text was cut at 511 characters, so every one of
+ * these was "malformed". */
+static void test_long_challenges(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1125 /* 1,500 base64 characters */, 2047,
+                                   SMTPC_AUTH_CHALLENGE_MAX};
+    static const size_t line_maxes[] = {0, 512, 4096};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        for (size_t j = 0; j < sizeof line_maxes / sizeof line_maxes[0]; j++) {
+            char *ch = json_challenge(sizes[i]);
+            const step steps[] = {XOAUTH2_START, {SRV, ch, 0}, C("\r\n"),
+                                  S("535 5.7.8 Username and Password not accepted\r\n"),
+                                  RES(SMTPC_EAUTH_FAILED), REPLY_IS(535), STILL_USABLE, DONE};
+            const script sc = {"long_challenge", SMTPC_SECURITY_STARTTLS, TIM, NULL, TOKEN, 0,
+                               0, steps};
+            play_ex(&sc, WHOLE, 0, NULL, line_maxes[j]);
+            play_ex(&sc, RANDOM, (unsigned)(i * 10 + j + 1), NULL, line_maxes[j]);
+            free(ch);
+        }
+    }
+    /* 2049 bytes: still 2732 characters, but over the maximum. */
+    char *ch = json_challenge(SMTPC_AUTH_CHALLENGE_MAX + 1);
+    assert_int_equal(strlen(ch), 4 + 2732 + 2);
+    const step over[] = {XOAUTH2_START, {SRV, ch, 0}, C("*\r\n"),
+                         S("501 5.7.0 Auth aborted\r\n"), RES(SMTPC_EAUTH_PROTO), REPLY_IS(501),
+                         STILL_USABLE, DONE};
+    const script sc = {"challenge_over_max", SMTPC_SECURITY_STARTTLS, TIM, NULL, TOKEN, 0, 0,
+                       over};
+    play(&sc, WHOLE, 0);
+    play(&sc, BYTEWISE, 0);
+    free(ch);
+}
+
+static void drain_to(smtpc_engine *e, char *out, size_t cap)
+{
+    size_t len = 0;
+    while (smtpc_engine_want(e) == SMTPC_WANT_WRITE) {
+        const uint8_t *p;
+        size_t n;
+        smtpc_engine_output(e, &p, &n);
+        assert_true(len + n < cap);
+        memcpy(out + len, p, n);
+        len += n;
+        smtpc_engine_output_done(e, n);
+    }
+    out[len] = '\0';
+}
+
+static void say(smtpc_engine *e, const char *s)
+{
+    smtpc_engine_feed(e, (const uint8_t *)s, strlen(s));
+}
+
+/* SCRAM's server-first with a 1,500-character nonce: the client answers
+ * with the proof over that nonce instead of cancelling. */
+static void test_scram_long_nonce(void **state)
+{
+    (void)state;
+    smtpc_engine *e = NULL;
+    assert_int_equal(smtpc_engine_new(NULL, "client.test", 0, 0, &e), 0);
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_engine_allow_plaintext_auth(e, 1), 0);
+    assert_int_equal(smtpc_engine_set_random(e, rfc7677_random, NULL), 0);
+    assert_int_equal(smtpc_engine_set_credentials(e, "user", "pencil"), 0);
+    assert_int_equal(smtpc_engine_begin_session(e), 0);
+    static char out[8192];
+    say(e, "220 mx.test\r\n");
+    drain_to(e, out, sizeof out);
+    say(e, "250-mx.test\r\n250 AUTH SCRAM-SHA-256\r\n");
+    drain_to(e, out, sizeof out);
+    assert_string_equal(out, "AUTH SCRAM-SHA-256 biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8=\r\n");
+
+    static char nonce[1521], first[1600], line[2200];
+    memcpy(nonce, "rOprNGfwEbeRWgbNEkqO", 20);
+    for (size_t i = 20; i < 1520; i++)
+        nonce[i] = (char)('a' + i % 26);
+    int n = snprintf(first, sizeof first, "r=%s,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", nonce);
+    memcpy(line, "334 ", 4);
+    size_t b64 = smtpc_b64_encode((const uint8_t *)first, (size_t)n, line + 4, sizeof line - 6);
+    assert_true(b64 > 511);
+    memcpy(line + 4 + b64, "\r\n", 3);
+    say(e, line);
+    drain_to(e, out, sizeof out);
+    assert_string_not_equal(out, "*\r\n");
+    static uint8_t final[2200];
+    size_t final_len = 0;
+    assert_int_equal(smtpc_b64_decode_strict(out, strlen(out) - 2, final, sizeof final - 1,
+                                             &final_len), 0);
+    final[final_len] = '\0';
+    assert_memory_equal(final, "c=biws,r=", 9);
+    assert_memory_equal(final + 9, nonce, 1520);
+    assert_memory_equal(final + 9 + 1520, ",p=", 3);
+    say(e, "535 5.7.8 no\r\n");
+    assert_int_equal(smtpc_engine_result(e), SMTPC_EAUTH_FAILED);
+    smtpc_engine_free(e);
+}
+
 int main(void)
 {
     enum { N_SCRIPTS = sizeof scripts / sizeof scripts[0] };
-    struct CMUnitTest tests[N_SCRIPTS + 2];
+    struct CMUnitTest tests[N_SCRIPTS + 5];
     for (size_t i = 0; i < N_SCRIPTS; i++) {
         tests[i] = (struct CMUnitTest){scripts[i].name, run_script, NULL, NULL,
                                        (void *)&scripts[i]};
     }
     tests[N_SCRIPTS] = (struct CMUnitTest)cmocka_unit_test(test_insecure_writes_nothing);
     tests[N_SCRIPTS + 1] = (struct CMUnitTest)cmocka_unit_test(test_secrets_zeroed);
-    return _cmocka_run_group_tests("engine_auth", tests, N_SCRIPTS + 2, NULL, NULL);
+    tests[N_SCRIPTS + 2] = (struct CMUnitTest)cmocka_unit_test(test_long_challenges);
+    tests[N_SCRIPTS + 3] = (struct CMUnitTest)cmocka_unit_test(test_scram_long_nonce);
+    tests[N_SCRIPTS + 4] = (struct CMUnitTest)cmocka_unit_test(test_secret_echoes);
+    return _cmocka_run_group_tests("engine_auth", tests, N_SCRIPTS + 5, NULL, NULL);
 }

@@ -787,34 +787,69 @@ static void test_unexpected_reply(void **state)
     bad_reply("reply to a RCPT not sent yet", s, 0, SMTPC_EUNEXPECTED, none);
 }
 
-/* A server that never finishes its reply: endless continuation lines, or
- * one byte now and then. The stage's timeout bounds the whole reply. */
+/* A server that never finishes its reply, one byte now and then: the
+ * stage's timeout bounds the whole reply. */
 static void test_endless_reply(void **state)
 {
     (void)state;
-    static const smtpc_fs_step flood[] = {FS_SEND("220-hello\r\n"), FS_FLOOD("220-more\r\n", 3000),
-                                          FS_END};
     static const smtpc_fs_step slow[] = {FS_SEND("220-hello\r\n"),
                                          FS_DRIP("220-a\r\n220-b\r\n220-c\r\n220-d\r\n220-e\r\n"
                                                  "220-f\r\n220-g\r\n220-h\r\n220-i\r\n",
                                                  40),
                                          FS_END};
     const int limit = 300;
+    const char *name = "greeting dripped forever";
+    run_opts o = {.timeout_ms = limit, .lenient = 1};
+    run_result r;
+    run(slow, &o, &r);
+    check(name, &r, "connect result", r.connect_rc, SMTPC_ETIMEDOUT);
+    if (r.failed_call_ms > limit + TIMEOUT_SLACK_MS)
+        fail_msg("%s: gave up after %lld ms; the timeout was %d ms", name, r.failed_call_ms,
+                 limit);
+    print_message("%-28s gave up after %lld ms (timeout %d ms)\n", name, r.failed_call_ms,
+                  limit);
+}
+
+/* Review finding #3: a server streaming endless continuation lines as fast
+ * as it can used to hold the client for the whole stage timeout. The reply
+ * bounds (1,000 lines, 64 KiB by default) end the session as soon as they
+ * are passed, with their own error and the reply code; the timeouts here
+ * are far longer than the run may take, so only the bound can end it. */
+static void test_flooded_reply(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step greeting[] = {FS_SEND("220-hello\r\n"),
+                                             FS_FLOOD("220-more\r\n", 3000), FS_END};
+    smtpc_fs_step ehlo[MAX_STEPS];
+    static const smtpc_fs_step ehlo_tail[] = {FS_SEND("250-fault.test\r\n"),
+                                              FS_FLOOD("250-PIPELINING\r\n", 3000), FS_END};
+    splice(ehlo, happy, S_R_EHLO, ehlo_tail);
+    /* Long lines reach the byte bound before the line bound. */
+    static const smtpc_fs_step wide[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO localhost\r\n"), FS_SEND("250-fault.test\r\n"),
+        FS_FLOOD("250-X-PADDING "
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                 "\r\n",
+                 3000),
+        FS_END};
     const struct {
         const char *name;
         const smtpc_fs_step *script;
-    } cases[] = {{"endless multi-line greeting", flood}, {"greeting dripped forever", slow}};
-    for (size_t i = 0; i < 2; i++) {
+        int reply_code;
+        const char *bound;
+    } cases[] = {{"endless multi-line greeting", greeting, 220, "1000 lines"},
+                 {"endless EHLO reply", ehlo, 250, "1000 lines"},
+                 {"endless EHLO reply, long lines", wide, 250, "65536 bytes"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *name = cases[i].name;
-        run_opts o = {.timeout_ms = limit, .lenient = 1};
+        run_opts o = {.timeout_ms = 30000, .lenient = 1};
         run_result r;
         run(cases[i].script, &o, &r);
-        check(name, &r, "connect result", r.connect_rc, SMTPC_ETIMEDOUT);
-        if (r.failed_call_ms > limit + TIMEOUT_SLACK_MS)
-            fail_msg("%s: gave up after %lld ms; the timeout was %d ms", name,
-                     r.failed_call_ms, limit);
-        print_message("%-28s gave up after %lld ms (timeout %d ms)\n", name, r.failed_call_ms,
-                      limit);
+        check_connect_failed(name, &r, SMTPC_EREPLYLIMIT, cases[i].reply_code);
+        if (!strstr(r.message, cases[i].bound))
+            fail_msg("%s: the message \"%s\" does not name the bound (%s)", name, r.message,
+                     cases[i].bound);
     }
 }
 
@@ -1049,6 +1084,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_unexpected_reply),
         cmocka_unit_test(test_endless_reply),
+        cmocka_unit_test(test_flooded_reply),
         cmocka_unit_test(test_bad_verdict),
         cmocka_unit_test(test_idle_faults),
         cmocka_unit_test(test_quit_faults),

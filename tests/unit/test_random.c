@@ -1,0 +1,87 @@
+/* The default random source (src/random.c), review finding #17: its
+ * mbedTLS entropy context (about 38 KB) used to live on the stack of every
+ * call, which overflows small firmware and thread stacks. It now comes from
+ * the allocator hook: the call works on a 16 KiB thread stack, and the
+ * hook sees the state allocated and returned. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mbedtls/entropy.h>
+
+#include "random.h"
+#include "smtpc/base.h"
+#include "test_alloc.h"
+
+#define SMALL_STACK (16 * 1024)
+
+typedef struct {
+    uint8_t buf[32];
+    int rc;
+} job;
+
+static void *draw(void *arg)
+{
+    job *j = arg;
+    j->rc = smtpc_random_default(NULL, j->buf, sizeof j->buf);
+    return NULL;
+}
+
+static void test_small_stack(void **state)
+{
+    (void)state;
+    size_t size = SMALL_STACK;
+    long min = sysconf(_SC_THREAD_STACK_MIN);
+    if (min > 0 && (size_t)min > size)
+        size = (size_t)min; /* the platform's floor; still far below 38 KB */
+    assert_true(size < sizeof(mbedtls_entropy_context));
+    pthread_attr_t attr;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, size), 0);
+    job j;
+    memset(&j, 0, sizeof j);
+    j.rc = -12345;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, &attr, draw, &j), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+    assert_int_equal(j.rc, 0);
+    static const uint8_t zero[sizeof j.buf];
+    assert_memory_not_equal(j.buf, zero, sizeof j.buf);
+}
+
+static void test_state_from_hook(void **state)
+{
+    (void)state;
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    uint8_t a[16], b[16];
+    assert_int_equal(smtpc_random_default(&heap.hook, a, sizeof a), 0);
+    assert_true(heap.count >= 1);
+    assert_true(heap.peak_bytes >= sizeof(mbedtls_entropy_context));
+    assert_int_equal(heap.live_bytes, 0);
+    assert_int_equal(heap.bad_frees, 0);
+    assert_int_equal(smtpc_random_default(&heap.hook, b, sizeof b), 0);
+    assert_memory_not_equal(a, b, sizeof a);
+    /* No memory: a clean error, nothing drawn from the stack instead. */
+    test_heap_init(&heap, TEST_HEAP_FAIL_FROM, 1);
+    assert_int_equal(smtpc_random_default(&heap.hook, a, sizeof a), SMTPC_ENOMEM);
+    assert_int_equal(heap.live_bytes, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_stack),
+        cmocka_unit_test(test_state_from_hook),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
