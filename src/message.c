@@ -46,7 +46,9 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     msg->empty_body.src.kind = SMTPC_SRC_MEM;
     msg->empty_body.src.fd = -1;
     msg->clock = smtpc_clock_default;
+    /* The default source allocates its working state: from our hook. */
     msg->random = smtpc_random_default;
+    msg->random_user = &msg->alloc;
     msg->phase = SMTPC_PH_HEADERS;
     *out = msg;
     return 0;
@@ -406,7 +408,7 @@ int smtpc_message_set_random(smtpc_message *msg, smtpc_message_random_fn fn, voi
     if (!msg)
         return SMTPC_EINVAL;
     msg->random = fn ? fn : smtpc_random_default;
-    msg->random_user = fn ? user : NULL;
+    msg->random_user = fn ? user : (void *)&msg->alloc;
     return 0;
 }
 

@@ -19,6 +19,7 @@
 
 #include "random.h"
 #include "smtpc/base.h"
+#include "smtpc/message.h"
 #include "test_alloc.h"
 
 #define SMALL_STACK (16 * 1024)
@@ -77,11 +78,35 @@ static void test_state_from_hook(void **state)
     assert_int_equal(heap.live_bytes, 0);
 }
 
+/* A message without a random hook (MIME boundaries, Message-ID) draws the
+ * default source's state from the message's own allocator, not malloc. */
+static void test_message_default_source_uses_hook(void **state)
+{
+    (void)state;
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_message *msg = NULL;
+    assert_int_equal(smtpc_message_new(&heap.hook, &msg), 0);
+    size_t before = heap.peak_bytes;
+    assert_int_equal(smtpc_message_set_from(msg, "me@example.org", "Me"), 0);
+    assert_int_equal(smtpc_message_add_to(msg, "you@example.org", NULL), 0);
+    assert_int_equal(smtpc_message_set_text(msg, "hi", 2, SMTPC_MEM_COPY), 0);
+    uint8_t buf[4096];
+    size_t n = 0;
+    assert_int_equal(smtpc_message_read(msg, buf, sizeof buf, &n), 0);
+    assert_true(n > 0);
+    assert_true(heap.peak_bytes - before >= sizeof(mbedtls_entropy_context));
+    smtpc_message_free(msg);
+    assert_int_equal(heap.live_bytes, 0);
+    assert_int_equal(heap.bad_frees, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_stack),
         cmocka_unit_test(test_state_from_hook),
+        cmocka_unit_test(test_message_default_source_uses_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
