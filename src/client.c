@@ -445,6 +445,7 @@ static void start_message_clock(smtpc_client *c)
 {
     int ms = c->engine->timeouts[SMTPC_TIMEOUT_MESSAGE];
     c->msg_clock = 0;
+    (void)ms; /* without a monotonic clock there is no deadline */
 #ifdef CLOCK_MONOTONIC
     if (ms >= 0) {
         c->msg_clock = 1;
