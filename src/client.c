@@ -41,10 +41,21 @@ static void disconnect(smtpc_client *c)
     c->connected = 0;
 }
 
+#define FREE_IN_CALLBACK                                                                      \
+    "smtpc_client_free was called inside a callback of this client: the client was not "      \
+    "freed (the call running it still uses it); that call was stopped and the connection "    \
+    "dropped. Free the client after the call returns"
+
 void smtpc_client_free(smtpc_client *c)
 {
     if (!c)
         return;
+    if (c->busy) {
+        /* Freeing now would leave the call that runs the callback on freed
+         * memory: that call stops instead and says so. */
+        c->free_asked = 1;
+        return;
+    }
     smtpc_allocator a = c->alloc;
     disconnect(c);
     smtpc_transport_free(c->next_transport);
@@ -74,68 +85,184 @@ static int engine_error(smtpc_client *c, int rc)
     return rc;
 }
 
-static int settable(smtpc_client *c)
+int smtpc_client_enter(smtpc_client *c, const char *fn)
 {
-    return c && !c->connected;
+    if (c->busy)
+        return smtpc_error_set(&c->err, SMTPC_ESTATE,
+                               "%s called inside a callback of this client (trace, read or "
+                               "message source callback): not allowed",
+                               fn);
+    c->busy = 1;
+    c->call = fn;
+    return SMTPC_OK;
+}
+
+int smtpc_client_leave(smtpc_client *c, int rc, int is_send)
+{
+    c->busy = 0;
+    if (!c->free_asked)
+        return rc;
+    c->free_asked = 0;
+    if (c->connected) {
+        smtpc_engine_abort(c->engine, SMTPC_ESTATE, FREE_IN_CALLBACK);
+        disconnect(c);
+    }
+    set_error(c, SMTPC_ESTATE, FREE_IN_CALLBACK);
+    smtpc_error_copy(&c->session_err, &c->err);
+    /* An accepted message stays a success: it must never be sent twice. */
+    if (rc == SMTPC_OK && is_send &&
+        smtpc_engine_message_status(c->engine) == SMTPC_MESSAGE_ACCEPTED)
+        return SMTPC_OK;
+    return SMTPC_ESTATE;
+}
+
+/* --- settings --- */
+
+/* A setter's result. A refusal is recorded, and it holds back the next
+ * connect until the same setter succeeds: a session must never go ahead as
+ * if a setting it did not take (credentials, a transport, ...) had been
+ * applied. */
+enum { SET_SERVER, SET_TIMEOUT, SET_EHLO, SET_SECURITY, SET_TRACE, SET_TRANSPORT, SET_TLS,
+       SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_COUNT };
+static const char *const setter_name[SET_COUNT] = {
+    "smtpc_client_set_server",      "smtpc_client_set_timeout",
+    "smtpc_client_set_ehlo_name",   "smtpc_client_set_security",
+    "smtpc_client_set_trace",       "smtpc_client_set_transport",
+    "smtpc_client_set_tls_config",  "smtpc_client_set_credentials",
+    "smtpc_client_set_oauth_token", "smtpc_client_set_auth_mechanisms",
+    "smtpc_client_allow_plaintext_auth",
+};
+
+static int setting(smtpc_client *c, int which, int rc, const char *why)
+{
+    if (rc == SMTPC_OK) {
+        c->refused &= ~(1u << which);
+        return rc;
+    }
+    c->refused |= 1u << which;
+    smtpc_error_set(&c->err, rc, "%s: %s", setter_name[which], why ? why : smtpc_strerror(rc));
+    return rc;
+}
+
+/* Why the setting cannot change now (NULL: it can). any_time: also while a
+ * session is open (it only matters at the next wait or connect). */
+static const char *locked(const smtpc_client *c, int any_time)
+{
+    if (c->busy)
+        return "not allowed inside a callback of this client (trace, read or message source "
+               "callback)";
+    if (c->connected && !any_time)
+        return "not allowed while a session is open (quit first)";
+    return NULL;
+}
+
+/* Between sessions the engine still holds the last session's state (closed,
+ * capabilities), which makes its own setters refuse, and its results, which
+ * the caller may still read. The setting is for the next connect, which
+ * resets the engine: lift that state for the call only. */
+static int engine_setting(smtpc_client *c, int (*set)(smtpc_engine *, const char *, const char *),
+                          const char *a, const char *b)
+{
+    smtpc_engine *e = c->engine;
+    int closed = e->closed, caps = e->caps.flags;
+    e->closed = 0;
+    e->caps.flags = 0;
+    int rc = set(e, a, b);
+    e->closed = closed;
+    e->caps.flags = caps;
+    return rc;
 }
 
 int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
 {
-    if (!c || !host || !host[0])
+    if (!c)
         return SMTPC_EINVAL;
-    if (!settable(c))
-        return SMTPC_ESTATE;
-    char why[SMTPC_TRANSPORT_ERRMSG_MAX];
-    if (port && smtpc_port_check(port, why, sizeof why) != SMTPC_OK)
-        return set_error(c, SMTPC_EINVAL, why);
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_SERVER, SMTPC_ESTATE, why);
+    if (!host || !host[0])
+        return setting(c, SET_SERVER, SMTPC_EINVAL, "no host given");
+    char port_why[SMTPC_TRANSPORT_ERRMSG_MAX];
+    if (port && smtpc_port_check(port, port_why, sizeof port_why) != SMTPC_OK)
+        return setting(c, SET_SERVER, SMTPC_EINVAL, port_why);
     char *h = smtpc_strdup(&c->alloc, host);
     char *p = port ? smtpc_strdup(&c->alloc, port) : NULL;
     if (!h || (port && !p)) {
         smtpc_strfree(&c->alloc, h);
         smtpc_strfree(&c->alloc, p);
-        return SMTPC_ENOMEM;
+        return setting(c, SET_SERVER, SMTPC_ENOMEM, NULL);
     }
     smtpc_strfree(&c->alloc, c->host);
     smtpc_strfree(&c->alloc, c->port);
     c->host = h;
     c->port = p;
-    return SMTPC_OK;
+    return setting(c, SET_SERVER, SMTPC_OK, NULL);
 }
 
 int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms)
 {
     if (!c)
         return SMTPC_EINVAL;
-    return smtpc_engine_set_timeout(c->engine, stage, ms);
+    const char *why = locked(c, 1);
+    if (why)
+        return setting(c, SET_TIMEOUT, SMTPC_ESTATE, why);
+    if (stage < 0 || stage >= SMTPC_TIMEOUT_COUNT) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "no timeout stage %d (SMTPC_TIMEOUT_*: 0 to %d)", stage,
+                 SMTPC_TIMEOUT_COUNT - 1);
+        return setting(c, SET_TIMEOUT, SMTPC_EINVAL, msg);
+    }
+    return setting(c, SET_TIMEOUT, smtpc_engine_set_timeout(c->engine, stage, ms), NULL);
+}
+
+static int set_ehlo(smtpc_engine *e, const char *name, const char *unused)
+{
+    (void)unused;
+    return smtpc_engine_set_ehlo_name(e, name);
 }
 
 int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name)
 {
     if (!c)
         return SMTPC_EINVAL;
-    if (!settable(c))
-        return SMTPC_ESTATE;
-    smtpc_engine_reset(c->engine);
-    return smtpc_engine_set_ehlo_name(c->engine, name);
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_EHLO, SMTPC_ESTATE, why);
+    int rc = engine_setting(c, set_ehlo, name, NULL);
+    if (rc == SMTPC_EINVAL)
+        why = "the name must be 1 to 255 octets";
+    else if (rc == SMTPC_EBADCHAR)
+        why = "CR, LF, NUL or space in the name";
+    return setting(c, SET_EHLO, rc, why);
 }
 
 int smtpc_client_set_security(smtpc_client *c, int level)
 {
-    if (!c || level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN)
+    if (!c)
         return SMTPC_EINVAL;
-    if (!settable(c))
-        return SMTPC_ESTATE;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_SECURITY, SMTPC_ESTATE, why);
+    if (level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "no security level %d (SMTPC_SECURITY_*: %d to %d)", level,
+                 SMTPC_SECURITY_STARTTLS, SMTPC_SECURITY_PLAIN);
+        return setting(c, SET_SECURITY, SMTPC_EINVAL, msg);
+    }
     c->security = level;
-    return SMTPC_OK;
+    return setting(c, SET_SECURITY, SMTPC_OK, NULL);
 }
 
 int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user)
 {
     if (!c)
         return SMTPC_EINVAL;
+    const char *why = locked(c, 1);
+    if (why)
+        return setting(c, SET_TRACE, SMTPC_ESTATE, why);
     c->trace = fn;
     c->trace_user = user;
-    return smtpc_engine_set_trace(c->engine, fn, user);
+    return setting(c, SET_TRACE, smtpc_engine_set_trace(c->engine, fn, user), NULL);
 }
 
 int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t)
@@ -144,52 +271,81 @@ int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t)
         smtpc_transport_free(t);
         return SMTPC_EINVAL;
     }
-    if (!t)
-        return SMTPC_EINVAL;
-    if (!settable(c)) {
+    const char *why = locked(c, 0);
+    if (why) {
         smtpc_transport_free(t);
-        return SMTPC_ESTATE;
+        return setting(c, SET_TRANSPORT, SMTPC_ESTATE, why);
     }
     smtpc_transport_free(c->next_transport);
     c->next_transport = t;
-    return SMTPC_OK;
+    return setting(c, SET_TRANSPORT, SMTPC_OK, NULL);
 }
 
 int smtpc_client_set_tls_config(smtpc_client *c, const smtpc_tls_config *cfg)
 {
     if (!c)
         return SMTPC_EINVAL;
-    if (!settable(c))
-        return SMTPC_ESTATE;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_TLS, SMTPC_ESTATE, why);
     c->tls = cfg;
-    return SMTPC_OK;
+    return setting(c, SET_TLS, SMTPC_OK, NULL);
 }
 
 /* --- AUTH settings: kept by the engine --- */
 
-int smtpc_client_set_credentials(smtpc_client *c, const char *user, const char *password)
+static int secret_setting(smtpc_client *c, int which,
+                          int (*set)(smtpc_engine *, const char *, const char *),
+                          const char *user, const char *secret)
 {
     if (!c)
         return SMTPC_EINVAL;
-    return settable(c) ? smtpc_engine_set_credentials(c->engine, user, password)
-                       : SMTPC_ESTATE;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, which, SMTPC_ESTATE, why);
+    int rc = engine_setting(c, set, user, secret);
+    if (rc == SMTPC_EINVAL)
+        why = "a user name needs a secret (NULL user clears both)";
+    else if (rc == SMTPC_EBADCHAR)
+        why = "CR, LF or NUL in the user name or secret";
+    return setting(c, which, rc, why);
+}
+
+int smtpc_client_set_credentials(smtpc_client *c, const char *user, const char *password)
+{
+    return secret_setting(c, SET_CREDENTIALS, smtpc_engine_set_credentials, user, password);
 }
 
 int smtpc_client_set_oauth_token(smtpc_client *c, const char *user, const char *token)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    return settable(c) ? smtpc_engine_set_oauth_token(c->engine, user, token) : SMTPC_ESTATE;
+    return secret_setting(c, SET_OAUTH, smtpc_engine_set_oauth_token, user, token);
 }
 
 int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask)
 {
-    return c ? smtpc_engine_set_auth_mechanisms(c->engine, mask) : SMTPC_EINVAL;
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 1);
+    if (why)
+        return setting(c, SET_MECHS, SMTPC_ESTATE, why);
+    int rc = smtpc_engine_set_auth_mechanisms(c->engine, mask);
+    char msg[96];
+    if (rc == SMTPC_EINVAL) {
+        snprintf(msg, sizeof msg, "mask %#x is not a non-empty set of SMTPC_AUTH_* bits",
+                 (unsigned)mask);
+        why = msg;
+    }
+    return setting(c, SET_MECHS, rc, why);
 }
 
 int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow)
 {
-    return c ? smtpc_engine_allow_plaintext_auth(c->engine, allow) : SMTPC_EINVAL;
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 1);
+    if (why)
+        return setting(c, SET_PLAINTEXT, SMTPC_ESTATE, why);
+    return setting(c, SET_PLAINTEXT, smtpc_engine_allow_plaintext_auth(c->engine, allow), NULL);
 }
 
 const char *smtpc_client_auth_mechanism(const smtpc_client *c)
@@ -209,8 +365,9 @@ static int start_tls(smtpc_client *c)
 {
     if (!c->tls && !c->own_tls) {
         int rc = smtpc_tls_config_new(&c->alloc, &c->own_tls);
-        if (rc)
-            return set_error(c, rc, "could not create the default TLS configuration");
+        if (rc) /* the engine must hear of it, or it would ask for TLS again */
+            return smtpc_engine_tls_done(c->engine, 0, rc,
+                                         "could not create the default TLS configuration");
     }
     const smtpc_tls_config *cfg = c->tls ? c->tls : c->own_tls;
     if (smtpc_tls_config_verify_mode(cfg) == SMTPC_TLS_VERIFY_NONE)
@@ -285,6 +442,69 @@ static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *
 #endif
 }
 
+/* The whole-message deadline (SMTPC_TIMEOUT_MESSAGE): SMTPC_TIMEOUT_DATA_BLOCK
+ * bounds each send, but a server that reads a byte now and then makes
+ * progress on every one. It runs from DATA's 354 to the reply to the end of
+ * data. */
+static void start_message_clock(smtpc_client *c)
+{
+    int ms = c->engine->timeouts[SMTPC_TIMEOUT_MESSAGE];
+    c->msg_clock = 0;
+    (void)ms; /* without a monotonic clock there is no deadline */
+#ifdef CLOCK_MONOTONIC
+    if (ms >= 0) {
+        c->msg_clock = 1;
+        c->msg_ms = ms;
+        c->msg_end = monotonic_ms() + ms;
+    }
+#endif
+}
+
+/* ms left before the deadline (0: passed), or -1 when none runs. */
+static int message_time_left(const smtpc_client *c)
+{
+#ifdef CLOCK_MONOTONIC
+    if (!c->msg_clock)
+        return -1;
+    long long left = c->msg_end - monotonic_ms();
+    return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+#else
+    (void)c;
+    return -1;
+#endif
+}
+
+/* The wait's timeout, cut to the deadline; 0 after recording that it passed. */
+static int within_message_deadline(smtpc_client *c, int timeout)
+{
+    int left = message_time_left(c);
+    if (left < 0)
+        return timeout;
+    if (left > 0)
+        return timeout >= 0 && timeout < left ? timeout : left;
+    char msg[SMTPC_ERRMSG_MAX];
+    if (c->engine->body_ended)
+        snprintf(msg, sizeof msg,
+                 "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed while "
+                 "the end of data was sent or its reply awaited",
+                 smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms);
+    else
+        snprintf(msg, sizeof msg,
+                 "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed during "
+                 "DATA; the connection was dropped so that the server discards the partial "
+                 "message",
+                 smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms);
+    smtpc_engine_abort(c->engine, SMTPC_ETIMEDOUT, msg);
+    return 0;
+}
+
+/* A wait failed: when it was cut short by the message deadline, say so. */
+static void wait_failed(smtpc_client *c, int rc)
+{
+    if (rc != SMTPC_ETIMEDOUT || within_message_deadline(c, -1) != 0)
+        transport_failed(c, rc);
+}
+
 /* Run the engine until it is idle, wants body bytes, or the session ends.
  * Returns the want that stopped it. */
 int smtpc_client_pump(smtpc_client *c)
@@ -294,27 +514,34 @@ int smtpc_client_pump(smtpc_client *c)
     long long deadline = 0;
     size_t head = 0;
     for (;;) {
+        if (c->free_asked && !e->closed)
+            smtpc_engine_abort(e, SMTPC_ESTATE, FREE_IN_CALLBACK);
         int want = smtpc_engine_want(e);
         int timeout = smtpc_engine_timeout_ms(e);
         if (want != SMTPC_WANT_READ)
             waiting = 0;
         if (want == SMTPC_WANT_WRITE) {
+            timeout = within_message_deadline(c, timeout);
+            if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_WRITE)
+                continue;
             const uint8_t *p;
             size_t n, sent = 0;
             smtpc_engine_output(e, &p, &n);
             int rc = smtpc_transport_send(c->transport, p, n, timeout, &sent);
             if (rc)
-                transport_failed(c, rc);
+                wait_failed(c, rc);
             else
                 smtpc_engine_output_done(e, sent);
         } else if (want == SMTPC_WANT_READ) {
             timeout = reply_timeout(c, timeout, &waiting, &deadline, &head);
+            if (timeout != 0)
+                timeout = within_message_deadline(c, timeout);
             if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
                 continue;
             size_t got = 0;
             int rc = smtpc_transport_recv(c->transport, c->io, CLIENT_IO_CAP, timeout, &got);
             if (rc)
-                transport_failed(c, rc);
+                wait_failed(c, rc);
             else
                 smtpc_engine_feed(e, c->io, got);
         } else if (want == SMTPC_WANT_TLS) {
@@ -332,14 +559,38 @@ static const char *default_port(int security)
     return security == SMTPC_SECURITY_IMPLICIT_TLS ? "465" : "587";
 }
 
+/* A refused setting holds back connect (see setting()). */
+static int refused_setting(smtpc_client *c)
+{
+    int which = 0;
+    while (!(c->refused & (1u << which)))
+        which++;
+    return smtpc_error_set(&c->err, SMTPC_ESTATE,
+                           "smtpc_client_connect: not connecting, because %s was refused and "
+                           "has not succeeded since: the session would lack that setting",
+                           setter_name[which]);
+}
+
+static int open_session(smtpc_client *c);
+
 int smtpc_client_connect(smtpc_client *c)
 {
     if (!c)
         return SMTPC_EINVAL;
+    int rc = smtpc_client_enter(c, "smtpc_client_connect");
+    return rc ? rc : smtpc_client_leave(c, open_session(c), 0);
+}
+
+static int open_session(smtpc_client *c)
+{
+    if (!c)
+        return SMTPC_EINVAL;
     if (c->connected)
-        return SMTPC_ESTATE;
+        return set_error(c, SMTPC_ESTATE, "smtpc_client_connect: already connected (quit first)");
     smtpc_error_clear(&c->err);
     smtpc_error_clear(&c->session_err);
+    if (c->refused)
+        return refused_setting(c);
     if (!c->next_transport && !c->host)
         return set_error(c, SMTPC_EINVAL, "no server set (smtpc_client_set_server)");
     smtpc_engine_reset(c->engine);
@@ -390,6 +641,7 @@ int smtpc_client_connected(const smtpc_client *c)
 /* After a transaction: the result, with the session closed when it ended. */
 static int finish_op(smtpc_client *c, int want, int is_send)
 {
+    c->msg_clock = 0;
     int rc = smtpc_engine_result(c->engine);
     if (want != SMTPC_WANT_IDLE && rc == 0)
         rc = SMTPC_ESTATE;
@@ -413,7 +665,8 @@ static int not_connected(smtpc_client *c)
         smtpc_error_copy(&c->err, &c->session_err);
         return c->err.code;
     }
-    return set_error(c, SMTPC_ESTATE, "not connected");
+    return smtpc_error_set(&c->err, SMTPC_ESTATE, "%s: not connected (smtpc_client_connect first)",
+                           c->call ? c->call : "smtpc_client");
 }
 
 /* Before a new command: anything the server sent while we were idle (a
@@ -510,35 +763,65 @@ static void measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_b
 int smtpc_client_send(smtpc_client *c, const char *from, const char *const *rcpts,
                       size_t n_rcpts, const uint8_t *body, size_t body_len)
 {
-    if (!c || (!body && body_len))
+    if (!c)
         return SMTPC_EINVAL;
+    int rc = smtpc_client_enter(c, "smtpc_client_send");
+    if (rc)
+        return rc;
+    if (!body && body_len)
+        return smtpc_client_leave(
+            c, set_error(c, SMTPC_EINVAL, "smtpc_client_send: body is NULL but body_len is not 0"),
+            0);
     int64_t size;
     int eight_bit;
     measure_body(body, body_len, &size, &eight_bit);
-    int rc = begin_send(c, from, rcpts, n_rcpts, size, eight_bit ? SMTPC_MAIL_8BITMIME : 0);
+    rc = begin_send(c, from, rcpts, n_rcpts, size, eight_bit ? SMTPC_MAIL_8BITMIME : 0);
     if (rc)
-        return rc;
+        return smtpc_client_leave(c, rc, 0);
     int want = smtpc_client_pump(c);
-    if (want == SMTPC_WANT_BODY)
+    if (want == SMTPC_WANT_BODY) {
+        start_message_clock(c);
         want = push_body(c, body, body_len);
+    }
     if (want == SMTPC_WANT_BODY)
         want = end_body(c);
-    return finish_op(c, want, 1);
+    return smtpc_client_leave(c, finish_op(c, want, 1), 1);
 }
 
 int smtpc_client_send_stream(smtpc_client *c, const char *from, const char *const *rcpts,
                              size_t n_rcpts, smtpc_read_fn read, void *user, int64_t size,
                              int flags)
 {
-    if (!c || !read)
+    if (!c)
         return SMTPC_EINVAL;
+    int rc = smtpc_client_enter(c, "smtpc_client_send_stream");
+    if (rc)
+        return rc;
+    rc = smtpc_client_stream(c, from, rcpts, n_rcpts, read, user, size, flags);
+    return smtpc_client_leave(c, rc, 1);
+}
+
+int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rcpts,
+                        size_t n_rcpts, smtpc_read_fn read, void *user, int64_t size, int flags)
+{
+    if (!read)
+        return set_error(c, SMTPC_EINVAL, "smtpc_client_send_stream: no read callback");
     int rc = begin_send(c, from, rcpts, n_rcpts, size, flags);
     if (rc)
         return rc;
     int want = smtpc_client_pump(c);
+    if (want == SMTPC_WANT_BODY)
+        start_message_clock(c);
     while (want == SMTPC_WANT_BODY) {
         size_t got = 0;
-        if (read(user, c->io, CLIENT_IO_CAP, &got) != 0 || got > CLIENT_IO_CAP) {
+        int failed = read(user, c->io, CLIENT_IO_CAP, &got) != 0 || got > CLIENT_IO_CAP;
+        if (c->free_asked) {
+            /* Stop before these bytes or an end of data go anywhere. */
+            smtpc_engine_abort(c->engine, SMTPC_ESTATE, FREE_IN_CALLBACK);
+            want = smtpc_client_pump(c);
+            break;
+        }
+        if (failed) {
             /* SMTP cannot take back an open DATA: dropping the connection makes
              * the server discard the partial message. */
             smtpc_engine_abort(c->engine, SMTPC_ESOURCE,
@@ -558,8 +841,6 @@ int smtpc_client_send_stream(smtpc_client *c, const char *from, const char *cons
 
 static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *), int ends_session)
 {
-    if (!c)
-        return SMTPC_EINVAL;
     smtpc_error_clear(&c->err);
     if (!c->connected)
         return not_connected(c);
@@ -575,27 +856,39 @@ static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *), int ends_ses
     return finish_op(c, want, 0);
 }
 
+static int guarded_op(smtpc_client *c, const char *fn, int (*begin)(smtpc_engine *))
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    int rc = smtpc_client_enter(c, fn);
+    return rc ? rc : smtpc_client_leave(c, simple_op(c, begin, 0), 0);
+}
+
 int smtpc_client_rset(smtpc_client *c)
 {
-    return simple_op(c, smtpc_engine_begin_rset, 0);
+    return guarded_op(c, "smtpc_client_rset", smtpc_engine_begin_rset);
 }
 
 int smtpc_client_noop(smtpc_client *c)
 {
-    return simple_op(c, smtpc_engine_begin_noop, 0);
+    return guarded_op(c, "smtpc_client_noop", smtpc_engine_begin_noop);
 }
 
 int smtpc_client_quit(smtpc_client *c)
 {
     if (!c)
         return SMTPC_EINVAL;
+    int rc = smtpc_client_enter(c, "smtpc_client_quit");
+    if (rc)
+        return rc;
     if (!c->connected) {
         smtpc_error_clear(&c->err);
-        return set_error(c, SMTPC_ESTATE, "not connected");
+        rc = set_error(c, SMTPC_ESTATE, "smtpc_client_quit: not connected");
+    } else {
+        rc = simple_op(c, smtpc_engine_begin_quit, 1);
+        disconnect(c);
     }
-    int rc = simple_op(c, smtpc_engine_begin_quit, 1);
-    disconnect(c);
-    return rc;
+    return smtpc_client_leave(c, rc, 0);
 }
 
 /* --- results --- */

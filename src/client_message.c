@@ -26,11 +26,28 @@ static int message_error(smtpc_client *c, const smtpc_message *msg, int rc)
     return rc;
 }
 
+static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
+                        const char *const *rcpts, size_t n_rcpts);
+
+/* The message's callbacks (sources, rewinds) run inside this call: they are
+ * the client's callbacks too (see smtpc_client_enter). */
 int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
                               const char *const *rcpts, size_t n_rcpts)
 {
-    if (!c || !msg || (n_rcpts && !rcpts))
+    if (!c)
         return SMTPC_EINVAL;
+    int rc = smtpc_client_enter(c, "smtpc_client_send_message");
+    if (rc)
+        return rc;
+    return smtpc_client_leave(c, send_message(c, msg, envelope_from, rcpts, n_rcpts), 1);
+}
+
+static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
+                        const char *const *rcpts, size_t n_rcpts)
+{
+    if (!msg || (n_rcpts && !rcpts))
+        return smtpc_error_set(&c->err, SMTPC_EINVAL, "smtpc_client_send_message: %s",
+                               msg ? "n_rcpts is not 0 but rcpts is NULL" : "no message");
     smtpc_error_clear(&c->err);
     int rc = smtpc_message_rewind(msg);
     if (rc)
@@ -70,7 +87,7 @@ int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *e
         rcpts = table;
         n_rcpts = n_table;
     }
-    rc = smtpc_client_send_stream(c, envelope_from, rcpts, n_rcpts, pull, msg, size, flags);
+    rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, pull, msg, size, flags);
     smtpc_free(&msg->alloc, (void *)table, table_bytes);
     if (rc == SMTPC_ESOURCE && msg->err) {
         /* The specific cause (unreadable file, failing callback, ...), with

@@ -20,7 +20,7 @@ static const int default_timeouts[SMTPC_TIMEOUT_COUNT] = {
     [SMTPC_TIMEOUT_COMMAND] = 300000,    [SMTPC_TIMEOUT_MAIL] = 300000,
     [SMTPC_TIMEOUT_RCPT] = 300000,       [SMTPC_TIMEOUT_DATA_INIT] = 120000,
     [SMTPC_TIMEOUT_DATA_BLOCK] = 180000, [SMTPC_TIMEOUT_DATA_END] = 600000,
-    [SMTPC_TIMEOUT_TLS] = 60000,
+    [SMTPC_TIMEOUT_TLS] = 60000,         [SMTPC_TIMEOUT_MESSAGE] = 3600000,
 };
 
 int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t out_cap,

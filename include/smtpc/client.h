@@ -20,10 +20,34 @@ typedef struct smtpc_client smtpc_client;
  * NULL only when memory is exhausted. */
 SMTPC_API smtpc_client *smtpc_client_new(const smtpc_allocator *alloc);
 /* Quit is not sent; the connection is closed and everything freed, secrets
- * zeroed. NULL is a no-op. */
+ * zeroed. NULL is a no-op. Called from inside one of c's own callbacks (see
+ * below), it does NOT free c: the call running the callback stops, drops the
+ * connection and returns SMTPC_ESTATE saying so; free c after it returns. */
 SMTPC_API void smtpc_client_free(smtpc_client *c);
 
-/* --- settings: allowed while not connected --- */
+/* --- callbacks ---
+ * The trace callback, the read callback of smtpc_client_send_stream, and the
+ * read and rewind callbacks of a message sent with smtpc_client_send_message
+ * run inside a call on the client. From inside them, only these may be
+ * called on the same client: smtpc_client_error, smtpc_client_errmsg,
+ * smtpc_client_connected, smtpc_client_rcpt_*, smtpc_client_message_status,
+ * smtpc_client_capabilities, smtpc_client_is_encrypted,
+ * smtpc_client_auth_mechanism (and smtpc_client_engine, for queries only).
+ * Every other call on it (connect, send, send_stream, send_message, rset,
+ * noop, quit, every setter) is refused with SMTPC_ESTATE, recorded; the call
+ * running the callback goes on. smtpc_client_free is described above. Other
+ * clients may be used freely. A client is not thread-safe. */
+
+/* --- settings ---
+ * Allowed whenever no session is open: before the first connect, after
+ * quit, after a failed connect or a session that broke; they apply from the
+ * next connect. smtpc_client_set_timeout, smtpc_client_set_trace,
+ * smtpc_client_set_auth_mechanisms and smtpc_client_allow_plaintext_auth
+ * may also change while connected; the others then return SMTPC_ESTATE.
+ * None may change inside a callback. Every refusal (bad argument, wrong
+ * state, no memory) is in the error record, and it holds back the next
+ * connect (SMTPC_ESTATE naming the setter) until that setter succeeds: a
+ * session never starts as if a setting it did not take had been applied. */
 
 /* Server host name or address literal and port ("587", "465", "25" or a
  * service name). Both copied. The port defaults to "587" ("465" with
@@ -33,7 +57,15 @@ SMTPC_API void smtpc_client_free(smtpc_client *c);
  * your own (smtpc_client_set_transport) the host is still the name TLS
  * verifies the certificate against. */
 SMTPC_API int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port);
-/* ms for one stage (SMTPC_TIMEOUT_*); < 0 means no limit. */
+/* ms for one stage (SMTPC_TIMEOUT_* in smtpc/engine.h); < 0 means no limit.
+ * SMTPC_EINVAL for an unknown stage. SMTPC_TIMEOUT_MESSAGE (default 60 min)
+ * bounds a whole message, from DATA's 354 to the reply to the end of data,
+ * time spent in the read callback included; each send of body bytes is also
+ * bounded by SMTPC_TIMEOUT_DATA_BLOCK. When it passes during the body, the
+ * send fails with SMTPC_ETIMEDOUT, the connection is dropped so that the
+ * server discards the partial message, and the status is
+ * SMTPC_MESSAGE_NOT_SENT; once the end of data has gone, the result is
+ * SMTPC_EUNKNOWN with SMTPC_MESSAGE_UNKNOWN. */
 SMTPC_API int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms);
 /* The name sent in EHLO/HELO (copied). Default "localhost". */
 SMTPC_API int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name);
@@ -43,7 +75,8 @@ SMTPC_API int smtpc_client_set_security(smtpc_client *c, int level);
  * the client. */
 SMTPC_API int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user);
 /* Use t instead of a socket for the next connect. The client takes
- * ownership of t (frees it on disconnect or free), even on error. */
+ * ownership of t (frees it on disconnect or free), even on error. NULL
+ * drops a transport given earlier: connect opens a socket again. */
 SMTPC_API int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t);
 
 /* TLS settings for implicit TLS and STARTTLS. cfg is borrowed: it must
@@ -105,7 +138,8 @@ typedef int (*smtpc_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
  * bytes (an 8-bit byte in a body not so declared fails with SMTPC_E8BIT).
  * A read error or 8-bit violation after DATA was accepted cannot be undone
  * in SMTP: the connection is dropped so that the server discards the
- * partial message, and the error says so. */
+ * partial message, and the error says so. The whole message is bounded by
+ * SMTPC_TIMEOUT_MESSAGE (see smtpc_client_set_timeout). */
 SMTPC_API int smtpc_client_send_stream(smtpc_client *c, const char *from,
                                        const char *const *rcpts, size_t n_rcpts,
                                        smtpc_read_fn read, void *user, int64_t size, int flags);
@@ -133,7 +167,10 @@ SMTPC_API int smtpc_client_noop(smtpc_client *c);
 SMTPC_API int smtpc_client_quit(smtpc_client *c);
 
 /* --- results --- */
-/* Details of the last failure; borrowed until the next call on c. */
+/* Details of the last failure; borrowed until the next call on c. Every
+ * call on c that returns an error sets it (the code returned, the server's
+ * reply when there was one, and a message naming the call or step that
+ * failed); a call that succeeds may leave it as it was. */
 SMTPC_API const smtpc_error *smtpc_client_error(const smtpc_client *c);
 /* Shortcut for smtpc_error_message(smtpc_client_error(c)). */
 SMTPC_API const char *smtpc_client_errmsg(const smtpc_client *c);

@@ -51,7 +51,16 @@ typedef struct smtpc_engine smtpc_engine;
 #define SMTPC_TIMEOUT_DATA_BLOCK 6 /* 3 min: each send of body bytes */
 #define SMTPC_TIMEOUT_DATA_END 7   /* 10 min */
 #define SMTPC_TIMEOUT_TLS 8        /* handshake, default 60 s (used by the client) */
-#define SMTPC_TIMEOUT_COUNT 9
+/* The whole message, from DATA's 354 to the reply to the end of data:
+ * default 60 min (used by the client; the engine never reports it, a driver
+ * of its own may enforce it). SMTPC_TIMEOUT_DATA_BLOCK bounds each send, but
+ * a server that reads a byte now and then makes progress on every send and
+ * could hold a message forever; this deadline bounds the total. 60 min lets
+ * a 50 MB message (more than most servers' SIZE limit) through at about
+ * 120 kbit/s; lower it when you know your links, raise it (or -1: no limit)
+ * for huge messages on slow ones. */
+#define SMTPC_TIMEOUT_MESSAGE 9
+#define SMTPC_TIMEOUT_COUNT 10
 
 /* Flags for smtpc_engine_begin_mail. */
 #define SMTPC_MAIL_8BITMIME 0x1 /* body has 8-bit bytes: declare BODY=8BITMIME */

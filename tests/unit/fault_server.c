@@ -242,6 +242,31 @@ static void step_flood(smtpc_fault_server *fs, const smtpc_fs_step *s)
     }
 }
 
+/* A reader that keeps taking a few bytes now and then: every client send
+ * makes progress, so only a limit on the whole message can stop it. The
+ * bytes are dropped (not kept in the transcript): the body may be large. */
+static void step_trickle(smtpc_fault_server *fs, const smtpc_fs_step *s)
+{
+    char chunk[4096];
+    size_t want = s->len < sizeof chunk ? s->len : sizeof chunk;
+    long long deadline = now_ms() + SMTPC_FS_TRICKLE_MAX_MS;
+    fs->buf_len = 0;
+    while (!fs->eof) {
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = fs->fd, .events = POLLIN, .revents = 0};
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        ssize_t got = recv(fs->fd, chunk, want, 0);
+        if (got == 0 || (got < 0 && errno != EINTR)) {
+            fs->eof = 1;
+            break;
+        }
+        sleep_ms(s->ms);
+    }
+}
+
 static void step_silent(smtpc_fault_server *fs, int ms)
 {
     long long deadline = now_ms() + ms;
@@ -312,6 +337,7 @@ static void *serve(void *arg)
         case SMTPC_FS_READ: step_read(fs, s->len); break;
         case SMTPC_FS_SILENT: step_silent(fs, s->ms); break;
         case SMTPC_FS_FLOOD: step_flood(fs, s); break;
+        case SMTPC_FS_TRICKLE: step_trickle(fs, s); break;
         case SMTPC_FS_RESET: close_fd(fs, SMTPC_FS_RESET); break;
         case SMTPC_FS_CLOSE: close_fd(fs, SMTPC_FS_CLOSE); break;
         default: close_fd(fs, SMTPC_FS_END); break;

@@ -18,7 +18,13 @@ enum {
     SMTPC_FS_RESET,   /* abortive close: SO_LINGER 0, so the peer sees RST */
     SMTPC_FS_CLOSE,   /* orderly close: FIN, then drain what the client still sends */
     SMTPC_FS_FLOOD,   /* send text over and over for ms */
+    SMTPC_FS_TRICKLE, /* read at most len client bytes every ms until the
+                         client closes (at most SMTPC_FS_TRICKLE_MAX_MS) */
 };
+
+/* A trickle ends by itself after this long, so that a client that never gives
+ * up fails its test instead of hanging it. */
+#define SMTPC_FS_TRICKLE_MAX_MS 30000
 
 typedef struct smtpc_fs_step {
     int op;
@@ -37,6 +43,7 @@ typedef struct smtpc_fs_step {
 #define FS_RESET {SMTPC_FS_RESET, NULL, 0, 0}
 #define FS_CLOSE {SMTPC_FS_CLOSE, NULL, 0, 0}
 #define FS_FLOOD(s, ms) {SMTPC_FS_FLOOD, (s), 0, (ms)}
+#define FS_TRICKLE(n, ms) {SMTPC_FS_TRICKLE, NULL, (n), (ms)}
 #define FS_END {SMTPC_FS_END, NULL, 0, 0}
 
 typedef struct smtpc_fault_server smtpc_fault_server;

@@ -1067,6 +1067,97 @@ static void test_auth_faults(void **state)
     }
 }
 
+/* --- the whole-message deadline --- */
+
+/* A client for the deadline tests: every stage 3 s, the message ms. */
+static smtpc_client *deadline_client(test_heap *heap, const smtpc_fault_server *fs, int ms)
+{
+    test_heap_init(heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_client *c = smtpc_client_new(&heap->hook);
+    assert_non_null(c);
+    assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
+    assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
+    for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
+        assert_int_equal(smtpc_client_set_timeout(c, st, 3000), 0);
+    assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_MESSAGE, ms), 0);
+    return c;
+}
+
+static void deadline_done(smtpc_client *c, test_heap *heap, smtpc_fault_server *fs)
+{
+    smtpc_client_free(c);
+    if (heap->live_bytes || heap->live_blocks)
+        fail_msg("leak: %zu bytes in %zu blocks", heap->live_bytes, heap->live_blocks);
+    assert_int_equal(heap->bad_frees, 0);
+    smtpc_fs_free(fs); /* the server's side is not checked: it was cut off */
+}
+
+/* Review finding #4: a server that reads a few bytes now and then makes
+ * progress on every send, so the per-send limit (SMTPC_TIMEOUT_DATA_BLOCK,
+ * 3 s here) never fires and a 20 MiB body would be held for the whole
+ * trickle (SMTPC_FS_TRICKLE_MAX_MS). The whole-message deadline (2 s) ends
+ * it: SMTPC_ETIMEDOUT, the connection dropped, the message never ended. */
+static void test_message_deadline_trickle(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step tail[] = {FS_TRICKLE(64, 5), FS_END};
+    smtpc_fs_step s[MAX_STEPS];
+    splice(s, happy, S_BODY, tail);
+    smtpc_fault_server *fs = smtpc_fs_start(s, 4096);
+    assert_non_null(fs);
+    test_heap heap;
+    smtpc_client *c = deadline_client(&heap, fs, 2000);
+    assert_int_equal(smtpc_client_connect(c), 0);
+
+    size_t len = (size_t)20 << 20;
+    gen_body g = {len};
+    long long t0 = now_ms(); /* the server is up and the session open */
+    int rc = smtpc_client_send_stream(c, "a@x.test", rcpts, N_RCPTS, gen_read, &g,
+                                      (int64_t)len, 0);
+    long long elapsed = now_ms() - t0;
+    assert_int_equal(rc, SMTPC_ETIMEDOUT);
+    assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_ETIMEDOUT);
+    const char *msg = smtpc_client_errmsg(c);
+    if (!strstr(msg, "whole-message deadline") || !strstr(msg, "2000 ms") ||
+        !strstr(msg, "discards the partial message"))
+        fail_msg("error message does not name the whole-message deadline: %s", msg);
+    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_client_connected(c), 0);
+    assert_true(g.left > 0); /* the body never got through */
+    /* Not before the deadline; and (a very wide bound, for busy machines)
+     * far sooner than the trickle would have allowed. */
+    if (elapsed < 1900 || elapsed > SMTPC_FS_TRICKLE_MAX_MS / 2)
+        fail_msg("send took %lld ms: the 2000 ms message deadline did not end it", elapsed);
+    deadline_done(c, &heap, fs);
+}
+
+/* Review finding #4: the deadline also covers the wait for the reply to the
+ * end of data. The server stays silent; the message deadline (1 s) passes
+ * before SMTPC_TIMEOUT_DATA_END (3 s): the outcome is unknown, and the error
+ * says which limit ended it. */
+static void test_message_deadline_after_dot(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step tail[] = {FS_SILENT(5000), FS_END};
+    smtpc_fs_step s[MAX_STEPS];
+    splice(s, happy, S_R_DOT, tail);
+    smtpc_fault_server *fs = smtpc_fs_start(s, 0);
+    assert_non_null(fs);
+    test_heap heap;
+    smtpc_client *c = deadline_client(&heap, fs, 1000);
+    assert_int_equal(smtpc_client_connect(c), 0);
+    int rc = smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
+                               strlen(body));
+    assert_int_equal(rc, SMTPC_EUNKNOWN);
+    assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_EUNKNOWN);
+    const char *msg = smtpc_client_errmsg(c);
+    if (!strstr(msg, "whole-message deadline") || !strstr(msg, "1000 ms"))
+        fail_msg("error message does not name the whole-message deadline: %s", msg);
+    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_UNKNOWN);
+    assert_int_equal(smtpc_client_connected(c), 0);
+    deadline_done(c, &heap, fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1090,6 +1181,8 @@ int main(void)
         cmocka_unit_test(test_quit_faults),
         cmocka_unit_test(test_starttls_faults),
         cmocka_unit_test(test_auth_faults),
+        cmocka_unit_test(test_message_deadline_trickle),
+        cmocka_unit_test(test_message_deadline_after_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
