@@ -579,6 +579,16 @@ int smtpc_param_is_simple(const char *name, const char *value)
            1 + strlen(name) + 1 + quoted_len(value, vlen) <= SMTPC_HEADER_FOLD;
 }
 
+int smtpc_param_is_simple_utf8(const char *name, const char *value)
+{
+    size_t vlen = strlen(value);
+    for (size_t i = 0; i < vlen; i++)
+        if ((uint8_t)value[i] < 0x20 || (uint8_t)value[i] == 0x7f)
+            return 0;
+    return !has_ew_marker(value, vlen) &&
+           1 + strlen(name) + 1 + quoted_len(value, vlen) <= SMTPC_HEADER_FOLD;
+}
+
 /* RFC 2231 attribute-char: printable ASCII except space, '*', '\'', '%' and
  * the tspecials. */
 static int attr_char(uint8_t c)

@@ -77,6 +77,9 @@ void smtpc_hfold_param_2047(smtpc_hfold *f, const char *name, const char *value)
 /* 1 when smtpc_hfold_param_2231 would write the plain quoted form: short
  * printable ASCII without "=?". */
 int smtpc_param_is_simple(const char *name, const char *value);
+/* The same with raw UTF-8 allowed (SMTPUTF8 messages): a quoted value that
+ * fits one line and cannot be mistaken for an encoded word. */
+int smtpc_param_is_simple_utf8(const char *name, const char *value);
 
 /* 0 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code
  * points past U+10FFFF), else -1. */

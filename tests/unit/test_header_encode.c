@@ -437,6 +437,14 @@ static void test_encoded_word_lookalikes(void **state)
     render("Content-Type", 0, gen_param2047, evil);
     assert_null(strstr(out, evil));
     assert_non_null(strstr(out, "name=\"=?UTF-8?"));
+    /* SMTPUTF8 messages may quote raw UTF-8, but not a lookalike and not a
+     * value too long for one line (found by fuzz_message). */
+    assert_true(smtpc_param_is_simple_utf8("name", "caf\xc3\xa9 menu.pdf"));
+    assert_false(smtpc_param_is_simple_utf8("name", evil));
+    assert_false(smtpc_param_is_simple_utf8(
+        "name", "af\xc3\xa9 czzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+                "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"));
+    assert_false(smtpc_param_is_simple_utf8("name", "tab\there"));
 }
 
 static void test_dates(void **state)
