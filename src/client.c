@@ -407,7 +407,7 @@ static long long monotonic_ms(void)
 /* The stage timeout bounds the wait for a whole reply, not each read: a
  * server sending endless continuation lines, or a byte now and then, must
  * not hold the client longer than that. A reply is complete when the
- * engine's reply queue moves; the deadline then starts over. Returns the
+ * engine's reply count moves; the deadline then starts over. Returns the
  * timeout for the next read, or 0 after recording the timeout. */
 static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *deadline,
                          uint32_t *head)

@@ -28,7 +28,8 @@ extern "C" {
 #define SMTPC_AUTH_CHALLENGE_MAX 2048
 
 /* Password credentials (copied into the engine, zeroed when replaced or
- * freed). Set before smtpc_engine_begin_session. user NULL clears them.
+ * freed). Set before smtpc_engine_begin_session (or once the session is
+ * over, for the next one; see engine.h). user NULL clears them.
  * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (CR, LF or NUL), SMTPC_ENOMEM. */
 SMTPC_API int smtpc_engine_set_credentials(smtpc_engine *e, const char *user,
                                            const char *password);
