@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <smtpc.h>
@@ -66,12 +67,25 @@ static int net_recv(int fd, uint8_t *p, size_t cap, int timeout_ms)
     return got < 0 ? -1 : (int)got;
 }
 
+/* "platform clock": a monotonic millisecond count. */
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Run the engine until the operation ends. Returns its result. */
 static int drive(smtpc_engine *e, int fd, const uint8_t *body, size_t len)
 {
     uint8_t in[256];
+    long long deadline = -1; /* for the reply being read; -1: not reading */
+    uint32_t replies = 0;
     for (;;) {
-        switch (smtpc_engine_want(e)) {
+        int want = smtpc_engine_want(e);
+        if (want != SMTPC_WANT_READ)
+            deadline = -1;
+        switch (want) {
         case SMTPC_WANT_WRITE: {
             const uint8_t *p;
             size_t n;
@@ -83,7 +97,18 @@ static int drive(smtpc_engine *e, int fd, const uint8_t *body, size_t len)
             break;
         }
         case SMTPC_WANT_READ: {
-            int got = net_recv(fd, in, sizeof in, smtpc_engine_timeout_ms(e));
+            /* The timeout bounds the whole reply, not each recv: a server
+             * that drips a byte now and then must still time out. The
+             * deadline starts over when a reply completes. */
+            int limit = smtpc_engine_timeout_ms(e);
+            if (deadline < 0 || replies != smtpc_engine_reply_count(e)) {
+                replies = smtpc_engine_reply_count(e);
+                deadline = now_ms() + limit;
+            }
+            long long left = deadline - now_ms();
+            if (limit >= 0 && left <= 0)
+                return smtpc_engine_abort(e, SMTPC_ETIMEDOUT, "no complete reply in time");
+            int got = net_recv(fd, in, sizeof in, limit < 0 ? -1 : (int)left);
             if (got <= 0)
                 return smtpc_engine_abort(e, got == 0 ? SMTPC_ECLOSED : SMTPC_ETIMEDOUT,
                                           "receive failed");

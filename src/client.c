@@ -6,7 +6,9 @@
 
 #include "alloc.h"
 #include "client_internal.h"
-#include "engine_internal.h"
+#include "random.h"
+#include "smtpc/auth.h"
+#include "smtpc/engine.h"
 #include "smtpc/tls.h"
 #include "transport_internal.h"
 
@@ -29,6 +31,9 @@ smtpc_client *smtpc_client_new(const smtpc_allocator *alloc)
         smtpc_client_free(c);
         return NULL;
     }
+    /* The engine has no I/O of its own; the client, which has, gives it the
+     * OS-seeded default for SCRAM nonces (state from the client's allocator). */
+    smtpc_engine_set_random(c->engine, smtpc_random_default, &c->alloc);
     c->security = SMTPC_SECURITY_STARTTLS;
     smtpc_error_clear(&c->err);
     return c;
@@ -156,21 +161,13 @@ static const char *locked(const smtpc_client *c, int any_time)
     return NULL;
 }
 
-/* Between sessions the engine still holds the last session's state (closed,
- * capabilities), which makes its own setters refuse, and its results, which
- * the caller may still read. The setting is for the next connect, which
- * resets the engine: lift that state for the call only. */
+/* Between sessions the engine still holds the last session's results,
+ * which the caller may still read; it takes settings for the next session
+ * (the connect resets it) without touching them. */
 static int engine_setting(smtpc_client *c, int (*set)(smtpc_engine *, const char *, const char *),
                           const char *a, const char *b)
 {
-    smtpc_engine *e = c->engine;
-    int closed = e->closed, caps = e->caps.flags;
-    e->closed = 0;
-    e->caps.flags = 0;
-    int rc = set(e, a, b);
-    e->closed = closed;
-    e->caps.flags = caps;
-    return rc;
+    return set(c->engine, a, b);
 }
 
 int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
@@ -410,19 +407,20 @@ static long long monotonic_ms(void)
 /* The stage timeout bounds the wait for a whole reply, not each read: a
  * server sending endless continuation lines, or a byte now and then, must
  * not hold the client longer than that. A reply is complete when the
- * engine's reply queue moves; the deadline then starts over. Returns the
+ * engine's reply count moves; the deadline then starts over. Returns the
  * timeout for the next read, or 0 after recording the timeout. */
 static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *deadline,
-                         size_t *head)
+                         uint32_t *head)
 {
 #ifdef CLOCK_MONOTONIC
     smtpc_engine *e = c->engine;
     if (timeout < 0)
         return timeout;
     long long now = monotonic_ms();
-    if (!*waiting || *head != e->pend_head) {
+    uint32_t replies = smtpc_engine_reply_count(e);
+    if (!*waiting || *head != replies) {
         *waiting = 1;
-        *head = e->pend_head;
+        *head = replies;
         *deadline = now + timeout;
     }
     if (now >= *deadline) {
@@ -448,7 +446,8 @@ static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *
  * data. */
 static void start_message_clock(smtpc_client *c)
 {
-    int ms = c->engine->timeouts[SMTPC_TIMEOUT_MESSAGE];
+    int ms = -1;
+    smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_MESSAGE, &ms);
     c->msg_clock = 0;
     (void)ms; /* without a monotonic clock there is no deadline */
 #ifdef CLOCK_MONOTONIC
@@ -483,7 +482,7 @@ static int within_message_deadline(smtpc_client *c, int timeout)
     if (left > 0)
         return timeout >= 0 && timeout < left ? timeout : left;
     char msg[SMTPC_ERRMSG_MAX];
-    if (c->engine->body_ended)
+    if (smtpc_engine_body_ended(c->engine))
         snprintf(msg, sizeof msg,
                  "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed while "
                  "the end of data was sent or its reply awaited",
@@ -512,9 +511,9 @@ int smtpc_client_pump(smtpc_client *c)
     smtpc_engine *e = c->engine;
     int waiting = 0; /* reading one reply since deadline was set */
     long long deadline = 0;
-    size_t head = 0;
+    uint32_t head = 0;
     for (;;) {
-        if (c->free_asked && !e->closed)
+        if (c->free_asked && smtpc_engine_want(e) != SMTPC_WANT_CLOSE)
             smtpc_engine_abort(e, SMTPC_ESTATE, FREE_IN_CALLBACK);
         int want = smtpc_engine_want(e);
         int timeout = smtpc_engine_timeout_ms(e);
@@ -602,8 +601,9 @@ static int open_session(smtpc_client *c)
     } else {
         char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
         const char *port = c->port ? c->port : default_port(c->security);
-        int rc = smtpc_transport_new_socket(&c->alloc, c->host, port,
-                                            c->engine->timeouts[SMTPC_TIMEOUT_CONNECT],
+        int connect_ms = -1;
+        smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
+        int rc = smtpc_transport_new_socket(&c->alloc, c->host, port, connect_ms,
                                             &c->transport, msg, sizeof msg);
         if (rc)
             return set_error(c, rc, msg);
@@ -905,15 +905,12 @@ const char *smtpc_client_errmsg(const smtpc_client *c)
 
 size_t smtpc_client_rcpt_count(const smtpc_client *c)
 {
-    return c ? c->engine->results_n : 0;
+    return c ? smtpc_engine_rcpt_count(c->engine) : 0;
 }
 
 int smtpc_client_rcpt_accepted(const smtpc_client *c, size_t i)
 {
-    if (!c)
-        return 0;
-    int code = smtpc_engine_rcpt_reply_code(c->engine, i);
-    return code / 100 == 2 && !c->engine->mail_refused;
+    return c ? smtpc_engine_rcpt_accepted(c->engine, i) : 0;
 }
 
 int smtpc_client_rcpt_reply_code(const smtpc_client *c, size_t i)

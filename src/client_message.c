@@ -3,11 +3,22 @@
 
 #include "alloc.h"
 #include "client_internal.h"
-#include "message_internal.h"
+#include "smtpc/message.h"
+
+/* The message being pulled and the error that stopped its read (sticky in
+ * the message until a rewind, so the first one is the one). */
+typedef struct pull_state {
+    smtpc_message *msg;
+    int err;
+} pull_state;
 
 static int pull(void *user, uint8_t *buf, size_t cap, size_t *len)
 {
-    return smtpc_message_read(user, buf, cap, len) != 0;
+    pull_state *ps = user;
+    int rc = smtpc_message_read(ps->msg, buf, cap, len);
+    if (rc)
+        ps->err = rc;
+    return rc != 0;
 }
 
 static int seen(const char *const *list, size_t n, const char *addr)
@@ -62,39 +73,37 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
     else if (rc)
         return message_error(c, msg, rc);
     if (!envelope_from)
-        envelope_from = msg->from->addr;
+        envelope_from = smtpc_message_from_address(msg);
 
     /* Envelope from the headers: one table for the call, sized by the
      * recipient count. */
     const char **table = NULL;
     size_t n_table = 0, table_bytes = 0;
     if (n_rcpts == 0) {
-        static const int lists[] = {SMTPC_LIST_TO, SMTPC_LIST_CC, SMTPC_LIST_BCC};
-        size_t total = 0;
-        for (size_t l = 0; l < 3; l++)
-            for (smtpc_msg_addr *a = msg->lists[lists[l]]; a; a = a->next)
-                total++;
+        size_t total = smtpc_message_envelope_rcpts(msg, NULL, 0);
         if (total == 0)
             return smtpc_error_set(&c->err, SMTPC_ENORECIPIENTS,
                                    "no recipients given and none in To, Cc or Bcc");
         table_bytes = total * sizeof *table;
-        if (!(table = smtpc_alloc(&msg->alloc, table_bytes)))
+        if (!(table = smtpc_alloc(&c->alloc, table_bytes)))
             return smtpc_error_set(&c->err, SMTPC_ENOMEM, NULL);
-        for (size_t l = 0; l < 3; l++)
-            for (smtpc_msg_addr *a = msg->lists[lists[l]]; a; a = a->next)
-                if (!seen(table, n_table, a->addr))
-                    table[n_table++] = a->addr;
+        smtpc_message_envelope_rcpts(msg, table, total);
+        /* Each address once, first place kept. */
+        for (size_t i = 0; i < total; i++)
+            if (!seen(table, n_table, table[i]))
+                table[n_table++] = table[i];
         rcpts = table;
         n_rcpts = n_table;
     }
-    rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, pull, msg, size, flags);
-    smtpc_free(&msg->alloc, (void *)table, table_bytes);
-    if (rc == SMTPC_ESOURCE && msg->err) {
+    pull_state ps = {msg, 0};
+    rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, pull, &ps, size, flags);
+    smtpc_free(&c->alloc, (void *)table, table_bytes);
+    if (rc == SMTPC_ESOURCE && ps.err) {
         /* The specific cause (unreadable file, failing callback, ...), with
          * what the client did about it. */
         char what[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(what, sizeof what, smtpc_error_message(&c->err));
-        rc = msg->err;
+        rc = ps.err;
         smtpc_error_set(&c->err, rc, "%.120s (%.120s)", smtpc_message_errmsg(msg), what);
     }
     return rc;

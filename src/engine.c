@@ -101,19 +101,28 @@ void smtpc_engine_free(smtpc_engine *e)
     smtpc_free(&a, e, sizeof *e);
 }
 
+/* No operation runs. A closed engine has none either: its settings are for
+ * the session after smtpc_engine_reset. */
 static int configurable(const smtpc_engine *e)
 {
-    return e->op == SMTPC_OP_NONE && !e->closed;
+    return e->op == SMTPC_OP_NONE;
+}
+
+/* No session has begun, or the last one is over. */
+static int between_sessions(const smtpc_engine *e)
+{
+    return configurable(e) && (!e->caps.flags || e->closed);
 }
 
 int smtpc_engine_set_security(smtpc_engine *e, int level)
 {
     if (!e || level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN)
         return SMTPC_EINVAL;
-    if (!configurable(e) || e->caps.flags)
+    if (!between_sessions(e))
         return SMTPC_ESTATE;
     e->security = level;
-    e->encrypted = level == SMTPC_SECURITY_IMPLICIT_TLS;
+    if (!e->closed) /* the ended session's result stays; reset recomputes it */
+        e->encrypted = level == SMTPC_SECURITY_IMPLICIT_TLS;
     return SMTPC_OK;
 }
 
@@ -122,6 +131,14 @@ int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms)
     if (!e || stage < 0 || stage >= SMTPC_TIMEOUT_COUNT)
         return SMTPC_EINVAL;
     e->timeouts[stage] = ms < 0 ? -1 : ms;
+    return SMTPC_OK;
+}
+
+int smtpc_engine_get_timeout(const smtpc_engine *e, int stage, int *ms)
+{
+    if (!e || !ms || stage < 0 || stage >= SMTPC_TIMEOUT_COUNT)
+        return SMTPC_EINVAL;
+    *ms = e->timeouts[stage];
     return SMTPC_OK;
 }
 
@@ -147,7 +164,7 @@ int smtpc_engine_set_ehlo_name(smtpc_engine *e, const char *name)
 {
     if (!e || !name || !name[0] || strlen(name) > 255)
         return SMTPC_EINVAL;
-    if (!configurable(e) || e->caps.flags)
+    if (!between_sessions(e))
         return SMTPC_ESTATE;
     if (smtpc_cmd_check_value(name, strlen(name)) != 0 || strchr(name, ' '))
         return SMTPC_EBADCHAR;
@@ -176,6 +193,7 @@ int smtpc_engine_reset(smtpc_engine *e)
     e->auth_mech = e->auth_done = e->auth_cancel_error = 0;
     e->encrypted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
     e->pend_head = e->pend_count = 0;
+    e->replies = 0;
     e->in_body = e->body_ended = 0;
     e->message_status = SMTPC_MESSAGE_NOT_SENT;
     e->accepted = 0;
@@ -236,8 +254,7 @@ int smtpc_engine_allow_plaintext_auth(smtpc_engine *e, int allow)
     return SMTPC_OK;
 }
 
-int smtpc_engine_set_random(smtpc_engine *e, int (*fn)(void *user, uint8_t *buf, size_t len),
-                            void *user)
+int smtpc_engine_set_random(smtpc_engine *e, smtpc_random_fn fn, void *user)
 {
     if (!e)
         return SMTPC_EINVAL;
@@ -516,6 +533,11 @@ int smtpc_engine_timeout_ms(const smtpc_engine *e)
     }
 }
 
+uint32_t smtpc_engine_reply_count(const smtpc_engine *e)
+{
+    return e ? e->replies : 0;
+}
+
 int smtpc_engine_output(smtpc_engine *e, const uint8_t **data, size_t *len)
 {
     if (!e || !data || !len)
@@ -679,6 +701,7 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         smtpc_pending p = *head;
         e->pend_head = (e->pend_head + 1) % SMTPC_PENDING_MAX;
         e->pend_count--;
+        e->replies++;
         if (answerable != SIZE_MAX)
             answerable--;
         size_t leftover = len - pos + (size_t)smtpc_reply_parser_busy(&e->parser);

@@ -109,6 +109,7 @@ struct smtpc_engine {
     int quitting;       /* QUIT queued after a fatal reply: keep the first error */
     int ready;          /* greeting, EHLO and STARTTLS policy done: mail may go */
     int result;
+    uint32_t replies;   /* complete replies taken (smtpc_engine_reply_count) */
     smtpc_ehlo_caps caps;
     smtpc_error err;
 

@@ -360,6 +360,21 @@ const char *smtpc_engine_rcpt_reply_text(const smtpc_engine *e, size_t i)
     return r ? r->text : "";
 }
 
+size_t smtpc_engine_rcpt_count(const smtpc_engine *e)
+{
+    return e ? e->results_n : 0;
+}
+
+int smtpc_engine_rcpt_accepted(const smtpc_engine *e, size_t i)
+{
+    return smtpc_engine_rcpt_reply_code(e, i) / 100 == 2 && !e->mail_refused;
+}
+
+int smtpc_engine_body_ended(const smtpc_engine *e)
+{
+    return e ? e->body_ended : 0;
+}
+
 size_t smtpc_engine_rcpt_accepted_count(const smtpc_engine *e)
 {
     return e ? e->accepted : 0;

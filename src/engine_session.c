@@ -4,7 +4,6 @@
 #include "alloc.h"
 #include "command_writer.h"
 #include "engine_internal.h"
-#include "random.h"
 
 static void start_auth(smtpc_engine *e);
 
@@ -93,11 +92,8 @@ static void start_auth(smtpc_engine *e)
     static const char prefix[] = "AUTH ";
     size_t plen = sizeof prefix - 1;
     memcpy(e->out, prefix, plen);
-    /* Without a hook the default source takes its state from our allocator. */
-    smtpc_random_fn random = e->random ? e->random : smtpc_random_default;
-    void *random_user = e->random ? e->random_user : (void *)&e->alloc;
-    int rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, random,
-                              random_user, SMTPC_COMMAND_MAX, (char *)e->out + plen,
+    int rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, e->random,
+                              e->random_user, SMTPC_COMMAND_MAX, (char *)e->out + plen,
                               e->out_cap - plen - 2);
     if (rc == 0) {
         size_t len = plen + strlen((const char *)e->out + plen);
@@ -108,8 +104,14 @@ static void start_auth(smtpc_engine *e)
     if (rc) {
         smtpc_zeroize(e->out, e->out_cap);
         e->out_len = 0;
-        smtpc_error_set(&e->err, rc, "%s authentication could not start: %s",
-                        smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
+        if (rc == SMTPC_ENOTSUP && !e->random)
+            smtpc_error_set(&e->err, rc,
+                            "%s authentication could not start: no random source: "
+                            "smtpc_engine_set_random",
+                            smtpc_sasl_mech_name(mech));
+        else
+            smtpc_error_set(&e->err, rc, "%s authentication could not start: %s",
+                            smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
         smtpc_engine_finish(e, rc);
     }
 }

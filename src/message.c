@@ -403,7 +403,7 @@ int smtpc_message_set_clock(smtpc_message *msg, smtpc_clock_fn fn, void *user)
     return 0;
 }
 
-int smtpc_message_set_random(smtpc_message *msg, smtpc_message_random_fn fn, void *user)
+int smtpc_message_set_random(smtpc_message *msg, smtpc_random_fn fn, void *user)
 {
     if (!msg)
         return SMTPC_EINVAL;
@@ -662,6 +662,26 @@ int smtpc_message_inline_reader(smtpc_message *msg, smtpc_message_read_fn read,
 {
     return add_reader(msg, SMTPC_ROLE_INLINE, read, rewind, user, size, content_id, filename,
                       content_type);
+}
+
+const char *smtpc_message_from_address(const smtpc_message *msg)
+{
+    return msg && msg->from ? msg->from->addr : NULL;
+}
+
+size_t smtpc_message_envelope_rcpts(const smtpc_message *msg, const char **table, size_t cap)
+{
+    if (!msg)
+        return 0;
+    static const int lists[] = {SMTPC_LIST_TO, SMTPC_LIST_CC, SMTPC_LIST_BCC};
+    size_t total = 0;
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (const smtpc_msg_addr *a = msg->lists[lists[l]]; a; a = a->next) {
+            if (table && total < cap)
+                table[total] = a->addr;
+            total++;
+        }
+    return total;
 }
 
 const char *smtpc_message_errmsg(const smtpc_message *msg)

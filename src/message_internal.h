@@ -125,7 +125,7 @@ struct smtpc_message {
     smtpc_msg_part empty_body; /* stands in when nothing was added */
     smtpc_clock_fn clock;
     void *clock_user;
-    smtpc_message_random_fn random;
+    smtpc_random_fn random;
     void *random_user;
 
     /* Fixed at the first freeze and kept: a rewound message reproduces the

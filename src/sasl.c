@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "random.h"
 #include "sasl_mech.h"
 #include "smtpc/auth.h"
 #include "smtpc/base.h"
@@ -96,10 +95,6 @@ int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secr
     s->mech = mech;
     s->user = user;
     s->secret = secret;
-    if (!random) {
-        random = smtpc_random_default;
-        random_user = NULL; /* the default's user is an allocator */
-    }
     int rc = ops->prepare ? ops->prepare(s, random, random_user) : SMTPC_OK;
     if (rc != SMTPC_OK)
         goto fail;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ehlo_caps.h" /* SMTPC_MECH_* */
+#include "smtpc/base.h" /* smtpc_random_fn */
 
 /* The longest SASL response line accepted by RFC 4954 (section 4). */
 #define SMTPC_SASL_LINE_MAX 12288
@@ -18,9 +19,6 @@
  * the parser does not count the LF). */
 #define SMTPC_SASL_CHALLENGE_B64_MAX (4 * ((SMTPC_SASL_CHALLENGE_MAX + 2) / 3))
 #define SMTPC_SASL_CHALLENGE_LINE (4 + SMTPC_SASL_CHALLENGE_B64_MAX + 1)
-
-/* Fill buf with len random bytes; return 0 or non-zero on failure. */
-typedef int (*smtpc_random_fn)(void *user, uint8_t *buf, size_t len);
 
 typedef struct smtpc_sasl {
     int mech;       /* SMTPC_MECH_* in use */
@@ -48,11 +46,12 @@ const char *smtpc_sasl_mech_name(int mech);
  * response when the mechanism has one and "AUTH " + out stays within
  * max_command octets including CRLF (RFC 4954 section 4; else the initial
  * response is sent at the first 334 instead; max_command 0 means 512).
- * random (may be NULL: smtpc_random_default, with malloc for its state; the
- * engine passes it with its allocator) provides the SCRAM nonce. Returns 0,
+ * random provides the SCRAM nonce. It may be NULL for the mechanisms that
+ * need none; SCRAM then fails with SMTPC_ENOTSUP: these codecs never reach
+ * an OS entropy source by themselves (the sans-io rule). Returns 0,
  * SMTPC_EINVAL, SMTPC_EBADCHAR (user or secret unusable, e.g. NUL or comma
- * rules), SMTPC_ETOOLONG, SMTPC_ENOMEM (the default source's state) or
- * SMTPC_EAUTH. */
+ * rules), SMTPC_ETOOLONG, SMTPC_ENOTSUP (SCRAM without random),
+ * SMTPC_ENOMEM (smtpc_random_default's state) or SMTPC_EAUTH. */
 int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secret,
                      smtpc_random_fn random, void *random_user, size_t max_command,
                      char *out, size_t cap);

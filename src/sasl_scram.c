@@ -16,6 +16,8 @@ static int scram_prepare(smtpc_sasl *s, smtpc_random_fn random, void *random_use
 {
     if (smtpc_sasl_has_ctl(s->user) || smtpc_sasl_has_ctl(s->secret))
         return SMTPC_EBADCHAR;
+    if (!random)
+        return SMTPC_ENOTSUP;
     uint8_t raw[SCRAM_NONCE_BYTES];
     int rc = random(random_user, raw, sizeof raw);
     /* Only the default source's failure has a known meaning. */

@@ -28,7 +28,8 @@ extern "C" {
 #define SMTPC_AUTH_CHALLENGE_MAX 2048
 
 /* Password credentials (copied into the engine, zeroed when replaced or
- * freed). Set before smtpc_engine_begin_session. user NULL clears them.
+ * freed). Set before smtpc_engine_begin_session (or once the session is
+ * over, for the next one; see engine.h). user NULL clears them.
  * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (CR, LF or NUL), SMTPC_ENOMEM. */
 SMTPC_API int smtpc_engine_set_credentials(smtpc_engine *e, const char *user,
                                            const char *password);
@@ -43,11 +44,16 @@ SMTPC_API int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask);
  * called with allow = 1 (SMTPC_EAUTH_INSECURE otherwise, before anything
  * secret is written). */
 SMTPC_API int smtpc_engine_allow_plaintext_auth(smtpc_engine *e, int allow);
-/* Random bytes for SCRAM nonces (firmware hook). fn NULL: mbedTLS's entropy
- * source and CTR-DRBG. user must outlive the engine. */
-SMTPC_API int smtpc_engine_set_random(smtpc_engine *e, int (*fn)(void *user, uint8_t *buf,
-                                                                 size_t len),
-                                      void *user);
+/* The random source for SCRAM-SHA-256's client nonce. The engine reaches
+ * no OS entropy source by itself (it has no I/O of its own): a driver that
+ * allows SCRAM must set one. smtpc_client sets the library's default (an
+ * mbedTLS CTR-DRBG seeded from the OS) on its engine. fn NULL (the
+ * default): none; AUTH with SCRAM-SHA-256 then fails with SMTPC_ENOTSUP
+ * ("no random source: smtpc_engine_set_random") and the session stays
+ * usable. A failing fn fails AUTH with SMTPC_EAUTH. user must outlive the
+ * engine. Allowed at any time; kept by smtpc_engine_reset. Returns 0 or
+ * SMTPC_EINVAL (e NULL). */
+SMTPC_API int smtpc_engine_set_random(smtpc_engine *e, smtpc_random_fn fn, void *user);
 /* The mechanism used by the last successful AUTH ("SCRAM-SHA-256", ...), or
  * "" when none. Static string. */
 SMTPC_API const char *smtpc_engine_auth_mechanism(const smtpc_engine *e);

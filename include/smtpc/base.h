@@ -151,6 +151,15 @@ typedef struct smtpc_allocator {
 #define SMTPC_TRACE_INFO 3
 typedef void (*smtpc_trace_fn)(void *user, int direction, const char *text, size_t len);
 
+/* ---------------------------------------------------------------------------
+ * Random source hook (smtpc_engine_set_random, smtpc_message_set_random).
+ *
+ * Fill buf with len unpredictable bytes (a CSPRNG, or a hardware source) and
+ * return 0; any other return value is a failure. Called from the thread
+ * using the handle it was set on; user is the pointer given with the hook.
+ * ------------------------------------------------------------------------- */
+typedef int (*smtpc_random_fn)(void *user, uint8_t *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

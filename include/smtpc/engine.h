@@ -102,11 +102,19 @@ SMTPC_API void smtpc_engine_free(smtpc_engine *e);
  * credentials) are kept. */
 SMTPC_API int smtpc_engine_reset(smtpc_engine *e);
 
-/* Settings, allowed before smtpc_engine_begin_session. */
+/* Settings for a session: allowed before smtpc_engine_begin_session, and
+ * again once the session is over (want SMTPC_WANT_CLOSE), for the next one
+ * (smtpc_engine_reset keeps them; the ended session's results stay as they
+ * were). Otherwise SMTPC_ESTATE. */
 /* Replace the EHLO/HELO name (copied). SMTPC_EBADCHAR for CR, LF, NUL or space. */
 SMTPC_API int smtpc_engine_set_ehlo_name(smtpc_engine *e, const char *name);
 SMTPC_API int smtpc_engine_set_security(smtpc_engine *e, int level);
 SMTPC_API int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms);
+/* The timeout of stage (SMTPC_TIMEOUT_*) into *ms: milliseconds, or -1 for
+ * no limit. A driver reads the stages the engine never reports itself
+ * (SMTPC_TIMEOUT_CONNECT, SMTPC_TIMEOUT_MESSAGE) here. Allowed at any time.
+ * Returns 0 or SMTPC_EINVAL (e or ms NULL, stage out of range). */
+SMTPC_API int smtpc_engine_get_timeout(const smtpc_engine *e, int stage, int *ms);
 /* fn is called for every line; user must outlive the engine. fn NULL: off. */
 SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
 /* Bound every server reply: at most max_lines lines and max_bytes bytes as
@@ -144,8 +152,17 @@ SMTPC_API int smtpc_engine_begin_quit(smtpc_engine *e);
 
 /* --- the pump --- */
 SMTPC_API int smtpc_engine_want(const smtpc_engine *e);
-/* Timeout in ms for the read or write the engine waits on now. */
+/* Timeout in ms (-1: none) for the wait the engine is in now. For
+ * SMTPC_WANT_READ it bounds the wait for the whole reply, not each read: a
+ * server that drips a byte now and then, or sends endless continuation
+ * lines, must still time out. Start a deadline when the reading starts and
+ * restart it whenever smtpc_engine_reply_count changes (examples/engine_loop.c
+ * does this). For SMTPC_WANT_WRITE it bounds each send. */
 SMTPC_API int smtpc_engine_timeout_ms(const smtpc_engine *e);
+/* How many complete server replies the engine has taken since it was
+ * created or reset, modulo 2^32 (compare it for a change, not for order);
+ * a multi-line reply counts once. */
+SMTPC_API uint32_t smtpc_engine_reply_count(const smtpc_engine *e);
 /* Borrow the pending output: valid until the next call on e. */
 SMTPC_API int smtpc_engine_output(smtpc_engine *e, const uint8_t **data, size_t *len);
 /* Acknowledge n bytes of the output as sent. */
@@ -165,6 +182,13 @@ SMTPC_API int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size
                                       size_t *consumed);
 /* End the body: completes the last line and appends CRLF.CRLF. */
 SMTPC_API int smtpc_engine_body_end(smtpc_engine *e);
+/* 1 from the smtpc_engine_body_end of the current (or last) mail
+ * transaction until the next begin_mail or reset, else 0. From then on a
+ * connection lost, or a deadline of the driver's passing, leaves the
+ * message's fate unknown (smtpc_engine_abort makes it SMTPC_EUNKNOWN and
+ * SMTPC_MESSAGE_UNKNOWN); before it, dropping the connection makes the
+ * server discard the partial message. */
+SMTPC_API int smtpc_engine_body_ended(const smtpc_engine *e);
 /* Report the TLS handshake's outcome after SMTPC_WANT_TLS: ok = 1 for
  * success; otherwise code (SMTPC_ETLS*) and message describe the failure. */
 SMTPC_API int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message);
@@ -181,7 +205,13 @@ SMTPC_API uint64_t smtpc_engine_size_limit(const smtpc_engine *e); /* SIZE n, 0 
 /* 1 when the connection is encrypted (implicit TLS or after STARTTLS). */
 SMTPC_API int smtpc_engine_is_encrypted(const smtpc_engine *e);
 /* Per-recipient results of the last mail transaction, borrowed until the next
- * begin_mail or free. i < n_rcpts of that transaction. */
+ * begin_mail, reset or free. i < smtpc_engine_rcpt_count. */
+/* The n_rcpts of that transaction (0 before any, and after a reset). */
+SMTPC_API size_t smtpc_engine_rcpt_count(const smtpc_engine *e);
+/* 1 when recipient i was accepted: a 2xx to its RCPT in a transaction
+ * whose MAIL FROM was accepted (a pipelining server may answer RCPTs with
+ * 250 after refusing MAIL FROM; those count as not accepted). Else 0. */
+SMTPC_API int smtpc_engine_rcpt_accepted(const smtpc_engine *e, size_t i);
 SMTPC_API int smtpc_engine_rcpt_reply_code(const smtpc_engine *e, size_t i); /* 0: no reply */
 SMTPC_API const char *smtpc_engine_rcpt_enhanced(const smtpc_engine *e, size_t i);
 SMTPC_API const char *smtpc_engine_rcpt_reply_text(const smtpc_engine *e, size_t i);

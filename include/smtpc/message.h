@@ -96,8 +96,6 @@ typedef int (*smtpc_message_rewind_fn)(void *user);
  * offset from UTC in minutes (e.g. 120 for +0200) in *utc_offset_minutes.
  * Return 0, or non-zero when no clock is available. */
 typedef int (*smtpc_clock_fn)(void *user, int64_t *unix_time, int *utc_offset_minutes);
-/* Fill buf with len unpredictable bytes; return 0 or non-zero on failure. */
-typedef int (*smtpc_message_random_fn)(void *user, uint8_t *buf, size_t len);
 
 /* Create an empty message. alloc may be NULL (malloc/free); it is copied.
  * Returns 0, SMTPC_EINVAL (out NULL) or SMTPC_ENOMEM. */
@@ -154,8 +152,7 @@ SMTPC_API int smtpc_message_add_header(smtpc_message *msg, const char *name,
  * rewound message reproduces the same bytes. A failing hook makes read and
  * size fail with SMTPC_ESOURCE. */
 SMTPC_API int smtpc_message_set_clock(smtpc_message *msg, smtpc_clock_fn fn, void *user);
-SMTPC_API int smtpc_message_set_random(smtpc_message *msg, smtpc_message_random_fn fn,
-                                       void *user);
+SMTPC_API int smtpc_message_set_random(smtpc_message *msg, smtpc_random_fn fn, void *user);
 
 /* --- bodies -------------------------------------------------------------- */
 
@@ -240,6 +237,20 @@ SMTPC_API int smtpc_message_size(smtpc_message *msg, int64_t *size);
  * SMTPC_MAIL_SMTPUTF8 when SMTPC_MESSAGE_SMTPUTF8 is set. Returns the flags
  * (>= 0) or a negative error as smtpc_message_size. */
 SMTPC_API int smtpc_message_mail_flags(smtpc_message *msg);
+/* --- envelope (for a driver sending the message) ------------------------- */
+
+/* The From address (smtpc_message_set_from), the usual envelope sender, or
+ * NULL when none is set. Borrowed: valid until From changes or msg is
+ * freed. */
+SMTPC_API const char *smtpc_message_from_address(const smtpc_message *msg);
+/* The To, Cc and Bcc addresses, in that order and in the order added
+ * (duplicates kept), for the envelope recipients. Stores the first
+ * min(cap, total) in table (which may be NULL when cap is 0) and returns
+ * the total: call with cap 0 to size the table. The strings are borrowed:
+ * valid until the recipient lists change or msg is freed. msg NULL: 0. */
+SMTPC_API size_t smtpc_message_envelope_rcpts(const smtpc_message *msg, const char **table,
+                                              size_t cap);
+
 /* A readable description of the last error on msg ("" if none). Borrowed
  * until the next call on msg. */
 SMTPC_API const char *smtpc_message_errmsg(const smtpc_message *msg);

@@ -813,9 +813,152 @@ static void test_rcpt_table_overflow(void **state)
     assert_int_equal(heap.bad_frees, 0);
 }
 
+/* --- consolidation issue: what a driver of its own needs, public --- */
+
+static int feed_text(smtpc_engine *e, const char *s)
+{
+    return smtpc_engine_feed(e, (const uint8_t *)s, strlen(s));
+}
+
+/* The stage timeouts read back (the client's connect and whole-message
+ * deadlines come from here), and the reply count a whole-reply deadline
+ * restarts on: it moves once per complete reply, never on a partial one. */
+static void test_driver_timeouts_and_replies(void **state)
+{
+    (void)state;
+    smtpc_engine *e = NULL;
+    assert_int_equal(smtpc_engine_new(NULL, NULL, 0, 0, &e), 0);
+    int ms = 0;
+    assert_int_equal(smtpc_engine_get_timeout(e, SMTPC_TIMEOUT_CONNECT, &ms), 0);
+    assert_int_equal(ms, 30000);
+    assert_int_equal(smtpc_engine_get_timeout(e, SMTPC_TIMEOUT_MESSAGE, &ms), 0);
+    assert_int_equal(ms, 3600000);
+    assert_int_equal(smtpc_engine_set_timeout(e, SMTPC_TIMEOUT_MESSAGE, 1234), 0);
+    assert_int_equal(smtpc_engine_get_timeout(e, SMTPC_TIMEOUT_MESSAGE, &ms), 0);
+    assert_int_equal(ms, 1234);
+    assert_int_equal(smtpc_engine_set_timeout(e, SMTPC_TIMEOUT_DATA_END, -7), 0);
+    assert_int_equal(smtpc_engine_get_timeout(e, SMTPC_TIMEOUT_DATA_END, &ms), 0);
+    assert_int_equal(ms, -1);
+    ms = 99;
+    assert_int_equal(smtpc_engine_get_timeout(NULL, 0, &ms), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_get_timeout(e, -1, &ms), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_get_timeout(e, SMTPC_TIMEOUT_COUNT, &ms), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_get_timeout(e, 0, NULL), SMTPC_EINVAL);
+    assert_int_equal(ms, 99);
+
+    assert_int_equal(smtpc_engine_reply_count(NULL), 0);
+    assert_int_equal(smtpc_engine_reply_count(e), 0);
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_engine_begin_session(e), 0);
+    assert_int_equal(feed_text(e, "220 h"), 0); /* a dripping server */
+    assert_int_equal(smtpc_engine_reply_count(e), 0);
+    assert_int_equal(feed_text(e, "i\r\n"), 0);
+    assert_int_equal(smtpc_engine_reply_count(e), 1);
+    send_all(e);
+    assert_int_equal(feed_text(e, "250-mx\r\n250-PIPELINING\r\n"), 0);
+    assert_int_equal(smtpc_engine_reply_count(e), 1); /* continuation lines only */
+    assert_int_equal(feed_text(e, "250 8BITMIME\r\n"), 0);
+    assert_int_equal(smtpc_engine_reply_count(e), 2);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+    /* Pipelined replies in one read: one each. */
+    const char *rcpts[] = {"b@y.test", "c@y.test"};
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", rcpts, 2, -1, 0), 0);
+    send_all(e);
+    assert_int_equal(feed_text(e, "250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n"), 0);
+    assert_int_equal(smtpc_engine_reply_count(e), 6);
+    assert_int_equal(smtpc_engine_reset(e), 0);
+    assert_int_equal(smtpc_engine_reply_count(e), 0);
+    smtpc_engine_free(e);
+}
+
+/* body_ended marks the point after which a lost connection leaves the
+ * message's fate unknown; the recipient table is readable by count, and a
+ * 250 to RCPT after MAIL FROM was refused is not an acceptance. */
+static void test_driver_transaction_state(void **state)
+{
+    (void)state;
+    smtpc_engine *e = ready_engine("250-mx\r\n250 PIPELINING\r\n");
+    assert_int_equal(smtpc_engine_body_ended(NULL), 0);
+    assert_int_equal(smtpc_engine_rcpt_count(NULL), 0);
+    assert_int_equal(smtpc_engine_rcpt_accepted(NULL, 0), 0);
+    assert_int_equal(smtpc_engine_rcpt_count(e), 0);
+    const char *rcpts[] = {"b@y.test", "c@y.test", "d@y.test"};
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", rcpts, 3, -1, 0), 0);
+    assert_int_equal(smtpc_engine_rcpt_count(e), 3);
+    send_all(e);
+    assert_int_equal(feed_text(e, "250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n354 go\r\n"), 0);
+    assert_int_equal(smtpc_engine_rcpt_accepted(e, 0), 1);
+    assert_int_equal(smtpc_engine_rcpt_accepted(e, 1), 0);
+    assert_int_equal(smtpc_engine_rcpt_accepted(e, 2), 1);
+    assert_int_equal(smtpc_engine_rcpt_accepted(e, 3), 0); /* out of range */
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_BODY);
+    assert_int_equal(smtpc_engine_body_ended(e), 0);
+    assert_int_equal(smtpc_engine_body_end(e), 0);
+    assert_int_equal(smtpc_engine_body_ended(e), 1);
+    send_all(e);
+    assert_int_equal(feed_text(e, "250 queued\r\n"), 0);
+    assert_int_equal(smtpc_engine_body_ended(e), 1); /* until the next transaction */
+    assert_int_equal(smtpc_engine_message_status(e), SMTPC_MESSAGE_ACCEPTED);
+
+    /* MAIL FROM refused, RCPTs answered 250 anyway: none accepted. */
+    assert_int_equal(smtpc_engine_begin_mail(e, "a@x.test", rcpts, 2, -1, 0), 0);
+    assert_int_equal(smtpc_engine_body_ended(e), 0);
+    assert_int_equal(smtpc_engine_rcpt_count(e), 2);
+    send_all(e);
+    feed_text(e, "550 no sender\r\n250 ok\r\n250 ok\r\n");
+    send_all(e);
+    feed_text(e, "354 go\r\n"); /* answered with a lone "." */
+    send_all(e);
+    feed_text(e, "250 ok\r\n");
+    send_all(e);
+    feed_text(e, "250 ok\r\n"); /* RSET */
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+    assert_int_equal(smtpc_engine_rcpt_reply_code(e, 0), 250);
+    assert_int_equal(smtpc_engine_rcpt_accepted(e, 0), 0);
+    assert_int_equal(smtpc_engine_rcpt_accepted(e, 1), 0);
+    assert_int_equal(smtpc_engine_result(e), SMTPC_EMAILFROM);
+    smtpc_engine_free(e);
+}
+
+/* Settings for the next session are taken once the last one is over, and
+ * leave its results alone. Before, the engine refused them (SMTPC_ESTATE)
+ * and the client had to lift its internal state around the call. */
+static void test_settings_after_session(void **state)
+{
+    (void)state;
+    smtpc_engine *e = ready_engine("250-mx\r\n250 8BITMIME\r\n");
+    /* During a session: refused. */
+    assert_int_equal(smtpc_engine_set_ehlo_name(e, "next.test"), SMTPC_ESTATE);
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_IMPLICIT_TLS), SMTPC_ESTATE);
+    assert_int_equal(smtpc_engine_begin_quit(e), 0);
+    assert_int_equal(smtpc_engine_set_credentials(e, "u", "p"), SMTPC_ESTATE); /* op running */
+    send_all(e);
+    assert_int_equal(feed_text(e, "221 bye\r\n"), 0);
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_CLOSE);
+    /* Over: taken, and the ended session's results stay. */
+    assert_int_equal(smtpc_engine_set_ehlo_name(e, "next.test"), 0);
+    assert_int_equal(smtpc_engine_set_ehlo_name(e, "bad name"), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_engine_set_credentials(e, "u", "p"), 0);
+    assert_int_equal(smtpc_engine_set_credentials(e, NULL, NULL), 0);
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_IMPLICIT_TLS), 0);
+    assert_int_equal(smtpc_engine_is_encrypted(e), 0);
+    assert_int_equal(smtpc_engine_capabilities(e) & SMTPC_CAP_8BITMIME, SMTPC_CAP_8BITMIME);
+    assert_int_equal(smtpc_engine_begin_session(e), SMTPC_ESTATE); /* reset first */
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_engine_reset(e), 0);
+    assert_int_equal(smtpc_engine_begin_session(e), 0);
+    assert_int_equal(feed_text(e, "220 hi\r\n"), 0);
+    const uint8_t *p;
+    size_t n;
+    assert_int_equal(smtpc_engine_output(e, &p, &n), 0);
+    assert_int_equal(n, strlen("EHLO next.test\r\n"));
+    assert_memory_equal(p, "EHLO next.test\r\n", n);
+    smtpc_engine_free(e);
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[sizeof scripts / sizeof scripts[0] + 8];
+    struct CMUnitTest tests[sizeof scripts / sizeof scripts[0] + 11];
     size_t n = 0;
     for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
         tests[n].name = scripts[i].name;
@@ -833,5 +976,8 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_reply_byte_limit);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_feed_returns_result);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rcpt_table_overflow);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver_timeouts_and_replies);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver_transaction_state);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_settings_after_session);
     return _cmocka_run_group_tests("engine", tests, n, NULL, NULL);
 }

@@ -764,10 +764,54 @@ static void test_scram_long_nonce(void **state)
     smtpc_engine_free(e);
 }
 
+/* Consolidation issue ("the engine is the product"): the engine reaches no
+ * OS entropy source by itself. Without smtpc_engine_set_random, SCRAM fails
+ * cleanly before anything is written, says which call is missing, and the
+ * session stays usable; with the hook set, the nonce comes from it. */
+static void test_scram_needs_random(void **state)
+{
+    (void)state;
+    smtpc_engine *e = NULL;
+    assert_int_equal(smtpc_engine_new(NULL, "client.test", 0, 0, &e), 0);
+    assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_engine_allow_plaintext_auth(e, 1), 0);
+    assert_int_equal(smtpc_engine_set_credentials(e, "user", "pencil"), 0);
+    assert_int_equal(smtpc_engine_begin_session(e), 0);
+    static char out[4096];
+    say(e, "220 mx.test\r\n");
+    drain_to(e, out, sizeof out);
+    say(e, "250-mx.test\r\n250 AUTH SCRAM-SHA-256\r\n");
+    drain_to(e, out, sizeof out);
+    assert_string_equal(out, ""); /* no AUTH line went out */
+    assert_int_equal(smtpc_engine_result(e), SMTPC_ENOTSUP);
+    const smtpc_error *err = smtpc_engine_error(e);
+    assert_int_equal(smtpc_error_code(err), SMTPC_ENOTSUP);
+    assert_non_null(strstr(smtpc_error_message(err), "no random source: smtpc_engine_set_random"));
+    assert_string_equal(smtpc_engine_auth_mechanism(e), "");
+    assert_int_equal(smtpc_engine_want(e), SMTPC_WANT_IDLE);
+    assert_int_equal(smtpc_engine_begin_noop(e), 0);
+    drain_to(e, out, sizeof out);
+    assert_string_equal(out, "NOOP\r\n");
+    say(e, "250 ok\r\n");
+    assert_int_equal(smtpc_engine_result(e), 0);
+
+    /* Set for the next session, the hook gives the nonce (RFC 7677's). */
+    assert_int_equal(smtpc_engine_set_random(NULL, rfc7677_random, NULL), SMTPC_EINVAL);
+    assert_int_equal(smtpc_engine_set_random(e, rfc7677_random, NULL), 0);
+    assert_int_equal(smtpc_engine_reset(e), 0);
+    assert_int_equal(smtpc_engine_begin_session(e), 0);
+    say(e, "220 mx.test\r\n");
+    drain_to(e, out, sizeof out);
+    say(e, "250-mx.test\r\n250 AUTH SCRAM-SHA-256\r\n");
+    drain_to(e, out, sizeof out);
+    assert_string_equal(out, "AUTH SCRAM-SHA-256 biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8=\r\n");
+    smtpc_engine_free(e);
+}
+
 int main(void)
 {
     enum { N_SCRIPTS = sizeof scripts / sizeof scripts[0] };
-    struct CMUnitTest tests[N_SCRIPTS + 5];
+    struct CMUnitTest tests[N_SCRIPTS + 6];
     for (size_t i = 0; i < N_SCRIPTS; i++) {
         tests[i] = (struct CMUnitTest){scripts[i].name, run_script, NULL, NULL,
                                        (void *)&scripts[i]};
@@ -777,5 +821,6 @@ int main(void)
     tests[N_SCRIPTS + 2] = (struct CMUnitTest)cmocka_unit_test(test_long_challenges);
     tests[N_SCRIPTS + 3] = (struct CMUnitTest)cmocka_unit_test(test_scram_long_nonce);
     tests[N_SCRIPTS + 4] = (struct CMUnitTest)cmocka_unit_test(test_secret_echoes);
-    return _cmocka_run_group_tests("engine_auth", tests, N_SCRIPTS + 5, NULL, NULL);
+    tests[N_SCRIPTS + 5] = (struct CMUnitTest)cmocka_unit_test(test_scram_needs_random);
+    return _cmocka_run_group_tests("engine_auth", tests, N_SCRIPTS + 6, NULL, NULL);
 }

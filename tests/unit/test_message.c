@@ -454,6 +454,39 @@ static void test_alloc_failures(void **state)
     }
 }
 
+/* Consolidation issue: the envelope a driver sends the message with comes
+ * from public calls (the client no longer reads the message's insides). */
+static void test_envelope(void **state)
+{
+    (void)state;
+    smtpc_message *m = NULL;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_null(smtpc_message_from_address(NULL));
+    assert_null(smtpc_message_from_address(m));
+    assert_int_equal(smtpc_message_envelope_rcpts(NULL, NULL, 0), 0);
+    assert_int_equal(smtpc_message_envelope_rcpts(m, NULL, 0), 0);
+    assert_int_equal(smtpc_message_set_from(m, "me@x.test", "Me"), 0);
+    assert_string_equal(smtpc_message_from_address(m), "me@x.test");
+    assert_int_equal(smtpc_message_add_bcc(m, "hidden@y.test", NULL), 0);
+    assert_int_equal(smtpc_message_add_cc(m, "c@y.test", NULL), 0);
+    assert_int_equal(smtpc_message_add_to(m, "a@y.test", "A"), 0);
+    assert_int_equal(smtpc_message_add_reply_to(m, "r@y.test", NULL), 0); /* not a recipient */
+    assert_int_equal(smtpc_message_add_to(m, "c@y.test", NULL), 0);     /* duplicates kept */
+    assert_int_equal(smtpc_message_envelope_rcpts(m, NULL, 0), 4);
+    const char *table[5] = {"x", "x", "x", "x", "x"};
+    assert_int_equal(smtpc_message_envelope_rcpts(m, table, 2), 4);
+    assert_string_equal(table[0], "a@y.test");
+    assert_string_equal(table[1], "c@y.test");
+    assert_string_equal(table[2], "x"); /* past cap: untouched */
+    assert_int_equal(smtpc_message_envelope_rcpts(m, table, 5), 4);
+    assert_string_equal(table[0], "a@y.test");
+    assert_string_equal(table[1], "c@y.test");
+    assert_string_equal(table[2], "c@y.test");
+    assert_string_equal(table[3], "hidden@y.test");
+    assert_string_equal(table[4], "x");
+    smtpc_message_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_file_replaced),
         cmocka_unit_test(test_size_overflow),
+        cmocka_unit_test(test_envelope),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "random.h"
 #include "sasl.h"
 #include "smtpc/base.h"
 
@@ -558,10 +559,14 @@ static void test_scram_default_random(void **state)
     (void)state;
     smtpc_sasl a, b;
     char out1[LINE], out2[LINE];
+    /* No source given: the codec never falls back to the OS by itself
+     * (consolidation issue, sans-io rule). */
     assert_int_equal(smtpc_sasl_begin(&a, SMTPC_MECH_SCRAM_SHA_256, "user", "pencil", NULL, NULL,
-                                      512, out1, sizeof out1), 0);
-    assert_int_equal(smtpc_sasl_begin(&b, SMTPC_MECH_SCRAM_SHA_256, "user", "pencil", NULL, NULL,
-                                      512, out2, sizeof out2), 0);
+                                      512, out1, sizeof out1), SMTPC_ENOTSUP);
+    assert_int_equal(smtpc_sasl_begin(&a, SMTPC_MECH_SCRAM_SHA_256, "user", "pencil",
+                                      smtpc_random_default, NULL, 512, out1, sizeof out1), 0);
+    assert_int_equal(smtpc_sasl_begin(&b, SMTPC_MECH_SCRAM_SHA_256, "user", "pencil",
+                                      smtpc_random_default, NULL, 512, out2, sizeof out2), 0);
     assert_int_equal(strlen(a.client_nonce), 20);
     assert_string_not_equal(a.client_nonce, b.client_nonce);
     assert_null(strchr(a.client_nonce, ','));
