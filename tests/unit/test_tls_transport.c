@@ -547,14 +547,17 @@ static const char client_auth_greeting[] =
     "[{\"tls\": {\"cert\": \"server\", \"client_ca\": \"ca\"}}, {\"send\": \"220 hi\\r\\n\"}, "
     "{\"echo\": null}]";
 
-/* Where the refusal shows: in the handshake with TLS 1.2, on the first read
- * with TLS 1.3 (the server checks our certificate after our Finished). */
+/* The refusal shows in the handshake with TLS 1.2. With TLS 1.3 the server
+ * answers our certificate after our Finished: on the first read, or, when
+ * it hangs up while we still write our last flight, already in
+ * smtpc_transport_new_tls. The code and the reason are the same. */
 static void expect_client_cert_refused(const greeted *g, const char *text)
 {
     if (g->o.rc != SMTPC_ETLS_HANDSHAKE || !strstr(g->o.msg, text))
         fail_msg("expected SMTPC_ETLS_HANDSHAKE and \"%s\", got %d: %s", text, g->o.rc,
                  g->o.msg);
-    assert_int_equal(g->after_handshake, HAVE_TLS13);
+    if (!HAVE_TLS13)
+        assert_int_equal(g->after_handshake, 0);
     assert_non_null(strstr(g->o.msg, "localhost"));
 }
 
