@@ -919,6 +919,13 @@ static int session_setup(tls_session *s, char *msg, size_t cap)
      * it is compiled in (3.6 LTS by default), else 1.2. */
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3)
     mbedtls_ssl_conf_max_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_3);
+#if defined(MBEDTLS_SSL_SESSION_TICKETS) && MBEDTLS_VERSION_NUMBER >= 0x03060100
+    /* 3.6.0 reports every NewSessionTicket from mbedtls_ssl_read, later
+     * releases only on request: ask, so that every 3.6 behaves the same
+     * and tls_recv's retry is the path the tests run. */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &s->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
 #else
     mbedtls_ssl_conf_max_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
 #endif
@@ -1258,6 +1265,7 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
         char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
         if (refused_after_handshake(s, ret, msg, sizeof msg)) {
             s->broken = 1;
+            s->peer_closed = 1; /* a fatal alert ends the session */
             smtpc_transport_set_errmsg(s->self, "%s", msg);
             return SMTPC_ETLS_HANDSHAKE;
         }
