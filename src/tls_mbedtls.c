@@ -8,6 +8,7 @@
 #include "transport_internal.h"
 #include "alloc.h"
 #include "tls_ip.h"
+#include "tls_records.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -81,15 +82,25 @@ static void cfg_fail(smtpc_tls_config *cfg, const char *what, int ret)
     snprintf(cfg->errmsg, sizeof cfg->errmsg, "%s: %s", what, why);
 }
 
-/* PSA must be up before 3.x parses keys or runs a handshake; it is
- * mbedTLS's own process-wide state and initialising it twice is harmless. */
-static int crypto_init(void)
+/* PSA must be up before 3.x parses keys or runs a handshake (TLS 1.3
+ * does all its crypto through it); it is mbedTLS's own process-wide state
+ * and initialising it twice is harmless. Returns 0, or writes why not. */
+static int crypto_init(char *msg, size_t cap)
 {
 #if SMTPC_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
-    return psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+    psa_status_t st = psa_crypto_init();
+    if (st != PSA_SUCCESS) {
+        snprintf(msg, cap,
+                 "cannot initialise mbedTLS's PSA crypto (psa_crypto_init: status %d%s)",
+                 (int)st,
+                 st == PSA_ERROR_INSUFFICIENT_ENTROPY ? ", not enough entropy" : "");
+        return -1;
+    }
 #else
-    return 0;
+    (void)msg;
+    (void)cap;
 #endif
+    return 0;
 }
 
 /* A session's generator, seeded through session_entropy. */
@@ -235,7 +246,9 @@ int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_config **out)
     mbedtls_x509_crt_init(&cfg->own_cert);
     mbedtls_pk_init(&cfg->own_key);
     cfg->ca_is_default = 1;
-    if (crypto_init() != 0) {
+    /* No handle survives to carry a text here; the code says it, and a
+     * transport's setup repeats the call with a message. */
+    if (crypto_init(NULL, 0) != 0) {
         smtpc_tls_config_free(cfg);
         return SMTPC_ETLS;
     }
@@ -662,6 +675,12 @@ typedef struct {
     int pin_checked;
     int pin_mismatch;
     uint32_t vflags;        /* every verification flag seen, for messages */
+    smtpc_tls_watch watch;  /* the server's plaintext handshake, for messages */
+    /* The server closed while we sent during the handshake; the rest was
+     * dropped so that mbedTLS goes on to read why (its alert). The session
+     * is never handed out then. */
+    int send_lost;
+    int app_data_seen;      /* a read returned data: the handshake was accepted */
     uint8_t first[FIRST_BYTES_MAX]; /* what the server sent first, for messages */
     size_t first_len;
 } tls_session;
@@ -718,8 +737,19 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
         smtpc_transport_set_errmsg(s->inner, "deadline passed");
         return bio_fail(s, SMTPC_ETIMEDOUT);
     }
+    if (s->send_lost)
+        return len > INT_MAX ? INT_MAX : (int)len;
     size_t sent = 0;
     int rc = smtpc_transport_send(s->inner, buf, len, left, &sent);
+    if (rc == SMTPC_ECLOSED && !s->handshake_done && s->first_len > 0) {
+        /* The server hung up on our flight, usually right after an alert
+         * that is waiting to be read (a client certificate refused while
+         * we still sent): let mbedTLS go on to read it, instead of
+         * reporting only the broken pipe. */
+        s->inner_rc = rc;
+        s->send_lost = 1;
+        return len > INT_MAX ? INT_MAX : (int)len;
+    }
     if (rc != SMTPC_OK)
         return bio_fail(s, rc);
     if (sent == 0) {
@@ -744,6 +774,8 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     int rc = smtpc_transport_recv(s->inner, buf, len, left, &got);
     if (rc != SMTPC_OK)
         return bio_fail(s, rc);
+    if (!s->handshake_done)
+        smtpc_tls_watch_feed(&s->watch, buf, got);
     if (!s->handshake_done && s->first_len < sizeof s->first) {
         size_t n = sizeof s->first - s->first_len;
         if (n > got)
@@ -863,10 +895,8 @@ static int session_setup(tls_session *s, char *msg, size_t cap)
     rng_init(&s->rng);
     mbedtls_ssl_config_init(&s->conf);
     mbedtls_ssl_init(&s->ssl);
-    if (crypto_init() != 0) {
-        snprintf(msg, cap, "cannot initialise the crypto library");
+    if (crypto_init(msg, cap) != 0)
         return SMTPC_ETLS;
-    }
     ret = rng_seed(&s->rng, cfg);
     if (ret != 0 && s->rng.nomem) {
         snprintf(msg, cap, "out of memory");
@@ -885,6 +915,20 @@ static int session_setup(tls_session *s, char *msg, size_t cap)
     mbedtls_ssl_conf_min_tls_version(&s->conf, cfg->min_version == SMTPC_TLS_VERSION_1_3
                                                    ? MBEDTLS_SSL_VERSION_TLS1_3
                                                    : MBEDTLS_SSL_VERSION_TLS1_2);
+    /* The newest the build has, whatever its defaults say: TLS 1.3 where
+     * it is compiled in (3.6 LTS by default), else 1.2. */
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    mbedtls_ssl_conf_max_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_3);
+#if defined(MBEDTLS_SSL_SESSION_TICKETS) && MBEDTLS_VERSION_NUMBER >= 0x03060100
+    /* 3.6.0 reports every NewSessionTicket from mbedtls_ssl_read, later
+     * releases only on request: ask, so that every 3.6 behaves the same
+     * and tls_recv's retry is the path the tests run. */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &s->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
+#else
+    mbedtls_ssl_conf_max_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
 #else
     mbedtls_ssl_conf_min_version(&s->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                  MBEDTLS_SSL_MINOR_VERSION_3);
@@ -957,6 +1001,88 @@ static int plaintext_answer(tls_session *s, char *buf, size_t cap)
     return 1;
 }
 
+/* What the server's refusal of our client certificate is called: the same
+ * SMTPC_ETLS_HANDSHAKE whether it came during the handshake (TLS 1.2) or
+ * on the first read after it (TLS 1.3, where the server checks our
+ * certificate after our side is done). how says what showed it. */
+static int client_cert_refused(const tls_session *s, int sure, const char *how, char *msg,
+                               size_t cap)
+{
+    /* TLS 1.3 hides both the server's request and its alert from us: what
+     * else it could be refusing at that point is only our Finished. */
+    const char *maybe = sure ? "" : "most likely ";
+    if (s->cfg->have_own)
+        snprintf(msg, cap,
+                 "%s %srejected our client certificate: %s (is the certificate issued by a "
+                 "CA the server trusts, and valid?)",
+                 peer_name(s), maybe, how);
+    else
+        snprintf(msg, cap,
+                 "%s %srequires a client certificate, and none is configured "
+                 "(smtpc_tls_config_set_client_cert_file): %s",
+                 peer_name(s), maybe, how);
+    return SMTPC_ETLS_HANDSHAKE;
+}
+
+static const char after_tls13[] = "it ended the session with a fatal alert right after "
+                                  "the TLS 1.3 handshake";
+
+static int is_tls13(const tls_session *s)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    return mbedtls_ssl_get_version_number(&s->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
+/* With TLS 1.3 our handshake ends with our Finished, and the server answers
+ * it (and our certificate, or its absence) only afterwards: a fatal alert
+ * before any data is that answer. Fills msg and returns 1 if so. */
+static int refused_after_handshake(const tls_session *s, int ret, char *msg, size_t cap)
+{
+    if (ret != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || s->app_data_seen || !is_tls13(s))
+        return 0;
+    client_cert_refused(s, 0, after_tls13, msg, cap);
+    return 1;
+}
+
+/* Our write found the connection closed: read (bounded) whether the
+ * server left an alert saying why. Returns mbedtls_ssl_read's result. */
+static int read_parting_alert(tls_session *s)
+{
+    unsigned char buf[64];
+    int ret;
+    s->deadline = deadline_after(CLOSE_NOTIFY_TIMEOUT_MS);
+    do {
+        ret = mbedtls_ssl_read(&s->ssl, buf, sizeof buf);
+    } while ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+              || ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+#endif
+              ) && time_left(s) != 0);
+    return ret;
+}
+
+/* A fatal alert during the handshake, named when it was sent in plaintext
+ * (TLS 1.2, and 1.3 up to ServerHello). Returns 0 when nothing more
+ * specific than mbedTLS's text can be said. */
+static int alert_error(const tls_session *s, char *msg, size_t cap)
+{
+    int desc = s->watch.alert_desc;
+    if (desc < 0)
+        return 0;
+    const char *name = smtpc_tls_alert_name(desc);
+    char how[80];
+    snprintf(how, sizeof how, "it sent the alert %s (%d)", name ? name : "unknown", desc);
+    /* Only a server that asked for a certificate can be refusing ours. */
+    if (s->watch.cert_requested && smtpc_tls_alert_about_client_cert(desc))
+        return client_cert_refused(s, 1, how, msg, cap);
+    snprintf(msg, cap, "TLS handshake with %s failed: %s", peer_name(s), how);
+    return SMTPC_ETLS_HANDSHAKE;
+}
+
 static int handshake_error(tls_session *s, int ret, char *msg, size_t cap)
 {
     char why[200];
@@ -975,6 +1101,14 @@ static int handshake_error(tls_session *s, int ret, char *msg, size_t cap)
         if (s->inner_rc != 0)
             return s->inner_rc;
         return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS_HANDSHAKE;
+    }
+    /* Before the inner transport's failure: after a send the server cut
+     * short (send_lost), its alert is what explains the closed pipe. */
+    if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+        int rc = alert_error(s, msg, cap);
+        if (rc != 0)
+            return rc;
+        s->inner_rc = 0; /* mbedTLS's text below says more than the pipe */
     }
     if (s->inner_rc != 0) {
         const char *inner = smtpc_transport_errmsg(s->inner);
@@ -1011,6 +1145,14 @@ static int session_handshake(tls_session *s, int timeout_ms, char *msg, size_t c
              time_left(s) != 0);
     if (ret != 0)
         return handshake_error(s, ret, msg, cap);
+    if (s->send_lost) {
+        /* Our side finished (TLS 1.3) although the server hung up on it. */
+        ret = read_parting_alert(s);
+        if (refused_after_handshake(s, ret, msg, cap))
+            return SMTPC_ETLS_HANDSHAKE;
+        s->inner_rc = SMTPC_ECLOSED;
+        return handshake_error(s, ret, msg, cap);
+    }
 
     /* The callback normally checked the pin; if mbedTLS skipped it (no
      * chain to verify, e.g. a resumed session), check the kept peer cert. */
@@ -1074,6 +1216,17 @@ static int tls_send(void *user, const uint8_t *buf, size_t len, int timeout_ms, 
          * bytes again, which the caller is not bound to give us. */
         s->broken = 1;
         *sent = done;
+        if (s->inner_rc == SMTPC_ECLOSED && !s->app_data_seen && is_tls13(s)) {
+            /* Writing first after a TLS 1.3 handshake (EHLO after
+             * STARTTLS) can meet the server's refusal as a closed pipe. */
+            char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
+            if (refused_after_handshake(s, read_parting_alert(s), msg, sizeof msg)) {
+                s->peer_closed = 1;
+                smtpc_transport_set_errmsg(s->self, "%s", msg);
+                return SMTPC_ETLS_HANDSHAKE;
+            }
+            s->inner_rc = SMTPC_ECLOSED;
+        }
         return io_error(s, ret, "write to");
     }
     *sent = done;
@@ -1092,6 +1245,7 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
     for (;;) {
         int ret = mbedtls_ssl_read(&s->ssl, buf, cap);
         if (ret > 0) {
+            s->app_data_seen = 1;
             *received = (size_t)ret;
             return SMTPC_OK;
         }
@@ -1108,6 +1262,13 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
             continue;
 #endif
+        char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
+        if (refused_after_handshake(s, ret, msg, sizeof msg)) {
+            s->broken = 1;
+            s->peer_closed = 1; /* a fatal alert ends the session */
+            smtpc_transport_set_errmsg(s->self, "%s", msg);
+            return SMTPC_ETLS_HANDSHAKE;
+        }
         /* mbedTLS keeps a partly read record across calls, so a read that
          * timed out can be retried; anything else ends the session. */
         if (s->inner_rc == SMTPC_ETIMEDOUT)
@@ -1213,6 +1374,7 @@ int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner
     s->self = t;
     s->inner = inner;
     s->cfg = cfg;
+    smtpc_tls_watch_init(&s->watch);
     s->ip_len = smtpc_tls_parse_ip(s->server_name, s->ip);
     t->user = s;
     t->destroy = tls_destroy;

@@ -7,8 +7,10 @@
  *
  * Safe by default: the server's chain, validity dates and host name are
  * verified (IP-address literals against the certificate's IP SANs), the
- * minimum protocol version is TLS 1.2, and the trust anchors are the system
- * bundle. Turning verification off takes an explicit call.
+ * minimum protocol version is TLS 1.2, the newest the mbedTLS build offers
+ * is negotiated (TLS 1.3 on mbedTLS 3.x with MBEDTLS_SSL_PROTO_TLS1_3, as
+ * 3.6 LTS has by default; TLS 1.2 on 2.28), and the trust anchors are the
+ * system bundle. Turning verification off takes an explicit call.
  *
  * Built with -Dtls=disabled, every function here keeps its symbol and returns
  * SMTPC_ENOTSUP (smtpc_tls_config_free is then a no-op).
@@ -53,8 +55,9 @@ typedef struct smtpc_tls_config smtpc_tls_config;
  * roots; where the file does not exist, as on firmware, the store is empty
  * and every verification fails until you add anchors). alloc may be NULL
  * (malloc/free); it is copied. Returns 0 and stores the handle in *out, or
- * SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS (crypto initialisation failed) or
- * SMTPC_ENOTSUP. A configuration may be shared by any number of transports,
+ * SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS (mbedTLS 3.x's PSA crypto could
+ * not be initialised, e.g. no entropy: smtpc_transport_new_tls then says
+ * why) or SMTPC_ENOTSUP. A configuration may be shared by any number of transports,
  * used from one thread at a time; change it only while no transport uses
  * it. */
 SMTPC_API int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_config **out);
@@ -164,10 +167,18 @@ SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_
  *                       or nothing to verify against (no trust anchors,
  *                       no server name)
  *  SMTPC_ETLS_PIN       the server's public key does not match the pin
- *  SMTPC_ETLS_HANDSHAKE any other handshake failure (mbedTLS's text; when
- *                       the server answered in plaintext, such as an SMTP
- *                       greeting on a plaintext or STARTTLS port, errmsg
- *                       says so and quotes the start of what it sent)
+ *  SMTPC_ETLS_HANDSHAKE any other handshake failure (a fatal alert from the
+ *                       server is named; when the server answered in
+ *                       plaintext, such as an SMTP greeting on a plaintext
+ *                       or STARTTLS port, errmsg says so and quotes the
+ *                       start of what it sent; else mbedTLS's text). A
+ *                       server refusing our client certificate, or the
+ *                       lack of one, gets this code and says so. With
+ *                       TLS 1.3 the server can only refuse it after our
+ *                       side of the handshake is done: then the refusal
+ *                       may come here or from the returned transport's
+ *                       first recv or send, as this same code (the session
+ *                       is then unusable).
  *  SMTPC_ETIMEDOUT, SMTPC_ECLOSED, SMTPC_EIO   from the inner transport
  *  SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS, SMTPC_ENOTSUP
  * When errmsg is not NULL a readable reason (or "" on success) is written
@@ -179,6 +190,7 @@ SMTPC_API int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transp
 
 /* A one-line description of a TLS transport's session for traces, e.g.
  * "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384, certificate verified"
+ * or "TLSv1.3 TLS1-3-AES-256-GCM-SHA384, certificate verified"
  * (or "... certificate NOT verified (verification off): untrusted"). Written
  * into buf (cap bytes, NUL-terminated). Returns 0, SMTPC_EINVAL (t is not a
  * TLS transport) or SMTPC_ENOTSUP. */
