@@ -43,7 +43,9 @@ static void test_small_stack(void **state)
     long min = sysconf(_SC_THREAD_STACK_MIN);
     if (min > 0 && (size_t)min > size)
         size = (size_t)min; /* the platform's floor; still far below 38 KB */
-    assert_true(size < sizeof(mbedtls_entropy_context));
+    /* With Debian's 2.28 (HAVEGE configured) the entropy context alone is
+     * larger than this stack, which is what the test is about; mbedTLS 3.x
+     * has a smaller context, and the draw must work on this stack too. */
     pthread_attr_t attr;
     assert_int_equal(pthread_attr_init(&attr), 0);
     assert_int_equal(pthread_attr_setstacksize(&attr, size), 0);
