@@ -21,7 +21,7 @@
 /* --- a fixed pool: everything the engine allocates comes from here --- */
 
 typedef struct pool {
-    _Alignas(16) unsigned char mem[8192];
+    _Alignas(16) unsigned char mem[12288];
     size_t used, peak;
 } pool;
 

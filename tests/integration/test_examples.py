@@ -34,7 +34,7 @@ class ExampleTests(unittest.TestCase):
                                capture_output=True, text=True)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("ops@example.org: 250", proc.stdout)
-        self.assertRegex(proc.stdout, r"engine memory: \d+ bytes at peak from a 8192-byte pool")
+        self.assertRegex(proc.stdout, r"engine memory: \d+ bytes at peak from a 12288-byte pool")
         self.assertEqual(len(srv.handler.envelopes), 1)
         env = srv.handler.envelopes[0]
         self.assertEqual(env["mail_from"], "dev@example.org")
