@@ -394,6 +394,13 @@ static int start_tls(smtpc_client *c)
 static int transport_failed(smtpc_client *c, int rc)
 {
     const char *why = c->transport ? smtpc_transport_errmsg(c->transport) : "";
+    char limit[64] = "";
+    /* A callback transport has no way to give a reason: name the limit. */
+    if (!why[0] && rc == SMTPC_ETIMEDOUT)
+        snprintf(limit, sizeof limit, "no progress within %d ms",
+                 smtpc_engine_timeout_ms(c->engine));
+    if (!why[0])
+        why = limit;
     char msg[SMTPC_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "%s%s%s", smtpc_strerror(rc), why[0] ? ": " : "", why);
     return smtpc_engine_abort(c->engine, rc, msg);
