@@ -9,6 +9,7 @@
 #include "random.h"
 #include "smtpc/auth.h"
 #include "smtpc/engine.h"
+#include "smtpc_config.h"
 #include "smtpc/tls.h"
 #include "transport_internal.h"
 
@@ -390,6 +391,13 @@ static int start_tls(smtpc_client *c)
 static int transport_failed(smtpc_client *c, int rc)
 {
     const char *why = c->transport ? smtpc_transport_errmsg(c->transport) : "";
+    char limit[64] = "";
+    /* A callback transport has no way to give a reason: name the limit. */
+    if (!why[0] && rc == SMTPC_ETIMEDOUT)
+        snprintf(limit, sizeof limit, "no progress within %d ms",
+                 smtpc_engine_timeout_ms(c->engine));
+    if (!why[0])
+        why = limit;
     char msg[SMTPC_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "%s%s%s", smtpc_strerror(rc), why[0] ? ": " : "", why);
     return smtpc_engine_abort(c->engine, rc, msg);
@@ -592,8 +600,26 @@ static int open_session(smtpc_client *c)
         return refused_setting(c);
     if (!c->next_transport && !c->host)
         return set_error(c, SMTPC_EINVAL, "no server set (smtpc_client_set_server)");
+    int level = c->security;
+#if !SMTPC_HAVE_TLS
+    /* TLS compiled out: a level that needs it fails here, before a byte is
+     * sent (STARTTLS would otherwise go out and leave the server waiting for
+     * a handshake that never comes); optional STARTTLS is not attempted. */
+    if (level == SMTPC_SECURITY_STARTTLS || level == SMTPC_SECURITY_IMPLICIT_TLS)
+        return set_error(c, SMTPC_ENOTSUP,
+                         level == SMTPC_SECURITY_STARTTLS
+                             ? "smtpc was built without TLS support: STARTTLS is required "
+                               "(set SMTPC_SECURITY_PLAIN to send unencrypted)"
+                             : "smtpc was built without TLS support: implicit TLS is "
+                               "impossible");
+    if (level == SMTPC_SECURITY_STARTTLS_OPTIONAL) {
+        level = SMTPC_SECURITY_PLAIN;
+        trace_info(c, "smtpc was built without TLS support: STARTTLS not attempted, "
+                      "continuing unencrypted");
+    }
+#endif
     smtpc_engine_reset(c->engine);
-    smtpc_engine_set_security(c->engine, c->security);
+    smtpc_engine_set_security(c->engine, level);
 
     if (c->next_transport) {
         c->transport = c->next_transport;

@@ -69,7 +69,10 @@ SMTPC_API int smtpc_client_set_server(smtpc_client *c, const char *host, const c
 SMTPC_API int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms);
 /* The name sent in EHLO/HELO (copied). Default "localhost". */
 SMTPC_API int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name);
-/* SMTPC_SECURITY_*. Default SMTPC_SECURITY_STARTTLS (required). */
+/* SMTPC_SECURITY_*. Default SMTPC_SECURITY_STARTTLS (required). In a build
+ * without TLS (-Dtls=disabled) connect refuses STARTTLS and implicit TLS with
+ * SMTPC_ENOTSUP before connecting, and SMTPC_SECURITY_STARTTLS_OPTIONAL goes
+ * on unencrypted without sending STARTTLS. */
 SMTPC_API int smtpc_client_set_security(smtpc_client *c, int level);
 /* Trace every line sent and received (secrets redacted). user must outlive
  * the client. */

@@ -39,6 +39,7 @@
 #include <smtpc.h>
 
 #include "test_alloc.h"
+#include "test_tcp_transport.h"
 
 /* Far above what a session needs (a few hundred): a sweep that gets there
  * is not converging (the scenario keeps allocating more). */
@@ -183,6 +184,12 @@ static int run_once(run_state *rs, const setup *su, const scenario *sc)
         goto out;
     STEP(rs, rc, "smtpc_client_set_auth_mechanisms",
          smtpc_client_set_auth_mechanisms(c, sc->mechanism), smtpc_client_errmsg(c));
+    if (rc)
+        goto out;
+    /* Without the library's sockets: the tests' own transport (on malloc,
+     * as it is the application's, not smtpc's). */
+    STEP(rs, rc, "test_tcp_prepare", test_tcp_prepare(c, "127.0.0.1", su->port, 30000),
+         smtpc_client_errmsg(c));
     if (rc)
         goto out;
     /* The default security level (STARTTLS required) is what is swept. */

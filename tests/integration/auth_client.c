@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "driver_common.h"
+#include "test_tcp_transport.h"
 
 typedef struct {
     const char *host;
@@ -219,7 +220,9 @@ static int run(const options *o, smtpc_tls_config *tls, FILE *trace)
         return 3;
     }
     int status = 0;
-    rc = smtpc_client_connect(c);
+    rc = test_tcp_prepare(c, o->host, o->port, 20000);
+    if (rc == 0)
+        rc = smtpc_client_connect(c);
     report("connect", c, rc);
     if (rc) {
         status = 2;

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "smtpc.h"
+#include "test_tcp_transport.h"
 
 #define MAX_GEN 16
 
@@ -251,6 +252,8 @@ int main(int argc, char **argv)
         int src = c ? smtpc_client_set_server(c, argv[3], argv[4]) : SMTPC_ENOMEM;
         if (!src)
             src = smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN);
+        if (!src)
+            src = test_tcp_prepare(c, argv[3], argv[4], 10000);
         if (!src)
             src = smtpc_client_connect(c);
         if (!src)

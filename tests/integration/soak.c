@@ -15,6 +15,7 @@
 #include <smtpc.h>
 
 #include "test_alloc.h"
+#include "test_tcp_transport.h"
 
 /* AddressSanitizer keeps freed blocks in quarantine, so RSS climbs for a
  * while whatever the library does: RSS is then reported, not judged. */
@@ -119,8 +120,13 @@ static int report_error(const char *what, size_t i, int rc, smtpc_client *c)
     return 1;
 }
 
+/* The server setup() gave, for test_tcp_prepare before each connect. */
+static const char *server_host, *server_port;
+
 static int setup(smtpc_client *c, const char *host, const char *port)
 {
+    server_host = host;
+    server_port = port;
     int rc = smtpc_client_set_server(c, host, port);
     if (rc == 0)
         rc = smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN);
@@ -142,10 +148,16 @@ static int send_one(smtpc_client *c, const char *body, size_t len, size_t i)
     return 0;
 }
 
+static int connect_client(smtpc_client *c)
+{
+    int rc = test_tcp_prepare(c, server_host, server_port, 10000);
+    return rc ? rc : smtpc_client_connect(c);
+}
+
 static int phase_one_connection(smtpc_client *c, test_heap *h, size_t messages,
                                 const char *body, size_t len, tracker *t)
 {
-    int rc = smtpc_client_connect(c);
+    int rc = connect_client(c);
     if (rc)
         return report_error("connect", 0, rc, c);
     size_t step = messages / CHECKPOINTS ? messages / CHECKPOINTS : 1;
@@ -181,7 +193,7 @@ static int phase_connections(smtpc_client *c, test_heap *h, size_t connections,
     size_t step = connections / CHECKPOINTS ? connections / CHECKPOINTS : 1;
     double t0 = now_s();
     for (size_t i = 1; i <= connections; i++) {
-        int rc = smtpc_client_connect(c);
+        int rc = connect_client(c);
         if (rc)
             return report_error("connect", i, rc, c);
         if (send_one(c, body, len, i))

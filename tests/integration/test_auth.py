@@ -5,6 +5,10 @@ credentials off unencrypted connections, the distinct error for each way
 AUTH can fail, and traces that never hold a secret.
 
 Usage: /usr/bin/python3 test_auth.py PATH-TO-auth_client
+
+SMTPC_TEST_TLS=0 (set by meson for -Dtls=disabled) runs every mechanism over
+plaintext, explicitly allowed, instead of STARTTLS, and checks that a build
+without TLS refuses the levels that need it before sending anything.
 """
 
 import base64
@@ -23,6 +27,9 @@ from harness import run_program  # noqa: E402
 
 DRIVER = None
 CERTDIR = None
+# Whether the library under test has TLS (see the usage above).
+HAVE_TLS = os.environ.get("SMTPC_TEST_TLS", "1") != "0"
+NO_TLS_REASON = "TLS is compiled out (-Dtls=disabled)"
 
 USER = "alice@example.org"
 # Long and unusual, so that every base64 alignment of them is long enough
@@ -74,12 +81,19 @@ class Run:
                 f"--- trace\n{self.trace}")
 
 
-def run_client(srv, *args, security="starttls", password=PASSWORD, token=None, user=USER):
+def run_client(srv, *args, security=None, password=PASSWORD, token=None, user=USER):
+    """security None: STARTTLS, or without TLS plaintext explicitly allowed."""
     tmp = tempfile.mkdtemp(prefix="smtpc-auth-trace-")
     try:
         trace_path = os.path.join(tmp, "trace.txt")
+        if security is None:
+            security = "starttls" if HAVE_TLS else "plain"
+            if not HAVE_TLS:
+                args = ("--allow-plaintext",) + args
         argv = [DRIVER, "--port", str(srv.port), "--security", security,
-                "--cafile", srv.cafile, "--trace-file", trace_path, "--user", user]
+                "--trace-file", trace_path, "--user", user]
+        if HAVE_TLS:
+            argv += ["--cafile", srv.cafile]
         argv += ["--token", token] if token is not None else ["--password", password]
         proc = run_program(argv + list(args), 60, capture_output=True, text=True,
                            errors="replace")
@@ -93,6 +107,8 @@ def run_client(srv, *args, security="starttls", password=PASSWORD, token=None, u
 
 
 def server(**kwargs):
+    # Without TLS the server offers AUTH in plaintext, as it must to be reached.
+    kwargs.setdefault("auth_require_tls", HAVE_TLS)
     kwargs.setdefault("users", {USER: PASSWORD})
     kwargs.setdefault("tokens", {USER: TOKEN})
     return AuthServer(certdir=CERTDIR, **kwargs)
@@ -103,6 +119,7 @@ class RefusingServer(AuthServer):
     the replies auth_server.py has no switch for (454, 534, 538)."""
 
     def __init__(self, status, **kwargs):
+        kwargs.setdefault("auth_require_tls", HAVE_TLS)
         super().__init__(users={USER: PASSWORD}, certdir=CERTDIR, **kwargs)
         self.status = status
 
@@ -155,21 +172,27 @@ class AuthTestCase(unittest.TestCase):
                 self.assertIn(line, ("C: <redacted>", "S: 334 <redacted>", "C: *"))
 
     def assertNothingInPlaintext(self, srv):
+        if not HAVE_TLS:
+            # Plaintext was allowed explicitly: nothing to check but that
+            # TLS never started.
+            self.assertFalse(any(tls for tls, _ in srv.client_lines()), srv.client_lines())
+            return
         self.assertEqual(srv.leaked(PASSWORD, TOKEN), [])
         self.assertFalse(any(not tls for tls, _ in srv.auth_lines()), srv.auth_lines())
 
 
 class MechanismTests(AuthTestCase):
-    """Each mechanism, forced with --mechs, over STARTTLS."""
+    """Each mechanism, forced with --mechs, over STARTTLS (without TLS: over
+    plaintext, explicitly allowed)."""
 
     def check_good(self, mech, **server_kwargs):
         token = TOKEN if mech in TOKEN_MECHS else None
         with server(**server_kwargs) as srv:
             run = run_client(srv, "--mechs", mech, "--send", token=token)
         self.assertConnected(run, mech)
-        self.assertEqual(run.connect["encrypted"], 1)
+        self.assertEqual(run.connect["encrypted"], int(HAVE_TLS))
         self.assertEqual(srv.succeeded(), [mech], srv.auth_log)
-        self.assertTrue(srv.auth_log[-1]["tls"])
+        self.assertEqual(srv.auth_log[-1]["tls"], HAVE_TLS)
         self.assertEqual(srv.auth_log[-1]["login"], USER)
         self.assertDelivered(srv, run)
         self.assertIn("authenticated with " + mech, run.trace)
@@ -253,6 +276,7 @@ class MechanismTests(AuthTestCase):
         self.assertEqual(srv.succeeded(), [])
         self.assertEqual(srv.auth_log[-1]["detail"], "bad proof (e= sent, cancelled)")
 
+    @unittest.skipUnless(HAVE_TLS, NO_TLS_REASON + ": NoTlsTests checks the refusal")
     def test_implicit_tls(self):
         with server(implicit_tls=True) as srv:
             run = run_client(srv, "--send", security="tls")
@@ -375,6 +399,55 @@ class PolicyTests(AuthTestCase):
                     self.assertEqual(run.connect["reply_text"], text)
                     self.assertEqual(run.connect["temporary"], temporary)
                     self.assertTraceClean(run)
+
+
+@unittest.skipIf(HAVE_TLS, "these check a build without TLS (-Dtls=disabled)")
+class NoTlsTests(AuthTestCase):
+    """A build without TLS: the levels that need TLS are refused before a
+    byte is sent, so credentials and mail never go out unprotected by
+    accident; optional STARTTLS is not attempted."""
+
+    def assertRefusedBeforeSending(self, srv, run):
+        self.assertRefused(run, "SMTPC_ENOTSUP")
+        self.assertIn("without TLS", run.connect["message"], run.describe())
+        self.assertEqual(run.connect["encrypted"], 0, run.describe())
+        self.assertEqual(srv.client_lines(), [], "the client sent something")
+        self.assertEqual(srv.auth_log, [])
+        self.assertEqual(srv.handler.envelopes, [])
+
+    def test_starttls_required_refused(self):
+        for token in (None, TOKEN):
+            with self.subTest(token=bool(token)):
+                with server(auth_require_tls=True) as srv:
+                    run = run_client(srv, "--send", security="starttls", token=token)
+                self.assertRefusedBeforeSending(srv, run)
+                self.assertTraceClean(run)
+
+    def test_implicit_tls_refused(self):
+        with server(implicit_tls=True) as srv:
+            run = run_client(srv, "--send", security="tls")
+        self.assertRefusedBeforeSending(srv, run)
+
+    def test_starttls_optional_not_attempted(self):
+        # The server offers STARTTLS and AUTH in plaintext: the policy still
+        # keeps the secret off the wire unless plaintext is allowed.
+        with server(auth_require_tls=False) as srv:
+            run = run_client(srv, "--send", security="starttls-optional")
+        self.assertRefused(run, "SMTPC_EAUTH_INSECURE")
+        self.assertIn("STARTTLS not attempted", run.trace, run.describe())
+        self.assertNotIn(b"STARTTLS\r\n", [line for _, line in srv.client_lines()])
+        self.assertEqual(srv.auth_lines(), [])
+        self.assertEqual(srv.leaked(PASSWORD, TOKEN), [])
+        self.assertEqual(srv.handler.envelopes, [])
+
+    def test_starttls_optional_plaintext_allowed(self):
+        with server(auth_require_tls=False) as srv:
+            run = run_client(srv, "--allow-plaintext", "--send", security="starttls-optional")
+        self.assertConnected(run, "SCRAM-SHA-256")
+        self.assertEqual(run.connect["encrypted"], 0)
+        self.assertNotIn(b"STARTTLS\r\n", [line for _, line in srv.client_lines()])
+        self.assertDelivered(srv, run)
+        self.assertTraceClean(run)
 
 
 class TraceTests(AuthTestCase):

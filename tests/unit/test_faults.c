@@ -19,7 +19,9 @@
 #include "smtpc/auth.h"
 #include "smtpc/client.h"
 #include "smtpc/tls.h"
+#include "smtpc_config.h"
 #include "test_alloc.h"
+#include "test_tcp_transport.h"
 
 /* No run may take longer than this, whatever the server does. */
 #define NO_HANG_MS 4000
@@ -124,9 +126,12 @@ static void run(const smtpc_fs_step *script, const run_opts *o, run_result *r)
         smtpc_client_set_timeout(c, o->stage, o->stage_ms);
     smtpc_tls_config *tls = NULL;
     if (o->tls) {
+#if SMTPC_HAVE_TLS
         assert_int_equal(smtpc_tls_config_new(NULL, &tls), 0);
         assert_int_equal(smtpc_tls_config_set_verify(tls, SMTPC_TLS_VERIFY_NONE), 0);
         assert_int_equal(smtpc_client_set_tls_config(c, tls), 0);
+#endif
+        /* Without TLS no configuration can be made: STARTTLS required alone. */
         assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_STARTTLS), 0);
     } else {
         assert_int_equal(
@@ -136,6 +141,7 @@ static void run(const smtpc_fs_step *script, const run_opts *o, run_result *r)
         assert_int_equal(smtpc_client_set_credentials(c, "user", "secret"), 0);
         assert_int_equal(smtpc_client_allow_plaintext_auth(c, 1), 0);
     }
+    assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), ms), 0);
 
     long long start = now_ms();
     r->connect_rc = smtpc_client_connect(c);
@@ -911,6 +917,7 @@ static void idle_case(const char *name, const smtpc_fs_step *after_first, int wa
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
     for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
         smtpc_client_set_timeout(c, st, 1000);
+    assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), 1000), 0);
     assert_int_equal(smtpc_client_connect(c), 0);
     assert_int_equal(smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
                                        sizeof body - 1),
@@ -1010,6 +1017,13 @@ static void test_starttls_faults(void **state)
           FS_END},
          SMTPC_ETLS_HANDSHAKE, 0},
     };
+#if !SMTPC_HAVE_TLS
+    /* Each case needs the client to send STARTTLS, which a TLS-less build
+     * never does (test_security_without_tls checks that instead). */
+    print_message("skipped: %zu STARTTLS fault cases: TLS is compiled out (-Dtls=disabled)\n",
+                  sizeof cases / sizeof cases[0]);
+    return;
+#endif
     smtpc_fs_step s[MAX_STEPS];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *name = cases[i].name;
@@ -1021,6 +1035,55 @@ static void test_starttls_faults(void **state)
         print_message("%-34s %s\n", name, r.message);
     }
 }
+
+#if !SMTPC_HAVE_TLS
+/* A build without TLS (-Dtls=disabled): a security level that needs TLS is
+ * refused with SMTPC_ENOTSUP before a single byte goes out (it used to send
+ * STARTTLS and then fail as a "TLS handshake" error, leaving the server
+ * waiting for one); optional STARTTLS is not attempted and the message goes
+ * unencrypted. */
+static void test_security_without_tls(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step offers_starttls[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO localhost\r\n"),
+        FS_SEND("250-fault.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n"),
+        FS_EXPECT("MAIL FROM:<a@x.test>"), FS_SEND(OK_MAIL),
+        FS_EXPECT("RCPT TO:<r0@x.test>\r\n"), FS_SEND(OK_RCPT),
+        FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_SEND(OK_RCPT),
+        FS_EXPECT("RCPT TO:<r2@x.test>\r\n"), FS_SEND(OK_RCPT),
+        FS_EXPECT("DATA\r\n"), FS_SEND(GO_DATA),
+        FS_BODY, FS_SEND(OK_DOT),
+        FS_EXPECT("QUIT\r\n"), FS_SEND(BYE),
+        FS_END,
+    };
+    static const struct {
+        const char *name;
+        run_opts o;
+    } refused[] = {
+        {"STARTTLS required without TLS", {.tls = 1, .lenient = 1}},
+        {"implicit TLS without TLS", {.security = SMTPC_SECURITY_IMPLICIT_TLS, .lenient = 1}},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        run_result r;
+        run(offers_starttls, &refused[i].o, &r);
+        check_connect_failed(refused[i].name, &r, SMTPC_ENOTSUP, 0);
+        if (!strstr(r.message, "without TLS"))
+            fail_msg("%s: message \"%s\" does not say TLS is compiled out", refused[i].name,
+                     r.message);
+        if (r.transcript[0])
+            fail_msg("%s: the client sent:\n%s", refused[i].name, r.transcript);
+        print_message("%-34s %s\n", refused[i].name, r.message);
+    }
+
+    run_opts o = {.security = SMTPC_SECURITY_STARTTLS_OPTIONAL, .quit = 1};
+    run_result r;
+    run(offers_starttls, &o, &r);
+    verify("optional STARTTLS without TLS", &r, &all_ok);
+    if (strstr(r.transcript, "STARTTLS"))
+        fail_msg("STARTTLS was sent by a build without TLS:\n%s", r.transcript);
+}
+#endif
 
 /* AUTH: the exchange cut, refused or garbled. Over plaintext (explicitly
  * allowed) so that the fault, not TLS, is what is tested. */
@@ -1080,6 +1143,7 @@ static smtpc_client *deadline_client(test_heap *heap, const smtpc_fault_server *
     for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
         assert_int_equal(smtpc_client_set_timeout(c, st, 3000), 0);
     assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_MESSAGE, ms), 0);
+    assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), 3000), 0);
     return c;
 }
 
@@ -1180,6 +1244,9 @@ int main(void)
         cmocka_unit_test(test_idle_faults),
         cmocka_unit_test(test_quit_faults),
         cmocka_unit_test(test_starttls_faults),
+#if !SMTPC_HAVE_TLS
+        cmocka_unit_test(test_security_without_tls),
+#endif
         cmocka_unit_test(test_auth_faults),
         cmocka_unit_test(test_message_deadline_trickle),
         cmocka_unit_test(test_message_deadline_after_dot),

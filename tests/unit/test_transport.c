@@ -557,6 +557,19 @@ static void test_socket_not_supported(void **state)
                      SMTPC_ENOTSUP);
     assert_null(t);
     assert_true(strlen(msg) > 0);
+
+    /* The client without a transport of the user's: the same code, and a
+     * message that says why, in the error record; nothing left connected. */
+    smtpc_client *c = smtpc_client_new(NULL);
+    assert_non_null(c);
+    assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", "25"), 0);
+    assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_client_connect(c), SMTPC_ENOTSUP);
+    assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_ENOTSUP);
+    if (!strstr(smtpc_client_errmsg(c), "without socket support"))
+        fail_msg("unclear message: \"%s\"", smtpc_client_errmsg(c));
+    assert_int_equal(smtpc_client_connected(c), 0);
+    smtpc_client_free(c);
 }
 
 #endif
