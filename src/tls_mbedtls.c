@@ -8,6 +8,7 @@
 #include "transport_internal.h"
 #include "alloc.h"
 #include "tls_ip.h"
+#include "port.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -673,19 +674,9 @@ static const char *peer_name(const tls_session *s)
     return s->server_name ? s->server_name : "the server";
 }
 
-static long long now_ms(void)
-{
-#if defined(CLOCK_MONOTONIC)
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-#endif
-    return (long long)time(NULL) * 1000;
-}
-
 static long long deadline_after(int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : smtpc_monotonic_ms() + timeout_ms;
 }
 
 /* Milliseconds left for the current operation: -1 for no limit, 0 when the
@@ -694,7 +685,7 @@ static int time_left(const tls_session *s)
 {
     if (s->deadline < 0)
         return -1;
-    long long left = s->deadline - now_ms();
+    long long left = s->deadline - smtpc_monotonic_ms();
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
