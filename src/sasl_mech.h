@@ -62,7 +62,5 @@ int smtpc_hmac_sha256(const uint8_t *key, size_t key_len, const smtpc_bytes *par
 int smtpc_sha256(const uint8_t *in, size_t len, uint8_t out[32]);
 int smtpc_pbkdf2_sha256(const uint8_t *password, size_t password_len, const uint8_t *salt,
                         size_t salt_len, unsigned iterations, uint8_t out[32]);
-/* Constant-time equality: 1 when equal. */
-int smtpc_ct_equal(const uint8_t *a, const uint8_t *b, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "ct_compare.h"
 #include "random.h"
 #include "sasl_mech.h"
 #include "smtpc/base.h"

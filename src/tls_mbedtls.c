@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "tls_ip.h"
 #include "port.h"
+#include "ct_compare.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -764,22 +765,12 @@ static int sha256(const unsigned char *in, size_t len, unsigned char out[32])
 #endif
 }
 
-/* Constant time, although the pin is public: habit for anything compared
- * against a security decision. */
-static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t diff = 0;
-    for (size_t i = 0; i < n; i++)
-        diff |= (uint8_t)(a[i] ^ b[i]);
-    return diff == 0;
-}
-
 static int check_pin(tls_session *s, const mbedtls_x509_crt *leaf)
 {
     unsigned char digest[32];
     s->pin_checked = 1;
     if (!leaf->pk_raw.p || sha256(leaf->pk_raw.p, leaf->pk_raw.len, digest) != 0 ||
-        !same_bytes(digest, s->cfg->pin, sizeof digest)) {
+        !smtpc_ct_equal(digest, s->cfg->pin, sizeof digest)) {
         s->pin_mismatch = 1;
         return 0;
     }
