@@ -13,7 +13,7 @@ typedef struct smtpc_b64_writer {
     char *out;
     size_t cap;
     size_t len;
-    uint8_t chunk[48]; /* a multiple of 3, and under libb64's 54-byte line */
+    uint8_t chunk[48]; /* a multiple of 3: only the last flush pads */
     size_t chunk_len;
     int overflow;
 } smtpc_b64_writer;
