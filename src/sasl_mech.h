@@ -44,8 +44,10 @@ extern const smtpc_sasl_mech_ops smtpc_sasl_scram_sha_256_ops;
 
 /* 1 when s holds a byte below 0x20 or 0x7F (CR, LF, SOH, ... ). */
 int smtpc_sasl_has_ctl(const char *s);
-/* Append s with ',' and '=' as "=2C" and "=3D" (RFC 5802 saslname, also
- * RFC 7628's gs2 authzid). */
+/* RFC 5802 saslname (also RFC 7628's gs2 authzid): "=2C" for ',', "=3D"
+ * for '=', NULL for a byte that stands as it is. */
+const char *smtpc_saslname_escape(char c);
+/* Append s escaped so. */
 void smtpc_sasl_put_saslname(smtpc_b64_writer *w, const char *s);
 
 /* Crypto (sasl_crypto.c). 0, SMTPC_ENOMEM or SMTPC_EAUTH. */
