@@ -187,7 +187,6 @@ done:
         put_cancel(out, cap);
         return rc;
     }
-    s->step++;
     return SMTPC_OK;
 }
 

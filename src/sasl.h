@@ -24,7 +24,6 @@ typedef int (*smtpc_random_fn)(void *user, uint8_t *buf, size_t len);
 
 typedef struct smtpc_sasl {
     int mech;       /* SMTPC_MECH_* in use */
-    int step;       /* challenges answered so far */
     const char *user;   /* borrowed from the engine for the exchange */
     const char *secret; /* password or bearer token */
     /* SCRAM-SHA-256 state */

@@ -1,6 +1,6 @@
 /* The TLS configuration and the TLS transport over mbedTLS.
  *
- * This is the only file that includes mbedTLS headers, and it uses only the
+ * The only file with mbedTLS's TLS and X.509 headers; it uses only the
  * public API, so that a firmware build can swap the mbedTLS version (2.28 or
  * 3.x, guarded below) or its configuration without touching the rest. */
 #include "smtpc_config.h"
