@@ -1,50 +1,34 @@
-/* Base64 for SASL: libb64 underneath, never a line break, and a strict
- * validator in front of the decoder because libb64 silently skips any byte
- * outside the alphabet (a corrupted 334 must be refused, not half-read). */
+/* Base64 for SASL: the MIME encoder's chunks (base64_stream.c, over
+ * libb64) without line breaks, and a strict validator in front of libb64's
+ * decoder because it silently skips any byte outside the alphabet (a
+ * corrupted 334 must be refused, not half-read). */
 #include <b64/cdecode.h>
-#include <b64/cencode.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "base64_stream.h"
 #include "sasl_mech.h"
 #include "smtpc/base.h"
-
-/* Removes the '\n' libb64 inserts; returns the new length. */
-static size_t drop_newlines(char *s, size_t n)
-{
-    size_t w = 0;
-    for (size_t r = 0; r < n; r++)
-        if (s[r] != '\n')
-            s[w++] = s[r];
-    return w;
-}
 
 size_t smtpc_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
 {
     if (!out || (!in && len))
         return 0;
     size_t need = 4 * ((len + 2) / 3);
-    /* +1: the NUL, which also absorbs the '\n' libb64's blockend writes. */
     if (len > (SIZE_MAX - 3) / 4 * 3 || cap < need + 1)
         return 0;
-    base64_encodestate st;
+    /* The MIME line encoder's chunks, without its line breaks: a chunk is
+     * a multiple of 3 bytes, so only the last one pads. */
     size_t n = 0;
-    /* Fresh state per 48-byte chunk: libb64 only breaks the line after 54
-     * input bytes, so full chunks never carry a newline. */
-    while (len > 48) {
-        base64_init_encodestate(&st);
-        n += (size_t)base64_encode_block((const char *)in, 48, out + n, &st);
-        in += 48;
-        len -= 48;
+    while (len) {
+        size_t take = len < SMTPC_BASE64_LINE_IN ? len : SMTPC_BASE64_LINE_IN;
+        n += smtpc_base64_chunk(in, take, out + n);
+        in += take;
+        len -= take;
     }
-    base64_init_encodestate(&st);
-    size_t tail = (size_t)base64_encode_block((const char *)in, (int)len, out + n, &st);
-    tail += (size_t)base64_encode_blockend(out + n + tail, &st);
-    n += drop_newlines(out + n, tail);
     out[n] = '\0';
-    smtpc_zeroize(&st, sizeof st);
     return n;
 }
 

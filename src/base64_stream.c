@@ -1,5 +1,6 @@
 /* MIME base64 lines over libb64. */
 #include "base64_stream.h"
+#include "alloc.h"
 
 #include <b64/cencode.h>
 #include <string.h>
@@ -22,6 +23,9 @@ size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out)
         w += run;
         r += run + 1;
     }
+    /* SASL credentials pass through here too (smtpc_b64_encode). */
+    smtpc_zeroize(tmp, total);
+    smtpc_zeroize(&st, sizeof st);
     return w;
 }
 

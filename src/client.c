@@ -2,10 +2,10 @@
  * every wait bounded by the engine's timeout for the stage. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "client_internal.h"
+#include "port.h"
 #include "random.h"
 #include "smtpc/auth.h"
 #include "smtpc/engine.h"
@@ -403,15 +403,6 @@ static int transport_failed(smtpc_client *c, int rc)
     return smtpc_engine_abort(c->engine, rc, msg);
 }
 
-#ifdef CLOCK_MONOTONIC
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-#endif
-
 /* The stage timeout bounds the wait for a whole reply, not each read: a
  * server sending endless continuation lines, or a byte now and then, must
  * not hold the client longer than that. A reply is complete when the
@@ -420,11 +411,10 @@ static long long monotonic_ms(void)
 static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *deadline,
                          uint32_t *head)
 {
-#ifdef CLOCK_MONOTONIC
     smtpc_engine *e = c->engine;
     if (timeout < 0)
         return timeout;
-    long long now = monotonic_ms();
+    long long now = smtpc_monotonic_ms();
     uint32_t replies = smtpc_engine_reply_count(e);
     if (!*waiting || *head != replies) {
         *waiting = 1;
@@ -439,13 +429,6 @@ static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *
         return 0;
     }
     return (int)(*deadline - now);
-#else
-    (void)c;
-    (void)waiting;
-    (void)deadline;
-    (void)head;
-    return timeout;
-#endif
 }
 
 /* The whole-message deadline (SMTPC_TIMEOUT_MESSAGE): SMTPC_TIMEOUT_DATA_BLOCK
@@ -457,28 +440,20 @@ static void start_message_clock(smtpc_client *c)
     int ms = -1;
     smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_MESSAGE, &ms);
     c->msg_clock = 0;
-    (void)ms; /* without a monotonic clock there is no deadline */
-#ifdef CLOCK_MONOTONIC
     if (ms >= 0) {
         c->msg_clock = 1;
         c->msg_ms = ms;
-        c->msg_end = monotonic_ms() + ms;
+        c->msg_end = smtpc_monotonic_ms() + ms;
     }
-#endif
 }
 
 /* ms left before the deadline (0: passed), or -1 when none runs. */
 static int message_time_left(const smtpc_client *c)
 {
-#ifdef CLOCK_MONOTONIC
     if (!c->msg_clock)
         return -1;
-    long long left = c->msg_end - monotonic_ms();
+    long long left = c->msg_end - smtpc_monotonic_ms();
     return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
-#else
-    (void)c;
-    return -1;
-#endif
 }
 
 /* The wait's timeout, cut to the deadline; 0 after recording that it passed. */

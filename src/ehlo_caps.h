@@ -6,13 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* AUTH mechanism bits (also the public SMTPC_AUTH_* values). */
-#define SMTPC_MECH_PLAIN 0x01
-#define SMTPC_MECH_LOGIN 0x02
-#define SMTPC_MECH_CRAM_MD5 0x04
-#define SMTPC_MECH_XOAUTH2 0x08
-#define SMTPC_MECH_OAUTHBEARER 0x10
-#define SMTPC_MECH_SCRAM_SHA_256 0x20
+#include "smtpc/auth.h"
+
+/* AUTH mechanism bits: the public SMTPC_AUTH_* values, so that an allowed
+ * mask from the user and an offered mask from EHLO can be and-ed. */
+#define SMTPC_MECH_PLAIN SMTPC_AUTH_PLAIN
+#define SMTPC_MECH_LOGIN SMTPC_AUTH_LOGIN
+#define SMTPC_MECH_CRAM_MD5 SMTPC_AUTH_CRAM_MD5
+#define SMTPC_MECH_XOAUTH2 SMTPC_AUTH_XOAUTH2
+#define SMTPC_MECH_OAUTHBEARER SMTPC_AUTH_OAUTHBEARER
+#define SMTPC_MECH_SCRAM_SHA_256 SMTPC_AUTH_SCRAM_SHA_256
 
 typedef struct smtpc_ehlo_caps {
     int flags;          /* SMTPC_CAP_* from engine.h */

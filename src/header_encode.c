@@ -420,15 +420,7 @@ static void quoted_folded(smtpc_hfold *f, const char *s, size_t len)
 static void put_quoted(smtpc_hsink *out, const char *s, size_t len)
 {
     smtpc_hsink_put(out, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"' || s[i] == '\\') {
-            smtpc_hsink_put(out, s + run, i - run);
-            smtpc_hsink_put(out, "\\", 1);
-            run = i;
-        }
-    }
-    smtpc_hsink_put(out, s + run, len - run);
+    put_escaped(out, s, len);
     smtpc_hsink_put(out, "\"", 1);
 }
 

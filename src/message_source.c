@@ -3,25 +3,16 @@
  * that the size computed in advance is the size sent. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "message_internal.h"
+#include "port.h"
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
 #endif
-
-/* strerror_r (XSI form under _POSIX_C_SOURCE): strerror may share a buffer
- * between threads. */
-static const char *errtext(int err, char *buf, size_t cap)
-{
-    if (strerror_r(err, buf, cap) != 0)
-        snprintf(buf, cap, "errno %d", err);
-    return buf;
-}
 
 /* The file must still be what was attached: a regular file of the size
  * declared (that size is in the SIZE sent and in the layout). A FIFO or
@@ -47,7 +38,7 @@ int smtpc_msg_source_check(smtpc_message *msg, const smtpc_msg_source *src)
     struct stat st;
     if (stat(src->path, &st) != 0)
         return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot open %.200s: %s", src->path,
-                              errtext(errno, why, sizeof why));
+                              smtpc_errno_text(errno, why, sizeof why));
     return check_file(msg, src, &st);
 }
 
@@ -60,18 +51,18 @@ static int open_file(smtpc_message *msg, smtpc_msg_source *src)
     while (src->fd < 0 && errno == EINTR);
     if (src->fd < 0)
         return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot open %.200s: %s", src->path,
-                              errtext(errno, why, sizeof why));
+                              smtpc_errno_text(errno, why, sizeof why));
     struct stat st;
     int rc = 0;
     if (fstat(src->fd, &st) != 0)
         rc = smtpc_msg_fail(msg, SMTPC_EFILE, "cannot stat %.200s: %s", src->path,
-                            errtext(errno, why, sizeof why));
+                            smtpc_errno_text(errno, why, sizeof why));
     if (!rc)
         rc = check_file(msg, src, &st);
     int fl = rc ? 0 : fcntl(src->fd, F_GETFL);
     if (!rc && (fl < 0 || fcntl(src->fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
         rc = smtpc_msg_fail(msg, SMTPC_EFILE, "cannot read %.200s: %s", src->path,
-                            errtext(errno, why, sizeof why));
+                            smtpc_errno_text(errno, why, sizeof why));
     if (rc)
         smtpc_msg_source_close(src);
     return rc;
@@ -96,7 +87,7 @@ static int read_file(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, si
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot read %.200s: %s", src->path,
-                              errtext(errno, why, sizeof why));
+                              smtpc_errno_text(errno, why, sizeof why));
     if (src->pos + (uint64_t)n > (uint64_t)src->size || (n == 0 && src->pos < (uint64_t)src->size))
         return smtpc_msg_fail(msg, SMTPC_EFILE, "%.200s changed size while being sent",
                               src->path);

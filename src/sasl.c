@@ -61,13 +61,17 @@ int smtpc_sasl_has_ctl(const char *s)
     return 0;
 }
 
+const char *smtpc_saslname_escape(char c)
+{
+    return c == ',' ? "=2C" : c == '=' ? "=3D" : NULL;
+}
+
 void smtpc_sasl_put_saslname(smtpc_b64_writer *w, const char *s)
 {
     for (; *s; s++) {
-        if (*s == ',')
-            smtpc_b64_writer_puts(w, "=2C");
-        else if (*s == '=')
-            smtpc_b64_writer_puts(w, "=3D");
+        const char *esc = smtpc_saslname_escape(*s);
+        if (esc)
+            smtpc_b64_writer_puts(w, esc);
         else
             smtpc_b64_writer_put(w, s, 1);
     }
@@ -178,7 +182,6 @@ done:
         put_cancel(out, cap);
         return rc;
     }
-    s->step++;
     return SMTPC_OK;
 }
 

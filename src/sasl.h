@@ -22,7 +22,6 @@
 
 typedef struct smtpc_sasl {
     int mech;       /* SMTPC_MECH_* in use */
-    int step;       /* challenges answered so far */
     const char *user;   /* borrowed from the engine for the exchange */
     const char *secret; /* password or bearer token */
     /* SCRAM-SHA-256 state */

@@ -73,11 +73,3 @@ int smtpc_pbkdf2_sha256(const uint8_t *password, size_t password_len, const uint
     return map_md_error(rc);
 #endif
 }
-
-int smtpc_ct_equal(const uint8_t *a, const uint8_t *b, size_t len)
-{
-    volatile uint8_t diff = 0;
-    for (size_t i = 0; i < len; i++)
-        diff |= (uint8_t)(a[i] ^ b[i]);
-    return diff == 0;
-}

@@ -13,7 +13,7 @@ typedef struct smtpc_b64_writer {
     char *out;
     size_t cap;
     size_t len;
-    uint8_t chunk[48]; /* a multiple of 3, and under libb64's 54-byte line */
+    uint8_t chunk[48]; /* a multiple of 3: only the last flush pads */
     size_t chunk_len;
     int overflow;
 } smtpc_b64_writer;
@@ -44,8 +44,10 @@ extern const smtpc_sasl_mech_ops smtpc_sasl_scram_sha_256_ops;
 
 /* 1 when s holds a byte below 0x20 or 0x7F (CR, LF, SOH, ... ). */
 int smtpc_sasl_has_ctl(const char *s);
-/* Append s with ',' and '=' as "=2C" and "=3D" (RFC 5802 saslname, also
- * RFC 7628's gs2 authzid). */
+/* RFC 5802 saslname (also RFC 7628's gs2 authzid): "=2C" for ',', "=3D"
+ * for '=', NULL for a byte that stands as it is. */
+const char *smtpc_saslname_escape(char c);
+/* Append s escaped so. */
 void smtpc_sasl_put_saslname(smtpc_b64_writer *w, const char *s);
 
 /* Crypto (sasl_crypto.c). 0, SMTPC_ENOMEM or SMTPC_EAUTH. */
@@ -62,7 +64,5 @@ int smtpc_hmac_sha256(const uint8_t *key, size_t key_len, const smtpc_bytes *par
 int smtpc_sha256(const uint8_t *in, size_t len, uint8_t out[32]);
 int smtpc_pbkdf2_sha256(const uint8_t *password, size_t password_len, const uint8_t *salt,
                         size_t salt_len, unsigned iterations, uint8_t out[32]);
-/* Constant-time equality: 1 when equal. */
-int smtpc_ct_equal(const uint8_t *a, const uint8_t *b, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "ct_compare.h"
 #include "random.h"
 #include "sasl_mech.h"
 #include "smtpc/base.h"
@@ -36,7 +37,7 @@ static int scram_prepare(smtpc_sasl *s, smtpc_random_fn random, void *random_use
     memcpy(b, "n=", 2);
     n = 2;
     for (const char *u = s->user; *u; u++) {
-        const char *piece = *u == ',' ? "=2C" : *u == '=' ? "=3D" : NULL;
+        const char *piece = smtpc_saslname_escape(*u);
         size_t plen = piece ? 3 : 1;
         if (n + plen >= cap)
             return SMTPC_ETOOLONG;

@@ -1,6 +1,6 @@
 /* The TLS configuration and the TLS transport over mbedTLS.
  *
- * This is the only file that includes mbedTLS headers, and it uses only the
+ * The only file with mbedTLS's TLS and X.509 headers; it uses only the
  * public API, so that a firmware build can swap the mbedTLS version (2.28 or
  * 3.x, guarded below) or its configuration without touching the rest. */
 #include "smtpc_config.h"
@@ -9,6 +9,8 @@
 #include "alloc.h"
 #include "tls_ip.h"
 #include "tls_records.h"
+#include "port.h"
+#include "ct_compare.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -692,19 +694,9 @@ static const char *peer_name(const tls_session *s)
     return s->server_name ? s->server_name : "the server";
 }
 
-static long long now_ms(void)
-{
-#if defined(CLOCK_MONOTONIC)
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-#endif
-    return (long long)time(NULL) * 1000;
-}
-
 static long long deadline_after(int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : smtpc_monotonic_ms() + timeout_ms;
 }
 
 /* Milliseconds left for the current operation: -1 for no limit, 0 when the
@@ -713,7 +705,7 @@ static int time_left(const tls_session *s)
 {
     if (s->deadline < 0)
         return -1;
-    long long left = s->deadline - now_ms();
+    long long left = s->deadline - smtpc_monotonic_ms();
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
@@ -805,22 +797,12 @@ static int sha256(const unsigned char *in, size_t len, unsigned char out[32])
 #endif
 }
 
-/* Constant time, although the pin is public: habit for anything compared
- * against a security decision. */
-static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t diff = 0;
-    for (size_t i = 0; i < n; i++)
-        diff |= (uint8_t)(a[i] ^ b[i]);
-    return diff == 0;
-}
-
 static int check_pin(tls_session *s, const mbedtls_x509_crt *leaf)
 {
     unsigned char digest[32];
     s->pin_checked = 1;
     if (!leaf->pk_raw.p || sha256(leaf->pk_raw.p, leaf->pk_raw.len, digest) != 0 ||
-        !same_bytes(digest, s->cfg->pin, sizeof digest)) {
+        !smtpc_ct_equal(digest, s->cfg->pin, sizeof digest)) {
         s->pin_mismatch = 1;
         return 0;
     }

@@ -3,6 +3,7 @@
 #include "smtpc_config.h"
 #include "transport_internal.h"
 #include "alloc.h"
+#include "port.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,7 +33,6 @@ static void fmt_msg(char *buf, size_t cap, const char *fmt, ...)
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The peer label is only for messages; a long name is cut, not refused. */
@@ -51,21 +51,6 @@ typedef struct {
 #define SEND_FLAGS 0
 #endif
 
-static void describe_errno(int err, char *buf, size_t cap)
-{
-    /* strerror() may use a shared static buffer; the XSI strerror_r does
-     * not (this project builds with _POSIX_C_SOURCE, so that is the one). */
-    if (strerror_r(err, buf, cap) != 0)
-        fmt_msg(buf, cap, "error %d", err);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for events or the deadline passes (deadline < 0:
  * never). Returns 1 when ready, 0 on timeout, -1 with errno on error.
  * Signals do not shorten or lengthen the wait. */
@@ -74,7 +59,7 @@ static int wait_fd(int fd, short events, long long deadline)
     for (;;) {
         int timeout = -1;
         if (deadline >= 0) {
-            long long left = deadline - now_ms();
+            long long left = deadline - smtpc_monotonic_ms();
             if (left < 0)
                 left = 0;
             timeout = left > 0x7fffffff ? 0x7fffffff : (int)left;
@@ -92,7 +77,7 @@ static int wait_fd(int fd, short events, long long deadline)
 
 static long long deadline_after(int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : smtpc_monotonic_ms() + timeout_ms;
 }
 
 static int socket_send(void *user, const uint8_t *buf, size_t len, int timeout_ms,
@@ -126,7 +111,7 @@ static int socket_send(void *user, const uint8_t *buf, size_t len, int timeout_m
             }
         }
         int err = errno;
-        describe_errno(err, why, sizeof why);
+        smtpc_errno_text(err, why, sizeof why);
         if (err == EPIPE || err == ECONNRESET) {
             smtpc_transport_set_errmsg(s->t, "connection to %s closed while sending (%s)",
                                        s->peer, why);
@@ -169,7 +154,7 @@ static int socket_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms,
             }
         }
         int err = errno;
-        describe_errno(err, why, sizeof why);
+        smtpc_errno_text(err, why, sizeof why);
         if (err == ECONNRESET) {
             smtpc_transport_set_errmsg(s->t, "connection to %s reset (%s)", s->peer, why);
             return SMTPC_ECLOSED;
@@ -315,7 +300,7 @@ static int open_socket(const char *host, const char *port, const char *peer, int
             fmt_msg(msg, msg_cap, "connection to %s timed out", peer);
         return SMTPC_ETIMEDOUT;
     }
-    describe_errno(last_err, why, sizeof why);
+    smtpc_errno_text(last_err, why, sizeof why);
     fmt_msg(msg, msg_cap, "cannot connect to %s: %s", peer, why);
     return SMTPC_ECONNECT;
 }

@@ -1,0 +1,21 @@
+/* The platform layer: the library's one reading of a monotonic clock and
+ * its one use of strerror_r, so that a port to another OS changes this file
+ * pair and nothing else. (The wall clock for Date headers is the separate,
+ * replaceable src/clock.c.) */
+#ifndef SMTPC_PORT_H
+#define SMTPC_PORT_H
+#include <stddef.h>
+
+/* Milliseconds on a clock that only moves forward, from an arbitrary origin:
+ * for deadlines only. Where the system has no CLOCK_MONOTONIC (or refuses
+ * it at run time) the count comes from time(): whole seconds, so a deadline
+ * may end up to a second early or late, and a change of the system time
+ * moves it; deadlines are still kept, never dropped. */
+long long smtpc_monotonic_ms(void);
+
+/* The text for errno value err in buf (cap bytes, NUL-terminated when cap
+ * > 0), cut to fit; "error <n>" when the system has none. Thread-safe,
+ * unlike strerror. Returns buf. */
+const char *smtpc_errno_text(int err, char *buf, size_t cap);
+
+#endif
