@@ -88,17 +88,18 @@ int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)
     return code;
 }
 
-int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply, const char *what)
+int smtpc_error_set_server(smtpc_error *err, int code, int reply_code, const char *enhanced,
+                           const char *text, const char *what)
 {
     smtpc_error_clear(err);
     err->code = code;
-    if (reply) {
-        err->reply_code = reply->code;
-        memcpy(err->enhanced, reply->enhanced, sizeof err->enhanced);
-        memcpy(err->reply_text, reply->text, sizeof err->reply_text);
+    if (reply_code) {
+        err->reply_code = reply_code;
+        smtpc_copy_text(err->enhanced, sizeof err->enhanced, enhanced ? enhanced : "");
+        smtpc_copy_text(err->reply_text, sizeof err->reply_text, text ? text : "");
         snprintf(err->message, sizeof err->message, "%s: %d%s%s %.*s",
-                 what ? what : smtpc_strerror(code), reply->code, reply->enhanced[0] ? " " : "",
-                 reply->enhanced, 160, reply->text);
+                 what ? what : smtpc_strerror(code), reply_code, err->enhanced[0] ? " " : "",
+                 err->enhanced, 160, err->reply_text);
     } else {
         snprintf(err->message, sizeof err->message, "%s", what ? what : smtpc_strerror(code));
     }

@@ -2,9 +2,10 @@
 #ifndef SMTPC_ERROR_H
 #define SMTPC_ERROR_H
 #include "smtpc/base.h"
-#include "reply_parser.h"
 
 #define SMTPC_ERRMSG_MAX 256
+#define SMTPC_ENHANCED_MAX 16     /* "5.1.1" plus room: X.YYY.ZZZ */
+#define SMTPC_REPLY_TEXT_MAX 512  /* reply text kept, truncated beyond */
 
 struct smtpc_error {
     int code;
@@ -21,10 +22,12 @@ int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-/* Record code, attach the server's reply, and a message prefixed by what
- * (e.g. "MAIL FROM refused"). Returns code. */
-int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply,
-                          const char *what);
+/* Record code with the server's reply (reply_code 0: none; enhanced and
+ * text may be NULL) and a message prefixed by what (e.g. "MAIL FROM
+ * refused"). Returns code. The codec layer's smtpc_error_set_reply takes a
+ * parsed reply. */
+int smtpc_error_set_server(smtpc_error *err, int code, int reply_code, const char *enhanced,
+                           const char *text, const char *what);
 void smtpc_error_copy(smtpc_error *dst, const smtpc_error *src);
 /* Copy src into dst (cap bytes), truncating, always NUL-terminated. */
 void smtpc_copy_text(char *dst, size_t cap, const char *src);

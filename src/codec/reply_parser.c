@@ -230,3 +230,10 @@ int smtpc_reply_parser_busy(const smtpc_reply_parser *p)
         return p->in_reply;
     return p->line_len > 0 || p->in_reply;
 }
+
+int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply, const char *what)
+{
+    if (!reply)
+        return smtpc_error_set_server(err, code, 0, NULL, NULL, what);
+    return smtpc_error_set_server(err, code, reply->code, reply->enhanced, reply->text, what);
+}

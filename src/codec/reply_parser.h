@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SMTPC_ENHANCED_MAX 16     /* "5.1.1" plus room: X.YYY.ZZZ */
-#define SMTPC_REPLY_TEXT_MAX 512  /* reply text kept, truncated beyond */
+#include "error.h" /* SMTPC_ENHANCED_MAX, SMTPC_REPLY_TEXT_MAX */
+
 
 typedef struct smtpc_reply {
     int code;                        /* 200..599 */
@@ -59,5 +59,10 @@ const char *smtpc_reply_parser_line_text(const smtpc_reply_parser *p, size_t *le
 const smtpc_reply *smtpc_reply_parser_reply(const smtpc_reply_parser *p);
 /* 1 while bytes of an incomplete line or reply are held. */
 int smtpc_reply_parser_busy(const smtpc_reply_parser *p);
+
+/* Record code in err with this reply attached and a message prefixed by
+ * what (e.g. "MAIL FROM refused"); reply may be NULL. Returns code. */
+int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply,
+                          const char *what);
 
 #endif

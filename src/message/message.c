@@ -8,6 +8,7 @@
 #include "command_writer.h"
 #include "header_encode.h"
 #include "message_internal.h"
+#include "port.h"
 #include "random.h"
 #include "mime_types.h"
 

@@ -220,7 +220,5 @@ int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t 
 
 /* message_date.c: RFC 5322 date-time ("Tue, 01 Jul 2025 10:00:00 +0200"). */
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap);
-/* clock.c: the default clock, time() in UTC. */
-int smtpc_clock_default(void *user, int64_t *unix_time, int *utc_offset_minutes);
 
 #endif

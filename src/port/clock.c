@@ -2,7 +2,7 @@
  * leave it out and install smtpc_message_set_clock instead. */
 #include <time.h>
 
-#include "message_internal.h"
+#include "port.h"
 
 int smtpc_clock_default(void *user, int64_t *unix_time, int *utc_offset_minutes)
 {

@@ -5,6 +5,7 @@
 #ifndef SMTPC_PORT_H
 #define SMTPC_PORT_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* Milliseconds on a clock that only moves forward, from an arbitrary origin:
  * for deadlines only. Where the system has no CLOCK_MONOTONIC (or refuses
@@ -17,5 +18,10 @@ long long smtpc_monotonic_ms(void);
  * > 0), cut to fit; "error <n>" when the system has none. Thread-safe,
  * unlike strerror. Returns buf. */
 const char *smtpc_errno_text(int err, char *buf, size_t cap);
+
+/* clock.c: the default wall clock for Date headers, time() in UTC (the
+ * smtpc_clock_fn of smtpc/message.h). Alone in its file so that a port
+ * without time() can leave it out and install a clock hook instead. */
+int smtpc_clock_default(void *user, int64_t *unix_time, int *utc_offset_minutes);
 
 #endif
