@@ -1,5 +1,5 @@
 /* The tests' own TCP transport (see test_tcp_transport.h). Deliberately
- * separate from src/transport_socket.c: it stands in for a user's transport,
+ * separate from src/transport/transport_socket.c: it stands in for a user's transport,
  * so it only follows the callback contract of smtpc/transport.h. */
 #include "test_tcp_transport.h"
 

@@ -1,4 +1,4 @@
-/* The one constant-time comparison (src/ct_compare.c), shared by the SCRAM
+/* The one constant-time comparison (src/base/ct_compare.c), shared by the SCRAM
  * server signature check and the TLS public-key pin check (consolidation
  * issue: each used to carry its own copy). Timing is not measured here;
  * the result is. */

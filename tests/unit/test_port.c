@@ -1,4 +1,4 @@
-/* The platform layer (src/port.c): the one monotonic clock behind every
+/* The platform layer (src/port/port.c): the one monotonic clock behind every
  * deadline, and the one strerror_r wrapper. Built twice: as is, and with
  * SMTPC_PORT_NO_MONOTONIC, the fallback a system without CLOCK_MONOTONIC
  * gets. Consolidation issue: three clocks used to exist, one of which

@@ -1,4 +1,4 @@
-/* The default random source (src/random.c), review finding #17: its
+/* The default random source (src/port/random.c), review finding #17: its
  * mbedTLS entropy context (about 38 KB) used to live on the stack of every
  * call, which overflows small firmware and thread stacks. It now comes from
  * the allocator hook: the call works on a 16 KiB thread stack, and the
