@@ -19,7 +19,7 @@ static int read_source(void *user, uint8_t *buf, size_t cap, size_t *len)
 
 static int fail(smtpc_client *c, const char *what)
 {
-    fprintf(stderr, "bench_send_smtpc: %s: %s\n", what, smtpc_client_errmsg(c));
+    fprintf(stderr, "bench_send_smtpc: %s: %s\n", what, smtpc_error_message(smtpc_client_error(c)));
     smtpc_client_free(c);
     return 1;
 }

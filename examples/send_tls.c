@@ -157,7 +157,7 @@ static int build_message(smtpc_message *msg, const struct options *o)
                                       "figures.csv", "text/csv");
     if (rc != 0)
         fprintf(stderr, "building the message failed: %s\n",
-                reason(rc, smtpc_message_errmsg(msg)));
+                reason(rc, smtpc_error_message(smtpc_message_error(msg))));
     return rc;
 }
 
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
             rc = smtpc_tls_config_add_ca_file(tls, o.cafile);
         if (rc != 0) {
             fprintf(stderr, "loading %s failed: %s\n", o.cafile,
-                    reason(rc, tls ? smtpc_tls_config_errmsg(tls) : NULL));
+                    reason(rc, tls ? smtpc_error_message(smtpc_tls_config_error(tls)) : NULL));
             goto out;
         }
     }
@@ -261,7 +261,7 @@ int main(int argc, char **argv)
     } else if (rc == SMTPC_EFILE || rc == SMTPC_ESOURCE) {
         /* The message itself failed (an unreadable --attach file, say): the
          * details are on the message, and nothing half-sent is delivered. */
-        fprintf(stderr, "send failed: %s\n", reason(rc, smtpc_message_errmsg(msg)));
+        fprintf(stderr, "send failed: %s\n", reason(rc, smtpc_error_message(smtpc_message_error(msg))));
     } else {
         print_error("send", smtpc_client_error(c));
         if (smtpc_client_message_status(c) == SMTPC_MESSAGE_UNKNOWN)

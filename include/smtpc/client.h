@@ -29,7 +29,7 @@ SMTPC_API void smtpc_client_free(smtpc_client *c);
  * The trace callback, the read callback of smtpc_client_send_stream, and the
  * read and rewind callbacks of a message sent with smtpc_client_send_message
  * run inside a call on the client. From inside them, only these may be
- * called on the same client: smtpc_client_error, smtpc_client_errmsg,
+ * called on the same client: smtpc_client_error,
  * smtpc_client_connected, smtpc_client_rcpt_*, smtpc_client_message_status,
  * smtpc_client_capabilities, smtpc_client_is_encrypted,
  * smtpc_client_auth_mechanism (and smtpc_client_engine, for queries only).
@@ -175,8 +175,6 @@ SMTPC_API int smtpc_client_quit(smtpc_client *c);
  * reply when there was one, and a message naming the call or step that
  * failed); a call that succeeds may leave it as it was. */
 SMTPC_API const smtpc_error *smtpc_client_error(const smtpc_client *c);
-/* Shortcut for smtpc_error_message(smtpc_client_error(c)). */
-SMTPC_API const char *smtpc_client_errmsg(const smtpc_client *c);
 /* Per-recipient results of the last send, in the order given. */
 SMTPC_API size_t smtpc_client_rcpt_count(const smtpc_client *c);
 SMTPC_API int smtpc_client_rcpt_accepted(const smtpc_client *c, size_t i);

@@ -251,9 +251,11 @@ SMTPC_API const char *smtpc_message_from_address(const smtpc_message *msg);
 SMTPC_API size_t smtpc_message_envelope_rcpts(const smtpc_message *msg, const char **table,
                                               size_t cap);
 
-/* A readable description of the last error on msg ("" if none). Borrowed
- * until the next call on msg. */
-SMTPC_API const char *smtpc_message_errmsg(const smtpc_message *msg);
+/* The last failure on msg: every call on msg that returns an error sets it
+ * (the code returned and a message naming the cause); a sticky read error
+ * stays until smtpc_message_rewind succeeds, which clears it. NULL for msg
+ * NULL. Borrowed until the next call on msg. */
+SMTPC_API const smtpc_error *smtpc_message_error(const smtpc_message *msg);
 
 #ifdef __cplusplus
 }

@@ -65,16 +65,17 @@ SMTPC_API int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_confi
  * transport created with it must be freed first. NULL is a no-op. */
 SMTPC_API void smtpc_tls_config_free(smtpc_tls_config *cfg);
 
-/* A readable reason for the last failed call on cfg ("" if none). Borrowed
- * until the next call on cfg. */
-SMTPC_API const char *smtpc_tls_config_errmsg(const smtpc_tls_config *cfg);
+/* The last failed call on cfg (code and readable reason; code 0 after a
+ * call that succeeded). NULL for cfg NULL; in a build without TLS, a record
+ * saying SMTPC_ENOTSUP. Borrowed until the next call on cfg. */
+SMTPC_API const smtpc_error *smtpc_tls_config_error(const smtpc_tls_config *cfg);
 
 /* --- trust anchors ---
  * The first of these calls replaces the default system bundle (which is then
  * never read); later calls add to what is loaded. Returns 0, SMTPC_EINVAL,
  * SMTPC_ENOMEM, SMTPC_EFILE (cannot open or read), SMTPC_ETLS (no
  * certificate could be parsed; the mbedTLS text is in
- * smtpc_tls_config_errmsg) or SMTPC_ENOTSUP (a build without file support).
+ * smtpc_tls_config_error) or SMTPC_ENOTSUP (a build without file support).
  * Arguments are copied. */
 
 /* Every PEM certificate in the file at path (a bundle) or one DER file. */

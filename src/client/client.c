@@ -899,11 +899,6 @@ const smtpc_error *smtpc_client_error(const smtpc_client *c)
     return c ? &c->err : NULL;
 }
 
-const char *smtpc_client_errmsg(const smtpc_client *c)
-{
-    return smtpc_error_message(c ? &c->err : NULL);
-}
-
 size_t smtpc_client_rcpt_count(const smtpc_client *c)
 {
     return c ? smtpc_engine_rcpt_count(c->engine) : 0;

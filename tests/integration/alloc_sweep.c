@@ -118,7 +118,7 @@ static int build_message(run_state *rs, const smtpc_allocator *a, const setup *s
     do {                                                                                \
         if (rc == 0)                                                                    \
             STEP(rs, rc, "smtpc_message_" #call, smtpc_message_##call,                  \
-                 smtpc_message_errmsg(m));                                              \
+                 smtpc_error_message(smtpc_message_error(m)));                                              \
     } while (0)
     MSG_STEP(set_from(m, "sender@example.org", "Sweep S\xc3\xa9nder"));
     MSG_STEP(add_to(m, su->rcpt, "Recipient"));
@@ -157,43 +157,43 @@ static int run_once(run_state *rs, const setup *su, const scenario *sc)
         goto out;
     }
     STEP(rs, rc, "smtpc_client_set_server", smtpc_client_set_server(c, "127.0.0.1", su->port),
-         smtpc_client_errmsg(c));
+         smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     /* Bounded waits: a hang after a failure would otherwise stall the sweep
      * for the five-minute SMTP defaults. */
     for (int stage = 0; stage < SMTPC_TIMEOUT_COUNT && rc == 0; stage++)
         STEP(rs, rc, "smtpc_client_set_timeout", smtpc_client_set_timeout(c, stage, 30000),
-             smtpc_client_errmsg(c));
+             smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_tls_config_new", smtpc_tls_config_new(&a, &cfg), "");
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_tls_config_add_ca_file", smtpc_tls_config_add_ca_file(cfg, su->cafile),
-         smtpc_tls_config_errmsg(cfg));
+         smtpc_error_message(smtpc_tls_config_error(cfg)));
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_client_set_tls_config", smtpc_client_set_tls_config(c, cfg),
-         smtpc_client_errmsg(c));
+         smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_client_set_credentials",
-         smtpc_client_set_credentials(c, su->user, su->password), smtpc_client_errmsg(c));
+         smtpc_client_set_credentials(c, su->user, su->password), smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_client_set_auth_mechanisms",
-         smtpc_client_set_auth_mechanisms(c, sc->mechanism), smtpc_client_errmsg(c));
+         smtpc_client_set_auth_mechanisms(c, sc->mechanism), smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     /* Without the library's sockets: the tests' own transport (on malloc,
      * as it is the application's, not smtpc's). */
     STEP(rs, rc, "test_tcp_prepare", test_tcp_prepare(c, "127.0.0.1", su->port, 30000),
-         smtpc_client_errmsg(c));
+         smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     /* The default security level (STARTTLS required) is what is swept. */
-    STEP(rs, rc, "smtpc_client_connect", smtpc_client_connect(c), smtpc_client_errmsg(c));
+    STEP(rs, rc, "smtpc_client_connect", smtpc_client_connect(c), smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     if (!smtpc_client_is_encrypted(c) || strcmp(smtpc_client_auth_mechanism(c), sc->mech_name)) {
@@ -204,7 +204,7 @@ static int run_once(run_state *rs, const setup *su, const scenario *sc)
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_client_send_message", smtpc_client_send_message(c, m, NULL, NULL, 0),
-         smtpc_client_errmsg(c));
+         smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     rs->sent = 1;
@@ -212,7 +212,7 @@ static int run_once(run_state *rs, const setup *su, const scenario *sc)
         rc = check(rs, "after send", SMTPC_ESTATE, "recipient not accepted");
         goto out;
     }
-    STEP(rs, rc, "smtpc_client_quit", smtpc_client_quit(c), smtpc_client_errmsg(c));
+    STEP(rs, rc, "smtpc_client_quit", smtpc_client_quit(c), smtpc_error_message(smtpc_client_error(c)));
 
 out:
     /* The client borrows the configuration, so it goes first. */

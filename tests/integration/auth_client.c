@@ -249,7 +249,7 @@ int main(int argc, char **argv)
             rc = smtpc_tls_config_add_ca_file(tls, o.cafile);
         if (rc) {
             fprintf(stderr, "auth_client: TLS configuration: %s %s\n", smtpc_strerror(rc),
-                    tls ? smtpc_tls_config_errmsg(tls) : "");
+                    tls ? smtpc_error_message(smtpc_tls_config_error(tls)) : "");
             smtpc_tls_config_free(tls);
             return 3;
         }

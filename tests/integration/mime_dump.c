@@ -234,7 +234,7 @@ int main(int argc, char **argv)
             return 2;
         }
         if (rc)
-            fprintf(stderr, "spec line %d: %s\n", lineno, smtpc_message_errmsg(msg));
+            fprintf(stderr, "spec line %d: %s\n", lineno, smtpc_error_message(smtpc_message_error(msg)));
     }
     fclose(spec);
     int64_t size = -1;
@@ -260,8 +260,8 @@ int main(int argc, char **argv)
             src = smtpc_client_send_message(c, msg, NULL, NULL, 0);
         fprintf(stderr, "send %d\n", src);
         if (src)
-            fprintf(stderr, "client: %s\nmessage: %s\n", smtpc_client_errmsg(c),
-                    smtpc_message_errmsg(msg));
+            fprintf(stderr, "client: %s\nmessage: %s\n", smtpc_error_message(smtpc_client_error(c)),
+                    smtpc_error_message(smtpc_message_error(msg)));
         else
             smtpc_client_quit(c);
         smtpc_client_free(c);
@@ -282,7 +282,7 @@ int main(int argc, char **argv)
     free(buf);
     if (rc)
         fprintf(stderr, "error %d (%s): %s\n", rc, smtpc_strerror(rc),
-                smtpc_message_errmsg(msg));
+                smtpc_error_message(smtpc_message_error(msg)));
     smtpc_message_free(msg);
     free(bodies[0]);
     free(bodies[1]);

@@ -301,7 +301,7 @@ static int make_tls_config(const options *o, smtpc_tls_config **out)
     if (rc == 0 && o->insecure)
         rc = smtpc_tls_config_set_verify(*out, SMTPC_TLS_VERIFY_NONE);
     if (rc != 0)
-        fprintf(stderr, "smtpc_send: TLS setting: %s\n", smtpc_tls_config_errmsg(*out));
+        fprintf(stderr, "smtpc_send: TLS setting: %s\n", smtpc_error_message(smtpc_tls_config_error(*out)));
     return rc;
 }
 
@@ -345,7 +345,7 @@ static int run(smtpc_client *c, const options *o)
         smtpc_client_set_security(c, o->security) != 0 ||
         (o->ehlo && smtpc_client_set_ehlo_name(c, o->ehlo) != 0) ||
         (o->trace && smtpc_client_set_trace(c, trace_line, NULL) != 0)) {
-        fprintf(stderr, "smtpc_send: bad setting: %s\n", smtpc_client_errmsg(c));
+        fprintf(stderr, "smtpc_send: bad setting: %s\n", smtpc_error_message(smtpc_client_error(c)));
         return 3;
     }
     for (int stage = 0; stage < SMTPC_TIMEOUT_COUNT; stage++)

@@ -116,7 +116,7 @@ static void checkpoint(tracker *t, const test_heap *h, size_t i, int warmup_done
 
 static int report_error(const char *what, size_t i, int rc, smtpc_client *c)
 {
-    printf("FAIL %s %zu: %s (%d): %s\n", what, i, smtpc_strerror(rc), rc, smtpc_client_errmsg(c));
+    printf("FAIL %s %zu: %s (%d): %s\n", what, i, smtpc_strerror(rc), rc, smtpc_error_message(smtpc_client_error(c)));
     return 1;
 }
 

@@ -84,7 +84,7 @@ static void join_ok(smtpc_fault_server *fs, const char *name)
 static void check_refusal(const smtpc_client *c, const char *name, int rc, int want,
                           const char *needle, const char *before)
 {
-    const char *msg = smtpc_client_errmsg(c);
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
     if (rc != want)
         fail_msg("%s: returned %d, expected %d (%s)", name, rc, want, msg);
     if (smtpc_error_code(smtpc_client_error(c)) != rc)
@@ -300,11 +300,11 @@ static void setter_between_sessions(const setter_case *k, int after_failed_conne
     x.log.text[0] = '\0';
     int rc = k->apply(c, &x);
     if (rc != 0)
-        fail_msg("%s: the setting was refused: %d %s", name, rc, smtpc_client_errmsg(c));
+        fail_msg("%s: the setting was refused: %d %s", name, rc, smtpc_error_message(smtpc_client_error(c)));
 
     rc = smtpc_client_connect(c);
     char seen[512];
-    snprintf(seen, sizeof seen, "%s", smtpc_client_errmsg(c));
+    snprintf(seen, sizeof seen, "%s", smtpc_error_message(smtpc_client_error(c)));
     if (k->connect_rc == 1 ? rc == 0 : rc != k->connect_rc)
         fail_msg("%s: connect returned %d, expected %d (%s)\n--- trace:\n%s", name, rc,
                  k->connect_rc, seen, x.log.text);
@@ -404,7 +404,7 @@ static void test_refusals_set_the_record(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cases[i].call(c);
         check_refusal(c, cases[i].name, rc, cases[i].rc, cases[i].needle, before);
-        snprintf(before, sizeof before, "%s", smtpc_client_errmsg(c));
+        snprintf(before, sizeof before, "%s", smtpc_error_message(smtpc_client_error(c)));
     }
     free_client(c, &heap);
 }
@@ -504,7 +504,7 @@ static void test_refusals_while_connected(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cases[i].call(c);
         check_refusal(c, cases[i].name, rc, cases[i].rc, cases[i].needle, before);
-        snprintf(before, sizeof before, "%s", smtpc_client_errmsg(c));
+        snprintf(before, sizeof before, "%s", smtpc_error_message(smtpc_client_error(c)));
         assert_int_equal(smtpc_client_connected(c), 1);
     }
     assert_int_equal(smtpc_client_quit(c), 0);
@@ -548,7 +548,7 @@ static void reenter(reenter_ctx *r)
     default: r->rc = smtpc_client_set_trace(r->c, NULL, NULL); break;
     }
     r->record = smtpc_error_code(smtpc_client_error(r->c));
-    snprintf(r->msg, sizeof r->msg, "%s", smtpc_client_errmsg(r->c));
+    snprintf(r->msg, sizeof r->msg, "%s", smtpc_error_message(smtpc_client_error(r->c)));
 }
 
 static void reenter_trace(void *user, int dir, const char *text, size_t len)

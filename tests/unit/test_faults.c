@@ -929,7 +929,7 @@ static void idle_case(const char *name, const smtpc_fs_step *after_first, int wa
                                sizeof body - 1);
     if (rc != want_rc)
         fail_msg("%s: second send returned %d (%s), expected %d", name, rc,
-                 smtpc_client_errmsg(c), want_rc);
+                 smtpc_error_message(smtpc_client_error(c)), want_rc);
     assert_int_equal(smtpc_error_reply_code(smtpc_client_error(c)), want_reply);
     assert_int_equal(smtpc_client_connected(c), 0);
     /* sticky: a later call says the same */
@@ -1181,7 +1181,7 @@ static void test_message_deadline_trickle(void **state)
     long long elapsed = now_ms() - t0;
     assert_int_equal(rc, SMTPC_ETIMEDOUT);
     assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_ETIMEDOUT);
-    const char *msg = smtpc_client_errmsg(c);
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
     if (!strstr(msg, "whole-message deadline") || !strstr(msg, "2000 ms") ||
         !strstr(msg, "discards the partial message"))
         fail_msg("error message does not name the whole-message deadline: %s", msg);
@@ -1214,7 +1214,7 @@ static void test_message_deadline_after_dot(void **state)
                                strlen(body));
     assert_int_equal(rc, SMTPC_EUNKNOWN);
     assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_EUNKNOWN);
-    const char *msg = smtpc_client_errmsg(c);
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
     if (!strstr(msg, "whole-message deadline") || !strstr(msg, "1000 ms"))
         fail_msg("error message does not name the whole-message deadline: %s", msg);
     assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_UNKNOWN);
