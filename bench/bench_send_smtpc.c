@@ -36,8 +36,8 @@ int main(int argc, char **argv)
     if (!s.big && !msg)
         return 1;
 
-    smtpc_client *c = smtpc_client_new(NULL);
-    if (!c)
+    smtpc_client *c = NULL;
+    if (smtpc_client_new(NULL, &c) != 0)
         return 1;
     smtpc_client_set_server(c, argv[1], argv[2]);
     smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN);

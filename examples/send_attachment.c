@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     smtpc_message *msg = NULL;
     smtpc_client *c = NULL;
     int status = 1;
-    if (smtpc_message_new(NULL, &msg) != 0 || !(c = smtpc_client_new(NULL))) {
+    if (smtpc_message_new(NULL, &msg) != 0 || smtpc_client_new(NULL, &c) != 0) {
         fprintf(stderr, "out of memory\n");
         goto out;
     }

@@ -75,8 +75,8 @@ int main(int argc, char **argv)
     }
 
     /* NULL allocator: plain malloc/free. */
-    smtpc_client *c = smtpc_client_new(NULL);
-    if (!c) {
+    smtpc_client *c = NULL;
+    if (smtpc_client_new(NULL, &c) != 0) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }

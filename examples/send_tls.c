@@ -204,8 +204,8 @@ int main(int argc, char **argv)
         }
     }
 
-    c = smtpc_client_new(NULL); /* NULL allocator: malloc/free */
-    if (!c || (!o.raw && smtpc_message_new(NULL, &msg) != 0)) {
+    /* NULL allocator: malloc/free. */
+    if (smtpc_client_new(NULL, &c) != 0 || (!o.raw && smtpc_message_new(NULL, &msg) != 0)) {
         fprintf(stderr, "out of memory\n");
         goto out;
     }

@@ -17,8 +17,9 @@ typedef struct smtpc_client smtpc_client;
 
 /* Create a client. alloc may be NULL (malloc/free); it is copied and used
  * for everything the client creates. Free with smtpc_client_free. Returns
- * NULL only when memory is exhausted. */
-SMTPC_API smtpc_client *smtpc_client_new(const smtpc_allocator *alloc);
+ * 0 and stores the client in *out, SMTPC_EINVAL (out NULL) or SMTPC_ENOMEM
+ * (*out is then NULL). */
+SMTPC_API int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out);
 /* Quit is not sent; the connection is closed and everything freed, secrets
  * zeroed. NULL is a no-op. Called from inside one of c's own callbacks (see
  * below), it does NOT free c: the call running the callback stops, drops the

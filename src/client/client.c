@@ -18,26 +18,32 @@
 #define CLIENT_LINE_MAX 2048
 #define CLIENT_IO_CAP 4096
 
-smtpc_client *smtpc_client_new(const smtpc_allocator *alloc)
+int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
 {
+    if (!out)
+        return SMTPC_EINVAL;
+    *out = NULL;
     smtpc_allocator a;
     smtpc_allocator_init(&a, alloc);
     smtpc_client *c = smtpc_alloc(&a, sizeof *c);
     if (!c)
-        return NULL;
+        return SMTPC_ENOMEM;
     c->alloc = a;
     c->io = smtpc_alloc(&a, CLIENT_IO_CAP);
+    /* The engine's only failures here are allocation ones (the name is
+     * the default and the sizes are in range). */
     if (!c->io ||
         smtpc_engine_new(&a, NULL, CLIENT_OUT_CAP, CLIENT_LINE_MAX, &c->engine) != SMTPC_OK) {
         smtpc_client_free(c);
-        return NULL;
+        return SMTPC_ENOMEM;
     }
     /* The engine has no I/O of its own; the client, which has, gives it the
      * OS-seeded default for SCRAM nonces (state from the client's allocator). */
     smtpc_engine_set_random(c->engine, smtpc_random_default, &c->alloc);
     c->security = SMTPC_SECURITY_STARTTLS;
     smtpc_error_clear(&c->err);
-    return c;
+    *out = c;
+    return SMTPC_OK;
 }
 
 static void disconnect(smtpc_client *c)

@@ -208,8 +208,8 @@ static int send_one(smtpc_client *c)
 
 static int run(const options *o, smtpc_tls_config *tls, FILE *trace)
 {
-    smtpc_client *c = smtpc_client_new(NULL);
-    if (!c) {
+    smtpc_client *c = NULL;
+    if (smtpc_client_new(NULL, &c) != 0) {
         fprintf(stderr, "auth_client: out of memory\n");
         return 3;
     }

@@ -248,8 +248,10 @@ int main(int argc, char **argv)
         }
     }
     if (!rc && argc > 4) {
-        smtpc_client *c = smtpc_client_new(NULL);
-        int src = c ? smtpc_client_set_server(c, argv[3], argv[4]) : SMTPC_ENOMEM;
+        smtpc_client *c = NULL;
+        int src = smtpc_client_new(NULL, &c);
+        if (!src)
+            src = smtpc_client_set_server(c, argv[3], argv[4]);
         if (!src)
             src = smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN);
         if (!src)

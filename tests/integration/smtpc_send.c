@@ -402,8 +402,8 @@ int main(int argc, char **argv)
     if (status == 0 && make_tls_config(&o, &tls) != 0)
         status = 3;
     if (status == 0) {
-        smtpc_client *c = smtpc_client_new(NULL);
-        if (!c) {
+        smtpc_client *c = NULL;
+        if (smtpc_client_new(NULL, &c) != 0) {
             fprintf(stderr, "smtpc_send: out of memory\n");
             status = 3;
         } else {

@@ -228,8 +228,8 @@ int main(int argc, char **argv)
     size_t len = make_body(body, sizeof body);
     test_heap h;
     test_heap_init(&h, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&h.hook);
-    if (!c || setup(c, argv[1], argv[2]) != 0) {
+    smtpc_client *c = NULL;
+    if (smtpc_client_new(&h.hook, &c) != 0 || setup(c, argv[1], argv[2]) != 0) {
         printf("FAIL could not create the client\n");
         return 1;
     }

@@ -169,8 +169,11 @@ static int client_session(test_heap *h, server *srv)
 {
     smtpc_allocator a = h->hook;
     server_init(srv);
-    smtpc_client *c = smtpc_client_new(&a);
-    if (!c) {
+    smtpc_client *c = NULL;
+    int new_rc = smtpc_client_new(&a, &c);
+    if (new_rc != 0) {
+        assert_int_equal(new_rc, SMTPC_ENOMEM);
+        assert_null(c);
         assert_true(h->injected);
         return SMTPC_ENOMEM;
     }
@@ -412,8 +415,11 @@ static int client_message_session(test_heap *h, server *srv)
     int rc = build_message(h, &a, &rd, &m);
     if (rc)
         return rc;
-    smtpc_client *c = smtpc_client_new(&a);
-    if (!c) {
+    smtpc_client *c = NULL;
+    int new_rc = smtpc_client_new(&a, &c);
+    if (new_rc != 0) {
+        assert_int_equal(new_rc, SMTPC_ENOMEM);
+        assert_null(c);
         assert_true(h->injected);
         smtpc_message_free(m);
         return SMTPC_ENOMEM;

@@ -55,7 +55,8 @@ static void log_line(void *user, int dir, const char *text, size_t len)
 static smtpc_client *new_client(test_heap *heap)
 {
     test_heap_init(heap, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&heap->hook);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap->hook, &c), 0);
     assert_non_null(c);
     for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
         assert_int_equal(smtpc_client_set_timeout(c, st, 3000), 0);
@@ -318,6 +319,30 @@ static void setter_between_sessions(const setter_case *k, int after_failed_conne
     free_client(c, &heap);
     smtpc_tls_config_free(x.tls);
     join_ok(x.fs, name);
+}
+
+/* API consolidation: smtpc_client_new has the constructor shape of every
+ * other handle (a code, the handle in *out, NULL there on failure). */
+static void test_client_new_shape(void **state)
+{
+    (void)state;
+    assert_int_equal(smtpc_client_new(NULL, NULL), SMTPC_EINVAL);
+    for (long n = 0;; n++) {
+        test_heap heap;
+        test_heap_init(&heap, TEST_HEAP_FAIL_ONE, n + 1);
+        smtpc_client *c = (smtpc_client *)&heap; /* must be overwritten */
+        int rc = smtpc_client_new(&heap.hook, &c);
+        if (rc == 0) {
+            assert_non_null(c);
+            assert_int_equal(smtpc_error_code(smtpc_client_error(c)), 0);
+            smtpc_client_free(c);
+            assert_int_equal(heap.live_bytes, 0);
+            break;
+        }
+        assert_int_equal(rc, SMTPC_ENOMEM);
+        assert_null(c);
+        assert_int_equal(heap.live_bytes, 0);
+    }
 }
 
 static void test_setters_between_sessions(void **state)
@@ -704,6 +729,7 @@ static void test_calls_inside_trace(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_new_shape),
         cmocka_unit_test(test_setters_between_sessions),
         cmocka_unit_test(test_refusals_set_the_record),
         cmocka_unit_test(test_refused_setting_blocks_connect),

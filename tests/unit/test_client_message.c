@@ -13,7 +13,8 @@
 static void test_no_from(void **state)
 {
     (void)state;
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     smtpc_message *m = NULL;
     assert_non_null(c);
     assert_int_equal(smtpc_message_new(NULL, &m), 0);
@@ -29,7 +30,8 @@ static void test_no_from(void **state)
 static void test_no_recipients(void **state)
 {
     (void)state;
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     smtpc_message *m = NULL;
     assert_non_null(c);
     assert_int_equal(smtpc_message_new(NULL, &m), 0);

@@ -116,7 +116,8 @@ static void run(const smtpc_fs_step *script, const run_opts *o, run_result *r)
     /* Every run ends with nothing outstanding. */
     test_heap heap;
     test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&heap.hook);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap.hook, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     int ms = o->timeout_ms ? o->timeout_ms : 1000;
@@ -911,7 +912,8 @@ static void idle_case(const char *name, const smtpc_fs_step *after_first, int wa
     assert_non_null(fs);
     test_heap heap;
     test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&heap.hook);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap.hook, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
@@ -1136,7 +1138,8 @@ static void test_auth_faults(void **state)
 static smtpc_client *deadline_client(test_heap *heap, const smtpc_fault_server *fs, int ms)
 {
     test_heap_init(heap, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&heap->hook);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap->hook, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);

@@ -819,7 +819,8 @@ static int client_over_callbacks(const smtpc_tls_config *cfg, int security, cons
     cb_sock cs;
     server_start(&srv, security == SMTPC_SECURITY_IMPLICIT_TLS ? implicit_smtp_script
                                                                : starttls_smtp_script);
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_security(c, security), 0);
     assert_int_equal(smtpc_client_set_tls_config(c, cfg), 0);

@@ -232,7 +232,8 @@ static const char *const good_ports[] = {"1", "65535", "25", "smtp", "submission
 static void test_client_set_server_port_range(void **state)
 {
     (void)state;
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     assert_non_null(c);
     for (size_t i = 0; i < sizeof bad_ports / sizeof bad_ports[0]; i++) {
         int rc = smtpc_client_set_server(c, "mail.example.org", bad_ports[i]);
@@ -560,7 +561,8 @@ static void test_socket_not_supported(void **state)
 
     /* The client without a transport of the user's: the same code, and a
      * message that says why, in the error record; nothing left connected. */
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", "25"), 0);
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
