@@ -160,6 +160,16 @@ typedef void (*smtpc_trace_fn)(void *user, int direction, const char *text, size
  * ------------------------------------------------------------------------- */
 typedef int (*smtpc_random_fn)(void *user, uint8_t *buf, size_t len);
 
+/* ---------------------------------------------------------------------------
+ * Read callback: a message body (smtpc_client_send_stream) or a part's
+ * source (smtpc_message_attach_reader, smtpc_message_inline_reader).
+ *
+ * Fill buf with up to cap bytes, store the count in *len (0 means the end)
+ * and return 0; any other return value is a failure, reported as
+ * SMTPC_ESOURCE by the call that was reading.
+ * ------------------------------------------------------------------------- */
+typedef int (*smtpc_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -130,11 +130,6 @@ SMTPC_API int smtpc_client_connected(const smtpc_client *c);
 SMTPC_API int smtpc_client_send(smtpc_client *c, const char *from, const char *const *rcpts,
                                 size_t n_rcpts, const uint8_t *body, size_t body_len);
 
-/* Body read callback: fill buf with up to cap bytes, store the count in
- * *len (0 means end of body) and return 0; any other return value aborts
- * the send with SMTPC_ESOURCE. */
-typedef int (*smtpc_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
-
 /* Send one message whose body comes from read. size is its exact length as
  * the server will count it (line ends as CRLF, the last line completed,
  * before dot-stuffing), or -1 when unknown; it is declared with SIZE= and

@@ -85,10 +85,6 @@ typedef struct smtpc_message smtpc_message;
 #define SMTPC_MEM_BORROW 1 /* borrowed: the buffer must stay valid and unchanged
                             * until the message is freed */
 
-/* Part source callback, the same shape as smtpc_read_fn (client.h): fill buf
- * with up to cap bytes, store the count in *len (0 means the end) and return
- * 0; any other return value is an error (SMTPC_ESOURCE). */
-typedef int (*smtpc_message_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
 /* Restart a source from its first byte; return 0, or non-zero when it
  * cannot. */
 typedef int (*smtpc_message_rewind_fn)(void *user);
@@ -194,7 +190,7 @@ SMTPC_API int smtpc_message_attach_file(smtpc_message *msg, const char *path,
  * whose base64 form would not fit in int64_t (over (2^63-1) / 78 * 57
  * bytes, about 6.7 EiB) gives SMTPC_ETOOLONG, as does such a file or a
  * memory part over (2^63-1) / 4 bytes. */
-SMTPC_API int smtpc_message_attach_reader(smtpc_message *msg, smtpc_message_read_fn read,
+SMTPC_API int smtpc_message_attach_reader(smtpc_message *msg, smtpc_read_fn read,
                                           smtpc_message_rewind_fn rewind, void *user,
                                           int64_t size, const char *filename,
                                           const char *content_type);
@@ -204,7 +200,7 @@ SMTPC_API int smtpc_message_inline_mem(smtpc_message *msg, const uint8_t *data, 
 SMTPC_API int smtpc_message_inline_file(smtpc_message *msg, const char *path,
                                         const char *content_id, const char *filename,
                                         const char *content_type);
-SMTPC_API int smtpc_message_inline_reader(smtpc_message *msg, smtpc_message_read_fn read,
+SMTPC_API int smtpc_message_inline_reader(smtpc_message *msg, smtpc_read_fn read,
                                           smtpc_message_rewind_fn rewind, void *user,
                                           int64_t size, const char *content_id,
                                           const char *filename, const char *content_type);

@@ -614,7 +614,7 @@ static int add_file(smtpc_message *msg, int role, const char *path, const char *
     return 0;
 }
 
-static int add_reader(smtpc_message *msg, int role, smtpc_message_read_fn read,
+static int add_reader(smtpc_message *msg, int role, smtpc_read_fn read,
                       smtpc_message_rewind_fn rewind, void *user, int64_t size,
                       const char *content_id, const char *filename, const char *content_type)
 {
@@ -657,7 +657,7 @@ int smtpc_message_attach_file(smtpc_message *msg, const char *path, const char *
     return add_file(msg, SMTPC_ROLE_ATTACHMENT, path, NULL, filename, content_type);
 }
 
-int smtpc_message_attach_reader(smtpc_message *msg, smtpc_message_read_fn read,
+int smtpc_message_attach_reader(smtpc_message *msg, smtpc_read_fn read,
                                 smtpc_message_rewind_fn rewind, void *user, int64_t size,
                                 const char *filename, const char *content_type)
 {
@@ -679,7 +679,7 @@ int smtpc_message_inline_file(smtpc_message *msg, const char *path, const char *
     return add_file(msg, SMTPC_ROLE_INLINE, path, content_id, filename, content_type);
 }
 
-int smtpc_message_inline_reader(smtpc_message *msg, smtpc_message_read_fn read,
+int smtpc_message_inline_reader(smtpc_message *msg, smtpc_read_fn read,
                                 smtpc_message_rewind_fn rewind, void *user, int64_t size,
                                 const char *content_id, const char *filename,
                                 const char *content_type)

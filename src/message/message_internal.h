@@ -61,7 +61,7 @@ typedef struct smtpc_msg_source {
     uint8_t *owned;      /* copy made for SMTPC_MEM_COPY (len bytes) */
     char *path;          /* SMTPC_SRC_FILE */
     int fd;              /* open while the part is being read, else -1 */
-    smtpc_message_read_fn read;
+    smtpc_read_fn read;
     smtpc_message_rewind_fn rewind;
     void *user;
     int64_t size;        /* exact byte count, -1 unknown */
