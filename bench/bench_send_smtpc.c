@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         /* A message accepted for only some recipients still counts as
          * sent by the API; the benchmark wants every recipient taken. */
         for (size_t r = 0; rc == SMTPC_OK && r < s.n_rcpts; r++)
-            if (!smtpc_client_rcpt_accepted(c, r))
+            if (!smtpc_engine_rcpt_accepted(smtpc_client_engine(c), r))
                 rc = SMTPC_ERCPTS;
         if (rc != SMTPC_OK)
             return fail(c, "send");

@@ -236,23 +236,25 @@ int main(int argc, char **argv)
         print_error("connect", smtpc_client_error(c));
         goto out;
     }
-    const char *mech = smtpc_client_auth_mechanism(c);
+    /* Session facts and per-recipient results are the engine's. */
+    const smtpc_engine *e = smtpc_client_engine(c);
+    const char *mech = smtpc_engine_auth_mechanism(e);
     printf("connected to %s:%s, %s, authenticated: %s\n", o.host, o.port,
-           smtpc_client_is_encrypted(c) ? "encrypted" : "NOT encrypted",
+           smtpc_engine_is_encrypted(e) ? "encrypted" : "NOT encrypted",
            mech[0] ? mech : "no (no credentials given)");
 
     rc = send_it(c, msg, &o);
 
     /* Each recipient has its own verdict, whether or not the message went. */
-    for (size_t i = 0; i < smtpc_client_rcpt_count(c); i++) {
-        const char *enhanced = smtpc_client_rcpt_enhanced(c, i);
-        int code = smtpc_client_rcpt_reply_code(c, i); /* 0: never asked (MAIL refused) */
+    for (size_t i = 0; i < smtpc_engine_rcpt_count(e); i++) {
+        const char *enhanced = smtpc_engine_rcpt_enhanced(e, i);
+        int code = smtpc_engine_rcpt_reply_code(e, i); /* 0: never asked (MAIL refused) */
         if (code == 0)
             printf("  %-28s not tried\n", o.rcpts[i]);
         else
             printf("  %-28s %-8s %d %s%s%s\n", o.rcpts[i],
-                   smtpc_client_rcpt_accepted(c, i) ? "accepted" : "refused", code, enhanced,
-                   enhanced[0] ? " " : "", smtpc_client_rcpt_reply_text(c, i));
+                   smtpc_engine_rcpt_accepted(e, i) ? "accepted" : "refused", code, enhanced,
+                   enhanced[0] ? " " : "", smtpc_engine_rcpt_reply_text(e, i));
     }
 
     if (rc == 0) {
@@ -264,7 +266,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "send failed: %s\n", reason(rc, smtpc_error_message(smtpc_message_error(msg))));
     } else {
         print_error("send", smtpc_client_error(c));
-        if (smtpc_client_message_status(c) == SMTPC_MESSAGE_UNKNOWN)
+        if (smtpc_engine_message_status(e) == SMTPC_MESSAGE_UNKNOWN)
             fprintf(stderr, "  the message may or may not have been delivered\n");
     }
 

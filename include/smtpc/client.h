@@ -30,10 +30,8 @@ SMTPC_API void smtpc_client_free(smtpc_client *c);
  * The trace callback, the read callback of smtpc_client_send_stream, and the
  * read and rewind callbacks of a message sent with smtpc_client_send_message
  * run inside a call on the client. From inside them, only these may be
- * called on the same client: smtpc_client_error,
- * smtpc_client_connected, smtpc_client_rcpt_*, smtpc_client_message_status,
- * smtpc_client_capabilities, smtpc_client_is_encrypted,
- * smtpc_client_auth_mechanism (and smtpc_client_engine, for queries only).
+ * called on the same client: smtpc_client_error, smtpc_client_connected
+ * and smtpc_client_engine (with the engine's queries only).
  * Every other call on it (connect, send, send_stream, send_message, rset,
  * noop, quit, every setter) is refused with SMTPC_ESTATE, recorded; the call
  * running the callback goes on. smtpc_client_free is described above. Other
@@ -95,10 +93,10 @@ SMTPC_API int smtpc_client_set_credentials(smtpc_client *c, const char *user,
 SMTPC_API int smtpc_client_set_oauth_token(smtpc_client *c, const char *user,
                                            const char *token);
 SMTPC_API int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask);
-/* allow = 1 permits credentials over an unencrypted connection. */
+/* allow = 1 permits credentials over an unencrypted connection. The
+ * mechanism the last connect used: smtpc_engine_auth_mechanism on
+ * smtpc_client_engine(c). */
 SMTPC_API int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow);
-/* Mechanism used by the last connect ("" when none). Static string. */
-SMTPC_API const char *smtpc_client_auth_mechanism(const smtpc_client *c);
 
 /* --- session --- */
 
@@ -123,7 +121,8 @@ SMTPC_API int smtpc_client_connected(const smtpc_client *c);
  * returns 0 (never send it twice); smtpc_client_connected() is then 0 and
  * the error record says why. If the connection is lost after the end of data
  * and before its reply, the result is SMTPC_EUNKNOWN with
- * smtpc_client_message_status() == SMTPC_MESSAGE_UNKNOWN.
+ * smtpc_engine_message_status(smtpc_client_engine(c)) ==
+ * SMTPC_MESSAGE_UNKNOWN.
  * Before each command, anything the server sent while the client was idle
  * (a 421, a close) is read: the session ends with that error and nothing is
  * sent. */
@@ -171,17 +170,13 @@ SMTPC_API int smtpc_client_quit(smtpc_client *c);
  * reply when there was one, and a message naming the call or step that
  * failed); a call that succeeds may leave it as it was. */
 SMTPC_API const smtpc_error *smtpc_client_error(const smtpc_client *c);
-/* Per-recipient results of the last send, in the order given. */
-SMTPC_API size_t smtpc_client_rcpt_count(const smtpc_client *c);
-SMTPC_API int smtpc_client_rcpt_accepted(const smtpc_client *c, size_t i);
-SMTPC_API int smtpc_client_rcpt_reply_code(const smtpc_client *c, size_t i);
-SMTPC_API const char *smtpc_client_rcpt_enhanced(const smtpc_client *c, size_t i);
-SMTPC_API const char *smtpc_client_rcpt_reply_text(const smtpc_client *c, size_t i);
-/* SMTPC_MESSAGE_* for the last send. */
-SMTPC_API int smtpc_client_message_status(const smtpc_client *c);
-SMTPC_API int smtpc_client_capabilities(const smtpc_client *c);
-SMTPC_API int smtpc_client_is_encrypted(const smtpc_client *c);
-/* The engine inside, for capability and limit queries. Borrowed. */
+/* The engine inside, for the session's and the last send's results:
+ * per-recipient verdicts (smtpc_engine_rcpt_*, in the order given), the
+ * message status (smtpc_engine_message_status: SMTPC_MESSAGE_*),
+ * capabilities, SIZE limit, encryption and AUTH mechanism. Only the
+ * engine's queries may be used on it; driving it (begin_*, feed, settings)
+ * is the client's job. Borrowed: valid until smtpc_client_free. NULL for c
+ * NULL. */
 SMTPC_API smtpc_engine *smtpc_client_engine(smtpc_client *c);
 
 #ifdef __cplusplus

@@ -352,10 +352,6 @@ int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow)
     return setting(c, SET_PLAINTEXT, smtpc_engine_allow_plaintext_auth(c->engine, allow), NULL);
 }
 
-const char *smtpc_client_auth_mechanism(const smtpc_client *c)
-{
-    return c ? smtpc_engine_auth_mechanism(c->engine) : "";
-}
 
 /* --- moving bytes --- */
 
@@ -905,45 +901,13 @@ const smtpc_error *smtpc_client_error(const smtpc_client *c)
     return c ? &c->err : NULL;
 }
 
-size_t smtpc_client_rcpt_count(const smtpc_client *c)
-{
-    return c ? smtpc_engine_rcpt_count(c->engine) : 0;
-}
 
-int smtpc_client_rcpt_accepted(const smtpc_client *c, size_t i)
-{
-    return c ? smtpc_engine_rcpt_accepted(c->engine, i) : 0;
-}
 
-int smtpc_client_rcpt_reply_code(const smtpc_client *c, size_t i)
-{
-    return c ? smtpc_engine_rcpt_reply_code(c->engine, i) : 0;
-}
 
-const char *smtpc_client_rcpt_enhanced(const smtpc_client *c, size_t i)
-{
-    return c ? smtpc_engine_rcpt_enhanced(c->engine, i) : "";
-}
 
-const char *smtpc_client_rcpt_reply_text(const smtpc_client *c, size_t i)
-{
-    return c ? smtpc_engine_rcpt_reply_text(c->engine, i) : "";
-}
 
-int smtpc_client_message_status(const smtpc_client *c)
-{
-    return c ? smtpc_engine_message_status(c->engine) : SMTPC_MESSAGE_NOT_SENT;
-}
 
-int smtpc_client_capabilities(const smtpc_client *c)
-{
-    return c ? smtpc_engine_capabilities(c->engine) : 0;
-}
 
-int smtpc_client_is_encrypted(const smtpc_client *c)
-{
-    return c ? smtpc_engine_is_encrypted(c->engine) : 0;
-}
 
 smtpc_engine *smtpc_client_engine(smtpc_client *c)
 {

@@ -50,7 +50,7 @@
 typedef struct scenario {
     const char *name;
     int mechanism;            /* SMTPC_AUTH_* */
-    const char *mech_name;    /* what smtpc_client_auth_mechanism must say */
+    const char *mech_name;    /* what smtpc_engine_auth_mechanism must say */
 } scenario;
 
 typedef struct setup {
@@ -196,7 +196,7 @@ static int run_once(run_state *rs, const setup *su, const scenario *sc)
     STEP(rs, rc, "smtpc_client_connect", smtpc_client_connect(c), smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
-    if (!smtpc_client_is_encrypted(c) || strcmp(smtpc_client_auth_mechanism(c), sc->mech_name)) {
+    if (!smtpc_engine_is_encrypted(smtpc_client_engine(c)) || strcmp(smtpc_engine_auth_mechanism(smtpc_client_engine(c)), sc->mech_name)) {
         rc = check(rs, "after connect", SMTPC_ESTATE, "not encrypted or wrong mechanism");
         goto out;
     }
@@ -208,7 +208,7 @@ static int run_once(run_state *rs, const setup *su, const scenario *sc)
     if (rc)
         goto out;
     rs->sent = 1;
-    if (smtpc_client_rcpt_count(c) != 1 || !smtpc_client_rcpt_accepted(c, 0)) {
+    if (smtpc_engine_rcpt_count(smtpc_client_engine(c)) != 1 || !smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 0)) {
         rc = check(rs, "after send", SMTPC_ESTATE, "recipient not accepted");
         goto out;
     }

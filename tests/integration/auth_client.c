@@ -79,15 +79,15 @@ static int parse_mechs(const char *list)
 
 /* --- output --- */
 
-static void report(const char *event, const smtpc_client *c, int rc)
+static void report(const char *event, smtpc_client *c, int rc)
 {
     printf("{\"event\":");
     driver_json_string(event);
     putchar(',');
     driver_json_rc(rc);
     printf(",\"mechanism\":");
-    driver_json_string(smtpc_client_auth_mechanism(c));
-    printf(",\"encrypted\":%d,", smtpc_client_is_encrypted(c));
+    driver_json_string(smtpc_engine_auth_mechanism(smtpc_client_engine(c)));
+    printf(",\"encrypted\":%d,", smtpc_engine_is_encrypted(smtpc_client_engine(c)));
     driver_json_error_fields(smtpc_client_error(c));
     printf("}\n");
     fflush(stdout);

@@ -78,19 +78,19 @@ static void json_error(const smtpc_client *c, int rc)
     putchar('}');
 }
 
-static void json_rcpts(const smtpc_client *c, const char *const *rcpts, size_t n)
+static void json_rcpts(smtpc_client *c, const char *const *rcpts, size_t n)
 {
-    size_t have = smtpc_client_rcpt_count(c);
+    size_t have = smtpc_engine_rcpt_count(smtpc_client_engine(c));
     printf(",\"rcpts\":[");
     for (size_t i = 0; i < n; i++) {
         printf("%s{\"addr\":", i ? "," : "");
         driver_json_string(rcpts[i]);
         if (i < have) {
             printf(",\"accepted\":%d,\"code\":%d,\"enhanced\":",
-                   smtpc_client_rcpt_accepted(c, i), smtpc_client_rcpt_reply_code(c, i));
-            driver_json_string(smtpc_client_rcpt_enhanced(c, i));
+                   smtpc_engine_rcpt_accepted(smtpc_client_engine(c), i), smtpc_engine_rcpt_reply_code(smtpc_client_engine(c), i));
+            driver_json_string(smtpc_engine_rcpt_enhanced(smtpc_client_engine(c), i));
             printf(",\"text\":");
-            driver_json_string(smtpc_client_rcpt_reply_text(c, i));
+            driver_json_string(smtpc_engine_rcpt_reply_text(smtpc_client_engine(c), i));
         }
         putchar('}');
     }
@@ -358,8 +358,8 @@ static int run(smtpc_client *c, const options *o)
         rc = smtpc_client_connect(c);
     printf("{\"event\":\"connect\",");
     json_error(c, rc);
-    printf(",\"capabilities\":%d,\"encrypted\":%d}\n", smtpc_client_capabilities(c),
-           smtpc_client_is_encrypted(c));
+    printf(",\"capabilities\":%d,\"encrypted\":%d}\n", smtpc_engine_capabilities(smtpc_client_engine(c)),
+           smtpc_engine_is_encrypted(smtpc_client_engine(c)));
     fflush(stdout);
     if (rc != 0)
         return 2;
@@ -373,7 +373,7 @@ static int run(smtpc_client *c, const options *o)
             printf("{\"event\":\"message\",\"index\":%zu,\"file\":", index);
             driver_json_string(m->path);
             printf(",\"ok\":%d,\"message_status\":%d,", rc == 0,
-                   smtpc_client_message_status(c));
+                   smtpc_engine_message_status(smtpc_client_engine(c)));
             json_error(c, rc);
             json_rcpts(c, m->n_rcpts ? m->rcpts : o->rcpts,
                        m->n_rcpts ? m->n_rcpts : o->n_rcpts);

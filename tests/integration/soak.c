@@ -140,8 +140,8 @@ static int send_one(smtpc_client *c, const char *body, size_t len, size_t i)
     int rc = smtpc_client_send(c, "soak@example.org", rcpts, 2, (const uint8_t *)body, len);
     if (rc)
         return report_error("send", i, rc, c);
-    if (smtpc_client_message_status(c) != SMTPC_MESSAGE_ACCEPTED ||
-        !smtpc_client_rcpt_accepted(c, 0) || !smtpc_client_rcpt_accepted(c, 1)) {
+    if (smtpc_engine_message_status(smtpc_client_engine(c)) != SMTPC_MESSAGE_ACCEPTED ||
+        !smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 0) || !smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 1)) {
         printf("FAIL send %zu: returned 0 but not accepted for both recipients\n", i);
         return 1;
     }

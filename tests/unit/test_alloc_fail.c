@@ -195,11 +195,11 @@ static int client_session(test_heap *h, server *srv)
         int r1 = expect_ok_or_nomem(h, smtpc_client_send(c, "a@example.com", rcpts, 3, body1,
                                                          sizeof body1 - 1));
         if (r1 == 0) {
-            assert_int_equal(smtpc_client_rcpt_accepted(c, 0), 1);
-            assert_int_equal(smtpc_client_rcpt_accepted(c, 1), 0);
-            assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_ACCEPTED);
+            assert_int_equal(smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 0), 1);
+            assert_int_equal(smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 1), 0);
+            assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_ACCEPTED);
         } else {
-            assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+            assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
         }
         int r2 = expect_ok_or_nomem(h, smtpc_client_send(c, "", rcpts, 1, body2,
                                                          sizeof body2 - 1));

@@ -310,10 +310,10 @@ static void setter_between_sessions(const setter_case *k, int after_failed_conne
         fail_msg("%s: connect returned %d, expected %d (%s)\n--- trace:\n%s", name, rc,
                  k->connect_rc, seen, x.log.text);
     if (k->evidence && !strstr(seen, k->evidence) && !strstr(x.log.text, k->evidence) &&
-        strcmp(smtpc_client_auth_mechanism(c), k->evidence) != 0)
+        strcmp(smtpc_engine_auth_mechanism(smtpc_client_engine(c)), k->evidence) != 0)
         fail_msg("%s: no sign the setting was used (\"%s\"): error \"%s\", mechanism \"%s\"\n"
                  "--- trace:\n%s",
-                 name, k->evidence, seen, smtpc_client_auth_mechanism(c), x.log.text);
+                 name, k->evidence, seen, smtpc_engine_auth_mechanism(smtpc_client_engine(c)), x.log.text);
     if (smtpc_client_connected(c))
         assert_int_equal(smtpc_client_quit(c), 0);
     free_client(c, &heap);
@@ -455,7 +455,7 @@ static void test_refused_setting_blocks_connect(void **state)
     assert_int_equal(smtpc_client_connected(c), 0);
     assert_int_equal(smtpc_client_set_credentials(c, "user", "secret"), 0);
     assert_int_equal(smtpc_client_connect(c), 0);
-    assert_string_equal(smtpc_client_auth_mechanism(c), "PLAIN");
+    assert_string_equal(smtpc_engine_auth_mechanism(smtpc_client_engine(c)), "PLAIN");
     assert_int_equal(smtpc_client_quit(c), 0);
     free_client(c, &heap);
     join_ok(fs, "refused setting");
@@ -647,7 +647,7 @@ static void test_free_inside_read_callback(void **state)
     assert_int_equal(smtpc_client_connect(c), 0);
     int rc = smtpc_client_send_stream(c, "a@x.test", rcpt, 1, reenter_read, &r, -1, 0);
     assert_true(r.fired);
-    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
     check_free_refused(c, &heap, rc, "free inside read callback");
     join_ok(fs, "free inside read callback");
 }
@@ -684,7 +684,7 @@ static void test_free_inside_message_callback(void **state)
                      0);
     int rc = smtpc_client_send_message(c, m, NULL, NULL, 0);
     assert_true(r.fired);
-    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
     check_free_refused(c, &heap, rc, "free inside message callback");
     smtpc_message_free(m);
     join_ok(fs, "free inside message callback");

@@ -161,13 +161,13 @@ static void run(const smtpc_fs_step *script, const run_opts *o, run_result *r)
         }
         r->failed_call_ms = now_ms() - t0;
         capture_error(r, c);
-        r->status = smtpc_client_message_status(c);
-        r->rcpt_count = smtpc_client_rcpt_count(c);
+        r->status = smtpc_engine_message_status(smtpc_client_engine(c));
+        r->rcpt_count = smtpc_engine_rcpt_count(smtpc_client_engine(c));
         for (size_t i = 0; i < N_RCPTS; i++) {
-            r->accepted[i] = smtpc_client_rcpt_accepted(c, i);
-            r->rcpt_code[i] = smtpc_client_rcpt_reply_code(c, i);
-            copy(r->rcpt_enhanced[i], sizeof r->rcpt_enhanced[i], smtpc_client_rcpt_enhanced(c, i));
-            copy(r->rcpt_text[i], sizeof r->rcpt_text[i], smtpc_client_rcpt_reply_text(c, i));
+            r->accepted[i] = smtpc_engine_rcpt_accepted(smtpc_client_engine(c), i);
+            r->rcpt_code[i] = smtpc_engine_rcpt_reply_code(smtpc_client_engine(c), i);
+            copy(r->rcpt_enhanced[i], sizeof r->rcpt_enhanced[i], smtpc_engine_rcpt_enhanced(smtpc_client_engine(c), i));
+            copy(r->rcpt_text[i], sizeof r->rcpt_text[i], smtpc_engine_rcpt_reply_text(smtpc_client_engine(c), i));
         }
         if (o->quit && smtpc_client_connected(c))
             r->quit_rc = smtpc_client_quit(c);
@@ -1188,7 +1188,7 @@ static void test_message_deadline_trickle(void **state)
     if (!strstr(msg, "whole-message deadline") || !strstr(msg, "2000 ms") ||
         !strstr(msg, "discards the partial message"))
         fail_msg("error message does not name the whole-message deadline: %s", msg);
-    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
     assert_int_equal(smtpc_client_connected(c), 0);
     assert_true(g.left > 0); /* the body never got through */
     /* Not before the deadline; and (a very wide bound, for busy machines)
@@ -1220,7 +1220,7 @@ static void test_message_deadline_after_dot(void **state)
     const char *msg = smtpc_error_message(smtpc_client_error(c));
     if (!strstr(msg, "whole-message deadline") || !strstr(msg, "1000 ms"))
         fail_msg("error message does not name the whole-message deadline: %s", msg);
-    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_UNKNOWN);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_UNKNOWN);
     assert_int_equal(smtpc_client_connected(c), 0);
     deadline_done(c, &heap, fs);
 }

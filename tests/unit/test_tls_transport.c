@@ -832,7 +832,7 @@ static int client_over_callbacks(const smtpc_tls_config *cfg, int security, cons
     int rc = smtpc_client_connect(c);
     snprintf(msg, cap, "%s", smtpc_error_message(smtpc_client_error(c)));
     if (rc == 0) {
-        assert_int_equal(smtpc_client_is_encrypted(c), 1);
+        assert_int_equal(smtpc_engine_is_encrypted(smtpc_client_engine(c)), 1);
         assert_int_equal(smtpc_client_quit(c), 0);
     } else {
         assert_int_equal(smtpc_client_connected(c), 0);
