@@ -67,7 +67,7 @@ static uint64_t run_smtpc(uint64_t size)
     for (;;) {
         size_t len;
         if (smtpc_message_read(m, buf, sizeof buf, &len)) {
-            fprintf(stderr, "read failed: %s\n", smtpc_message_errmsg(m));
+            fprintf(stderr, "read failed: %s\n", smtpc_error_message(smtpc_message_error(m)));
             exit(1);
         }
         if (len == 0)
@@ -115,7 +115,7 @@ static uint64_t run_many(const char *mode, unsigned long n)
                                                 "part.bin", NULL)
                      : smtpc_message_add_header(m, "X-Bench", "a header value");
         if (rc) {
-            fprintf(stderr, "add failed: %s\n", smtpc_message_errmsg(m));
+            fprintf(stderr, "add failed: %s\n", smtpc_error_message(smtpc_message_error(m)));
             exit(1);
         }
     }
@@ -123,13 +123,13 @@ static uint64_t run_many(const char *mode, unsigned long n)
     static uint8_t buf[65536];
     uint64_t out = 0;
     if (smtpc_message_size(m, &size)) {
-        fprintf(stderr, "size failed: %s\n", smtpc_message_errmsg(m));
+        fprintf(stderr, "size failed: %s\n", smtpc_error_message(smtpc_message_error(m)));
         exit(1);
     }
     for (;;) {
         size_t len;
         if (smtpc_message_read(m, buf, sizeof buf, &len)) {
-            fprintf(stderr, "read failed: %s\n", smtpc_message_errmsg(m));
+            fprintf(stderr, "read failed: %s\n", smtpc_error_message(smtpc_message_error(m)));
             exit(1);
         }
         if (len == 0)

@@ -19,7 +19,7 @@ static int read_source(void *user, uint8_t *buf, size_t cap, size_t *len)
 
 static int fail(smtpc_client *c, const char *what)
 {
-    fprintf(stderr, "bench_send_smtpc: %s: %s\n", what, smtpc_client_errmsg(c));
+    fprintf(stderr, "bench_send_smtpc: %s: %s\n", what, smtpc_error_message(smtpc_client_error(c)));
     smtpc_client_free(c);
     return 1;
 }
@@ -36,8 +36,8 @@ int main(int argc, char **argv)
     if (!s.big && !msg)
         return 1;
 
-    smtpc_client *c = smtpc_client_new(NULL);
-    if (!c)
+    smtpc_client *c = NULL;
+    if (smtpc_client_new(NULL, &c) != 0)
         return 1;
     smtpc_client_set_server(c, argv[1], argv[2]);
     smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN);
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         /* A message accepted for only some recipients still counts as
          * sent by the API; the benchmark wants every recipient taken. */
         for (size_t r = 0; rc == SMTPC_OK && r < s.n_rcpts; r++)
-            if (!smtpc_client_rcpt_accepted(c, r))
+            if (!smtpc_engine_rcpt_accepted(smtpc_client_engine(c), r))
                 rc = SMTPC_ERCPTS;
         if (rc != SMTPC_OK)
             return fail(c, "send");

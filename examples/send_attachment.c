@@ -41,23 +41,23 @@ static int build(smtpc_message *msg, const char *from, const char *to, const cha
 {
     int rc;
     if ((rc = smtpc_message_set_from(msg, from, "Report Robot")))
-        return fail("From", rc, smtpc_message_errmsg(msg));
+        return fail("From", rc, smtpc_error_message(smtpc_message_error(msg)));
     if ((rc = smtpc_message_add_to(msg, to, NULL)))
-        return fail("To", rc, smtpc_message_errmsg(msg));
+        return fail("To", rc, smtpc_error_message(smtpc_message_error(msg)));
     /* Non-ASCII is fine: it is RFC 2047-encoded on the way out. */
     if ((rc = smtpc_message_set_subject(msg, "Your report \xe2\x80\x94 r\xc3\xa9sum\xc3\xa9")))
-        return fail("Subject", rc, smtpc_message_errmsg(msg));
+        return fail("Subject", rc, smtpc_error_message(smtpc_message_error(msg)));
     /* Both copied (SMTPC_MEM_BORROW would avoid the copy for static data). */
     if ((rc = smtpc_message_set_text(msg, text, strlen(text), SMTPC_MEM_COPY)) ||
         (rc = smtpc_message_set_html(msg, html, strlen(html), SMTPC_MEM_COPY)))
-        return fail("body", rc, smtpc_message_errmsg(msg));
+        return fail("body", rc, smtpc_error_message(smtpc_message_error(msg)));
     /* Static data may be borrowed: it outlives the message. */
     if ((rc = smtpc_message_inline_mem(msg, logo_png, sizeof logo_png, SMTPC_MEM_BORROW,
                                        "logo@example.org", "logo.png", "image/png")))
-        return fail("logo", rc, smtpc_message_errmsg(msg));
+        return fail("logo", rc, smtpc_error_message(smtpc_message_error(msg)));
     /* NULL filename and type: the file's base name, type from its extension. */
     if ((rc = smtpc_message_attach_file(msg, file, NULL, NULL)))
-        return fail("attachment", rc, smtpc_message_errmsg(msg));
+        return fail("attachment", rc, smtpc_error_message(smtpc_message_error(msg)));
     return 0;
 }
 
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     smtpc_message *msg = NULL;
     smtpc_client *c = NULL;
     int status = 1;
-    if (smtpc_message_new(NULL, &msg) != 0 || !(c = smtpc_client_new(NULL))) {
+    if (smtpc_message_new(NULL, &msg) != 0 || smtpc_client_new(NULL, &c) != 0) {
         fprintf(stderr, "out of memory\n");
         goto out;
     }
@@ -88,15 +88,15 @@ int main(int argc, char **argv)
     if (!rc)
         rc = smtpc_client_connect(c);
     if (rc) {
-        fail("connect", rc, smtpc_client_errmsg(c));
+        fail("connect", rc, smtpc_error_message(smtpc_client_error(c)));
         goto out;
     }
     rc = smtpc_client_send_message(c, msg, NULL, NULL, 0);
     if (rc) {
         /* A file that could not be read shows up here as SMTPC_EFILE, with
          * the details in the message's errmsg; no partial mail is sent. */
-        fail("send", rc, rc == SMTPC_EFILE || rc == SMTPC_ESOURCE ? smtpc_message_errmsg(msg)
-                                                                   : smtpc_client_errmsg(c));
+        fail("send", rc, rc == SMTPC_EFILE || rc == SMTPC_ESOURCE ? smtpc_error_message(smtpc_message_error(msg))
+                                                                   : smtpc_error_message(smtpc_client_error(c)));
         goto out;
     }
     smtpc_client_quit(c);

@@ -75,8 +75,8 @@ int main(int argc, char **argv)
     }
 
     /* NULL allocator: plain malloc/free. */
-    smtpc_client *c = smtpc_client_new(NULL);
-    if (!c) {
+    smtpc_client *c = NULL;
+    if (smtpc_client_new(NULL, &c) != 0) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
@@ -95,12 +95,13 @@ int main(int argc, char **argv)
                                sizeof message - 1);
 
     /* Each recipient has its own verdict, even when the message went out. */
-    for (size_t i = 0; i < smtpc_client_rcpt_count(c); i++) {
-        const char *enhanced = smtpc_client_rcpt_enhanced(c, i);
+    const smtpc_engine *e = smtpc_client_engine(c); /* the results live there */
+    for (size_t i = 0; i < smtpc_engine_rcpt_count(e); i++) {
+        const char *enhanced = smtpc_engine_rcpt_enhanced(e, i);
         printf("%-24s %-8s %d %s%s%s\n", rcpts[i],
-               smtpc_client_rcpt_accepted(c, i) ? "accepted" : "refused",
-               smtpc_client_rcpt_reply_code(c, i), enhanced, enhanced[0] ? " " : "",
-               smtpc_client_rcpt_reply_text(c, i));
+               smtpc_engine_rcpt_accepted(e, i) ? "accepted" : "refused",
+               smtpc_engine_rcpt_reply_code(e, i), enhanced, enhanced[0] ? " " : "",
+               smtpc_engine_rcpt_reply_text(e, i));
     }
 
     if (rc == SMTPC_OK) {

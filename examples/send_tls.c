@@ -157,7 +157,7 @@ static int build_message(smtpc_message *msg, const struct options *o)
                                       "figures.csv", "text/csv");
     if (rc != 0)
         fprintf(stderr, "building the message failed: %s\n",
-                reason(rc, smtpc_message_errmsg(msg)));
+                reason(rc, smtpc_error_message(smtpc_message_error(msg))));
     return rc;
 }
 
@@ -199,13 +199,13 @@ int main(int argc, char **argv)
             rc = smtpc_tls_config_add_ca_file(tls, o.cafile);
         if (rc != 0) {
             fprintf(stderr, "loading %s failed: %s\n", o.cafile,
-                    reason(rc, tls ? smtpc_tls_config_errmsg(tls) : NULL));
+                    reason(rc, tls ? smtpc_error_message(smtpc_tls_config_error(tls)) : NULL));
             goto out;
         }
     }
 
-    c = smtpc_client_new(NULL); /* NULL allocator: malloc/free */
-    if (!c || (!o.raw && smtpc_message_new(NULL, &msg) != 0)) {
+    /* NULL allocator: malloc/free. */
+    if (smtpc_client_new(NULL, &c) != 0 || (!o.raw && smtpc_message_new(NULL, &msg) != 0)) {
         fprintf(stderr, "out of memory\n");
         goto out;
     }
@@ -236,23 +236,25 @@ int main(int argc, char **argv)
         print_error("connect", smtpc_client_error(c));
         goto out;
     }
-    const char *mech = smtpc_client_auth_mechanism(c);
+    /* Session facts and per-recipient results are the engine's. */
+    const smtpc_engine *e = smtpc_client_engine(c);
+    const char *mech = smtpc_engine_auth_mechanism(e);
     printf("connected to %s:%s, %s, authenticated: %s\n", o.host, o.port,
-           smtpc_client_is_encrypted(c) ? "encrypted" : "NOT encrypted",
+           smtpc_engine_is_encrypted(e) ? "encrypted" : "NOT encrypted",
            mech[0] ? mech : "no (no credentials given)");
 
     rc = send_it(c, msg, &o);
 
     /* Each recipient has its own verdict, whether or not the message went. */
-    for (size_t i = 0; i < smtpc_client_rcpt_count(c); i++) {
-        const char *enhanced = smtpc_client_rcpt_enhanced(c, i);
-        int code = smtpc_client_rcpt_reply_code(c, i); /* 0: never asked (MAIL refused) */
+    for (size_t i = 0; i < smtpc_engine_rcpt_count(e); i++) {
+        const char *enhanced = smtpc_engine_rcpt_enhanced(e, i);
+        int code = smtpc_engine_rcpt_reply_code(e, i); /* 0: never asked (MAIL refused) */
         if (code == 0)
             printf("  %-28s not tried\n", o.rcpts[i]);
         else
             printf("  %-28s %-8s %d %s%s%s\n", o.rcpts[i],
-                   smtpc_client_rcpt_accepted(c, i) ? "accepted" : "refused", code, enhanced,
-                   enhanced[0] ? " " : "", smtpc_client_rcpt_reply_text(c, i));
+                   smtpc_engine_rcpt_accepted(e, i) ? "accepted" : "refused", code, enhanced,
+                   enhanced[0] ? " " : "", smtpc_engine_rcpt_reply_text(e, i));
     }
 
     if (rc == 0) {
@@ -261,10 +263,10 @@ int main(int argc, char **argv)
     } else if (rc == SMTPC_EFILE || rc == SMTPC_ESOURCE) {
         /* The message itself failed (an unreadable --attach file, say): the
          * details are on the message, and nothing half-sent is delivered. */
-        fprintf(stderr, "send failed: %s\n", reason(rc, smtpc_message_errmsg(msg)));
+        fprintf(stderr, "send failed: %s\n", reason(rc, smtpc_error_message(smtpc_message_error(msg))));
     } else {
         print_error("send", smtpc_client_error(c));
-        if (smtpc_client_message_status(c) == SMTPC_MESSAGE_UNKNOWN)
+        if (smtpc_engine_message_status(e) == SMTPC_MESSAGE_UNKNOWN)
             fprintf(stderr, "  the message may or may not have been delivered\n");
     }
 

@@ -1,4 +1,6 @@
 /* smtpc — SMTP AUTH settings (RFC 4954) for the engine and the client.
+ * The conventions at the top of <smtpc.h> (ownership, return codes, the
+ * error record, threads, callbacks, strings) apply to every call here.
  * SPDX-License-Identifier: MIT */
 #ifndef SMTPC_AUTH_H
 #define SMTPC_AUTH_H
@@ -27,8 +29,7 @@ extern "C" {
  * session stays usable. (A line past 2737 octets is SMTPC_ELINE.) */
 #define SMTPC_AUTH_CHALLENGE_MAX 2048
 
-/* Password credentials (copied into the engine, zeroed when replaced or
- * freed). Set before smtpc_engine_begin_session (or once the session is
+/* Password credentials (zeroed when replaced or freed). Set before smtpc_engine_begin_session (or once the session is
  * over, for the next one; see engine.h). user NULL clears them.
  * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (CR, LF or NUL), SMTPC_ENOMEM. */
 SMTPC_API int smtpc_engine_set_credentials(smtpc_engine *e, const char *user,
@@ -50,8 +51,7 @@ SMTPC_API int smtpc_engine_allow_plaintext_auth(smtpc_engine *e, int allow);
  * mbedTLS CTR-DRBG seeded from the OS) on its engine. fn NULL (the
  * default): none; AUTH with SCRAM-SHA-256 then fails with SMTPC_ENOTSUP
  * ("no random source: smtpc_engine_set_random") and the session stays
- * usable. A failing fn fails AUTH with SMTPC_EAUTH. user must outlive the
- * engine. Allowed at any time; kept by smtpc_engine_reset. Returns 0 or
+ * usable. A failing fn fails AUTH with SMTPC_EAUTH. Allowed at any time; kept by smtpc_engine_reset. Returns 0 or
  * SMTPC_EINVAL (e NULL). */
 SMTPC_API int smtpc_engine_set_random(smtpc_engine *e, smtpc_random_fn fn, void *user);
 /* The mechanism used by the last successful AUTH ("SCRAM-SHA-256", ...), or

@@ -1,4 +1,6 @@
 /* smtpc — base types: status codes, errors, allocator hook, version, trace.
+ * The conventions at the top of <smtpc.h> (ownership, return codes, the
+ * error record, threads, callbacks, strings) apply to every call here.
  * SPDX-License-Identifier: MIT */
 #ifndef SMTPC_BASE_H
 #define SMTPC_BASE_H
@@ -110,9 +112,9 @@ SMTPC_API const char *smtpc_strerror(int code);
 /* ---------------------------------------------------------------------------
  * Error record.
  *
- * Each handle keeps the details of its last failure (SQLite's errmsg model).
- * Pointers returned here are borrowed: valid until the next call on the handle
- * that owns the record.
+ * Each handle keeps the details of its last failure (SQLite's errmsg model),
+ * read through smtpc_<handle>_error; see "The error record" in smtpc.h.
+ * Strings returned here are borrowed like the record itself.
  * ------------------------------------------------------------------------- */
 typedef struct smtpc_error smtpc_error;
 
@@ -155,10 +157,20 @@ typedef void (*smtpc_trace_fn)(void *user, int direction, const char *text, size
  * Random source hook (smtpc_engine_set_random, smtpc_message_set_random).
  *
  * Fill buf with len unpredictable bytes (a CSPRNG, or a hardware source) and
- * return 0; any other return value is a failure. Called from the thread
- * using the handle it was set on; user is the pointer given with the hook.
+ * return 0; any other return value is a failure. user is the pointer given
+ * with the hook.
  * ------------------------------------------------------------------------- */
 typedef int (*smtpc_random_fn)(void *user, uint8_t *buf, size_t len);
+
+/* ---------------------------------------------------------------------------
+ * Read callback: a message body (smtpc_client_send_stream) or a part's
+ * source (smtpc_message_attach_reader, smtpc_message_inline_reader).
+ *
+ * Fill buf with up to cap bytes, store the count in *len (0 means the end)
+ * and return 0; any other return value is a failure, reported as
+ * SMTPC_ESOURCE by the call that was reading.
+ * ------------------------------------------------------------------------- */
+typedef int (*smtpc_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,6 @@
 /* smtpc — the blocking client: connect, send messages, quit.
+ * The conventions at the top of <smtpc.h> (ownership, return codes, the
+ * error record, threads, callbacks, strings) apply to every call here.
  * SPDX-License-Identifier: MIT */
 #ifndef SMTPC_CLIENT_H
 #define SMTPC_CLIENT_H
@@ -15,28 +17,12 @@ extern "C" {
 
 typedef struct smtpc_client smtpc_client;
 
-/* Create a client. alloc may be NULL (malloc/free); it is copied and used
- * for everything the client creates. Free with smtpc_client_free. Returns
- * NULL only when memory is exhausted. */
-SMTPC_API smtpc_client *smtpc_client_new(const smtpc_allocator *alloc);
+/* Create a client. Returns 0, SMTPC_EINVAL or SMTPC_ENOMEM. */
+SMTPC_API int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out);
 /* Quit is not sent; the connection is closed and everything freed, secrets
- * zeroed. NULL is a no-op. Called from inside one of c's own callbacks (see
- * below), it does NOT free c: the call running the callback stops, drops the
- * connection and returns SMTPC_ESTATE saying so; free c after it returns. */
+ * zeroed. From inside one of c's own callbacks it does NOT free c (see
+ * Callbacks in smtpc.h). */
 SMTPC_API void smtpc_client_free(smtpc_client *c);
-
-/* --- callbacks ---
- * The trace callback, the read callback of smtpc_client_send_stream, and the
- * read and rewind callbacks of a message sent with smtpc_client_send_message
- * run inside a call on the client. From inside them, only these may be
- * called on the same client: smtpc_client_error, smtpc_client_errmsg,
- * smtpc_client_connected, smtpc_client_rcpt_*, smtpc_client_message_status,
- * smtpc_client_capabilities, smtpc_client_is_encrypted,
- * smtpc_client_auth_mechanism (and smtpc_client_engine, for queries only).
- * Every other call on it (connect, send, send_stream, send_message, rset,
- * noop, quit, every setter) is refused with SMTPC_ESTATE, recorded; the call
- * running the callback goes on. smtpc_client_free is described above. Other
- * clients may be used freely. A client is not thread-safe. */
 
 /* --- settings ---
  * Allowed whenever no session is open: before the first connect, after
@@ -50,7 +36,7 @@ SMTPC_API void smtpc_client_free(smtpc_client *c);
  * session never starts as if a setting it did not take had been applied. */
 
 /* Server host name or address literal and port ("587", "465", "25" or a
- * service name). Both copied. The port defaults to "587" ("465" with
+ * service name). The port defaults to "587" ("465" with
  * implicit TLS). A port that is neither a number in 1..65535 nor a service
  * name ("99999", "0", "25x", " 25") is refused with SMTPC_EINVAL, the reason
  * in the error record, and the previous server kept. With a transport of
@@ -67,15 +53,14 @@ SMTPC_API int smtpc_client_set_server(smtpc_client *c, const char *host, const c
  * SMTPC_MESSAGE_NOT_SENT; once the end of data has gone, the result is
  * SMTPC_EUNKNOWN with SMTPC_MESSAGE_UNKNOWN. */
 SMTPC_API int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms);
-/* The name sent in EHLO/HELO (copied). Default "localhost". */
+/* The name sent in EHLO/HELO. Default "localhost". */
 SMTPC_API int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name);
 /* SMTPC_SECURITY_*. Default SMTPC_SECURITY_STARTTLS (required). In a build
  * without TLS (-Dtls=disabled) connect refuses STARTTLS and implicit TLS with
  * SMTPC_ENOTSUP before connecting, and SMTPC_SECURITY_STARTTLS_OPTIONAL goes
  * on unencrypted without sending STARTTLS. */
 SMTPC_API int smtpc_client_set_security(smtpc_client *c, int level);
-/* Trace every line sent and received (secrets redacted). user must outlive
- * the client. */
+/* Trace every line sent and received (secrets redacted). */
 SMTPC_API int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user);
 /* Use t instead of a socket for the next connect. The client takes
  * ownership of t (frees it on disconnect or free), even on error. NULL
@@ -87,17 +72,17 @@ SMTPC_API int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t);
  * (system trust store, verification on) made on first use. */
 SMTPC_API int smtpc_client_set_tls_config(smtpc_client *c, const smtpc_tls_config *cfg);
 
-/* AUTH (see smtpc/auth.h for the rules): credentials are copied and zeroed
- * when replaced or freed; the client authenticates during connect. */
+/* AUTH (see smtpc/auth.h for the rules): credentials are zeroed when
+ * replaced or freed; the client authenticates during connect. */
 SMTPC_API int smtpc_client_set_credentials(smtpc_client *c, const char *user,
                                            const char *password);
 SMTPC_API int smtpc_client_set_oauth_token(smtpc_client *c, const char *user,
                                            const char *token);
 SMTPC_API int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask);
-/* allow = 1 permits credentials over an unencrypted connection. */
+/* allow = 1 permits credentials over an unencrypted connection. The
+ * mechanism the last connect used: smtpc_engine_auth_mechanism on
+ * smtpc_client_engine(c). */
 SMTPC_API int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow);
-/* Mechanism used by the last connect ("" when none). Static string. */
-SMTPC_API const char *smtpc_client_auth_mechanism(const smtpc_client *c);
 
 /* --- session --- */
 
@@ -122,17 +107,13 @@ SMTPC_API int smtpc_client_connected(const smtpc_client *c);
  * returns 0 (never send it twice); smtpc_client_connected() is then 0 and
  * the error record says why. If the connection is lost after the end of data
  * and before its reply, the result is SMTPC_EUNKNOWN with
- * smtpc_client_message_status() == SMTPC_MESSAGE_UNKNOWN.
+ * smtpc_engine_message_status(smtpc_client_engine(c)) ==
+ * SMTPC_MESSAGE_UNKNOWN.
  * Before each command, anything the server sent while the client was idle
  * (a 421, a close) is read: the session ends with that error and nothing is
  * sent. */
 SMTPC_API int smtpc_client_send(smtpc_client *c, const char *from, const char *const *rcpts,
                                 size_t n_rcpts, const uint8_t *body, size_t body_len);
-
-/* Body read callback: fill buf with up to cap bytes, store the count in
- * *len (0 means end of body) and return 0; any other return value aborts
- * the send with SMTPC_ESOURCE. */
-typedef int (*smtpc_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
 
 /* Send one message whose body comes from read. size is its exact length as
  * the server will count it (line ends as CRLF, the last line completed,
@@ -170,24 +151,16 @@ SMTPC_API int smtpc_client_noop(smtpc_client *c);
 SMTPC_API int smtpc_client_quit(smtpc_client *c);
 
 /* --- results --- */
-/* Details of the last failure; borrowed until the next call on c. Every
- * call on c that returns an error sets it (the code returned, the server's
- * reply when there was one, and a message naming the call or step that
- * failed); a call that succeeds may leave it as it was. */
+/* The error record. Every call on c that returns an error sets it, with a
+ * message naming the call or step that failed. */
 SMTPC_API const smtpc_error *smtpc_client_error(const smtpc_client *c);
-/* Shortcut for smtpc_error_message(smtpc_client_error(c)). */
-SMTPC_API const char *smtpc_client_errmsg(const smtpc_client *c);
-/* Per-recipient results of the last send, in the order given. */
-SMTPC_API size_t smtpc_client_rcpt_count(const smtpc_client *c);
-SMTPC_API int smtpc_client_rcpt_accepted(const smtpc_client *c, size_t i);
-SMTPC_API int smtpc_client_rcpt_reply_code(const smtpc_client *c, size_t i);
-SMTPC_API const char *smtpc_client_rcpt_enhanced(const smtpc_client *c, size_t i);
-SMTPC_API const char *smtpc_client_rcpt_reply_text(const smtpc_client *c, size_t i);
-/* SMTPC_MESSAGE_* for the last send. */
-SMTPC_API int smtpc_client_message_status(const smtpc_client *c);
-SMTPC_API int smtpc_client_capabilities(const smtpc_client *c);
-SMTPC_API int smtpc_client_is_encrypted(const smtpc_client *c);
-/* The engine inside, for capability and limit queries. Borrowed. */
+/* The engine inside, for the session's and the last send's results:
+ * per-recipient verdicts (smtpc_engine_rcpt_*, in the order given), the
+ * message status (smtpc_engine_message_status: SMTPC_MESSAGE_*),
+ * capabilities, SIZE limit, encryption and AUTH mechanism. Only the
+ * engine's queries may be used on it; driving it (begin_*, feed, settings)
+ * is the client's job. Borrowed: valid until smtpc_client_free. NULL for c
+ * NULL. */
 SMTPC_API smtpc_engine *smtpc_client_engine(smtpc_client *c);
 
 #ifdef __cplusplus

@@ -1,4 +1,6 @@
 /* smtpc — the sans-io SMTP engine: bytes in, bytes and wants out.
+ * The conventions at the top of <smtpc.h> (ownership, return codes, the
+ * error record, threads, callbacks, strings) apply to every call here.
  * SPDX-License-Identifier: MIT
  *
  * The engine owns no socket, clock or file. A driver (smtpc_client, or your
@@ -85,7 +87,7 @@ typedef struct smtpc_engine smtpc_engine;
 #define SMTPC_MESSAGE_UNKNOWN 3  /* end of data sent, reply never seen */
 
 /* Create an engine. ehlo_name is the domain or address literal sent in
- * EHLO/HELO (copied; NULL means "localhost"). out_cap is the size of the
+ * EHLO/HELO (NULL means "localhost"). out_cap is the size of the
  * fixed output buffer (0: 4096; at least 1024), line_max the longest reply
  * line accepted (0: 2048; at least 512; a reply to AUTH may be as long as
  * the largest challenge, SMTPC_AUTH_CHALLENGE_MAX in auth.h). All the
@@ -94,7 +96,7 @@ typedef struct smtpc_engine smtpc_engine;
  * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR or SMTPC_ENOMEM. */
 SMTPC_API int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name,
                                size_t out_cap, size_t line_max, smtpc_engine **out);
-/* Free the engine (zeroing any secret it holds). NULL is a no-op. */
+/* Free the engine (zeroing any secret it holds). */
 SMTPC_API void smtpc_engine_free(smtpc_engine *e);
 
 /* Start over for a new connection: session state, capabilities, results and
@@ -106,7 +108,7 @@ SMTPC_API int smtpc_engine_reset(smtpc_engine *e);
  * again once the session is over (want SMTPC_WANT_CLOSE), for the next one
  * (smtpc_engine_reset keeps them; the ended session's results stay as they
  * were). Otherwise SMTPC_ESTATE. */
-/* Replace the EHLO/HELO name (copied). SMTPC_EBADCHAR for CR, LF, NUL or space. */
+/* Replace the EHLO/HELO name. SMTPC_EBADCHAR for CR, LF, NUL or space. */
 SMTPC_API int smtpc_engine_set_ehlo_name(smtpc_engine *e, const char *name);
 SMTPC_API int smtpc_engine_set_security(smtpc_engine *e, int level);
 SMTPC_API int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms);
@@ -115,7 +117,7 @@ SMTPC_API int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms);
  * (SMTPC_TIMEOUT_CONNECT, SMTPC_TIMEOUT_MESSAGE) here. Allowed at any time.
  * Returns 0 or SMTPC_EINVAL (e or ms NULL, stage out of range). */
 SMTPC_API int smtpc_engine_get_timeout(const smtpc_engine *e, int stage, int *ms);
-/* fn is called for every line; user must outlive the engine. fn NULL: off. */
+/* fn is called for every line. fn NULL: off. */
 SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
 /* Bound every server reply: at most max_lines lines and max_bytes bytes as
  * received (line ends included). A server that streams endless continuation

@@ -1,4 +1,6 @@
 /* smtpc — the streaming MIME message builder.
+ * The conventions at the top of <smtpc.h> (ownership, return codes, the
+ * error record, threads, callbacks, strings) apply to every call here.
  * SPDX-License-Identifier: MIT
  *
  * Build a message (headers, text and HTML bodies, inline parts, attachments),
@@ -53,9 +55,6 @@
  * the end of a line, and in quoted-printable always precedes two hex digits
  * or a line break), and a 7bit/8bit part that has a line beginning with
  * "--=_" is sent quoted-printable instead, so no boundary occurs in content.
- *
- * Thread safety: a message is used by one thread at a time; distinct
- * messages are independent. No global state.
  */
 #ifndef SMTPC_MESSAGE_H
 #define SMTPC_MESSAGE_H
@@ -85,10 +84,6 @@ typedef struct smtpc_message smtpc_message;
 #define SMTPC_MEM_BORROW 1 /* borrowed: the buffer must stay valid and unchanged
                             * until the message is freed */
 
-/* Part source callback, the same shape as smtpc_read_fn (client.h): fill buf
- * with up to cap bytes, store the count in *len (0 means the end) and return
- * 0; any other return value is an error (SMTPC_ESOURCE). */
-typedef int (*smtpc_message_read_fn)(void *user, uint8_t *buf, size_t cap, size_t *len);
 /* Restart a source from its first byte; return 0, or non-zero when it
  * cannot. */
 typedef int (*smtpc_message_rewind_fn)(void *user);
@@ -97,15 +92,13 @@ typedef int (*smtpc_message_rewind_fn)(void *user);
  * Return 0, or non-zero when no clock is available. */
 typedef int (*smtpc_clock_fn)(void *user, int64_t *unix_time, int *utc_offset_minutes);
 
-/* Create an empty message. alloc may be NULL (malloc/free); it is copied.
- * Returns 0, SMTPC_EINVAL (out NULL) or SMTPC_ENOMEM. */
+/* Create an empty message. Returns 0, SMTPC_EINVAL or SMTPC_ENOMEM. */
 SMTPC_API int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out);
 /* Free the message and everything it copied; open files are closed. Borrowed
- * buffers and callback users are not touched. NULL is a no-op. */
+ * buffers and callback users are not touched. */
 SMTPC_API void smtpc_message_free(smtpc_message *msg);
 
 /* --- settings ------------------------------------------------------------
- * All strings are UTF-8, NUL-terminated and copied unless said otherwise.
  * Any change rewinds the message (the next read starts at byte 0).
  * Common errors: SMTPC_EINVAL (NULL where not allowed), SMTPC_ENOMEM,
  * SMTPC_EBADCHAR (CR, LF or a control character), SMTPC_EHEADER (malformed
@@ -146,8 +139,8 @@ SMTPC_API int smtpc_message_set_message_id(smtpc_message *msg, const char *messa
 SMTPC_API int smtpc_message_add_header(smtpc_message *msg, const char *name,
                                        const char *value);
 /* Clock and random hooks for firmware and tests; NULL restores the default
- * (time() in UTC; an mbedTLS CTR-DRBG seeded from its entropy source). user
- * must outlive the message. Both are called only when the message is first
+ * (time() in UTC; an mbedTLS CTR-DRBG seeded from its entropy source). Both
+ * are called only when the message is first
  * read or sized: Date, Message-ID and boundaries stay fixed after that, so a
  * rewound message reproduces the same bytes. A failing hook makes read and
  * size fail with SMTPC_ESOURCE. */
@@ -182,19 +175,18 @@ SMTPC_API int smtpc_message_attach_mem(smtpc_message *msg, const uint8_t *data, 
  * being read. Its size is taken now. smtpc_message_size and the read check
  * again that path is still a regular file of that size: one that changed
  * size, or was replaced by a FIFO, device or directory, gives SMTPC_EFILE
- * with a message naming the path and what changed (never a blocked read).
- * path is copied. */
+ * with a message naming the path and what changed (never a blocked read). */
 SMTPC_API int smtpc_message_attach_file(smtpc_message *msg, const char *path,
                                         const char *filename, const char *content_type);
 /* From a callback. size: the exact byte count, or -1 when unknown (then
  * smtpc_message_size reports SMTPC_ESIZEUNKNOWN); a callback that yields a
  * different count than size fails with SMTPC_ESOURCE. rewind may be NULL:
  * the message can then be read through once only (rewinding after this part
- * was started gives SMTPC_ESTATE). user must outlive the message. A size
+ * was started gives SMTPC_ESTATE). A size
  * whose base64 form would not fit in int64_t (over (2^63-1) / 78 * 57
  * bytes, about 6.7 EiB) gives SMTPC_ETOOLONG, as does such a file or a
  * memory part over (2^63-1) / 4 bytes. */
-SMTPC_API int smtpc_message_attach_reader(smtpc_message *msg, smtpc_message_read_fn read,
+SMTPC_API int smtpc_message_attach_reader(smtpc_message *msg, smtpc_read_fn read,
                                           smtpc_message_rewind_fn rewind, void *user,
                                           int64_t size, const char *filename,
                                           const char *content_type);
@@ -204,7 +196,7 @@ SMTPC_API int smtpc_message_inline_mem(smtpc_message *msg, const uint8_t *data, 
 SMTPC_API int smtpc_message_inline_file(smtpc_message *msg, const char *path,
                                         const char *content_id, const char *filename,
                                         const char *content_type);
-SMTPC_API int smtpc_message_inline_reader(smtpc_message *msg, smtpc_message_read_fn read,
+SMTPC_API int smtpc_message_inline_reader(smtpc_message *msg, smtpc_read_fn read,
                                           smtpc_message_rewind_fn rewind, void *user,
                                           int64_t size, const char *content_id,
                                           const char *filename, const char *content_type);
@@ -251,9 +243,10 @@ SMTPC_API const char *smtpc_message_from_address(const smtpc_message *msg);
 SMTPC_API size_t smtpc_message_envelope_rcpts(const smtpc_message *msg, const char **table,
                                               size_t cap);
 
-/* A readable description of the last error on msg ("" if none). Borrowed
- * until the next call on msg. */
-SMTPC_API const char *smtpc_message_errmsg(const smtpc_message *msg);
+/* The last failure on msg: every call on msg that returns an error sets it
+ * (the code returned and a message naming the cause); a sticky read error
+ * stays until smtpc_message_rewind succeeds, which clears it. */
+SMTPC_API const smtpc_error *smtpc_message_error(const smtpc_message *msg);
 
 #ifdef __cplusplus
 }

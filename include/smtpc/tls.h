@@ -1,4 +1,6 @@
 /* smtpc — TLS configuration and the TLS transport (built on mbedTLS).
+ * The conventions at the top of <smtpc.h> (ownership, return codes, the
+ * error record, threads, callbacks, strings) apply to every call here.
  * SPDX-License-Identifier: MIT
  *
  * A smtpc_tls_config says whom to trust and how to prove who we are; a TLS
@@ -53,29 +55,26 @@ typedef struct smtpc_tls_config smtpc_tls_config;
  * system bundle SMTPC_TLS_DEFAULT_CA_FILE, read by the first TLS transport
  * that uses the configuration (about 470 KB of heap for Debian's 144
  * roots; where the file does not exist, as on firmware, the store is empty
- * and every verification fails until you add anchors). alloc may be NULL
- * (malloc/free); it is copied. Returns 0 and stores the handle in *out, or
+ * and every verification fails until you add anchors). Returns 0,
  * SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS (mbedTLS 3.x's PSA crypto could
  * not be initialised, e.g. no entropy: smtpc_transport_new_tls then says
- * why) or SMTPC_ENOTSUP. A configuration may be shared by any number of transports,
- * used from one thread at a time; change it only while no transport uses
- * it. */
+ * why) or SMTPC_ENOTSUP. A configuration may be shared by any number of
+ * transports; change it only while no transport uses it. */
 SMTPC_API int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_config **out);
 /* Free the configuration and everything it loaded (keys are zeroed). Every
- * transport created with it must be freed first. NULL is a no-op. */
+ * transport created with it must be freed first. */
 SMTPC_API void smtpc_tls_config_free(smtpc_tls_config *cfg);
 
-/* A readable reason for the last failed call on cfg ("" if none). Borrowed
- * until the next call on cfg. */
-SMTPC_API const char *smtpc_tls_config_errmsg(const smtpc_tls_config *cfg);
+/* The error record of cfg: every call on cfg that returns an error sets it.
+ * In a build without TLS, a record saying SMTPC_ENOTSUP. */
+SMTPC_API const smtpc_error *smtpc_tls_config_error(const smtpc_tls_config *cfg);
 
 /* --- trust anchors ---
  * The first of these calls replaces the default system bundle (which is then
  * never read); later calls add to what is loaded. Returns 0, SMTPC_EINVAL,
  * SMTPC_ENOMEM, SMTPC_EFILE (cannot open or read), SMTPC_ETLS (no
  * certificate could be parsed; the mbedTLS text is in
- * smtpc_tls_config_errmsg) or SMTPC_ENOTSUP (a build without file support).
- * Arguments are copied. */
+ * smtpc_tls_config_error) or SMTPC_ENOTSUP (a build without file support). */
 
 /* Every PEM certificate in the file at path (a bundle) or one DER file. */
 SMTPC_API int smtpc_tls_config_add_ca_file(smtpc_tls_config *cfg, const char *path);
@@ -125,8 +124,8 @@ SMTPC_API int smtpc_tls_config_verify_mode(const smtpc_tls_config *cfg);
  * smtpc_client_set_server). Use it when the name you dial is not the name
  * in the certificate, or when your own transport leaves the client no host
  * name. Default: none, the host name is verified. No name is ever guessed:
- * with verification on and neither name, the handshake is refused. Copied;
- * NULL clears it. Returns 0, SMTPC_EINVAL (empty, over 255 bytes, or a space
+ * with verification on and neither name, the handshake is refused. NULL
+ * clears it. Returns 0, SMTPC_EINVAL (empty, over 255 bytes, or a space
  * or control character), SMTPC_ENOMEM or SMTPC_ENOTSUP. */
 SMTPC_API int smtpc_tls_config_set_server_name(smtpc_tls_config *cfg, const char *name);
 
@@ -140,7 +139,7 @@ SMTPC_API int smtpc_tls_config_set_min_version(smtpc_tls_config *cfg, int versio
  * required where mbedTLS has no platform entropy). fn fills buf with up to
  * len bytes of entropy, stores the count in *olen and returns 0 (non-zero:
  * failure). It is mixed with mbedTLS's own sources when each TLS session
- * seeds its generator. user must outlive cfg. fn NULL removes it. Returns 0
+ * seeds its generator. fn NULL removes it. Returns 0
  * or SMTPC_EINVAL. */
 typedef int (*smtpc_entropy_fn)(void *user, uint8_t *buf, size_t len, size_t *olen);
 SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_fn fn,
@@ -153,8 +152,8 @@ SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_
  * recv honour their own per-call timeouts.
  *
  * server_name is the name to verify (and to send as SNI): a DNS name, or an
- * IPv4/IPv6 literal (brackets allowed) matched against IP SANs. It is
- * copied. The configuration's name (smtpc_tls_config_set_server_name), when
+ * IPv4/IPv6 literal (brackets allowed) matched against IP SANs. The
+ * configuration's name (smtpc_tls_config_set_server_name), when
  * set, is used instead. server_name may be NULL: then, without a
  * configuration name, verification on fails with SMTPC_ETLS_VERIFY before a
  * byte is sent, and verification off sends no SNI (the pin still applies).

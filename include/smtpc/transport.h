@@ -1,4 +1,6 @@
 /* smtpc — transports: POSIX socket, user callbacks (and TLS, see tls.h).
+ * The conventions at the top of <smtpc.h> (ownership, return codes, the
+ * error record, threads, callbacks, strings) apply to every call here.
  * SPDX-License-Identifier: MIT */
 #ifndef SMTPC_TRANSPORT_H
 #define SMTPC_TRANSPORT_H
@@ -29,9 +31,8 @@ typedef void (*smtpc_close_fn)(void *user);
 
 typedef struct smtpc_transport smtpc_transport;
 
-/* Wrap the user's own callbacks. user is passed back to each callback and
- * must stay valid until smtpc_transport_free. alloc may be NULL (malloc).
- * Returns 0 and stores the new handle in *out, SMTPC_EINVAL or SMTPC_ENOMEM. */
+/* Wrap the user's own callbacks; user is passed back to each. Returns 0,
+ * SMTPC_EINVAL or SMTPC_ENOMEM. */
 SMTPC_API int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_send_fn send,
                                             smtpc_recv_fn recv, smtpc_close_fn close,
                                             void *user, smtpc_transport **out);
@@ -43,7 +44,7 @@ SMTPC_API int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_
  * failure returns SMTPC_EINVAL, SMTPC_ERESOLVE, SMTPC_ECONNREFUSED,
  * SMTPC_ETIMEDOUT or SMTPC_ECONNECT and,
  * when errmsg is not NULL, writes a readable reason into errmsg (errmsg_cap
- * bytes, NUL-terminated). host and port are copied. On systems built without
+ * bytes, NUL-terminated). On systems built without
  * sockets returns SMTPC_ENOTSUP. */
 SMTPC_API int smtpc_transport_new_socket(const smtpc_allocator *alloc, const char *host,
                                          const char *port, int connect_timeout_ms,
@@ -56,11 +57,10 @@ SMTPC_API int smtpc_transport_send(smtpc_transport *t, const uint8_t *buf, size_
                                    int timeout_ms, size_t *sent);
 SMTPC_API int smtpc_transport_recv(smtpc_transport *t, uint8_t *buf, size_t cap,
                                    int timeout_ms, size_t *received);
-/* A readable reason for the transport's last failure ("" if none). Borrowed
- * until the next call on t. */
+/* A readable reason for the transport's last failure ("" if none). */
 SMTPC_API const char *smtpc_transport_errmsg(const smtpc_transport *t);
 
-/* Close and free. NULL is a no-op. */
+/* Close and free. */
 SMTPC_API void smtpc_transport_free(smtpc_transport *t);
 
 #ifdef __cplusplus

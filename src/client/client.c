@@ -18,26 +18,32 @@
 #define CLIENT_LINE_MAX 2048
 #define CLIENT_IO_CAP 4096
 
-smtpc_client *smtpc_client_new(const smtpc_allocator *alloc)
+int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
 {
+    if (!out)
+        return SMTPC_EINVAL;
+    *out = NULL;
     smtpc_allocator a;
     smtpc_allocator_init(&a, alloc);
     smtpc_client *c = smtpc_alloc(&a, sizeof *c);
     if (!c)
-        return NULL;
+        return SMTPC_ENOMEM;
     c->alloc = a;
     c->io = smtpc_alloc(&a, CLIENT_IO_CAP);
+    /* The engine's only failures here are allocation ones (the name is
+     * the default and the sizes are in range). */
     if (!c->io ||
         smtpc_engine_new(&a, NULL, CLIENT_OUT_CAP, CLIENT_LINE_MAX, &c->engine) != SMTPC_OK) {
         smtpc_client_free(c);
-        return NULL;
+        return SMTPC_ENOMEM;
     }
     /* The engine has no I/O of its own; the client, which has, gives it the
      * OS-seeded default for SCRAM nonces (state from the client's allocator). */
     smtpc_engine_set_random(c->engine, smtpc_random_default, &c->alloc);
     c->security = SMTPC_SECURITY_STARTTLS;
     smtpc_error_clear(&c->err);
-    return c;
+    *out = c;
+    return SMTPC_OK;
 }
 
 static void disconnect(smtpc_client *c)
@@ -346,10 +352,6 @@ int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow)
     return setting(c, SET_PLAINTEXT, smtpc_engine_allow_plaintext_auth(c->engine, allow), NULL);
 }
 
-const char *smtpc_client_auth_mechanism(const smtpc_client *c)
-{
-    return c ? smtpc_engine_auth_mechanism(c->engine) : "";
-}
 
 /* --- moving bytes --- */
 
@@ -899,50 +901,13 @@ const smtpc_error *smtpc_client_error(const smtpc_client *c)
     return c ? &c->err : NULL;
 }
 
-const char *smtpc_client_errmsg(const smtpc_client *c)
-{
-    return smtpc_error_message(c ? &c->err : NULL);
-}
 
-size_t smtpc_client_rcpt_count(const smtpc_client *c)
-{
-    return c ? smtpc_engine_rcpt_count(c->engine) : 0;
-}
 
-int smtpc_client_rcpt_accepted(const smtpc_client *c, size_t i)
-{
-    return c ? smtpc_engine_rcpt_accepted(c->engine, i) : 0;
-}
 
-int smtpc_client_rcpt_reply_code(const smtpc_client *c, size_t i)
-{
-    return c ? smtpc_engine_rcpt_reply_code(c->engine, i) : 0;
-}
 
-const char *smtpc_client_rcpt_enhanced(const smtpc_client *c, size_t i)
-{
-    return c ? smtpc_engine_rcpt_enhanced(c->engine, i) : "";
-}
 
-const char *smtpc_client_rcpt_reply_text(const smtpc_client *c, size_t i)
-{
-    return c ? smtpc_engine_rcpt_reply_text(c->engine, i) : "";
-}
 
-int smtpc_client_message_status(const smtpc_client *c)
-{
-    return c ? smtpc_engine_message_status(c->engine) : SMTPC_MESSAGE_NOT_SENT;
-}
 
-int smtpc_client_capabilities(const smtpc_client *c)
-{
-    return c ? smtpc_engine_capabilities(c->engine) : 0;
-}
-
-int smtpc_client_is_encrypted(const smtpc_client *c)
-{
-    return c ? smtpc_engine_is_encrypted(c->engine) : 0;
-}
 
 smtpc_engine *smtpc_client_engine(smtpc_client *c)
 {

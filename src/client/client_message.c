@@ -33,7 +33,7 @@ static int seen(const char *const *list, size_t n, const char *addr)
  * need look in one place only. */
 static int message_error(smtpc_client *c, const smtpc_message *msg, int rc)
 {
-    smtpc_error_set(&c->err, rc, "message: %s", smtpc_message_errmsg(msg));
+    smtpc_error_set(&c->err, rc, "message: %s", smtpc_error_message(smtpc_message_error(msg)));
     return rc;
 }
 
@@ -104,7 +104,7 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
         char what[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(what, sizeof what, smtpc_error_message(&c->err));
         rc = ps.err;
-        smtpc_error_set(&c->err, rc, "%.120s (%.120s)", smtpc_message_errmsg(msg), what);
+        smtpc_error_set(&c->err, rc, "%.120s (%.120s)", smtpc_error_message(smtpc_message_error(msg)), what);
     }
     return rc;
 }

@@ -14,11 +14,21 @@
 
 int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
 {
+    char text[SMTPC_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg->errmsg, sizeof msg->errmsg, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    return code;
+    return smtpc_error_set(&msg->error, code, "%s", text);
+}
+
+int smtpc_msg_result(smtpc_message *msg, int rc)
+{
+    /* Internal steps name their failure; this covers any that return a
+     * bare code, so the record always carries the code returned. */
+    if (rc < 0 && msg->error.code != rc)
+        smtpc_error_set(&msg->error, rc, "%s", smtpc_strerror(rc));
+    return rc;
 }
 
 /* Any change invalidates the layout and starts the bytes over. */
@@ -172,9 +182,10 @@ smtpc_msg_header *smtpc_msg_extra_header(smtpc_message *msg, size_t i)
 
 int smtpc_message_set_flags(smtpc_message *msg, int flags)
 {
-    if (!msg || (flags & ~(SMTPC_MESSAGE_8BITMIME | SMTPC_MESSAGE_SMTPUTF8 |
-                           SMTPC_MESSAGE_ESCAPE_FROM)))
+    if (!msg)
         return SMTPC_EINVAL;
+    if (flags & ~(SMTPC_MESSAGE_8BITMIME | SMTPC_MESSAGE_SMTPUTF8 | SMTPC_MESSAGE_ESCAPE_FROM))
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "unknown message flag 0x%x", (unsigned)flags);
     msg->flags = flags;
     touch(msg);
     return 0;
@@ -199,7 +210,7 @@ static int set_string(smtpc_message *msg, char **slot, const char *s)
 {
     char *copy = NULL;
     if (s && !(copy = smtpc_strdup(&msg->alloc, s)))
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     smtpc_strfree(&msg->alloc, *slot);
     *slot = copy;
     touch(msg);
@@ -209,8 +220,10 @@ static int set_string(smtpc_message *msg, char **slot, const char *s)
 static int make_addr(smtpc_message *msg, const char *address, const char *display_name,
                      smtpc_msg_addr **out)
 {
-    if (!msg || !address)
+    if (!msg)
         return SMTPC_EINVAL;
+    if (!address)
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "address is NULL");
     int utf8 = 0;
     int rc = smtpc_address_check(address, 0, &utf8);
     if (rc == SMTPC_EBADCHAR)
@@ -222,14 +235,14 @@ static int make_addr(smtpc_message *msg, const char *address, const char *displa
         return rc;
     smtpc_msg_addr *a = smtpc_alloc(&msg->alloc, sizeof *a);
     if (!a)
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     a->utf8 = utf8;
     a->addr = smtpc_strdup(&msg->alloc, address);
     if (display_name && *display_name)
         a->name = smtpc_strdup(&msg->alloc, display_name);
     if (!a->addr || (display_name && *display_name && !a->name)) {
         free_addrs(msg, a);
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     }
     *out = a;
     return 0;
@@ -360,8 +373,10 @@ static int reserved_name(const char *name)
 
 int smtpc_message_add_header(smtpc_message *msg, const char *name, const char *value)
 {
-    if (!msg || !name || !value)
+    if (!msg)
         return SMTPC_EINVAL;
+    if (!name || !value)
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "header name or value is NULL");
     size_t n = strlen(name);
     /* RFC 5322 ftext: printable ASCII except ':'. */
     for (size_t i = 0; i < n; i++)
@@ -376,14 +391,14 @@ int smtpc_message_add_header(smtpc_message *msg, const char *name, const char *v
         return rc;
     smtpc_msg_header *h = smtpc_alloc(&msg->alloc, sizeof *h);
     if (!h)
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     h->name = smtpc_strdup(&msg->alloc, name);
     h->value = smtpc_strdup(&msg->alloc, value);
     if (!h->name || !h->value) {
         smtpc_strfree(&msg->alloc, h->name);
         smtpc_strfree(&msg->alloc, h->value);
         smtpc_free(&msg->alloc, h, sizeof *h);
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     }
     if (msg->headers_tail)
         msg->headers_tail->next = h;
@@ -441,7 +456,7 @@ static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, s
         return 0;
     }
     if (!(p->src.owned = smtpc_alloc(&msg->alloc, len)))
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     memcpy(p->src.owned, data, len);
     p->src.data = p->src.owned;
     return 0;
@@ -450,12 +465,14 @@ static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, s
 static int set_body(smtpc_message *msg, smtpc_msg_part **slot, int role, const char *text,
                     size_t len, int mem_mode)
 {
-    if (!msg || (!text && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
+    if (!msg)
         return SMTPC_EINVAL;
+    if ((!text && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "body is NULL with a length, or bad mem_mode");
     smtpc_msg_part *p = NULL;
     if (text) {
         if (!(p = new_part(msg, role)))
-            return SMTPC_ENOMEM;
+            return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
         int rc = set_mem(msg, p, (const uint8_t *)text, len, mem_mode);
         if (rc) {
             free_part(msg, p);
@@ -491,7 +508,7 @@ static int part_meta(smtpc_message *msg, smtpc_msg_part *p, const char *filename
                               "content type must be type/subtype");
     if (p->role == SMTPC_ROLE_INLINE) {
         if (!content_id)
-            return SMTPC_EINVAL;
+            return smtpc_msg_fail(msg, SMTPC_EINVAL, "an inline part needs a Content-ID");
         size_t n = strlen(content_id);
         const char *id = content_id;
         if (n >= 2 && id[0] == '<' && id[n - 1] == '>') {
@@ -508,15 +525,15 @@ static int part_meta(smtpc_message *msg, smtpc_msg_part *p, const char *filename
         if (n == 0 || n > SMTPC_MSG_ID_MAX)
             return smtpc_msg_fail(msg, SMTPC_EHEADER, "invalid Content-ID");
         if (!(p->content_id = smtpc_alloc(&msg->alloc, n + 1)))
-            return SMTPC_ENOMEM;
+            return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
         memcpy(p->content_id, id, n);
     }
     if (filename && *filename && !(p->filename = smtpc_strdup(&msg->alloc, filename)))
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     if (!content_type)
         content_type = smtpc_mime_type_guess(filename);
     if (!(p->content_type = smtpc_strdup(&msg->alloc, content_type)))
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -543,11 +560,13 @@ static void link_part(smtpc_message *msg, smtpc_msg_part *p)
 static int add_mem(smtpc_message *msg, int role, const uint8_t *data, size_t len, int mem_mode,
                    const char *content_id, const char *filename, const char *content_type)
 {
-    if (!msg || (!data && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
+    if (!msg)
         return SMTPC_EINVAL;
+    if ((!data && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "data is NULL with a length, or bad mem_mode");
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     int rc = part_meta(msg, p, filename, content_type, content_id);
     if (!rc)
         rc = set_mem(msg, p, data, len, mem_mode);
@@ -568,8 +587,10 @@ static const char *base_name(const char *path)
 static int add_file(smtpc_message *msg, int role, const char *path, const char *content_id,
                     const char *filename, const char *content_type)
 {
-    if (!msg || !path || !*path)
+    if (!msg)
         return SMTPC_EINVAL;
+    if (!path || !*path)
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "path is NULL or empty");
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return smtpc_msg_fail(msg, SMTPC_EFILE, "cannot read %.200s", path);
@@ -579,10 +600,10 @@ static int add_file(smtpc_message *msg, int role, const char *path, const char *
         filename = base_name(path);
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     int rc = part_meta(msg, p, filename, content_type, content_id);
     if (!rc && !(p->src.path = smtpc_strdup(&msg->alloc, path)))
-        rc = SMTPC_ENOMEM;
+        rc = smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     if (rc) {
         free_part(msg, p);
         return rc;
@@ -593,12 +614,14 @@ static int add_file(smtpc_message *msg, int role, const char *path, const char *
     return 0;
 }
 
-static int add_reader(smtpc_message *msg, int role, smtpc_message_read_fn read,
+static int add_reader(smtpc_message *msg, int role, smtpc_read_fn read,
                       smtpc_message_rewind_fn rewind, void *user, int64_t size,
                       const char *content_id, const char *filename, const char *content_type)
 {
-    if (!msg || !read || size < -1)
+    if (!msg)
         return SMTPC_EINVAL;
+    if (!read || size < -1)
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "read callback is NULL or size below -1");
     if (size > 0 && (uint64_t)size > SMTPC_MSG_SOURCE_MAX)
         return smtpc_msg_fail(msg, SMTPC_ETOOLONG,
                               "declared size %lld is too large to encode (base64 would "
@@ -606,7 +629,7 @@ static int add_reader(smtpc_message *msg, int role, smtpc_message_read_fn read,
                               (long long)size);
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
-        return SMTPC_ENOMEM;
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     int rc = part_meta(msg, p, filename, content_type, content_id);
     if (rc) {
         free_part(msg, p);
@@ -634,7 +657,7 @@ int smtpc_message_attach_file(smtpc_message *msg, const char *path, const char *
     return add_file(msg, SMTPC_ROLE_ATTACHMENT, path, NULL, filename, content_type);
 }
 
-int smtpc_message_attach_reader(smtpc_message *msg, smtpc_message_read_fn read,
+int smtpc_message_attach_reader(smtpc_message *msg, smtpc_read_fn read,
                                 smtpc_message_rewind_fn rewind, void *user, int64_t size,
                                 const char *filename, const char *content_type)
 {
@@ -656,7 +679,7 @@ int smtpc_message_inline_file(smtpc_message *msg, const char *path, const char *
     return add_file(msg, SMTPC_ROLE_INLINE, path, content_id, filename, content_type);
 }
 
-int smtpc_message_inline_reader(smtpc_message *msg, smtpc_message_read_fn read,
+int smtpc_message_inline_reader(smtpc_message *msg, smtpc_read_fn read,
                                 smtpc_message_rewind_fn rewind, void *user, int64_t size,
                                 const char *content_id, const char *filename,
                                 const char *content_type)
@@ -685,7 +708,7 @@ size_t smtpc_message_envelope_rcpts(const smtpc_message *msg, const char **table
     return total;
 }
 
-const char *smtpc_message_errmsg(const smtpc_message *msg)
+const smtpc_error *smtpc_message_error(const smtpc_message *msg)
 {
-    return msg ? msg->errmsg : "";
+    return msg ? &msg->error : NULL;
 }

@@ -115,7 +115,7 @@ int smtpc_message_mail_flags(smtpc_message *msg)
         return SMTPC_EINVAL;
     int rc = smtpc_msg_freeze(msg);
     if (rc)
-        return rc;
+        return smtpc_msg_result(msg, rc);
     int flags = 0;
     for (size_t i = 0; i < msg->n_leaves; i++)
         if (smtpc_msg_leaf(msg, i)->enc == SMTPC_ENC_8BIT)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "quoted_printable.h"
 #include "smtpc/message.h"
 
@@ -60,7 +61,7 @@ typedef struct smtpc_msg_source {
     uint8_t *owned;      /* copy made for SMTPC_MEM_COPY (len bytes) */
     char *path;          /* SMTPC_SRC_FILE */
     int fd;              /* open while the part is being read, else -1 */
-    smtpc_message_read_fn read;
+    smtpc_read_fn read;
     smtpc_message_rewind_fn rewind;
     void *user;
     int64_t size;        /* exact byte count, -1 unknown */
@@ -168,7 +169,7 @@ struct smtpc_message {
     /* A source may have been read since the last full rewind: only then
      * does a rewind need to visit every part. */
     int sources_dirty;
-    char errmsg[256];
+    smtpc_error error; /* the last failure (smtpc_message_error) */
 
     uint8_t stage[SMTPC_MSG_WORK];
     uint8_t raw[SMTPC_MSG_RAW];
@@ -180,6 +181,8 @@ int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* rc, making sure a failure is in the record with its code. */
+int smtpc_msg_result(smtpc_message *msg, int rc);
 /* The leaf parts in serialization order, NULL past the last: O(1) when i
  * is the last index asked or the one after it. */
 smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i);

@@ -92,10 +92,10 @@ int smtpc_message_read(smtpc_message *msg, uint8_t *buf, size_t cap, size_t *len
     if (!msg || !len || (!buf && cap))
         return SMTPC_EINVAL;
     if (msg->err)
-        return msg->err;
+        return smtpc_msg_result(msg, msg->err);
     int rc = smtpc_msg_freeze(msg);
     if (rc)
-        return msg->err = rc;
+        return msg->err = smtpc_msg_result(msg, rc);
     size_t n = 0;
     while (n < cap) {
         if (msg->stage_pos < msg->stage_len) {
@@ -119,7 +119,7 @@ int smtpc_message_read(smtpc_message *msg, uint8_t *buf, size_t cap, size_t *len
             msg->stage_pos = 0;
         }
         if (rc)
-            return msg->err = rc;
+            return msg->err = smtpc_msg_result(msg, rc);
         if (got == 0)
             break;
     }
@@ -152,8 +152,8 @@ int smtpc_message_rewind(smtpc_message *msg)
     msg->raw_len = msg->raw_pos = 0;
     msg->err = rc;
     if (!rc)
-        msg->errmsg[0] = '\0';
-    return rc;
+        smtpc_error_clear(&msg->error);
+    return smtpc_msg_result(msg, rc);
 }
 
 int smtpc_message_size(smtpc_message *msg, int64_t *size)
@@ -164,7 +164,7 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
         return SMTPC_EINVAL;
     int rc = smtpc_msg_freeze(msg);
     if (rc)
-        return rc;
+        return smtpc_msg_result(msg, rc);
     smtpc_hsink s;
     smtpc_hsink_init(&s, NULL, 0, 0);
     for (size_t h = 0; smtpc_msg_gen_header(msg, h, &s); h++)
@@ -176,7 +176,7 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
         /* The size goes into SIZE= before any byte is sent: a file that
          * changed since it was attached must fail now, not mid-DATA. */
         if ((rc = smtpc_msg_source_check(msg, &p->src)) != 0)
-            return rc;
+            return smtpc_msg_result(msg, rc);
         if (p->enc_size < 0)
             return smtpc_msg_fail(msg, SMTPC_ESIZEUNKNOWN, "a part's size is unknown");
         /* Each part is below INT64_MAX (checked when added); their sum may

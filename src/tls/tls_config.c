@@ -24,11 +24,11 @@ void smtpc_tls_describe(int ret, char *buf, size_t cap)
 #endif
 }
 
-static void cfg_fail(smtpc_tls_config *cfg, const char *what, int ret)
+static int cfg_fail(smtpc_tls_config *cfg, int code, const char *what, int ret)
 {
     char why[200];
     smtpc_tls_describe(ret, why, sizeof why);
-    snprintf(cfg->errmsg, sizeof cfg->errmsg, "%s: %s", what, why);
+    return smtpc_error_set(&cfg->error, code, "%s: %s", what, why);
 }
 
 /* PSA must be up before 3.x parses keys or runs a handshake (TLS 1.3
@@ -210,9 +210,9 @@ void smtpc_tls_config_free(smtpc_tls_config *cfg)
     smtpc_free(&a, cfg, sizeof *cfg);
 }
 
-const char *smtpc_tls_config_errmsg(const smtpc_tls_config *cfg)
+const smtpc_error *smtpc_tls_config_error(const smtpc_tls_config *cfg)
 {
-    return cfg ? cfg->errmsg : "";
+    return cfg ? &cfg->error : NULL;
 }
 
 enum { CA_FILE, CA_DIR, CA_MEM };
@@ -248,14 +248,12 @@ static int parse_ca_into(smtpc_tls_config *cfg, mbedtls_x509_crt *chain, int kin
     case CA_FILE:
     case CA_DIR:
         (void)path;
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "this mbedTLS build has no file support");
-        return SMTPC_ENOTSUP;
+        return smtpc_error_set(&cfg->error, SMTPC_ENOTSUP, "this mbedTLS build has no file support");
 #endif
     default: {
         pem_buf b;
         if (pem_prepare(cfg, data, len, &b) != 0) {
-            snprintf(cfg->errmsg, sizeof cfg->errmsg, "out of memory");
-            return SMTPC_ENOMEM;
+            return smtpc_error_set(&cfg->error, SMTPC_ENOMEM, "out of memory");
         }
         ret = mbedtls_x509_crt_parse(chain, b.p, b.len);
         pem_release(cfg, &b);
@@ -263,21 +261,17 @@ static int parse_ca_into(smtpc_tls_config *cfg, mbedtls_x509_crt *chain, int kin
     }
     }
     if (ret == MBEDTLS_ERR_PK_FILE_IO_ERROR || ret == MBEDTLS_ERR_X509_FILE_IO_ERROR) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "cannot read %s", what);
-        return SMTPC_EFILE;
+        return smtpc_error_set(&cfg->error, SMTPC_EFILE, "cannot read %s", what);
     }
     if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "out of memory loading %s", what);
-        return SMTPC_ENOMEM;
+        return smtpc_error_set(&cfg->error, SMTPC_ENOMEM, "out of memory loading %s", what);
     }
     /* A positive result counts certificates skipped; a bundle with one
      * odd entry is still a bundle. Only "nothing usable" is an error. */
     if (smtpc_tls_chain_length(chain) == before) {
         if (ret < 0)
-            cfg_fail(cfg, what, ret);
-        else
-            snprintf(cfg->errmsg, sizeof cfg->errmsg, "%s: no certificate found", what);
-        return SMTPC_ETLS;
+            return cfg_fail(cfg, SMTPC_ETLS, what, ret);
+        return smtpc_error_set(&cfg->error, SMTPC_ETLS, "%s: no certificate found", what);
     }
     return SMTPC_OK;
 }
@@ -287,10 +281,9 @@ static int add_ca(smtpc_tls_config *cfg, int kind, const char *path, const uint8
 {
     if (!cfg)
         return SMTPC_EINVAL;
-    cfg->errmsg[0] = '\0';
+    smtpc_error_clear(&cfg->error);
     if ((kind != CA_MEM && (!path || !path[0])) || (kind == CA_MEM && (!data || len == 0))) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "no CA source given");
-        return SMTPC_EINVAL;
+        return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "no CA source given");
     }
     if (!cfg->ca_is_default)
         return parse_ca_into(cfg, &cfg->ca, kind, path, data, len);
@@ -388,8 +381,7 @@ static int set_client_cert(smtpc_tls_config *cfg, const char *cert_path, const c
 
 #if !defined(MBEDTLS_FS_IO)
     if (from_files) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "this mbedTLS build has no file support");
-        return SMTPC_ENOTSUP;
+        return smtpc_error_set(&cfg->error, SMTPC_ENOTSUP, "this mbedTLS build has no file support");
     }
 #endif
     pem_buf cb, kb;
@@ -398,8 +390,7 @@ static int set_client_cert(smtpc_tls_config *cfg, const char *cert_path, const c
     if (!from_files && (pem_prepare(cfg, cert, cert_len, &cb) != 0 ||
                         pem_prepare(cfg, key, key_len, &kb) != 0)) {
         pem_release(cfg, &cb);
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "out of memory");
-        return SMTPC_ENOMEM;
+        return smtpc_error_set(&cfg->error, SMTPC_ENOMEM, "out of memory");
     }
 
 #if defined(MBEDTLS_FS_IO)
@@ -422,16 +413,12 @@ static int set_client_cert(smtpc_tls_config *cfg, const char *cert_path, const c
     }
     clear_client_cert(cfg);
     if (mismatch) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg,
-                 "the client key does not match the client certificate");
-        return SMTPC_ETLS;
+        return smtpc_error_set(&cfg->error, SMTPC_ETLS, "the client key does not match the client certificate");
     }
     if (ret == MBEDTLS_ERR_PK_FILE_IO_ERROR || ret == MBEDTLS_ERR_X509_FILE_IO_ERROR) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "cannot read %s", what);
-        return SMTPC_EFILE;
+        return smtpc_error_set(&cfg->error, SMTPC_EFILE, "cannot read %s", what);
     }
-    cfg_fail(cfg, what, ret);
-    return SMTPC_ETLS;
+    return cfg_fail(cfg, SMTPC_ETLS, what, ret);
 }
 
 int smtpc_tls_config_set_client_cert_file(smtpc_tls_config *cfg, const char *cert_path,
@@ -439,10 +426,9 @@ int smtpc_tls_config_set_client_cert_file(smtpc_tls_config *cfg, const char *cer
 {
     if (!cfg)
         return SMTPC_EINVAL;
-    cfg->errmsg[0] = '\0';
+    smtpc_error_clear(&cfg->error);
     if (!cert_path || !key_path || !cert_path[0] || !key_path[0]) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "certificate and key paths are required");
-        return SMTPC_EINVAL;
+        return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "certificate and key paths are required");
     }
     return set_client_cert(cfg, cert_path, key_path, NULL, 0, NULL, 0, password);
 }
@@ -453,10 +439,9 @@ int smtpc_tls_config_set_client_cert_mem(smtpc_tls_config *cfg, const uint8_t *c
 {
     if (!cfg)
         return SMTPC_EINVAL;
-    cfg->errmsg[0] = '\0';
+    smtpc_error_clear(&cfg->error);
     if (!cert || !key || cert_len == 0 || key_len == 0) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "certificate and key are required");
-        return SMTPC_EINVAL;
+        return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "certificate and key are required");
     }
     return set_client_cert(cfg, NULL, NULL, cert, cert_len, key, key_len, password);
 }
@@ -465,15 +450,14 @@ int smtpc_tls_config_set_pin_sha256(smtpc_tls_config *cfg, const uint8_t *pin, s
 {
     if (!cfg)
         return SMTPC_EINVAL;
-    cfg->errmsg[0] = '\0';
+    smtpc_error_clear(&cfg->error);
     if (!pin) {
         cfg->have_pin = 0;
         return SMTPC_OK;
     }
     if (len != SMTPC_TLS_PIN_LEN) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "a SHA-256 pin is %d bytes, not %zu",
+        return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "a SHA-256 pin is %d bytes, not %zu",
                  SMTPC_TLS_PIN_LEN, len);
-        return SMTPC_EINVAL;
     }
     memcpy(cfg->pin, pin, SMTPC_TLS_PIN_LEN);
     cfg->have_pin = 1;
@@ -494,9 +478,7 @@ int smtpc_tls_config_set_pin_sha256_hex(smtpc_tls_config *cfg, const char *hex)
             continue;
         int d = smtpc_hex_digit(*p);
         if (d < 0 || n == sizeof pin) {
-            snprintf(cfg->errmsg, sizeof cfg->errmsg,
-                     "a SHA-256 pin is 64 hex digits (optionally ':'-separated)");
-            return SMTPC_EINVAL;
+            return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "a SHA-256 pin is 64 hex digits (optionally ':'-separated)");
         }
         if (high < 0) {
             high = d;
@@ -506,9 +488,7 @@ int smtpc_tls_config_set_pin_sha256_hex(smtpc_tls_config *cfg, const char *hex)
         }
     }
     if (n != sizeof pin || high >= 0) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg,
-                 "a SHA-256 pin is 64 hex digits (optionally ':'-separated)");
-        return SMTPC_EINVAL;
+        return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "a SHA-256 pin is 64 hex digits (optionally ':'-separated)");
     }
     return smtpc_tls_config_set_pin_sha256(cfg, pin, sizeof pin);
 }
@@ -517,10 +497,9 @@ int smtpc_tls_config_set_verify(smtpc_tls_config *cfg, int mode)
 {
     if (!cfg)
         return SMTPC_EINVAL;
-    cfg->errmsg[0] = '\0';
+    smtpc_error_clear(&cfg->error);
     if (mode != SMTPC_TLS_VERIFY_REQUIRED && mode != SMTPC_TLS_VERIFY_NONE) {
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "unknown verification mode %d", mode);
-        return SMTPC_EINVAL;
+        return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "unknown verification mode %d", mode);
     }
     cfg->verify_mode = mode;
     return SMTPC_OK;
@@ -535,7 +514,7 @@ int smtpc_tls_config_set_min_version(smtpc_tls_config *cfg, int version)
 {
     if (!cfg)
         return SMTPC_EINVAL;
-    cfg->errmsg[0] = '\0';
+    smtpc_error_clear(&cfg->error);
     if (version == SMTPC_TLS_VERSION_1_2) {
         cfg->min_version = version;
         return SMTPC_OK;
@@ -545,13 +524,11 @@ int smtpc_tls_config_set_min_version(smtpc_tls_config *cfg, int version)
         cfg->min_version = version;
         return SMTPC_OK;
 #else
-        snprintf(cfg->errmsg, sizeof cfg->errmsg, "this mbedTLS (%s) has no TLS 1.3",
+        return smtpc_error_set(&cfg->error, SMTPC_ENOTSUP, "this mbedTLS (%s) has no TLS 1.3",
                  MBEDTLS_VERSION_STRING);
-        return SMTPC_ENOTSUP;
 #endif
     }
-    snprintf(cfg->errmsg, sizeof cfg->errmsg, "minimum version must be TLS 1.2 or 1.3");
-    return SMTPC_EINVAL;
+    return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "minimum version must be TLS 1.2 or 1.3");
 }
 
 /* mbedTLS's limit for a host name; longer is no DNS name either. */
@@ -561,7 +538,7 @@ int smtpc_tls_config_set_server_name(smtpc_tls_config *cfg, const char *name)
 {
     if (!cfg)
         return SMTPC_EINVAL;
-    cfg->errmsg[0] = '\0';
+    smtpc_error_clear(&cfg->error);
     char *copy = NULL;
     if (name) {
         size_t n = strlen(name);
@@ -569,15 +546,12 @@ int smtpc_tls_config_set_server_name(smtpc_tls_config *cfg, const char *name)
         for (size_t i = 0; ok && i < n; i++)
             ok = (unsigned char)name[i] > 0x20 && (unsigned char)name[i] != 0x7f;
         if (!ok) {
-            snprintf(cfg->errmsg, sizeof cfg->errmsg,
-                     "a server name is 1 to %d bytes without spaces or control characters",
+            return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "a server name is 1 to %d bytes without spaces or control characters",
                      SERVER_NAME_MAX);
-            return SMTPC_EINVAL;
         }
         copy = smtpc_strdup(&cfg->alloc, name);
         if (!copy) {
-            snprintf(cfg->errmsg, sizeof cfg->errmsg, "out of memory");
-            return SMTPC_ENOMEM;
+            return smtpc_error_set(&cfg->error, SMTPC_ENOMEM, "out of memory");
         }
     }
     smtpc_strfree(&cfg->alloc, cfg->server_name);

@@ -2,6 +2,7 @@
  * bindings link the same way, and every call says SMTPC_ENOTSUP. */
 #include "smtpc/tls.h"
 #include "transport_internal.h"
+#include "error.h"
 
 #include <stdio.h>
 
@@ -20,10 +21,14 @@ void smtpc_tls_config_free(smtpc_tls_config *cfg)
     (void)cfg;
 }
 
-const char *smtpc_tls_config_errmsg(const smtpc_tls_config *cfg)
+/* No configuration can exist here, so every caller gets the one answer. */
+static const smtpc_error no_tls_error = {SMTPC_ENOTSUP, 0, "", "",
+                                         "smtpc was built without TLS support"};
+
+const smtpc_error *smtpc_tls_config_error(const smtpc_tls_config *cfg)
 {
     (void)cfg;
-    return no_tls;
+    return &no_tls_error;
 }
 
 int smtpc_tls_config_set_server_name(smtpc_tls_config *cfg, const char *name)

@@ -9,6 +9,7 @@
 #include "smtpc/tls.h"
 #include "transport_internal.h"
 #include "alloc.h"
+#include "error.h"
 #include "tls_ip.h"
 #include "tls_records.h"
 #include "port.h"
@@ -33,7 +34,6 @@
 #include <psa/crypto.h>
 #endif
 
-#define CFG_ERRMSG_MAX 256
 
 struct smtpc_tls_config {
     smtpc_allocator alloc;
@@ -50,7 +50,7 @@ struct smtpc_tls_config {
     smtpc_entropy_fn entropy_fn;
     void *entropy_user;
     char *server_name; /* smtpc_tls_config_set_server_name; NULL: none */
-    char errmsg[CFG_ERRMSG_MAX];
+    smtpc_error error; /* the last failed call (smtpc_tls_config_error) */
 };
 
 /* A session's generator, seeded through session_entropy. */

@@ -454,7 +454,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_structure(first.data, first.len, &x);
     } else {
         FUZZ_CHECK(rc == SMTPC_EUTF8 || rc == SMTPC_EHEADER || rc == SMTPC_ETOOLONG);
-        FUZZ_CHECK(smtpc_message_errmsg(msg)[0] != '\0');
+        FUZZ_CHECK(smtpc_error_message(smtpc_message_error(msg))[0] != '\0');
     }
     smtpc_message_free(msg);
     FUZZ_CHECK(heap.live_bytes == 0 && heap.live_blocks == 0 && heap.bad_frees == 0);

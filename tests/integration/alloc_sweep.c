@@ -5,7 +5,7 @@
  * for N = 1, 2, ... until a run completes without reaching N; then again
  * with every allocation from the Nth on failing (memory stays exhausted).
  *
- * Every step must return 0 or SMTPC_ENOMEM (NULL from smtpc_client_new), and
+ * Every step must return 0 or SMTPC_ENOMEM (smtpc_client_new included), and
  * SMTPC_ENOMEM only after the hook has refused something; a run in which the
  * hook refused an allocation must report SMTPC_ENOMEM from some step (a
  * swallowed failure would hide a path that silently does less). After the
@@ -50,7 +50,7 @@
 typedef struct scenario {
     const char *name;
     int mechanism;            /* SMTPC_AUTH_* */
-    const char *mech_name;    /* what smtpc_client_auth_mechanism must say */
+    const char *mech_name;    /* what smtpc_engine_auth_mechanism must say */
 } scenario;
 
 typedef struct setup {
@@ -118,7 +118,7 @@ static int build_message(run_state *rs, const smtpc_allocator *a, const setup *s
     do {                                                                                \
         if (rc == 0)                                                                    \
             STEP(rs, rc, "smtpc_message_" #call, smtpc_message_##call,                  \
-                 smtpc_message_errmsg(m));                                              \
+                 smtpc_error_message(smtpc_message_error(m)));                                              \
     } while (0)
     MSG_STEP(set_from(m, "sender@example.org", "Sweep S\xc3\xa9nder"));
     MSG_STEP(add_to(m, su->rcpt, "Recipient"));
@@ -151,52 +151,52 @@ static int run_once(run_state *rs, const setup *su, const scenario *sc)
     smtpc_message *m = NULL;
     int rc;
 
-    c = smtpc_client_new(&a);
-    if (!c) {
-        rc = check(rs, "smtpc_client_new", SMTPC_ENOMEM, "returned NULL");
+    rc = smtpc_client_new(&a, &c);
+    if (rc != 0) {
+        rc = check(rs, "smtpc_client_new", rc, c ? "failed but stored a client" : "");
         goto out;
     }
     STEP(rs, rc, "smtpc_client_set_server", smtpc_client_set_server(c, "127.0.0.1", su->port),
-         smtpc_client_errmsg(c));
+         smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     /* Bounded waits: a hang after a failure would otherwise stall the sweep
      * for the five-minute SMTP defaults. */
     for (int stage = 0; stage < SMTPC_TIMEOUT_COUNT && rc == 0; stage++)
         STEP(rs, rc, "smtpc_client_set_timeout", smtpc_client_set_timeout(c, stage, 30000),
-             smtpc_client_errmsg(c));
+             smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_tls_config_new", smtpc_tls_config_new(&a, &cfg), "");
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_tls_config_add_ca_file", smtpc_tls_config_add_ca_file(cfg, su->cafile),
-         smtpc_tls_config_errmsg(cfg));
+         smtpc_error_message(smtpc_tls_config_error(cfg)));
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_client_set_tls_config", smtpc_client_set_tls_config(c, cfg),
-         smtpc_client_errmsg(c));
+         smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_client_set_credentials",
-         smtpc_client_set_credentials(c, su->user, su->password), smtpc_client_errmsg(c));
+         smtpc_client_set_credentials(c, su->user, su->password), smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_client_set_auth_mechanisms",
-         smtpc_client_set_auth_mechanisms(c, sc->mechanism), smtpc_client_errmsg(c));
+         smtpc_client_set_auth_mechanisms(c, sc->mechanism), smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     /* Without the library's sockets: the tests' own transport (on malloc,
      * as it is the application's, not smtpc's). */
     STEP(rs, rc, "test_tcp_prepare", test_tcp_prepare(c, "127.0.0.1", su->port, 30000),
-         smtpc_client_errmsg(c));
+         smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     /* The default security level (STARTTLS required) is what is swept. */
-    STEP(rs, rc, "smtpc_client_connect", smtpc_client_connect(c), smtpc_client_errmsg(c));
+    STEP(rs, rc, "smtpc_client_connect", smtpc_client_connect(c), smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
-    if (!smtpc_client_is_encrypted(c) || strcmp(smtpc_client_auth_mechanism(c), sc->mech_name)) {
+    if (!smtpc_engine_is_encrypted(smtpc_client_engine(c)) || strcmp(smtpc_engine_auth_mechanism(smtpc_client_engine(c)), sc->mech_name)) {
         rc = check(rs, "after connect", SMTPC_ESTATE, "not encrypted or wrong mechanism");
         goto out;
     }
@@ -204,15 +204,15 @@ static int run_once(run_state *rs, const setup *su, const scenario *sc)
     if (rc)
         goto out;
     STEP(rs, rc, "smtpc_client_send_message", smtpc_client_send_message(c, m, NULL, NULL, 0),
-         smtpc_client_errmsg(c));
+         smtpc_error_message(smtpc_client_error(c)));
     if (rc)
         goto out;
     rs->sent = 1;
-    if (smtpc_client_rcpt_count(c) != 1 || !smtpc_client_rcpt_accepted(c, 0)) {
+    if (smtpc_engine_rcpt_count(smtpc_client_engine(c)) != 1 || !smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 0)) {
         rc = check(rs, "after send", SMTPC_ESTATE, "recipient not accepted");
         goto out;
     }
-    STEP(rs, rc, "smtpc_client_quit", smtpc_client_quit(c), smtpc_client_errmsg(c));
+    STEP(rs, rc, "smtpc_client_quit", smtpc_client_quit(c), smtpc_error_message(smtpc_client_error(c)));
 
 out:
     /* The client borrows the configuration, so it goes first. */

@@ -79,15 +79,15 @@ static int parse_mechs(const char *list)
 
 /* --- output --- */
 
-static void report(const char *event, const smtpc_client *c, int rc)
+static void report(const char *event, smtpc_client *c, int rc)
 {
     printf("{\"event\":");
     driver_json_string(event);
     putchar(',');
     driver_json_rc(rc);
     printf(",\"mechanism\":");
-    driver_json_string(smtpc_client_auth_mechanism(c));
-    printf(",\"encrypted\":%d,", smtpc_client_is_encrypted(c));
+    driver_json_string(smtpc_engine_auth_mechanism(smtpc_client_engine(c)));
+    printf(",\"encrypted\":%d,", smtpc_engine_is_encrypted(smtpc_client_engine(c)));
     driver_json_error_fields(smtpc_client_error(c));
     printf("}\n");
     fflush(stdout);
@@ -208,8 +208,8 @@ static int send_one(smtpc_client *c)
 
 static int run(const options *o, smtpc_tls_config *tls, FILE *trace)
 {
-    smtpc_client *c = smtpc_client_new(NULL);
-    if (!c) {
+    smtpc_client *c = NULL;
+    if (smtpc_client_new(NULL, &c) != 0) {
         fprintf(stderr, "auth_client: out of memory\n");
         return 3;
     }
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
             rc = smtpc_tls_config_add_ca_file(tls, o.cafile);
         if (rc) {
             fprintf(stderr, "auth_client: TLS configuration: %s %s\n", smtpc_strerror(rc),
-                    tls ? smtpc_tls_config_errmsg(tls) : "");
+                    tls ? smtpc_error_message(smtpc_tls_config_error(tls)) : "");
             smtpc_tls_config_free(tls);
             return 3;
         }

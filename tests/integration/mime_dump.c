@@ -234,7 +234,7 @@ int main(int argc, char **argv)
             return 2;
         }
         if (rc)
-            fprintf(stderr, "spec line %d: %s\n", lineno, smtpc_message_errmsg(msg));
+            fprintf(stderr, "spec line %d: %s\n", lineno, smtpc_error_message(smtpc_message_error(msg)));
     }
     fclose(spec);
     int64_t size = -1;
@@ -248,8 +248,10 @@ int main(int argc, char **argv)
         }
     }
     if (!rc && argc > 4) {
-        smtpc_client *c = smtpc_client_new(NULL);
-        int src = c ? smtpc_client_set_server(c, argv[3], argv[4]) : SMTPC_ENOMEM;
+        smtpc_client *c = NULL;
+        int src = smtpc_client_new(NULL, &c);
+        if (!src)
+            src = smtpc_client_set_server(c, argv[3], argv[4]);
         if (!src)
             src = smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN);
         if (!src)
@@ -260,8 +262,8 @@ int main(int argc, char **argv)
             src = smtpc_client_send_message(c, msg, NULL, NULL, 0);
         fprintf(stderr, "send %d\n", src);
         if (src)
-            fprintf(stderr, "client: %s\nmessage: %s\n", smtpc_client_errmsg(c),
-                    smtpc_message_errmsg(msg));
+            fprintf(stderr, "client: %s\nmessage: %s\n", smtpc_error_message(smtpc_client_error(c)),
+                    smtpc_error_message(smtpc_message_error(msg)));
         else
             smtpc_client_quit(c);
         smtpc_client_free(c);
@@ -282,7 +284,7 @@ int main(int argc, char **argv)
     free(buf);
     if (rc)
         fprintf(stderr, "error %d (%s): %s\n", rc, smtpc_strerror(rc),
-                smtpc_message_errmsg(msg));
+                smtpc_error_message(smtpc_message_error(msg)));
     smtpc_message_free(msg);
     free(bodies[0]);
     free(bodies[1]);

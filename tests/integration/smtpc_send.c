@@ -78,19 +78,19 @@ static void json_error(const smtpc_client *c, int rc)
     putchar('}');
 }
 
-static void json_rcpts(const smtpc_client *c, const char *const *rcpts, size_t n)
+static void json_rcpts(smtpc_client *c, const char *const *rcpts, size_t n)
 {
-    size_t have = smtpc_client_rcpt_count(c);
+    size_t have = smtpc_engine_rcpt_count(smtpc_client_engine(c));
     printf(",\"rcpts\":[");
     for (size_t i = 0; i < n; i++) {
         printf("%s{\"addr\":", i ? "," : "");
         driver_json_string(rcpts[i]);
         if (i < have) {
             printf(",\"accepted\":%d,\"code\":%d,\"enhanced\":",
-                   smtpc_client_rcpt_accepted(c, i), smtpc_client_rcpt_reply_code(c, i));
-            driver_json_string(smtpc_client_rcpt_enhanced(c, i));
+                   smtpc_engine_rcpt_accepted(smtpc_client_engine(c), i), smtpc_engine_rcpt_reply_code(smtpc_client_engine(c), i));
+            driver_json_string(smtpc_engine_rcpt_enhanced(smtpc_client_engine(c), i));
             printf(",\"text\":");
-            driver_json_string(smtpc_client_rcpt_reply_text(c, i));
+            driver_json_string(smtpc_engine_rcpt_reply_text(smtpc_client_engine(c), i));
         }
         putchar('}');
     }
@@ -301,7 +301,7 @@ static int make_tls_config(const options *o, smtpc_tls_config **out)
     if (rc == 0 && o->insecure)
         rc = smtpc_tls_config_set_verify(*out, SMTPC_TLS_VERIFY_NONE);
     if (rc != 0)
-        fprintf(stderr, "smtpc_send: TLS setting: %s\n", smtpc_tls_config_errmsg(*out));
+        fprintf(stderr, "smtpc_send: TLS setting: %s\n", smtpc_error_message(smtpc_tls_config_error(*out)));
     return rc;
 }
 
@@ -345,7 +345,7 @@ static int run(smtpc_client *c, const options *o)
         smtpc_client_set_security(c, o->security) != 0 ||
         (o->ehlo && smtpc_client_set_ehlo_name(c, o->ehlo) != 0) ||
         (o->trace && smtpc_client_set_trace(c, trace_line, NULL) != 0)) {
-        fprintf(stderr, "smtpc_send: bad setting: %s\n", smtpc_client_errmsg(c));
+        fprintf(stderr, "smtpc_send: bad setting: %s\n", smtpc_error_message(smtpc_client_error(c)));
         return 3;
     }
     for (int stage = 0; stage < SMTPC_TIMEOUT_COUNT; stage++)
@@ -358,8 +358,8 @@ static int run(smtpc_client *c, const options *o)
         rc = smtpc_client_connect(c);
     printf("{\"event\":\"connect\",");
     json_error(c, rc);
-    printf(",\"capabilities\":%d,\"encrypted\":%d}\n", smtpc_client_capabilities(c),
-           smtpc_client_is_encrypted(c));
+    printf(",\"capabilities\":%d,\"encrypted\":%d}\n", smtpc_engine_capabilities(smtpc_client_engine(c)),
+           smtpc_engine_is_encrypted(smtpc_client_engine(c)));
     fflush(stdout);
     if (rc != 0)
         return 2;
@@ -373,7 +373,7 @@ static int run(smtpc_client *c, const options *o)
             printf("{\"event\":\"message\",\"index\":%zu,\"file\":", index);
             driver_json_string(m->path);
             printf(",\"ok\":%d,\"message_status\":%d,", rc == 0,
-                   smtpc_client_message_status(c));
+                   smtpc_engine_message_status(smtpc_client_engine(c)));
             json_error(c, rc);
             json_rcpts(c, m->n_rcpts ? m->rcpts : o->rcpts,
                        m->n_rcpts ? m->n_rcpts : o->n_rcpts);
@@ -402,8 +402,8 @@ int main(int argc, char **argv)
     if (status == 0 && make_tls_config(&o, &tls) != 0)
         status = 3;
     if (status == 0) {
-        smtpc_client *c = smtpc_client_new(NULL);
-        if (!c) {
+        smtpc_client *c = NULL;
+        if (smtpc_client_new(NULL, &c) != 0) {
             fprintf(stderr, "smtpc_send: out of memory\n");
             status = 3;
         } else {

@@ -116,7 +116,7 @@ static void checkpoint(tracker *t, const test_heap *h, size_t i, int warmup_done
 
 static int report_error(const char *what, size_t i, int rc, smtpc_client *c)
 {
-    printf("FAIL %s %zu: %s (%d): %s\n", what, i, smtpc_strerror(rc), rc, smtpc_client_errmsg(c));
+    printf("FAIL %s %zu: %s (%d): %s\n", what, i, smtpc_strerror(rc), rc, smtpc_error_message(smtpc_client_error(c)));
     return 1;
 }
 
@@ -140,8 +140,8 @@ static int send_one(smtpc_client *c, const char *body, size_t len, size_t i)
     int rc = smtpc_client_send(c, "soak@example.org", rcpts, 2, (const uint8_t *)body, len);
     if (rc)
         return report_error("send", i, rc, c);
-    if (smtpc_client_message_status(c) != SMTPC_MESSAGE_ACCEPTED ||
-        !smtpc_client_rcpt_accepted(c, 0) || !smtpc_client_rcpt_accepted(c, 1)) {
+    if (smtpc_engine_message_status(smtpc_client_engine(c)) != SMTPC_MESSAGE_ACCEPTED ||
+        !smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 0) || !smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 1)) {
         printf("FAIL send %zu: returned 0 but not accepted for both recipients\n", i);
         return 1;
     }
@@ -228,8 +228,8 @@ int main(int argc, char **argv)
     size_t len = make_body(body, sizeof body);
     test_heap h;
     test_heap_init(&h, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&h.hook);
-    if (!c || setup(c, argv[1], argv[2]) != 0) {
+    smtpc_client *c = NULL;
+    if (smtpc_client_new(&h.hook, &c) != 0 || setup(c, argv[1], argv[2]) != 0) {
         printf("FAIL could not create the client\n");
         return 1;
     }

@@ -169,8 +169,11 @@ static int client_session(test_heap *h, server *srv)
 {
     smtpc_allocator a = h->hook;
     server_init(srv);
-    smtpc_client *c = smtpc_client_new(&a);
-    if (!c) {
+    smtpc_client *c = NULL;
+    int new_rc = smtpc_client_new(&a, &c);
+    if (new_rc != 0) {
+        assert_int_equal(new_rc, SMTPC_ENOMEM);
+        assert_null(c);
         assert_true(h->injected);
         return SMTPC_ENOMEM;
     }
@@ -192,11 +195,11 @@ static int client_session(test_heap *h, server *srv)
         int r1 = expect_ok_or_nomem(h, smtpc_client_send(c, "a@example.com", rcpts, 3, body1,
                                                          sizeof body1 - 1));
         if (r1 == 0) {
-            assert_int_equal(smtpc_client_rcpt_accepted(c, 0), 1);
-            assert_int_equal(smtpc_client_rcpt_accepted(c, 1), 0);
-            assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_ACCEPTED);
+            assert_int_equal(smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 0), 1);
+            assert_int_equal(smtpc_engine_rcpt_accepted(smtpc_client_engine(c), 1), 0);
+            assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_ACCEPTED);
         } else {
-            assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+            assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
         }
         int r2 = expect_ok_or_nomem(h, smtpc_client_send(c, "", rcpts, 1, body2,
                                                          sizeof body2 - 1));
@@ -412,8 +415,11 @@ static int client_message_session(test_heap *h, server *srv)
     int rc = build_message(h, &a, &rd, &m);
     if (rc)
         return rc;
-    smtpc_client *c = smtpc_client_new(&a);
-    if (!c) {
+    smtpc_client *c = NULL;
+    int new_rc = smtpc_client_new(&a, &c);
+    if (new_rc != 0) {
+        assert_int_equal(new_rc, SMTPC_ENOMEM);
+        assert_null(c);
         assert_true(h->injected);
         smtpc_message_free(m);
         return SMTPC_ENOMEM;

@@ -55,7 +55,8 @@ static void log_line(void *user, int dir, const char *text, size_t len)
 static smtpc_client *new_client(test_heap *heap)
 {
     test_heap_init(heap, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&heap->hook);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap->hook, &c), 0);
     assert_non_null(c);
     for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
         assert_int_equal(smtpc_client_set_timeout(c, st, 3000), 0);
@@ -84,7 +85,7 @@ static void join_ok(smtpc_fault_server *fs, const char *name)
 static void check_refusal(const smtpc_client *c, const char *name, int rc, int want,
                           const char *needle, const char *before)
 {
-    const char *msg = smtpc_client_errmsg(c);
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
     if (rc != want)
         fail_msg("%s: returned %d, expected %d (%s)", name, rc, want, msg);
     if (smtpc_error_code(smtpc_client_error(c)) != rc)
@@ -300,24 +301,48 @@ static void setter_between_sessions(const setter_case *k, int after_failed_conne
     x.log.text[0] = '\0';
     int rc = k->apply(c, &x);
     if (rc != 0)
-        fail_msg("%s: the setting was refused: %d %s", name, rc, smtpc_client_errmsg(c));
+        fail_msg("%s: the setting was refused: %d %s", name, rc, smtpc_error_message(smtpc_client_error(c)));
 
     rc = smtpc_client_connect(c);
     char seen[512];
-    snprintf(seen, sizeof seen, "%s", smtpc_client_errmsg(c));
+    snprintf(seen, sizeof seen, "%s", smtpc_error_message(smtpc_client_error(c)));
     if (k->connect_rc == 1 ? rc == 0 : rc != k->connect_rc)
         fail_msg("%s: connect returned %d, expected %d (%s)\n--- trace:\n%s", name, rc,
                  k->connect_rc, seen, x.log.text);
     if (k->evidence && !strstr(seen, k->evidence) && !strstr(x.log.text, k->evidence) &&
-        strcmp(smtpc_client_auth_mechanism(c), k->evidence) != 0)
+        strcmp(smtpc_engine_auth_mechanism(smtpc_client_engine(c)), k->evidence) != 0)
         fail_msg("%s: no sign the setting was used (\"%s\"): error \"%s\", mechanism \"%s\"\n"
                  "--- trace:\n%s",
-                 name, k->evidence, seen, smtpc_client_auth_mechanism(c), x.log.text);
+                 name, k->evidence, seen, smtpc_engine_auth_mechanism(smtpc_client_engine(c)), x.log.text);
     if (smtpc_client_connected(c))
         assert_int_equal(smtpc_client_quit(c), 0);
     free_client(c, &heap);
     smtpc_tls_config_free(x.tls);
     join_ok(x.fs, name);
+}
+
+/* API consolidation: smtpc_client_new has the constructor shape of every
+ * other handle (a code, the handle in *out, NULL there on failure). */
+static void test_client_new_shape(void **state)
+{
+    (void)state;
+    assert_int_equal(smtpc_client_new(NULL, NULL), SMTPC_EINVAL);
+    for (long n = 0;; n++) {
+        test_heap heap;
+        test_heap_init(&heap, TEST_HEAP_FAIL_ONE, n + 1);
+        smtpc_client *c = (smtpc_client *)&heap; /* must be overwritten */
+        int rc = smtpc_client_new(&heap.hook, &c);
+        if (rc == 0) {
+            assert_non_null(c);
+            assert_int_equal(smtpc_error_code(smtpc_client_error(c)), 0);
+            smtpc_client_free(c);
+            assert_int_equal(heap.live_bytes, 0);
+            break;
+        }
+        assert_int_equal(rc, SMTPC_ENOMEM);
+        assert_null(c);
+        assert_int_equal(heap.live_bytes, 0);
+    }
 }
 
 static void test_setters_between_sessions(void **state)
@@ -404,7 +429,7 @@ static void test_refusals_set_the_record(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cases[i].call(c);
         check_refusal(c, cases[i].name, rc, cases[i].rc, cases[i].needle, before);
-        snprintf(before, sizeof before, "%s", smtpc_client_errmsg(c));
+        snprintf(before, sizeof before, "%s", smtpc_error_message(smtpc_client_error(c)));
     }
     free_client(c, &heap);
 }
@@ -430,7 +455,7 @@ static void test_refused_setting_blocks_connect(void **state)
     assert_int_equal(smtpc_client_connected(c), 0);
     assert_int_equal(smtpc_client_set_credentials(c, "user", "secret"), 0);
     assert_int_equal(smtpc_client_connect(c), 0);
-    assert_string_equal(smtpc_client_auth_mechanism(c), "PLAIN");
+    assert_string_equal(smtpc_engine_auth_mechanism(smtpc_client_engine(c)), "PLAIN");
     assert_int_equal(smtpc_client_quit(c), 0);
     free_client(c, &heap);
     join_ok(fs, "refused setting");
@@ -504,7 +529,7 @@ static void test_refusals_while_connected(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cases[i].call(c);
         check_refusal(c, cases[i].name, rc, cases[i].rc, cases[i].needle, before);
-        snprintf(before, sizeof before, "%s", smtpc_client_errmsg(c));
+        snprintf(before, sizeof before, "%s", smtpc_error_message(smtpc_client_error(c)));
         assert_int_equal(smtpc_client_connected(c), 1);
     }
     assert_int_equal(smtpc_client_quit(c), 0);
@@ -548,7 +573,7 @@ static void reenter(reenter_ctx *r)
     default: r->rc = smtpc_client_set_trace(r->c, NULL, NULL); break;
     }
     r->record = smtpc_error_code(smtpc_client_error(r->c));
-    snprintf(r->msg, sizeof r->msg, "%s", smtpc_client_errmsg(r->c));
+    snprintf(r->msg, sizeof r->msg, "%s", smtpc_error_message(smtpc_client_error(r->c)));
 }
 
 static void reenter_trace(void *user, int dir, const char *text, size_t len)
@@ -622,7 +647,7 @@ static void test_free_inside_read_callback(void **state)
     assert_int_equal(smtpc_client_connect(c), 0);
     int rc = smtpc_client_send_stream(c, "a@x.test", rcpt, 1, reenter_read, &r, -1, 0);
     assert_true(r.fired);
-    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
     check_free_refused(c, &heap, rc, "free inside read callback");
     join_ok(fs, "free inside read callback");
 }
@@ -659,7 +684,7 @@ static void test_free_inside_message_callback(void **state)
                      0);
     int rc = smtpc_client_send_message(c, m, NULL, NULL, 0);
     assert_true(r.fired);
-    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
     check_free_refused(c, &heap, rc, "free inside message callback");
     smtpc_message_free(m);
     join_ok(fs, "free inside message callback");
@@ -704,6 +729,7 @@ static void test_calls_inside_trace(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_new_shape),
         cmocka_unit_test(test_setters_between_sessions),
         cmocka_unit_test(test_refusals_set_the_record),
         cmocka_unit_test(test_refused_setting_blocks_connect),

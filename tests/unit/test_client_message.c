@@ -13,7 +13,8 @@
 static void test_no_from(void **state)
 {
     (void)state;
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     smtpc_message *m = NULL;
     assert_non_null(c);
     assert_int_equal(smtpc_message_new(NULL, &m), 0);
@@ -29,14 +30,15 @@ static void test_no_from(void **state)
 static void test_no_recipients(void **state)
 {
     (void)state;
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     smtpc_message *m = NULL;
     assert_non_null(c);
     assert_int_equal(smtpc_message_new(NULL, &m), 0);
     assert_int_equal(smtpc_message_set_from(m, "a@x.test", NULL), 0);
     assert_int_equal(smtpc_client_send_message(c, m, NULL, NULL, 0), SMTPC_ENORECIPIENTS);
     assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_ENORECIPIENTS);
-    assert_non_null(strstr(smtpc_client_errmsg(c), "Bcc"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_client_error(c)), "Bcc"));
     /* with recipients given but no connection: the client's own state error */
     const char *rcpt[] = {"b@y.test"};
     assert_int_equal(smtpc_client_send_message(c, m, NULL, rcpt, 1), SMTPC_ESTATE);

@@ -116,7 +116,8 @@ static void run(const smtpc_fs_step *script, const run_opts *o, run_result *r)
     /* Every run ends with nothing outstanding. */
     test_heap heap;
     test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&heap.hook);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap.hook, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     int ms = o->timeout_ms ? o->timeout_ms : 1000;
@@ -160,13 +161,13 @@ static void run(const smtpc_fs_step *script, const run_opts *o, run_result *r)
         }
         r->failed_call_ms = now_ms() - t0;
         capture_error(r, c);
-        r->status = smtpc_client_message_status(c);
-        r->rcpt_count = smtpc_client_rcpt_count(c);
+        r->status = smtpc_engine_message_status(smtpc_client_engine(c));
+        r->rcpt_count = smtpc_engine_rcpt_count(smtpc_client_engine(c));
         for (size_t i = 0; i < N_RCPTS; i++) {
-            r->accepted[i] = smtpc_client_rcpt_accepted(c, i);
-            r->rcpt_code[i] = smtpc_client_rcpt_reply_code(c, i);
-            copy(r->rcpt_enhanced[i], sizeof r->rcpt_enhanced[i], smtpc_client_rcpt_enhanced(c, i));
-            copy(r->rcpt_text[i], sizeof r->rcpt_text[i], smtpc_client_rcpt_reply_text(c, i));
+            r->accepted[i] = smtpc_engine_rcpt_accepted(smtpc_client_engine(c), i);
+            r->rcpt_code[i] = smtpc_engine_rcpt_reply_code(smtpc_client_engine(c), i);
+            copy(r->rcpt_enhanced[i], sizeof r->rcpt_enhanced[i], smtpc_engine_rcpt_enhanced(smtpc_client_engine(c), i));
+            copy(r->rcpt_text[i], sizeof r->rcpt_text[i], smtpc_engine_rcpt_reply_text(smtpc_client_engine(c), i));
         }
         if (o->quit && smtpc_client_connected(c))
             r->quit_rc = smtpc_client_quit(c);
@@ -911,7 +912,8 @@ static void idle_case(const char *name, const smtpc_fs_step *after_first, int wa
     assert_non_null(fs);
     test_heap heap;
     test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&heap.hook);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap.hook, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
@@ -929,7 +931,7 @@ static void idle_case(const char *name, const smtpc_fs_step *after_first, int wa
                                sizeof body - 1);
     if (rc != want_rc)
         fail_msg("%s: second send returned %d (%s), expected %d", name, rc,
-                 smtpc_client_errmsg(c), want_rc);
+                 smtpc_error_message(smtpc_client_error(c)), want_rc);
     assert_int_equal(smtpc_error_reply_code(smtpc_client_error(c)), want_reply);
     assert_int_equal(smtpc_client_connected(c), 0);
     /* sticky: a later call says the same */
@@ -1136,7 +1138,8 @@ static void test_auth_faults(void **state)
 static smtpc_client *deadline_client(test_heap *heap, const smtpc_fault_server *fs, int ms)
 {
     test_heap_init(heap, TEST_HEAP_FAIL_ONE, 0);
-    smtpc_client *c = smtpc_client_new(&heap->hook);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap->hook, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
@@ -1181,11 +1184,11 @@ static void test_message_deadline_trickle(void **state)
     long long elapsed = now_ms() - t0;
     assert_int_equal(rc, SMTPC_ETIMEDOUT);
     assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_ETIMEDOUT);
-    const char *msg = smtpc_client_errmsg(c);
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
     if (!strstr(msg, "whole-message deadline") || !strstr(msg, "2000 ms") ||
         !strstr(msg, "discards the partial message"))
         fail_msg("error message does not name the whole-message deadline: %s", msg);
-    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
     assert_int_equal(smtpc_client_connected(c), 0);
     assert_true(g.left > 0); /* the body never got through */
     /* Not before the deadline; and (a very wide bound, for busy machines)
@@ -1214,10 +1217,10 @@ static void test_message_deadline_after_dot(void **state)
                                strlen(body));
     assert_int_equal(rc, SMTPC_EUNKNOWN);
     assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_EUNKNOWN);
-    const char *msg = smtpc_client_errmsg(c);
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
     if (!strstr(msg, "whole-message deadline") || !strstr(msg, "1000 ms"))
         fail_msg("error message does not name the whole-message deadline: %s", msg);
-    assert_int_equal(smtpc_client_message_status(c), SMTPC_MESSAGE_UNKNOWN);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_UNKNOWN);
     assert_int_equal(smtpc_client_connected(c), 0);
     deadline_done(c, &heap, fs);
 }

@@ -245,7 +245,8 @@ static void test_argument_errors(void **state)
     int64_t size;
     assert_int_equal(smtpc_message_size(m, &size), SMTPC_EHEADER);
     assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), SMTPC_EHEADER);
-    assert_true(strlen(smtpc_message_errmsg(m)) > 0);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EHEADER);
+    assert_true(strlen(smtpc_error_message(smtpc_message_error(m))) > 0);
     assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
     assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), 0);
     assert_int_equal(len, sizeof b);
@@ -296,7 +297,7 @@ static void test_source_errors(void **state)
     assert_int_equal(smtpc_message_rewind(m), 0);
     free(read_all(m, 4096, &len, &err));
     assert_int_equal(err, SMTPC_EFILE);
-    assert_non_null(strstr(smtpc_message_errmsg(m), "cannot open"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), "cannot open"));
     smtpc_message_free(m);
     setup(NULL);
 
@@ -340,12 +341,12 @@ static void test_file_replaced(void **state)
     int err;
     free(read_all(m, 4096, &len, &err));
     assert_int_equal(err, SMTPC_EFILE);
-    assert_non_null(strstr(smtpc_message_errmsg(m), path));
-    assert_non_null(strstr(smtpc_message_errmsg(m), "no longer a regular file"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), path));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), "no longer a regular file"));
     int64_t size;
     assert_int_equal(smtpc_message_rewind(m), 0);
     assert_int_equal(smtpc_message_size(m, &size), SMTPC_EFILE);
-    assert_non_null(strstr(smtpc_message_errmsg(m), "no longer a regular file"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), "no longer a regular file"));
     unlink(path);
 
     /* A regular file again, but longer than when attached. */
@@ -355,11 +356,11 @@ static void test_file_replaced(void **state)
     close(fd);
     assert_int_equal(smtpc_message_rewind(m), 0);
     assert_int_equal(smtpc_message_size(m, &size), SMTPC_EFILE);
-    assert_non_null(strstr(smtpc_message_errmsg(m), "changed size since attached"));
-    assert_non_null(strstr(smtpc_message_errmsg(m), path));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), "changed size since attached"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), path));
     free(read_all(m, 4096, &len, &err));
     assert_int_equal(err, SMTPC_EFILE);
-    assert_non_null(strstr(smtpc_message_errmsg(m), "changed size since attached"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), "changed size since attached"));
     /* Back to its size: sent normally. */
     assert_int_equal(truncate(path, 5), 0);
     assert_int_equal(smtpc_message_rewind(m), 0);
@@ -395,7 +396,7 @@ static void test_size_overflow(void **state)
     assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
     assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL, INT64_MAX, "x", NULL),
                      SMTPC_ETOOLONG);
-    assert_non_null(strstr(smtpc_message_errmsg(m), "too large"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), "too large"));
     assert_int_equal(smtpc_message_attach_reader(m, never_read, NULL, NULL,
                                                  (int64_t)(UINT64_MAX / 2), "x", NULL),
                      SMTPC_ETOOLONG);
@@ -410,7 +411,7 @@ static void test_size_overflow(void **state)
     size = 0;
     assert_int_equal(smtpc_message_size(m, &size), SMTPC_ETOOLONG);
     assert_int_equal(size, -1);
-    assert_non_null(strstr(smtpc_message_errmsg(m), "would exceed"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), "would exceed"));
     smtpc_message_free(m);
 
     /* One part just under the limit is sized exactly. */
@@ -443,6 +444,10 @@ static void test_alloc_failures(void **state)
             assert_int_equal(err, 0);
         } else {
             assert_int_equal(rc, SMTPC_ENOMEM);
+            /* API consolidation: the record carries the code of every
+             * failure, allocation failures included. */
+            if (m)
+                assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_ENOMEM);
         }
         smtpc_message_free(m);
         assert_int_equal(h.live_bytes, 0);
@@ -452,6 +457,50 @@ static void test_alloc_failures(void **state)
             break;
         }
     }
+}
+
+/* API consolidation: one error record per handle. Every failing call on a
+ * message sets its code (bad arguments included, which used to return a
+ * bare code and leave only stale text), and a successful rewind clears a
+ * sticky read error from the record. */
+static void test_error_record(void **state)
+{
+    (void)state;
+    smtpc_message *m = NULL;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_null(smtpc_message_error(NULL));
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), 0);
+    assert_int_equal(smtpc_message_set_flags(m, 0x100), SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EINVAL);
+    assert_non_null(strstr(smtpc_error_message(smtpc_message_error(m)), "flag"));
+    assert_int_equal(smtpc_message_add_to(m, "bad address", NULL), SMTPC_EADDRESS);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EADDRESS);
+    assert_int_equal(smtpc_message_add_header(m, "X-A", NULL), SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_set_text(m, NULL, 3, SMTPC_MEM_COPY), SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_set_subject(m, "a\r\nBcc: x@y"), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EBADCHAR);
+    assert_int_equal(smtpc_message_inline_mem(m, (const uint8_t *)"x", 1, SMTPC_MEM_COPY, NULL,
+                                              NULL, NULL),
+                     SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_attach_file(m, "", NULL, NULL), SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_attach_reader(m, NULL, NULL, NULL, -1, "f", NULL),
+                     SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EINVAL);
+    /* A sticky read error is the record's code on every repeat, even after
+     * another call failed differently in between. */
+    uint8_t b[16];
+    size_t len;
+    assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_set_flags(m, 0x100), SMTPC_EINVAL);
+    assert_int_equal(smtpc_message_read(m, b, sizeof b, &len), SMTPC_EHEADER);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), SMTPC_EHEADER);
+    assert_int_equal(smtpc_message_rewind(m), 0);
+    assert_int_equal(smtpc_error_code(smtpc_message_error(m)), 0);
+    smtpc_message_free(m);
 }
 
 /* Consolidation issue: the envelope a driver sends the message with comes
@@ -497,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_file_replaced),
         cmocka_unit_test(test_size_overflow),
         cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_error_record),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <string.h>
 
 #include "smtpc/tls.h"
 
@@ -46,6 +47,9 @@ static void everything_enotsup(void **state)
     assert_int_equal(smtpc_tls_config_set_verify(NULL, SMTPC_TLS_VERIFY_NONE), SMTPC_ENOTSUP);
     assert_int_equal(smtpc_tls_config_set_server_name(NULL, "x"), SMTPC_ENOTSUP);
     assert_int_equal(smtpc_tls_config_verify_mode(NULL), SMTPC_ENOTSUP);
+    /* API consolidation: the record says why, with its code. */
+    assert_int_equal(smtpc_error_code(smtpc_tls_config_error(NULL)), SMTPC_ENOTSUP);
+    assert_non_null(strstr(smtpc_error_message(smtpc_tls_config_error(NULL)), "without TLS"));
 
     smtpc_transport *inner = NULL, *t = NULL;
     char msg[128];

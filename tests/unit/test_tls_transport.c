@@ -819,7 +819,8 @@ static int client_over_callbacks(const smtpc_tls_config *cfg, int security, cons
     cb_sock cs;
     server_start(&srv, security == SMTPC_SECURITY_IMPLICIT_TLS ? implicit_smtp_script
                                                                : starttls_smtp_script);
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_security(c, security), 0);
     assert_int_equal(smtpc_client_set_tls_config(c, cfg), 0);
@@ -829,9 +830,9 @@ static int client_over_callbacks(const smtpc_tls_config *cfg, int security, cons
         smtpc_client_set_timeout(c, stage, HS_TIMEOUT_MS);
     assert_int_equal(smtpc_client_set_transport(c, callback_transport(NULL, &cs, srv.port)), 0);
     int rc = smtpc_client_connect(c);
-    snprintf(msg, cap, "%s", smtpc_client_errmsg(c));
+    snprintf(msg, cap, "%s", smtpc_error_message(smtpc_client_error(c)));
     if (rc == 0) {
-        assert_int_equal(smtpc_client_is_encrypted(c), 1);
+        assert_int_equal(smtpc_engine_is_encrypted(smtpc_client_engine(c)), 1);
         assert_int_equal(smtpc_client_quit(c), 0);
     } else {
         assert_int_equal(smtpc_client_connected(c), 0);
@@ -969,10 +970,19 @@ static void config_arguments(void **state)
 
     /* trust anchors */
     assert_int_equal(smtpc_tls_config_add_ca_file(cfg, "/nonexistent/ca.pem"), SMTPC_EFILE);
-    assert_non_null(strstr(smtpc_tls_config_errmsg(cfg), "/nonexistent/ca.pem"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_tls_config_error(cfg)), "/nonexistent/ca.pem"));
+    /* API consolidation: the record carries the code, not only the text. */
+    assert_int_equal(smtpc_error_code(smtpc_tls_config_error(cfg)), SMTPC_EFILE);
     assert_int_equal(smtpc_tls_config_add_ca_mem(cfg, (const uint8_t *)"junk", 4), SMTPC_ETLS);
-    assert_true(smtpc_tls_config_errmsg(cfg)[0] != '\0');
+    assert_int_equal(smtpc_error_code(smtpc_tls_config_error(cfg)), SMTPC_ETLS);
+    assert_non_null(strstr(smtpc_error_message(smtpc_tls_config_error(cfg)), "from memory"));
     assert_int_equal(smtpc_tls_config_add_ca_mem(cfg, NULL, 4), SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_tls_config_error(cfg)), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_verify(cfg, 0), SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_tls_config_error(cfg)), SMTPC_EINVAL);
+    assert_int_equal(smtpc_tls_config_set_min_version(cfg, 0x0301), SMTPC_EINVAL);
+    assert_int_equal(smtpc_error_code(smtpc_tls_config_error(cfg)), SMTPC_EINVAL);
+    assert_null(smtpc_tls_config_error(NULL));
     cert_path(path, sizeof path, "ca", "pem");
     size_t len;
     const char *pem = read_file(path, &len);
@@ -986,7 +996,7 @@ static void config_arguments(void **state)
     cert_path(crt, sizeof crt, "client", "pem");
     cert_path(key, sizeof key, "other", "key");
     assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, crt, key, NULL), SMTPC_ETLS);
-    assert_non_null(strstr(smtpc_tls_config_errmsg(cfg), "does not match"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_tls_config_error(cfg)), "does not match"));
     assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, crt, "/nonexistent", NULL),
                      SMTPC_EFILE);
     assert_int_equal(smtpc_tls_config_set_client_cert_file(cfg, NULL, key, NULL), SMTPC_EINVAL);
@@ -996,7 +1006,7 @@ static void config_arguments(void **state)
     assert_int_equal(smtpc_tls_config_set_server_name(cfg, ""), SMTPC_EINVAL);
     assert_int_equal(smtpc_tls_config_set_server_name(cfg, "mail example.org"), SMTPC_EINVAL);
     assert_int_equal(smtpc_tls_config_set_server_name(cfg, "mail\r\n.org"), SMTPC_EINVAL);
-    assert_non_null(strstr(smtpc_tls_config_errmsg(cfg), "server name"));
+    assert_non_null(strstr(smtpc_error_message(smtpc_tls_config_error(cfg)), "server name"));
     char long_name[300];
     memset(long_name, 'a', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';

@@ -232,14 +232,15 @@ static const char *const good_ports[] = {"1", "65535", "25", "smtp", "submission
 static void test_client_set_server_port_range(void **state)
 {
     (void)state;
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     assert_non_null(c);
     for (size_t i = 0; i < sizeof bad_ports / sizeof bad_ports[0]; i++) {
         int rc = smtpc_client_set_server(c, "mail.example.org", bad_ports[i]);
         if (rc != SMTPC_EINVAL)
             fail_msg("port \"%s\": got %d, want SMTPC_EINVAL", bad_ports[i], rc);
         assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_EINVAL);
-        const char *m = smtpc_client_errmsg(c);
+        const char *m = smtpc_error_message(smtpc_client_error(c));
         if (!strstr(m, "1..65535") || !strstr(m, bad_ports[i]))
             fail_msg("port \"%s\": unclear message \"%s\"", bad_ports[i], m);
     }
@@ -560,14 +561,15 @@ static void test_socket_not_supported(void **state)
 
     /* The client without a transport of the user's: the same code, and a
      * message that says why, in the error record; nothing left connected. */
-    smtpc_client *c = smtpc_client_new(NULL);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(NULL, &c), 0);
     assert_non_null(c);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", "25"), 0);
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
     assert_int_equal(smtpc_client_connect(c), SMTPC_ENOTSUP);
     assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_ENOTSUP);
-    if (!strstr(smtpc_client_errmsg(c), "without socket support"))
-        fail_msg("unclear message: \"%s\"", smtpc_client_errmsg(c));
+    if (!strstr(smtpc_error_message(smtpc_client_error(c)), "without socket support"))
+        fail_msg("unclear message: \"%s\"", smtpc_error_message(smtpc_client_error(c)));
     assert_int_equal(smtpc_client_connected(c), 0);
     smtpc_client_free(c);
 }
