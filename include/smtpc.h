@@ -54,9 +54,9 @@
  *   the code, the server's reply when there was one, and a readable message
  *   naming what failed. A call that fails sets it; a call that succeeds may
  *   leave it as it was, so look at it after a failure. The record is
- *   borrowed like any query result. Not yet uniform: the engine records the
- *   failures of its operations (a session, a mail transaction, RSET, NOOP,
- *   QUIT, the feed and the pump), not the refusals of its setters; a
+ *   borrowed like any query result. A refused call (bad argument, wrong
+ *   state) on an ended session leaves the session's error in place: the
+ *   calls that report a sticky error show it again. Not yet uniform: a
  *   transport has smtpc_transport_errmsg (text only), and the transport
  *   constructors write their reason into a caller's buffer.
  *

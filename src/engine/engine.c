@@ -114,12 +114,54 @@ static int between_sessions(const smtpc_engine *e)
     return configurable(e) && (!e->caps.flags || e->closed);
 }
 
+int smtpc_engine_refuse(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
+{
+    char why[SMTPC_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    /* Every engine comes from smtpc_engine_new (never a const object): a
+     * query taking a const pointer may still record why it failed. */
+    smtpc_engine *m = (smtpc_engine *)e;
+    smtpc_error_set(&m->refusal, code, "%s: %s", fn, why);
+    m->refused = 1;
+    return code;
+}
+
+/* Why no new operation may start (a session or an operation in progress). */
+static int refuse_busy(smtpc_engine *e, const char *fn)
+{
+    if (e->closed)
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                                   "the session is over (smtpc_engine_reset first)");
+    if (e->op != SMTPC_OP_NONE)
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn, "another operation is in progress");
+    if (e->pend_count)
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn, "replies are still awaited");
+    if (e->out_len != e->out_sent)
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                                   "output is still unsent (smtpc_engine_output first)");
+    return smtpc_engine_refuse(e, SMTPC_ESTATE, fn, "no session is ready");
+}
+
+static int refuse_setting(smtpc_engine *e, const char *fn)
+{
+    return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                               "not while a session is open (before "
+                               "smtpc_engine_begin_session or once it is over)");
+}
+
 int smtpc_engine_set_security(smtpc_engine *e, int level)
 {
-    if (!e || level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN)
+    static const char fn[] = "smtpc_engine_set_security";
+    if (!e)
         return SMTPC_EINVAL;
+    if (level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "level %d out of range (%d..%d)", level,
+                                   SMTPC_SECURITY_STARTTLS, SMTPC_SECURITY_PLAIN);
     if (!between_sessions(e))
-        return SMTPC_ESTATE;
+        return refuse_setting(e, fn);
     e->security = level;
     if (!e->closed) /* the ended session's result stays; reset recomputes it */
         e->encrypted = level == SMTPC_SECURITY_IMPLICIT_TLS;
@@ -128,16 +170,26 @@ int smtpc_engine_set_security(smtpc_engine *e, int level)
 
 int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms)
 {
-    if (!e || stage < 0 || stage >= SMTPC_TIMEOUT_COUNT)
+    if (!e)
         return SMTPC_EINVAL;
+    if (stage < 0 || stage >= SMTPC_TIMEOUT_COUNT)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_set_timeout",
+                                   "stage %d out of range (0..%d)", stage,
+                                   SMTPC_TIMEOUT_COUNT - 1);
     e->timeouts[stage] = ms < 0 ? -1 : ms;
     return SMTPC_OK;
 }
 
 int smtpc_engine_get_timeout(const smtpc_engine *e, int stage, int *ms)
 {
-    if (!e || !ms || stage < 0 || stage >= SMTPC_TIMEOUT_COUNT)
+    if (!e)
         return SMTPC_EINVAL;
+    if (!ms)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_get_timeout", "ms is NULL");
+    if (stage < 0 || stage >= SMTPC_TIMEOUT_COUNT)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_get_timeout",
+                                   "stage %d out of range (0..%d)", stage,
+                                   SMTPC_TIMEOUT_COUNT - 1);
     *ms = e->timeouts[stage];
     return SMTPC_OK;
 }
@@ -153,8 +205,11 @@ int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user)
 
 int smtpc_engine_set_reply_limits(smtpc_engine *e, size_t max_lines, size_t max_bytes)
 {
-    if (!e || (max_bytes && max_bytes < 512))
+    if (!e)
         return SMTPC_EINVAL;
+    if (max_bytes && max_bytes < 512)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_set_reply_limits",
+                                   "max_bytes %zu below 512 (0 for the default)", max_bytes);
     e->reply_max_lines = max_lines ? max_lines : DEFAULT_REPLY_MAX_LINES;
     e->reply_max_bytes = max_bytes ? max_bytes : DEFAULT_REPLY_MAX_BYTES;
     return SMTPC_OK;
@@ -162,15 +217,20 @@ int smtpc_engine_set_reply_limits(smtpc_engine *e, size_t max_lines, size_t max_
 
 int smtpc_engine_set_ehlo_name(smtpc_engine *e, const char *name)
 {
-    if (!e || !name || !name[0] || strlen(name) > 255)
+    static const char fn[] = "smtpc_engine_set_ehlo_name";
+    if (!e)
         return SMTPC_EINVAL;
+    if (!name || !name[0] || strlen(name) > 255)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "name is %s",
+                                   !name ? "NULL" : !name[0] ? "empty" : "over 255 bytes");
     if (!between_sessions(e))
-        return SMTPC_ESTATE;
+        return refuse_setting(e, fn);
     if (smtpc_cmd_check_value(name, strlen(name)) != 0 || strchr(name, ' '))
-        return SMTPC_EBADCHAR;
+        return smtpc_engine_refuse(e, SMTPC_EBADCHAR, fn,
+                                   "name holds CR, LF, NUL, a control character or a space");
     char *copy = smtpc_strdup(&e->alloc, name);
     if (!copy)
-        return SMTPC_ENOMEM;
+        return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the name");
     smtpc_strfree(&e->alloc, e->ehlo_name);
     e->ehlo_name = copy;
     return SMTPC_OK;
@@ -180,6 +240,7 @@ int smtpc_engine_reset(smtpc_engine *e)
 {
     if (!e)
         return SMTPC_EINVAL;
+    e->refused = 0;
     smtpc_engine_mail_release(e);
     smtpc_sasl_clear(&e->sasl);
     smtpc_zeroize(e->out, e->out_cap);
@@ -206,15 +267,18 @@ int smtpc_engine_reset(smtpc_engine *e)
 
 static int set_secret(smtpc_engine *e, const char *user, const char *secret, int is_token)
 {
+    const char *fn = is_token ? "smtpc_engine_set_oauth_token" : "smtpc_engine_set_credentials";
+    const char *what = is_token ? "token" : "password";
     if (!e)
         return SMTPC_EINVAL;
     if (!configurable(e))
-        return SMTPC_ESTATE;
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn, "not while an operation is in progress");
     if (user && !secret)
-        return SMTPC_EINVAL;
-    if (user && (smtpc_cmd_check_value(user, strlen(user)) ||
-                 smtpc_cmd_check_value(secret, strlen(secret))))
-        return SMTPC_EBADCHAR;
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "user given but the %s is NULL", what);
+    if (user && smtpc_cmd_check_value(user, strlen(user)))
+        return smtpc_engine_refuse(e, SMTPC_EBADCHAR, fn, "user holds CR, LF or NUL");
+    if (user && smtpc_cmd_check_value(secret, strlen(secret)))
+        return smtpc_engine_refuse(e, SMTPC_EBADCHAR, fn, "%s holds CR, LF or NUL", what);
     release_secrets(e);
     if (!user)
         return SMTPC_OK;
@@ -222,7 +286,7 @@ static int set_secret(smtpc_engine *e, const char *user, const char *secret, int
     e->auth_secret = smtpc_strdup(&e->alloc, secret);
     if (!e->auth_user || !e->auth_secret) {
         release_secrets(e);
-        return SMTPC_ENOMEM;
+        return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the credentials");
     }
     e->auth_is_token = is_token;
     return SMTPC_OK;
@@ -240,8 +304,12 @@ int smtpc_engine_set_oauth_token(smtpc_engine *e, const char *user, const char *
 
 int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
 {
-    if (!e || mask <= 0 || (mask & ~SMTPC_AUTH_ALL))
+    if (!e)
         return SMTPC_EINVAL;
+    if (mask <= 0 || (mask & ~SMTPC_AUTH_ALL))
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_set_auth_mechanisms",
+                                   "mask 0x%x is empty or has bits outside SMTPC_AUTH_ALL",
+                                   (unsigned)mask);
     e->auth_allowed = mask;
     return SMTPC_OK;
 }
@@ -428,12 +496,12 @@ int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char
 
 /* --- operations --- */
 
-static int begin(smtpc_engine *e)
+static int begin(smtpc_engine *e, const char *fn)
 {
-    if (e->closed)
-        return e->err.code ? e->err.code : SMTPC_ESTATE;
-    if (e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent)
-        return SMTPC_ESTATE;
+    if (e->closed && e->err.code)
+        return e->err.code; /* sticky: err still says why the session ended */
+    if (e->closed || e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent)
+        return refuse_busy(e, fn);
     if (smtpc_reply_parser_busy(&e->parser)) {
         /* Bytes of a reply to nothing arrived after the last operation. */
         smtpc_error_set(&e->err, SMTPC_EUNEXPECTED, "server sent data no command asked for");
@@ -446,11 +514,15 @@ static int begin(smtpc_engine *e)
 
 int smtpc_engine_begin_session(smtpc_engine *e)
 {
+    static const char fn[] = "smtpc_engine_begin_session";
     if (!e)
         return SMTPC_EINVAL;
+    e->refused = 0;
     if (e->caps.flags || e->auth_done)
-        return SMTPC_ESTATE; /* one session per engine */
-    int rc = begin(e);
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                                   "a session has already begun (one per engine; "
+                                   "smtpc_engine_reset for the next)");
+    int rc = begin(e, fn);
     if (rc)
         return rc;
     e->op = SMTPC_OP_SESSION;
@@ -459,33 +531,38 @@ int smtpc_engine_begin_session(smtpc_engine *e)
     return smtpc_engine_expect(e, SMTPC_PK_GREETING, 0);
 }
 
-static int begin_simple(smtpc_engine *e, int op, int kind, const char *verb)
+static int begin_simple(smtpc_engine *e, int op, int kind, const char *verb, const char *fn)
 {
     if (!e)
         return SMTPC_EINVAL;
-    int rc = begin(e);
+    e->refused = 0;
+    int rc = begin(e, fn);
     if (rc)
         return rc;
     rc = smtpc_engine_queue(e, kind, 0, verb, NULL);
     if (rc)
-        return rc;
+        return smtpc_engine_refuse(e, rc, fn, "could not queue %s: %s", verb,
+                                   smtpc_strerror(rc));
     e->op = op;
     return SMTPC_OK;
 }
 
 int smtpc_engine_begin_rset(smtpc_engine *e)
 {
-    return begin_simple(e, SMTPC_OP_RSET, SMTPC_PK_RSET, "RSET");
+    return begin_simple(e, SMTPC_OP_RSET, SMTPC_PK_RSET, "RSET",
+                        "smtpc_engine_begin_rset");
 }
 
 int smtpc_engine_begin_noop(smtpc_engine *e)
 {
-    return begin_simple(e, SMTPC_OP_NOOP, SMTPC_PK_NOOP, "NOOP");
+    return begin_simple(e, SMTPC_OP_NOOP, SMTPC_PK_NOOP, "NOOP",
+                        "smtpc_engine_begin_noop");
 }
 
 int smtpc_engine_begin_quit(smtpc_engine *e)
 {
-    return begin_simple(e, SMTPC_OP_QUIT, SMTPC_PK_QUIT, "QUIT");
+    return begin_simple(e, SMTPC_OP_QUIT, SMTPC_PK_QUIT, "QUIT",
+                        "smtpc_engine_begin_quit");
 }
 
 /* --- the pump --- */
@@ -540,8 +617,11 @@ uint32_t smtpc_engine_reply_count(const smtpc_engine *e)
 
 int smtpc_engine_output(smtpc_engine *e, const uint8_t **data, size_t *len)
 {
-    if (!e || !data || !len)
+    if (!e)
         return SMTPC_EINVAL;
+    if (!data || !len)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_output", "%s is NULL",
+                                   !data ? "data" : "len");
     *data = e->out + e->out_sent;
     *len = e->out_len - e->out_sent;
     return SMTPC_OK;
@@ -549,8 +629,12 @@ int smtpc_engine_output(smtpc_engine *e, const uint8_t **data, size_t *len)
 
 int smtpc_engine_output_done(smtpc_engine *e, size_t n)
 {
-    if (!e || n > e->out_len - e->out_sent)
+    if (!e)
         return SMTPC_EINVAL;
+    if (n > e->out_len - e->out_sent)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_output_done",
+                                   "%zu bytes acknowledged, only %zu were pending", n,
+                                   e->out_len - e->out_sent);
     e->out_sent += n;
     smtpc_engine_compact_output(e);
     return SMTPC_OK;
@@ -624,10 +708,16 @@ static int reply_over_limit(smtpc_engine *e, const char *what, size_t limit)
 
 int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
 {
-    if (!e || (!data && len))
+    if (!e)
         return SMTPC_EINVAL;
+    e->refused = 0;
+    if (!data && len)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_feed",
+                                   "data is NULL with len %zu", len);
     if (e->closed)
-        return e->err.code ? e->err.code : SMTPC_ESTATE;
+        return e->err.code ? e->err.code
+                           : smtpc_engine_refuse(e, SMTPC_ESTATE, "smtpc_engine_feed",
+                                                 "the session is over");
     if (e->tls_wanted && len && e->encrypted == 0 && e->pend_count == 0) {
         /* Read after the STARTTLS 220, before the handshake: plaintext injected. */
         smtpc_error_set(&e->err, SMTPC_EINJECTION,
@@ -719,8 +809,11 @@ int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message
 {
     if (!e)
         return SMTPC_EINVAL;
+    e->refused = 0;
     if (!e->tls_wanted)
-        return SMTPC_ESTATE;
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, "smtpc_engine_tls_done",
+                                   "no TLS handshake was asked for (want is not "
+                                   "SMTPC_WANT_TLS)");
     e->tls_wanted = 0;
     if (!ok) {
         if (code >= 0)
@@ -741,6 +834,7 @@ int smtpc_engine_abort(smtpc_engine *e, int code, const char *message)
 {
     if (!e)
         return SMTPC_EINVAL;
+    e->refused = 0;
     if (e->closed)
         return e->err.code;
     if (code >= 0)
@@ -775,7 +869,9 @@ int smtpc_engine_result(const smtpc_engine *e)
 
 const smtpc_error *smtpc_engine_error(const smtpc_engine *e)
 {
-    return e ? &e->err : NULL;
+    if (!e)
+        return NULL;
+    return e->refused ? &e->refusal : &e->err;
 }
 
 int smtpc_engine_capabilities(const smtpc_engine *e)

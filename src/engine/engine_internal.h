@@ -112,6 +112,14 @@ struct smtpc_engine {
     uint32_t replies;   /* complete replies taken (smtpc_engine_reply_count) */
     smtpc_ehlo_caps caps;
     smtpc_error err;
+    /* A call refused before it did anything (bad argument, wrong state) is
+     * recorded here, not in err: err carries the session's and the
+     * operation's error, which later code reads back (the sticky code, the
+     * first error standing while QUIT goes out). smtpc_engine_error shows
+     * this record while refused is set; the calls that can touch err clear
+     * it. */
+    smtpc_error refusal;
+    int refused;
 
     smtpc_pending pending[SMTPC_PENDING_MAX];
     size_t pend_head, pend_count;
@@ -150,6 +158,13 @@ int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t l
 void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Record that the public call fn was refused with code (message "fn:
+ * reason"); err is left alone. Returns code. */
+int smtpc_engine_refuse(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
 #endif
     ;
 /* End the current operation with result (0 or an error already recorded). */

@@ -114,13 +114,32 @@ static int fill_group(smtpc_engine *e)
 int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
                             size_t n_rcpts, int64_t size, int flags)
 {
-    if (!e || !from || (!rcpts && n_rcpts) || size < -1 ||
-        (flags & ~(SMTPC_MAIL_8BITMIME | SMTPC_MAIL_SMTPUTF8)))
+    static const char fn[] = "smtpc_engine_begin_mail";
+    if (!e)
         return SMTPC_EINVAL;
+    e->refused = 0;
+    if (!from)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "from is NULL");
+    if (!rcpts && n_rcpts)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "rcpts is NULL with n_rcpts %zu",
+                                   n_rcpts);
+    if (size < -1)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "size %lld below -1 (unknown)",
+                                   (long long)size);
+    if (flags & ~(SMTPC_MAIL_8BITMIME | SMTPC_MAIL_SMTPUTF8))
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "unknown flags 0x%x", (unsigned)flags);
+    if (e->closed && e->err.code)
+        return e->err.code; /* sticky: err still says why the session ended */
     if (e->closed)
-        return e->err.code ? e->err.code : SMTPC_ESTATE;
-    if (!e->ready || e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent)
-        return SMTPC_ESTATE;
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                                   "the session is over (smtpc_engine_reset first)");
+    if (!e->ready)
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                                   "the session is not ready (greeting, EHLO, STARTTLS and "
+                                   "AUTH first)");
+    if (e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent)
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                                   "another operation is in progress or its output unsent");
     smtpc_error_clear(&e->err);
     if (n_rcpts == 0)
         return smtpc_error_set(&e->err, SMTPC_ENORECIPIENTS, "no recipients given");
@@ -291,13 +310,27 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
         advance(e);
 }
 
+static int not_in_body(smtpc_engine *e, const char *fn)
+{
+    return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                               e->body_ended ? "the body has already ended"
+                                             : "no body is expected (want is not "
+                                               "SMTPC_WANT_BODY)");
+}
+
 int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, size_t *consumed)
 {
-    if (!e || !consumed || (!data && len))
+    static const char fn[] = "smtpc_engine_body_write";
+    if (!e)
         return SMTPC_EINVAL;
+    e->refused = 0;
+    if (!consumed)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "consumed is NULL");
     *consumed = 0;
+    if (!data && len)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "data is NULL with len %zu", len);
     if (!e->in_body)
-        return e->closed && e->err.code ? e->err.code : SMTPC_ESTATE;
+        return e->closed && e->err.code ? e->err.code : not_in_body(e, fn);
     smtpc_engine_compact_output(e);
     size_t room = e->out_cap - e->out_len;
     if (room <= BODY_RESERVE)
@@ -321,20 +354,23 @@ int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, si
 
 int smtpc_engine_body_end(smtpc_engine *e)
 {
+    static const char fn[] = "smtpc_engine_body_end";
     if (!e)
         return SMTPC_EINVAL;
+    e->refused = 0;
     if (!e->in_body)
-        return e->closed && e->err.code ? e->err.code : SMTPC_ESTATE;
+        return e->closed && e->err.code ? e->err.code : not_in_body(e, fn);
     smtpc_engine_compact_output(e);
     size_t n = smtpc_dot_stuffer_finish(&e->stuffer, e->out + e->out_len, e->out_cap - e->out_len);
-    if (n == 0)
-        return SMTPC_ESTATE; /* cannot happen: BODY_RESERVE keeps the room */
+    if (n == 0) /* cannot happen: BODY_RESERVE keeps the room */
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn, "no room for the end of data");
     e->out_len += n;
     e->in_body = 0;
     e->body_ended = 1;
     /* Trace the terminator only, never body bytes. */
     smtpc_engine_trace(e, SMTPC_TRACE_SEND, ".");
-    return smtpc_engine_expect(e, SMTPC_PK_END_OF_DATA, 0);
+    int rc = smtpc_engine_expect(e, SMTPC_PK_END_OF_DATA, 0);
+    return rc ? smtpc_engine_refuse(e, rc, fn, "too many replies awaited") : SMTPC_OK;
 }
 
 static const smtpc_rcpt_result *result_at(const smtpc_engine *e, size_t i)
