@@ -12,8 +12,9 @@ root=$(cd "$here/.." && pwd)
 case $build in /*) ;; *) build="$root/$build" ;; esac
 ninja -C "$build" >/dev/null
 bin="$build/bench_mime"
+# The library as built there, shared or static (default_library).
 cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$root/include" "$here/bench_mime.c" \
-    "$build/libsmtpc.a" -lb64 -lmbedtls -lmbedx509 -lmbedcrypto -o "$bin"
+    -L"$build" -Wl,-rpath,"$build" -lsmtpc -lb64 -lmbedtls -lmbedx509 -lmbedcrypto -o "$bin"
 "$bin" smtpc "$mib"
 "$bin" libb64 "$mib"
 /usr/bin/python3 "$here/bench_mime_py.py" "$mib"

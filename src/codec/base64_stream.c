@@ -5,7 +5,7 @@
 #include <b64/cencode.h>
 #include <string.h>
 
-size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out)
+static size_t chunk(const uint8_t *in, size_t len, char *out, int secret)
 {
     /* libb64 may insert '\n' (after 72 characters, and after the final
      * block), so it writes into scratch and only the alphabet is kept. A
@@ -23,10 +23,21 @@ size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out)
         w += run;
         r += run + 1;
     }
-    /* SASL credentials pass through here too (smtpc_b64_encode). */
-    smtpc_zeroize(tmp, total);
-    smtpc_zeroize(&st, sizeof st);
+    if (secret) {
+        smtpc_zeroize(tmp, total);
+        smtpc_zeroize(&st, sizeof st);
+    }
     return w;
+}
+
+size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out)
+{
+    return chunk(in, len, out, 0);
+}
+
+size_t smtpc_base64_chunk_secret(const uint8_t *in, size_t len, char *out)
+{
+    return chunk(in, len, out, 1);
 }
 
 size_t smtpc_base64_lines(const uint8_t *in, size_t len, int final, size_t *consumed,

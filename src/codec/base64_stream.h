@@ -16,6 +16,9 @@
 /* Encode len (<= 57) bytes as unbroken base64 (with '=' padding) into out,
  * which needs 4 * ceil(len / 3) bytes. Returns the characters written. */
 size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out);
+/* The same for secrets (SASL credentials): the scratch copies on the stack
+ * are wiped before returning. The MIME path does not pay for that. */
+size_t smtpc_base64_chunk_secret(const uint8_t *in, size_t len, char *out);
 
 /* Encode whole lines from in into out: each line takes 57 input bytes (fewer
  * only for the last line, when final is set) and gives at most 76 characters

@@ -24,7 +24,7 @@ size_t smtpc_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
     size_t n = 0;
     while (len) {
         size_t take = len < SMTPC_BASE64_LINE_IN ? len : SMTPC_BASE64_LINE_IN;
-        n += smtpc_base64_chunk(in, take, out + n);
+        n += smtpc_base64_chunk_secret(in, take, out + n);
         in += take;
         len -= take;
     }
