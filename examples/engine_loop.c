@@ -127,7 +127,8 @@ static int drive(smtpc_engine *e, int fd, const uint8_t *body, size_t len)
         }
         case SMTPC_WANT_TLS:
             /* Here you would wrap the connection (smtpc_transport_new_tls over
-             * smtpc_transport_new_callbacks) and call smtpc_engine_tls_done. */
+             * smtpc_transport_new_callbacks), run smtpc_transport_handshake
+             * and call smtpc_engine_tls_done with its result. */
             smtpc_engine_tls_done(e, 0, SMTPC_ENOTSUP, "this example has no TLS");
             break;
         default: /* SMTPC_WANT_IDLE: done; SMTPC_WANT_CLOSE: session over */

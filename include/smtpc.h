@@ -50,15 +50,18 @@
  * The error record.
  *   Each handle that can fail keeps a smtpc_error record of its last failure,
  *   read with const smtpc_error *smtpc_<handle>_error(const smtpc_<handle> *)
- *   (client, engine, message, tls_config) and the smtpc_error_* accessors:
+ *   (client, engine, message, tls_config, transport) and the smtpc_error_*
+ *   accessors:
  *   the code, the server's reply when there was one, and a readable message
  *   naming what failed. A call that fails sets it; a call that succeeds may
  *   leave it as it was, so look at it after a failure. The record is
  *   borrowed like any query result. A refused call (bad argument, wrong
  *   state) on an ended session leaves the session's error in place: the
- *   calls that report a sticky error show it again. Not yet uniform: a
- *   transport has smtpc_transport_errmsg (text only), and the transport
- *   constructors write their reason into a caller's buffer.
+ *   calls that report a sticky error show it again. Constructors
+ *   (smtpc_*_new*) do no I/O and fail only with a code that says it all
+ *   (SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ENOTSUP); the work that can fail for
+ *   a reason worth reading (a transport's connect or TLS handshake) is a
+ *   call of its own on the new handle, which records it.
  *
  * Threads and global state.
  *   A handle is not thread-safe: use it from one thread at a time. Distinct

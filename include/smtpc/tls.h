@@ -146,46 +146,53 @@ SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_
                                            void *user);
 
 /* --- the TLS transport ---
- * Run a TLS client handshake over inner and return a transport that
- * encrypts on top of it. The handshake as a whole is bounded by
- * handshake_timeout_ms (< 0: no limit); the returned transport's send and
- * recv honour their own per-call timeouts.
+ * Wrap inner in a TLS client transport; smtpc_transport_handshake then runs
+ * the handshake. Creating it does no I/O.
  *
  * server_name is the name to verify (and to send as SNI): a DNS name, or an
- * IPv4/IPv6 literal (brackets allowed) matched against IP SANs. The
- * configuration's name (smtpc_tls_config_set_server_name), when
- * set, is used instead. server_name may be NULL: then, without a
- * configuration name, verification on fails with SMTPC_ETLS_VERIFY before a
- * byte is sent, and verification off sends no SNI (the pin still applies).
- * cfg is borrowed and must outlive the transport. inner is owned by
- * the new transport in every case: freed with it, or freed here on failure.
+ * IPv4/IPv6 literal (brackets allowed) matched against IP SANs; it is
+ * copied. The configuration's name (smtpc_tls_config_set_server_name),
+ * when set, is used instead. server_name may be NULL: then, without a
+ * configuration name, verification on fails the handshake with
+ * SMTPC_ETLS_VERIFY before a byte is sent, and verification off sends no
+ * SNI (the pin still applies). cfg is borrowed and must outlive the
+ * transport. inner is owned by the new transport in every case: freed with
+ * it, or freed here on failure.
  *
- * Returns 0 and stores the transport in *out, or:
- *  SMTPC_ETLS_VERIFY    certificate rejected (errmsg says why: untrusted,
- *                       expired, not yet valid, host-name mismatch, ...),
- *                       or nothing to verify against (no trust anchors,
- *                       no server name)
+ * Returns 0 and stores the transport in *out (freed with
+ * smtpc_transport_free), or SMTPC_EINVAL (no inner or cfg, an empty
+ * server_name), SMTPC_ENOMEM or SMTPC_ENOTSUP (built without TLS). */
+SMTPC_API int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner,
+                                      const smtpc_tls_config *cfg, const char *server_name,
+                                      smtpc_transport **out);
+
+/* Run the TLS client handshake of a transport from smtpc_transport_new_tls,
+ * bounded as a whole by timeout_ms (< 0: no limit); afterwards send and
+ * recv honour their own per-call timeouts, and before it they give
+ * SMTPC_ESTATE. One attempt per transport: after a failure the session is
+ * unusable (free it; a second call gives SMTPC_ESTATE). Returns 0, or one
+ * of these, with the reason in smtpc_transport_error(t):
+ *  SMTPC_ETLS_VERIFY    certificate rejected (the message says why:
+ *                       untrusted, expired, not yet valid, host-name
+ *                       mismatch, ...), or nothing to verify against (no
+ *                       trust anchors, no server name)
  *  SMTPC_ETLS_PIN       the server's public key does not match the pin
  *  SMTPC_ETLS_HANDSHAKE any other handshake failure (a fatal alert from the
  *                       server is named; when the server answered in
  *                       plaintext, such as an SMTP greeting on a plaintext
- *                       or STARTTLS port, errmsg says so and quotes the
- *                       start of what it sent; else mbedTLS's text). A
+ *                       or STARTTLS port, the message says so and quotes
+ *                       the start of what it sent; else mbedTLS's text). A
  *                       server refusing our client certificate, or the
  *                       lack of one, gets this code and says so. With
  *                       TLS 1.3 the server can only refuse it after our
  *                       side of the handshake is done: then the refusal
- *                       may come here or from the returned transport's
- *                       first recv or send, as this same code (the session
- *                       is then unusable).
+ *                       may come here or from the transport's first recv
+ *                       or send, as this same code (the session is then
+ *                       unusable).
  *  SMTPC_ETIMEDOUT, SMTPC_ECLOSED, SMTPC_EIO   from the inner transport
- *  SMTPC_EINVAL, SMTPC_ENOMEM, SMTPC_ETLS, SMTPC_ENOTSUP
- * When errmsg is not NULL a readable reason (or "" on success) is written
- * to it (errmsg_cap bytes, NUL-terminated). */
-SMTPC_API int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner,
-                                      const smtpc_tls_config *cfg, const char *server_name,
-                                      int handshake_timeout_ms, smtpc_transport **out,
-                                      char *errmsg, size_t errmsg_cap);
+ *  SMTPC_EINVAL (not a TLS transport), SMTPC_ESTATE, SMTPC_ENOMEM,
+ *  SMTPC_ETLS, SMTPC_ENOTSUP */
+SMTPC_API int smtpc_transport_handshake(smtpc_transport *t, int timeout_ms);
 
 /* A one-line description of a TLS transport's session for traces, e.g.
  * "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384, certificate verified"

@@ -37,19 +37,24 @@ SMTPC_API int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_
                                             smtpc_recv_fn recv, smtpc_close_fn close,
                                             void *user, smtpc_transport **out);
 
-/* Resolve host (getaddrinfo: IPv4 and IPv6) and connect to each address in
- * turn until one accepts, each attempt bounded by connect_timeout_ms
- * (< 0: no limit). The socket gets TCP_NODELAY. port is a number in
- * 1..65535 or a service name ("smtp"); anything else is SMTPC_EINVAL. On
- * failure returns SMTPC_EINVAL, SMTPC_ERESOLVE, SMTPC_ECONNREFUSED,
- * SMTPC_ETIMEDOUT or SMTPC_ECONNECT and,
- * when errmsg is not NULL, writes a readable reason into errmsg (errmsg_cap
- * bytes, NUL-terminated). On systems built without
- * sockets returns SMTPC_ENOTSUP. */
-SMTPC_API int smtpc_transport_new_socket(const smtpc_allocator *alloc, const char *host,
-                                         const char *port, int connect_timeout_ms,
-                                         smtpc_transport **out, char *errmsg,
-                                         size_t errmsg_cap);
+/* Create an unconnected TCP transport; smtpc_transport_connect connects
+ * it. Returns 0 and stores it in *out (freed with smtpc_transport_free),
+ * SMTPC_EINVAL, SMTPC_ENOMEM, or SMTPC_ENOTSUP on systems built without
+ * sockets. Send and recv before a successful connect give SMTPC_ESTATE. */
+SMTPC_API int smtpc_transport_new_socket(const smtpc_allocator *alloc, smtpc_transport **out);
+
+/* Resolve host (getaddrinfo: IPv4 and IPv6) and connect a transport from
+ * smtpc_transport_new_socket to each address in turn until one accepts,
+ * each attempt bounded by connect_timeout_ms (< 0: no limit); host and port
+ * are copied as needed. The socket gets TCP_NODELAY. port is a number in
+ * 1..65535 or a service name ("smtp"); anything else is SMTPC_EINVAL.
+ * Returns 0, or SMTPC_EINVAL (also: not a socket transport), SMTPC_ESTATE
+ * (already connected), SMTPC_ERESOLVE, SMTPC_ECONNREFUSED, SMTPC_ETIMEDOUT,
+ * SMTPC_ECONNECT, SMTPC_ENOMEM or SMTPC_ENOTSUP, with the reason in
+ * smtpc_transport_error(t). A failed connect may be retried on the same
+ * transport. Name resolution blocks in getaddrinfo and has no timeout. */
+SMTPC_API int smtpc_transport_connect(smtpc_transport *t, const char *host, const char *port,
+                                      int connect_timeout_ms);
 
 /* Thin wrappers over the transport's callbacks (useful for tests and for
  * sans-io drivers). Same contract as smtpc_send_fn / smtpc_recv_fn. */
@@ -57,8 +62,11 @@ SMTPC_API int smtpc_transport_send(smtpc_transport *t, const uint8_t *buf, size_
                                    int timeout_ms, size_t *sent);
 SMTPC_API int smtpc_transport_recv(smtpc_transport *t, uint8_t *buf, size_t cap,
                                    int timeout_ms, size_t *received);
-/* A readable reason for the transport's last failure ("" if none). */
-SMTPC_API const char *smtpc_transport_errmsg(const smtpc_transport *t);
+/* The transport's error record (see <smtpc.h>): set by a failed send,
+ * recv, connect or handshake, cleared when one of them starts. Socket
+ * and TLS transports name the peer and the reason; a user-callback
+ * transport's record has the code its callback returned. */
+SMTPC_API const smtpc_error *smtpc_transport_error(const smtpc_transport *t);
 
 /* Close and free. */
 SMTPC_API void smtpc_transport_free(smtpc_transport *t);

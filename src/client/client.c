@@ -372,19 +372,27 @@ static int start_tls(smtpc_client *c)
     const smtpc_tls_config *cfg = c->tls ? c->tls : c->own_tls;
     if (smtpc_tls_config_verify_mode(cfg) == SMTPC_TLS_VERIFY_NONE)
         trace_info(c, "WARNING: certificate verification is turned off");
-    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
     smtpc_transport *tls = NULL;
     smtpc_transport *inner = c->transport;
     c->transport = NULL; /* ownership passes to the TLS transport, even on failure */
     /* No host (a transport of the user's): the configuration's name or,
      * with verification on, a refusal; never a guessed name. */
-    int rc = smtpc_transport_new_tls(&c->alloc, inner, cfg, c->host,
-                                     smtpc_engine_timeout_ms(c->engine), &tls, msg, sizeof msg);
+    int rc = smtpc_transport_new_tls(&c->alloc, inner, cfg, c->host, &tls);
     if (rc) {
-        smtpc_engine_tls_done(c->engine, 0, rc, msg);
+        smtpc_engine_tls_done(c->engine, 0, rc,
+                              rc == SMTPC_ENOTSUP ? "smtpc was built without TLS support"
+                                                  : "could not create the TLS transport");
+        return rc;
+    }
+    rc = smtpc_transport_handshake(tls, smtpc_engine_timeout_ms(c->engine));
+    if (rc) {
+        smtpc_engine_tls_done(c->engine, 0, rc,
+                              smtpc_error_message(smtpc_transport_error(tls)));
+        smtpc_transport_free(tls);
         return rc;
     }
     c->transport = tls;
+    char msg[SMTPC_ERRMSG_MAX];
     if (c->trace && smtpc_transport_tls_info(tls, msg, sizeof msg) == 0)
         trace_info(c, msg);
     return smtpc_engine_tls_done(c->engine, 1, 0, NULL);
@@ -392,7 +400,12 @@ static int start_tls(smtpc_client *c)
 
 static int transport_failed(smtpc_client *c, int rc)
 {
-    const char *why = c->transport ? smtpc_transport_errmsg(c->transport) : "";
+    const char *why =
+        c->transport ? smtpc_error_message(smtpc_transport_error(c->transport)) : "";
+    /* A record without its own text gives only the code's description,
+     * which the message below starts with anyway. */
+    if (c->transport && !smtpc_transport_error(c->transport)->message[0])
+        why = "";
     char limit[64] = "";
     /* A callback transport has no way to give a reason: name the limit. */
     if (!why[0] && rc == SMTPC_ETIMEDOUT)
@@ -602,14 +615,21 @@ static int open_session(smtpc_client *c)
         c->transport = c->next_transport;
         c->next_transport = NULL;
     } else {
-        char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
         const char *port = c->port ? c->port : default_port(c->security);
         int connect_ms = -1;
         smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
-        int rc = smtpc_transport_new_socket(&c->alloc, c->host, port, connect_ms,
-                                            &c->transport, msg, sizeof msg);
+        int rc = smtpc_transport_new_socket(&c->alloc, &c->transport);
         if (rc)
-            return set_error(c, rc, msg);
+            return set_error(c, rc,
+                             rc == SMTPC_ENOTSUP ? "smtpc was built without socket support"
+                                                 : "could not create the socket transport");
+        rc = smtpc_transport_connect(c->transport, c->host, port, connect_ms);
+        if (rc) {
+            set_error(c, rc, smtpc_error_message(smtpc_transport_error(c->transport)));
+            smtpc_transport_free(c->transport);
+            c->transport = NULL;
+            return rc;
+        }
     }
     c->connected = 1;
     int rc = smtpc_engine_begin_session(c->engine);

@@ -128,20 +128,24 @@ int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_fn fn, voi
 
 int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner,
                             const smtpc_tls_config *cfg, const char *server_name,
-                            int handshake_timeout_ms, smtpc_transport **out, char *errmsg,
-                            size_t errmsg_cap)
+                            smtpc_transport **out)
 {
     (void)alloc;
     (void)cfg;
     (void)server_name;
-    (void)handshake_timeout_ms;
     /* Ownership of inner passes here in every case, as with TLS built in. */
     smtpc_transport_free(inner);
     if (out)
         *out = NULL;
-    if (errmsg && errmsg_cap > 0)
-        snprintf(errmsg, errmsg_cap, "%s", no_tls);
     return SMTPC_ENOTSUP;
+}
+
+int smtpc_transport_handshake(smtpc_transport *t, int timeout_ms)
+{
+    (void)timeout_ms;
+    if (!t)
+        return SMTPC_EINVAL;
+    return smtpc_error_set(&t->err, SMTPC_ENOTSUP, "%s", no_tls);
 }
 
 int smtpc_transport_tls_info(const smtpc_transport *t, char *buf, size_t cap)

@@ -19,7 +19,7 @@
  * ---------------------------------------------------------------------- */
 
 typedef struct {
-    smtpc_transport *self;  /* for errmsg */
+    smtpc_transport *self;  /* for its error record */
     smtpc_transport *inner; /* owned */
     const smtpc_tls_config *cfg;
     char *server_name;      /* without brackets; smtpc_strdup; NULL: none (no SNI) */
@@ -30,6 +30,8 @@ typedef struct {
     mbedtls_ssl_context ssl;
     long long deadline;     /* monotonic ms for the current operation, -1: none */
     int inner_rc;           /* the inner transport's failure, if that is what broke */
+    int setup_started;      /* session_setup ran: the mbedTLS contexts need freeing */
+    int handshake_tried;    /* a second handshake on a failed session is refused */
     int handshake_done;
     int broken;             /* the record layer is out of step: no further I/O */
     int peer_closed;
@@ -452,7 +454,7 @@ static int handshake_error(tls_session *s, int ret, char *msg, size_t cap)
         s->inner_rc = 0; /* mbedTLS's text below says more than the pipe */
     }
     if (s->inner_rc != 0) {
-        const char *inner = smtpc_transport_errmsg(s->inner);
+        const char *inner = smtpc_error_message(smtpc_transport_error(s->inner));
         if (s->inner_rc == SMTPC_ETIMEDOUT)
             snprintf(msg, cap, "TLS handshake with %s timed out%s%s", peer_name(s),
                      inner[0] ? ": " : "", inner);
@@ -517,7 +519,7 @@ static int session_handshake(tls_session *s, int timeout_ms, char *msg, size_t c
 static int io_error(tls_session *s, int ret, const char *doing)
 {
     if (s->inner_rc != 0) {
-        const char *inner = smtpc_transport_errmsg(s->inner);
+        const char *inner = smtpc_error_message(smtpc_transport_error(s->inner));
         smtpc_transport_set_errmsg(s->self, "TLS %s %s: %s", doing, peer_name(s),
                                    inner[0] ? inner : smtpc_strerror(s->inner_rc));
         return s->inner_rc;
@@ -641,9 +643,11 @@ static void tls_destroy(smtpc_transport *t)
     tls_session *s = t->user;
     if (!s)
         return;
-    mbedtls_ssl_free(&s->ssl);
-    mbedtls_ssl_config_free(&s->conf);
-    smtpc_tls_rng_free(&s->rng);
+    if (s->setup_started) {
+        mbedtls_ssl_free(&s->ssl);
+        mbedtls_ssl_config_free(&s->conf);
+        smtpc_tls_rng_free(&s->rng);
+    }
     smtpc_strfree(&t->alloc, s->server_name);
     smtpc_free(&t->alloc, s, sizeof *s);
     t->user = NULL;
@@ -664,39 +668,18 @@ static char *copy_server_name(const smtpc_allocator *a, const char *name)
 
 int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner,
                             const smtpc_tls_config *cfg, const char *server_name,
-                            int handshake_timeout_ms, smtpc_transport **out, char *errmsg,
-                            size_t errmsg_cap)
+                            smtpc_transport **out)
 {
-    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
-    smtpc_transport *t = NULL;
-    tls_session *s = NULL;
-    int rc;
-    msg[0] = '\0';
-
     if (out)
         *out = NULL;
     if (!inner || !cfg || (server_name && !server_name[0]) || !out) {
         smtpc_transport_free(inner);
-        snprintf(msg, sizeof msg, "inner transport and configuration are required, and a "
-                                  "server name must not be empty");
-        rc = SMTPC_EINVAL;
-        goto done;
+        return SMTPC_EINVAL;
     }
     /* The user's explicit verification name wins over the name dialled. */
     const char *name = cfg->server_name ? cfg->server_name : server_name;
-    if (!name && cfg->verify_mode == SMTPC_TLS_VERIFY_REQUIRED) {
-        /* Never guess one: any name we made up ("localhost") would be a
-         * certificate someone else could present. */
-        smtpc_transport_free(inner);
-        snprintf(msg, sizeof msg,
-                 "no server name to verify the certificate against: set the host name "
-                 "(smtpc_client_set_server) or a verification name "
-                 "(smtpc_tls_config_set_server_name)");
-        rc = SMTPC_ETLS_VERIFY;
-        goto done;
-    }
-    t = smtpc_transport_create(alloc, tls_send, tls_recv, tls_close, NULL);
-    s = t ? smtpc_alloc(&t->alloc, sizeof *s) : NULL;
+    smtpc_transport *t = smtpc_transport_create(alloc, tls_send, tls_recv, tls_close, NULL);
+    tls_session *s = t ? smtpc_alloc(&t->alloc, sizeof *s) : NULL;
     if (s && name)
         s->server_name = copy_server_name(&t->alloc, name);
     if (!s || (name && !s->server_name)) {
@@ -704,14 +687,8 @@ int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner
             smtpc_free(&t->alloc, s, sizeof *s);
         smtpc_transport_free(t);
         smtpc_transport_free(inner);
-        snprintf(msg, sizeof msg, "out of memory");
-        rc = SMTPC_ENOMEM;
-        goto done;
+        return SMTPC_ENOMEM;
     }
-    /* Filling the default trust store is the one change a transport makes
-     * to its configuration; cfg was allocated writable by
-     * smtpc_tls_config_new, and is used by one thread at a time. */
-    smtpc_tls_load_default_ca((smtpc_tls_config *)(uintptr_t)cfg);
     s->self = t;
     s->inner = inner;
     s->cfg = cfg;
@@ -719,30 +696,69 @@ int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner
     s->ip_len = smtpc_tls_parse_ip(s->server_name, s->ip);
     t->user = s;
     t->destroy = tls_destroy;
+    t->ready = 0;
+    *out = t;
+    return SMTPC_OK;
+}
 
-    rc = session_setup(s, msg, sizeof msg);
+static int handshake(tls_session *s, int timeout_ms, char *msg, size_t cap)
+{
+    const smtpc_tls_config *cfg = s->cfg;
+    if (!s->server_name && cfg->verify_mode == SMTPC_TLS_VERIFY_REQUIRED) {
+        /* Never guess one: any name we made up ("localhost") would be a
+         * certificate someone else could present. */
+        snprintf(msg, cap,
+                 "no server name to verify the certificate against: set the host name "
+                 "(smtpc_client_set_server) or a verification name "
+                 "(smtpc_tls_config_set_server_name)");
+        return SMTPC_ETLS_VERIFY;
+    }
+    /* Filling the default trust store is the one change a transport makes
+     * to its configuration; cfg was allocated writable by
+     * smtpc_tls_config_new, and is used by one thread at a time. */
+    smtpc_tls_load_default_ca((smtpc_tls_config *)(uintptr_t)cfg);
+    s->setup_started = 1;
+    int rc = session_setup(s, msg, cap);
     if (rc == SMTPC_OK && cfg->verify_mode == SMTPC_TLS_VERIFY_REQUIRED &&
         smtpc_tls_chain_length(&cfg->ca) == 0) {
         /* Nothing could verify; say so before talking to the server. */
-        snprintf(msg, sizeof msg,
+        snprintf(msg, cap,
                  "certificate of %s cannot be verified: no trust anchors loaded (is %s "
                  "missing? add CA certificates to the TLS configuration)",
                  peer_name(s), SMTPC_TLS_DEFAULT_CA_FILE);
         rc = SMTPC_ETLS_VERIFY;
     }
     if (rc == SMTPC_OK)
-        rc = session_handshake(s, handshake_timeout_ms, msg, sizeof msg);
+        rc = session_handshake(s, timeout_ms, msg, cap);
+    return rc;
+}
+
+int smtpc_transport_handshake(smtpc_transport *t, int timeout_ms)
+{
+    if (!t)
+        return SMTPC_EINVAL;
+    smtpc_error_clear(&t->err);
+    if (t->send != tls_send || !t->user)
+        return smtpc_error_set(&t->err, SMTPC_EINVAL,
+                               "smtpc_transport_handshake: not a TLS transport");
+    tls_session *s = t->user;
+    if (s->handshake_tried)
+        return smtpc_error_set(&t->err, SMTPC_ESTATE,
+                               s->handshake_done
+                                   ? "smtpc_transport_handshake: the handshake is done"
+                                   : "smtpc_transport_handshake: an earlier handshake "
+                                     "failed; free this transport");
+    s->handshake_tried = 1;
+    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
+    msg[0] = '\0';
+    int rc = handshake(s, timeout_ms, msg, sizeof msg);
     if (rc != SMTPC_OK) {
-        smtpc_transport_free(t); /* frees inner too */
-        goto done;
+        s->broken = 1;
+        return smtpc_error_set(&t->err, rc, "%s", msg[0] ? msg : smtpc_strerror(rc));
     }
     t->encrypted = 1;
-    *out = t;
-
-done:
-    if (errmsg && errmsg_cap > 0)
-        snprintf(errmsg, errmsg_cap, "%s", msg);
-    return rc;
+    t->ready = 1;
+    return SMTPC_OK;
 }
 
 int smtpc_transport_tls_info(const smtpc_transport *t, char *buf, size_t cap)

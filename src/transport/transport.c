@@ -20,6 +20,7 @@ smtpc_transport *smtpc_transport_create(const smtpc_allocator *alloc, smtpc_send
     t->close = close;
     t->user = user;
     t->alloc = a;
+    t->ready = 1;
     return t;
 }
 
@@ -28,8 +29,25 @@ void smtpc_transport_set_errmsg(smtpc_transport *t, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     /* Truncation is acceptable: the message is for humans. */
-    vsnprintf(t->errmsg, sizeof t->errmsg, fmt, ap);
+    vsnprintf(t->err.message, sizeof t->err.message, fmt, ap);
     va_end(ap);
+}
+
+int smtpc_transport_fail(smtpc_transport *t, int code)
+{
+    /* A user's callback cannot give a reason: the record then has the code
+     * alone, and smtpc_error_message describes it. */
+    t->err.code = code;
+    return code;
+}
+
+/* Send and recv on a transport that is not connected yet, or whose
+ * handshake has not succeeded, would hand bytes to nothing (or in clear). */
+static int not_ready(smtpc_transport *t)
+{
+    return smtpc_error_set(&t->err, SMTPC_ESTATE,
+                           "transport not ready: connect it (socket) or finish its "
+                           "handshake (TLS) first");
 }
 
 /* Longer than any name in /etc/services; a bound keeps the message short. */
@@ -100,16 +118,18 @@ int smtpc_transport_send(smtpc_transport *t, const uint8_t *buf, size_t len, int
     if (!t || !sent || (!buf && len > 0))
         return SMTPC_EINVAL;
     *sent = 0;
-    t->errmsg[0] = '\0';
+    smtpc_error_clear(&t->err);
+    if (!t->ready)
+        return not_ready(t);
     int rc = t->send(t->user, buf, len, timeout_ms, sent);
     /* A callback claiming more than it was given would make callers read
      * past their buffer; treat it as a broken transport. */
     if (rc == SMTPC_OK && *sent > len) {
         *sent = 0;
         smtpc_transport_set_errmsg(t, "transport send reported more bytes than given");
-        return SMTPC_EIO;
+        rc = SMTPC_EIO;
     }
-    return rc;
+    return rc == SMTPC_OK ? rc : smtpc_transport_fail(t, rc);
 }
 
 int smtpc_transport_recv(smtpc_transport *t, uint8_t *buf, size_t cap, int timeout_ms,
@@ -118,26 +138,28 @@ int smtpc_transport_recv(smtpc_transport *t, uint8_t *buf, size_t cap, int timeo
     if (!t || !buf || !received || cap == 0)
         return SMTPC_EINVAL;
     *received = 0;
-    t->errmsg[0] = '\0';
+    smtpc_error_clear(&t->err);
+    if (!t->ready)
+        return not_ready(t);
     int rc = t->recv(t->user, buf, cap, timeout_ms, received);
     if (rc == SMTPC_OK && *received > cap) {
         *received = 0;
         smtpc_transport_set_errmsg(t, "transport recv reported more bytes than room");
-        return SMTPC_EIO;
+        rc = SMTPC_EIO;
     }
     /* The contract says a successful recv delivers bytes; zero would spin
      * the caller forever, so it can only mean the peer went away. */
     if (rc == SMTPC_OK && *received == 0) {
-        if (!t->errmsg[0])
+        if (!t->err.message[0])
             smtpc_transport_set_errmsg(t, "transport recv returned no bytes");
-        return SMTPC_ECLOSED;
+        rc = SMTPC_ECLOSED;
     }
-    return rc;
+    return rc == SMTPC_OK ? rc : smtpc_transport_fail(t, rc);
 }
 
-const char *smtpc_transport_errmsg(const smtpc_transport *t)
+const smtpc_error *smtpc_transport_error(const smtpc_transport *t)
 {
-    return t ? t->errmsg : "";
+    return t ? &t->err : NULL;
 }
 
 void smtpc_transport_free(smtpc_transport *t)

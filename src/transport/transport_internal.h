@@ -1,11 +1,12 @@
-/* What every transport is inside: the three BIO-shaped callbacks and a
- * readable reason for the last failure. Socket, TLS and user transports all
+/* What every transport is inside: the three BIO-shaped callbacks and the
+ * error record of the last failure. Socket, TLS and user transports all
  * fill this same struct. */
 #ifndef SMTPC_TRANSPORT_INTERNAL_H
 #define SMTPC_TRANSPORT_INTERNAL_H
 #include "smtpc/transport.h"
+#include "error.h"
 
-#define SMTPC_TRANSPORT_ERRMSG_MAX 256
+#define SMTPC_TRANSPORT_ERRMSG_MAX SMTPC_ERRMSG_MAX
 
 struct smtpc_transport {
     smtpc_send_fn send;
@@ -17,18 +18,27 @@ struct smtpc_transport {
     void (*destroy)(smtpc_transport *t);
     smtpc_allocator alloc;
     int encrypted;           /* 1 for a TLS transport after its handshake */
-    char errmsg[SMTPC_TRANSPORT_ERRMSG_MAX];
+    /* 0 until the bytes can flow: a socket transport before its connect,
+     * a TLS transport before its handshake. */
+    int ready;
+    smtpc_error err;
 };
 
 /* Allocate a transport with the given callbacks (alloc may be NULL). */
 smtpc_transport *smtpc_transport_create(const smtpc_allocator *alloc, smtpc_send_fn send,
                                         smtpc_recv_fn recv, smtpc_close_fn close, void *user);
-/* printf-style reason for the last failure. */
+/* printf-style reason for the failure being reported; the code is added
+ * by the call that returns it (smtpc_transport_send, _recv, _connect,
+ * _handshake), so a callback may set the text alone. */
 void smtpc_transport_set_errmsg(smtpc_transport *t, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* Record code in t's error record, keeping the reason a transport set with
+ * smtpc_transport_set_errmsg. Returns code. */
+int smtpc_transport_fail(smtpc_transport *t, int code);
 
 /* Check a port string before it reaches getaddrinfo, which reads "99999"
  * as port 34463 and "65536" as port 0: a number in 1..65535, or a service

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#if SMTPC_HAVE_SOCKETS
+
 /* snprintf that may truncate on purpose: the text is a human-readable
  * reason, and a long host name must not turn into a build warning. */
 static void fmt_msg(char *buf, size_t cap, const char *fmt, ...)
@@ -23,8 +25,6 @@ static void fmt_msg(char *buf, size_t cap, const char *fmt, ...)
     vsnprintf(buf, cap, fmt, ap);
     va_end(ap);
 }
-
-#if SMTPC_HAVE_SOCKETS
 
 #include <errno.h>
 #include <fcntl.h>
@@ -305,75 +305,82 @@ static int open_socket(const char *host, const char *port, const char *peer, int
     return SMTPC_ECONNECT;
 }
 
-int smtpc_transport_new_socket(const smtpc_allocator *alloc, const char *host, const char *port,
-                               int connect_timeout_ms, smtpc_transport **out, char *errmsg,
-                               size_t errmsg_cap)
+int smtpc_transport_new_socket(const smtpc_allocator *alloc, smtpc_transport **out)
 {
-    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
-    char peer[PEER_MAX];
-    smtpc_transport *t = NULL;
-    sock_state *s = NULL;
-    int rc;
-    msg[0] = '\0';
-
-    if (out)
-        *out = NULL;
-    if (!out || !host || !port || !host[0]) {
-        fmt_msg(msg, sizeof msg, "host and port are required");
-        rc = SMTPC_EINVAL;
-        goto done;
-    }
-    rc = smtpc_port_check(port, msg, sizeof msg);
-    if (rc != SMTPC_OK)
-        goto done;
-    /* IPv6 literals are bracketed so the port stays readable. */
-    if (strchr(host, ':'))
-        fmt_msg(peer, sizeof peer, "[%s]:%s", host, port);
-    else
-        fmt_msg(peer, sizeof peer, "%s:%s", host, port);
-
-    t = smtpc_transport_create(alloc, socket_send, socket_recv, socket_close, NULL);
-    s = t ? smtpc_alloc(&t->alloc, sizeof *s) : NULL;
+    if (!out)
+        return SMTPC_EINVAL;
+    *out = NULL;
+    smtpc_transport *t = smtpc_transport_create(alloc, socket_send, socket_recv, socket_close,
+                                                NULL);
+    sock_state *s = t ? smtpc_alloc(&t->alloc, sizeof *s) : NULL;
     if (!s) {
         smtpc_transport_free(t);
-        fmt_msg(msg, sizeof msg, "out of memory");
-        rc = SMTPC_ENOMEM;
-        goto done;
+        return SMTPC_ENOMEM;
     }
     s->fd = -1;
     s->t = t;
-    memcpy(s->peer, peer, sizeof peer);
     t->user = s;
     t->destroy = socket_destroy;
-
-    rc = open_socket(host, port, peer, connect_timeout_ms, &s->fd, msg, sizeof msg);
-    if (rc != SMTPC_OK) {
-        smtpc_transport_free(t);
-        goto done;
-    }
+    t->ready = 0;
     *out = t;
+    return SMTPC_OK;
+}
 
-done:
-    if (errmsg && errmsg_cap > 0)
-        fmt_msg(errmsg, errmsg_cap, "%s", msg);
-    return rc;
+int smtpc_transport_connect(smtpc_transport *t, const char *host, const char *port,
+                            int connect_timeout_ms)
+{
+    if (!t)
+        return SMTPC_EINVAL;
+    smtpc_error_clear(&t->err);
+    if (t->send != socket_send)
+        return smtpc_error_set(&t->err, SMTPC_EINVAL,
+                               "smtpc_transport_connect: not a socket transport");
+    sock_state *s = t->user;
+    if (s->fd >= 0)
+        return smtpc_error_set(&t->err, SMTPC_ESTATE,
+                               "smtpc_transport_connect: already connected to %s", s->peer);
+    if (!host || !port || !host[0])
+        return smtpc_error_set(&t->err, SMTPC_EINVAL,
+                               "smtpc_transport_connect: host and port are required");
+    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
+    int rc = smtpc_port_check(port, msg, sizeof msg);
+    if (rc != SMTPC_OK)
+        return smtpc_error_set(&t->err, rc, "%s", msg);
+    /* IPv6 literals are bracketed so the port stays readable. */
+    if (strchr(host, ':'))
+        fmt_msg(s->peer, sizeof s->peer, "[%s]:%s", host, port);
+    else
+        fmt_msg(s->peer, sizeof s->peer, "%s:%s", host, port);
+    msg[0] = '\0';
+    rc = open_socket(host, port, s->peer, connect_timeout_ms, &s->fd, msg, sizeof msg);
+    if (rc != SMTPC_OK) {
+        s->fd = -1;
+        return smtpc_error_set(&t->err, rc, "%s", msg);
+    }
+    t->ready = 1;
+    return SMTPC_OK;
 }
 
 #else /* !SMTPC_HAVE_SOCKETS */
 
-int smtpc_transport_new_socket(const smtpc_allocator *alloc, const char *host, const char *port,
-                               int connect_timeout_ms, smtpc_transport **out, char *errmsg,
-                               size_t errmsg_cap)
+int smtpc_transport_new_socket(const smtpc_allocator *alloc, smtpc_transport **out)
 {
     (void)alloc;
+    if (out)
+        *out = NULL;
+    return SMTPC_ENOTSUP;
+}
+
+int smtpc_transport_connect(smtpc_transport *t, const char *host, const char *port,
+                            int connect_timeout_ms)
+{
     (void)host;
     (void)port;
     (void)connect_timeout_ms;
-    if (out)
-        *out = NULL;
-    if (errmsg && errmsg_cap > 0)
-        fmt_msg(errmsg, errmsg_cap, "smtpc was built without socket support");
-    return SMTPC_ENOTSUP;
+    if (!t)
+        return SMTPC_EINVAL;
+    return smtpc_error_set(&t->err, SMTPC_ENOTSUP,
+                           "smtpc was built without socket support");
 }
 
 #endif

@@ -15,7 +15,7 @@
  * bounded by timeout_ms, < 0: no limit) and wrap the socket in a callback
  * transport made with alloc (NULL: malloc). Its send and recv honour their
  * timeout_ms with poll() and map failures to SMTPC_ETIMEDOUT, SMTPC_ECLOSED
- * and SMTPC_EIO, with a reason in smtpc_transport_errmsg. Returns 0, or
+ * and SMTPC_EIO, (the callbacks give no reason text). Returns 0, or
  * SMTPC_ERESOLVE, SMTPC_ECONNREFUSED, SMTPC_ETIMEDOUT, SMTPC_ECONNECT,
  * SMTPC_ENOMEM with a reason in why (why_cap bytes). */
 int test_tcp_transport_new(const smtpc_allocator *alloc, const char *host, const char *port,

@@ -199,11 +199,35 @@ static smtpc_transport *callback_transport(const smtpc_allocator *a, cb_sock *s,
 static smtpc_transport *socket_transport(const smtpc_allocator *a, const char *port)
 {
     smtpc_transport *t = NULL;
-    char err[256];
-    int rc = smtpc_transport_new_socket(a, "127.0.0.1", port, 2000, &t, err, sizeof err);
+    assert_int_equal(smtpc_transport_new_socket(a, &t), 0);
+    int rc = smtpc_transport_connect(t, "127.0.0.1", port, 2000);
     if (rc != 0)
-        fail_msg("socket: %s", err);
+        fail_msg("socket: %s", smtpc_error_message(smtpc_transport_error(t)));
     return t;
+}
+
+/* smtpc_transport_new_tls + smtpc_transport_handshake: the transport in
+ * *out, or NULL (inner freed) and the reason in msg (cap bytes), taken
+ * from the transport's error record, whose code must be the one returned. */
+static int tls_connect(const smtpc_allocator *a, smtpc_transport *inner,
+                       const smtpc_tls_config *cfg, const char *name, int timeout_ms,
+                       smtpc_transport **out, char *msg, size_t cap)
+{
+    if (msg)
+        msg[0] = '\0';
+    int rc = smtpc_transport_new_tls(a, inner, cfg, name, out);
+    if (rc != 0)
+        return rc;
+    assert_int_equal((*out)->encrypted, 0);
+    rc = smtpc_transport_handshake(*out, timeout_ms);
+    if (rc != 0) {
+        assert_int_equal(smtpc_error_code(smtpc_transport_error(*out)), rc);
+        if (msg)
+            snprintf(msg, cap, "%s", smtpc_error_message(smtpc_transport_error(*out)));
+        smtpc_transport_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* --- configurations --- */
@@ -246,7 +270,7 @@ static outcome run_tls(const smtpc_tls_config *cfg, const char *script, const ch
                                            : socket_transport(&a, srv.port);
     smtpc_transport *t = NULL;
     long long t0 = now_ms();
-    o.rc = smtpc_transport_new_tls(&a, inner, cfg, name, timeout_ms, &t, o.msg, sizeof o.msg);
+    o.rc = tls_connect(&a, inner, cfg, name, timeout_ms, &t, o.msg, sizeof o.msg);
     o.handshake_ms = now_ms() - t0;
     if (o.rc == 0) {
         assert_non_null(t);
@@ -272,7 +296,7 @@ static outcome run_tls(const smtpc_tls_config *cfg, const char *script, const ch
         if (o.rc == 0)
             assert_memory_equal(in, out, sizeof out);
         else
-            snprintf(o.msg, sizeof o.msg, "%s", smtpc_transport_errmsg(t));
+            snprintf(o.msg, sizeof o.msg, "%s", smtpc_error_message(smtpc_transport_error(t)));
     } else {
         assert_null(t);
         assert_true(o.msg[0] != '\0');
@@ -294,7 +318,7 @@ static smtpc_transport *echo_tls(const smtpc_tls_config *cfg, const char *cert_n
     snprintf(script, sizeof script, echo_script_fmt, cert_name);
     server_start(srv, script);
     smtpc_transport *t = NULL;
-    assert_int_equal(smtpc_transport_new_tls(NULL, socket_transport(NULL, srv->port), cfg,
+    assert_int_equal(tls_connect(NULL, socket_transport(NULL, srv->port), cfg,
                                              "localhost", HS_TIMEOUT_MS, &t, msg, sizeof msg),
                      0);
     return t;
@@ -527,15 +551,15 @@ static greeted run_greeted(const smtpc_tls_config *cfg, const char *script)
     memset(&g, 0, sizeof g);
     server_start(&srv, script);
     smtpc_transport *t = NULL;
-    g.o.rc = smtpc_transport_new_tls(&a, socket_transport(&a, srv.port), cfg, "localhost",
-                                     HS_TIMEOUT_MS, &t, g.o.msg, sizeof g.o.msg);
+    g.o.rc = tls_connect(&a, socket_transport(&a, srv.port), cfg, "localhost", HS_TIMEOUT_MS,
+                         &t, g.o.msg, sizeof g.o.msg);
     if (g.o.rc == 0) {
         char line[64];
         size_t got = 0;
         g.after_handshake = 1;
         g.o.rc = smtpc_transport_recv(t, (uint8_t *)line, sizeof line - 1, 5000, &got);
         if (g.o.rc != 0)
-            snprintf(g.o.msg, sizeof g.o.msg, "%s", smtpc_transport_errmsg(t));
+            snprintf(g.o.msg, sizeof g.o.msg, "%s", smtpc_error_message(smtpc_transport_error(t)));
         else
             assert_memory_equal(line, "220 ", 4);
     }
@@ -553,7 +577,7 @@ static const char client_auth_greeting[] =
 /* The refusal shows in the handshake with TLS 1.2. With TLS 1.3 the server
  * answers our certificate after our Finished: on the first read, or, when
  * it hangs up while we still write our last flight, already in
- * smtpc_transport_new_tls. The code and the reason are the same. */
+ * smtpc_transport_handshake. The code and the reason are the same. */
 static void expect_client_cert_refused(const greeted *g, const char *text)
 {
     if (g->o.rc != SMTPC_ETLS_HANDSHAKE || !strstr(g->o.msg, text))
@@ -1045,17 +1069,36 @@ static void new_tls_arguments(void **state)
     smtpc_tls_config *cfg = test_config(NULL);
     smtpc_transport *t = (smtpc_transport *)&cs; /* must be reset to NULL */
     smtpc_transport *inner = NULL;
-    char msg[128];
 
     /* inner is consumed even when the arguments are wrong. */
     assert_int_equal(smtpc_transport_new_callbacks(&a, cb_send, cb_recv, cb_close, &cs, &inner),
                      0);
-    assert_int_equal(smtpc_transport_new_tls(&a, inner, cfg, "", 1000, &t, msg, sizeof msg),
-                     SMTPC_EINVAL);
+    assert_int_equal(smtpc_transport_new_tls(&a, inner, cfg, "", &t), SMTPC_EINVAL);
     assert_null(t);
     assert_int_equal(cs.closed, 1);
-    assert_int_equal(smtpc_transport_new_tls(&a, NULL, cfg, "x", 1000, &t, NULL, 0),
-                     SMTPC_EINVAL);
+    assert_int_equal(smtpc_transport_new_tls(&a, NULL, cfg, "x", &t), SMTPC_EINVAL);
+
+    /* Creating does no I/O; send and recv wait for the handshake, which
+     * is tried once: after a failure the transport only reports it. */
+    cs.closed = 0;
+    assert_int_equal(smtpc_transport_new_callbacks(&a, cb_send, cb_recv, cb_close, &cs, &inner),
+                     0);
+    assert_int_equal(smtpc_transport_new_tls(&a, inner, cfg, "localhost", &t), 0);
+    uint8_t b[4];
+    size_t n = 0;
+    assert_int_equal(smtpc_transport_send(t, b, 1, 0, &n), SMTPC_ESTATE);
+    assert_int_equal(smtpc_transport_recv(t, b, sizeof b, 0, &n), SMTPC_ESTATE);
+    assert_int_equal(smtpc_error_code(smtpc_transport_error(t)), SMTPC_ESTATE);
+    assert_int_equal(smtpc_transport_connect(t, "127.0.0.1", "25", 100), SMTPC_EINVAL);
+    /* cs.fd is -1: the inner transport fails at once. */
+    int rc = smtpc_transport_handshake(t, 50);
+    assert_true(rc != 0);
+    assert_int_equal(smtpc_error_code(smtpc_transport_error(t)), rc);
+    assert_int_equal(smtpc_transport_handshake(t, 1000), SMTPC_ESTATE);
+    assert_non_null(strstr(smtpc_error_message(smtpc_transport_error(t)), "earlier handshake"));
+    assert_int_equal(smtpc_transport_send(t, b, 1, 0, &n), SMTPC_ESTATE);
+    smtpc_transport_free(t);
+    assert_int_equal(cs.closed, 1);
     assert_int_equal(heap.live_blocks, 0);
     assert_int_equal(heap.bad_frees, 0);
     smtpc_tls_config_free(cfg);
