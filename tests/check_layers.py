@@ -38,8 +38,6 @@ EXCEPTIONS = {
         "a TLS transport is a transport: it fills in the transport vtable",
     ("tls/tls_disabled.c", "transport_internal.h"):
         "the TLS-less stubs share the transport constructor signature",
-    ("client/client.c", "transport_internal.h"):
-        "smtpc_port_check and the transport error-message size",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

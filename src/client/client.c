@@ -11,7 +11,7 @@
 #include "smtpc/engine.h"
 #include "smtpc_config.h"
 #include "smtpc/tls.h"
-#include "transport_internal.h"
+#include "service_port.h"
 
 /* Engine output buffer: room for long SASL tokens and big body chunks. */
 #define CLIENT_OUT_CAP 16384
@@ -186,7 +186,7 @@ int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
         return setting(c, SET_SERVER, SMTPC_ESTATE, why);
     if (!host || !host[0])
         return setting(c, SET_SERVER, SMTPC_EINVAL, "no host given");
-    char port_why[SMTPC_TRANSPORT_ERRMSG_MAX];
+    char port_why[SMTPC_ERRMSG_MAX];
     if (port && smtpc_port_check(port, port_why, sizeof port_why) != SMTPC_OK)
         return setting(c, SET_SERVER, SMTPC_EINVAL, port_why);
     char *h = smtpc_strdup(&c->alloc, host);

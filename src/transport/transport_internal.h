@@ -5,6 +5,7 @@
 #define SMTPC_TRANSPORT_INTERNAL_H
 #include "smtpc/transport.h"
 #include "error.h"
+#include "service_port.h"
 
 #define SMTPC_TRANSPORT_ERRMSG_MAX SMTPC_ERRMSG_MAX
 
@@ -39,11 +40,5 @@ void smtpc_transport_set_errmsg(smtpc_transport *t, const char *fmt, ...)
 /* Record code in t's error record, keeping the reason a transport set with
  * smtpc_transport_set_errmsg. Returns code. */
 int smtpc_transport_fail(smtpc_transport *t, int code);
-
-/* Check a port string before it reaches getaddrinfo, which reads "99999"
- * as port 34463 and "65536" as port 0: a number in 1..65535, or a service
- * name ("smtp", "submission"). Returns SMTPC_OK, or SMTPC_EINVAL with the
- * reason in msg (cap bytes). */
-int smtpc_port_check(const char *port, char *msg, size_t cap);
 
 #endif
