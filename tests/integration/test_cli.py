@@ -395,6 +395,16 @@ class Auth(CliTest):
             self.assertIn("without TLS", r.stderr)
             self.assertEqual(srv.handler.envelopes, [])
 
+    def test_untrusted_certificate_or_no_tls(self):
+        # The test CA is not in the system bundle: verification must fail.
+        with auth_server() as srv:
+            r = self.run_cli("--host", "127.0.0.1", "--port", srv.port, "-f", "s@example.org",
+                             "a@example.org", stdin=b"Subject: tls\n\nbody\n")
+            self.assertEqual(r.returncode, EX_UNAVAILABLE, r.describe())
+            self.assertIn("without TLS" if not HAVE_TLS else "certificate", r.stderr)
+            self.assertEqual(srv.handler.envelopes, [])
+            self.assertFalse([ln for _, ln in srv.client_lines() if ln.startswith(b"MAIL")])
+
 
 class Precedence(CliTest):
     """flags > environment > config file, setting by setting."""
