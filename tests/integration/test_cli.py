@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from email import policy
 from email.parser import BytesParser
@@ -34,7 +35,7 @@ USER = "alice@example.org"
 PASSWORD = "Cli-Pa55word_that~never.leaks"
 
 EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_UNAVAILABLE = 64, 65, 66, 69
-EX_TEMPFAIL, EX_NOPERM, EX_CONFIG = 75, 77, 78
+EX_TEMPFAIL, EX_PROTOCOL, EX_NOPERM, EX_CONFIG = 75, 76, 77, 78
 
 
 class Result:
@@ -269,6 +270,43 @@ class Failures(CliTest):
         self.assertEqual(r.returncode, EX_UNAVAILABLE, r.describe())
         self.assertIn("552 5.3.4 message refused by policy", r.stderr)
 
+    def test_bad_address_is_dataerr(self):
+        with AiosmtpdServer() as srv:
+            r = self.run_cli("-f", "s@example.org", *self.plain(srv.port),
+                             "john doe@example.org", stdin=b"Subject: x\n\nbody\n")
+        self.assertEqual(r.returncode, EX_DATAERR, r.describe())
+        self.assertIn("john doe@example.org", r.stderr)
+        self.assertEqual(srv.handler.envelopes, [])
+
+    def test_silent_server_times_out(self):
+        steps = scripted({"sleep": 60})
+        with ScriptedServer(steps) as srv:
+            start = time.monotonic()
+            r = self.run_cli("--timeout", "2", "-f", "s@example.org", *self.plain(srv.port),
+                             "a@example.org", stdin=b"Subject: t\n\nbody\n")
+            took = time.monotonic() - start
+        self.assertEqual(r.returncode, EX_TEMPFAIL, r.describe())
+        self.assertIn("timed out", r.stderr)
+        self.assertGreaterEqual(took, 2)
+        self.assertLess(took, harness.time_bound(30), r.describe())
+
+    def test_garbage_is_protocol_error(self):
+        with ScriptedServer([{"send": "hello there\r\n"}, {"sleep": 1}]) as srv:
+            r = self.run_cli("-f", "s@example.org", *self.plain(srv.port), "a@example.org",
+                             stdin=b"Subject: t\n\nbody\n")
+        self.assertEqual(r.returncode, EX_PROTOCOL, r.describe())
+
+    def test_lost_after_the_dot(self):
+        steps = scripted({"expect": "MAIL"}, {"send": "250 ok\r\n"}, {"expect": "RCPT"},
+                         {"send": "250 ok\r\n"}, {"expect": "DATA"},
+                         {"send": "354 go\r\n"}, {"expect": "Subject: t"}, {"read_line": None},
+                         {"expect": "body"}, {"expect": "."}, {"close": None})
+        with ScriptedServer(steps) as srv:
+            r = self.run_cli("-f", "s@example.org", *self.plain(srv.port), "a@example.org",
+                             stdin=b"Subject: t\n\nbody\n")
+        self.assertEqual(r.returncode, EX_TEMPFAIL, r.describe())
+        self.assertIn("may have accepted", r.stderr)
+
     def test_connection_refused(self):
         r = self.run_cli("-f", "s@example.org", *self.plain(free_port()), "a@example.org",
                          stdin=b"Subject: x\n\nbody\n")
@@ -284,6 +322,7 @@ class Failures(CliTest):
             ["--to", "a@example.org", "-t"],
             ["--subject", "no recipients"],
             ["-f", "s@example.org"],               # no recipients
+            ["-t", "-f", "s@example.org"],         # none in the headers either
             ["-bp"],
             ["-f", "s@example.org", "a@example.org"],  # no server
         ]

@@ -49,13 +49,27 @@ static int finish(buf *plain, buf *angle, int had_angle, strlist *out)
     return rc;
 }
 
+/* A space inside an address is kept (one for a run) so that the library
+ * refuses "john doe@example.org" instead of mail going to johndoe@. */
+static int put_word(buf *b, char c, int *space)
+{
+    if (*space && b->n > 0 && put(b, ' '))
+        return -1;
+    *space = 0;
+    return put(b, c);
+}
+
 int cli_address_list(const char *v, size_t len, strlist *out)
 {
     buf plain = {0}, angle = {0};
-    int in_quote = 0, in_angle = 0, had_angle = 0, comment = 0, rc = 0;
+    int in_quote = 0, in_angle = 0, had_angle = 0, comment = 0, rc = 0, space = 0;
     for (size_t i = 0; i < len && rc == 0; i++) {
         char c = v[i];
         buf *dst = in_angle ? &angle : &plain;
+        if (is_space(c) && !in_quote && !comment) {
+            space = 1;
+            continue;
+        }
         if (comment) {
             if (c == '\\')
                 i++;
@@ -73,27 +87,30 @@ int cli_address_list(const char *v, size_t len, strlist *out)
             }
         } else if (c == '"') {
             in_quote = 1;
-            rc = put(dst, c);
+            rc = put_word(dst, c, &space);
         } else if (c == '(') {
             comment = 1;
+            space = 1;
         } else if (in_angle) {
             if (c == '>')
                 in_angle = 0;
-            else if (!is_space(c))
-                rc = put(&angle, c);
+            else
+                rc = put_word(&angle, c, &space);
         } else if (c == '<') {
             in_angle = had_angle = 1;
             angle.n = 0;
+            space = 0;
         } else if (c == ',' || c == ';') {
             rc = finish(&plain, &angle, had_angle, out);
-            had_angle = 0;
+            had_angle = space = 0;
         } else if (c == ':') {
             /* "group-name: a, b;" the name is not an address */
             plain.n = 0;
             if (plain.p)
                 plain.p[0] = 0;
-        } else if (!is_space(c)) {
-            rc = put(&plain, c);
+            space = 0;
+        } else {
+            rc = put_word(&plain, c, &space);
         }
     }
     if (rc == 0)
