@@ -226,6 +226,82 @@ class ComposeMode(CliTest):
         self.assertNotIn(b"Bcc", r.stdout)
 
 
+class Parsing(CliTest):
+    """What sendmail mode makes of its input and arguments, seen through
+    --dry-run (no server needed)."""
+
+    def dry(self, *args, stdin=b"", env=None):
+        r = self.run_cli("--dry-run", *args, stdin=stdin, env=env)
+        self.assertEqual(r.returncode, 0, r.describe())
+        line = [ln for ln in r.stderr.splitlines() if "dry run" in ln]
+        self.assertEqual(len(line), 1, r.stderr)
+        return line[0].split("envelope ", 1)[1], r.stdout
+
+    def test_address_lists(self):
+        cases = {
+            "a@example.org": "<a@example.org>",
+            " Ann <ann@example.org> , bob@example.org (Bob)":
+                "<ann@example.org> <bob@example.org>",
+            '"Doe, John" <jd@example.org>, "q x"@example.org':
+                '<jd@example.org> <"q x"@example.org>',
+            "team: a@example.org, b@example.org;, c@example.org":
+                "<a@example.org> <b@example.org> <c@example.org>",
+            "A@example.org, a@example.org": "<A@example.org>",
+            "<@relay.example:route@example.org>": "<route@example.org>",
+        }
+        for arg, want in cases.items():
+            with self.subTest(arg=arg):
+                env, _ = self.dry("-f", "s@example.org", arg, stdin=b"Subject: x\n\nb\n")
+                self.assertEqual(env, "from <s@example.org> to " + want)
+
+    def test_headers_and_line_ends(self):
+        msg = (b"From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n"
+               b"From: =?utf-8?q?S=C3=A9nder?= <s@example.org>\r"
+               b"To: undisclosed-recipients:;\r\n"
+               b"BCC: x@example.org,\n\ty@example.org\n"
+               b"Cc: c@example.org\n"
+               b"\n"
+               b"Bcc: in the body stays\n"
+               b"end")
+        env, out = self.dry("-t", stdin=msg)
+        self.assertEqual(env, "from <s@example.org> to <x@example.org> <y@example.org> "
+                              "<c@example.org>")
+        self.assertEqual(out, b"From: =?utf-8?q?S=C3=A9nder?= <s@example.org>\r\n"
+                              b"To: undisclosed-recipients:;\r\n"
+                              b"Cc: c@example.org\r\n"
+                              b"\r\n"
+                              b"Bcc: in the body stays\r\n"
+                              b"end\r\n")
+
+    def test_no_header_section(self):
+        env, out = self.dry("-f", "s@example.org", "a@example.org",
+                            stdin=b"just a line\nand another")
+        self.assertEqual(out, b"just a line\r\nand another\r\n")
+
+    def test_empty_input(self):
+        env, out = self.dry("-f", "s@example.org", "a@example.org", stdin=b"")
+        self.assertEqual(out, b"")
+
+    def test_config_accounts_and_quotes(self):
+        cfg = self.write("cfg", "# comment\n"
+                         "from \"early@example.org\"\n"
+                         "account a\n"
+                         "account b : a\n"
+                         "defaults\n"
+                         "from late@example.org\n"
+                         "account c : b\n"
+                         "account d : c\n"
+                         "from d@example.org\n", 0o644)
+        for account, want in (("a", "early"), ("b", "early"), ("c", "early"), ("d", "d")):
+            with self.subTest(account=account):
+                env, _ = self.dry("--config", cfg, "--account", account, "r@example.org",
+                                  stdin=b"\n")
+                self.assertEqual(env, f"from <{want}@example.org> to <r@example.org>")
+        # no --account and no "default" account: the settings outside accounts
+        env, _ = self.dry("--config", cfg, "r@example.org", stdin=b"\n")
+        self.assertEqual(env, "from <late@example.org> to <r@example.org>")
+
+
 def scripted(*steps):
     return [{"send": "220 scripted ESMTP\r\n"}, {"expect": "EHLO"},
             {"send": "250-scripted\r\n250 8BITMIME\r\n"}] + list(steps)

@@ -93,10 +93,13 @@ static int load_settings(const cli_options *o, cli_settings *flags, conn *k)
     char *fallback = explicit_path ? NULL : cli_config_default_path();
     cli_settings env;
     int rc = 0;
-    if (explicit_path || fallback)
+    if (explicit_path || fallback) {
         rc = cli_config_load(explicit_path ? path : fallback, explicit_path, account, &k->set);
-    else if (account)
-        fprintf(stderr, "smtpc: --account %s given but no config file\n", account), rc = EX_CONFIG;
+    } else if (account) {
+        fprintf(stderr, "smtpc: account %s asked for but no config file (HOME unset)\n",
+                account);
+        rc = EX_CONFIG;
+    }
     free(fallback);
     if (rc)
         return rc;
