@@ -254,6 +254,15 @@ class Parsing(CliTest):
                 env, _ = self.dry("-f", "s@example.org", arg, stdin=b"Subject: x\n\nb\n")
                 self.assertEqual(env, "from <s@example.org> to " + want)
 
+    def test_envelope_sender(self):
+        for given, want in (("<>", "<>"), ("", "<>"), ("Bob <b@example.org>", "<b@example.org>"),
+                            ("b@example.org", "<b@example.org>")):
+            with self.subTest(given=given):
+                env, _ = self.dry("-f", given, "r@example.org", stdin=b"\n")
+                self.assertEqual(env, f"from {want} to <r@example.org>")
+        r = self.run_cli("--dry-run", "-f", "b@example.org>", "r@example.org", stdin=b"\n")
+        self.assertEqual(r.returncode, EX_USAGE, r.describe())
+
     def test_headers_and_line_ends(self):
         msg = (b"From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n"
                b"From: =?utf-8?q?S=C3=A9nder?= <s@example.org>\r"

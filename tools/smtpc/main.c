@@ -251,6 +251,22 @@ static int get_password(conn *k)
     return EX_CONFIG;
 }
 
+static int envelope_sender(const char *text, char **out)
+{
+    char *name;
+    int rc = cli_mailbox(text, out, &name);
+    free(name);
+    if (rc == -1) {
+        fputs("smtpc: out of memory\n", stderr);
+        return EX_OSERR;
+    }
+    if (rc == -2) {
+        fprintf(stderr, "smtpc: sender \"%s\" is not an address or \"Name <address>\"\n", text);
+        return EX_USAGE;
+    }
+    return 0;
+}
+
 /* The message, its envelope and its size, then a dry run or the send. */
 static int run(cli_options *o)
 {
@@ -311,6 +327,12 @@ static int run(cli_options *o)
                                             : "no recipients (give addresses, or -t)");
     if (rc == 0 && !from)
         rc = usage_error("no sender: give -f, --from, from in the config, or a From header");
+    /* The envelope takes the bare address: "Name <a@b>" gives a@b, and
+     * "<>" the null reverse-path (bounces). */
+    char *env_from = NULL;
+    if (rc == 0)
+        rc = envelope_sender(from, &env_from);
+    from = env_from;
     if (rc == 0 && o->dry_run) {
         rc = dry_run(&src, from, &rcpts);
         if (rc < 0) {
@@ -330,6 +352,7 @@ static int run(cli_options *o)
         if (rc == 0)
             rc = send_mail(o, &k, &src, from, &rcpts, size, flags);
     }
+    free(env_from);
     strlist_free(&rcpts);
     cli_raw_free(&raw);
     smtpc_message_free(src.msg);
