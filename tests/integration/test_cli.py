@@ -363,6 +363,15 @@ class Failures(CliTest):
         self.assertIn("john doe@example.org", r.stderr)
         self.assertEqual(srv.handler.envelopes, [])
 
+    def test_over_the_size_limit(self):
+        blob = self.write("blob.bin", os.urandom(5000))
+        with AiosmtpdServer(data_size_limit=2000) as srv:
+            r = self.run_cli("--from", "me@example.org", "--to", "you@example.org",
+                             "--attach", blob, *self.plain(srv.port))
+        self.assertEqual(r.returncode, EX_DATAERR, r.describe())
+        self.assertIn("limit of 2000", r.stderr)
+        self.assertEqual(srv.handler.envelopes, [])
+
     def test_silent_server_times_out(self):
         steps = scripted({"sleep": 60})
         with ScriptedServer(steps) as srv:
@@ -613,6 +622,12 @@ class Progress(CliTest):
             self.assertEqual(r.returncode, 0, r.describe())
             self.assertEqual(r.stderr, "")
         self.assertEqual(len(srv.handler.envelopes), 3)
+        # refused before the body (over SIZE): an error line, no empty bar
+        with AiosmtpdServer(data_size_limit=1 << 20) as srv:
+            r, tty = self.run_on_tty(*args, *self.plain(srv.port))
+        self.assertEqual(r.returncode, EX_DATAERR, tty)
+        self.assertIn("exceeds the server's limit", tty)
+        self.assertNotIn("%", tty)
 
 
 def setUpModule():

@@ -73,6 +73,10 @@ void cli_progress_end(cli_progress *p)
 {
     if (!p->on)
         return;
+    if (!p->drawn && p->done == 0) {
+        p->on = 0; /* refused before the body: no empty bar */
+        return;
+    }
     draw(p, now());
     fputc('\n', stderr);
     p->on = 0;
