@@ -118,6 +118,12 @@ static int load_settings(const cli_options *o, cli_settings *flags, conn *k)
     return 0;
 }
 
+static int out_of_memory(void)
+{
+    fputs("smtpc: out of memory\n", stderr);
+    return EX_OSERR;
+}
+
 static int usage_error(const char *text)
 {
     fprintf(stderr, "smtpc: %s (see smtpc --help)\n", text);
@@ -126,11 +132,7 @@ static int usage_error(const char *text)
 
 static int add_rcpt_list(strlist *rcpts, const char *list)
 {
-    if (cli_address_list(list, strlen(list), rcpts)) {
-        fputs("smtpc: out of memory\n", stderr);
-        return EX_OSERR;
-    }
-    return 0;
+    return cli_address_list(list, strlen(list), rcpts) ? out_of_memory() : 0;
 }
 
 static int dry_run(source *src, const char *from, const strlist *rcpts)
@@ -182,8 +184,10 @@ static int setup_client(smtpc_client *c, const cli_options *o, conn *k)
             fputs("smtpc: --cafile: this smtpc was built without TLS\n", stderr);
             return EX_UNAVAILABLE;
         }
-        if (rc)
+        if (rc) {
+            fprintf(stderr, "smtpc: cannot set up TLS: %s\n", smtpc_strerror(rc));
             return EX_OSERR;
+        }
         if (smtpc_tls_config_add_ca_file(k->tls, s->cafile) != 0) {
             fprintf(stderr, "smtpc: cafile %s: %s\n", s->cafile,
                     smtpc_error_message(smtpc_tls_config_error(k->tls)));
@@ -242,7 +246,7 @@ static int get_password(conn *k)
     if (!k->set.user)
         return 0;
     if (k->set.password)
-        return (k->password = cli_strdup(k->set.password)) ? 0 : EX_OSERR;
+        return (k->password = cli_strdup(k->set.password)) ? 0 : out_of_memory();
     if (k->set.passwordeval)
         return cli_passwordeval(k->set.passwordeval, &k->password);
     fputs("smtpc: a user is set but no password: set SMTPC_PASSWORD, or password or "
@@ -290,7 +294,7 @@ static int run(cli_options *o)
         rc = cli_raw_load(stdin, o->ignore_dots, o->read_recipients, &raw);
         src.raw = &raw;
         for (size_t i = 0; rc == 0 && i < raw.rcpts.n; i++)
-            rc = strlist_add_unique(&rcpts, raw.rcpts.v[i]) ? EX_OSERR : 0;
+            rc = strlist_add_unique(&rcpts, raw.rcpts.v[i]) ? out_of_memory() : 0;
         if (!from)
             from = k.set.from ? k.set.from : raw.from;
         size = (int64_t)raw.head_len + raw.body_len;
@@ -305,11 +309,11 @@ static int run(cli_options *o)
             size_t n = smtpc_message_envelope_rcpts(src.msg, NULL, 0);
             const char **table = calloc(n ? n : 1, sizeof *table);
             if (!table)
-                rc = EX_OSERR;
+                rc = out_of_memory();
             else
                 smtpc_message_envelope_rcpts(src.msg, table, n);
             for (size_t i = 0; rc == 0 && i < n; i++)
-                rc = strlist_add_unique(&rcpts, table[i]) ? EX_OSERR : 0;
+                rc = strlist_add_unique(&rcpts, table[i]) ? out_of_memory() : 0;
             free(table);
             if (!from)
                 from = smtpc_message_from_address(src.msg);
@@ -320,8 +324,6 @@ static int run(cli_options *o)
             rc = cli_exit_code(smtpc_message_error(src.msg));
         }
     }
-    if (rc == EX_OSERR)
-        fputs("smtpc: out of memory\n", stderr);
     if (rc == 0 && rcpts.n == 0)
         rc = usage_error(o->read_recipients ? "no recipients in the arguments nor in To, Cc, Bcc"
                                             : "no recipients (give addresses, or -t)");
