@@ -672,13 +672,15 @@ static int open_session(smtpc_client *c)
         return SMTPC_OK;
     engine_error(c, rc ? rc : SMTPC_ESTATE);
     if (c->connected) {
-        /* AUTH failed on a live session: say goodbye, keep the AUTH error. */
-        smtpc_error err;
-        smtpc_error_copy(&err, &c->err);
+        /* AUTH failed on a live session: say goodbye, keep the AUTH error.
+         * It waits in session_err, which the pump never writes (an error
+         * record on the stack would make this the library's largest frame). */
+        smtpc_error_copy(&c->session_err, &c->err);
         if (smtpc_engine_begin_quit(c->engine) == 0)
             smtpc_client_pump(c);
         disconnect(c);
-        smtpc_error_copy(&c->err, &err);
+        smtpc_error_copy(&c->err, &c->session_err);
+        smtpc_error_clear(&c->session_err);
     }
     return c->err.code ? c->err.code : SMTPC_ESTATE;
 }
