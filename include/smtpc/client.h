@@ -72,6 +72,25 @@ SMTPC_API int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t);
  * (system trust store, verification on) made on first use. */
 SMTPC_API int smtpc_client_set_tls_config(smtpc_client *c, const smtpc_tls_config *cfg);
 
+/* Buffer sizes for the next connect (the memory to choose on small
+ * devices). io_bytes is the receive buffer, which also takes each chunk of
+ * a body from a read callback or message; output_bytes is the engine's
+ * output buffer: commands (pipelined groups too), AUTH lines and body
+ * chunks are built there, so it bounds the longest AUTH response sent
+ * (an OAuth token over it fails with SMTPC_ETOOLONG). 0 keeps the default.
+ * Smaller buffers cost more transport calls, never correctness: a message
+ * of any size goes through. Out of range: SMTPC_EINVAL, sizes unchanged.
+ * The buffers are allocated at connect (SMTPC_ENOMEM there when they do
+ * not fit). The client's heap without TLS is about
+ * 11 KiB + io_bytes + output_bytes (12.2 KiB at the minimums, measured by
+ * the firmware test image). */
+#define SMTPC_CLIENT_IO_DEFAULT 4096
+#define SMTPC_CLIENT_IO_MIN 256
+#define SMTPC_CLIENT_OUTPUT_DEFAULT 16384
+#define SMTPC_CLIENT_OUTPUT_MIN 1024
+#define SMTPC_CLIENT_BUFFER_MAX (1024 * 1024)
+SMTPC_API int smtpc_client_set_buffers(smtpc_client *c, size_t io_bytes, size_t output_bytes);
+
 /* AUTH (see smtpc/auth.h for the rules): credentials are zeroed when
  * replaced or freed; the client authenticates during connect. */
 SMTPC_API int smtpc_client_set_credentials(smtpc_client *c, const char *user,

@@ -117,6 +117,10 @@ SMTPC_API int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms);
  * (SMTPC_TIMEOUT_CONNECT, SMTPC_TIMEOUT_MESSAGE) here. Allowed at any time.
  * Returns 0 or SMTPC_EINVAL (e or ms NULL, stage out of range). */
 SMTPC_API int smtpc_engine_get_timeout(const smtpc_engine *e, int stage, int *ms);
+/* Replace the output buffer by one of out_cap bytes (at least 1024; see
+ * smtpc_engine_new): SMTPC_EINVAL below that, SMTPC_ENOMEM keeps the old
+ * buffer. Only between sessions, with no output unsent. */
+SMTPC_API int smtpc_engine_set_output_size(smtpc_engine *e, size_t out_cap);
 /* fn is called for every line. fn NULL: off. */
 SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
 /* Bound every server reply: at most max_lines lines and max_bytes bytes as

@@ -13,10 +13,7 @@
 #include "smtpc/tls.h"
 #include "service_port.h"
 
-/* Engine output buffer: room for long SASL tokens and big body chunks. */
-#define CLIENT_OUT_CAP 16384
 #define CLIENT_LINE_MAX 2048
-#define CLIENT_IO_CAP 4096
 
 int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
 {
@@ -29,11 +26,15 @@ int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
     if (!c)
         return SMTPC_ENOMEM;
     c->alloc = a;
-    c->io = smtpc_alloc(&a, CLIENT_IO_CAP);
-    /* The engine's only failures here are allocation ones (the name is
-     * the default and the sizes are in range). */
-    if (!c->io ||
-        smtpc_engine_new(&a, NULL, CLIENT_OUT_CAP, CLIENT_LINE_MAX, &c->engine) != SMTPC_OK) {
+    c->io_want = SMTPC_CLIENT_IO_DEFAULT;
+    c->out_want = SMTPC_CLIENT_OUTPUT_DEFAULT;
+    /* The engine starts with the smallest output buffer and the I/O buffer
+     * comes at connect, both in the sizes set by then: a client given small
+     * buffers never holds the default ones, even briefly. The engine's only
+     * failures here are allocation ones (the name is the default and the
+     * sizes are in range). */
+    if (smtpc_engine_new(&a, NULL, SMTPC_CLIENT_OUTPUT_MIN, CLIENT_LINE_MAX, &c->engine) !=
+        SMTPC_OK) {
         smtpc_client_free(c);
         return SMTPC_ENOMEM;
     }
@@ -75,7 +76,7 @@ void smtpc_client_free(smtpc_client *c)
     smtpc_tls_config_free(c->own_tls);
     smtpc_strfree(&a, c->host);
     smtpc_strfree(&a, c->port);
-    smtpc_free(&a, c->io, CLIENT_IO_CAP);
+    smtpc_free(&a, c->io, c->io_cap);
     smtpc_zeroize(c, sizeof *c);
     smtpc_free(&a, c, sizeof *c);
 }
@@ -135,14 +136,14 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send)
  * if a setting it did not take (credentials, a transport, ...) had been
  * applied. */
 enum { SET_SERVER, SET_TIMEOUT, SET_EHLO, SET_SECURITY, SET_TRACE, SET_TRANSPORT, SET_TLS,
-       SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_COUNT };
+       SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_BUFFERS, SET_COUNT };
 static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_server",      "smtpc_client_set_timeout",
     "smtpc_client_set_ehlo_name",   "smtpc_client_set_security",
     "smtpc_client_set_trace",       "smtpc_client_set_transport",
     "smtpc_client_set_tls_config",  "smtpc_client_set_credentials",
     "smtpc_client_set_oauth_token", "smtpc_client_set_auth_mechanisms",
-    "smtpc_client_allow_plaintext_auth",
+    "smtpc_client_allow_plaintext_auth", "smtpc_client_set_buffers",
 };
 
 static int setting(smtpc_client *c, int which, int rc, const char *why)
@@ -294,6 +295,51 @@ int smtpc_client_set_tls_config(smtpc_client *c, const smtpc_tls_config *cfg)
         return setting(c, SET_TLS, SMTPC_ESTATE, why);
     c->tls = cfg;
     return setting(c, SET_TLS, SMTPC_OK, NULL);
+}
+
+int smtpc_client_set_buffers(smtpc_client *c, size_t io_bytes, size_t output_bytes)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_BUFFERS, SMTPC_ESTATE, why);
+    if (io_bytes == 0)
+        io_bytes = SMTPC_CLIENT_IO_DEFAULT;
+    if (output_bytes == 0)
+        output_bytes = SMTPC_CLIENT_OUTPUT_DEFAULT;
+    if (io_bytes < SMTPC_CLIENT_IO_MIN)
+        why = "io_bytes is below SMTPC_CLIENT_IO_MIN (0 keeps the default)";
+    else if (output_bytes < SMTPC_CLIENT_OUTPUT_MIN)
+        why = "output_bytes is below SMTPC_CLIENT_OUTPUT_MIN (0 keeps the default)";
+    else if (io_bytes > SMTPC_CLIENT_BUFFER_MAX)
+        why = "io_bytes is above SMTPC_CLIENT_BUFFER_MAX";
+    else if (output_bytes > SMTPC_CLIENT_BUFFER_MAX)
+        why = "output_bytes is above SMTPC_CLIENT_BUFFER_MAX";
+    if (why)
+        return setting(c, SET_BUFFERS, SMTPC_EINVAL, why);
+    c->io_want = io_bytes;
+    c->out_want = output_bytes;
+    return setting(c, SET_BUFFERS, SMTPC_OK, NULL);
+}
+
+/* The buffers in the sizes set, before a session starts. */
+static int apply_buffers(smtpc_client *c)
+{
+    if (c->io_cap != c->io_want) {
+        uint8_t *io = smtpc_alloc(&c->alloc, c->io_want);
+        if (!io)
+            return set_error(c, SMTPC_ENOMEM, "smtpc_client_connect: no memory for the I/O "
+                                              "buffer (smtpc_client_set_buffers)");
+        smtpc_free(&c->alloc, c->io, c->io_cap);
+        c->io = io;
+        c->io_cap = c->io_want;
+    }
+    /* Between sessions and in range: only memory can fail. */
+    if (smtpc_engine_set_output_size(c->engine, c->out_want) != SMTPC_OK)
+        return set_error(c, SMTPC_ENOMEM, "smtpc_client_connect: no memory for the output "
+                                          "buffer (smtpc_client_set_buffers)");
+    return SMTPC_OK;
 }
 
 /* --- AUTH settings: kept by the engine --- */
@@ -536,7 +582,7 @@ int smtpc_client_pump(smtpc_client *c)
             if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
                 continue;
             size_t got = 0;
-            int rc = smtpc_transport_recv(c->transport, c->io, CLIENT_IO_CAP, timeout, &got);
+            int rc = smtpc_transport_recv(c->transport, c->io, c->io_cap, timeout, &got);
             if (rc)
                 wait_failed(c, rc);
             else
@@ -609,6 +655,9 @@ static int open_session(smtpc_client *c)
     }
 #endif
     smtpc_engine_reset(c->engine);
+    int brc = apply_buffers(c);
+    if (brc != SMTPC_OK)
+        return brc;
     smtpc_engine_set_security(c->engine, level);
 
     if (c->next_transport) {
@@ -643,13 +692,15 @@ static int open_session(smtpc_client *c)
         return SMTPC_OK;
     engine_error(c, rc ? rc : SMTPC_ESTATE);
     if (c->connected) {
-        /* AUTH failed on a live session: say goodbye, keep the AUTH error. */
-        smtpc_error err;
-        smtpc_error_copy(&err, &c->err);
+        /* AUTH failed on a live session: say goodbye, keep the AUTH error.
+         * It waits in session_err, which the pump never writes (an error
+         * record on the stack would make this the library's largest frame). */
+        smtpc_error_copy(&c->session_err, &c->err);
         if (smtpc_engine_begin_quit(c->engine) == 0)
             smtpc_client_pump(c);
         disconnect(c);
-        smtpc_error_copy(&c->err, &err);
+        smtpc_error_copy(&c->err, &c->session_err);
+        smtpc_error_clear(&c->session_err);
     }
     return c->err.code ? c->err.code : SMTPC_ESTATE;
 }
@@ -698,7 +749,7 @@ static int not_connected(smtpc_client *c)
 static int check_idle(smtpc_client *c)
 {
     size_t got = 0;
-    int rc = smtpc_transport_recv(c->transport, c->io, CLIENT_IO_CAP, 0, &got);
+    int rc = smtpc_transport_recv(c->transport, c->io, c->io_cap, 0, &got);
     if (rc == SMTPC_ETIMEDOUT)
         return SMTPC_OK;
     if (rc)
@@ -837,7 +888,7 @@ int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rc
         start_message_clock(c);
     while (want == SMTPC_WANT_BODY) {
         size_t got = 0;
-        int failed = read(user, c->io, CLIENT_IO_CAP, &got) != 0 || got > CLIENT_IO_CAP;
+        int failed = read(user, c->io, c->io_cap, &got) != 0 || got > c->io_cap;
         if (c->free_asked) {
             /* Stop before these bytes or an end of data go anywhere. */
             smtpc_engine_abort(c->engine, SMTPC_ESTATE, FREE_IN_CALLBACK);

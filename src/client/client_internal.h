@@ -19,6 +19,9 @@ struct smtpc_client {
     smtpc_engine *engine;
     int connected;
     uint8_t *io; /* receive buffer, and body chunks from read callbacks */
+    size_t io_cap;   /* its size (0 until the first connect) */
+    size_t io_want;  /* smtpc_client_set_buffers: for the next connect */
+    size_t out_want; /* ... and the engine's output buffer */
     smtpc_error err;
     smtpc_error session_err; /* why the last session ended, for later calls */
     unsigned refused;  /* setters refused since they last succeeded (bit per setter) */

@@ -1,9 +1,13 @@
-/* MIME base64 lines over libb64. */
+/* MIME base64 lines over libb64, or over the built-in encoder in builds
+ * without libb64 (-Dlibb64=disabled: targets with no libb64 build). */
 #include "base64_stream.h"
 #include "alloc.h"
+#include "smtpc_config.h"
 
-#include <b64/cencode.h>
 #include <string.h>
+
+#if SMTPC_HAVE_LIBB64
+#include <b64/cencode.h>
 
 static size_t chunk(const uint8_t *in, size_t len, char *out, int secret)
 {
@@ -29,6 +33,28 @@ static size_t chunk(const uint8_t *in, size_t len, char *out, int secret)
     }
     return w;
 }
+#else
+static size_t chunk(const uint8_t *in, size_t len, char *out, int secret)
+{
+    /* Straight into out: no scratch copy, so nothing for secret to wipe. */
+    (void)secret;
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t w = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[w++] = alphabet[v >> 18];
+        out[w++] = alphabet[(v >> 12) & 63];
+        out[w++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+        out[w++] = i + 2 < len ? alphabet[v & 63] : '=';
+    }
+    return w;
+}
+#endif
 
 size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out)
 {

@@ -7,19 +7,34 @@
 
 #include "smtpc/base.h"
 
+/* A command is built in two passes straight into the caller's buffer (no
+ * 512-byte copy on the stack: small stacks): the first only measures, so
+ * that nothing is written unless the whole line fits, in the room there and
+ * within the 512-octet command limit. */
 typedef struct cmd_line {
-    char buf[SMTPC_COMMAND_MAX];
+    uint8_t *buf; /* NULL: measuring */
+    size_t cap;
     size_t len;
     int overflow;
 } cmd_line;
 
+static void begin(cmd_line *l, uint8_t *out, size_t cap, const size_t *len, int pass)
+{
+    size_t room = *len > cap ? 0 : cap - *len;
+    l->buf = pass ? out + *len : NULL;
+    l->cap = room < SMTPC_COMMAND_MAX ? room : SMTPC_COMMAND_MAX;
+    l->len = 0;
+    l->overflow = 0;
+}
+
 static void put(cmd_line *l, const char *s, size_t n)
 {
-    if (l->overflow || n > sizeof l->buf - l->len) {
+    if (l->overflow || n > l->cap - l->len) {
         l->overflow = 1;
         return;
     }
-    memcpy(l->buf + l->len, s, n);
+    if (l->buf)
+        memcpy(l->buf + l->len, s, n);
     l->len += n;
 }
 
@@ -41,15 +56,16 @@ static void put_u64(cmd_line *l, uint64_t v)
     put(l, digits + sizeof digits - n, n);
 }
 
-/* The CRLF is appended here, so the 512-octet limit covers it. */
-static int emit(cmd_line *l, uint8_t *out, size_t cap, size_t *len)
+/* The CRLF is appended here, so the 512-octet limit covers it. After the
+ * measuring pass: 1 to write it for real, 0 when written, or
+ * SMTPC_ETOOLONG. */
+static int emit(cmd_line *l, size_t *len)
 {
     put(l, "\r\n", 2);
     if (l->overflow)
         return SMTPC_ETOOLONG;
-    if (*len > cap || l->len > cap - *len)
-        return SMTPC_ETOOLONG;
-    memcpy(out + *len, l->buf, l->len);
+    if (!l->buf)
+        return 1;
     *len += l->len;
     return 0;
 }
@@ -349,15 +365,18 @@ int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, con
         rc = smtpc_cmd_check_value(arg, strlen(arg));
     if (rc < 0)
         return rc;
-    l.len = 0;
-    l.overflow = 0;
-    put_str(&l, verb);
-    /* An empty argument is treated as none: a trailing space is never sent. */
-    if (arg && arg[0]) {
-        put(&l, " ", 1);
-        put_str(&l, arg);
+    for (int pass = 0;; pass++) {
+        begin(&l, out, cap, len, pass);
+        put_str(&l, verb);
+        /* An empty argument is treated as none: a trailing space is never sent. */
+        if (arg && arg[0]) {
+            put(&l, " ", 1);
+            put_str(&l, arg);
+        }
+        rc = emit(&l, len);
+        if (rc <= 0)
+            return rc;
     }
-    return emit(&l, out, cap, len);
 }
 
 int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
@@ -371,20 +390,23 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
     rc = smtpc_address_check(from, 1, NULL);
     if (rc < 0)
         return rc;
-    l.len = 0;
-    l.overflow = 0;
-    put_str(&l, "MAIL FROM:<");
-    put_str(&l, from);
-    put(&l, ">", 1);
-    if (size >= 0) {
-        put_str(&l, " SIZE=");
-        put_u64(&l, (uint64_t)size);
+    for (int pass = 0;; pass++) {
+        begin(&l, out, cap, len, pass);
+        put_str(&l, "MAIL FROM:<");
+        put_str(&l, from);
+        put(&l, ">", 1);
+        if (size >= 0) {
+            put_str(&l, " SIZE=");
+            put_u64(&l, (uint64_t)size);
+        }
+        if (flags & SMTPC_CMD_BODY_8BITMIME)
+            put_str(&l, " BODY=8BITMIME");
+        if (flags & SMTPC_CMD_SMTPUTF8)
+            put_str(&l, " SMTPUTF8");
+        rc = emit(&l, len);
+        if (rc <= 0)
+            return rc;
     }
-    if (flags & SMTPC_CMD_BODY_8BITMIME)
-        put_str(&l, " BODY=8BITMIME");
-    if (flags & SMTPC_CMD_SMTPUTF8)
-        put_str(&l, " SMTPUTF8");
-    return emit(&l, out, cap, len);
 }
 
 int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
@@ -397,10 +419,13 @@ int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
     rc = smtpc_address_check(to, 0, NULL);
     if (rc < 0)
         return rc;
-    l.len = 0;
-    l.overflow = 0;
-    put_str(&l, "RCPT TO:<");
-    put_str(&l, to);
-    put(&l, ">", 1);
-    return emit(&l, out, cap, len);
+    for (int pass = 0;; pass++) {
+        begin(&l, out, cap, len, pass);
+        put_str(&l, "RCPT TO:<");
+        put_str(&l, to);
+        put(&l, ">", 1);
+        rc = emit(&l, len);
+        if (rc <= 0)
+            return rc;
+    }
 }

@@ -105,7 +105,9 @@ out:
 uint64_t smtpc_qp_encoded_size(const uint8_t *in, size_t len, int escape_from)
 {
     smtpc_qp q;
-    uint8_t scratch[512];
+    /* Output thrown away: room for a few encoded lines is enough, and a
+     * small stack frame matters more than the number of rounds. */
+    uint8_t scratch[160];
     uint64_t total = 0;
     size_t pos = 0;
     smtpc_qp_init(&q, escape_from);

@@ -236,6 +236,29 @@ int smtpc_engine_set_ehlo_name(smtpc_engine *e, const char *name)
     return SMTPC_OK;
 }
 
+int smtpc_engine_set_output_size(smtpc_engine *e, size_t out_cap)
+{
+    static const char fn[] = "smtpc_engine_set_output_size";
+    if (!e)
+        return SMTPC_EINVAL;
+    if (out_cap < 1024)
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "out_cap is below 1024");
+    /* Between sessions with nothing unsent: the window holds no bytes. */
+    if (!between_sessions(e) || e->out_len != e->out_sent)
+        return refuse_setting(e, fn);
+    if (out_cap == e->out_cap)
+        return SMTPC_OK;
+    uint8_t *out = smtpc_alloc(&e->alloc, out_cap);
+    if (!out)
+        return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the output buffer");
+    smtpc_zeroize(e->out, e->out_cap); /* may hold an AUTH line */
+    smtpc_free(&e->alloc, e->out, e->out_cap);
+    e->out = out;
+    e->out_cap = out_cap;
+    e->out_len = e->out_sent = 0;
+    return SMTPC_OK;
+}
+
 int smtpc_engine_reset(smtpc_engine *e)
 {
     if (!e)

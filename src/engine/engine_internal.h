@@ -95,7 +95,6 @@ struct smtpc_engine {
     int auth_mech; /* SMTPC_MECH_* in use or used */
     int auth_done;
     int auth_cancel_error; /* error to report once the cancelled exchange ends */
-    smtpc_sasl sasl;
     /* The start of every secret line sent (base64 credentials), so that a
      * server echoing one is redacted too (engine_redact.c). Zeroed on reset. */
     smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
@@ -142,6 +141,10 @@ struct smtpc_engine {
     smtpc_rcpt_result *results;
     size_t results_n;
     smtpc_dot_stuffer stuffer;
+
+    /* Last: over 3 KB, it would push the fields after it out of reach of
+     * Thumb's short load/store offsets (more code on Cortex-M). */
+    smtpc_sasl sasl;
 };
 
 /* engine.c */

@@ -153,11 +153,11 @@ int smtpc_sasl_step(smtpc_sasl *s, const char *challenge, size_t challenge_len, 
         put_cancel(out, cap);
         return SMTPC_ESTATE;
     }
-    /* Larger than any challenge RFC 4954 servers send in practice, and kept
-     * on the stack so a step never allocates. */
-    uint8_t data[SMTPC_SASL_CHALLENGE_MAX];
+    /* Larger than any challenge RFC 4954 servers send in practice; in the
+     * handle, so that a step neither allocates nor needs a big stack. */
+    uint8_t *data = s->challenge;
     size_t len = 0;
-    int rc = smtpc_b64_decode_strict(challenge, challenge_len, data, sizeof data, &len);
+    int rc = smtpc_b64_decode_strict(challenge, challenge_len, data, sizeof s->challenge, &len);
     if (rc != SMTPC_OK) {
         rc = SMTPC_EAUTH_PROTO;
         goto done;

@@ -31,6 +31,9 @@ typedef struct smtpc_sasl {
     int server_verified;
     int phase;      /* mechanism progress, not counting a deferred initial response */
     int ir_pending; /* the initial response did not fit the AUTH line: sent at the first 334 */
+    /* The decoded challenge of the current step: here, not on the stack,
+     * so that a step fits a small firmware stack (no frame over 512 B). */
+    uint8_t challenge[SMTPC_SASL_CHALLENGE_MAX];
 } smtpc_sasl;
 
 /* The strongest mechanism in offered & allowed (SMTPC_MECH_* masks), or 0.

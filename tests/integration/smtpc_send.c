@@ -10,12 +10,12 @@
  *          starttls-optional|tls] [--from ADDR] --to ADDR... [--ehlo NAME]
  *          [--message FILE [--msg-to ADDR...] [--msg-from ADDR]]...
  *          [--count N] [--stream [--chunk N] [--unknown-size]]
- *          [--timeout-ms MS] [--trace] [--no-quit]
+ *          [--timeout-ms MS] [--trace] [--no-quit] [--buffers IO,OUTPUT]
  *          [--cafile PEM] [--insecure] [--pin HEX] [--client-cert PEM --client-key KEY]
  *
  * --to sets the default recipients; --msg-to and --msg-from right after a
  * --message replace them for that message only. --count N sends the whole
- * list of messages N times.
+ * list of messages N times. --buffers sets smtpc_client_set_buffers.
  *
  * Only the public API (smtpc.h) is used: this is also a check that the
  * installed headers are enough to write a real program. */
@@ -54,6 +54,7 @@ typedef struct {
     int stream;
     size_t chunk;
     int unknown_size;
+    size_t io_bytes, output_bytes; /* --buffers; 0: the defaults */
     int timeout_ms;
     int trace;
     int quit;
@@ -256,6 +257,12 @@ static int parse_args(int argc, char **argv, options *o)
             if (n < 1)
                 return usage("bad --chunk");
             o->chunk = (size_t)n;
+        } else if (strcmp(a, "--buffers") == 0) {
+            char *end;
+            o->io_bytes = strtoul(v, &end, 10);
+            if (*end != ',')
+                return usage("bad --buffers (IO,OUTPUT)");
+            o->output_bytes = strtoul(end + 1, NULL, 10);
         } else if (strcmp(a, "--timeout-ms") == 0) {
             o->timeout_ms = (int)strtol(v, NULL, 10);
         } else if (strcmp(a, "--insecure") == 0) {
@@ -344,6 +351,8 @@ static int run(smtpc_client *c, const options *o)
     if (smtpc_client_set_server(c, o->host, o->port) != 0 ||
         smtpc_client_set_security(c, o->security) != 0 ||
         (o->ehlo && smtpc_client_set_ehlo_name(c, o->ehlo) != 0) ||
+        ((o->io_bytes || o->output_bytes) &&
+         smtpc_client_set_buffers(c, o->io_bytes, o->output_bytes) != 0) ||
         (o->trace && smtpc_client_set_trace(c, trace_line, NULL) != 0)) {
         fprintf(stderr, "smtpc_send: bad setting: %s\n", smtpc_error_message(smtpc_client_error(c)));
         return 3;

@@ -116,6 +116,17 @@ class AiosmtpdTests(unittest.TestCase):
                     result = run_driver(server_args(srv, *extra), sent)
                 self.assertDelivered(srv, sent, result)
 
+    def test_smallest_buffers(self):
+        # smtpc_client_set_buffers at its minimums: a 2 MB message still
+        # arrives byte for byte, from memory and streamed.
+        line = b"0123456789abcdefghijklmnopqrstuvwxyz" * 2 + b"\r\n"
+        sent = [make_message("small buffers", b".dot first\r\n" + line * 30000)]
+        for extra in ([], ["--stream", "--chunk", "65536"]):
+            with self.subTest(mode=extra or "memory"):
+                with AiosmtpdServer() as srv:
+                    result = run_driver(server_args(srv, "--buffers", "256,1024", *extra), sent)
+                self.assertDelivered(srv, sent, result)
+
     def test_null_sender(self):
         sent = [make_message("bounce", b"A delivery status notification.\r\n")]
         with AiosmtpdServer() as srv:

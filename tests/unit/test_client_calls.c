@@ -461,6 +461,76 @@ static void test_refused_setting_blocks_connect(void **state)
     join_ok(fs, "refused setting");
 }
 
+/* smtpc_client_set_buffers: sizes out of range are refused with the bound
+ * named, the sizes kept and the next connect held back; sizes in range
+ * apply at connect, and a client with the smallest buffers holds far less
+ * memory than one with the defaults. */
+static int buffers_io_small(smtpc_client *c)
+{
+    return smtpc_client_set_buffers(c, SMTPC_CLIENT_IO_MIN - 1, 0);
+}
+static int buffers_out_small(smtpc_client *c)
+{
+    return smtpc_client_set_buffers(c, 0, SMTPC_CLIENT_OUTPUT_MIN - 1);
+}
+static int buffers_io_big(smtpc_client *c)
+{
+    return smtpc_client_set_buffers(c, SMTPC_CLIENT_BUFFER_MAX + 1, 0);
+}
+static int buffers_out_big(smtpc_client *c)
+{
+    return smtpc_client_set_buffers(c, 4096, SMTPC_CLIENT_BUFFER_MAX + 1);
+}
+
+static size_t connected_bytes(size_t io, size_t out)
+{
+    smtpc_fault_server *fs = smtpc_fs_start(quit_script, 0);
+    assert_non_null(fs);
+    test_heap heap;
+    smtpc_client *c = new_client(&heap);
+    assert_int_equal(smtpc_client_set_buffers(c, io, out), 0);
+    assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
+    assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), 3000), 0);
+    assert_int_equal(smtpc_client_connect(c), 0);
+    size_t live = heap.live_bytes;
+    assert_int_equal(smtpc_client_quit(c), 0);
+    free_client(c, &heap);
+    join_ok(fs, "buffers");
+    return live;
+}
+
+static void test_set_buffers(void **state)
+{
+    (void)state;
+    assert_int_equal(smtpc_client_set_buffers(NULL, 0, 0), SMTPC_EINVAL);
+    static const refusal_case cases[] = {
+        {"io below minimum", buffers_io_small, SMTPC_EINVAL, "io_bytes"},
+        {"output below minimum", buffers_out_small, SMTPC_EINVAL, "output_bytes"},
+        {"io above maximum", buffers_io_big, SMTPC_EINVAL, "io_bytes"},
+        {"output above maximum", buffers_out_big, SMTPC_EINVAL, "output_bytes"},
+    };
+    test_heap heap;
+    smtpc_client *c = new_client(&heap);
+    char before[512] = "";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cases[i].call(c);
+        check_refusal(c, cases[i].name, rc, cases[i].rc, cases[i].needle, before);
+        snprintf(before, sizeof before, "%s", smtpc_error_message(smtpc_client_error(c)));
+    }
+    assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", "25"), 0);
+    check_refusal(c, "connect after refused buffers", smtpc_client_connect(c), SMTPC_ESTATE,
+                  "smtpc_client_set_buffers", NULL);
+    free_client(c, &heap);
+
+    /* The difference is the buffers' own: 4096 - 256 and 16384 - 1024. */
+    size_t small = connected_bytes(SMTPC_CLIENT_IO_MIN, SMTPC_CLIENT_OUTPUT_MIN);
+    size_t defaults = connected_bytes(0, 0);
+    assert_int_equal(defaults - small, (SMTPC_CLIENT_IO_DEFAULT - SMTPC_CLIENT_IO_MIN) +
+                                           (SMTPC_CLIENT_OUTPUT_DEFAULT -
+                                            SMTPC_CLIENT_OUTPUT_MIN));
+    assert_true(small < 16384);
+}
+
 /* Review findings #6 and #13: setters that need a closed session are refused
  * while one is open, each with its own record; so is a second connect. */
 static int while_server(smtpc_client *c) { return smtpc_client_set_server(c, "h", "25"); }
@@ -504,6 +574,7 @@ static int while_transport(smtpc_client *c)
     return rc;
 }
 static int while_connect(smtpc_client *c) { return smtpc_client_connect(c); }
+static int while_buffers(smtpc_client *c) { return smtpc_client_set_buffers(c, 0, 0); }
 
 static void test_refusals_while_connected(void **state)
 {
@@ -516,6 +587,7 @@ static void test_refusals_while_connected(void **state)
         {"set_credentials", while_credentials, SMTPC_ESTATE, "smtpc_client_set_credentials"},
         {"set_oauth_token", while_oauth, SMTPC_ESTATE, "smtpc_client_set_oauth_token"},
         {"set_transport", while_transport, SMTPC_ESTATE, "smtpc_client_set_transport"},
+        {"set_buffers", while_buffers, SMTPC_ESTATE, "smtpc_client_set_buffers"},
         {"connect twice", while_connect, SMTPC_ESTATE, "already connected"},
     };
     smtpc_fault_server *fs = smtpc_fs_start(quit_script, 0);
@@ -738,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_free_inside_read_callback),
         cmocka_unit_test(test_free_inside_message_callback),
         cmocka_unit_test(test_calls_inside_trace),
+        cmocka_unit_test(test_set_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,6 +103,8 @@ static int get_timeout_null(smtpc_engine *e)
     return smtpc_engine_get_timeout(e, SMTPC_TIMEOUT_COMMAND, NULL);
 }
 static int reply_limits_100(smtpc_engine *e) { return smtpc_engine_set_reply_limits(e, 0, 100); }
+static int out_size_small(smtpc_engine *e) { return smtpc_engine_set_output_size(e, 1023); }
+static int out_size_ok(smtpc_engine *e) { return smtpc_engine_set_output_size(e, 2048); }
 static int ehlo_null(smtpc_engine *e) { return smtpc_engine_set_ehlo_name(e, NULL); }
 static int ehlo_empty(smtpc_engine *e) { return smtpc_engine_set_ehlo_name(e, ""); }
 static int ehlo_long(smtpc_engine *e)
@@ -198,6 +200,9 @@ static const refusal refusals[] = {
     {"smtpc_engine_get_timeout", FRESH, get_timeout_99, SMTPC_EINVAL},
     {"smtpc_engine_get_timeout", FRESH, get_timeout_null, SMTPC_EINVAL},
     {"smtpc_engine_set_reply_limits", FRESH, reply_limits_100, SMTPC_EINVAL},
+    {"smtpc_engine_set_output_size", FRESH, out_size_small, SMTPC_EINVAL},
+    {"smtpc_engine_set_output_size", READY, out_size_ok, SMTPC_ESTATE},
+    {"smtpc_engine_set_output_size", GREETING, out_size_ok, SMTPC_ESTATE},
     {"smtpc_engine_set_ehlo_name", FRESH, ehlo_null, SMTPC_EINVAL},
     {"smtpc_engine_set_ehlo_name", FRESH, ehlo_empty, SMTPC_EINVAL},
     {"smtpc_engine_set_ehlo_name", FRESH, ehlo_long, SMTPC_EINVAL},
