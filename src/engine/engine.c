@@ -43,7 +43,8 @@ int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t
         return SMTPC_EINVAL;
 
     smtpc_allocator a;
-    smtpc_allocator_init(&a, alloc);
+    if (smtpc_allocator_init(&a, alloc) != SMTPC_OK)
+        return SMTPC_EINVAL;
     smtpc_engine *e = smtpc_alloc(&a, sizeof *e);
     if (!e)
         return SMTPC_ENOMEM;
@@ -310,6 +311,10 @@ int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_set_auth_mechanisms",
                                    "mask 0x%x is empty or has bits outside SMTPC_AUTH_ALL",
                                    (unsigned)mask);
+    if (!(mask & smtpc_sasl_available()))
+        return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_set_auth_mechanisms",
+                                   "CRAM-MD5 and SCRAM-SHA-256 are not in this build "
+                                   "(built with -Dsasl_crypto=disabled)");
     e->auth_allowed = mask;
     return SMTPC_OK;
 }

@@ -9,7 +9,6 @@
 #include "header_encode.h"
 #include "message_internal.h"
 #include "port.h"
-#include "random.h"
 #include "mime_types.h"
 
 int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
@@ -48,7 +47,8 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
         return SMTPC_EINVAL;
     *out = NULL;
     smtpc_allocator a;
-    smtpc_allocator_init(&a, alloc);
+    if (smtpc_allocator_init(&a, alloc) != SMTPC_OK)
+        return SMTPC_EINVAL;
     smtpc_message *msg = smtpc_alloc(&a, sizeof *msg);
     if (!msg)
         return SMTPC_ENOMEM;
@@ -56,9 +56,9 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     msg->empty_body.role = SMTPC_ROLE_TEXT;
     msg->empty_body.src.kind = SMTPC_SRC_MEM;
     msg->empty_body.src.fd = -1;
-    msg->clock = smtpc_clock_default;
-    /* The default source allocates its working state: from our hook. */
-    msg->random = smtpc_random_default;
+    msg->clock = SMTPC_PORT_WALL_CLOCK;
+    /* The default source may allocate its working state: from our hook. */
+    msg->random = SMTPC_PORT_RANDOM;
     msg->random_user = &msg->alloc;
     msg->phase = SMTPC_PH_HEADERS;
     *out = msg;
@@ -414,7 +414,7 @@ int smtpc_message_set_clock(smtpc_message *msg, smtpc_clock_fn fn, void *user)
 {
     if (!msg)
         return SMTPC_EINVAL;
-    msg->clock = fn ? fn : smtpc_clock_default;
+    msg->clock = fn ? fn : SMTPC_PORT_WALL_CLOCK;
     msg->clock_user = fn ? user : NULL;
     return 0;
 }
@@ -423,7 +423,7 @@ int smtpc_message_set_random(smtpc_message *msg, smtpc_random_fn fn, void *user)
 {
     if (!msg)
         return SMTPC_EINVAL;
-    msg->random = fn ? fn : smtpc_random_default;
+    msg->random = fn ? fn : SMTPC_PORT_RANDOM;
     msg->random_user = fn ? user : (void *)&msg->alloc;
     return 0;
 }

@@ -176,7 +176,8 @@ int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_config **out)
         return SMTPC_EINVAL;
     *out = NULL;
     smtpc_allocator a;
-    smtpc_allocator_init(&a, alloc);
+    if (smtpc_allocator_init(&a, alloc) != SMTPC_OK)
+        return SMTPC_EINVAL;
     smtpc_tls_config *cfg = smtpc_alloc(&a, sizeof *cfg);
     if (!cfg)
         return SMTPC_ENOMEM;
