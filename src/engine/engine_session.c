@@ -1,6 +1,7 @@
 /* Session setup: greeting, EHLO (HELO fallback), STARTTLS, AUTH. */
 #include <string.h>
 
+#include "fmt.h"
 #include "alloc.h"
 #include "command_writer.h"
 #include "engine_internal.h"
@@ -237,10 +238,11 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
         if (reply->code == 220) {
             if (leftover) {
                 /* Anything after the 220 was sent before TLS: an attacker's. */
+                char num[SMTPC_FMT_INT_MAX];
                 smtpc_error_set(&e->err, SMTPC_EINJECTION,
-                                "server sent %zu plaintext bytes after the STARTTLS 220 reply "
+                                "server sent %s plaintext bytes after the STARTTLS 220 reply "
                                 "(response injection); connection abandoned",
-                                leftover);
+                                smtpc_fmt_size(num, leftover));
                 smtpc_engine_fail(e, 0);
                 return;
             }

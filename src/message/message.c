@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fmt.h"
 #include "alloc.h"
 #include "command_writer.h"
 #include "header_encode.h"
@@ -195,8 +196,11 @@ int smtpc_message_set_flags(smtpc_message *msg, int flags)
 static int check_text(smtpc_message *msg, const char *what, const char *s, size_t max)
 {
     size_t len = strlen(s);
-    if (len > max)
-        return smtpc_msg_fail(msg, SMTPC_EHEADER, "%s longer than %zu octets", what, max);
+    if (len > max) {
+        char num[SMTPC_FMT_INT_MAX];
+        return smtpc_msg_fail(msg, SMTPC_EHEADER, "%s longer than %s octets", what,
+                              smtpc_fmt_size(num, max));
+    }
     int rc = smtpc_header_value_check(s, len);
     if (rc == SMTPC_EBADCHAR)
         return smtpc_msg_fail(msg, rc, "%s contains CR, LF or a control character", what);
@@ -445,9 +449,11 @@ static smtpc_msg_part *new_part(smtpc_message *msg, int role)
 static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, size_t len,
                    int mem_mode)
 {
-    if ((uint64_t)len > SMTPC_MSG_MEM_MAX)
-        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "a %zu-byte part is too large to encode",
-                              len);
+    if ((uint64_t)len > SMTPC_MSG_MEM_MAX) {
+        char num[SMTPC_FMT_INT_MAX];
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "a %s-byte part is too large to encode",
+                              smtpc_fmt_size(num, len));
+    }
     p->src.kind = SMTPC_SRC_MEM;
     p->src.len = len;
     p->src.size = (int64_t)len;
@@ -622,11 +628,12 @@ static int add_reader(smtpc_message *msg, int role, smtpc_read_fn read,
         return SMTPC_EINVAL;
     if (!read || size < -1)
         return smtpc_msg_fail(msg, SMTPC_EINVAL, "read callback is NULL or size below -1");
+    char num[SMTPC_FMT_INT_MAX];
     if (size > 0 && (uint64_t)size > SMTPC_MSG_SOURCE_MAX)
         return smtpc_msg_fail(msg, SMTPC_ETOOLONG,
-                              "declared size %lld is too large to encode (base64 would "
+                              "declared size %s is too large to encode (base64 would "
                               "pass INT64_MAX)",
-                              (long long)size);
+                              smtpc_fmt_i64(num, size, 1));
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
         return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "message_internal.h"
 #include "port.h"
 
@@ -23,10 +24,12 @@ static int check_file(smtpc_message *msg, const smtpc_msg_source *src, const str
         return smtpc_msg_fail(msg, SMTPC_EFILE,
                               "%.200s is no longer a regular file (replaced since attached)",
                               src->path);
+    char was[SMTPC_FMT_INT_MAX], now[SMTPC_FMT_INT_MAX];
     if ((uint64_t)st->st_size != (uint64_t)src->size)
         return smtpc_msg_fail(msg, SMTPC_EFILE,
-                              "%.200s changed size since attached (%lld bytes, now %lld)",
-                              src->path, (long long)src->size, (long long)st->st_size);
+                              "%.200s changed size since attached (%s bytes, now %s)",
+                              src->path, smtpc_fmt_i64(was, src->size, 1),
+                              smtpc_fmt_i64(now, (int64_t)st->st_size, 1));
     return 0;
 }
 
