@@ -2,7 +2,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fmt.h"
 #include "alloc.h"
@@ -11,6 +10,11 @@
 #include "message_internal.h"
 #include "port.h"
 #include "mime_types.h"
+#include "smtpc_config.h"
+
+#if SMTPC_HAVE_FILE_SOURCES
+#include <sys/stat.h>
+#endif
 
 int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
 {
@@ -584,6 +588,7 @@ static int add_mem(smtpc_message *msg, int role, const uint8_t *data, size_t len
     return 0;
 }
 
+#if SMTPC_HAVE_FILE_SOURCES
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -619,6 +624,22 @@ static int add_file(smtpc_message *msg, int role, const char *path, const char *
     link_part(msg, p);
     return 0;
 }
+#else
+static int add_file(smtpc_message *msg, int role, const char *path, const char *content_id,
+                    const char *filename, const char *content_type)
+{
+    (void)role;
+    (void)path;
+    (void)content_id;
+    (void)filename;
+    (void)content_type;
+    if (!msg)
+        return SMTPC_EINVAL;
+    return smtpc_msg_fail(msg, SMTPC_ENOTSUP,
+                          "file sources are not in this build (-Dfile_sources=disabled): "
+                          "use smtpc_message_attach_reader or smtpc_message_inline_reader");
+}
+#endif
 
 static int add_reader(smtpc_message *msg, int role, smtpc_read_fn read,
                       smtpc_message_rewind_fn rewind, void *user, int64_t size,
