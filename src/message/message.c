@@ -450,10 +450,17 @@ static smtpc_msg_part *new_part(smtpc_message *msg, int role)
     return p;
 }
 
+/* A function, so that a 32-bit size_t, which can never reach the limit,
+ * does not make the comparison a "always false" warning. */
+static int over_mem_max(uint64_t len)
+{
+    return len > SMTPC_MSG_MEM_MAX;
+}
+
 static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, size_t len,
                    int mem_mode)
 {
-    if ((uint64_t)len > SMTPC_MSG_MEM_MAX) {
+    if (over_mem_max(len)) {
         char num[SMTPC_FMT_INT_MAX];
         return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "a %s-byte part is too large to encode",
                               smtpc_fmt_size(num, len));
