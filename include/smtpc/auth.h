@@ -39,7 +39,10 @@ SMTPC_API int smtpc_engine_set_oauth_token(smtpc_engine *e, const char *user,
                                            const char *token);
 /* Restrict the mechanisms tried (SMTPC_AUTH_* mask; default all). Among those
  * the server offers, the strongest is used: SCRAM-SHA-256, CRAM-MD5, PLAIN,
- * LOGIN for a password; OAUTHBEARER, XOAUTH2 for a token. */
+ * LOGIN for a password; OAUTHBEARER, XOAUTH2 for a token. A build without
+ * SASL crypto (-Dsasl_crypto=disabled) has no CRAM-MD5 or SCRAM-SHA-256:
+ * they are never chosen, and a mask naming only them is refused with
+ * SMTPC_ENOTSUP. */
 SMTPC_API int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask);
 /* Credentials are never sent over an unencrypted connection unless this is
  * called with allow = 1 (SMTPC_EAUTH_INSECURE otherwise, before anything

@@ -62,6 +62,15 @@ SMTPC_API int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name);
 SMTPC_API int smtpc_client_set_security(smtpc_client *c, int level);
 /* Trace every line sent and received (secrets redacted). */
 SMTPC_API int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user);
+/* The clock of the client's deadlines (the whole-reply wait of every stage
+ * timeout, SMTPC_TIMEOUT_MESSAGE): fn returns milliseconds on a clock that
+ * never goes back, from any origin. NULL restores the default, the POSIX
+ * port's CLOCK_MONOTONIC. A build without the port (-Dport=none, firmware)
+ * has no default: connect then fails with SMTPC_ENOTSUP, before connecting,
+ * while any SMTPC_TIMEOUT_* is >= 0; deadlines are never silently dropped.
+ * Allowed whenever no session is open. */
+typedef int64_t (*smtpc_clock_ms_fn)(void *user);
+SMTPC_API int smtpc_client_set_clock(smtpc_client *c, smtpc_clock_ms_fn fn, void *user);
 /* Use t instead of a socket for the next connect. The client takes
  * ownership of t (frees it on disconnect or free), even on error. NULL
  * drops a transport given earlier: connect opens a socket again. */

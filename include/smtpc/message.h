@@ -139,11 +139,15 @@ SMTPC_API int smtpc_message_set_message_id(smtpc_message *msg, const char *messa
 SMTPC_API int smtpc_message_add_header(smtpc_message *msg, const char *name,
                                        const char *value);
 /* Clock and random hooks for firmware and tests; NULL restores the default
- * (time() in UTC; an mbedTLS CTR-DRBG seeded from its entropy source). Both
+ * (time() in UTC; OS random bytes). Both
  * are called only when the message is first
  * read or sized: Date, Message-ID and boundaries stay fixed after that, so a
  * rewound message reproduces the same bytes. A failing hook makes read and
- * size fail with SMTPC_ESOURCE. */
+ * size fail with SMTPC_ESOURCE. A build without the POSIX port (-Dport=none)
+ * has no defaults: read and size then fail with SMTPC_ENOTSUP, naming the
+ * hook, when the Date header is generated (no smtpc_message_set_date) or
+ * when a Message-ID or boundary is (no smtpc_message_set_message_id, or more
+ * than one part): the random bytes need only be unique. */
 SMTPC_API int smtpc_message_set_clock(smtpc_message *msg, smtpc_clock_fn fn, void *user);
 SMTPC_API int smtpc_message_set_random(smtpc_message *msg, smtpc_random_fn fn, void *user);
 
@@ -170,7 +174,8 @@ SMTPC_API int smtpc_message_set_html(smtpc_message *msg, const char *html, size_
 SMTPC_API int smtpc_message_attach_mem(smtpc_message *msg, const uint8_t *data, size_t len,
                                        int mem_mode, const char *filename,
                                        const char *content_type);
-/* From a file. The file is checked (stat) now, giving SMTPC_EFILE when it
+/* From a file (SMTPC_ENOTSUP in a build without file sources,
+ * -Dfile_sources=disabled or -Dport=none). The file is checked (stat) now, giving SMTPC_EFILE when it
  * is not a regular file, and opened (non-blocking) only while its bytes are
  * being read. Its size is taken now. smtpc_message_size and the read check
  * again that path is still a regular file of that size: one that changed

@@ -1,34 +1,8 @@
-/* The one place memory is obtained and returned. */
+/* The one place memory is obtained and returned (the default allocator,
+ * malloc/free, is the port's: src/port/alloc_default.c). */
 #include "alloc.h"
 
-#include <stdlib.h>
 #include <string.h>
-
-#include <mbedtls/platform_util.h>
-
-static void *default_alloc(void *user, size_t size)
-{
-    (void)user;
-    return malloc(size);
-}
-
-static void default_free(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    (void)size;
-    free(ptr);
-}
-
-void smtpc_allocator_init(smtpc_allocator *dst, const smtpc_allocator *src)
-{
-    if (src && src->alloc && src->free) {
-        *dst = *src;
-    } else {
-        dst->alloc = default_alloc;
-        dst->free = default_free;
-        dst->user = NULL;
-    }
-}
 
 void *smtpc_alloc(const smtpc_allocator *a, size_t size)
 {
@@ -66,7 +40,11 @@ void smtpc_strfree(const smtpc_allocator *a, char *s)
 
 void smtpc_zeroize(void *p, size_t n)
 {
-    /* mbedTLS's zeroize is written so the compiler cannot drop the stores. */
-    if (p && n)
-        mbedtls_platform_zeroize(p, n);
+    /* Stores through a volatile pointer are observable behaviour: the
+     * compiler may not drop them as dead, even right before a free. */
+    volatile unsigned char *v = p;
+    if (!v)
+        return;
+    while (n--)
+        *v++ = 0;
 }

@@ -3,8 +3,13 @@
 #define SMTPC_ALLOC_H
 #include "smtpc/base.h"
 
-/* Copy src into dst, or install malloc/free when src is NULL. */
-void smtpc_allocator_init(smtpc_allocator *dst, const smtpc_allocator *src);
+/* Copy src into dst, or, when src is NULL (or lacks a function), install
+ * the port's default allocator: malloc/free with the POSIX port. Returns 0,
+ * or SMTPC_EINVAL when there is no default (-Dport=none): constructors
+ * then fail with SMTPC_EINVAL. Defined by the port layer
+ * (src/port/alloc_default.c), the one place that knows whether malloc
+ * exists. */
+int smtpc_allocator_init(smtpc_allocator *dst, const smtpc_allocator *src);
 /* Zero-filled block of size bytes, NULL on exhaustion (or size 0). */
 void *smtpc_alloc(const smtpc_allocator *a, size_t size);
 /* ptr may be NULL; size must be the size given to smtpc_alloc. */

@@ -6,7 +6,6 @@
 #include "alloc.h"
 #include "client_internal.h"
 #include "port.h"
-#include "random.h"
 #include "smtpc/auth.h"
 #include "smtpc/engine.h"
 #include "smtpc_config.h"
@@ -15,13 +14,25 @@
 
 #define CLIENT_LINE_MAX 2048
 
+#if SMTPC_HAVE_POSIX
+static int64_t port_clock(void *user)
+{
+    (void)user;
+    return (int64_t)smtpc_monotonic_ms();
+}
+#define DEFAULT_CLOCK port_clock
+#else
+#define DEFAULT_CLOCK NULL
+#endif
+
 int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
 {
     if (!out)
         return SMTPC_EINVAL;
     *out = NULL;
     smtpc_allocator a;
-    smtpc_allocator_init(&a, alloc);
+    if (smtpc_allocator_init(&a, alloc) != SMTPC_OK)
+        return SMTPC_EINVAL;
     smtpc_client *c = smtpc_alloc(&a, sizeof *c);
     if (!c)
         return SMTPC_ENOMEM;
@@ -39,8 +50,12 @@ int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
         return SMTPC_ENOMEM;
     }
     /* The engine has no I/O of its own; the client, which has, gives it the
-     * OS-seeded default for SCRAM nonces (state from the client's allocator). */
-    smtpc_engine_set_random(c->engine, smtpc_random_default, &c->alloc);
+     * port's OS-seeded default for SCRAM nonces (state from the client's
+     * allocator), when the port has one. */
+#if SMTPC_HAVE_POSIX
+    smtpc_engine_set_random(c->engine, SMTPC_PORT_RANDOM, &c->alloc);
+#endif
+    c->clock = DEFAULT_CLOCK;
     c->security = SMTPC_SECURITY_STARTTLS;
     smtpc_error_clear(&c->err);
     *out = c;
@@ -136,7 +151,8 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send)
  * if a setting it did not take (credentials, a transport, ...) had been
  * applied. */
 enum { SET_SERVER, SET_TIMEOUT, SET_EHLO, SET_SECURITY, SET_TRACE, SET_TRANSPORT, SET_TLS,
-       SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_BUFFERS, SET_COUNT };
+       SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_BUFFERS, SET_CLOCK,
+       SET_COUNT };
 static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_server",      "smtpc_client_set_timeout",
     "smtpc_client_set_ehlo_name",   "smtpc_client_set_security",
@@ -144,6 +160,7 @@ static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_tls_config",  "smtpc_client_set_credentials",
     "smtpc_client_set_oauth_token", "smtpc_client_set_auth_mechanisms",
     "smtpc_client_allow_plaintext_auth", "smtpc_client_set_buffers",
+    "smtpc_client_set_clock",
 };
 
 static int setting(smtpc_client *c, int which, int rc, const char *why)
@@ -218,6 +235,28 @@ int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms)
         return setting(c, SET_TIMEOUT, SMTPC_EINVAL, msg);
     }
     return setting(c, SET_TIMEOUT, smtpc_engine_set_timeout(c->engine, stage, ms), NULL);
+}
+
+int smtpc_client_set_clock(smtpc_client *c, smtpc_clock_ms_fn fn, void *user)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_CLOCK, SMTPC_ESTATE, why);
+    c->clock = fn ? fn : DEFAULT_CLOCK;
+    c->clock_user = fn ? user : NULL;
+    return setting(c, SET_CLOCK, SMTPC_OK, NULL);
+}
+
+#define NO_CLOCK                                                                               \
+    "no clock for the client's deadlines: smtpc was built without the POSIX port "            \
+    "(-Dport=none); give one with smtpc_client_set_clock, or set every SMTPC_TIMEOUT_* to -1"
+
+/* Milliseconds now on the client's clock (only called with one set). */
+static int64_t now_ms(const smtpc_client *c)
+{
+    return c->clock(c->clock_user);
 }
 
 static int set_ehlo(smtpc_engine *e, const char *name, const char *unused)
@@ -384,6 +423,8 @@ int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask)
         snprintf(msg, sizeof msg, "mask %#x is not a non-empty set of SMTPC_AUTH_* bits",
                  (unsigned)mask);
         why = msg;
+    } else if (rc == SMTPC_ENOTSUP) {
+        why = "CRAM-MD5 and SCRAM-SHA-256 are not in this build (-Dsasl_crypto=disabled)";
     }
     return setting(c, SET_MECHS, rc, why);
 }
@@ -475,7 +516,13 @@ static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *
     smtpc_engine *e = c->engine;
     if (timeout < 0)
         return timeout;
-    long long now = smtpc_monotonic_ms();
+    if (!c->clock) {
+        /* Unreachable through connect's check unless a timeout changed
+         * during the session: never wait without the deadline. */
+        smtpc_engine_abort(e, SMTPC_ENOTSUP, NO_CLOCK);
+        return 0;
+    }
+    long long now = now_ms(c);
     uint32_t replies = smtpc_engine_reply_count(e);
     if (!*waiting || *head != replies) {
         *waiting = 1;
@@ -501,10 +548,12 @@ static void start_message_clock(smtpc_client *c)
     int ms = -1;
     smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_MESSAGE, &ms);
     c->msg_clock = 0;
-    if (ms >= 0) {
+    if (ms >= 0 && !c->clock) {
+        smtpc_engine_abort(c->engine, SMTPC_ENOTSUP, NO_CLOCK);
+    } else if (ms >= 0) {
         c->msg_clock = 1;
         c->msg_ms = ms;
-        c->msg_end = smtpc_monotonic_ms() + ms;
+        c->msg_end = now_ms(c) + ms;
     }
 }
 
@@ -513,7 +562,7 @@ static int message_time_left(const smtpc_client *c)
 {
     if (!c->msg_clock)
         return -1;
-    long long left = c->msg_end - smtpc_monotonic_ms();
+    long long left = c->msg_end - now_ms(c);
     return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
@@ -636,6 +685,14 @@ static int open_session(smtpc_client *c)
         return refused_setting(c);
     if (!c->next_transport && !c->host)
         return set_error(c, SMTPC_EINVAL, "no server set (smtpc_client_set_server)");
+    if (!c->clock) {
+        for (int stage = 0; stage < SMTPC_TIMEOUT_COUNT; stage++) {
+            int ms = -1;
+            smtpc_engine_get_timeout(c->engine, stage, &ms);
+            if (ms >= 0)
+                return set_error(c, SMTPC_ENOTSUP, NO_CLOCK);
+        }
+    }
     int level = c->security;
 #if !SMTPC_HAVE_TLS
     /* TLS compiled out: a level that needs it fails here, before a byte is

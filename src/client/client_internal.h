@@ -31,6 +31,8 @@ struct smtpc_client {
     int msg_clock;     /* the whole-message deadline runs */
     int msg_ms;        /* ... it was this many ms */
     long long msg_end; /* ... and ends then (monotonic ms) */
+    smtpc_clock_ms_fn clock; /* the deadlines' clock; NULL: none (-Dport=none) */
+    void *clock_user;
 };
 
 /* Run the engine until idle, body wanted, or the session ended. */

@@ -1,4 +1,5 @@
 /* The engine's core: creation, settings, the command queue and the pump. */
+#include "fmt.h"
 #include "engine_internal.h"
 
 #include <stdarg.h>
@@ -43,7 +44,8 @@ int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t
         return SMTPC_EINVAL;
 
     smtpc_allocator a;
-    smtpc_allocator_init(&a, alloc);
+    if (smtpc_allocator_init(&a, alloc) != SMTPC_OK)
+        return SMTPC_EINVAL;
     smtpc_engine *e = smtpc_alloc(&a, sizeof *e);
     if (!e)
         return SMTPC_ENOMEM;
@@ -207,9 +209,12 @@ int smtpc_engine_set_reply_limits(smtpc_engine *e, size_t max_lines, size_t max_
 {
     if (!e)
         return SMTPC_EINVAL;
-    if (max_bytes && max_bytes < 512)
+    if (max_bytes && max_bytes < 512) {
+        char num[SMTPC_FMT_INT_MAX];
         return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_set_reply_limits",
-                                   "max_bytes %zu below 512 (0 for the default)", max_bytes);
+                                   "max_bytes %s below 512 (0 for the default)",
+                                   smtpc_fmt_size(num, max_bytes));
+    }
     e->reply_max_lines = max_lines ? max_lines : DEFAULT_REPLY_MAX_LINES;
     e->reply_max_bytes = max_bytes ? max_bytes : DEFAULT_REPLY_MAX_BYTES;
     return SMTPC_OK;
@@ -333,6 +338,10 @@ int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_set_auth_mechanisms",
                                    "mask 0x%x is empty or has bits outside SMTPC_AUTH_ALL",
                                    (unsigned)mask);
+    if (!(mask & smtpc_sasl_available()))
+        return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_set_auth_mechanisms",
+                                   "CRAM-MD5 and SCRAM-SHA-256 are not in this build "
+                                   "(built with -Dsasl_crypto=disabled)");
     e->auth_allowed = mask;
     return SMTPC_OK;
 }
@@ -654,10 +663,13 @@ int smtpc_engine_output_done(smtpc_engine *e, size_t n)
 {
     if (!e)
         return SMTPC_EINVAL;
-    if (n > e->out_len - e->out_sent)
+    if (n > e->out_len - e->out_sent) {
+        char num[SMTPC_FMT_INT_MAX], pending[SMTPC_FMT_INT_MAX];
         return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_output_done",
-                                   "%zu bytes acknowledged, only %zu were pending", n,
-                                   e->out_len - e->out_sent);
+                                   "%s bytes acknowledged, only %s were pending",
+                                   smtpc_fmt_size(num, n),
+                                   smtpc_fmt_size(pending, e->out_len - e->out_sent));
+    }
     e->out_sent += n;
     smtpc_engine_compact_output(e);
     return SMTPC_OK;
@@ -720,9 +732,10 @@ static int reply_over_limit(smtpc_engine *e, const char *what, size_t limit)
         return smtpc_engine_fail(e, 0);
     smtpc_engine_redact_reply(e);
     const smtpc_reply *reply = smtpc_reply_parser_reply(&e->parser);
+    char num[SMTPC_FMT_INT_MAX];
     smtpc_error_set(&e->err, SMTPC_EREPLYLIMIT,
-                    "server reply %03d has more than %zu %s (smtpc_engine_set_reply_limits)",
-                    reply->code, limit, what);
+                    "server reply %03d has more than %s %s (smtpc_engine_set_reply_limits)",
+                    reply->code, smtpc_fmt_size(num, limit), what);
     e->err.reply_code = reply->code;
     memcpy(e->err.enhanced, reply->enhanced, sizeof e->err.enhanced);
     memcpy(e->err.reply_text, reply->text, sizeof e->err.reply_text);
@@ -734,19 +747,22 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
     if (!e)
         return SMTPC_EINVAL;
     e->refused = 0;
-    if (!data && len)
+    if (!data && len) {
+        char num[SMTPC_FMT_INT_MAX];
         return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_feed",
-                                   "data is NULL with len %zu", len);
+                                   "data is NULL with len %s", smtpc_fmt_size(num, len));
+    }
     if (e->closed)
         return e->err.code ? e->err.code
                            : smtpc_engine_refuse(e, SMTPC_ESTATE, "smtpc_engine_feed",
                                                  "the session is over");
     if (e->tls_wanted && len && e->encrypted == 0 && e->pend_count == 0) {
         /* Read after the STARTTLS 220, before the handshake: plaintext injected. */
+        char num[SMTPC_FMT_INT_MAX];
         smtpc_error_set(&e->err, SMTPC_EINJECTION,
-                        "server sent %zu plaintext bytes after the STARTTLS 220 reply "
+                        "server sent %s plaintext bytes after the STARTTLS 220 reply "
                         "(response injection); connection abandoned",
-                        len);
+                        smtpc_fmt_size(num, len));
         return smtpc_engine_fail(e, 0);
     }
     /* Replies in this input can only answer commands already written. With
@@ -765,11 +781,13 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         if (rc < 0) {
             if (e->quitting) /* the error that made us quit stands */
                 return smtpc_engine_fail(e, 0);
-            if (rc == SMTPC_ELINE)
-                smtpc_error_set(&e->err, rc, "server reply line longer than %zu bytes",
-                                e->parser.line_cap);
-            else
+            if (rc == SMTPC_ELINE) {
+                char num[SMTPC_FMT_INT_MAX];
+                smtpc_error_set(&e->err, rc, "server reply line longer than %s bytes",
+                                smtpc_fmt_size(num, e->parser.line_cap));
+            } else {
                 smtpc_error_set(&e->err, rc, "malformed server reply");
+            }
             return smtpc_engine_fail(e, 0);
         }
         e->reply_bytes += used;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "alloc.h"
 #include "command_writer.h"
 #include "engine_internal.h"
@@ -26,20 +27,22 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
         return smtpc_error_set(&e->err, rc, "sender address \"%.100s\" is invalid (%s)", from,
                                smtpc_strerror(rc));
     *utf8 |= is_utf8;
+    char num[SMTPC_FMT_INT_MAX];
     for (size_t i = 0; i < n; i++) {
+        smtpc_fmt_size(num, i);
         if (!rcpts[i])
-            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %zu is NULL", i);
+            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %s is NULL", num);
         is_utf8 = 0;
         rc = smtpc_address_check(rcpts[i], 0, &is_utf8);
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %zu \"%.100s\" is invalid (%s)", i,
+            return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)", num,
                                    rcpts[i], smtpc_strerror(rc));
         *utf8 |= is_utf8;
         uint8_t scratch[SMTPC_COMMAND_MAX];
         size_t len = 0;
         rc = smtpc_cmd_rcpt(scratch, sizeof scratch, &len, rcpts[i]);
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %zu: %s", i, smtpc_strerror(rc));
+            return smtpc_error_set(&e->err, rc, "recipient %s: %s", num, smtpc_strerror(rc));
     }
     return 0;
 }
@@ -64,10 +67,12 @@ static int check_extensions(smtpc_engine *e, int utf8, int64_t size, int flags)
     }
     e->size = -1;
     if (size >= 0 && (caps & SMTPC_CAP_SIZE)) {
+        char num[SMTPC_FMT_INT_MAX], limit[SMTPC_FMT_INT_MAX];
         if (e->caps.size_max && (uint64_t)size > e->caps.size_max)
             return smtpc_error_set(&e->err, SMTPC_ESIZE,
-                                   "message of %lld bytes exceeds the server's limit of %llu",
-                                   (long long)size, (unsigned long long)e->caps.size_max);
+                                   "message of %s bytes exceeds the server's limit of %s",
+                                   smtpc_fmt_i64(num, size, 1),
+                                   smtpc_fmt_u64(limit, e->caps.size_max, 1));
         e->size = size;
     }
     return 0;
@@ -120,12 +125,13 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
     e->refused = 0;
     if (!from)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "from is NULL");
+    char num[SMTPC_FMT_INT_MAX];
     if (!rcpts && n_rcpts)
-        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "rcpts is NULL with n_rcpts %zu",
-                                   n_rcpts);
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "rcpts is NULL with n_rcpts %s",
+                                   smtpc_fmt_size(num, n_rcpts));
     if (size < -1)
-        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "size %lld below -1 (unknown)",
-                                   (long long)size);
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "size %s below -1 (unknown)",
+                                   smtpc_fmt_i64(num, size, 1));
     if (flags & ~(SMTPC_MAIL_8BITMIME | SMTPC_MAIL_SMTPUTF8))
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "unknown flags 0x%x", (unsigned)flags);
     if (e->closed && e->err.code)
@@ -147,9 +153,9 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
      * targets); checked before the recipients are even looked at. */
     if (n_rcpts > SIZE_MAX / sizeof *e->results)
         return smtpc_error_set(&e->err, SMTPC_ENOMEM,
-                               "too many recipients (%zu): their result table cannot be "
+                               "too many recipients (%s): their result table cannot be "
                                "allocated",
-                               n_rcpts);
+                               smtpc_fmt_size(num, n_rcpts));
     int utf8 = 0;
     int rc = check_envelope(e, from, rcpts, n_rcpts, &utf8);
     if (rc)
@@ -161,8 +167,8 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
     smtpc_engine_mail_release(e);
     e->results = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
     if (!e->results)
-        return smtpc_error_set(&e->err, SMTPC_ENOMEM, "no memory for %zu recipient results",
-                               n_rcpts);
+        return smtpc_error_set(&e->err, SMTPC_ENOMEM, "no memory for %s recipient results",
+                               smtpc_fmt_size(num, n_rcpts));
     e->results_n = n_rcpts;
     e->from = from;
     e->rcpts = rcpts;
@@ -226,8 +232,9 @@ static void all_refused(smtpc_engine *e)
 {
     /* Attach the first recipient's reply: usually the most telling. */
     const smtpc_rcpt_result *r = &e->results[0];
-    smtpc_error_set(&e->err, SMTPC_ERCPTS, "every recipient (%zu) was refused; first: %d %s %.120s",
-                    e->n_rcpts, r->code, r->enhanced, r->text);
+    char num[SMTPC_FMT_INT_MAX];
+    smtpc_error_set(&e->err, SMTPC_ERCPTS, "every recipient (%s) was refused; first: %d %s %.120s",
+                    smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
     e->err.reply_code = r->code;
     memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
     smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
@@ -327,8 +334,11 @@ int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, si
     if (!consumed)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "consumed is NULL");
     *consumed = 0;
-    if (!data && len)
-        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "data is NULL with len %zu", len);
+    if (!data && len) {
+        char num[SMTPC_FMT_INT_MAX];
+        return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "data is NULL with len %s",
+                                   smtpc_fmt_size(num, len));
+    }
     if (!e->in_body)
         return e->closed && e->err.code ? e->err.code : not_in_body(e, fn);
     smtpc_engine_compact_output(e);

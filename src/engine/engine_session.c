@@ -1,6 +1,7 @@
 /* Session setup: greeting, EHLO (HELO fallback), STARTTLS, AUTH. */
 #include <string.h>
 
+#include "fmt.h"
 #include "alloc.h"
 #include "command_writer.h"
 #include "engine_internal.h"
@@ -78,8 +79,12 @@ static void start_auth(smtpc_engine *e)
     }
     int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed, e->auth_is_token);
     if (!mech) {
+        int left_out = e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available();
         smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
-                        "no authentication mechanism in common with the server");
+                        "no authentication mechanism in common with the server%s",
+                        left_out ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not in this "
+                                   "build: -Dsasl_crypto=disabled)"
+                                 : "");
         smtpc_engine_finish(e, SMTPC_EAUTH_NOMECH);
         return;
     }
@@ -233,10 +238,11 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
         if (reply->code == 220) {
             if (leftover) {
                 /* Anything after the 220 was sent before TLS: an attacker's. */
+                char num[SMTPC_FMT_INT_MAX];
                 smtpc_error_set(&e->err, SMTPC_EINJECTION,
-                                "server sent %zu plaintext bytes after the STARTTLS 220 reply "
+                                "server sent %s plaintext bytes after the STARTTLS 220 reply "
                                 "(response injection); connection abandoned",
-                                leftover);
+                                smtpc_fmt_size(num, leftover));
                 smtpc_engine_fail(e, 0);
                 return;
             }

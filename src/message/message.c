@@ -2,15 +2,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "fmt.h"
 #include "alloc.h"
 #include "command_writer.h"
 #include "header_encode.h"
 #include "message_internal.h"
 #include "port.h"
-#include "random.h"
 #include "mime_types.h"
+#include "smtpc_config.h"
+
+#if SMTPC_HAVE_FILE_SOURCES
+#include <sys/stat.h>
+#endif
 
 int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
 {
@@ -48,7 +52,8 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
         return SMTPC_EINVAL;
     *out = NULL;
     smtpc_allocator a;
-    smtpc_allocator_init(&a, alloc);
+    if (smtpc_allocator_init(&a, alloc) != SMTPC_OK)
+        return SMTPC_EINVAL;
     smtpc_message *msg = smtpc_alloc(&a, sizeof *msg);
     if (!msg)
         return SMTPC_ENOMEM;
@@ -56,9 +61,9 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     msg->empty_body.role = SMTPC_ROLE_TEXT;
     msg->empty_body.src.kind = SMTPC_SRC_MEM;
     msg->empty_body.src.fd = -1;
-    msg->clock = smtpc_clock_default;
-    /* The default source allocates its working state: from our hook. */
-    msg->random = smtpc_random_default;
+    msg->clock = SMTPC_PORT_WALL_CLOCK;
+    /* The default source may allocate its working state: from our hook. */
+    msg->random = SMTPC_PORT_RANDOM;
     msg->random_user = &msg->alloc;
     msg->phase = SMTPC_PH_HEADERS;
     *out = msg;
@@ -195,8 +200,11 @@ int smtpc_message_set_flags(smtpc_message *msg, int flags)
 static int check_text(smtpc_message *msg, const char *what, const char *s, size_t max)
 {
     size_t len = strlen(s);
-    if (len > max)
-        return smtpc_msg_fail(msg, SMTPC_EHEADER, "%s longer than %zu octets", what, max);
+    if (len > max) {
+        char num[SMTPC_FMT_INT_MAX];
+        return smtpc_msg_fail(msg, SMTPC_EHEADER, "%s longer than %s octets", what,
+                              smtpc_fmt_size(num, max));
+    }
     int rc = smtpc_header_value_check(s, len);
     if (rc == SMTPC_EBADCHAR)
         return smtpc_msg_fail(msg, rc, "%s contains CR, LF or a control character", what);
@@ -414,7 +422,7 @@ int smtpc_message_set_clock(smtpc_message *msg, smtpc_clock_fn fn, void *user)
 {
     if (!msg)
         return SMTPC_EINVAL;
-    msg->clock = fn ? fn : smtpc_clock_default;
+    msg->clock = fn ? fn : SMTPC_PORT_WALL_CLOCK;
     msg->clock_user = fn ? user : NULL;
     return 0;
 }
@@ -423,7 +431,7 @@ int smtpc_message_set_random(smtpc_message *msg, smtpc_random_fn fn, void *user)
 {
     if (!msg)
         return SMTPC_EINVAL;
-    msg->random = fn ? fn : smtpc_random_default;
+    msg->random = fn ? fn : SMTPC_PORT_RANDOM;
     msg->random_user = fn ? user : (void *)&msg->alloc;
     return 0;
 }
@@ -442,12 +450,21 @@ static smtpc_msg_part *new_part(smtpc_message *msg, int role)
     return p;
 }
 
+/* A function, so that a 32-bit size_t, which can never reach the limit,
+ * does not make the comparison a "always false" warning. */
+static int over_mem_max(uint64_t len)
+{
+    return len > SMTPC_MSG_MEM_MAX;
+}
+
 static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, size_t len,
                    int mem_mode)
 {
-    if ((uint64_t)len > SMTPC_MSG_MEM_MAX)
-        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "a %zu-byte part is too large to encode",
-                              len);
+    if (over_mem_max(len)) {
+        char num[SMTPC_FMT_INT_MAX];
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "a %s-byte part is too large to encode",
+                              smtpc_fmt_size(num, len));
+    }
     p->src.kind = SMTPC_SRC_MEM;
     p->src.len = len;
     p->src.size = (int64_t)len;
@@ -578,6 +595,7 @@ static int add_mem(smtpc_message *msg, int role, const uint8_t *data, size_t len
     return 0;
 }
 
+#if SMTPC_HAVE_FILE_SOURCES
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -613,6 +631,22 @@ static int add_file(smtpc_message *msg, int role, const char *path, const char *
     link_part(msg, p);
     return 0;
 }
+#else
+static int add_file(smtpc_message *msg, int role, const char *path, const char *content_id,
+                    const char *filename, const char *content_type)
+{
+    (void)role;
+    (void)path;
+    (void)content_id;
+    (void)filename;
+    (void)content_type;
+    if (!msg)
+        return SMTPC_EINVAL;
+    return smtpc_msg_fail(msg, SMTPC_ENOTSUP,
+                          "file sources are not in this build (-Dfile_sources=disabled): "
+                          "use smtpc_message_attach_reader or smtpc_message_inline_reader");
+}
+#endif
 
 static int add_reader(smtpc_message *msg, int role, smtpc_read_fn read,
                       smtpc_message_rewind_fn rewind, void *user, int64_t size,
@@ -622,11 +656,12 @@ static int add_reader(smtpc_message *msg, int role, smtpc_read_fn read,
         return SMTPC_EINVAL;
     if (!read || size < -1)
         return smtpc_msg_fail(msg, SMTPC_EINVAL, "read callback is NULL or size below -1");
+    char num[SMTPC_FMT_INT_MAX];
     if (size > 0 && (uint64_t)size > SMTPC_MSG_SOURCE_MAX)
         return smtpc_msg_fail(msg, SMTPC_ETOOLONG,
-                              "declared size %lld is too large to encode (base64 would "
+                              "declared size %s is too large to encode (base64 would "
                               "pass INT64_MAX)",
-                              (long long)size);
+                              smtpc_fmt_i64(num, size, 1));
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
         return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");

@@ -1,8 +1,9 @@
 /* RFC 5322 section 3.3 date-time from a count of seconds, with our own
  * calendar arithmetic: the clock hook gives only seconds and an offset, and
  * firmware may have no gmtime. */
-#include <stdio.h>
+#include <string.h>
 
+#include "fmt.h"
 #include "message_internal.h"
 
 /* Days since 1970-01-01 to a proleptic Gregorian date, via 400-year eras
@@ -38,8 +39,28 @@ int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, 
     if (wd < 0)
         wd += 7;
     int off = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
-    int n = snprintf(out, cap, "%s, %02u %s %04lld %02d:%02d:%02d %c%02d%02d", wday[wd], d,
-                     mon[m - 1], (long long)y, (int)(secs / 3600), (int)(secs / 60 % 60),
-                     (int)(secs % 60), utc_offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
-    return (n > 0 && (size_t)n < cap) ? 0 : -1;
+    /* "Sun, 15 Jun 2025 10:00:17 +0200": every field has a fixed width
+     * (the year is 1..9999), written digit by digit, no printf. */
+    char year[SMTPC_FMT_INT_MAX];
+    smtpc_fmt_i64(year, y, 4);
+    const unsigned two[] = {d, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
+                            (unsigned)(secs % 60), (unsigned)off / 60, (unsigned)off % 60};
+    char text[32];
+    memcpy(text, wday[wd], 3);
+    memcpy(text + 3, ", 00 ", 5);
+    memcpy(text + 8, mon[m - 1], 3);
+    text[11] = ' ';
+    memcpy(text + 12, year, 4);
+    memcpy(text + 16, " 00:00:00 +0000", 16);
+    static const unsigned char at[] = {5, 17, 20, 23, 27, 29};
+    for (size_t i = 0; i < sizeof at; i++) {
+        text[at[i]] = (char)('0' + two[i] / 10);
+        text[at[i] + 1] = (char)('0' + two[i] % 10);
+    }
+    if (utc_offset_minutes < 0)
+        text[26] = '-';
+    if (cap < sizeof text)
+        return -1;
+    memcpy(out, text, sizeof text);
+    return 0;
 }

@@ -4,7 +4,7 @@
 
 #include "header_encode.h"
 #include "message_internal.h"
-#include "random.h"
+#include "port.h"
 #include "smtpc/engine.h"
 
 static void to_hex(const uint8_t *in, size_t n, char *out)
@@ -60,22 +60,14 @@ int smtpc_msg_freeze(smtpc_message *msg)
     int rc = check_utf8_addrs(msg);
     if (rc)
         return rc;
-    if (!msg->have_random) {
-        uint8_t r[32];
-        int rrc = msg->random(msg->random_user, r, sizeof r);
-        /* The default source allocates its state through our hook. */
-        if (rrc == SMTPC_ENOMEM && msg->random == smtpc_random_default)
-            return smtpc_msg_fail(msg, SMTPC_ENOMEM,
-                                  "out of memory for the random source's state");
-        if (rrc != 0)
-            return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the random source failed");
-        to_hex(r, 16, msg->rand_id);
-        to_hex(r + 16, 16, msg->rand_boundary);
-        msg->have_random = 1;
-    }
     if (!msg->date && !msg->have_date) {
         int64_t now = 0;
         int off = 0;
+        if (!msg->clock)
+            return smtpc_msg_fail(msg, SMTPC_ENOTSUP,
+                                  "no wall clock for the Date header (smtpc was built without "
+                                  "the POSIX port): smtpc_message_set_clock or "
+                                  "smtpc_message_set_date");
         if (msg->clock(msg->clock_user, &now, &off) != 0 ||
             smtpc_msg_format_date(now, off, msg->gen_date, sizeof msg->gen_date) != 0)
             return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the clock failed");
@@ -101,6 +93,26 @@ int smtpc_msg_freeze(smtpc_message *msg)
     if (nb == 2) {
         msg->mp[msg->n_mp].kind = SMTPC_MP_ALTERNATIVE;
         msg->mp[msg->n_mp++].last = 1;
+    }
+    /* Uniqueness, not secrecy: the Message-ID and the boundaries. A message
+     * with its own Message-ID and one part needs no random source. */
+    if (!msg->have_random && (!msg->message_id || msg->n_mp > 0)) {
+        if (!msg->random)
+            return smtpc_msg_fail(msg, SMTPC_ENOTSUP,
+                                  "no random source for the Message-ID and MIME boundaries "
+                                  "(smtpc was built without the POSIX port): "
+                                  "smtpc_message_set_random");
+        uint8_t r[32];
+        int rrc = msg->random(msg->random_user, r, sizeof r);
+        /* The default source may allocate its state through our hook. */
+        if (rrc == SMTPC_ENOMEM && msg->random == SMTPC_PORT_RANDOM)
+            return smtpc_msg_fail(msg, SMTPC_ENOMEM,
+                                  "out of memory for the random source's state");
+        if (rrc != 0)
+            return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the random source failed");
+        to_hex(r, 16, msg->rand_id);
+        to_hex(r + 16, 16, msg->rand_boundary);
+        msg->have_random = 1;
     }
     for (size_t i = 0; i < msg->n_leaves; i++)
         smtpc_msg_choose_encoding(msg, smtpc_msg_leaf(msg, i));

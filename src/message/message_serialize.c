@@ -6,6 +6,9 @@
 #include "header_encode.h"
 #include "message_internal.h"
 
+/* INT64_MAX in decimal (no %lld: see fmt.h). */
+#define TOO_BIG "9223372036854775807"
+
 /* Produce a window of the current text step; 0 bytes means the step is
  * over. */
 static size_t text_window(smtpc_message *msg, uint8_t *out, size_t cap)
@@ -182,14 +185,14 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
         /* Each part is below INT64_MAX (checked when added); their sum may
          * not be. */
         if ((uint64_t)p->enc_size > (uint64_t)INT64_MAX - total)
-            return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %lld bytes",
-                                  (long long)INT64_MAX);
+            return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %s bytes",
+                                  TOO_BIG);
         total += (uint64_t)p->enc_size;
     }
     smtpc_msg_gen_post(msg, &s);
     if (s.total > (uint64_t)INT64_MAX - total)
-        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %lld bytes",
-                              (long long)INT64_MAX);
+        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %s bytes",
+                              TOO_BIG);
     total += s.total;
     *size = (int64_t)total;
     return 0;

@@ -1,13 +1,20 @@
 /* Where part bytes come from: memory, a file (opened only while read), or
  * the caller's callback. Each source is held to the size it announced, so
  * that the size computed in advance is the size sent. */
+#include <string.h>
+
+#include "message_internal.h"
+#include "smtpc_config.h"
+
+/* File sources are POSIX (open, read, stat, errno text): -Dfile_sources
+ * leaves them out, and then no source is ever of kind SMTPC_SRC_FILE. */
+#if SMTPC_HAVE_FILE_SOURCES
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "message_internal.h"
+#include "fmt.h"
 #include "port.h"
 
 #ifndef O_CLOEXEC
@@ -23,10 +30,12 @@ static int check_file(smtpc_message *msg, const smtpc_msg_source *src, const str
         return smtpc_msg_fail(msg, SMTPC_EFILE,
                               "%.200s is no longer a regular file (replaced since attached)",
                               src->path);
+    char was[SMTPC_FMT_INT_MAX], now[SMTPC_FMT_INT_MAX];
     if ((uint64_t)st->st_size != (uint64_t)src->size)
         return smtpc_msg_fail(msg, SMTPC_EFILE,
-                              "%.200s changed size since attached (%lld bytes, now %lld)",
-                              src->path, (long long)src->size, (long long)st->st_size);
+                              "%.200s changed size since attached (%s bytes, now %s)",
+                              src->path, smtpc_fmt_i64(was, src->size, 1),
+                              smtpc_fmt_i64(now, (int64_t)st->st_size, 1));
     return 0;
 }
 
@@ -97,6 +106,15 @@ static int read_file(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, si
     return 0;
 }
 
+#else
+int smtpc_msg_source_check(smtpc_message *msg, const smtpc_msg_source *src)
+{
+    (void)msg;
+    (void)src;
+    return 0;
+}
+#endif /* SMTPC_HAVE_FILE_SOURCES */
+
 static int read_callback(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, size_t cap,
                          size_t *got)
 {
@@ -127,9 +145,11 @@ int smtpc_msg_source_read(smtpc_message *msg, smtpc_msg_source *src, uint8_t *bu
             memcpy(buf, src->data + src->pos, *got);
         break;
     }
+#if SMTPC_HAVE_FILE_SOURCES
     case SMTPC_SRC_FILE:
         rc = read_file(msg, src, buf, cap, got);
         break;
+#endif
     default:
         rc = read_callback(msg, src, buf, cap, got);
         break;
@@ -140,10 +160,14 @@ int smtpc_msg_source_read(smtpc_message *msg, smtpc_msg_source *src, uint8_t *bu
 
 void smtpc_msg_source_close(smtpc_msg_source *src)
 {
+#if SMTPC_HAVE_FILE_SOURCES
     if (src->fd >= 0) {
         close(src->fd);
         src->fd = -1;
     }
+#else
+    (void)src;
+#endif
 }
 
 int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src)

@@ -1,11 +1,27 @@
 /* The platform layer: the library's one reading of a monotonic clock and
- * its one use of strerror_r, so that a port to another OS changes this file
- * pair and nothing else. (The wall clock for Date headers is the separate,
- * replaceable src/clock.c.) */
+ * its one use of strerror_r, so that a port to another OS changes this
+ * folder and nothing else. (The wall clock for Date headers is the separate,
+ * replaceable clock.c; the default allocator is alloc_default.c.) */
 #ifndef SMTPC_PORT_H
 #define SMTPC_PORT_H
 #include <stddef.h>
 #include <stdint.h>
+
+#include "smtpc_config.h"
+
+/* The defaults the port offers to the layers above, NULL where it offers
+ * none (-Dport=none: the user's hooks, or a clear error, take their place;
+ * docs/ARCHITECTURE.md says which call needs which). */
+#if SMTPC_HAVE_POSIX
+#include "random.h"
+#define SMTPC_PORT_RANDOM smtpc_random_default
+#define SMTPC_PORT_WALL_CLOCK smtpc_clock_default
+#else
+#define SMTPC_PORT_RANDOM NULL
+#define SMTPC_PORT_WALL_CLOCK NULL
+#endif
+
+/* The functions below exist with the POSIX port only. */
 
 /* Milliseconds on a clock that only moves forward, from an arbitrary origin:
  * for deadlines only. Where the system has no CLOCK_MONOTONIC (or refuses

@@ -7,11 +7,16 @@
 #include "sasl_mech.h"
 #include "smtpc/auth.h"
 #include "smtpc/base.h"
+#include "smtpc_config.h"
 
-/* Strongest first. */
+/* Strongest first. The hash mechanisms exist only with a crypto provider
+ * (-Dsasl_crypto): without one they are never chosen, and asking for them
+ * alone is SMTPC_ENOTSUP. */
 static const smtpc_sasl_mech_ops *const password_mechs[] = {
+#if SMTPC_HAVE_SASL_CRYPTO
     &smtpc_sasl_scram_sha_256_ops,
     &smtpc_sasl_cram_md5_ops,
+#endif
     &smtpc_sasl_plain_ops,
     &smtpc_sasl_login_ops,
 };
@@ -34,6 +39,16 @@ static const smtpc_sasl_mech_ops *find_ops(int mech)
         if (token_mechs[i]->mech == mech)
             return token_mechs[i];
     return NULL;
+}
+
+int smtpc_sasl_available(void)
+{
+    int mask = 0;
+    for (size_t i = 0; i < COUNT(password_mechs); i++)
+        mask |= password_mechs[i]->mech;
+    for (size_t i = 0; i < COUNT(token_mechs); i++)
+        mask |= token_mechs[i]->mech;
+    return mask;
 }
 
 int smtpc_sasl_choose(int offered, int allowed, int is_token)
@@ -94,6 +109,8 @@ int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secr
     out[0] = '\0';
     smtpc_sasl_clear(s);
     const smtpc_sasl_mech_ops *ops = find_ops(mech);
+    if (!ops && (mech & SMTPC_AUTH_ALL) && !(mech & (mech - 1)))
+        return SMTPC_ENOTSUP; /* a mechanism this build left out */
     if (!ops || !user || !secret || !*user || !*secret)
         return SMTPC_EINVAL;
     s->mech = mech;

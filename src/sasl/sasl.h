@@ -40,7 +40,11 @@ typedef struct smtpc_sasl {
  * With a password: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN. With a bearer
  * token (is_token): OAUTHBEARER, XOAUTH2. */
 int smtpc_sasl_choose(int offered, int allowed, int is_token);
-/* "PLAIN", "SCRAM-SHA-256", ... or "" for an unknown bit. */
+/* The SMTPC_MECH_* of this build: all six, or without CRAM-MD5 and
+ * SCRAM-SHA-256 when built without SASL crypto (-Dsasl_crypto=disabled). */
+int smtpc_sasl_available(void);
+/* "PLAIN", "SCRAM-SHA-256", ... or "" for an unknown bit or a mechanism
+ * not in this build. */
 const char *smtpc_sasl_mech_name(int mech);
 
 /* Start mech. Writes into out (cap bytes, NUL-terminated) the argument of the
@@ -52,7 +56,8 @@ const char *smtpc_sasl_mech_name(int mech);
  * need none; SCRAM then fails with SMTPC_ENOTSUP: these codecs never reach
  * an OS entropy source by themselves (the sans-io rule). Returns 0,
  * SMTPC_EINVAL, SMTPC_EBADCHAR (user or secret unusable, e.g. NUL or comma
- * rules), SMTPC_ETOOLONG, SMTPC_ENOTSUP (SCRAM without random),
+ * rules), SMTPC_ETOOLONG, SMTPC_ENOTSUP (SCRAM without random, or mech
+ * not in this build),
  * SMTPC_ENOMEM (smtpc_random_default's state) or SMTPC_EAUTH. */
 int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secret,
                      smtpc_random_fn random, void *random_user, size_t max_command,

@@ -5,6 +5,7 @@
  * With tls_session.c, the only code with mbedTLS's TLS and X.509 headers;
  * both use only its public API, so that a firmware build can swap the
  * mbedTLS version (2.28 or 3.x, guarded) or its configuration. */
+#include "fmt.h"
 #include "tls_mbedtls.h"
 
 static const char rng_personalisation[] = "smtpc tls";
@@ -176,7 +177,8 @@ int smtpc_tls_config_new(const smtpc_allocator *alloc, smtpc_tls_config **out)
         return SMTPC_EINVAL;
     *out = NULL;
     smtpc_allocator a;
-    smtpc_allocator_init(&a, alloc);
+    if (smtpc_allocator_init(&a, alloc) != SMTPC_OK)
+        return SMTPC_EINVAL;
     smtpc_tls_config *cfg = smtpc_alloc(&a, sizeof *cfg);
     if (!cfg)
         return SMTPC_ENOMEM;
@@ -456,8 +458,9 @@ int smtpc_tls_config_set_pin_sha256(smtpc_tls_config *cfg, const uint8_t *pin, s
         return SMTPC_OK;
     }
     if (len != SMTPC_TLS_PIN_LEN) {
-        return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "a SHA-256 pin is %d bytes, not %zu",
-                 SMTPC_TLS_PIN_LEN, len);
+        char num[SMTPC_FMT_INT_MAX];
+        return smtpc_error_set(&cfg->error, SMTPC_EINVAL, "a SHA-256 pin is %d bytes, not %s",
+                               SMTPC_TLS_PIN_LEN, smtpc_fmt_size(num, len));
     }
     memcpy(cfg->pin, pin, SMTPC_TLS_PIN_LEN);
     cfg->have_pin = 1;

@@ -11,7 +11,8 @@ smtpc_transport *smtpc_transport_create(const smtpc_allocator *alloc, smtpc_send
                                         smtpc_recv_fn recv, smtpc_close_fn close, void *user)
 {
     smtpc_allocator a;
-    smtpc_allocator_init(&a, alloc);
+    if (smtpc_allocator_init(&a, alloc) != SMTPC_OK)
+        return NULL;
     smtpc_transport *t = smtpc_alloc(&a, sizeof *t);
     if (!t)
         return NULL;
@@ -57,7 +58,8 @@ int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_send_fn se
     if (!out)
         return SMTPC_EINVAL;
     *out = NULL;
-    if (!send || !recv)
+    smtpc_allocator probe; /* no allocator and no default (-Dport=none) */
+    if (!send || !recv || smtpc_allocator_init(&probe, alloc) != SMTPC_OK)
         return SMTPC_EINVAL;
     smtpc_transport *t = smtpc_transport_create(alloc, send, recv, close, user);
     if (!t)

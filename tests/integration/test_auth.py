@@ -9,6 +9,9 @@ Usage: /usr/bin/python3 test_auth.py PATH-TO-auth_client
 SMTPC_TEST_TLS=0 (set by meson for -Dtls=disabled) runs every mechanism over
 plaintext, explicitly allowed, instead of STARTTLS, and checks that a build
 without TLS refuses the levels that need it before sending anything.
+SMTPC_TEST_SASL_CRYPTO=0 (-Dsasl_crypto=disabled) runs the mechanisms the
+build has, and checks that asking for CRAM-MD5 or SCRAM-SHA-256 is refused
+with SMTPC_ENOTSUP before connecting and that they are never chosen.
 """
 
 import base64
@@ -30,6 +33,9 @@ CERTDIR = None
 # Whether the library under test has TLS (see the usage above).
 HAVE_TLS = os.environ.get("SMTPC_TEST_TLS", "1") != "0"
 NO_TLS_REASON = "TLS is compiled out (-Dtls=disabled)"
+HAVE_SASL_CRYPTO = os.environ.get("SMTPC_TEST_SASL_CRYPTO", "1") != "0"
+NO_CRYPTO_REASON = "CRAM-MD5 and SCRAM are compiled out (-Dsasl_crypto=disabled)"
+HASH_MECHS = ("CRAM-MD5", "SCRAM-SHA-256")
 
 USER = "alice@example.org"
 # Long and unusual, so that every base64 alignment of them is long enough
@@ -38,6 +44,10 @@ PASSWORD = "Corr3ct-Horse_Battery~Staple"
 TOKEN = "ya29.a0AfH6SMBx-Tok3n_for_smtpc.tests-0123456789"
 PASSWORD_MECHS = ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256")
 TOKEN_MECHS = ("XOAUTH2", "OAUTHBEARER")
+# The mechanisms of the library under test.
+BUILT_MECHS = tuple(m for m in ALL_MECHANISMS if HAVE_SASL_CRYPTO or m not in HASH_MECHS)
+# What a password picks when the server offers everything.
+STRONGEST_PASSWORD_MECH = "SCRAM-SHA-256" if HAVE_SASL_CRYPTO else "PLAIN"
 
 
 def wire_blobs(user, password, token):
@@ -216,12 +226,12 @@ class MechanismTests(AuthTestCase):
         return srv, run
 
     def test_good_credentials(self):
-        for mech in ALL_MECHANISMS:
+        for mech in BUILT_MECHS:
             with self.subTest(mech=mech):
                 self.check_good(mech)
 
     def test_bad_credentials(self):
-        for mech in ALL_MECHANISMS:
+        for mech in BUILT_MECHS:
             with self.subTest(mech=mech):
                 srv, _ = self.check_bad(mech)
                 if mech in TOKEN_MECHS:
@@ -249,7 +259,7 @@ class MechanismTests(AuthTestCase):
         # its UTF-8 bytes.
         user = "we,ird=user@example.org"
         password = "p\u00e4ss w\u00f6rd \u20ac 42"
-        for mech in ALL_MECHANISMS:
+        for mech in BUILT_MECHS:
             token = TOKEN if mech in TOKEN_MECHS else None
             with self.subTest(mech=mech), server(users={user: password},
                                                  tokens={user: TOKEN}) as srv:
@@ -260,6 +270,7 @@ class MechanismTests(AuthTestCase):
                 self.assertDelivered(srv, run)
                 self.assertEqual(leaks_in(run.trace, password), [], run.describe())
 
+    @unittest.skipUnless(HAVE_SASL_CRYPTO, NO_CRYPTO_REASON + ": LeftOutTests checks the refusal")
     def test_scram_wrong_server_signature(self):
         with server(scram_bad_signature=True) as srv:
             run = run_client(srv, "--mechs", "SCRAM-SHA-256", "--send")
@@ -269,6 +280,7 @@ class MechanismTests(AuthTestCase):
         self.assertEqual(srv.handler.envelopes, [], "mail sent to an unproven server")
         self.assertTraceClean(run)
 
+    @unittest.skipUnless(HAVE_SASL_CRYPTO, NO_CRYPTO_REASON + ": LeftOutTests checks the refusal")
     def test_scram_server_error_final(self):
         with server(scram_error_final=True) as srv:
             run = run_client(srv, "--mechs", "SCRAM-SHA-256", password="Wrong-" + PASSWORD)
@@ -280,9 +292,9 @@ class MechanismTests(AuthTestCase):
     def test_implicit_tls(self):
         with server(implicit_tls=True) as srv:
             run = run_client(srv, "--send", security="tls")
-        self.assertConnected(run, "SCRAM-SHA-256")
+        self.assertConnected(run, STRONGEST_PASSWORD_MECH)
         self.assertEqual(run.connect["encrypted"], 1)
-        self.assertEqual(srv.succeeded(), ["SCRAM-SHA-256"])
+        self.assertEqual(srv.succeeded(), [STRONGEST_PASSWORD_MECH])
         self.assertTrue(srv.auth_log[-1]["tls"])
         self.assertDelivered(srv, run)
         self.assertNotIn("STARTTLS", run.trace)
@@ -302,10 +314,11 @@ class SelectionTests(AuthTestCase):
         self.assertIn("authenticating with " + expected, run.trace)
 
     def test_password_prefers_scram(self):
-        self.check(ALL_MECHANISMS, "SCRAM-SHA-256")
+        self.check(ALL_MECHANISMS, STRONGEST_PASSWORD_MECH)
 
     def test_password_without_scram_prefers_cram_md5(self):
-        self.check(("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"), "CRAM-MD5")
+        self.check(("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"),
+                   "CRAM-MD5" if HAVE_SASL_CRYPTO else "PLAIN")
 
     def test_password_plain_before_login(self):
         self.check(("LOGIN", "PLAIN"), "PLAIN")
@@ -343,9 +356,9 @@ class PolicyTests(AuthTestCase):
     def test_plaintext_allowed_explicitly(self):
         with server(starttls=False, auth_require_tls=False) as srv:
             run = run_client(srv, "--allow-plaintext", "--send", security="plain")
-        self.assertConnected(run, "SCRAM-SHA-256")
+        self.assertConnected(run, STRONGEST_PASSWORD_MECH)
         self.assertEqual(run.connect["encrypted"], 0)
-        self.assertEqual(srv.succeeded(), ["SCRAM-SHA-256"])
+        self.assertEqual(srv.succeeded(), [STRONGEST_PASSWORD_MECH])
         self.assertFalse(srv.auth_log[-1]["tls"])
         self.assertDelivered(srv, run)
         self.assertTraceClean(run)
@@ -374,9 +387,13 @@ class PolicyTests(AuthTestCase):
         self.assertEqual(srv.auth_lines(), [])
 
     def test_no_common_mechanism(self):
-        cases = [(("PLAIN", "LOGIN"), ["--mechs", "SCRAM-SHA-256,CRAM-MD5"], None),
-                 (PASSWORD_MECHS, [], TOKEN),
+        cases = [(PASSWORD_MECHS, [], TOKEN),
                  (TOKEN_MECHS, [], None)]
+        if HAVE_SASL_CRYPTO:
+            cases.append((("PLAIN", "LOGIN"), ["--mechs", "SCRAM-SHA-256,CRAM-MD5"], None))
+        else:
+            # The server's only password mechanisms are left out of the build.
+            cases.append((HASH_MECHS + TOKEN_MECHS, [], None))
         for offered, args, token in cases:
             with self.subTest(offered=offered, args=args, token=bool(token)):
                 with server(mechanisms=offered) as srv:
@@ -443,18 +460,42 @@ class NoTlsTests(AuthTestCase):
     def test_starttls_optional_plaintext_allowed(self):
         with server(auth_require_tls=False) as srv:
             run = run_client(srv, "--allow-plaintext", "--send", security="starttls-optional")
-        self.assertConnected(run, "SCRAM-SHA-256")
+        self.assertConnected(run, STRONGEST_PASSWORD_MECH)
         self.assertEqual(run.connect["encrypted"], 0)
         self.assertNotIn(b"STARTTLS\r\n", [line for _, line in srv.client_lines()])
         self.assertDelivered(srv, run)
         self.assertTraceClean(run)
 
 
+@unittest.skipIf(HAVE_SASL_CRYPTO, "these check a build without SASL crypto "
+                 "(-Dsasl_crypto=disabled)")
+class LeftOutTests(AuthTestCase):
+    """A build without SASL crypto: CRAM-MD5 and SCRAM-SHA-256 asked for
+    alone are refused (SMTPC_ENOTSUP) before anything is sent; offered by
+    the server beside PLAIN they are passed over."""
+
+    def test_hash_mechanisms_refused(self):
+        for mechs in ("CRAM-MD5", "SCRAM-SHA-256", "SCRAM-SHA-256,CRAM-MD5"):
+            with self.subTest(mechs=mechs), server() as srv:
+                run = run_client(srv, "--mechs", mechs, "--send")
+                self.assertEqual(run.returncode, 3, run.describe())
+                self.assertIn("settings refused: not supported", run.stderr, run.describe())
+                self.assertEqual(srv.client_lines(), [], "the client sent something")
+                self.assertEqual(srv.handler.envelopes, [])
+
+    def test_plain_chosen_over_hashes(self):
+        with server(mechanisms=("CRAM-MD5", "SCRAM-SHA-256", "LOGIN", "PLAIN")) as srv:
+            run = run_client(srv, "--send")
+        self.assertConnected(run, "PLAIN")
+        self.assertEqual([line.split()[1] for _, line in srv.auth_lines()], [b"PLAIN"])
+        self.assertDelivered(srv, run)
+
+
 class TraceTests(AuthTestCase):
     def test_every_mechanism_traced_without_secrets(self):
         # Good and bad secrets through every mechanism, all in one trace
         # search; the SASL lines must be there, only redacted.
-        for mech in ALL_MECHANISMS:
+        for mech in BUILT_MECHS:
             for good in (True, False):
                 is_token = mech in TOKEN_MECHS
                 password = PASSWORD if good else "Wrong-" + PASSWORD
