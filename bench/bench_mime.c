@@ -2,6 +2,8 @@
  * smtpc_message_read, next to raw libb64 encoding the same bytes.
  *
  *   bench_mime smtpc|libb64 [MiB]      (default 256)
+ *   bench_mime smtpc-dkim MiB KEYFILE  (the same message DKIM-signed with the
+ *                                       RSA key in KEYFILE: two passes)
  *   bench_mime parts|headers [N]       (default 10000)
  *
  * The attachment comes from a read callback repeating a 1 MiB block of
@@ -44,6 +46,12 @@ static int src_read(void *user, uint8_t *buf, size_t cap, size_t *len)
     return 0;
 }
 
+static int src_rewind(void *user)
+{
+    ((src *)user)->pos = 0;
+    return 0;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -70,18 +78,29 @@ static uint64_t drain(smtpc_message *m)
     return out;
 }
 
-static uint64_t run_smtpc(uint64_t size)
+static uint64_t run_smtpc(uint64_t size, const char *dkim_key)
 {
     smtpc_message *m;
+    smtpc_dkim *d = NULL;
     src s = {size, 0};
     if (smtpc_message_new(NULL, &m) || smtpc_message_set_from(m, "a@example.com", "A") ||
         smtpc_message_add_to(m, "b@example.com", "B") || smtpc_message_set_subject(m, "bench") ||
         smtpc_message_set_text(m, "attached", 8, SMTPC_MEM_COPY) ||
-        smtpc_message_attach_reader(m, src_read, NULL, &s, (int64_t)size, "big.bin", NULL)) {
+        smtpc_message_attach_reader(m, src_read, src_rewind, &s, (int64_t)size, "big.bin",
+                                    NULL)) {
         fprintf(stderr, "build failed\n");
         exit(1);
     }
-    return drain(m);
+    if (dkim_key && (smtpc_dkim_new(NULL, &d) || smtpc_dkim_set_key_file(d, dkim_key, NULL) ||
+                     smtpc_dkim_set_domain(d, "example.com") ||
+                     smtpc_dkim_set_selector(d, "bench") || smtpc_message_add_dkim(m, d))) {
+        fprintf(stderr, "DKIM setup failed: %s\n",
+                d ? smtpc_error_message(smtpc_dkim_error(d)) : "no signer (DKIM not built?)");
+        exit(1);
+    }
+    uint64_t out = drain(m);
+    smtpc_dkim_free(d);
+    return out;
 }
 
 static uint64_t run_libb64(uint64_t size)
@@ -146,8 +165,11 @@ int main(int argc, char **argv)
                (unsigned long long)out, ru.ru_maxrss);
         return 0;
     }
-    if (argc < 2 || (strcmp(argv[1], "smtpc") && strcmp(argv[1], "libb64"))) {
-        fprintf(stderr, "usage: bench_mime smtpc|libb64 [MiB] | parts|headers [N]\n");
+    int dkim = argc >= 2 && !strcmp(argv[1], "smtpc-dkim");
+    if (argc < 2 || (strcmp(argv[1], "smtpc") && strcmp(argv[1], "libb64") && !dkim) ||
+        (dkim && argc < 4)) {
+        fprintf(stderr, "usage: bench_mime smtpc|libb64 [MiB] | smtpc-dkim MiB KEYFILE | "
+                        "parts|headers [N]\n");
         return 2;
     }
     uint64_t mib = argc > 2 ? strtoull(argv[2], NULL, 10) : 256;
@@ -159,7 +181,8 @@ int main(int argc, char **argv)
         block[i] = (uint8_t)x;
     }
     double t0 = now();
-    uint64_t out = strcmp(argv[1], "smtpc") == 0 ? run_smtpc(mib << 20) : run_libb64(mib << 20);
+    uint64_t out = strcmp(argv[1], "libb64") == 0 ? run_libb64(mib << 20)
+                                                   : run_smtpc(mib << 20, dkim ? argv[3] : NULL);
     double dt = now() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -9,6 +9,7 @@
  *   smtpc/engine.h     the sans-io SMTP engine
  *   smtpc/client.h     the blocking client
  *   smtpc/message.h    the streaming MIME message builder
+ *   smtpc/dkim.h       DKIM signing of built and raw messages
  *
  * ---------------------------------------------------------------------------
  * Conventions. They hold for every call unless its own comment says
@@ -108,5 +109,6 @@
 #include "smtpc/auth.h"
 #include "smtpc/client.h"
 #include "smtpc/message.h"
+#include "smtpc/dkim.h"
 
 #endif

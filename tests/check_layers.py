@@ -25,6 +25,7 @@ RANK = {
     "port": 1,       # clock, random bytes, errno text: the only OS-facing code
     "codec": 2,      # reply parser, command writer, dot-stuffer, base64, QP, headers
     "sasl": 3,       # AUTH mechanisms
+    "dkim": 3,       # DKIM signing (canonicalization, signatures)
     "engine": 4,     # sans-io SMTP
     "message": 4,    # streaming MIME
     "transport": 4,  # socket and callback transports

@@ -39,6 +39,7 @@ int smtpc_msg_result(smtpc_message *msg, int rc)
 static void touch(smtpc_message *msg)
 {
     msg->frozen = 0;
+    msg->dkim_stale = 1;
     msg->leaf_p = NULL;
     msg->hdr_p = NULL;
     int rc = smtpc_message_rewind(msg);
@@ -124,6 +125,7 @@ void smtpc_message_free(smtpc_message *msg)
     free_part(msg, msg->html);
     free_parts(msg, msg->inlines);
     free_parts(msg, msg->attachments);
+    smtpc_msg_dkim_free(msg);
     smtpc_free(&a, msg, sizeof *msg);
 }
 

@@ -60,6 +60,12 @@ static const char *id_domain(const smtpc_message *msg)
 int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
 {
     smtpc_hfold f;
+    size_t n_sigs = smtpc_msg_dkim_count(msg);
+    if (h < n_sigs) {
+        smtpc_msg_dkim_header(msg, h, s);
+        return 1;
+    }
+    h -= n_sigs;
     switch (h) {
     case H_DATE:
         smtpc_hfold_begin(&f, s, "Date", 0);
@@ -111,7 +117,7 @@ int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
 
 size_t smtpc_msg_header_steps(const smtpc_message *msg)
 {
-    return H_FIXED + msg->n_headers + 1;
+    return smtpc_msg_dkim_count(msg) + H_FIXED + msg->n_headers + 1;
 }
 
 static void boundary(const smtpc_message *msg, size_t k, char *out, size_t cap)

@@ -170,6 +170,10 @@ struct smtpc_message {
      * does a rewind need to visit every part. */
     int sources_dirty;
     smtpc_error error; /* the last failure (smtpc_message_error) */
+    /* DKIM signers and their signatures (message_dkim.c); stale after any
+     * change. */
+    struct smtpc_msg_dkim *dkim;
+    int dkim_stale;
 
     uint8_t stage[SMTPC_MSG_WORK];
     uint8_t raw[SMTPC_MSG_RAW];
@@ -220,6 +224,13 @@ int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src);
 void smtpc_msg_body_begin(smtpc_message *msg, smtpc_msg_part *p);
 int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t *got,
                            int *done);
+
+/* message_dkim.c: sign when at the start and stale (a first pass over
+ * the message); the signature headers then lead the header steps. */
+int smtpc_msg_dkim_prepare(smtpc_message *msg);
+size_t smtpc_msg_dkim_count(const smtpc_message *msg);
+void smtpc_msg_dkim_header(const smtpc_message *msg, size_t i, struct smtpc_hsink *s);
+void smtpc_msg_dkim_free(smtpc_message *msg);
 
 /* message_date.c: RFC 5322 date-time ("Tue, 01 Jul 2025 10:00:00 +0200"). */
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap);

@@ -97,6 +97,8 @@ int smtpc_message_read(smtpc_message *msg, uint8_t *buf, size_t cap, size_t *len
     if (msg->err)
         return smtpc_msg_result(msg, msg->err);
     int rc = smtpc_msg_freeze(msg);
+    if (!rc)
+        rc = smtpc_msg_dkim_prepare(msg);
     if (rc)
         return msg->err = smtpc_msg_result(msg, rc);
     size_t n = 0;
@@ -166,6 +168,8 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
     if (!msg || !size)
         return SMTPC_EINVAL;
     int rc = smtpc_msg_freeze(msg);
+    if (!rc)
+        rc = smtpc_msg_dkim_prepare(msg);
     if (rc)
         return smtpc_msg_result(msg, rc);
     smtpc_hsink s;

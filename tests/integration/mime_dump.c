@@ -18,6 +18,9 @@
  *   attach-gen BYTES|SEED|FILENAME|TYPE|KNOWN  (callback, pseudo-random bytes)
  *   attach-fail BYTES|FAILAT|FILENAME          (callback failing at FAILAT)
  *   inline-file PATH|CID|FILENAME|TYPE
+ *   attach-once BYTES|SEED|FILENAME            (callback with no rewind)
+ *   dkim KEYFILE|DOMAIN|SELECTOR|HCANON/BCANON|EXPIRE   (a DKIM signer; real
+ *                       clock for t= and x=; EXPIRE seconds or empty)
  * Date and boundaries are fixed (clock and random hooks) so that every run
  * gives the same bytes. */
 #include <stdint.h>
@@ -29,6 +32,7 @@
 #include "test_tcp_transport.h"
 
 #define MAX_GEN 16
+#define MAX_DKIM 8
 
 typedef struct gen {
     uint64_t size, pos, seed, state;
@@ -144,6 +148,8 @@ int main(int argc, char **argv)
     smtpc_message_set_random(msg, fixed_random, NULL);
     gen gens[MAX_GEN];
     int n_gens = 0;
+    smtpc_dkim *signers[MAX_DKIM];
+    int n_signers = 0;
     char *bodies[2] = {NULL, NULL};
     static char line[65536];
     int rc = 0, lineno = 0;
@@ -227,6 +233,38 @@ int main(int argc, char **argv)
             g->fail_at = (int64_t)strtoull(f[1], NULL, 10);
             rc = smtpc_message_attach_reader(msg, gen_read, gen_rewind, g, (int64_t)g->size,
                                              f[2], NULL);
+        } else if (!strcmp(cmd, "attach-once") && n_gens < MAX_GEN) {
+            gen *g = &gens[n_gens++];
+            g->size = strtoull(f[0], NULL, 10);
+            g->seed = g->state = strtoull(f[1], NULL, 10) | 1;
+            g->pos = 0;
+            g->fail_at = -1;
+            rc = smtpc_message_attach_reader(msg, gen_read, NULL, g, (int64_t)g->size, f[2],
+                                             NULL);
+        } else if (!strcmp(cmd, "dkim") && n_signers < MAX_DKIM) {
+            smtpc_dkim *d;
+            rc = smtpc_dkim_new(NULL, &d);
+            if (rc) {
+                fprintf(stderr, "spec line %d: smtpc_dkim_new: %d\n", lineno, rc);
+                break;
+            }
+            signers[n_signers++] = d;
+            int relaxed_h = !f[3] || strncmp(f[3], "simple", 6) != 0;
+            int relaxed_b = !f[3] || !strstr(f[3], "/simple");
+            rc = smtpc_dkim_set_key_file(d, f[0], NULL);
+            if (!rc)
+                rc = smtpc_dkim_set_domain(d, f[1]);
+            if (!rc)
+                rc = smtpc_dkim_set_selector(d, f[2]);
+            if (!rc)
+                rc = smtpc_dkim_set_canonicalization(d, relaxed_h, relaxed_b);
+            if (!rc && f[4])
+                rc = smtpc_dkim_set_timestamps(d, 1, (int64_t)strtoll(f[4], NULL, 10));
+            if (!rc)
+                rc = smtpc_message_add_dkim(msg, d);
+            else
+                fprintf(stderr, "spec line %d: %s\n", lineno,
+                        smtpc_error_message(smtpc_dkim_error(d)));
         } else if (!strcmp(cmd, "inline-file")) {
             rc = smtpc_message_inline_file(msg, f[0], f[1], f[2], f[3]);
         } else {
@@ -268,6 +306,8 @@ int main(int argc, char **argv)
             smtpc_client_quit(c);
         smtpc_client_free(c);
         smtpc_message_free(msg);
+        for (int i = 0; i < n_signers; i++)
+            smtpc_dkim_free(signers[i]);
         free(bodies[0]);
         free(bodies[1]);
         return src ? 3 : 0;
@@ -286,6 +326,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "error %d (%s): %s\n", rc, smtpc_strerror(rc),
                 smtpc_error_message(smtpc_message_error(msg)));
     smtpc_message_free(msg);
+    for (int i = 0; i < n_signers; i++)
+        smtpc_dkim_free(signers[i]);
     free(bodies[0]);
     free(bodies[1]);
     return rc ? 2 : 0;
