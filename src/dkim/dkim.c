@@ -12,6 +12,7 @@
 #endif
 
 #include "alloc.h"
+#include "fmt.h"
 #include "dkim_canon.h"
 #include "dkim_internal.h"
 #include "dkim_sign.h"
@@ -285,10 +286,12 @@ int smtpc_dkim_set_headers(smtpc_dkim *d, const char *const *names, size_t n)
                                SMTPC_DKIM_MAX_HEADERS);
     int from = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!names[i] || !check_name(names[i]))
+        if (!names[i] || !check_name(names[i])) {
+            char num[SMTPC_FMT_INT_MAX];
             return smtpc_error_set(&d->error, SMTPC_EHEADER,
-                                   "DKIM header name %zu: 1..%d printable characters, no ':'",
-                                   i, SMTPC_DKIM_NAME_MAX);
+                                   "DKIM header name %s: 1..%d printable characters, no ':'",
+                                   smtpc_fmt_size(num, i), SMTPC_DKIM_NAME_MAX);
+        }
         /* A name twice would sign its instances twice over. */
         for (size_t j = 0; j < i; j++)
             if (smtpc_dkim_name_eq(names[i], strlen(names[i]), names[j]))
@@ -368,9 +371,10 @@ int smtpc_dkim_sign_raw(smtpc_dkim *d, const uint8_t *data, size_t len, char *ou
     if (rc == 0) {
         if (n + 1 > cap) {
             *out_len = n + 1;
+            char need[SMTPC_FMT_INT_MAX], have[SMTPC_FMT_INT_MAX];
             rc = smtpc_error_set(&d->error, SMTPC_ETOOLONG,
-                                 "the DKIM-Signature header needs %zu bytes, the buffer has %zu",
-                                 n + 1, cap);
+                                 "the DKIM-Signature header needs %s bytes, the buffer has %s",
+                                 smtpc_fmt_size(need, n + 1), smtpc_fmt_size(have, cap));
         } else {
             memcpy(out, hdr, n + 1);
             *out_len = n;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "fmt.h"
 #include "base64_stream.h"
 #include "dkim_canon.h"
 #include "dkim_internal.h"
@@ -451,11 +452,11 @@ int smtpc_dkim_ctx_final(smtpc_dkim_ctx *c, const char **header, size_t *len)
     tag(c, "d", d->domain);
     tag(c, "s", d->selector);
     if (d->timestamp) {
-        snprintf(v, sizeof v, "%lld", (long long)t);
+        smtpc_fmt_i64(v, (int64_t)t, 1);
         tag(c, "t", v);
     }
     if (d->expire) {
-        snprintf(v, sizeof v, "%lld", (long long)(t + d->expire));
+        smtpc_fmt_i64(v, (int64_t)(t + d->expire), 1);
         tag(c, "x", v);
     }
     write_h(c);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "fmt.h"
 #include "dkim_sign.h"
 #include "header_encode.h"
 #include "message_internal.h"
@@ -119,6 +120,13 @@ static int first_pass(smtpc_message *msg, smtpc_dkim_ctx **ctx)
     }
 }
 
+static int signer_failed(smtpc_message *msg, int rc, size_t i)
+{
+    char num[SMTPC_FMT_INT_MAX];
+    return smtpc_msg_fail(msg, rc, "DKIM signer %s: %s", smtpc_fmt_size(num, i + 1),
+                          smtpc_error_message(smtpc_dkim_error(msg->dkim->signer[i])));
+}
+
 static int sign_all(smtpc_message *msg)
 {
     struct smtpc_msg_dkim *st = msg->dkim;
@@ -127,8 +135,7 @@ static int sign_all(smtpc_message *msg)
     size_t i;
     for (i = 0; i < st->n && !rc; i++)
         if ((rc = smtpc_dkim_ctx_new(st->signer[i], &ctx[i])) != 0)
-            rc = smtpc_msg_fail(msg, rc, "DKIM signer %zu: %s", i + 1,
-                                smtpc_error_message(smtpc_dkim_error(st->signer[i])));
+            rc = signer_failed(msg, rc, i);
     if (!rc) {
         st->busy = 1;
         rc = first_pass(msg, ctx);
@@ -147,8 +154,7 @@ static int sign_all(smtpc_message *msg)
         const char *h;
         size_t n;
         if ((rc = smtpc_dkim_ctx_final(ctx[i], &h, &n)) != 0) {
-            rc = smtpc_msg_fail(msg, rc, "DKIM signer %zu: %s", i + 1,
-                                smtpc_error_message(smtpc_dkim_error(st->signer[i])));
+            rc = signer_failed(msg, rc, i);
         } else if (!(st->hdr[i] = smtpc_alloc(&msg->alloc, n + 1))) {
             rc = smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
         } else {
