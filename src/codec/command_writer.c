@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "smtpc/base.h"
+#include "smtpc/engine.h"
+#include "xtext.h"
 
 typedef struct cmd_line {
     char buf[SMTPC_COMMAND_MAX];
@@ -363,6 +365,42 @@ int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, con
 int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
                    int flags)
 {
+    return smtpc_cmd_mail_ext(out, cap, len, from, size, flags, NULL);
+}
+
+static void put_xtext(cmd_line *l, const char *s)
+{
+    size_t n = strlen(s), enc = smtpc_xtext_len(s, n);
+    if (l->overflow || enc > sizeof l->buf - l->len) {
+        l->overflow = 1;
+        return;
+    }
+    l->len += smtpc_xtext_encode(s, n, l->buf + l->len);
+}
+
+int smtpc_cmd_check_dsn_value(const char *value, size_t max)
+{
+    if (!value || !value[0])
+        return SMTPC_EINVAL;
+    size_t n = strlen(value);
+    /* xtext would carry CR and LF safely, but the library's rule is that
+     * no value for a command line may hold them. */
+    if (smtpc_cmd_check_value(value, n))
+        return SMTPC_EBADCHAR;
+    return smtpc_xtext_len(value, n) > max ? SMTPC_ETOOLONG : 0;
+}
+
+int smtpc_cmd_check_notify(int notify)
+{
+    const int any = SMTPC_NOTIFY_SUCCESS | SMTPC_NOTIFY_FAILURE | SMTPC_NOTIFY_DELAY;
+    if (notify == 0 || notify == SMTPC_NOTIFY_NEVER)
+        return 0;
+    return (notify & ~any) ? SMTPC_EINVAL : 0;
+}
+
+int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
+                       int flags, const char *envid)
+{
     cmd_line l;
     int rc;
 
@@ -384,10 +422,30 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
         put_str(&l, " BODY=8BITMIME");
     if (flags & SMTPC_CMD_SMTPUTF8)
         put_str(&l, " SMTPUTF8");
+    if (envid && (rc = smtpc_cmd_check_dsn_value(envid, SMTPC_ENVID_MAX)) < 0)
+        return rc;
+    if ((flags & SMTPC_CMD_RET_FULL) && (flags & SMTPC_CMD_RET_HDRS))
+        return SMTPC_EINVAL;
+    if (flags & SMTPC_CMD_RET_FULL)
+        put_str(&l, " RET=FULL");
+    if (flags & SMTPC_CMD_RET_HDRS)
+        put_str(&l, " RET=HDRS");
+    if (envid) {
+        put_str(&l, " ENVID=");
+        put_xtext(&l, envid);
+    }
+    if (flags & SMTPC_CMD_REQUIRETLS)
+        put_str(&l, " REQUIRETLS");
     return emit(&l, out, cap, len);
 }
 
 int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
+{
+    return smtpc_cmd_rcpt_ext(out, cap, len, to, 0, NULL);
+}
+
+int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, int notify,
+                       const char *orcpt)
 {
     cmd_line l;
     int rc;
@@ -397,10 +455,35 @@ int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
     rc = smtpc_address_check(to, 0, NULL);
     if (rc < 0)
         return rc;
+    if (smtpc_cmd_check_notify(notify))
+        return SMTPC_EINVAL;
+    if (orcpt && (rc = smtpc_cmd_check_dsn_value(orcpt, SMTPC_ORCPT_MAX)) < 0)
+        return rc;
     l.len = 0;
     l.overflow = 0;
     put_str(&l, "RCPT TO:<");
     put_str(&l, to);
     put(&l, ">", 1);
+    if (notify) {
+        static const struct {
+            int bit;
+            const char *name;
+        } names[] = {{SMTPC_NOTIFY_NEVER, "NEVER"},
+                     {SMTPC_NOTIFY_SUCCESS, "SUCCESS"},
+                     {SMTPC_NOTIFY_FAILURE, "FAILURE"},
+                     {SMTPC_NOTIFY_DELAY, "DELAY"}};
+        const char *sep = " NOTIFY=";
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (notify & names[i].bit) {
+                put_str(&l, sep);
+                put_str(&l, names[i].name);
+                sep = ",";
+            }
+        }
+    }
+    if (orcpt) {
+        put_str(&l, " ORCPT=rfc822;");
+        put_xtext(&l, orcpt);
+    }
     return emit(&l, out, cap, len);
 }
