@@ -28,6 +28,8 @@ struct smtpc_client {
     int msg_clock;     /* the whole-message deadline runs */
     int msg_ms;        /* ... it was this many ms */
     long long msg_end; /* ... and ends then (monotonic ms) */
+    int allow_no_dsn;  /* smtpc_client_allow_no_dsn */
+    const smtpc_dsn *dsn; /* the DSN request of the message being sent, or NULL */
 };
 
 /* Run the engine until idle, body wanted, or the session ended. */

@@ -170,6 +170,14 @@ struct smtpc_message {
      * does a rewind need to visit every part. */
     int sources_dirty;
     smtpc_error error; /* the last failure (smtpc_message_error) */
+    /* For the sending driver (message_send.c): the flags as the caller set
+     * them (flags holds those in force: see smtpc_message_set_server_caps),
+     * the server's capabilities (-1: none given), and the DSN request. */
+    int user_flags;
+    int server_caps;
+    int dsn_ret;
+    char *dsn_envid;
+    struct smtpc_msg_dsn_rcpt *dsn_rcpts;
 
     uint8_t stage[SMTPC_MSG_WORK];
     uint8_t raw[SMTPC_MSG_RAW];
@@ -220,6 +228,12 @@ int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src);
 void smtpc_msg_body_begin(smtpc_message *msg, smtpc_msg_part *p);
 int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t *got,
                            int *done);
+
+/* message_send.c */
+/* The flags in force for the next freeze: the caller's, adapted to the
+ * server's capabilities when they were given. */
+int smtpc_msg_effective_flags(const smtpc_message *msg);
+void smtpc_msg_dsn_free(smtpc_message *msg);
 
 /* message_date.c: RFC 5322 date-time ("Tue, 01 Jul 2025 10:00:00 +0200"). */
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap);
