@@ -8,6 +8,9 @@ smtpc_client_send_message):
 - The scripted server advertising DSN, REQUIRETLS and STARTTLS as each test
   asks, for the refusals before MAIL (no MAIL line may reach it) and for
   REQUIRETLS over verified TLS.
+- A real Postfix smtpd (postfix_server.py, a throwaway instance holding
+  every message): the queue file shows RET, ENVID, NOTIFY and ORCPT as
+  Postfix decoded them.
 - aiosmtpd with and without 8BITMIME (decode_data) and SMTPUTF8
   (enable_SMTPUTF8): what arrives is parsed with the email package and the
   text must come back exactly.
@@ -26,6 +29,7 @@ import unittest
 import harness
 from certs import make_certs
 from harness import AiosmtpdServer, DriverResult, SmtpSink, run_program
+from postfix_server import AVAILABLE as POSTFIX, WHY_UNAVAILABLE, PostfixServer
 from scripted_server import ScriptedServer
 
 TLS = os.environ.get("SMTPC_TEST_TLS", "1") == "1"
@@ -118,6 +122,47 @@ class SinkDsn(unittest.TestCase):
         self.assertEqual(recs[0]["mail_args"], "<sender@example.org> BODY=8BITMIME")
         self.assertEqual(recs[0]["rcpt_args"], ["<rcpt@example.org>"])
         self.assertIn("does not offer DSN", r.stderr)
+
+
+@unittest.skipUnless(POSTFIX, WHY_UNAVAILABLE)
+class PostfixDsn(unittest.TestCase):
+    """What a real MTA makes of the parameters after xtext decoding."""
+
+    def test_dsn_decoded_by_postfix(self):
+        rcpts = ("s@example.net", "f@example.net", "d@example.net", "n@example.net")
+        with PostfixServer() as pf:
+            r = send(pf.port, "--text-file", text_file(), "--subject", "Grüße",
+                     "--ret", "hdrs", "--envid", "Q+1 =x",
+                     "--notify", "s@example.net=s", "--notify", "f@example.net=f",
+                     "--notify", "d@example.net=d", "--notify", "*=never",
+                     "--orcpt", "f@example.net=Orig+F=1@example.org", to=rcpts)
+            self.assertEqual(r.returncode, 0, r.describe())
+            self.assertTrue(r.connect["capabilities"] & 0x080)  # DSN
+            held = pf.held()
+        self.assertEqual(len(held), 1, pf.log())
+        env = held[0]["envelope"]
+        self.assertEqual(env["envelope_id"], "Q+1 =x")
+        self.assertEqual(env["ret_flags"], "2")  # Postfix's DSN_RET_HDRS
+        got = {x["recipient"]: x for x in held[0]["recipients"]}
+        self.assertEqual(sorted(got), sorted(rcpts))
+        # Postfix's NOTIFY bits: NEVER 1, SUCCESS 2, FAILURE 4, DELAY 8
+        self.assertEqual([got[a]["notify_flags"] for a in rcpts], ["2", "4", "8", "1"])
+        self.assertEqual(got["f@example.net"]["dsn_orig_rcpt"], "rfc822;Orig+F=1@example.org")
+        msg = email.message_from_bytes(held[0]["content"], policy=email.policy.default)
+        self.assertEqual(str(msg["Subject"]), "Grüße")
+        self.assertEqual(msg.get_content(), TEXT)
+
+    def test_no_dsn_when_postfix_disables_it(self):
+        with PostfixServer(smtpd_discard_ehlo_keywords="dsn") as pf:
+            r = send(pf.port, "--text-file", text_file(), "--notify", "*=sf")
+            self.assertEqual(message_event(r)["rc_name"], "SMTPC_ENODSN", r.describe())
+            self.assertNotIn("C: MAIL", r.stderr)
+            r = send(pf.port, "--text-file", text_file(), "--notify", "*=sf", "--allow-no-dsn")
+            self.assertEqual(r.returncode, 0, r.describe())
+            held = pf.held()
+        self.assertEqual(len(held), 1, pf.log())
+        self.assertNotIn("envelope_id", held[0]["envelope"])
+        self.assertEqual(held[0]["recipients"][0].get("notify_flags", "0"), "0")
 
 
 def scripted(keywords, certs=None):
