@@ -52,6 +52,8 @@ SMTPC_API int smtpc_version_number(void);
 #define SMTPC_ESIZE -10       /* message larger than the server's SIZE limit */
 #define SMTPC_ESOURCE -11     /* a user read callback reported an error */
 #define SMTPC_ENORECIPIENTS -12 /* no recipient given */
+#define SMTPC_ENODSN -18      /* DSN parameters asked for but the server does not offer DSN */
+#define SMTPC_EREQUIRETLS -19 /* REQUIRETLS asked for without verified TLS or server support */
 
 /* Network errors (-20 .. -39). Sticky: the session is over. */
 #define SMTPC_ERESOLVE -20     /* host name could not be resolved */

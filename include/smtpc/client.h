@@ -111,6 +111,12 @@ SMTPC_API int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask);
  * mechanism the last connect used: smtpc_engine_auth_mechanism on
  * smtpc_client_engine(c). */
 SMTPC_API int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow);
+/* allow = 1: a message that asks for delivery status notifications
+ * (smtpc_message_set_dsn, smtpc_message_set_rcpt_dsn) goes to a server that
+ * does not offer DSN without them (RET, ENVID, NOTIFY and ORCPT dropped; a
+ * trace note says so). Default 0: such a send fails with SMTPC_ENODSN
+ * before MAIL, the session still usable. May change while connected. */
+SMTPC_API int smtpc_client_allow_no_dsn(smtpc_client *c, int allow);
 
 /* --- session --- */
 
@@ -147,7 +153,10 @@ SMTPC_API int smtpc_client_send(smtpc_client *c, const char *from, const char *c
  * the server will count it (line ends as CRLF, the last line completed,
  * before dot-stuffing), or -1 when unknown; it is declared with SIZE= and
  * checked against the server's limit. flags: SMTPC_MAIL_8BITMIME when the body may have 8-bit
- * bytes (an 8-bit byte in a body not so declared fails with SMTPC_E8BIT).
+ * bytes (an 8-bit byte in a body not so declared fails with SMTPC_E8BIT);
+ * SMTPC_MAIL_REQUIRETLS to send only over verified TLS (certificate and
+ * host name: the TLS configuration's SMTPC_TLS_VERIFY_REQUIRED) to a
+ * server offering REQUIRETLS, else SMTPC_EREQUIRETLS before MAIL.
  * A read error or 8-bit violation after DATA was accepted cannot be undone
  * in SMTP: the connection is dropped so that the server discards the
  * partial message, and the error says so. The whole message is bounded by
@@ -159,7 +168,14 @@ SMTPC_API int smtpc_client_send_stream(smtpc_client *c, const char *from,
 /* Send msg, made with the builder (smtpc/message.h), on a connected client
  * (smtpc_client_send_stream underneath, with the message's exact size when
  * known and the flags of smtpc_message_mail_flags). The message is rewound
- * first.
+ * first and adapted to the server (smtpc_message_set_server_caps with the
+ * session's capabilities): 8-bit text goes 8bit only to a server offering
+ * 8BITMIME, else quoted-printable or base64; SMTPUTF8 is used only when the
+ * message needs it (SMTPC_EUTF8 when the server lacks it). The message's
+ * DSN request (smtpc_message_set_dsn, smtpc_message_set_rcpt_dsn) goes on
+ * MAIL and RCPT (SMTPC_ENODSN before MAIL when the server does not offer
+ * DSN, unless smtpc_client_allow_no_dsn); SMTPC_MESSAGE_REQUIRETLS as
+ * smtpc_client_send_stream's SMTPC_MAIL_REQUIRETLS.
  * envelope_from: NULL means the From address. rcpts/n_rcpts: n_rcpts 0 means
  * every To, Cc and Bcc address (duplicates sent once). Bcc never appears in
  * the headers sent. Returns what smtpc_client_send_stream returns, except

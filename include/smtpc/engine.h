@@ -152,6 +152,69 @@ SMTPC_API int smtpc_engine_begin_session(smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_mail(smtpc_engine *e, const char *from,
                                       const char *const *rcpts, size_t n_rcpts, int64_t size,
                                       int flags);
+
+/* --- DSN (RFC 3461) and REQUIRETLS (RFC 8689) ------------------------------
+ * More flags for smtpc_engine_begin_mail and smtpc_engine_begin_mail_dsn. */
+/* Send only over TLS whose certificate and host name were verified (the
+ * driver said so: SMTPC_TLS_DONE_VERIFIED) to a server that offers
+ * REQUIRETLS, with REQUIRETLS on MAIL FROM. Otherwise begin_mail fails with
+ * SMTPC_EREQUIRETLS (the message says which condition failed) before
+ * anything is sent, and the session stays usable. */
+#define SMTPC_MAIL_REQUIRETLS 0x100
+/* When the server does not offer DSN, send without the DSN parameters
+ * instead of failing with SMTPC_ENODSN (a trace note says they were
+ * dropped). */
+#define SMTPC_MAIL_DSN_OPTIONAL 0x200
+
+#define SMTPC_CAP_REQUIRETLS 0x800 /* EHLO keyword REQUIRETLS */
+
+/* RET: what a failure report returns of the message. */
+#define SMTPC_DSN_RET_FULL 1 /* the whole message */
+#define SMTPC_DSN_RET_HDRS 2 /* its headers only */
+/* NOTIFY: when to report on a recipient. SMTPC_NOTIFY_NEVER stands alone;
+ * the others combine. */
+#define SMTPC_NOTIFY_NEVER 0x1
+#define SMTPC_NOTIFY_SUCCESS 0x2
+#define SMTPC_NOTIFY_FAILURE 0x4
+#define SMTPC_NOTIFY_DELAY 0x8
+
+/* A DSN request. Every field is optional (0 or NULL: that parameter is not
+ * sent); a request with none set is no request. The pointers are borrowed
+ * like the envelope, until the operation ends.
+ *   ret     0, SMTPC_DSN_RET_FULL or SMTPC_DSN_RET_HDRS (RET= on MAIL)
+ *   envid   envelope identifier, echoed in reports (ENVID= on MAIL): any
+ *           non-empty text without CR or LF, at most 100 octets once
+ *           xtext-encoded (every byte outside '!'..'~', and '+' and '=',
+ *           becomes "+XX")
+ *   notify  NULL, or one SMTPC_NOTIFY_* mask per recipient, 0 for none
+ *           (NOTIFY= on RCPT)
+ *   orcpt   NULL, or one original recipient address per recipient, NULL for
+ *           none (ORCPT=rfc822;<xtext> on RCPT, at most 500 octets encoded)
+ * Each MAIL and RCPT line with its parameters must fit in 512 octets. */
+typedef struct smtpc_dsn {
+    int ret;
+    const char *envid;
+    const int *notify;
+    const char *const *orcpt;
+} smtpc_dsn;
+
+/* smtpc_engine_begin_mail with a DSN request (dsn NULL: none). Besides the
+ * errors of smtpc_engine_begin_mail, before anything is sent:
+ * SMTPC_EINVAL (ret or a notify mask out of range, an empty envid or
+ * orcpt), SMTPC_EBADCHAR (CR or LF in envid or orcpt), SMTPC_ETOOLONG, and
+ * SMTPC_ENODSN when the server does not offer DSN (unless
+ * SMTPC_MAIL_DSN_OPTIONAL). */
+SMTPC_API int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from,
+                                          const char *const *rcpts, size_t n_rcpts,
+                                          int64_t size, int flags, const smtpc_dsn *dsn);
+
+/* The ok argument of smtpc_engine_tls_done: SMTPC_TLS_DONE_OK (1) for a
+ * session whose certificate was not verified, SMTPC_TLS_DONE_VERIFIED when
+ * the chain and the host name were (what SMTPC_MAIL_REQUIRETLS needs). */
+#define SMTPC_TLS_DONE_OK 1
+#define SMTPC_TLS_DONE_VERIFIED 2
+/* 1 after SMTPC_TLS_DONE_VERIFIED in this session, else 0. */
+SMTPC_API int smtpc_engine_tls_verified(const smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_rset(smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_noop(smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_quit(smtpc_engine *e);
@@ -196,7 +259,8 @@ SMTPC_API int smtpc_engine_body_end(smtpc_engine *e);
  * server discard the partial message. */
 SMTPC_API int smtpc_engine_body_ended(const smtpc_engine *e);
 /* Report the TLS handshake's outcome after SMTPC_WANT_TLS: ok = 1 for
- * success; otherwise code (SMTPC_ETLS*) and message describe the failure. */
+ * success (2 when the certificate was verified: SMTPC_TLS_DONE_VERIFIED);
+ * otherwise (0) code (SMTPC_ETLS*) and message describe the failure. */
 SMTPC_API int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message);
 /* Record a transport failure (code SMTPC_ETIMEDOUT, SMTPC_ECLOSED, ...). The
  * session ends; want becomes SMTPC_WANT_CLOSE. Returns the code recorded. */

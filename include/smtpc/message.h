@@ -78,6 +78,11 @@ typedef struct smtpc_message smtpc_message;
  * and a text body with such a line is never sent 7bit/8bit, so mbox
  * delivery cannot mangle it into ">From ". */
 #define SMTPC_MESSAGE_ESCAPE_FROM 0x4
+/* REQUIRETLS (RFC 8689): the message may travel only over verified TLS.
+ * smtpc_message_mail_flags then includes SMTPC_MAIL_REQUIRETLS, and
+ * smtpc_client_send_message fails with SMTPC_EREQUIRETLS, before MAIL, on
+ * a session that is not verified TLS to a server offering REQUIRETLS. */
+#define SMTPC_MESSAGE_REQUIRETLS 0x100
 
 /* Ownership of memory given to *_mem functions. */
 #define SMTPC_MEM_COPY 0   /* copied now: the caller's buffer may go at once */
@@ -231,7 +236,9 @@ SMTPC_API int smtpc_message_rewind(smtpc_message *msg);
 SMTPC_API int smtpc_message_size(smtpc_message *msg, int64_t *size);
 /* The SMTPC_MAIL_* flags (engine.h) a transaction carrying this message
  * needs: SMTPC_MAIL_8BITMIME when a part went 8bit or headers carry UTF-8,
- * SMTPC_MAIL_SMTPUTF8 when SMTPC_MESSAGE_SMTPUTF8 is set. Returns the flags
+ * SMTPC_MAIL_SMTPUTF8 when SMTPUTF8 is in use (SMTPC_MESSAGE_SMTPUTF8, or
+ * chosen for the server: smtpc_message_set_server_caps),
+ * SMTPC_MAIL_REQUIRETLS when SMTPC_MESSAGE_REQUIRETLS is set. Returns the flags
  * (>= 0) or a negative error as smtpc_message_size. */
 SMTPC_API int smtpc_message_mail_flags(smtpc_message *msg);
 /* --- envelope (for a driver sending the message) ------------------------- */
@@ -247,6 +254,55 @@ SMTPC_API const char *smtpc_message_from_address(const smtpc_message *msg);
  * valid until the recipient lists change or msg is freed. msg NULL: 0. */
 SMTPC_API size_t smtpc_message_envelope_rcpts(const smtpc_message *msg, const char **table,
                                               size_t cap);
+
+/* --- sending: the server's capabilities and DSN -------------------------- */
+
+/* The capabilities (SMTPC_CAP_* of smtpc/engine.h) of the server that will
+ * carry the message, so that its encodings suit that server; -1 (the
+ * default) forgets them and the flags alone decide. With them:
+ *   - 8-bit text bodies go 8bit when caps has SMTPC_CAP_8BITMIME, else
+ *     quoted-printable or base64, whatever SMTPC_MESSAGE_8BITMIME says;
+ *   - SMTPUTF8 is used when caps has SMTPC_CAP_SMTPUTF8 and the message
+ *     needs it: a UTF-8 address in From, To, Cc or Reply-To, or
+ *     SMTPC_MESSAGE_SMTPUTF8 set (raw UTF-8 headers wanted). Non-ASCII text
+ *     alone is RFC 2047-encoded, which any server relays. A UTF-8 address
+ *     without SMTPC_CAP_SMTPUTF8 makes read and size fail with SMTPC_EUTF8
+ *     naming the address.
+ * smtpc_client_send_message sets them from the session before every send,
+ * so you need not guess flags before connecting. A change rewinds the
+ * message (the same caps again changes nothing). Returns 0 or
+ * SMTPC_EINVAL (caps below -1). */
+SMTPC_API int smtpc_message_set_server_caps(smtpc_message *msg, int caps);
+
+/* Delivery status notifications (RFC 3461) asked for this message, sent by
+ * smtpc_client_send_message: which fails with SMTPC_ENODSN before MAIL when
+ * the server does not offer DSN, unless smtpc_client_allow_no_dsn. These do
+ * not change the message's bytes and do not rewind it.
+ * ret: 0 (server's choice), SMTPC_DSN_RET_FULL or SMTPC_DSN_RET_HDRS (what a
+ * failure report includes: smtpc/engine.h). envid: NULL for none, or an
+ * identifier echoed in the reports, copied: non-empty, no CR or LF
+ * (SMTPC_EBADCHAR), at most 100 octets once xtext-encoded (SMTPC_ETOOLONG).
+ * Replaces the previous ret and envid. */
+SMTPC_API int smtpc_message_set_dsn(smtpc_message *msg, int ret, const char *envid);
+/* NOTIFY and ORCPT for the envelope recipient address (compared byte for
+ * byte with the envelope's), or, address NULL, NOTIFY for every recipient
+ * without an entry of its own (orcpt must then be NULL). notify: 0 (none),
+ * SMTPC_NOTIFY_NEVER, or SMTPC_NOTIFY_SUCCESS, _FAILURE and _DELAY or-ed.
+ * orcpt: NULL, or the original recipient address, sent as
+ * ORCPT=rfc822;<xtext> (rules as for envid, at most 500 octets encoded).
+ * Replaces an earlier entry for the same address. Errors: SMTPC_EINVAL,
+ * SMTPC_EADDRESS, SMTPC_EBADCHAR, SMTPC_ETOOLONG, SMTPC_ENOMEM. */
+SMTPC_API int smtpc_message_set_rcpt_dsn(smtpc_message *msg, const char *address, int notify,
+                                         const char *orcpt);
+/* For a driver: the message's RET and ENVID (borrowed until changed) into
+ * *ret and *envid (either may be NULL). Returns 1 when any DSN setting is
+ * made (ret, envid or a recipient's), else 0. */
+SMTPC_API int smtpc_message_dsn(const smtpc_message *msg, int *ret, const char **envid);
+/* NOTIFY and ORCPT that apply to the envelope recipient address (its own
+ * entry, else the default) into *notify and *orcpt (either may be NULL;
+ * 0 / NULL when none). Returns 1 when an entry applies, else 0. */
+SMTPC_API int smtpc_message_rcpt_dsn(const smtpc_message *msg, const char *address,
+                                     int *notify, const char **orcpt);
 
 /* The last failure on msg: every call on msg that returns an error sets it
  * (the code returned and a message naming the cause); a sticky read error

@@ -21,6 +21,8 @@ const char *smtpc_strerror(int code)
     case SMTPC_ESIZE: return "message larger than the server accepts";
     case SMTPC_ESOURCE: return "message source read failed";
     case SMTPC_ENORECIPIENTS: return "no recipients";
+    case SMTPC_ENODSN: return "delivery status notifications asked for but the server does not offer DSN";
+    case SMTPC_EREQUIRETLS: return "REQUIRETLS needs a verified TLS session to a server that offers REQUIRETLS";
     case SMTPC_ERESOLVE: return "host name could not be resolved";
     case SMTPC_ECONNREFUSED: return "connection refused";
     case SMTPC_ECONNECT: return "connection failed";

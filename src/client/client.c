@@ -152,6 +152,7 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send)
  * applied. */
 enum { SET_SERVER, SET_TIMEOUT, SET_EHLO, SET_SECURITY, SET_TRACE, SET_TRANSPORT, SET_TLS,
        SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_BUFFERS, SET_CLOCK,
+       SET_NO_DSN,
        SET_COUNT };
 static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_server",      "smtpc_client_set_timeout",
@@ -160,7 +161,7 @@ static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_tls_config",  "smtpc_client_set_credentials",
     "smtpc_client_set_oauth_token", "smtpc_client_set_auth_mechanisms",
     "smtpc_client_allow_plaintext_auth", "smtpc_client_set_buffers",
-    "smtpc_client_set_clock",
+    "smtpc_client_set_clock", "smtpc_client_allow_no_dsn",
 };
 
 static int setting(smtpc_client *c, int which, int rc, const char *why)
@@ -439,6 +440,17 @@ int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow)
     return setting(c, SET_PLAINTEXT, smtpc_engine_allow_plaintext_auth(c->engine, allow), NULL);
 }
 
+int smtpc_client_allow_no_dsn(smtpc_client *c, int allow)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 1);
+    if (why)
+        return setting(c, SET_NO_DSN, SMTPC_ESTATE, why);
+    c->allow_no_dsn = allow != 0;
+    return setting(c, SET_NO_DSN, SMTPC_OK, NULL);
+}
+
 
 /* --- moving bytes --- */
 
@@ -482,7 +494,14 @@ static int start_tls(smtpc_client *c)
     char msg[SMTPC_ERRMSG_MAX];
     if (c->trace && smtpc_transport_tls_info(tls, msg, sizeof msg) == 0)
         trace_info(c, msg);
-    return smtpc_engine_tls_done(c->engine, 1, 0, NULL);
+    /* A handshake that succeeded with verification on has checked the
+     * chain and the host name: what REQUIRETLS asks for. A pin alone is
+     * not that. */
+    return smtpc_engine_tls_done(c->engine,
+                                 smtpc_tls_config_verify_mode(cfg) == SMTPC_TLS_VERIFY_REQUIRED
+                                     ? SMTPC_TLS_DONE_VERIFIED
+                                     : SMTPC_TLS_DONE_OK,
+                                 0, NULL);
 }
 
 static int transport_failed(smtpc_client *c, int rc)
@@ -833,7 +852,9 @@ static int begin_send(smtpc_client *c, const char *from, const char *const *rcpt
     int rc = check_idle(c);
     if (rc)
         return rc;
-    rc = smtpc_engine_begin_mail(c->engine, from, rcpts, n_rcpts, size, flags);
+    rc = smtpc_engine_begin_mail_dsn(c->engine, from, rcpts, n_rcpts, size,
+                                     flags | (c->allow_no_dsn ? SMTPC_MAIL_DSN_OPTIONAL : 0),
+                                     c->dsn);
     if (rc)
         return engine_error(c, rc);
     return SMTPC_OK;

@@ -33,6 +33,8 @@ struct smtpc_client {
     long long msg_end; /* ... and ends then (monotonic ms) */
     smtpc_clock_ms_fn clock; /* the deadlines' clock; NULL: none (-Dport=none) */
     void *clock_user;
+    int allow_no_dsn;  /* smtpc_client_allow_no_dsn */
+    const smtpc_dsn *dsn; /* the DSN request of the message being sent, or NULL */
 };
 
 /* Run the engine until idle, body wanted, or the session ended. */

@@ -40,6 +40,44 @@ static int message_error(smtpc_client *c, const smtpc_message *msg, int rc)
 static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
                         const char *const *rcpts, size_t n_rcpts);
 
+/* The message's DSN request laid out for the engine: one NOTIFY and one
+ * ORCPT per envelope recipient, for the call. */
+typedef struct dsn_tables {
+    smtpc_dsn dsn;
+    int *notify;
+    const char **orcpt;
+    size_t n;
+} dsn_tables;
+
+static int make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const *rcpts,
+                    size_t n, dsn_tables *dt)
+{
+    if (!smtpc_message_dsn(msg, &dt->dsn.ret, &dt->dsn.envid))
+        return 0;
+    dt->notify = smtpc_alloc(&c->alloc, n * sizeof *dt->notify);
+    dt->orcpt = smtpc_alloc(&c->alloc, n * sizeof *dt->orcpt);
+    dt->n = n;
+    if (!dt->notify || !dt->orcpt) {
+        smtpc_free(&c->alloc, dt->notify, n * sizeof *dt->notify);
+        smtpc_free(&c->alloc, (void *)dt->orcpt, n * sizeof *dt->orcpt);
+        dt->notify = NULL;
+        return smtpc_error_set(&c->err, SMTPC_ENOMEM, "no memory for the DSN request");
+    }
+    for (size_t i = 0; i < n; i++)
+        smtpc_message_rcpt_dsn(msg, rcpts[i], &dt->notify[i], &dt->orcpt[i]);
+    dt->dsn.notify = dt->notify;
+    dt->dsn.orcpt = dt->orcpt;
+    return 0;
+}
+
+static void free_dsn(smtpc_client *c, dsn_tables *dt)
+{
+    if (!dt->notify)
+        return;
+    smtpc_free(&c->alloc, dt->notify, dt->n * sizeof *dt->notify);
+    smtpc_free(&c->alloc, (void *)dt->orcpt, dt->n * sizeof *dt->orcpt);
+}
+
 /* The message's callbacks (sources, rewinds) run inside this call: they are
  * the client's callbacks too (see smtpc_client_enter). */
 int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
@@ -62,6 +100,11 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
     smtpc_error_clear(&c->err);
     int rc = smtpc_message_rewind(msg);
     if (rc)
+        return message_error(c, msg, rc);
+    /* Encodings for the server at hand (8BITMIME, SMTPUTF8), decided now
+     * that its capabilities are known. */
+    if (c->connected && (rc = smtpc_message_set_server_caps(
+                             msg, smtpc_engine_capabilities(c->engine))))
         return message_error(c, msg, rc);
     int flags = smtpc_message_mail_flags(msg);
     if (flags < 0)
@@ -95,8 +138,17 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
         rcpts = table;
         n_rcpts = n_table;
     }
+    dsn_tables dt = {0};
+    rc = make_dsn(c, msg, rcpts, n_rcpts, &dt);
+    if (rc) {
+        smtpc_free(&c->alloc, (void *)table, table_bytes);
+        return rc;
+    }
     pull_state ps = {msg, 0};
+    c->dsn = dt.notify ? &dt.dsn : NULL;
     rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, pull, &ps, size, flags);
+    c->dsn = NULL;
+    free_dsn(c, &dt);
     smtpc_free(&c->alloc, (void *)table, table_bytes);
     if (rc == SMTPC_ESOURCE && ps.err) {
         /* The specific cause (unreadable file, failing callback, ...), with

@@ -1,11 +1,12 @@
-/* SMTP command lines. Each command is assembled in a local buffer and copied
- * out only once it is known to be valid and to fit, so a failed call leaves
- * the caller's buffer untouched. */
+/* SMTP command lines. Each command is checked and measured before a byte is
+ * written, so a failed call leaves the caller's buffer untouched. */
 #include "command_writer.h"
 
 #include <string.h>
 
 #include "smtpc/base.h"
+#include "smtpc/engine.h"
+#include "xtext.h"
 
 /* A command is built in two passes straight into the caller's buffer (no
  * 512-byte copy on the stack: small stacks): the first only measures, so
@@ -382,6 +383,44 @@ int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, con
 int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
                    int flags)
 {
+    return smtpc_cmd_mail_ext(out, cap, len, from, size, flags, NULL);
+}
+
+static void put_xtext(cmd_line *l, const char *s)
+{
+    size_t n = strlen(s), enc = smtpc_xtext_len(s, n);
+    if (l->overflow || enc > l->cap - l->len) {
+        l->overflow = 1;
+        return;
+    }
+    if (l->buf)
+        smtpc_xtext_encode(s, n, l->buf + l->len);
+    l->len += enc;
+}
+
+int smtpc_cmd_check_dsn_value(const char *value, size_t max)
+{
+    if (!value || !value[0])
+        return SMTPC_EINVAL;
+    size_t n = strlen(value);
+    /* xtext would carry CR and LF safely, but the library's rule is that
+     * no value for a command line may hold them. */
+    if (smtpc_cmd_check_value(value, n))
+        return SMTPC_EBADCHAR;
+    return smtpc_xtext_len(value, n) > max ? SMTPC_ETOOLONG : 0;
+}
+
+int smtpc_cmd_check_notify(int notify)
+{
+    const int any = SMTPC_NOTIFY_SUCCESS | SMTPC_NOTIFY_FAILURE | SMTPC_NOTIFY_DELAY;
+    if (notify == 0 || notify == SMTPC_NOTIFY_NEVER)
+        return 0;
+    return (notify & ~any) ? SMTPC_EINVAL : 0;
+}
+
+int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
+                       int flags, const char *envid)
+{
     cmd_line l;
     int rc;
 
@@ -390,6 +429,10 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
     rc = smtpc_address_check(from, 1, NULL);
     if (rc < 0)
         return rc;
+    if (envid && (rc = smtpc_cmd_check_dsn_value(envid, SMTPC_ENVID_MAX)) < 0)
+        return rc;
+    if ((flags & SMTPC_CMD_RET_FULL) && (flags & SMTPC_CMD_RET_HDRS))
+        return SMTPC_EINVAL;
     for (int pass = 0;; pass++) {
         begin(&l, out, cap, len, pass);
         put_str(&l, "MAIL FROM:<");
@@ -403,6 +446,16 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
             put_str(&l, " BODY=8BITMIME");
         if (flags & SMTPC_CMD_SMTPUTF8)
             put_str(&l, " SMTPUTF8");
+        if (flags & SMTPC_CMD_RET_FULL)
+            put_str(&l, " RET=FULL");
+        if (flags & SMTPC_CMD_RET_HDRS)
+            put_str(&l, " RET=HDRS");
+        if (envid) {
+            put_str(&l, " ENVID=");
+            put_xtext(&l, envid);
+        }
+        if (flags & SMTPC_CMD_REQUIRETLS)
+            put_str(&l, " REQUIRETLS");
         rc = emit(&l, len);
         if (rc <= 0)
             return rc;
@@ -410,6 +463,31 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
 }
 
 int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
+{
+    return smtpc_cmd_rcpt_ext(out, cap, len, to, 0, NULL);
+}
+
+static void put_notify(cmd_line *l, int notify)
+{
+    static const struct {
+        int bit;
+        const char *name;
+    } names[] = {{SMTPC_NOTIFY_NEVER, "NEVER"},
+                 {SMTPC_NOTIFY_SUCCESS, "SUCCESS"},
+                 {SMTPC_NOTIFY_FAILURE, "FAILURE"},
+                 {SMTPC_NOTIFY_DELAY, "DELAY"}};
+    const char *sep = " NOTIFY=";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (notify & names[i].bit) {
+            put_str(l, sep);
+            put_str(l, names[i].name);
+            sep = ",";
+        }
+    }
+}
+
+int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, int notify,
+                       const char *orcpt)
 {
     cmd_line l;
     int rc;
@@ -419,11 +497,21 @@ int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
     rc = smtpc_address_check(to, 0, NULL);
     if (rc < 0)
         return rc;
+    if (smtpc_cmd_check_notify(notify))
+        return SMTPC_EINVAL;
+    if (orcpt && (rc = smtpc_cmd_check_dsn_value(orcpt, SMTPC_ORCPT_MAX)) < 0)
+        return rc;
     for (int pass = 0;; pass++) {
         begin(&l, out, cap, len, pass);
         put_str(&l, "RCPT TO:<");
         put_str(&l, to);
         put(&l, ">", 1);
+        if (notify)
+            put_notify(&l, notify);
+        if (orcpt) {
+            put_str(&l, " ORCPT=rfc822;");
+            put_xtext(&l, orcpt);
+        }
         rc = emit(&l, len);
         if (rc <= 0)
             return rc;

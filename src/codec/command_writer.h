@@ -37,4 +37,28 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
 /* "RCPT TO:<to>"; to is checked (null path not allowed). */
 int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to);
 
+/* DSN (RFC 3461) and REQUIRETLS (RFC 8689) parameters. */
+#define SMTPC_CMD_RET_FULL 0x100
+#define SMTPC_CMD_RET_HDRS 0x200
+#define SMTPC_CMD_REQUIRETLS 0x400
+/* The longest ENVID and ORCPT values, xtext-encoded (RFC 3461 4.3, 4.2). */
+#define SMTPC_ENVID_MAX 100
+#define SMTPC_ORCPT_MAX 500
+/* smtpc_cmd_mail, then " RET=FULL" or " RET=HDRS", " ENVID=<xtext>" (envid
+ * NULL: none) and " REQUIRETLS" per flags. An envid that is empty gives
+ * SMTPC_EINVAL, one with CR or LF SMTPC_EBADCHAR, one over SMTPC_ENVID_MAX
+ * once encoded SMTPC_ETOOLONG. */
+int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
+                       int flags, const char *envid);
+/* "RCPT TO:<to>[ NOTIFY=...][ ORCPT=rfc822;<xtext>]". notify: 0 for none,
+ * else SMTPC_NOTIFY_NEVER alone or SMTPC_NOTIFY_SUCCESS, _FAILURE, _DELAY
+ * or-ed (engine.h), anything else SMTPC_EINVAL. orcpt NULL: none; rules as
+ * for envid, at most SMTPC_ORCPT_MAX once encoded. */
+int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, int notify,
+                       const char *orcpt);
+/* Check a DSN value (envid or orcpt) alone: 0 or the errors above. */
+int smtpc_cmd_check_dsn_value(const char *value, size_t max);
+/* Check a NOTIFY mask: 0 or SMTPC_EINVAL. */
+int smtpc_cmd_check_notify(int notify);
+
 #endif

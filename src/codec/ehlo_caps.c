@@ -24,6 +24,7 @@ static const name_bit keywords[] = {
     {"CHUNKING", SMTPC_CAP_CHUNKING},
     {"DSN", SMTPC_CAP_DSN},
     {"ENHANCEDSTATUSCODES", SMTPC_CAP_ENHANCEDSTATUSCODES},
+    {"REQUIRETLS", SMTPC_CAP_REQUIRETLS},
 };
 
 static const name_bit mechanisms[] = {

@@ -281,6 +281,7 @@ int smtpc_engine_reset(smtpc_engine *e)
     e->tls_wanted = e->closed = e->quitting = e->ready = e->result = 0;
     e->auth_mech = e->auth_done = e->auth_cancel_error = 0;
     e->encrypted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
+    e->tls_verified = 0;
     e->pend_head = e->pend_count = 0;
     e->replies = 0;
     e->in_body = e->body_ended = 0;
@@ -864,6 +865,7 @@ int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message
         return smtpc_engine_fail(e, 0);
     }
     e->encrypted = 1;
+    e->tls_verified = ok == SMTPC_TLS_DONE_VERIFIED;
     smtpc_engine_trace(e, SMTPC_TRACE_INFO, "TLS established");
     if (e->pend_count && e->pending[e->pend_head].kind == SMTPC_PK_GREETING)
         return SMTPC_OK; /* implicit TLS: now read the greeting */

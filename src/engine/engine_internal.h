@@ -141,6 +141,10 @@ struct smtpc_engine {
     smtpc_rcpt_result *results;
     size_t results_n;
     smtpc_dot_stuffer stuffer;
+    /* DSN request of the transaction (NULL: none, or dropped) and whether
+     * the TLS session was verified (REQUIRETLS): engine_dsn.c. */
+    const smtpc_dsn *dsn;
+    int tls_verified;
 
     /* Last: over 3 KB, it would push the fields after it out of reach of
      * Thumb's short load/store offsets (more code on Cortex-M). */
@@ -193,6 +197,16 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
                                    size_t leftover);
 void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first);
 void smtpc_engine_session_after_tls(smtpc_engine *e);
+
+/* engine_dsn.c */
+/* Check REQUIRETLS and the DSN request against the session, before MAIL:
+ * sets e->dsn and adds SMTPC_CMD_* bits to e->mail_flags, or records the
+ * error and returns it. flags are the caller's SMTPC_MAIL_* flags. */
+int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
+                               const char *const *rcpts, size_t n_rcpts);
+/* NOTIFY and ORCPT of recipient i in the transaction (0 / NULL: none). */
+int smtpc_engine_rcpt_notify(const smtpc_engine *e, size_t i);
+const char *smtpc_engine_rcpt_orcpt(const smtpc_engine *e, size_t i);
 
 /* engine_mail.c */
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,

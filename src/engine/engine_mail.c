@@ -82,7 +82,9 @@ static int queue_rcpt(smtpc_engine *e)
 {
     smtpc_engine_compact_output(e);
     size_t start = e->out_len;
-    int rc = smtpc_cmd_rcpt(e->out, e->out_cap, &e->out_len, e->rcpts[e->next_rcpt]);
+    int rc = smtpc_cmd_rcpt_ext(e->out, e->out_cap, &e->out_len, e->rcpts[e->next_rcpt],
+                                smtpc_engine_rcpt_notify(e, e->next_rcpt),
+                                smtpc_engine_rcpt_orcpt(e, e->next_rcpt));
     if (rc == 0)
         rc = smtpc_engine_queue_written(e, SMTPC_PK_RCPT, e->next_rcpt, start);
     if (rc == 0)
@@ -119,9 +121,18 @@ static int fill_group(smtpc_engine *e)
 int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
                             size_t n_rcpts, int64_t size, int flags)
 {
+    return smtpc_engine_begin_mail_dsn(e, from, rcpts, n_rcpts, size, flags, NULL);
+}
+
+int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *const *rcpts,
+                                size_t n_rcpts, int64_t size, int flags, const smtpc_dsn *dsn)
+{
     static const char fn[] = "smtpc_engine_begin_mail";
     if (!e)
         return SMTPC_EINVAL;
+    /* engine_dsn.c checks these; the rest are the transaction's own. */
+    int dsn_flags = flags & (SMTPC_MAIL_REQUIRETLS | SMTPC_MAIL_DSN_OPTIONAL);
+    flags &= ~dsn_flags;
     e->refused = 0;
     if (!from)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "from is NULL");
@@ -163,6 +174,9 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
     rc = check_extensions(e, utf8, size, flags);
     if (rc)
         return rc;
+    rc = smtpc_engine_check_dsn_tls(e, dsn_flags, dsn, rcpts, n_rcpts);
+    if (rc)
+        return rc;
 
     smtpc_engine_mail_release(e);
     e->results = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
@@ -184,7 +198,8 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
 
     smtpc_engine_compact_output(e);
     size_t start = e->out_len;
-    rc = smtpc_cmd_mail(e->out, e->out_cap, &e->out_len, from, e->size, e->mail_flags);
+    rc = smtpc_cmd_mail_ext(e->out, e->out_cap, &e->out_len, from, e->size, e->mail_flags,
+                            e->dsn ? e->dsn->envid : NULL);
     if (rc == 0)
         rc = smtpc_engine_queue_written(e, SMTPC_PK_MAIL, 0, start);
     if (rc)

@@ -63,6 +63,7 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     msg->empty_body.src.kind = SMTPC_SRC_MEM;
     msg->empty_body.src.fd = -1;
     msg->clock = SMTPC_PORT_WALL_CLOCK;
+    msg->server_caps = -1;
     /* The default source may allocate its working state: from our hook. */
     msg->random = SMTPC_PORT_RANDOM;
     msg->random_user = &msg->alloc;
@@ -126,6 +127,7 @@ void smtpc_message_free(smtpc_message *msg)
     free_parts(msg, msg->inlines);
     free_parts(msg, msg->attachments);
     smtpc_msg_dkim_free(msg);
+    smtpc_msg_dsn_free(msg);
     smtpc_free(&a, msg, sizeof *msg);
 }
 
@@ -191,9 +193,11 @@ int smtpc_message_set_flags(smtpc_message *msg, int flags)
 {
     if (!msg)
         return SMTPC_EINVAL;
-    if (flags & ~(SMTPC_MESSAGE_8BITMIME | SMTPC_MESSAGE_SMTPUTF8 | SMTPC_MESSAGE_ESCAPE_FROM))
+    if (flags & ~(SMTPC_MESSAGE_8BITMIME | SMTPC_MESSAGE_SMTPUTF8 | SMTPC_MESSAGE_ESCAPE_FROM |
+                  SMTPC_MESSAGE_REQUIRETLS))
         return smtpc_msg_fail(msg, SMTPC_EINVAL, "unknown message flag 0x%x", (unsigned)flags);
     msg->flags = flags;
+    msg->user_flags = flags;
     touch(msg);
     return 0;
 }

@@ -41,13 +41,15 @@ static int check_utf8_addrs(smtpc_message *msg)
 {
     if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)
         return 0;
+    /* With the server known, say whose limit it is. */
+    const char *server = msg->server_caps >= 0 ? ", which the server does not offer" : "";
     if (msg->from->utf8)
-        return smtpc_msg_fail(msg, SMTPC_EUTF8, "UTF-8 From address needs SMTPUTF8");
+        return smtpc_msg_fail(msg, SMTPC_EUTF8, "UTF-8 From address needs SMTPUTF8%s", server);
     for (int l = 0; l < SMTPC_LIST_COUNT; l++)
         for (smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
             if (a->utf8 && l != SMTPC_LIST_BCC)
                 return smtpc_msg_fail(msg, SMTPC_EUTF8,
-                                      "UTF-8 address %.200s needs SMTPUTF8", a->addr);
+                                      "UTF-8 address %.200s needs SMTPUTF8%s", a->addr, server);
     return 0;
 }
 
@@ -57,6 +59,7 @@ int smtpc_msg_freeze(smtpc_message *msg)
         return 0;
     if (!msg->from)
         return smtpc_msg_fail(msg, SMTPC_EHEADER, "the message has no From");
+    msg->flags = smtpc_msg_effective_flags(msg);
     int rc = check_utf8_addrs(msg);
     if (rc)
         return rc;
@@ -136,5 +139,7 @@ int smtpc_message_mail_flags(smtpc_message *msg)
         flags |= SMTPC_MAIL_8BITMIME;
     if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)
         flags |= SMTPC_MAIL_SMTPUTF8;
+    if (msg->flags & SMTPC_MESSAGE_REQUIRETLS)
+        flags |= SMTPC_MAIL_REQUIRETLS;
     return flags;
 }

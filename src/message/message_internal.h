@@ -174,6 +174,14 @@ struct smtpc_message {
      * change. */
     struct smtpc_msg_dkim *dkim;
     int dkim_stale;
+    /* For the sending driver (message_send.c): the flags as the caller set
+     * them (flags holds those in force: see smtpc_message_set_server_caps),
+     * the server's capabilities (-1: none given), and the DSN request. */
+    int user_flags;
+    int server_caps;
+    int dsn_ret;
+    char *dsn_envid;
+    struct smtpc_msg_dsn_rcpt *dsn_rcpts;
 
     uint8_t stage[SMTPC_MSG_WORK];
     uint8_t raw[SMTPC_MSG_RAW];
@@ -231,6 +239,11 @@ int smtpc_msg_dkim_prepare(smtpc_message *msg);
 size_t smtpc_msg_dkim_count(const smtpc_message *msg);
 void smtpc_msg_dkim_header(const smtpc_message *msg, size_t i, struct smtpc_hsink *s);
 void smtpc_msg_dkim_free(smtpc_message *msg);
+/* message_send.c */
+/* The flags in force for the next freeze: the caller's, adapted to the
+ * server's capabilities when they were given. */
+int smtpc_msg_effective_flags(const smtpc_message *msg);
+void smtpc_msg_dsn_free(smtpc_message *msg);
 
 /* message_date.c: RFC 5322 date-time ("Tue, 01 Jul 2025 10:00:00 +0200"). */
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap);

@@ -23,6 +23,12 @@ accepted connection:
   {"smtp": null}                  answer like a lenient SMTP server (EHLO
                                   -> 250, DATA -> 354 ... ".", QUIT -> 221)
                                   until QUIT or close
+  {"smtp": {"ehlo": ["DSN", "REQUIRETLS", "STARTTLS"], "cert": "server"}}
+                                  the same, advertising those EHLO keywords
+                                  (default ["8BITMIME"]); with STARTTLS, a
+                                  STARTTLS command gets 220 and a handshake
+                                  with <certs>/<cert> (after which STARTTLS
+                                  is no longer advertised)
   {"sleep": 1.5}                  say nothing for that many seconds
   {"close": null}                 close the connection now
 
@@ -97,7 +103,7 @@ class Connection:
         elif kind == "echo":
             self.echo()
         elif kind == "smtp":
-            self.smtp()
+            self.smtp(arg or {})
         elif kind == "sleep":
             time.sleep(float(arg))
         elif kind == "close":
@@ -136,12 +142,19 @@ class Connection:
             self.buf = b""
             self.sock.sendall(data)
 
-    def smtp(self):
+    def smtp(self, opts):
+        keywords = list(opts.get("ehlo", ["8BITMIME"]))
         while True:
             line = self.read_line()
             verb = line.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                self.sock.sendall(b"250-scripted\r\n250 8BITMIME\r\n")
+                reply = "".join("250-%s\r\n" % k for k in ["scripted"] + keywords[:-1])
+                reply += "250 %s\r\n" % (keywords[-1] if keywords else "HELP")
+                self.sock.sendall(reply.encode("latin-1"))
+            elif verb == "STARTTLS" and "STARTTLS" in keywords:
+                self.sock.sendall(b"220 go ahead\r\n")
+                self.start_tls({"cert": opts.get("cert", "server")})
+                keywords.remove("STARTTLS")
             elif verb == "DATA":
                 self.sock.sendall(b"354 go ahead\r\n")
                 while self.read_line() != ".":

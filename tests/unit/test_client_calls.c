@@ -616,7 +616,7 @@ static void test_refusals_while_connected(void **state)
 /* --- review finding #12: calls from inside the client's own callbacks --- */
 
 enum { DO_FREE, DO_CONNECT, DO_SEND, DO_QUIT, DO_NOOP, DO_SET_CREDENTIALS, DO_SET_TIMEOUT,
-       DO_SET_TRACE };
+       DO_SET_TRACE, DO_ALLOW_NO_DSN };
 
 typedef struct {
     smtpc_client *c;
@@ -642,6 +642,7 @@ static void reenter(reenter_ctx *r)
     case DO_NOOP: r->rc = smtpc_client_noop(r->c); break;
     case DO_SET_CREDENTIALS: r->rc = smtpc_client_set_credentials(r->c, "u", "p"); break;
     case DO_SET_TIMEOUT: r->rc = smtpc_client_set_timeout(r->c, SMTPC_TIMEOUT_MAIL, 10); break;
+    case DO_ALLOW_NO_DSN: r->rc = smtpc_client_allow_no_dsn(r->c, 1); break;
     default: r->rc = smtpc_client_set_trace(r->c, NULL, NULL); break;
     }
     r->record = smtpc_error_code(smtpc_client_error(r->c));
@@ -778,6 +779,7 @@ static void test_calls_inside_trace(void **state)
         {DO_SET_CREDENTIALS, "smtpc_client_set_credentials"},
         {DO_SET_TIMEOUT, "smtpc_client_set_timeout"},
         {DO_SET_TRACE, "smtpc_client_set_trace"},
+        {DO_ALLOW_NO_DSN, "smtpc_client_allow_no_dsn"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         smtpc_fault_server *fs = smtpc_fs_start(quit_script, 0);
