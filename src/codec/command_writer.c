@@ -394,7 +394,7 @@ static void put_xtext(cmd_line *l, const char *s)
         return;
     }
     if (l->buf)
-        smtpc_xtext_encode(s, n, l->buf + l->len);
+        smtpc_xtext_encode(s, n, (char *)l->buf + l->len);
     l->len += enc;
 }
 
@@ -486,6 +486,19 @@ static void put_notify(cmd_line *l, int notify)
     }
 }
 
+static void build_rcpt(cmd_line *l, const char *to, int notify, const char *orcpt)
+{
+    put_str(l, "RCPT TO:<");
+    put_str(l, to);
+    put(l, ">", 1);
+    if (notify)
+        put_notify(l, notify);
+    if (orcpt) {
+        put_str(l, " ORCPT=rfc822;");
+        put_xtext(l, orcpt);
+    }
+}
+
 int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, int notify,
                        const char *orcpt)
 {
@@ -503,17 +516,17 @@ int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, in
         return rc;
     for (int pass = 0;; pass++) {
         begin(&l, out, cap, len, pass);
-        put_str(&l, "RCPT TO:<");
-        put_str(&l, to);
-        put(&l, ">", 1);
-        if (notify)
-            put_notify(&l, notify);
-        if (orcpt) {
-            put_str(&l, " ORCPT=rfc822;");
-            put_xtext(&l, orcpt);
-        }
+        build_rcpt(&l, to, notify, orcpt);
         rc = emit(&l, len);
         if (rc <= 0)
             return rc;
     }
+}
+
+int smtpc_cmd_rcpt_ext_fits(const char *to, int notify, const char *orcpt)
+{
+    cmd_line l = {NULL, SMTPC_COMMAND_MAX, 0, 0};
+    build_rcpt(&l, to, notify, orcpt);
+    put(&l, "\r\n", 2);
+    return l.overflow ? SMTPC_ETOOLONG : 0;
 }

@@ -56,6 +56,10 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
  * for envid, at most SMTPC_ORCPT_MAX once encoded. */
 int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, int notify,
                        const char *orcpt);
+/* 0 when the RCPT line smtpc_cmd_rcpt_ext would write for these (valid)
+ * values fits in the 512-octet command limit, else SMTPC_ETOOLONG. Writes
+ * nothing. */
+int smtpc_cmd_rcpt_ext_fits(const char *to, int notify, const char *orcpt);
 /* Check a DSN value (envid or orcpt) alone: 0 or the errors above. */
 int smtpc_cmd_check_dsn_value(const char *value, size_t max);
 /* Check a NOTIFY mask: 0 or SMTPC_EINVAL. */

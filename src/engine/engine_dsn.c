@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "command_writer.h"
+#include "fmt.h"
 #include "engine_internal.h"
 
 static int requested(const smtpc_dsn *dsn, size_t n)
@@ -40,24 +41,25 @@ static int check_request(smtpc_engine *e, const smtpc_dsn *dsn, const char *cons
     for (size_t i = 0; i < n; i++) {
         int notify = dsn->notify ? dsn->notify[i] : 0;
         const char *orcpt = dsn->orcpt ? dsn->orcpt[i] : NULL;
+        char num[SMTPC_FMT_INT_MAX];
+        smtpc_fmt_size(num, i);
         if (smtpc_cmd_check_notify(notify))
             return smtpc_error_set(&e->err, SMTPC_EINVAL,
-                                   "DSN: recipient %zu: NOTIFY 0x%x is not NEVER alone or a "
+                                   "DSN: recipient %s: NOTIFY 0x%x is not NEVER alone or a "
                                    "set of SUCCESS, FAILURE and DELAY",
-                                   i, (unsigned)notify);
+                                   num, (unsigned)notify);
         if (orcpt && (rc = smtpc_cmd_check_dsn_value(orcpt, SMTPC_ORCPT_MAX))) {
             char what[48];
-            snprintf(what, sizeof what, "recipient %zu: orcpt", i);
+            snprintf(what, sizeof what, "recipient %s: orcpt", num);
             return value_error(e, rc, what);
         }
-        uint8_t scratch[SMTPC_COMMAND_MAX];
-        size_t len = 0;
-        rc = smtpc_cmd_rcpt_ext(scratch, sizeof scratch, &len, rcpts[i], notify, orcpt);
-        if (rc)
+        /* The address itself is checked when its RCPT is written. */
+        if (smtpc_address_check(rcpts[i], 0, NULL) == 0 &&
+            (rc = smtpc_cmd_rcpt_ext_fits(rcpts[i], notify, orcpt)) != 0)
             return smtpc_error_set(&e->err, rc,
-                                   "DSN: recipient %zu: the RCPT line with NOTIFY and ORCPT is "
+                                   "DSN: recipient %s: the RCPT line with NOTIFY and ORCPT is "
                                    "over 512 octets",
-                                   i);
+                                   num);
     }
     return 0;
 }
