@@ -4,7 +4,6 @@
 
 #include "header_encode.h"
 #include "message_internal.h"
-#include "random.h"
 #include "smtpc/engine.h"
 
 static void to_hex(const uint8_t *in, size_t n, char *out)
@@ -63,10 +62,6 @@ int smtpc_msg_freeze(smtpc_message *msg)
     if (!msg->have_random) {
         uint8_t r[32];
         int rrc = msg->random(msg->random_user, r, sizeof r);
-        /* The default source allocates its state through our hook. */
-        if (rrc == SMTPC_ENOMEM && msg->random == smtpc_random_default)
-            return smtpc_msg_fail(msg, SMTPC_ENOMEM,
-                                  "out of memory for the random source's state");
         if (rrc != 0)
             return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the random source failed");
         to_hex(r, 16, msg->rand_id);
