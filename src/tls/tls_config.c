@@ -1,6 +1,6 @@
 /* The TLS configuration over mbedTLS: trust anchors, client certificate,
  * pin, verification and version settings, entropy hook; and the helpers the
- * session shares (error text, PSA start-up, the per-session generator).
+ * session shares (error text, PSA start-up, the configuration's random generator).
  *
  * With tls_session.c, the only code with mbedTLS's TLS and X.509 headers;
  * both use only its public API, so that a firmware build can swap the

@@ -1,5 +1,5 @@
 /* What the TLS configuration (tls_config.c) and the TLS session
- * (tls_session.c) share: the configuration's layout, the per-session random
+ * (tls_session.c) share: the configuration's layout, the configuration's random
  * generator and mbedTLS helpers. The tls folder's own header: nothing
  * outside it includes this file. */
 #ifndef SMTPC_TLS_MBEDTLS_H
