@@ -5,7 +5,7 @@
 
 #include "alloc.h"
 #include "client_internal.h"
-#include "dot_stuffer.h"
+#include "bytescan.h"
 #include "port.h"
 #include "random.h"
 #include "smtpc/auth.h"

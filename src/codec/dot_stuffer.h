@@ -22,10 +22,6 @@ void smtpc_dot_stuffer_init(smtpc_dot_stuffer *s);
  * output fits. *consumed and *produced get the counts. */
 void smtpc_dot_stuffer_encode(smtpc_dot_stuffer *s, const uint8_t *in, size_t in_len,
                               size_t *consumed, uint8_t *out, size_t cap, size_t *produced);
-/* The length of the longest prefix of p (n bytes) without CR or LF; the
- * OR of its bytes is ORed into *seen (bit 7: 8-bit data). Scans a word at a
- * time: the body passes through here once or twice per message. */
-size_t smtpc_plain_run(const uint8_t *p, size_t n, uint8_t *seen);
 /* Write the end of data (completing a pending line) into out; needs at most
  * 7 bytes. Returns the byte count, or 0 when cap is too small (nothing
  * written). */

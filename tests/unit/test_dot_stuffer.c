@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "bytescan.h"
 #include "dot_stuffer.h"
 #include "test_rng.h"
 
