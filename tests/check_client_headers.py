@@ -20,9 +20,11 @@ import unittest
 
 ROOT = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else "."
 
-# Below every layer: allocation, error records, the default random source.
+# Below every layer: allocation, error records, the line-end scan, the
+# default random source.
 # smtpc_config.h is the build's generated configuration (SMTPC_HAVE_*), not a layer.
-BASE = {"alloc.h", "error.h", "random.h", "port.h", "service_port.h", "smtpc_config.h"}
+BASE = {"alloc.h", "error.h", "bytescan.h", "random.h", "port.h", "service_port.h",
+        "smtpc_config.h"}
 
 # File -> the non-public headers it may include besides BASE.
 ALLOWED = {

@@ -144,7 +144,7 @@ SMTPC_API int smtpc_message_set_message_id(smtpc_message *msg, const char *messa
 SMTPC_API int smtpc_message_add_header(smtpc_message *msg, const char *name,
                                        const char *value);
 /* Clock and random hooks for firmware and tests; NULL restores the default
- * (time() in UTC; OS random bytes). Both
+ * (time() in UTC; the OS random source: getrandom, else /dev/urandom). Both
  * are called only when the message is first
  * read or sized: Date, Message-ID and boundaries stay fixed after that, so a
  * rewound message reproduces the same bytes. A failing hook makes read and

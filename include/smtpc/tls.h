@@ -138,9 +138,11 @@ SMTPC_API int smtpc_tls_config_set_min_version(smtpc_tls_config *cfg, int versio
  * An extra strong entropy source, for firmware with a hardware RNG (and
  * required where mbedTLS has no platform entropy). fn fills buf with up to
  * len bytes of entropy, stores the count in *olen and returns 0 (non-zero:
- * failure). It is mixed with mbedTLS's own sources when each TLS session
- * seeds its generator. fn NULL removes it. Returns 0
- * or SMTPC_EINVAL. */
+ * failure). It is mixed with mbedTLS's own sources when the
+ * configuration's random generator is seeded: once, at its first transport
+ * (every transport made from the configuration then draws from that one
+ * generator), and again at the next transport after this call or in a
+ * forked child. fn NULL removes it. Returns 0 or SMTPC_EINVAL. */
 typedef int (*smtpc_entropy_fn)(void *user, uint8_t *buf, size_t len, size_t *olen);
 SMTPC_API int smtpc_tls_config_set_entropy(smtpc_tls_config *cfg, smtpc_entropy_fn fn,
                                            void *user);

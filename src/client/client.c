@@ -5,6 +5,7 @@
 
 #include "alloc.h"
 #include "client_internal.h"
+#include "bytescan.h"
 #include "port.h"
 #include "smtpc/auth.h"
 #include "smtpc/engine.h"
@@ -892,20 +893,21 @@ static int end_body(smtpc_client *c)
 static void measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_bit)
 {
     int64_t total = 0;
-    int high = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = p[i];
-        high |= b & 0x80;
-        if (b == '\r') {
-            total += 2;
-            if (i + 1 < n && p[i + 1] == '\n')
-                i++;
-        } else if (b == '\n') {
-            total += 2;
-        } else {
-            total++;
-        }
+    uint8_t seen = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t run = smtpc_plain_run(p + i, n - i, &seen);
+        total += (int64_t)run;
+        i += run;
+        if (i == n)
+            break;
+        /* a CR, an LF or a CRLF: one CRLF on the wire */
+        total += 2;
+        if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+            i++;
+        i++;
     }
+    int high = seen & 0x80;
     if (n && p[n - 1] != '\n' && p[n - 1] != '\r')
         total += 2; /* the engine completes the last line */
     *size = total;

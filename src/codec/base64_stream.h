@@ -1,8 +1,7 @@
-/* Base64 for MIME bodies and RFC 2047 encoded-words: libb64 underneath,
- * wrapped so that the output has exactly the line structure MIME wants
- * (RFC 2045 section 6.8): 76-character lines ending in CRLF. libb64's own
- * line breaks (a bare LF every 72 characters and one after the final block)
- * never reach the output. */
+/* Base64 for MIME bodies, SASL and RFC 2047 encoded-words, with exactly
+ * the line structure MIME wants (RFC 2045 section 6.8): 76-character lines
+ * ending in CRLF, written straight into the caller's buffer. (Decoding, in
+ * src/sasl, still uses libb64.) */
 #ifndef SMTPC_BASE64_STREAM_H
 #define SMTPC_BASE64_STREAM_H
 #include <stddef.h>
@@ -16,8 +15,8 @@
 /* Encode len (<= 57) bytes as unbroken base64 (with '=' padding) into out,
  * which needs 4 * ceil(len / 3) bytes. Returns the characters written. */
 size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out);
-/* The same for secrets (SASL credentials): the scratch copies on the stack
- * are wiped before returning. The MIME path does not pay for that. */
+/* The same for secrets (SASL credentials). Kept apart for its callers'
+ * sake: the encoder makes no copies, so there is nothing left to wipe. */
 size_t smtpc_base64_chunk_secret(const uint8_t *in, size_t len, char *out);
 
 /* Encode whole lines from in into out: each line takes 57 input bytes (fewer

@@ -8,6 +8,7 @@
  * at three output bytes (CR then "." at a line start: "\n..") and the state
  * at two flags. */
 #include "dot_stuffer.h"
+#include "bytescan.h"
 
 #include <string.h>
 
@@ -60,10 +61,8 @@ void smtpc_dot_stuffer_encode(smtpc_dot_stuffer *s, const uint8_t *in, size_t in
              * This is where nearly all body bytes go. */
             size_t room = cap - used;
             size_t end = in_len - i < room ? in_len : i + room;
-            size_t j = i;
             uint8_t high = 0;
-            while (j < end && in[j] != '\r' && in[j] != '\n')
-                high |= in[j++];
+            size_t j = i + smtpc_plain_run(in + i, end - i, &high);
             if (j > i) {
                 memcpy(out + used, in + i, j - i);
                 used += j - i;

@@ -107,10 +107,6 @@ int smtpc_msg_freeze(smtpc_message *msg)
                                   "smtpc_message_set_random");
         uint8_t r[32];
         int rrc = msg->random(msg->random_user, r, sizeof r);
-        /* The default source may allocate its state through our hook. */
-        if (rrc == SMTPC_ENOMEM && msg->random == SMTPC_PORT_RANDOM)
-            return smtpc_msg_fail(msg, SMTPC_ENOMEM,
-                                  "out of memory for the random source's state");
         if (rrc != 0)
             return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the random source failed");
         to_hex(r, 16, msg->rand_id);

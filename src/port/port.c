@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* SMTPC_PORT_NO_MONOTONIC forces the time() fallback, for systems whose
  * CLOCK_MONOTONIC is declared but unusable, and for the test of the
@@ -45,4 +46,9 @@ const char *smtpc_errno_text(int err, char *buf, size_t cap)
         snprintf(buf, cap, "error %d", err);
 #endif
     return buf;
+}
+
+long smtpc_process_id(void)
+{
+    return (long)getpid();
 }

@@ -35,6 +35,11 @@ long long smtpc_monotonic_ms(void);
  * unlike strerror. Returns buf. */
 const char *smtpc_errno_text(int err, char *buf, size_t cap);
 
+/* An id of the calling process (getpid): lets state seeded once notice
+ * that it now lives in a forked child, which must not repeat its parent's
+ * random stream. */
+long smtpc_process_id(void);
+
 /* clock.c: the default wall clock for Date headers, time() in UTC (the
  * smtpc_clock_fn of smtpc/message.h). Alone in its file so that a port
  * without time() can leave it out and install a clock hook instead. */

@@ -1,37 +1,75 @@
-/* mbedTLS's CTR-DRBG, built and torn down per call: callers need a few bytes
- * once per session or message, and the library keeps no global state.
- *
- * The entropy context is large (about 38 KB with HAVEGE configured), so it
- * comes from the allocator hook, never the stack: embedded callers and
- * threads with small stacks call this too. */
+/* Random bytes straight from the operating system: getrandom(2) where the C
+ * library has it, /dev/urandom otherwise (or when the kernel predates
+ * getrandom). Nothing is kept between calls and nothing is allocated, so a
+ * call costs one system call, callers on different threads never share
+ * state, and a forked child never repeats its parent's bytes (which a
+ * generator kept in memory would). */
 #include "random.h"
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
-#include "alloc.h"
+#include "smtpc_config.h"
+#include "smtpc/base.h"
 
-typedef struct random_state {
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-} random_state;
+#if SMTPC_HAVE_GETRANDOM
+#include <sys/random.h>
+#endif
+
+/* The device is the fallback only: opened per call rather than kept, since
+ * keeping it would be the state this file avoids. */
+static int from_urandom(uint8_t *buf, size_t len)
+{
+    int flags = O_RDONLY;
+#ifdef O_CLOEXEC
+    flags |= O_CLOEXEC; /* never leak the descriptor into an exec'd child */
+#endif
+    int fd;
+    do
+        fd = open("/dev/urandom", flags);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return SMTPC_EIO;
+    int rc = 0;
+    while (len > 0) {
+        ssize_t n = read(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = SMTPC_EIO;
+            break;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    close(fd);
+    return rc;
+}
 
 int smtpc_random_default(void *user, uint8_t *buf, size_t len)
 {
-    static const unsigned char pers[] = "smtpc-random";
-    smtpc_allocator a;
-    smtpc_allocator_init(&a, user);
-    random_state *st = smtpc_alloc(&a, sizeof *st);
-    if (!st)
-        return SMTPC_ENOMEM;
-    mbedtls_entropy_init(&st->entropy);
-    mbedtls_ctr_drbg_init(&st->drbg);
-    int rc = mbedtls_ctr_drbg_seed(&st->drbg, mbedtls_entropy_func, &st->entropy, pers,
-                                   sizeof pers - 1);
-    if (rc == 0)
-        rc = mbedtls_ctr_drbg_random(&st->drbg, buf, len);
-    mbedtls_ctr_drbg_free(&st->drbg);
-    mbedtls_entropy_free(&st->entropy);
-    smtpc_free(&a, st, sizeof *st);
-    return rc;
+    (void)user;
+    if (!buf && len)
+        return SMTPC_EINVAL;
+#if SMTPC_HAVE_GETRANDOM
+    while (len > 0) {
+        /* Large requests come back in pieces (at most 32 MiB - 1 per call,
+         * less when a signal arrives): take what came and ask again. */
+        ssize_t n = getrandom(buf, len, 0);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == ENOSYS)
+            return from_urandom(buf, len);
+        return SMTPC_EIO;
+    }
+    return 0;
+#else
+    return len ? from_urandom(buf, len) : 0;
+#endif
 }

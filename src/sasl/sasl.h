@@ -58,7 +58,7 @@ const char *smtpc_sasl_mech_name(int mech);
  * SMTPC_EINVAL, SMTPC_EBADCHAR (user or secret unusable, e.g. NUL or comma
  * rules), SMTPC_ETOOLONG, SMTPC_ENOTSUP (SCRAM without random, or mech
  * not in this build),
- * SMTPC_ENOMEM (smtpc_random_default's state) or SMTPC_EAUTH. */
+ * or SMTPC_EAUTH (the random source failed among others). */
 int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secret,
                      smtpc_random_fn random, void *random_user, size_t max_command,
                      char *out, size_t cap);

@@ -5,7 +5,6 @@
 
 #include "alloc.h"
 #include "ct_compare.h"
-#include "port.h"
 #include "sasl_mech.h"
 #include "smtpc/base.h"
 
@@ -21,9 +20,8 @@ static int scram_prepare(smtpc_sasl *s, smtpc_random_fn random, void *random_use
         return SMTPC_ENOTSUP;
     uint8_t raw[SCRAM_NONCE_BYTES];
     int rc = random(random_user, raw, sizeof raw);
-    /* Only the default source's failure has a known meaning. */
     if (rc != 0)
-        rc = random == SMTPC_PORT_RANDOM && rc == SMTPC_ENOMEM ? SMTPC_ENOMEM : SMTPC_EAUTH;
+        rc = SMTPC_EAUTH;
     /* base64 avoids ',' and stays printable, as the nonce grammar asks. */
     if (rc == SMTPC_OK &&
         smtpc_b64_encode(raw, sizeof raw, s->client_nonce, sizeof s->client_nonce) == 0)

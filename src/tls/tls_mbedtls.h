@@ -1,5 +1,5 @@
 /* What the TLS configuration (tls_config.c) and the TLS session
- * (tls_session.c) share: the configuration's layout, the per-session random
+ * (tls_session.c) share: the configuration's layout, the configuration's random
  * generator and mbedTLS helpers. The tls folder's own header: nothing
  * outside it includes this file. */
 #ifndef SMTPC_TLS_MBEDTLS_H
@@ -35,6 +35,15 @@
 #endif
 
 
+/* A generator seeded through session_entropy. */
+typedef struct {
+    mbedtls_ctr_drbg_context drbg;
+    const smtpc_tls_config *cfg;
+    /* session_entropy could not allocate its context: mbedTLS only sees an
+     * entropy failure, and this lets the caller report SMTPC_ENOMEM. */
+    int nomem;
+} rng_pair;
+
 struct smtpc_tls_config {
     smtpc_allocator alloc;
     mbedtls_x509_crt ca;
@@ -50,17 +59,16 @@ struct smtpc_tls_config {
     smtpc_entropy_fn entropy_fn;
     void *entropy_user;
     char *server_name; /* smtpc_tls_config_set_server_name; NULL: none */
+    /* The generator every transport made from this configuration draws
+     * from (smtpc_tls_config_rng): seeded once, reseeded in a forked child
+     * and after the entropy hook changes. */
+    rng_pair rng;
+    int rng_seeded;
+    int rng_stale;  /* the entropy hook changed since the last (re)seed */
+    long rng_pid;   /* the process that last (re)seeded it */
     smtpc_error error; /* the last failed call (smtpc_tls_config_error) */
 };
 
-/* A session's generator, seeded through session_entropy. */
-typedef struct {
-    mbedtls_ctr_drbg_context drbg;
-    const smtpc_tls_config *cfg;
-    /* session_entropy could not allocate its context: mbedTLS only sees an
-     * entropy failure, and this lets the caller report SMTPC_ENOMEM. */
-    int nomem;
-} rng_pair;
 
 /* mbedTLS's text for ret (or its number when built without error texts). */
 void smtpc_tls_describe(int ret, char *buf, size_t cap);
@@ -69,10 +77,12 @@ int smtpc_tls_crypto_init(char *msg, size_t cap);
 /* Read the system trust store once, when no CA was added. */
 void smtpc_tls_load_default_ca(smtpc_tls_config *cfg);
 size_t smtpc_tls_chain_length(const mbedtls_x509_crt *c);
-/* The per-session generator: cfg must outlive r, and r must not move
- * (reseeds call back with both). */
-void smtpc_tls_rng_init(rng_pair *r);
-int smtpc_tls_rng_seed(rng_pair *r, const smtpc_tls_config *cfg);
-void smtpc_tls_rng_free(rng_pair *r);
+/* The configuration's generator for a transport or a key check, seeded
+ * (or reseeded) here when needed. cfg is const to its users; the generator
+ * is the one part that changes as it is used, under the configuration's
+ * one-thread-at-a-time rule. Returns 0 and sets *drbg, or an mbedTLS
+ * error with *nomem set when it was the allocator that failed. */
+int smtpc_tls_config_rng(const smtpc_tls_config *cfg, mbedtls_ctr_drbg_context **drbg,
+                         int *nomem);
 
 #endif

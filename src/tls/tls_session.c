@@ -25,7 +25,6 @@ typedef struct {
     char *server_name;      /* without brackets; smtpc_strdup; NULL: none (no SNI) */
     uint8_t ip[16];
     int ip_len;             /* 4 or 16 when server_name is an IP literal */
-    rng_pair rng;
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
     long long deadline;     /* monotonic ms for the current operation, -1: none */
@@ -235,13 +234,14 @@ static int session_setup(tls_session *s, char *msg, size_t cap)
     char why[200];
     int ret;
 
-    smtpc_tls_rng_init(&s->rng);
+    mbedtls_ctr_drbg_context *drbg = NULL;
+    int nomem = 0;
     mbedtls_ssl_config_init(&s->conf);
     mbedtls_ssl_init(&s->ssl);
     if (smtpc_tls_crypto_init(msg, cap) != 0)
         return SMTPC_ETLS;
-    ret = smtpc_tls_rng_seed(&s->rng, cfg);
-    if (ret != 0 && s->rng.nomem) {
+    ret = smtpc_tls_config_rng(cfg, &drbg, &nomem);
+    if (ret != 0 && nomem) {
         snprintf(msg, cap, "out of memory");
         return SMTPC_ENOMEM;
     }
@@ -287,7 +287,7 @@ static int session_setup(tls_session *s, char *msg, size_t cap)
         mbedtls_ssl_conf_ca_chain(&s->conf, (mbedtls_x509_crt *)(uintptr_t)&cfg->ca, NULL);
     }
     mbedtls_ssl_conf_verify(&s->conf, verify_cb, s);
-    mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, &s->rng.drbg);
+    mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, drbg);
     if (cfg->have_own) {
         ret = mbedtls_ssl_conf_own_cert(&s->conf, (mbedtls_x509_crt *)(uintptr_t)&cfg->own_cert,
                                         (mbedtls_pk_context *)(uintptr_t)&cfg->own_key);
@@ -646,7 +646,6 @@ static void tls_destroy(smtpc_transport *t)
     if (s->setup_started) {
         mbedtls_ssl_free(&s->ssl);
         mbedtls_ssl_config_free(&s->conf);
-        smtpc_tls_rng_free(&s->rng);
     }
     smtpc_strfree(&t->alloc, s->server_name);
     smtpc_free(&t->alloc, s, sizeof *s);

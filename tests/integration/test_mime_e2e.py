@@ -4,6 +4,7 @@ smtpc_client_send_message through aiosmtpd, parsed back on arrival.
 
 usage: test_mime_e2e.py PATH/TO/mime_dump
 """
+import base64
 import email
 import hashlib
 import os
@@ -31,7 +32,13 @@ def test_big_attachment(tmp):
         for i in range(20):
             f.write(os.urandom(1 << 20))
     with open(big, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+        raw = f.read()
+    digest = hashlib.sha256(raw).hexdigest()
+    # 20 MiB is 2 mod 3 and this one 1 mod 3: both padded endings.
+    small_raw = os.urandom(1000)
+    small = os.path.join(tmp, "small.bin")
+    with open(small, "wb") as f:
+        f.write(small_raw)
     text = "Hello Zoë,\nthe log is attached.\n.\nFrom the team\n"
     tpath = os.path.join(tmp, "t.txt")
     with open(tpath, "w", encoding="utf-8") as f:
@@ -45,6 +52,7 @@ def test_big_attachment(tmp):
             "subject Grüße: 20 MiB",
             "text-file " + tpath,
             "attach-file %s|Größe 20 MiB.bin|" % big,
+            "attach-file %s|small.bin|" % small,
         ], tmp, "big")
         assert p.returncode == 0, p.stderr
         envs = server.handler.envelopes
@@ -63,6 +71,16 @@ def test_big_attachment(tmp):
     assert parts[0].get_content().replace("\r\n", "\n") == text
     assert parts[1].get_filename() == "Größe 20 MiB.bin"
     assert hashlib.sha256(parts[1].get_payload(decode=True)).hexdigest() == digest
+    assert parts[2].get_payload(decode=True) == small_raw
+    # Byte for byte what Python's base64 makes (76-character lines), with
+    # CRLF line ends, right before the next delimiter: not just decodable.
+    for data in (raw, small_raw):
+        expected = base64.encodebytes(data).replace(b"\n", b"\r\n")
+        at = content.find(b"\r\n\r\n" + expected)
+        assert at >= 0, "base64 body differs from Python's encoding"
+        # then the delimiter, whose own CRLF comes first (RFC 2046 5.1.1)
+        after = content[at + 4 + len(expected):at + 4 + len(expected) + 20]
+        assert after.startswith(b"\r\n--"), after
 
 
 def test_source_failure(tmp):

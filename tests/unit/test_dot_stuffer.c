@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "bytescan.h"
 #include "dot_stuffer.h"
 #include "test_rng.h"
 
@@ -263,6 +264,55 @@ static void test_random(void **state)
     }
 }
 
+/* smtpc_plain_run scans eight bytes at a time: every length, every
+ * position of one special byte, and bytes that differ from CR or LF only in
+ * bit 7 or the lowest bits, against a byte loop. */
+static void test_plain_run(void **state)
+{
+    static const uint8_t specials[] = {'\r', '\n', 0x8D, 0x8A, 0x0C, 0x0E, 0x0B, 0x00, 0x80, 0xFF};
+    (void)state;
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t k = 0; k < sizeof specials; k++) {
+            for (size_t at = 0; at <= n; at++) {
+                uint8_t buf[41];
+                memset(buf, 'a', sizeof buf);
+                if (at < n)
+                    buf[at] = specials[k];
+                size_t want = 0;
+                uint8_t want_seen = 0;
+                while (want < n && buf[want] != '\r' && buf[want] != '\n')
+                    want_seen |= buf[want++];
+                uint8_t seen = 0;
+                assert_int_equal(smtpc_plain_run(buf, n, &seen), want);
+                assert_int_equal(seen & 0x80, want_seen & 0x80);
+            }
+        }
+    }
+}
+
+/* Long lines (the word-at-a-time path) with dots, bare CRs and LFs and 8-bit
+ * bytes, against the reference encoder. */
+static void test_long_lines(void **state)
+{
+    (void)state;
+    for (uint32_t seed = 1; seed <= 200; seed++) {
+        uint32_t rng = seed * 2654435761u;
+        uint8_t in[160];
+        size_t n = test_xorshift32(&rng) % sizeof in;
+        int has8 = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = test_xorshift32(&rng) % 200;
+            in[i] = r == 0 ? '\r' : r == 1 ? '\n' : r == 2 ? '.' : r == 3 ? 0xE9 : (uint8_t)('a' + r % 26);
+            has8 |= in[i] >= 0x80;
+        }
+        out_buf ref;
+        out_init(&ref, 3 * n + 8);
+        reference(in, n, &ref);
+        check_all_ways(in, n, ref.data, ref.len, has8);
+        free(ref.data);
+    }
+}
+
 static void test_finish_sizes(void **state)
 {
     smtpc_dot_stuffer s;
@@ -304,6 +354,8 @@ int main(void)
         cmocka_unit_test(test_8bit),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_finish_sizes),
+        cmocka_unit_test(test_plain_run),
+        cmocka_unit_test(test_long_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
