@@ -152,6 +152,55 @@ SMTPC_API int smtpc_engine_begin_rset(smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_noop(smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_quit(smtpc_engine *e);
 
+/* --- many messages on one connection ---
+ * With PIPELINING (RFC 2920), the next message's MAIL, RCPT and DATA may go
+ * out in the same write as the previous message's end of data, before its
+ * reply: one round trip per message. The verdict of each message then
+ * arrives while the next is under way, so it is delivered by a callback. */
+
+/* Called once for every mail transaction that smtpc_engine_begin_mail or
+ * smtpc_engine_begin_next_mail started (returned 0), when its outcome is
+ * final, in the order they were begun: from inside smtpc_engine_feed (the
+ * reply to the end of data, the RSET after a refusal), smtpc_engine_abort,
+ * or the call that ended the session. seq is the transaction's number
+ * (smtpc_engine_mail_seq right after its begin call); result is 0 when the
+ * server accepted the message (SMTPC_MESSAGE_ACCEPTED), else the error:
+ * SMTPC_EMAILFROM, SMTPC_ERCPTS, SMTPC_EDATA, SMTPC_EMESSAGE (refused at
+ * the end of data), SMTPC_EUNKNOWN (connection lost after the end of data),
+ * or the error that ended the session before the end of data
+ * (SMTPC_MESSAGE_NOT_SENT). err (borrowed for the call) holds the code, the
+ * server's reply and the reason; it is cleared when result is 0. While fn
+ * runs, smtpc_engine_rcpt_*, smtpc_engine_rcpt_count,
+ * smtpc_engine_rcpt_accepted_count and smtpc_engine_message_status describe
+ * that transaction. fn may use only the engine's queries. A transaction
+ * still open when smtpc_engine_reset is called is dropped unreported.
+ * fn NULL: no callback (the queries above then describe the last
+ * transaction, as without chaining). Allowed while no operation runs. */
+typedef void (*smtpc_mail_done_fn)(void *user, const smtpc_engine *e, uint32_t seq, int result,
+                                   const smtpc_error *err);
+SMTPC_API int smtpc_engine_set_mail_done(smtpc_engine *e, smtpc_mail_done_fn fn, void *user);
+/* The number of the last transaction begun (the first is 1), counting from
+ * the engine's creation, modulo 2^32. */
+SMTPC_API uint32_t smtpc_engine_mail_seq(const smtpc_engine *e);
+/* 1 when smtpc_engine_begin_next_mail may be called now: the server offers
+ * PIPELINING, the current transaction's body has ended and its end-of-data
+ * reply is the only one awaited (its "." may still be unsent). Else 0. */
+SMTPC_API int smtpc_engine_mail_chainable(const smtpc_engine *e);
+/* smtpc_engine_begin_mail for the next message while the previous one's
+ * end-of-data reply is awaited (smtpc_engine_mail_chainable): MAIL, RCPT
+ * and DATA are queued behind its "." to go out in the same write. The
+ * previous transaction is then reported through the callback when its
+ * reply comes; the recipient queries describe the new one. Its body is
+ * asked for (SMTPC_WANT_BODY) only after the server's 354, never before.
+ * Arguments and their lifetimes are those of smtpc_engine_begin_mail.
+ * Returns 0; SMTPC_ESTATE when not chainable; or the errors begin_mail
+ * finds before anything is sent (SMTPC_EADDRESS, SMTPC_ESIZE, ...), which
+ * are recorded as a refused call (smtpc_engine_error) and leave the
+ * previous transaction untouched. */
+SMTPC_API int smtpc_engine_begin_next_mail(smtpc_engine *e, const char *from,
+                                           const char *const *rcpts, size_t n_rcpts,
+                                           int64_t size, int flags);
+
 /* --- the pump --- */
 SMTPC_API int smtpc_engine_want(const smtpc_engine *e);
 /* Timeout in ms (-1: none) for the wait the engine is in now. For

@@ -258,6 +258,7 @@ int smtpc_engine_reset(smtpc_engine *e)
     e->in_body = e->body_ended = 0;
     e->message_status = SMTPC_MESSAGE_NOT_SENT;
     e->accepted = 0;
+    e->txn_open = 0;
     smtpc_ehlo_caps_init(&e->caps);
     smtpc_error_clear(&e->err);
     return SMTPC_OK;
@@ -440,6 +441,7 @@ void smtpc_engine_finish(smtpc_engine *e, int result)
 {
     e->result = result;
     e->op = SMTPC_OP_NONE;
+    smtpc_engine_mail_ended(e);
 }
 
 static void close_session(smtpc_engine *e)
@@ -454,6 +456,7 @@ static void close_session(smtpc_engine *e)
     e->tls_wanted = 0;
     e->in_body = 0;
     e->out_len = e->out_sent = 0;
+    smtpc_engine_mail_ended(e);
 }
 
 int smtpc_engine_fail(smtpc_engine *e, int send_quit)
@@ -470,6 +473,7 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
     }
     e->result = e->err.code;
     if (send_quit && !e->quitting) {
+        smtpc_engine_mail_ended(e);
         e->quitting = 1;
         e->pend_count = 0;
         e->in_body = 0;
@@ -590,6 +594,7 @@ static int stage_of(int kind)
     case SMTPC_PK_RCPT: return SMTPC_TIMEOUT_RCPT;
     case SMTPC_PK_DATA: return SMTPC_TIMEOUT_DATA_INIT;
     case SMTPC_PK_END_OF_DATA:
+    case SMTPC_PK_PREV_END_OF_DATA:
     case SMTPC_PK_DISCARD_DATA: return SMTPC_TIMEOUT_DATA_END;
     default: return SMTPC_TIMEOUT_COMMAND;
     }
@@ -655,6 +660,7 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
     case SMTPC_PK_RCPT:
     case SMTPC_PK_DATA:
     case SMTPC_PK_END_OF_DATA:
+    case SMTPC_PK_PREV_END_OF_DATA:
     case SMTPC_PK_DISCARD_DATA:
         smtpc_engine_on_mail_reply(e, p->kind, p->index, reply);
         break;

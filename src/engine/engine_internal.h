@@ -30,6 +30,7 @@ enum smtpc_pending_kind {
     SMTPC_PK_RSET,
     SMTPC_PK_NOOP,
     SMTPC_PK_QUIT,
+    SMTPC_PK_PREV_END_OF_DATA, /* end of data of a message chained past (engine_mail.c) */
 };
 
 /* The operation in progress. */
@@ -62,6 +63,17 @@ typedef struct smtpc_rcpt_result {
     char enhanced[SMTPC_ENHANCED_MAX];
     char text[SMTPC_RCPT_TEXT_MAX];
 } smtpc_rcpt_result;
+
+/* A transaction whose body has ended and whose end-of-data reply is still
+ * awaited while the next one goes on (smtpc_engine_begin_next_mail). */
+typedef struct smtpc_prev_txn {
+    int active;
+    uint32_t seq;
+    int status; /* SMTPC_MESSAGE_* once known */
+    smtpc_rcpt_result *results;
+    size_t results_n, accepted;
+    smtpc_error err;
+} smtpc_prev_txn;
 
 struct smtpc_engine {
     smtpc_allocator alloc;
@@ -142,6 +154,14 @@ struct smtpc_engine {
     smtpc_rcpt_result *results;
     size_t results_n;
     smtpc_dot_stuffer stuffer;
+
+    /* Verdicts (smtpc_engine_set_mail_done): every transaction begun is
+     * reported once, in order. */
+    smtpc_mail_done_fn mail_done;
+    void *mail_done_user;
+    uint32_t mail_seq; /* of the last transaction begun */
+    int txn_open;      /* the current transaction is not reported yet */
+    smtpc_prev_txn prev;
 };
 
 /* engine.c */
@@ -195,5 +215,8 @@ void smtpc_engine_session_after_tls(smtpc_engine *e);
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
                                 const smtpc_reply *reply);
 void smtpc_engine_mail_release(smtpc_engine *e);
+/* The session or the operation ended: report what is still unreported (a
+ * chained-past transaction first, then the current one). */
+void smtpc_engine_mail_ended(smtpc_engine *e);
 
 #endif

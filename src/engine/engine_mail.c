@@ -15,6 +15,10 @@ void smtpc_engine_mail_release(smtpc_engine *e)
     smtpc_free(&e->alloc, e->results, e->results_n * sizeof *e->results);
     e->results = NULL;
     e->results_n = 0;
+    smtpc_free(&e->alloc, e->prev.results, e->prev.results_n * sizeof *e->prev.results);
+    e->prev.results = NULL;
+    e->prev.results_n = 0;
+    e->prev.active = 0;
 }
 
 static int check_envelope(smtpc_engine *e, const char *from, const char *const *rcpts,
@@ -111,10 +115,118 @@ static int fill_group(smtpc_engine *e)
     return 0;
 }
 
-int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
-                            size_t n_rcpts, int64_t size, int flags)
+int smtpc_engine_mail_chainable(const smtpc_engine *e)
 {
-    static const char fn[] = "smtpc_engine_begin_mail";
+    if (!e || e->closed || e->quitting || e->op != SMTPC_OP_MAIL || !e->body_ended ||
+        e->prev.active || !(e->caps.flags & SMTPC_CAP_PIPELINING) || e->pend_count != 1 ||
+        e->pending[e->pend_head].kind != SMTPC_PK_END_OF_DATA)
+        return 0;
+    /* MAIL must fit behind what is still unsent (the "." at least). */
+    size_t used = e->out_sent == e->out_len ? 0 : e->out_len;
+    return e->out_cap - used >= SMTPC_COMMAND_MAX + BODY_RESERVE;
+}
+
+/* The current transaction becomes the one before: its recipients' results
+ * are final, only the reply to its end of data is awaited. */
+static void chain_past(smtpc_engine *e)
+{
+    smtpc_prev_txn *p = &e->prev;
+    p->active = 1;
+    p->seq = e->mail_seq;
+    p->status = SMTPC_MESSAGE_NOT_SENT;
+    p->results = e->results;
+    p->results_n = e->results_n;
+    p->accepted = e->accepted;
+    smtpc_error_clear(&p->err);
+    e->results = NULL;
+    e->results_n = 0;
+    e->txn_open = 0;
+    e->pending[e->pend_head].kind = SMTPC_PK_PREV_END_OF_DATA;
+}
+
+static void swap_view(smtpc_engine *e)
+{
+    smtpc_prev_txn *p = &e->prev;
+    smtpc_rcpt_result *r = e->results;
+    size_t n = e->results_n, acc = e->accepted;
+    int status = e->message_status;
+    e->results = p->results;
+    e->results_n = p->results_n;
+    e->accepted = p->accepted;
+    e->message_status = p->status;
+    p->results = r;
+    p->results_n = n;
+    p->accepted = acc;
+    p->status = status;
+}
+
+/* Report the transaction chained past, once; its results go with it. */
+static void report_prev(smtpc_engine *e)
+{
+    smtpc_prev_txn *p = &e->prev;
+    if (!p->active)
+        return;
+    p->active = 0;
+    if (e->mail_done) {
+        int refused = e->mail_refused;
+        int result = p->status == SMTPC_MESSAGE_ACCEPTED ? 0 : p->err.code;
+        swap_view(e);
+        e->mail_refused = 0; /* it had its 354 */
+        e->mail_done(e->mail_done_user, e, p->seq, result, &p->err);
+        e->mail_refused = refused;
+        swap_view(e);
+    }
+    smtpc_free(&e->alloc, p->results, p->results_n * sizeof *p->results);
+    p->results = NULL;
+    p->results_n = 0;
+}
+
+void smtpc_engine_mail_ended(smtpc_engine *e)
+{
+    if (e->prev.active && e->prev.status == SMTPC_MESSAGE_NOT_SENT) {
+        /* The session ended before the reply to its end of data. */
+        e->prev.status = SMTPC_MESSAGE_UNKNOWN;
+        smtpc_error_set(&e->prev.err, SMTPC_EUNKNOWN,
+                        "no reply to the end of data (%.160s): the server may or may not "
+                        "have accepted the message",
+                        e->err.code ? smtpc_error_message(&e->err) : "session ended");
+    }
+    report_prev(e);
+    if (!e->txn_open)
+        return;
+    e->txn_open = 0;
+    if (!e->mail_done)
+        return;
+    int result = e->op == SMTPC_OP_MAIL || e->closed ? e->err.code : e->result;
+    if (e->message_status == SMTPC_MESSAGE_ACCEPTED)
+        result = 0;
+    else if (!result)
+        result = SMTPC_ECLOSED;
+    smtpc_error none;
+    smtpc_error_clear(&none);
+    e->mail_done(e->mail_done_user, e, e->mail_seq, result, result ? &e->err : &none);
+}
+
+int smtpc_engine_set_mail_done(smtpc_engine *e, smtpc_mail_done_fn fn, void *user)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    if (e->op != SMTPC_OP_NONE)
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, "smtpc_engine_set_mail_done",
+                                   "not while an operation is in progress");
+    e->mail_done = fn;
+    e->mail_done_user = user;
+    return SMTPC_OK;
+}
+
+uint32_t smtpc_engine_mail_seq(const smtpc_engine *e)
+{
+    return e ? e->mail_seq : 0;
+}
+
+static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *from,
+                      const char *const *rcpts, size_t n_rcpts, int64_t size, int flags)
+{
     if (!e)
         return SMTPC_EINVAL;
     e->refused = 0;
@@ -137,10 +249,15 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
         return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
                                    "the session is not ready (greeting, EHLO, STARTTLS and "
                                    "AUTH first)");
-    if (e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent)
+    if (chain && !smtpc_engine_mail_chainable(e))
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                                   "no message to chain past (PIPELINING, a body ended and "
+                                   "only its reply awaited, room for the commands)");
+    if (!chain && (e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent))
         return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
                                    "another operation is in progress or its output unsent");
-    smtpc_error_clear(&e->err);
+    if (!chain) /* chained, err still belongs to the message before */
+        smtpc_error_clear(&e->err);
     if (n_rcpts == 0)
         return smtpc_error_set(&e->err, SMTPC_ENORECIPIENTS, "no recipients given");
     /* The result table's size must not wrap (size_t is 32 bits on many
@@ -158,11 +275,15 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
     if (rc)
         return rc;
 
-    smtpc_engine_mail_release(e);
-    e->results = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
-    if (!e->results)
+    smtpc_rcpt_result *table = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
+    if (!table)
         return smtpc_error_set(&e->err, SMTPC_ENOMEM, "no memory for %zu recipient results",
                                n_rcpts);
+    if (chain)
+        chain_past(e);
+    else
+        smtpc_engine_mail_release(e);
+    e->results = table;
     e->results_n = n_rcpts;
     e->from = from;
     e->rcpts = rcpts;
@@ -184,6 +305,8 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
     if (rc)
         return smtpc_error_set(&e->err, rc, "MAIL FROM: %s", smtpc_strerror(rc));
     e->op = SMTPC_OP_MAIL;
+    e->mail_seq++;
+    e->txn_open = 1;
     if (e->caps.flags & SMTPC_CAP_PIPELINING) {
         rc = fill_group(e);
         if (rc) {
@@ -192,6 +315,32 @@ int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const
         }
     }
     return SMTPC_OK;
+}
+
+int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
+                            size_t n_rcpts, int64_t size, int flags)
+{
+    return start_mail(e, "smtpc_engine_begin_mail", 0, from, rcpts, n_rcpts, size, flags);
+}
+
+int smtpc_engine_begin_next_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
+                                 size_t n_rcpts, int64_t size, int flags)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    /* The message before is still in flight: a check that fails here must
+     * leave its error record as it was and say why as a refusal. */
+    smtpc_error before;
+    smtpc_error_copy(&before, &e->err);
+    int chained_from = (int)e->prev.active;
+    int rc = start_mail(e, "smtpc_engine_begin_next_mail", 1, from, rcpts, n_rcpts, size,
+                        flags);
+    if (rc && !e->refused && !e->closed && e->prev.active == chained_from) {
+        smtpc_error_copy(&e->refusal, &e->err);
+        e->refused = 1;
+        smtpc_error_copy(&e->err, &before);
+    }
+    return rc;
 }
 
 static void store_result(smtpc_engine *e, size_t i, const smtpc_reply *reply)
@@ -270,6 +419,16 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
                                 const smtpc_reply *reply)
 {
     int ok = reply->code / 100 == 2;
+    if (kind == SMTPC_PK_PREV_END_OF_DATA) {
+        e->prev.status = ok ? SMTPC_MESSAGE_ACCEPTED : SMTPC_MESSAGE_REJECTED;
+        if (!ok)
+            smtpc_error_set_reply(&e->prev.err,
+                                  reply->code == 421 ? SMTPC_ESHUTDOWN : SMTPC_EMESSAGE, reply,
+                                  "message refused");
+        report_prev(e);
+        smtpc_engine_check_421(e, reply, "service closing");
+        return;
+    }
     if (kind == SMTPC_PK_RCPT)
         store_result(e, index, reply);
     if (smtpc_engine_check_421(e, reply, "service closing"))
