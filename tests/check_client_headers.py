@@ -32,6 +32,7 @@ ALLOWED = {
         "transport_internal.h",
     },
     "src/client/client_message.c": {"client_internal.h"},
+    "src/client/client_batch.c": {"client_internal.h"},
     "src/client/client_internal.h": set(),
 }
 

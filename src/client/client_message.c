@@ -40,6 +40,28 @@ static int message_error(smtpc_client *c, const smtpc_message *msg, int rc)
 static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
                         const char *const *rcpts, size_t n_rcpts);
 
+/* Envelope from the headers: one table, sized by the recipient count. */
+int smtpc_client_envelope_of(smtpc_client *c, smtpc_message *msg, const char ***table,
+                             size_t *n, size_t *bytes)
+{
+    size_t total = smtpc_message_envelope_rcpts(msg, NULL, 0), n_table = 0;
+    if (total == 0)
+        return smtpc_error_set(&c->err, SMTPC_ENORECIPIENTS,
+                               "no recipients given and none in To, Cc or Bcc");
+    const char **t = smtpc_alloc(&c->alloc, total * sizeof *t);
+    if (!t)
+        return smtpc_error_set(&c->err, SMTPC_ENOMEM, NULL);
+    smtpc_message_envelope_rcpts(msg, t, total);
+    /* Each address once, first place kept. */
+    for (size_t i = 0; i < total; i++)
+        if (!seen(t, n_table, t[i]))
+            t[n_table++] = t[i];
+    *table = t;
+    *n = n_table;
+    *bytes = total * sizeof *t;
+    return SMTPC_OK;
+}
+
 /* The message's callbacks (sources, rewinds) run inside this call: they are
  * the client's callbacks too (see smtpc_client_enter). */
 int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
@@ -75,25 +97,13 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
     if (!envelope_from)
         envelope_from = smtpc_message_from_address(msg);
 
-    /* Envelope from the headers: one table for the call, sized by the
-     * recipient count. */
     const char **table = NULL;
-    size_t n_table = 0, table_bytes = 0;
+    size_t table_bytes = 0;
     if (n_rcpts == 0) {
-        size_t total = smtpc_message_envelope_rcpts(msg, NULL, 0);
-        if (total == 0)
-            return smtpc_error_set(&c->err, SMTPC_ENORECIPIENTS,
-                                   "no recipients given and none in To, Cc or Bcc");
-        table_bytes = total * sizeof *table;
-        if (!(table = smtpc_alloc(&c->alloc, table_bytes)))
-            return smtpc_error_set(&c->err, SMTPC_ENOMEM, NULL);
-        smtpc_message_envelope_rcpts(msg, table, total);
-        /* Each address once, first place kept. */
-        for (size_t i = 0; i < total; i++)
-            if (!seen(table, n_table, table[i]))
-                table[n_table++] = table[i];
+        rc = smtpc_client_envelope_of(c, msg, &table, &n_rcpts, &table_bytes);
+        if (rc)
+            return rc;
         rcpts = table;
-        n_rcpts = n_table;
     }
     pull_state ps = {msg, 0};
     rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, pull, &ps, size, flags);
