@@ -67,6 +67,11 @@ typedef struct smtpc_engine smtpc_engine;
 /* Flags for smtpc_engine_begin_mail. */
 #define SMTPC_MAIL_8BITMIME 0x1 /* body has 8-bit bytes: declare BODY=8BITMIME */
 #define SMTPC_MAIL_SMTPUTF8 0x2 /* declare SMTPUTF8 (set automatically for non-ASCII addresses) */
+/* The body is binary MIME (RFC 3030): declared BODY=BINARYMIME, sent with
+ * BDAT byte for byte (line ends left as they are). Needs CHUNKING and
+ * BINARYMIME from the server and chunking not turned off
+ * (smtpc_engine_set_chunking), else SMTPC_E8BIT before anything is sent. */
+#define SMTPC_MAIL_BINARYMIME 0x100
 
 /* Extended capabilities learnt from EHLO (smtpc_engine_capabilities). */
 #define SMTPC_CAP_PIPELINING 0x001
@@ -79,6 +84,7 @@ typedef struct smtpc_engine smtpc_engine;
 #define SMTPC_CAP_DSN 0x080
 #define SMTPC_CAP_ENHANCEDSTATUSCODES 0x100
 #define SMTPC_CAP_EHLO 0x200 /* the server answered EHLO (not only HELO) */
+#define SMTPC_CAP_BINARYMIME 0x1000 /* RFC 3030 (only used with CHUNKING) */
 
 /* Message outcome (smtpc_engine_message_status). */
 #define SMTPC_MESSAGE_NOT_SENT 0 /* the end of data was never sent */
@@ -117,6 +123,16 @@ SMTPC_API int smtpc_engine_set_timeout(smtpc_engine *e, int stage, int ms);
  * (SMTPC_TIMEOUT_CONNECT, SMTPC_TIMEOUT_MESSAGE) here. Allowed at any time.
  * Returns 0 or SMTPC_EINVAL (e or ms NULL, stage out of range). */
 SMTPC_API int smtpc_engine_get_timeout(const smtpc_engine *e, int stage, int *ms);
+/* CHUNKING (RFC 3030). use 1 (the default): when the server offers
+ * CHUNKING, bodies go with BDAT instead of DATA: no dot-stuffing, no 354 to
+ * wait for, and with PIPELINING the envelope, "BDAT n LAST" and the bytes
+ * in one write (bodies larger than the output buffer go in chunks of about
+ * its size). Text bodies still get CRLF line ends. A refused chunk stops the
+ * transfer: the send fails with SMTPC_EMESSAGE (SMTPC_MESSAGE_REJECTED),
+ * RSET follows. use 0: always DATA (then SMTPC_MAIL_BINARYMIME is refused).
+ * SMTPC_EINVAL for another value. Allowed at any time; applies from the
+ * next smtpc_engine_begin_mail. */
+SMTPC_API int smtpc_engine_set_chunking(smtpc_engine *e, int use);
 /* fn is called for every line. fn NULL: off. */
 SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
 /* Bound every server reply: at most max_lines lines and max_bytes bytes as

@@ -31,6 +31,8 @@ enum smtpc_pending_kind {
     SMTPC_PK_NOOP,
     SMTPC_PK_QUIT,
     SMTPC_PK_PREV_END_OF_DATA, /* end of data of a message chained past (engine_mail.c) */
+    SMTPC_PK_BDAT,             /* a BDAT chunk (engine_bdat.c) */
+    SMTPC_PK_BDAT_LAST,        /* BDAT ... LAST: the end of data */
 };
 
 /* The operation in progress. */
@@ -162,6 +164,15 @@ struct smtpc_engine {
     uint32_t mail_seq; /* of the last transaction begun */
     int txn_open;      /* the current transaction is not reported yet */
     smtpc_prev_txn prev;
+
+    /* CHUNKING (engine_bdat.c). */
+    int prefer_data;  /* smtpc_engine_set_chunking(e, 0) */
+    int bdat_next;    /* 1 BDAT, 2 BDAT with BINARYMIME: chosen for the next transaction */
+    int bdat;         /* this transaction sends its body with BDAT */
+    int bdat_raw;     /* ... byte for byte (BINARYMIME) */
+    int bdat_flush;   /* a full chunk waits to be sent before more body */
+    size_t chunk_fill; /* bytes of the chunk being filled at out + out_len
+                        * (header room included); 0: none open */
 };
 
 /* engine.c */
@@ -210,6 +221,21 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
                                    size_t leftover);
 void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first);
 void smtpc_engine_session_after_tls(smtpc_engine *e);
+
+/* engine_bdat.c */
+/* Check BINARYMIME against the server and settings; choose BDAT or DATA
+ * for the transaction being begun. Errors recorded in err. */
+int smtpc_engine_bdat_choose(smtpc_engine *e, int flags);
+void smtpc_engine_bdat_begin_txn(smtpc_engine *e);
+/* Every RCPT is queued: the body may begin (no DATA, no 354 to wait for). */
+int smtpc_engine_bdat_start(smtpc_engine *e);
+int smtpc_engine_bdat_write(smtpc_engine *e, const uint8_t *data, size_t len, size_t *consumed);
+int smtpc_engine_bdat_end(smtpc_engine *e);
+void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
+                                const smtpc_reply *reply);
+/* 1 when body bytes are taken now, with output and replies still pending
+ * (PIPELINING lets MAIL, RCPT and the chunk go in one write). */
+int smtpc_engine_bdat_filling(const smtpc_engine *e);
 
 /* engine_mail.c */
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,

@@ -111,7 +111,7 @@ static int fill_group(smtpc_engine *e)
             return rc;
     }
     if (!e->data_sent && e->out_cap - e->out_len >= 8)
-        return queue_data(e);
+        return e->bdat ? smtpc_engine_bdat_start(e) : queue_data(e);
     return 0;
 }
 
@@ -119,7 +119,8 @@ int smtpc_engine_mail_chainable(const smtpc_engine *e)
 {
     if (!e || e->closed || e->quitting || e->op != SMTPC_OP_MAIL || !e->body_ended ||
         e->prev.active || !(e->caps.flags & SMTPC_CAP_PIPELINING) || e->pend_count != 1 ||
-        e->pending[e->pend_head].kind != SMTPC_PK_END_OF_DATA)
+        (e->pending[e->pend_head].kind != SMTPC_PK_END_OF_DATA &&
+         e->pending[e->pend_head].kind != SMTPC_PK_BDAT_LAST))
         return 0;
     /* MAIL must fit behind what is still unsent (the "." at least). */
     size_t used = e->out_sent == e->out_len ? 0 : e->out_len;
@@ -238,7 +239,7 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     if (size < -1)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "size %lld below -1 (unknown)",
                                    (long long)size);
-    if (flags & ~(SMTPC_MAIL_8BITMIME | SMTPC_MAIL_SMTPUTF8))
+    if (flags & ~(SMTPC_MAIL_8BITMIME | SMTPC_MAIL_SMTPUTF8 | SMTPC_MAIL_BINARYMIME))
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "unknown flags 0x%x", (unsigned)flags);
     if (e->closed && e->err.code)
         return e->err.code; /* sticky: err still says why the session ended */
@@ -272,6 +273,8 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     if (rc)
         return rc;
     rc = check_extensions(e, utf8, size, flags);
+    if (rc == 0)
+        rc = smtpc_engine_bdat_choose(e, flags);
     if (rc)
         return rc;
 
@@ -296,6 +299,7 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     e->message_status = SMTPC_MESSAGE_NOT_SENT;
     e->txn_error = 0;
     e->result = 0;
+    smtpc_engine_bdat_begin_txn(e);
 
     smtpc_engine_compact_output(e);
     size_t start = e->out_len;
@@ -398,7 +402,7 @@ static void advance(smtpc_engine *e)
             all_refused(e);
             return;
         }
-        rc = queue_data(e);
+        rc = e->bdat ? smtpc_engine_bdat_start(e) : queue_data(e);
     } else if (e->accepted == 0) {
         all_refused(e);
         return;
@@ -433,6 +437,10 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
         store_result(e, index, reply);
     if (smtpc_engine_check_421(e, reply, "service closing"))
         return;
+    if (e->bdat && e->data_sent) {
+        smtpc_engine_on_bdat_reply(e, kind, index, reply);
+        return;
+    }
     switch (kind) {
     case SMTPC_PK_MAIL:
         if (!ok) {
@@ -489,7 +497,11 @@ int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, si
     if (!data && len)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "data is NULL with len %zu", len);
     if (!e->in_body)
-        return e->closed && e->err.code ? e->err.code : not_in_body(e, fn);
+        return e->closed && e->err.code ? e->err.code
+               : e->bdat && e->txn_error ? e->txn_error /* the transfer was stopped */
+                                         : not_in_body(e, fn);
+    if (e->bdat)
+        return smtpc_engine_bdat_write(e, data, len, consumed);
     smtpc_engine_compact_output(e);
     size_t room = e->out_cap - e->out_len;
     if (room <= BODY_RESERVE)
@@ -518,7 +530,11 @@ int smtpc_engine_body_end(smtpc_engine *e)
         return SMTPC_EINVAL;
     e->refused = 0;
     if (!e->in_body)
-        return e->closed && e->err.code ? e->err.code : not_in_body(e, fn);
+        return e->closed && e->err.code ? e->err.code
+               : e->bdat && e->txn_error ? e->txn_error
+                                         : not_in_body(e, fn);
+    if (e->bdat)
+        return smtpc_engine_bdat_end(e);
     smtpc_engine_compact_output(e);
     size_t n = smtpc_dot_stuffer_finish(&e->stuffer, e->out + e->out_len, e->out_cap - e->out_len);
     if (n == 0) /* cannot happen: BODY_RESERVE keeps the room */

@@ -17,7 +17,8 @@
 #include "smtpc.h"
 
 enum { END, OP_SESSION, OP_MAIL, OP_NEXT, OP_NEXT_FAILS, SRV, CLI, ONE_WRITE, BODY, BODY_END,
-       ABORT, VERDICTS, WANT, CHAINABLE, RCPT_CODE };
+       ABORT, VERDICTS, WANT, CHAINABLE, RCPT_CODE, OP_MAIL_F, MAIL_FAILS, CHUNKING, RESULT,
+       BODY_FAILS };
 
 typedef struct step {
     int kind;
@@ -156,6 +157,23 @@ static void run_one(const script *sc, int mode, unsigned seed)
             rc = split_rcpts(r, s->rcpts, &n);
             assert_int_equal(smtpc_engine_begin_mail(r->e, s->text, rc, n, -1, 0), 0);
             break;
+        case OP_MAIL_F:
+            rc = split_rcpts(r, s->rcpts, &n);
+            assert_int_equal(smtpc_engine_begin_mail(r->e, s->text, rc, n, -1, (int)s->n), 0);
+            break;
+        case MAIL_FAILS: /* a binary MIME message refused with error n */
+            rc = split_rcpts(r, s->rcpts, &n);
+            assert_int_equal(
+                smtpc_engine_begin_mail(r->e, s->text, rc, n, -1, SMTPC_MAIL_BINARYMIME), s->n);
+            break;
+        case CHUNKING: assert_int_equal(smtpc_engine_set_chunking(r->e, (int)s->n), 0); break;
+        case RESULT: assert_int_equal(smtpc_engine_result(r->e), s->n); break;
+        case BODY_FAILS: {
+            size_t took = 1;
+            assert_int_equal(smtpc_engine_body_write(r->e, (const uint8_t *)"x", 1, &took), s->n);
+            assert_int_equal(took, 0);
+            break;
+        }
         case OP_NEXT:
             rc = split_rcpts(r, s->rcpts, &n);
             assert_int_equal(smtpc_engine_begin_next_mail(r->e, s->text, rc, n, -1, 0), 0);
@@ -334,6 +352,204 @@ static const step s_next_all_rcpts_refused[] = {
     S("250 ok\r\n250 ok\r\n550 5.1.1 no c\r\n554 5.5.1 no valid recipients\r\n"),
     C("RSET\r\n"), S("250 ok\r\n"), LOG("1:0:1:1:250,:0;2:-64:0:0:550,:550;"), FINISH};
 
+/* --- CHUNKING (RFC 3030) --- */
+#define EHLO_CHUNK "250-mx.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-BINARYMIME\r\n250 8BITMIME\r\n"
+#define SESSION_CHUNK {OP_SESSION, 0, 0, 0}, S("220 mx.test\r\n"), C("EHLO client.test\r\n"), \
+    S(EHLO_CHUNK), WANTS(SMTPC_WANT_IDLE)
+
+/* Envelope, "BDAT n LAST" and the bytes in one write: no DATA, no 354, no
+ * dot-stuffing, line ends made CRLF. */
+static const step s_bdat_one_write[] = {
+    SESSION_CHUNK, MAIL("a@x.test", "b@y.test"), WANTS(SMTPC_WANT_BODY), B(".dot\nline"), ENDE,
+    W1("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 12 LAST\r\n.dot\r\nline\r\n"),
+    S("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n"), LOG("1:0:1:1:250,:0;"),
+    WANTS(SMTPC_WANT_IDLE), FINISH};
+
+/* MAIL refused: the chunk's own refusal is a consequence; RSET; EMAILFROM. */
+static const step s_bdat_mail_refused[] = {
+    SESSION_CHUNK, MAIL("a@x.test", "b@y.test"), B("hi\r\n"), ENDE,
+    W1("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 4 LAST\r\nhi\r\n"),
+    S("550 5.7.1 no\r\n503 5.5.1 no MAIL\r\n503 5.5.1 no MAIL\r\n"), C("RSET\r\n"),
+    S("250 ok\r\n"), {RESULT, 0, 0, SMTPC_EMAILFROM}, LOG("1:-63:0:0:503,:550;"), FINISH};
+
+/* Without PIPELINING each reply is awaited, then the chunk (no DATA). */
+static const step s_bdat_no_pipelining[] = {
+    {OP_SESSION, 0, 0, 0}, S("220 mx.test\r\n"), C("EHLO client.test\r\n"),
+    S("250-mx.test\r\n250 CHUNKING\r\n"), MAIL("a@x.test", "b@y.test"),
+    C("MAIL FROM:<a@x.test>\r\n"), S("250 ok\r\n"), C("RCPT TO:<b@y.test>\r\n"),
+    S("250 ok\r\n"), WANTS(SMTPC_WANT_BODY), B("x\r\n..y\r\n"), ENDE,
+    W1("BDAT 8 LAST\r\nx\r\n..y\r\n"), S("250 ok\r\n"), LOG("1:0:1:1:250,:0;"), FINISH};
+
+/* Chunking turned off: DATA as before. */
+static const step s_bdat_prefer_data[] = {
+    {CHUNKING, 0, 0, 0}, SESSION_CHUNK, MAIL("a@x.test", "b@y.test"),
+    C("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n"),
+    S("250 ok\r\n250 ok\r\n354 go\r\n"), B(".x\r\n"), ENDE, W1("..x\r\n.\r\n"),
+    S("250 ok\r\n"), LOG("1:0:1:1:250,:0;"),
+    {MAIL_FAILS, "a@x.test", "b@y.test", SMTPC_E8BIT}, FINISH};
+
+/* BINARYMIME: BODY=BINARYMIME and the bytes exactly as given. */
+static const step s_binarymime[] = {
+    SESSION_CHUNK, {OP_MAIL_F, "a@x.test", "b@y.test", SMTPC_MAIL_BINARYMIME},
+    B("a\nb\rc\xff."), ENDE,
+    W1("MAIL FROM:<a@x.test> BODY=BINARYMIME\r\nRCPT TO:<b@y.test>\r\nBDAT 7 LAST\r\n"
+       "a\nb\rc\xff."),
+    S("250 ok\r\n250 ok\r\n250 ok\r\n"), LOG("1:0:1:1:250,:0;"), FINISH};
+
+/* BINARYMIME not offered: refused before anything is sent. */
+static const step s_binarymime_not_offered[] = {
+    SESSION_PIPE,
+    {MAIL_FAILS, "a@x.test", "b@y.test", SMTPC_E8BIT},
+    WANTS(SMTPC_WANT_IDLE), FINISH};
+
+/* --- BDAT chunks: a body larger than the output buffer --- */
+
+typedef struct chunk_run {
+    runner r;
+    char body[6000];
+    size_t body_len;
+} chunk_run;
+
+static void chunk_session(chunk_run *cr)
+{
+    runner *r = &cr->r;
+    assert_int_equal(smtpc_engine_new(NULL, "client.test", 1024, 512, &r->e), 0);
+    assert_int_equal(smtpc_engine_set_security(r->e, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_engine_set_mail_done(r->e, on_done, r), 0);
+    assert_int_equal(smtpc_engine_begin_session(r->e), 0);
+    feed(r, "220 mx.test\r\n");
+    feed(r, EHLO_CHUNK);
+    r->got_len = 0;
+    /* Lines starting with dots and bare LFs: neither stuffed nor left bare. */
+    for (int i = 0; cr->body_len < 5000; i++)
+        cr->body_len += (size_t)snprintf(cr->body + cr->body_len, sizeof cr->body - cr->body_len,
+                                         "%s line %d of the body\n", i % 3 ? "." : "text", i);
+    const char *rcpt[] = {"b@y.test"};
+    assert_int_equal(smtpc_engine_begin_mail(r->e, "a@x.test", rcpt, 1, -1, 0), 0);
+}
+
+/* Push body until the engine stops taking it (a full chunk went out) or
+ * stop_after chunks were closed; returns the bytes taken. */
+static size_t push_until(chunk_run *cr, size_t off, int chunks)
+{
+    runner *r = &cr->r;
+    while (off < cr->body_len && smtpc_engine_want(r->e) != SMTPC_WANT_CLOSE) {
+        size_t took = 0;
+        int rc = smtpc_engine_body_write(r->e, (const uint8_t *)cr->body + off,
+                                         cr->body_len - off, &took);
+        if (rc)
+            return off;
+        off += took;
+        if (took < cr->body_len - off + took && smtpc_engine_want(r->e) == SMTPC_WANT_WRITE) {
+            drain(r);
+            if (--chunks == 0)
+                return off;
+        }
+    }
+    return off;
+}
+
+/* The client bytes as BDAT chunks: their data joined, their count. */
+static size_t parse_chunks(const runner *r, char *data, size_t *data_len, int *last)
+{
+    size_t pos = 0, n_chunks = 0;
+    *data_len = 0;
+    *last = 0;
+    while (pos < r->got_len) {
+        const char *line = r->got + pos;
+        const char *eol = memchr(line, '\n', r->got_len - pos);
+        assert_non_null(eol);
+        pos = (size_t)(eol - r->got) + 1;
+        if (strncmp(line, "BDAT ", 5) != 0)
+            continue; /* MAIL, RCPT, RSET */
+        char *end;
+        size_t n = strtoul(line + 5, &end, 10);
+        *last = strncmp(end, " LAST\r\n", 7) == 0;
+        assert_true(*last || strncmp(end, "\r\n", 2) == 0);
+        assert_true(pos + n <= r->got_len);
+        memcpy(data + *data_len, r->got + pos, n);
+        *data_len += n;
+        pos += n;
+        n_chunks++;
+    }
+    return n_chunks;
+}
+
+static void test_bdat_chunks(void **state)
+{
+    (void)state;
+    chunk_run *cr = calloc(1, sizeof *cr);
+    assert_non_null(cr);
+    runner *r = &cr->r;
+    chunk_session(cr);
+    assert_int_equal(push_until(cr, 0, 0), cr->body_len);
+    assert_int_equal(smtpc_engine_body_end(r->e), 0);
+    drain(r);
+    char *data = malloc(sizeof r->got);
+    size_t len;
+    int last;
+    size_t chunks = parse_chunks(r, data, &len, &last);
+    assert_true(chunks >= 5); /* 5000+ bytes through a 1024-byte buffer */
+    assert_true(last);
+    /* Exactly the body with CRLF line ends: dots untouched. */
+    char want[8000];
+    size_t wl = 0;
+    for (size_t i = 0; i < cr->body_len; i++) {
+        if (cr->body[i] == '\n')
+            want[wl++] = '\r';
+        want[wl++] = cr->body[i];
+    }
+    assert_int_equal(len, wl);
+    assert_memory_equal(data, want, wl);
+    char replies[2048] = "250 ok\r\n250 ok\r\n";
+    for (size_t i = 0; i < chunks; i++)
+        strcat(replies, "250 2.0.0 chunk ok\r\n");
+    feed(r, replies);
+    assert_string_equal(r->log, "1:0:1:1:250,:0;");
+    assert_int_equal(smtpc_engine_want(r->e), SMTPC_WANT_IDLE);
+    free(data);
+    smtpc_engine_free(r->e);
+    free(cr);
+}
+
+/* The server refuses chunk 2 while the body is being written: the engine
+ * takes no more body, discards the chunk it was filling, sends RSET and
+ * reports SMTPC_EMESSAGE with the reply; nothing is sent twice. */
+static void test_bdat_chunk_refused(void **state)
+{
+    (void)state;
+    chunk_run *cr = calloc(1, sizeof *cr);
+    assert_non_null(cr);
+    runner *r = &cr->r;
+    chunk_session(cr);
+    size_t off = push_until(cr, 0, 2);
+    assert_true(off < cr->body_len);
+    feed(r, "250 ok\r\n250 ok\r\n250 2.0.0 chunk 1 ok\r\n552 5.3.4 too big\r\n");
+    size_t took = 1;
+    assert_int_equal(smtpc_engine_body_write(r->e, (const uint8_t *)cr->body + off,
+                                             cr->body_len - off, &took),
+                     SMTPC_EMESSAGE);
+    assert_int_equal(took, 0);
+    assert_int_equal(smtpc_engine_body_end(r->e), SMTPC_EMESSAGE);
+    drain(r);
+    assert_true(r->got_len > 6);
+    assert_memory_equal(r->got + r->got_len - 6, "RSET\r\n", 6);
+    char *data = malloc(sizeof r->got);
+    size_t len;
+    int last;
+    assert_int_equal(parse_chunks(r, data, &len, &last), 2);
+    assert_false(last);
+    feed(r, "250 reset\r\n");
+    assert_int_equal(smtpc_engine_result(r->e), SMTPC_EMESSAGE);
+    assert_int_equal(smtpc_engine_message_status(r->e), SMTPC_MESSAGE_REJECTED);
+    assert_int_equal(smtpc_error_reply_code(smtpc_engine_error(r->e)), 552);
+    assert_string_equal(r->log, "1:-66:2:1:250,:552;");
+    assert_int_equal(smtpc_engine_want(r->e), SMTPC_WANT_IDLE);
+    free(data);
+    smtpc_engine_free(r->e);
+    free(cr);
+}
+
 static const script scripts[] = {
     {"s_chain_three", s_chain_three},
     {"s_prev_refused", s_prev_refused},
@@ -345,6 +561,12 @@ static const script scripts[] = {
     {"s_next_bad_address", s_next_bad_address},
     {"s_no_pipelining", s_no_pipelining},
     {"s_next_all_rcpts_refused", s_next_all_rcpts_refused},
+    {"s_bdat_one_write", s_bdat_one_write},
+    {"s_bdat_mail_refused", s_bdat_mail_refused},
+    {"s_bdat_no_pipelining", s_bdat_no_pipelining},
+    {"s_bdat_prefer_data", s_bdat_prefer_data},
+    {"s_binarymime", s_binarymime},
+    {"s_binarymime_not_offered", s_binarymime_not_offered},
 };
 
 int main(void)
@@ -353,5 +575,10 @@ int main(void)
     for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
         tests[i] = (struct CMUnitTest){scripts[i].name, run_script, NULL, NULL, (void *)&scripts[i]};
     }
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest chunk_tests[] = {
+        cmocka_unit_test(test_bdat_chunks),
+        cmocka_unit_test(test_bdat_chunk_refused),
+    };
+    return failed | cmocka_run_group_tests(chunk_tests, NULL, NULL);
 }
