@@ -60,6 +60,18 @@ SMTPC_API int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name);
  * SMTPC_ENOTSUP before connecting, and SMTPC_SECURITY_STARTTLS_OPTIONAL goes
  * on unencrypted without sending STARTTLS. */
 SMTPC_API int smtpc_client_set_security(smtpc_client *c, int level);
+/* CHUNKING (RFC 3030): use 1 (the default) sends bodies with BDAT when the
+ * server offers CHUNKING (no dot-stuffing, no wait for a 354; see
+ * smtpc_engine_set_chunking); 0 always uses DATA. SMTPC_EINVAL for another
+ * value. */
+SMTPC_API int smtpc_client_set_chunking(smtpc_client *c, int use);
+/* BINARYMIME (RFC 3030): use 1 (the default) lets smtpc_client_send_message
+ * and the batch send a built message's attachments unencoded
+ * (SMTPC_MESSAGE_BINARYMIME for that send, BODY=BINARYMIME) when the server
+ * offers BINARYMIME and CHUNKING and chunking is on; 0 keeps base64. The
+ * message's own flags are as they were after the send. SMTPC_EINVAL for
+ * another value. */
+SMTPC_API int smtpc_client_set_binarymime(smtpc_client *c, int use);
 /* Trace every line sent and received (secrets redacted). */
 SMTPC_API int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user);
 /* Use t instead of a socket for the next connect. The client takes

@@ -135,14 +135,16 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send)
  * if a setting it did not take (credentials, a transport, ...) had been
  * applied. */
 enum { SET_SERVER, SET_TIMEOUT, SET_EHLO, SET_SECURITY, SET_TRACE, SET_TRANSPORT, SET_TLS,
-       SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_COUNT };
+       SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_CHUNKING, SET_BINARYMIME,
+       SET_COUNT };
 static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_server",      "smtpc_client_set_timeout",
     "smtpc_client_set_ehlo_name",   "smtpc_client_set_security",
     "smtpc_client_set_trace",       "smtpc_client_set_transport",
     "smtpc_client_set_tls_config",  "smtpc_client_set_credentials",
     "smtpc_client_set_oauth_token", "smtpc_client_set_auth_mechanisms",
-    "smtpc_client_allow_plaintext_auth",
+    "smtpc_client_allow_plaintext_auth", "smtpc_client_set_chunking",
+    "smtpc_client_set_binarymime",
 };
 
 static int setting(smtpc_client *c, int which, int rc, const char *why)
@@ -255,6 +257,33 @@ int smtpc_client_set_security(smtpc_client *c, int level)
     }
     c->security = level;
     return setting(c, SET_SECURITY, SMTPC_OK, NULL);
+}
+
+int smtpc_client_set_chunking(smtpc_client *c, int use)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_CHUNKING, SMTPC_ESTATE, why);
+    if (use != 0 && use != 1)
+        return setting(c, SET_CHUNKING, SMTPC_EINVAL, "use is neither 0 nor 1");
+    smtpc_engine_set_chunking(c->engine, use);
+    c->no_chunking = !use;
+    return setting(c, SET_CHUNKING, SMTPC_OK, NULL);
+}
+
+int smtpc_client_set_binarymime(smtpc_client *c, int use)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_BINARYMIME, SMTPC_ESTATE, why);
+    if (use != 0 && use != 1)
+        return setting(c, SET_BINARYMIME, SMTPC_EINVAL, "use is neither 0 nor 1");
+    c->no_binarymime = !use;
+    return setting(c, SET_BINARYMIME, SMTPC_OK, NULL);
 }
 
 int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user)

@@ -39,6 +39,7 @@ typedef struct slot {
     const char **table; /* envelope from the headers */
     size_t table_bytes;
     msg_read mr;
+    int restore; /* the message's flags before BINARYMIME was added, or -1 */
 } slot;
 
 typedef struct batch {
@@ -60,6 +61,8 @@ static void report(batch *b, slot *s, int result, int status, const smtpc_engine
         s->out->result = result;
         s->out->status = status;
     }
+    if (s->item.msg && s->restore >= 0)
+        smtpc_message_set_flags(s->item.msg, s->restore);
     if (b->done)
         b->done(b->user, s->index, result, status, e, err);
     smtpc_free(&b->c->alloc, (void *)s->table, s->table_bytes);
@@ -99,6 +102,7 @@ static slot *current(batch *b)
 static int take(batch *b, slot *s)
 {
     memset(s, 0, sizeof *s);
+    s->restore = -1;
     if (b->items) {
         if (b->taken >= b->n)
             return 0;
@@ -125,6 +129,7 @@ static int item_error(smtpc_client *c, int rc, const char *what)
 static int prepare_message(smtpc_client *c, slot *s)
 {
     smtpc_message *msg = s->item.msg;
+    s->restore = smtpc_client_binary_flags(c, msg);
     int rc = smtpc_message_rewind(msg);
     int flags = rc ? rc : smtpc_message_mail_flags(msg);
     if (rc || flags < 0)

@@ -28,6 +28,8 @@ struct smtpc_client {
     int msg_clock;     /* the whole-message deadline runs */
     int msg_ms;        /* ... it was this many ms */
     long long msg_end; /* ... and ends then (monotonic ms) */
+    int no_binarymime; /* smtpc_client_set_binarymime(c, 0) */
+    int no_chunking;   /* smtpc_client_set_chunking(c, 0) */
 };
 
 /* Run the engine until idle, body wanted, or the session ended. */
@@ -63,6 +65,10 @@ int smtpc_client_begin_send(smtpc_client *c, const char *from, const char *const
                             size_t n_rcpts, int64_t size, int flags);
 /* The operation's result after the pump stopped at want (session errors kept). */
 int smtpc_client_end_op(smtpc_client *c, int want);
+/* client_message.c: SMTPC_MESSAGE_BINARYMIME added to msg's flags for this
+ * send when the server and the settings allow it; returns the flags to
+ * restore afterwards (smtpc_message_set_flags), or -1 when unchanged. */
+int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg);
 /* client_message.c: the envelope of msg when none is given (To, Cc, Bcc,
  * each address once): a table from c's allocator, *bytes its size to free.
  * SMTPC_ENORECIPIENTS or SMTPC_ENOMEM recorded in c's error record. */

@@ -39,6 +39,19 @@ static int message_error(smtpc_client *c, const smtpc_message *msg, int rc)
 
 static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
                         const char *const *rcpts, size_t n_rcpts);
+static int send_prepared(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
+                         const char *const *rcpts, size_t n_rcpts);
+
+int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg)
+{
+    int caps = smtpc_engine_capabilities(c->engine);
+    int flags = smtpc_message_flags(msg);
+    if (c->no_binarymime || c->no_chunking || (flags & SMTPC_MESSAGE_BINARYMIME) ||
+        (caps & (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME)) !=
+            (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME))
+        return -1;
+    return smtpc_message_set_flags(msg, flags | SMTPC_MESSAGE_BINARYMIME) == 0 ? flags : -1;
+}
 
 /* Envelope from the headers: one table, sized by the recipient count. */
 int smtpc_client_envelope_of(smtpc_client *c, smtpc_message *msg, const char ***table,
@@ -82,6 +95,16 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
         return smtpc_error_set(&c->err, SMTPC_EINVAL, "smtpc_client_send_message: %s",
                                msg ? "n_rcpts is not 0 but rcpts is NULL" : "no message");
     smtpc_error_clear(&c->err);
+    int restore = smtpc_client_binary_flags(c, msg);
+    int rc = send_prepared(c, msg, envelope_from, rcpts, n_rcpts);
+    if (restore >= 0)
+        smtpc_message_set_flags(msg, restore);
+    return rc;
+}
+
+static int send_prepared(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
+                         const char *const *rcpts, size_t n_rcpts)
+{
     int rc = smtpc_message_rewind(msg);
     if (rc)
         return message_error(c, msg, rc);

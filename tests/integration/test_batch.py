@@ -69,7 +69,7 @@ class BatchTests(unittest.TestCase):
             msg = BytesParser(policy=policy.default).parsebytes(rec["content"])
             self.assertEqual(msg["Subject"], f"sink {i}")
 
-    def run_mta(self, opts, sent, *more, ehlo_extra=None):
+    def run_mta(self, opts, sent, *more):
         steps = [GREETING, {"mta": opts}]
         with ScriptedServer(steps) as srv:
             result = run_driver(args(srv.port, *more), sent)
@@ -102,7 +102,8 @@ class BatchTests(unittest.TestCase):
         # Message 2 refused at its end of data while message 3's envelope is
         # queued; message 4's pipelined MAIL gets 452; the rest go through.
         sent = messages(6, "faults")
-        opts = {"end": {"2": "554 5.7.1 refused"}, "mail": {"4": "452 4.5.3 too many"}}
+        opts = {"end": {"2": "554 5.7.1 refused"}, "mail": {"4": "452 4.5.3 too many"},
+                "ehlo": ["PIPELINING", "8BITMIME"]}
         srv, result = self.run_mta(opts, sent)
         ms = self.verdicts(result, 6)
         self.assertEqual([m["ok"] for m in ms], [1, 0, 1, 0, 1, 1], result.describe())
@@ -121,7 +122,9 @@ class BatchTests(unittest.TestCase):
 
     def test_close_after_first_message(self):
         sent = messages(4, "close")
-        srv, result = self.run_mta({"close_after": 1}, sent)
+        # With DATA the next body waits for a 354, so message 2 is surely
+        # not sent; with BDAT it may have gone out whole (then UNKNOWN).
+        srv, result = self.run_mta({"close_after": 1, "ehlo": ["PIPELINING"]}, sent)
         ms = self.verdicts(result, 4)
         self.assertEqual(ms[0]["ok"], 1, result.describe())
         for m in ms[1:]:
