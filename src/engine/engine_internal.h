@@ -1,7 +1,9 @@
 /* The engine's state, shared by its source files:
  *   engine.c          creation, settings, the pump (want/output/feed), results
  *   engine_session.c  greeting, EHLO/HELO, STARTTLS, AUTH
- *   engine_mail.c     the mail transaction: MAIL, RCPT, DATA, body, end of data
+ *   engine_mail.c     the mail transaction: MAIL, RCPT, DATA, body, end of data,
+ *                     the next one chained behind it, verdicts
+ *   engine_bdat.c     CHUNKING: the body in BDAT chunks
  * Every state change happens in a reply handler, and every handler is reached
  * from one dispatch in engine.c. */
 #ifndef SMTPC_ENGINE_INTERNAL_H
