@@ -40,6 +40,10 @@ typedef struct slot {
     size_t table_bytes;
     msg_read mr;
     int restore; /* the message's flags before BINARYMIME was added, or -1 */
+    /* Refused before reaching the server while the message before awaits
+     * its verdict: reported after it, to keep the order. */
+    int failed;
+    smtpc_error fail_err;
 } slot;
 
 typedef struct batch {
@@ -80,6 +84,29 @@ static void on_mail_done(void *user, const smtpc_engine *e, uint32_t seq, int re
             return;
         }
     }
+}
+
+/* A message that never reached the server: reported now, or after the one
+ * in flight (then it is returned to wait in its slot). */
+static slot *refused(batch *b, slot *s, int rc)
+{
+    for (int i = 0; i < 2; i++) {
+        slot *o = &b->slots[i];
+        if (o != s && o->used && o->begun) {
+            s->failed = rc;
+            smtpc_error_copy(&s->fail_err, &b->c->err);
+            return s;
+        }
+    }
+    report(b, s, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &b->c->err);
+    return NULL;
+}
+
+static void report_refused(batch *b, slot *s)
+{
+    smtpc_error err;
+    smtpc_error_copy(&err, &s->fail_err);
+    report(b, s, s->failed, SMTPC_MESSAGE_NOT_SENT, NULL, &err);
 }
 
 static slot *free_slot(batch *b)
@@ -174,22 +201,23 @@ static int prepare(smtpc_client *c, slot *s)
 }
 
 /* The next message ready to begin; those that fail before reaching the
- * server are reported on the way. NULL when there are no more. */
+ * server are reported on the way, or returned marked failed when a verdict
+ * before them is still awaited. NULL when there are no more. */
 static slot *next_ready(batch *b)
 {
     slot *s = free_slot(b);
     while (s && b->c->connected && take(b, s)) {
         int rc = prepare(b->c, s);
-        if (rc == 0)
+        if (rc == 0 || refused(b, s, rc))
             return s;
-        report(b, s, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &b->c->err);
     }
     return NULL;
 }
 
-/* Begin s, chained behind the body just ended or on its own. A failure is
- * reported (the message never reached the server). */
-static int begin(batch *b, slot *s, int chained)
+/* Begin s, chained behind the body just ended or on its own. A failure
+ * (the message never reached the server) is reported, or left in s for
+ * after the verdict awaited (then *deferred is set). */
+static int begin(batch *b, slot *s, int chained, int *deferred)
 {
     smtpc_client *c = b->c;
     int rc;
@@ -207,7 +235,7 @@ static int begin(batch *b, slot *s, int chained)
         s->seq = smtpc_engine_mail_seq(c->engine);
         return SMTPC_OK;
     }
-    report(b, s, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &c->err);
+    *deferred = refused(b, s, rc) != NULL;
     return rc;
 }
 
@@ -231,12 +259,17 @@ static slot *chain_next(batch *b)
     smtpc_client *c = b->c;
     slot *s;
     while ((s = next_ready(b)) != NULL) {
+        if (s->failed)
+            return s;
         if (!smtpc_engine_mail_chainable(c->engine))
             smtpc_client_flush(c); /* room behind the "." */
         if (!c->connected || !smtpc_engine_mail_chainable(c->engine))
             return s;
-        if (begin(b, s, 1) == 0 || !c->connected)
+        int deferred = 0;
+        if (begin(b, s, 1, &deferred) == 0 || !c->connected)
             return NULL;
+        if (deferred)
+            return s;
     }
     return NULL;
 }
@@ -260,7 +293,10 @@ static int run(batch *b)
             waiting = NULL;
             if (!s)
                 break;
-            if (begin(b, s, 0) == 0)
+            int deferred = 0;
+            if (s->failed)
+                report_refused(b, s);
+            else if (begin(b, s, 0, &deferred) == 0)
                 want = smtpc_client_pump(c);
         } else if (want == SMTPC_WANT_BODY) {
             want = send_body(b);
@@ -282,7 +318,9 @@ static int run(batch *b)
     rc = smtpc_client_end_op(c, SMTPC_WANT_CLOSE);
     if (rc == 0)
         rc = SMTPC_ECLOSED;
-    if (waiting)
+    if (waiting && waiting->failed)
+        report_refused(b, waiting);
+    else if (waiting)
         report(b, waiting, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &c->err);
     slot rest;
     while (b->items && take(b, &rest))
