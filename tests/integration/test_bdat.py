@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """CHUNKING and BINARYMIME (RFC 3030) end to end against the scripted
-server's "mta" step (smtp-sink and aiosmtpd offer neither): bodies go with
+server's "mta" step (smtp-sink and aiosmtpd offer neither) and a real
+Postfix smtpd (postfix_smtpd.py; CHUNKING, no BINARYMIME): bodies go with
 BDAT, byte for byte after CRLF normalisation (no dot-stuffing), a built
 message's binary attachment arrives unencoded with BODY=BINARYMIME and its
 SHA-256 intact, a refused chunk stops that message only, and a batch needs
@@ -21,6 +22,7 @@ from email.parser import BytesParser
 import harness
 from harness import expected_wire, make_message, run_driver, run_program
 from scripted_server import ScriptedServer
+import postfix_smtpd
 
 GREETING = {"send": "220 mta.test ESMTP\r\n"}
 CHUNKING = ["PIPELINING", "8BITMIME", "CHUNKING", "BINARYMIME", "SIZE 100000000"]
@@ -149,6 +151,55 @@ class BdatTests(unittest.TestCase):
         att = [q for q in msg.walk() if q.get_filename() == "blob.bin"][0]
         self.assertEqual(att["Content-Transfer-Encoding"], "base64")
         self.assertEqual(att.get_payload(decode=True), payload)
+
+
+@unittest.skipUnless(postfix_smtpd.available(), "Postfix master/smtpd need root and a postfix user")
+class PostfixTests(unittest.TestCase):
+    """A real Postfix smtpd, which offers CHUNKING and PIPELINING."""
+
+    def test_batch_with_bdat(self):
+        sent = harness.tricky_messages() + [
+            make_message("big", b"".join(b".%d leading dot\n" % i for i in range(20000)))]
+        with postfix_smtpd.PostfixSmtpd() as pf:
+            result = run_driver(args(pf.port, "--batch", "--timeout-ms", "60000"), sent)
+            got = list(pf.proxy.handler.envelopes)
+        self.assertEqual(result.returncode, 0, result.describe())
+        caps = result.connect["capabilities"]
+        self.assertTrue(caps & 0x040 and caps & 0x001, "CHUNKING and PIPELINING expected")
+        self.assertIn("C: BDAT", result.stderr)
+        self.assertNotIn("C: DATA", result.stderr)
+        self.assertEqual([m["ok"] for m in result.messages], [1] * len(sent), result.describe())
+        self.assertEqual(len(got), len(sent))
+        for body, env in zip(sent, got):
+            # smtpd puts its Received: header in front; the rest is ours.
+            self.assertTrue(env["content"].startswith(b"Received: "), env["content"][:80])
+            self.assertTrue(env["content"].endswith(expected_wire(body)), body[:60])
+            want = BytesParser(policy=policy.default).parsebytes(body)
+            msg = BytesParser(policy=policy.default).parsebytes(env["content"])
+            self.assertEqual(msg["Subject"], want["Subject"])
+
+    @unittest.skipUnless(os.access(MIME_DUMP, os.X_OK), "mime_dump not given")
+    def test_built_message_with_attachment(self):
+        # Postfix offers no BINARYMIME: the attachment goes base64 in BDAT.
+        payload = os.urandom(200000)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "blob.bin")
+            with open(path, "wb") as f:
+                f.write(payload)
+            spec = os.path.join(tmp, "m.spec")
+            with open(spec, "w", encoding="utf-8") as f:
+                f.write("from alice@example.com\nto bob@example.com\nsubject postfix\n"
+                        "attach-file %s|blob.bin|application/octet-stream\n" % path)
+            with postfix_smtpd.PostfixSmtpd() as pf:
+                p = run_program([MIME_DUMP, spec, "65536", "127.0.0.1", str(pf.port)], 120,
+                                capture_output=True)
+                got = list(pf.proxy.handler.envelopes)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(got), 1)
+        msg = BytesParser(policy=policy.default).parsebytes(got[0]["content"])
+        att = [q for q in msg.walk() if q.get_filename() == "blob.bin"][0]
+        self.assertEqual(hashlib.sha256(att.get_payload(decode=True)).hexdigest(),
+                         hashlib.sha256(payload).hexdigest())
 
 
 if __name__ == "__main__":
