@@ -1,8 +1,8 @@
 /* The engine's state, shared by its source files:
  *   engine.c          creation, settings, the pump (want/output/feed), results
  *   engine_session.c  greeting, EHLO/HELO, STARTTLS, AUTH
- *   engine_mail.c     the mail transaction: MAIL, RCPT, DATA, body, end of data,
- *                     the next one chained behind it, verdicts
+ *   engine_mail.c     the mail transaction: MAIL, RCPT, DATA, body, end of data
+ *   engine_chain.c    the next transaction chained behind an end of data; verdicts
  *   engine_bdat.c     CHUNKING: the body in BDAT chunks
  * Every state change happens in a reply handler, and every handler is reached
  * from one dispatch in engine.c. */
@@ -239,12 +239,18 @@ void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
  * (PIPELINING lets MAIL, RCPT and the chunk go in one write). */
 int smtpc_engine_bdat_filling(const smtpc_engine *e);
 
+/* engine_chain.c */
+/* The session or the operation ended: report what is still unreported (a
+ * chained-past transaction first, then the current one). */
+void smtpc_engine_mail_ended(smtpc_engine *e);
+/* The current transaction (body ended) becomes the one before. */
+void smtpc_engine_chain_past(smtpc_engine *e);
+/* The reply to the end of data of the transaction chained past. */
+void smtpc_engine_on_prev_reply(smtpc_engine *e, const smtpc_reply *reply);
+
 /* engine_mail.c */
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
                                 const smtpc_reply *reply);
 void smtpc_engine_mail_release(smtpc_engine *e);
-/* The session or the operation ended: report what is still unreported (a
- * chained-past transaction first, then the current one). */
-void smtpc_engine_mail_ended(smtpc_engine *e);
 
 #endif
