@@ -30,6 +30,7 @@ BASE = {"alloc.h", "error.h", "bytescan.h", "random.h", "port.h", "service_port.
 ALLOWED = {
     "src/client/client.c": {"client_internal.h"},
     "src/client/client_message.c": {"client_internal.h"},
+    "src/client/client_batch.c": {"client_internal.h"},
     "src/client/client_internal.h": set(),
 }
 

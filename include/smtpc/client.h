@@ -60,6 +60,18 @@ SMTPC_API int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name);
  * SMTPC_ENOTSUP before connecting, and SMTPC_SECURITY_STARTTLS_OPTIONAL goes
  * on unencrypted without sending STARTTLS. */
 SMTPC_API int smtpc_client_set_security(smtpc_client *c, int level);
+/* CHUNKING (RFC 3030): use 1 (the default) sends bodies with BDAT when the
+ * server offers CHUNKING (no dot-stuffing, no wait for a 354; see
+ * smtpc_engine_set_chunking); 0 always uses DATA. SMTPC_EINVAL for another
+ * value. */
+SMTPC_API int smtpc_client_set_chunking(smtpc_client *c, int use);
+/* BINARYMIME (RFC 3030): use 1 (the default) lets smtpc_client_send_message
+ * and the batch send a built message's attachments unencoded
+ * (SMTPC_MESSAGE_BINARYMIME for that send, BODY=BINARYMIME) when the server
+ * offers BINARYMIME and CHUNKING and chunking is on; 0 keeps base64. The
+ * message's own flags are as they were after the send. SMTPC_EINVAL for
+ * another value. */
+SMTPC_API int smtpc_client_set_binarymime(smtpc_client *c, int use);
 /* Trace every line sent and received (secrets redacted). */
 SMTPC_API int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user);
 /* The clock of the client's deadlines (the whole-reply wait of every stage
@@ -187,6 +199,69 @@ SMTPC_API int smtpc_client_send_stream(smtpc_client *c, const char *from,
 SMTPC_API int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg,
                                         const char *envelope_from,
                                         const char *const *rcpts, size_t n_rcpts);
+
+/* --- sending many messages ---
+ * With PIPELINING, each message's MAIL, RCPT and DATA go out in the same
+ * write as the previous message's end of data: one round trip per message
+ * once under way (see "Sending many messages" in the README). Without
+ * PIPELINING the messages go one after the other, as with
+ * smtpc_client_send. Either way each message gets its own verdict. */
+
+/* One message of a batch: raw bytes (body, body_len: like
+ * smtpc_client_send) when msg is NULL, else a built message (like
+ * smtpc_client_send_message: from NULL means its From address, n_rcpts 0
+ * every To, Cc and Bcc). Everything is borrowed until the message's verdict
+ * has been delivered. result and status are written by the batch: 0 and
+ * SMTPC_MESSAGE_ACCEPTED when the server accepted the message for at least
+ * one recipient; otherwise the error (a refusal, SMTPC_EUNKNOWN after a
+ * connection lost past the end of data, or the error that ended the session
+ * before the message was sent) and the SMTPC_MESSAGE_* status. */
+typedef struct smtpc_batch_item {
+    const char *from;
+    const char *const *rcpts;
+    size_t n_rcpts;
+    const uint8_t *body;
+    size_t body_len;
+    smtpc_message *msg;
+    int result; /* out */
+    int status; /* out: SMTPC_MESSAGE_* */
+} smtpc_batch_item;
+
+/* The verdict of message index (its place in the batch, from 0), called
+ * exactly once per message, in order. result and status as in
+ * smtpc_batch_item; err (borrowed for the call) holds the code, the
+ * server's reply and the reason, cleared when result is 0. While it runs,
+ * smtpc_engine_rcpt_* on e give that message's per-recipient verdicts (in
+ * the order its recipients were given); e is NULL for a message that never
+ * reached the server (refused before MAIL was sent: a bad address, a
+ * message error, the session gone). It may not call the client. */
+typedef void (*smtpc_batch_done_fn)(void *user, size_t index, int result, int status,
+                                    const smtpc_engine *e, const smtpc_error *err);
+/* Supplies message index: fill *item (zeroed before the call) and return 1,
+ * or return 0 when there are no more. Called when the client is ready for
+ * the next message, which may be before the previous verdict. It may not
+ * call the client. */
+typedef int (*smtpc_batch_next_fn)(void *user, size_t index, smtpc_batch_item *item);
+
+/* Send items[0..n) on a connected client; done (may be NULL) hears each
+ * verdict. A message refused, or invalid before anything is sent (bad
+ * address, message error, ...), is reported and the batch goes on with the
+ * next. When the session ends (network or protocol error, 421), every
+ * message not yet reported gets that error with SMTPC_MESSAGE_NOT_SENT (or
+ * SMTPC_MESSAGE_UNKNOWN for one whose end of data had gone) and the batch
+ * stops; no message is ever sent twice. Returns 0 when the batch ran to its
+ * end with the session open (look at each verdict), the error that ended
+ * the session, or SMTPC_EINVAL/SMTPC_ESTATE (nothing sent, nothing
+ * reported). The whole-message deadline and stage timeouts apply to each
+ * message as in smtpc_client_send_stream. */
+SMTPC_API int smtpc_client_send_batch(smtpc_client *c, smtpc_batch_item *items, size_t n,
+                                      smtpc_batch_done_fn done, void *user);
+/* The same with messages from next, until it returns 0 or the session
+ * ends (next is then not called again; messages it never supplied are
+ * never reported). done is required: the items next fills are the
+ * client's copies, and result/status reach the caller only through it. */
+SMTPC_API int smtpc_client_send_each(smtpc_client *c, smtpc_batch_next_fn next,
+                                     smtpc_batch_done_fn done, void *user);
 
 /* Reset the transaction (RSET) and NOOP: keep-alive helpers. */
 SMTPC_API int smtpc_client_rset(smtpc_client *c);

@@ -67,6 +67,11 @@ typedef struct smtpc_engine smtpc_engine;
 /* Flags for smtpc_engine_begin_mail. */
 #define SMTPC_MAIL_8BITMIME 0x1 /* body has 8-bit bytes: declare BODY=8BITMIME */
 #define SMTPC_MAIL_SMTPUTF8 0x2 /* declare SMTPUTF8 (set automatically for non-ASCII addresses) */
+/* The body is binary MIME (RFC 3030): declared BODY=BINARYMIME, sent with
+ * BDAT byte for byte (line ends left as they are). Needs CHUNKING and
+ * BINARYMIME from the server and chunking not turned off
+ * (smtpc_engine_set_chunking), else SMTPC_E8BIT before anything is sent. */
+#define SMTPC_MAIL_BINARYMIME 0x4
 
 /* Extended capabilities learnt from EHLO (smtpc_engine_capabilities). */
 #define SMTPC_CAP_PIPELINING 0x001
@@ -79,6 +84,7 @@ typedef struct smtpc_engine smtpc_engine;
 #define SMTPC_CAP_DSN 0x080
 #define SMTPC_CAP_ENHANCEDSTATUSCODES 0x100
 #define SMTPC_CAP_EHLO 0x200 /* the server answered EHLO (not only HELO) */
+#define SMTPC_CAP_BINARYMIME 0x1000 /* RFC 3030 (only used with CHUNKING) */
 
 /* Message outcome (smtpc_engine_message_status). */
 #define SMTPC_MESSAGE_NOT_SENT 0 /* the end of data was never sent */
@@ -121,6 +127,17 @@ SMTPC_API int smtpc_engine_get_timeout(const smtpc_engine *e, int stage, int *ms
  * smtpc_engine_new): SMTPC_EINVAL below that, SMTPC_ENOMEM keeps the old
  * buffer. Only between sessions, with no output unsent. */
 SMTPC_API int smtpc_engine_set_output_size(smtpc_engine *e, size_t out_cap);
+
+/* CHUNKING (RFC 3030). use 1 (the default): when the server offers
+ * CHUNKING, bodies go with BDAT instead of DATA: no dot-stuffing, no 354 to
+ * wait for, and with PIPELINING the envelope, "BDAT n LAST" and the bytes
+ * in one write (bodies larger than the output buffer go in chunks of about
+ * its size). Text bodies still get CRLF line ends. A refused chunk stops the
+ * transfer: the send fails with SMTPC_EMESSAGE (SMTPC_MESSAGE_REJECTED),
+ * RSET follows. use 0: always DATA (then SMTPC_MAIL_BINARYMIME is refused).
+ * SMTPC_EINVAL for another value. Allowed at any time; applies from the
+ * next smtpc_engine_begin_mail. */
+SMTPC_API int smtpc_engine_set_chunking(smtpc_engine *e, int use);
 /* fn is called for every line. fn NULL: off. */
 SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
 /* Bound every server reply: at most max_lines lines and max_bytes bytes as
@@ -218,6 +235,56 @@ SMTPC_API int smtpc_engine_tls_verified(const smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_rset(smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_noop(smtpc_engine *e);
 SMTPC_API int smtpc_engine_begin_quit(smtpc_engine *e);
+
+/* --- many messages on one connection ---
+ * With PIPELINING (RFC 2920), the next message's MAIL, RCPT and DATA may go
+ * out in the same write as the previous message's end of data, before its
+ * reply: one round trip per message. The verdict of each message then
+ * arrives while the next is under way, so it is delivered by a callback. */
+
+/* Called once for every mail transaction that smtpc_engine_begin_mail or
+ * smtpc_engine_begin_next_mail started (returned 0), when its outcome is
+ * final, in the order they were begun: from inside smtpc_engine_feed (the
+ * reply to the end of data, the RSET after a refusal), smtpc_engine_abort,
+ * or the call that ended the session. seq is the transaction's number
+ * (smtpc_engine_mail_seq right after its begin call); result is 0 when the
+ * server accepted the message (SMTPC_MESSAGE_ACCEPTED), else the error:
+ * SMTPC_EMAILFROM, SMTPC_ERCPTS, SMTPC_EDATA, SMTPC_EMESSAGE (refused at
+ * the end of data), SMTPC_EUNKNOWN (connection lost after the end of data),
+ * or the error that ended the session before the end of data
+ * (SMTPC_MESSAGE_NOT_SENT). err (borrowed for the call) holds the code, the
+ * server's reply and the reason; it is cleared when result is 0. While fn
+ * runs, smtpc_engine_rcpt_*, smtpc_engine_rcpt_count,
+ * smtpc_engine_rcpt_accepted_count and smtpc_engine_message_status describe
+ * that transaction. fn may use only the engine's queries. A transaction
+ * still open when smtpc_engine_reset is called is dropped unreported.
+ * fn NULL: no callback (the queries above then describe the last
+ * transaction, as without chaining). Allowed while no operation runs. */
+typedef void (*smtpc_mail_done_fn)(void *user, const smtpc_engine *e, uint32_t seq, int result,
+                                   const smtpc_error *err);
+SMTPC_API int smtpc_engine_set_mail_done(smtpc_engine *e, smtpc_mail_done_fn fn, void *user);
+/* The number of the last transaction begun (the first is 1), counting from
+ * the engine's creation, modulo 2^32. */
+SMTPC_API uint32_t smtpc_engine_mail_seq(const smtpc_engine *e);
+/* 1 when smtpc_engine_begin_next_mail may be called now: the server offers
+ * PIPELINING, the current transaction's body has ended and its end-of-data
+ * reply is the only one awaited (its "." may still be unsent). Else 0. */
+SMTPC_API int smtpc_engine_mail_chainable(const smtpc_engine *e);
+/* smtpc_engine_begin_mail for the next message while the previous one's
+ * end-of-data reply is awaited (smtpc_engine_mail_chainable): MAIL, RCPT
+ * and DATA are queued behind its "." to go out in the same write. The
+ * previous transaction is then reported through the callback when its
+ * reply comes; the recipient queries describe the new one. Its body is
+ * asked for (SMTPC_WANT_BODY) only after the server's 354, never before.
+ * Arguments and their lifetimes are those of smtpc_engine_begin_mail_dsn
+ * (dsn may be NULL: no DSN request).
+ * Returns 0; SMTPC_ESTATE when not chainable; or the errors begin_mail
+ * finds before anything is sent (SMTPC_EADDRESS, SMTPC_ESIZE, ...), which
+ * are recorded as a refused call (smtpc_engine_error) and leave the
+ * previous transaction untouched. */
+SMTPC_API int smtpc_engine_begin_next_mail(smtpc_engine *e, const char *from,
+                                           const char *const *rcpts, size_t n_rcpts,
+                                           int64_t size, int flags, const smtpc_dsn *dsn);
 
 /* --- the pump --- */
 SMTPC_API int smtpc_engine_want(const smtpc_engine *e);

@@ -23,8 +23,9 @@
  *     or base64 when that is shorter (mostly non-Latin text) or the text has
  *     NUL bytes.
  *   attachments and inline parts: base64, except a text part from memory
- *     that is already canonical 7bit (ASCII, CRLF line ends, short lines).
- *     Their bytes arrive exactly as given.
+ *     that is already canonical 7bit (ASCII, CRLF line ends, short lines),
+ *     and binary with SMTPC_MESSAGE_BINARYMIME. Their bytes arrive exactly
+ *     as given.
  *
  * Header rules:
  *   - Non-ASCII header text (Subject, display names, extra header values) is
@@ -84,6 +85,15 @@ typedef struct smtpc_message smtpc_message;
  * a session that is not verified TLS to a server offering REQUIRETLS. */
 #define SMTPC_MESSAGE_REQUIRETLS 0x100
 
+/* The server takes BINARYMIME and CHUNKING (RFC 3030): attachments and
+ * inline parts that would be base64 go byte for byte with
+ * "Content-Transfer-Encoding: binary" (a third smaller, no encoding work);
+ * the size stays exact. Sending the message then needs BODY=BINARYMIME and
+ * BDAT (smtpc_message_mail_flags gives SMTPC_MAIL_BINARYMIME). The client
+ * sets this for the send when the server offers both (see
+ * smtpc_client_set_binarymime); set it yourself only for such a server. */
+#define SMTPC_MESSAGE_BINARYMIME 0x8
+
 /* Ownership of memory given to *_mem functions. */
 #define SMTPC_MEM_COPY 0   /* copied now: the caller's buffer may go at once */
 #define SMTPC_MEM_BORROW 1 /* borrowed: the buffer must stay valid and unchanged
@@ -112,6 +122,8 @@ SMTPC_API void smtpc_message_free(smtpc_message *msg);
 
 /* SMTPC_MESSAGE_* flags; replaces the previous set. Default 0. */
 SMTPC_API int smtpc_message_set_flags(smtpc_message *msg, int flags);
+/* The flags last set (smtpc_message_set_flags); 0 for msg NULL. */
+SMTPC_API int smtpc_message_flags(const smtpc_message *msg);
 
 /* The From mailbox (one author). display_name may be NULL or "". Required:
  * reading a message without From fails with SMTPC_EHEADER. */
@@ -238,7 +250,8 @@ SMTPC_API int smtpc_message_size(smtpc_message *msg, int64_t *size);
  * needs: SMTPC_MAIL_8BITMIME when a part went 8bit or headers carry UTF-8,
  * SMTPC_MAIL_SMTPUTF8 when SMTPUTF8 is in use (SMTPC_MESSAGE_SMTPUTF8, or
  * chosen for the server: smtpc_message_set_server_caps),
- * SMTPC_MAIL_REQUIRETLS when SMTPC_MESSAGE_REQUIRETLS is set. Returns the flags
+ * SMTPC_MAIL_REQUIRETLS when SMTPC_MESSAGE_REQUIRETLS is set,
+ * SMTPC_MAIL_BINARYMIME when a part went binary (SMTPC_MESSAGE_BINARYMIME). Returns the flags
  * (>= 0) or a negative error as smtpc_message_size. */
 SMTPC_API int smtpc_message_mail_flags(smtpc_message *msg);
 /* --- envelope (for a driver sending the message) ------------------------- */

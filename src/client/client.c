@@ -153,7 +153,7 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send)
  * applied. */
 enum { SET_SERVER, SET_TIMEOUT, SET_EHLO, SET_SECURITY, SET_TRACE, SET_TRANSPORT, SET_TLS,
        SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_BUFFERS, SET_CLOCK,
-       SET_NO_DSN,
+       SET_NO_DSN, SET_CHUNKING, SET_BINARYMIME,
        SET_COUNT };
 static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_server",      "smtpc_client_set_timeout",
@@ -163,6 +163,7 @@ static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_oauth_token", "smtpc_client_set_auth_mechanisms",
     "smtpc_client_allow_plaintext_auth", "smtpc_client_set_buffers",
     "smtpc_client_set_clock", "smtpc_client_allow_no_dsn",
+    "smtpc_client_set_chunking", "smtpc_client_set_binarymime",
 };
 
 static int setting(smtpc_client *c, int which, int rc, const char *why)
@@ -297,6 +298,33 @@ int smtpc_client_set_security(smtpc_client *c, int level)
     }
     c->security = level;
     return setting(c, SET_SECURITY, SMTPC_OK, NULL);
+}
+
+int smtpc_client_set_chunking(smtpc_client *c, int use)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_CHUNKING, SMTPC_ESTATE, why);
+    if (use != 0 && use != 1)
+        return setting(c, SET_CHUNKING, SMTPC_EINVAL, "use is neither 0 nor 1");
+    smtpc_engine_set_chunking(c->engine, use);
+    c->no_chunking = !use;
+    return setting(c, SET_CHUNKING, SMTPC_OK, NULL);
+}
+
+int smtpc_client_set_binarymime(smtpc_client *c, int use)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_BINARYMIME, SMTPC_ESTATE, why);
+    if (use != 0 && use != 1)
+        return setting(c, SET_BINARYMIME, SMTPC_EINVAL, "use is neither 0 nor 1");
+    c->no_binarymime = !use;
+    return setting(c, SET_BINARYMIME, SMTPC_OK, NULL);
 }
 
 int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user)
@@ -617,6 +645,32 @@ static void wait_failed(smtpc_client *c, int rc)
         transport_failed(c, rc);
 }
 
+/* One send of the engine's pending output. */
+static void pump_write(smtpc_client *c, int timeout)
+{
+    smtpc_engine *e = c->engine;
+    timeout = within_message_deadline(c, timeout);
+    if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_WRITE)
+        return;
+    const uint8_t *p;
+    size_t n, sent = 0;
+    smtpc_engine_output(e, &p, &n);
+    int rc = smtpc_transport_send(c->transport, p, n, timeout, &sent);
+    if (rc)
+        wait_failed(c, rc);
+    else
+        smtpc_engine_output_done(e, sent);
+}
+
+int smtpc_client_flush(smtpc_client *c)
+{
+    while (smtpc_engine_want(c->engine) == SMTPC_WANT_WRITE)
+        pump_write(c, smtpc_engine_timeout_ms(c->engine));
+    if (smtpc_engine_want(c->engine) == SMTPC_WANT_CLOSE)
+        disconnect(c);
+    return smtpc_engine_want(c->engine);
+}
+
 /* Run the engine until it is idle, wants body bytes, or the session ends.
  * Returns the want that stopped it. */
 int smtpc_client_pump(smtpc_client *c)
@@ -633,17 +687,7 @@ int smtpc_client_pump(smtpc_client *c)
         if (want != SMTPC_WANT_READ)
             waiting = 0;
         if (want == SMTPC_WANT_WRITE) {
-            timeout = within_message_deadline(c, timeout);
-            if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_WRITE)
-                continue;
-            const uint8_t *p;
-            size_t n, sent = 0;
-            smtpc_engine_output(e, &p, &n);
-            int rc = smtpc_transport_send(c->transport, p, n, timeout, &sent);
-            if (rc)
-                wait_failed(c, rc);
-            else
-                smtpc_engine_output_done(e, sent);
+            pump_write(c, timeout);
         } else if (want == SMTPC_WANT_READ) {
             timeout = reply_timeout(c, timeout, &waiting, &deadline, &head);
             if (timeout != 0)
@@ -964,16 +1008,25 @@ int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rc
     if (rc)
         return rc;
     int want = smtpc_client_pump(c);
-    if (want == SMTPC_WANT_BODY)
+    if (want == SMTPC_WANT_BODY) {
         start_message_clock(c);
+        want = smtpc_client_stream_body(c, read, user);
+    }
+    if (want == SMTPC_WANT_BODY)
+        want = end_body(c);
+    return finish_op(c, want, 1);
+}
+
+int smtpc_client_stream_body(smtpc_client *c, smtpc_read_fn read, void *user)
+{
+    int want = SMTPC_WANT_BODY;
     while (want == SMTPC_WANT_BODY) {
         size_t got = 0;
         int failed = read(user, c->io, c->io_cap, &got) != 0 || got > c->io_cap;
         if (c->free_asked) {
             /* Stop before these bytes or an end of data go anywhere. */
             smtpc_engine_abort(c->engine, SMTPC_ESTATE, FREE_IN_CALLBACK);
-            want = smtpc_client_pump(c);
-            break;
+            return smtpc_client_pump(c);
         }
         if (failed) {
             /* SMTP cannot take back an open DATA: dropping the connection makes
@@ -981,16 +1034,13 @@ int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rc
             smtpc_engine_abort(c->engine, SMTPC_ESOURCE,
                                "the message source failed during DATA; the connection was "
                                "dropped so that no partial message is delivered");
-            want = smtpc_client_pump(c);
-            break;
+            return smtpc_client_pump(c);
         }
-        if (got == 0) {
-            want = end_body(c);
-            break;
-        }
+        if (got == 0)
+            return SMTPC_WANT_BODY;
         want = push_body(c, c->io, got);
     }
-    return finish_op(c, want, 1);
+    return want;
 }
 
 static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *), int ends_session)
@@ -1043,6 +1093,35 @@ int smtpc_client_quit(smtpc_client *c)
         disconnect(c);
     }
     return smtpc_client_leave(c, rc, 0);
+}
+
+/* --- for the batch sender (client_batch.c) --- */
+
+int smtpc_client_push_body(smtpc_client *c, const uint8_t *p, size_t len)
+{
+    start_message_clock(c);
+    return push_body(c, p, len);
+}
+
+void smtpc_client_measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_bit)
+{
+    measure_body(p, n, size, eight_bit);
+}
+
+void smtpc_client_start_message_clock(smtpc_client *c)
+{
+    start_message_clock(c);
+}
+
+int smtpc_client_begin_send(smtpc_client *c, const char *from, const char *const *rcpts,
+                            size_t n_rcpts, int64_t size, int flags)
+{
+    return begin_send(c, from, rcpts, n_rcpts, size, flags);
+}
+
+int smtpc_client_end_op(smtpc_client *c, int want)
+{
+    return finish_op(c, want, 0);
 }
 
 /* --- results --- */

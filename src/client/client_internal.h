@@ -35,6 +35,8 @@ struct smtpc_client {
     void *clock_user;
     int allow_no_dsn;  /* smtpc_client_allow_no_dsn */
     const smtpc_dsn *dsn; /* the DSN request of the message being sent, or NULL */
+    int no_binarymime; /* smtpc_client_set_binarymime(c, 0) */
+    int no_chunking;   /* smtpc_client_set_chunking(c, 0) */
 };
 
 /* Run the engine until idle, body wanted, or the session ended. */
@@ -50,5 +52,49 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send);
 int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rcpts,
                         size_t n_rcpts, smtpc_read_fn read, void *user, int64_t size,
                         int flags);
+
+/* Push the rest of a body from read, without ending it: returns
+ * SMTPC_WANT_BODY once read reports the end, else the want that stopped it
+ * (the connection is dropped on a read failure). */
+int smtpc_client_stream_body(smtpc_client *c, smtpc_read_fn read, void *user);
+
+/* For the batch sender (client_batch.c): the single-message path's steps. */
+/* Send the engine's pending output and nothing else; returns the want. */
+int smtpc_client_flush(smtpc_client *c);
+/* Start the message deadline, push len body bytes (not ending the body);
+ * returns SMTPC_WANT_BODY when all went, else the want that stopped it. */
+int smtpc_client_push_body(smtpc_client *c, const uint8_t *p, size_t len);
+void smtpc_client_start_message_clock(smtpc_client *c);
+/* The size the server counts (line ends made CRLF) and 8-bit presence. */
+void smtpc_client_measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_bit);
+/* Read what the server sent while idle, then begin_mail; errors recorded. */
+int smtpc_client_begin_send(smtpc_client *c, const char *from, const char *const *rcpts,
+                            size_t n_rcpts, int64_t size, int flags);
+/* The operation's result after the pump stopped at want (session errors kept). */
+int smtpc_client_end_op(smtpc_client *c, int want);
+/* client_message.c: SMTPC_MESSAGE_BINARYMIME added to msg's flags for this
+ * send when the server and the settings allow it; returns the flags to
+ * restore afterwards (smtpc_message_set_flags), or -1 when unchanged. */
+int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg);
+/* client_message.c: the envelope of msg when none is given (To, Cc, Bcc,
+ * each address once): a table from c's allocator, *bytes its size to free.
+ * SMTPC_ENORECIPIENTS or SMTPC_ENOMEM recorded in c's error record. */
+int smtpc_client_envelope_of(smtpc_client *c, smtpc_message *msg, const char ***table,
+                             size_t *n, size_t *bytes);
+
+/* client_message.c: a message's DSN request laid out for the engine, one
+ * NOTIFY and one ORCPT per envelope recipient (zeroed: none yet). */
+typedef struct smtpc_client_dsn {
+    smtpc_dsn dsn;
+    int *notify;
+    const char **orcpt;
+    size_t n;
+} smtpc_client_dsn;
+/* Fill dt from msg for rcpts; notify stays NULL when msg asks for no DSN.
+ * SMTPC_ENOMEM recorded in c's error record. */
+int smtpc_client_make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const *rcpts,
+                          size_t n, smtpc_client_dsn *dt);
+/* Free what smtpc_client_make_dsn allocated (again harmless). */
+void smtpc_client_free_dsn(smtpc_client *c, smtpc_client_dsn *dt);
 
 #endif

@@ -39,18 +39,44 @@ static int message_error(smtpc_client *c, const smtpc_message *msg, int rc)
 
 static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
                         const char *const *rcpts, size_t n_rcpts);
+static int send_prepared(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
+                         const char *const *rcpts, size_t n_rcpts);
 
-/* The message's DSN request laid out for the engine: one NOTIFY and one
- * ORCPT per envelope recipient, for the call. */
-typedef struct dsn_tables {
-    smtpc_dsn dsn;
-    int *notify;
-    const char **orcpt;
-    size_t n;
-} dsn_tables;
+int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg)
+{
+    int caps = smtpc_engine_capabilities(c->engine);
+    int flags = smtpc_message_flags(msg);
+    if (c->no_binarymime || c->no_chunking || (flags & SMTPC_MESSAGE_BINARYMIME) ||
+        (caps & (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME)) !=
+            (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME))
+        return -1;
+    return smtpc_message_set_flags(msg, flags | SMTPC_MESSAGE_BINARYMIME) == 0 ? flags : -1;
+}
 
-static int make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const *rcpts,
-                    size_t n, dsn_tables *dt)
+/* Envelope from the headers: one table, sized by the recipient count. */
+int smtpc_client_envelope_of(smtpc_client *c, smtpc_message *msg, const char ***table,
+                             size_t *n, size_t *bytes)
+{
+    size_t total = smtpc_message_envelope_rcpts(msg, NULL, 0), n_table = 0;
+    if (total == 0)
+        return smtpc_error_set(&c->err, SMTPC_ENORECIPIENTS,
+                               "no recipients given and none in To, Cc or Bcc");
+    const char **t = smtpc_alloc(&c->alloc, total * sizeof *t);
+    if (!t)
+        return smtpc_error_set(&c->err, SMTPC_ENOMEM, NULL);
+    smtpc_message_envelope_rcpts(msg, t, total);
+    /* Each address once, first place kept. */
+    for (size_t i = 0; i < total; i++)
+        if (!seen(t, n_table, t[i]))
+            t[n_table++] = t[i];
+    *table = t;
+    *n = n_table;
+    *bytes = total * sizeof *t;
+    return SMTPC_OK;
+}
+
+int smtpc_client_make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const *rcpts,
+                          size_t n, smtpc_client_dsn *dt)
 {
     if (!smtpc_message_dsn(msg, &dt->dsn.ret, &dt->dsn.envid))
         return 0;
@@ -61,6 +87,7 @@ static int make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const
         smtpc_free(&c->alloc, dt->notify, n * sizeof *dt->notify);
         smtpc_free(&c->alloc, (void *)dt->orcpt, n * sizeof *dt->orcpt);
         dt->notify = NULL;
+        dt->orcpt = NULL;
         return smtpc_error_set(&c->err, SMTPC_ENOMEM, "no memory for the DSN request");
     }
     for (size_t i = 0; i < n; i++)
@@ -70,12 +97,14 @@ static int make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const
     return 0;
 }
 
-static void free_dsn(smtpc_client *c, dsn_tables *dt)
+void smtpc_client_free_dsn(smtpc_client *c, smtpc_client_dsn *dt)
 {
     if (!dt->notify)
         return;
     smtpc_free(&c->alloc, dt->notify, dt->n * sizeof *dt->notify);
     smtpc_free(&c->alloc, (void *)dt->orcpt, dt->n * sizeof *dt->orcpt);
+    dt->notify = NULL;
+    dt->orcpt = NULL;
 }
 
 /* The message's callbacks (sources, rewinds) run inside this call: they are
@@ -98,6 +127,16 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
         return smtpc_error_set(&c->err, SMTPC_EINVAL, "smtpc_client_send_message: %s",
                                msg ? "n_rcpts is not 0 but rcpts is NULL" : "no message");
     smtpc_error_clear(&c->err);
+    int restore = smtpc_client_binary_flags(c, msg);
+    int rc = send_prepared(c, msg, envelope_from, rcpts, n_rcpts);
+    if (restore >= 0)
+        smtpc_message_set_flags(msg, restore);
+    return rc;
+}
+
+static int send_prepared(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
+                         const char *const *rcpts, size_t n_rcpts)
+{
     int rc = smtpc_message_rewind(msg);
     if (rc)
         return message_error(c, msg, rc);
@@ -118,28 +157,16 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
     if (!envelope_from)
         envelope_from = smtpc_message_from_address(msg);
 
-    /* Envelope from the headers: one table for the call, sized by the
-     * recipient count. */
     const char **table = NULL;
-    size_t n_table = 0, table_bytes = 0;
+    size_t table_bytes = 0;
     if (n_rcpts == 0) {
-        size_t total = smtpc_message_envelope_rcpts(msg, NULL, 0);
-        if (total == 0)
-            return smtpc_error_set(&c->err, SMTPC_ENORECIPIENTS,
-                                   "no recipients given and none in To, Cc or Bcc");
-        table_bytes = total * sizeof *table;
-        if (!(table = smtpc_alloc(&c->alloc, table_bytes)))
-            return smtpc_error_set(&c->err, SMTPC_ENOMEM, NULL);
-        smtpc_message_envelope_rcpts(msg, table, total);
-        /* Each address once, first place kept. */
-        for (size_t i = 0; i < total; i++)
-            if (!seen(table, n_table, table[i]))
-                table[n_table++] = table[i];
+        rc = smtpc_client_envelope_of(c, msg, &table, &n_rcpts, &table_bytes);
+        if (rc)
+            return rc;
         rcpts = table;
-        n_rcpts = n_table;
     }
-    dsn_tables dt = {0};
-    rc = make_dsn(c, msg, rcpts, n_rcpts, &dt);
+    smtpc_client_dsn dt = {0};
+    rc = smtpc_client_make_dsn(c, msg, rcpts, n_rcpts, &dt);
     if (rc) {
         smtpc_free(&c->alloc, (void *)table, table_bytes);
         return rc;
@@ -148,7 +175,7 @@ static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelop
     c->dsn = dt.notify ? &dt.dsn : NULL;
     rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, pull, &ps, size, flags);
     c->dsn = NULL;
-    free_dsn(c, &dt);
+    smtpc_client_free_dsn(c, &dt);
     smtpc_free(&c->alloc, (void *)table, table_bytes);
     if (rc == SMTPC_ESOURCE && ps.err) {
         /* The specific cause (unreadable file, failing callback, ...), with

@@ -442,7 +442,9 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
             put_str(&l, " SIZE=");
             put_u64(&l, (uint64_t)size);
         }
-        if (flags & SMTPC_CMD_BODY_8BITMIME)
+        if (flags & SMTPC_CMD_BODY_BINARYMIME)
+            put_str(&l, " BODY=BINARYMIME");
+        else if (flags & SMTPC_CMD_BODY_8BITMIME)
             put_str(&l, " BODY=8BITMIME");
         if (flags & SMTPC_CMD_SMTPUTF8)
             put_str(&l, " SMTPUTF8");

@@ -11,6 +11,7 @@
 /* Flags for smtpc_cmd_mail. */
 #define SMTPC_CMD_BODY_8BITMIME 0x1
 #define SMTPC_CMD_SMTPUTF8 0x2
+#define SMTPC_CMD_BODY_BINARYMIME 0x4 /* RFC 3030; wins over BODY=8BITMIME */
 
 /* 0 when s has no CR, LF or NUL in its first len bytes, else SMTPC_EBADCHAR. */
 int smtpc_cmd_check_value(const char *s, size_t len);

@@ -17,6 +17,13 @@ void smtpc_dot_stuffer_init(smtpc_dot_stuffer *s)
     s->at_line_start = 1;
     s->pending_cr = 0;
     s->saw_8bit = 0;
+    s->no_dots = 0;
+}
+
+void smtpc_dot_stuffer_init_bdat(smtpc_dot_stuffer *s)
+{
+    smtpc_dot_stuffer_init(s);
+    s->no_dots = 1;
 }
 
 /* Output for byte c into o (room for 3), updating the line state in *t. */
@@ -40,7 +47,7 @@ static size_t encode_byte(smtpc_dot_stuffer *t, uint8_t c, uint8_t o[3])
         o[n++] = '\n';
         t->at_line_start = 1;
     } else {
-        if (t->at_line_start && c == '.')
+        if (t->at_line_start && c == '.' && !t->no_dots)
             o[n++] = '.';
         o[n++] = c;
         t->at_line_start = 0;
@@ -107,6 +114,20 @@ size_t smtpc_dot_stuffer_finish(smtpc_dot_stuffer *s, uint8_t *out, size_t cap)
         return 0;
     for (k = 0; k < n; k++)
         out[k] = tail[skip + k];
+    s->pending_cr = 0;
+    s->at_line_start = 1;
+    return n;
+}
+
+size_t smtpc_dot_stuffer_end_line(smtpc_dot_stuffer *s, uint8_t *out, size_t cap)
+{
+    size_t n = s->pending_cr ? 1 : s->at_line_start ? 0 : 2;
+    if (n > cap)
+        return SIZE_MAX;
+    if (n == 2)
+        out[0] = '\r';
+    if (n)
+        out[n - 1] = '\n';
     s->pending_cr = 0;
     s->at_line_start = 1;
     return n;

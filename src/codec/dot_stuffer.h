@@ -14,9 +14,16 @@ typedef struct smtpc_dot_stuffer {
     uint8_t at_line_start; /* next byte begins a line */
     uint8_t pending_cr;    /* a CR was seen; its LF (or not) decides */
     uint8_t saw_8bit;      /* a byte >= 0x80 went through */
+    uint8_t no_dots;       /* BDAT (RFC 3030): line ends only, no dot-stuffing */
 } smtpc_dot_stuffer;
 
 void smtpc_dot_stuffer_init(smtpc_dot_stuffer *s);
+/* For BDAT: line ends made CRLF, dots left alone (a chunk is counted, not
+ * terminated). End it with smtpc_dot_stuffer_end_line, not _finish. */
+void smtpc_dot_stuffer_init_bdat(smtpc_dot_stuffer *s);
+/* Complete a pending last line (at most 2 bytes, as for _finish); returns
+ * the byte count, or SIZE_MAX when cap is too small. */
+size_t smtpc_dot_stuffer_end_line(smtpc_dot_stuffer *s, uint8_t *out, size_t cap);
 /* Encode as much of in as fits into out (cap bytes). Each input byte
  * expands to at most 3 output bytes; a byte is consumed only when its whole
  * output fits. *consumed and *produced get the counts. */

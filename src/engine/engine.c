@@ -287,6 +287,9 @@ int smtpc_engine_reset(smtpc_engine *e)
     e->in_body = e->body_ended = 0;
     e->message_status = SMTPC_MESSAGE_NOT_SENT;
     e->accepted = 0;
+    e->txn_open = 0;
+    e->bdat = e->bdat_flush = 0;
+    e->chunk_fill = 0;
     smtpc_ehlo_caps_init(&e->caps);
     smtpc_error_clear(&e->err);
     return SMTPC_OK;
@@ -401,8 +404,12 @@ int smtpc_engine_expect(smtpc_engine *e, int kind, size_t index)
 
 void smtpc_engine_compact_output(smtpc_engine *e)
 {
-    if (e->out_sent == e->out_len)
-        e->out_sent = e->out_len = 0;
+    if (e->out_sent != e->out_len)
+        return;
+    if (e->chunk_fill && e->out_len) /* the BDAT chunk being filled moves along */
+        memmove(e->out, e->out + e->out_len, e->chunk_fill);
+    e->out_sent = e->out_len = 0;
+    e->bdat_flush = 0;
 }
 
 int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t start)
@@ -473,6 +480,7 @@ void smtpc_engine_finish(smtpc_engine *e, int result)
 {
     e->result = result;
     e->op = SMTPC_OP_NONE;
+    smtpc_engine_mail_ended(e);
 }
 
 static void close_session(smtpc_engine *e)
@@ -487,6 +495,8 @@ static void close_session(smtpc_engine *e)
     e->tls_wanted = 0;
     e->in_body = 0;
     e->out_len = e->out_sent = 0;
+    e->chunk_fill = 0;
+    smtpc_engine_mail_ended(e);
 }
 
 int smtpc_engine_fail(smtpc_engine *e, int send_quit)
@@ -503,10 +513,12 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
     }
     e->result = e->err.code;
     if (send_quit && !e->quitting) {
+        smtpc_engine_mail_ended(e);
         e->quitting = 1;
         e->pend_count = 0;
         e->in_body = 0;
         e->out_len = e->out_sent = 0;
+        e->chunk_fill = 0;
         e->op = SMTPC_OP_QUIT;
         if (smtpc_engine_queue(e, SMTPC_PK_QUIT, 0, "QUIT", NULL) == 0)
             return e->result;
@@ -604,10 +616,13 @@ int smtpc_engine_want(const smtpc_engine *e)
 {
     if (!e || e->closed)
         return SMTPC_WANT_CLOSE;
-    if (e->out_sent < e->out_len)
+    int filling = smtpc_engine_bdat_filling(e);
+    if (e->out_sent < e->out_len && !filling)
         return SMTPC_WANT_WRITE;
     if (e->tls_wanted)
         return SMTPC_WANT_TLS;
+    if (filling)
+        return SMTPC_WANT_BODY;
     if (e->pend_count)
         return SMTPC_WANT_READ;
     if (e->in_body)
@@ -623,7 +638,10 @@ static int stage_of(int kind)
     case SMTPC_PK_RCPT: return SMTPC_TIMEOUT_RCPT;
     case SMTPC_PK_DATA: return SMTPC_TIMEOUT_DATA_INIT;
     case SMTPC_PK_END_OF_DATA:
+    case SMTPC_PK_PREV_END_OF_DATA:
+    case SMTPC_PK_BDAT_LAST:
     case SMTPC_PK_DISCARD_DATA: return SMTPC_TIMEOUT_DATA_END;
+    case SMTPC_PK_BDAT: return SMTPC_TIMEOUT_DATA_BLOCK;
     default: return SMTPC_TIMEOUT_COMMAND;
     }
 }
@@ -691,7 +709,10 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
     case SMTPC_PK_RCPT:
     case SMTPC_PK_DATA:
     case SMTPC_PK_END_OF_DATA:
+    case SMTPC_PK_PREV_END_OF_DATA:
     case SMTPC_PK_DISCARD_DATA:
+    case SMTPC_PK_BDAT:
+    case SMTPC_PK_BDAT_LAST:
         smtpc_engine_on_mail_reply(e, p->kind, p->index, reply);
         break;
     case SMTPC_PK_QUIT:

@@ -2,6 +2,8 @@
  *   engine.c          creation, settings, the pump (want/output/feed), results
  *   engine_session.c  greeting, EHLO/HELO, STARTTLS, AUTH
  *   engine_mail.c     the mail transaction: MAIL, RCPT, DATA, body, end of data
+ *   engine_chain.c    the next transaction chained behind an end of data; verdicts
+ *   engine_bdat.c     CHUNKING: the body in BDAT chunks
  * Every state change happens in a reply handler, and every handler is reached
  * from one dispatch in engine.c. */
 #ifndef SMTPC_ENGINE_INTERNAL_H
@@ -30,6 +32,9 @@ enum smtpc_pending_kind {
     SMTPC_PK_RSET,
     SMTPC_PK_NOOP,
     SMTPC_PK_QUIT,
+    SMTPC_PK_PREV_END_OF_DATA, /* end of data of a message chained past (engine_mail.c) */
+    SMTPC_PK_BDAT,             /* a BDAT chunk (engine_bdat.c) */
+    SMTPC_PK_BDAT_LAST,        /* BDAT ... LAST: the end of data */
 };
 
 /* The operation in progress. */
@@ -62,6 +67,17 @@ typedef struct smtpc_rcpt_result {
     char enhanced[SMTPC_ENHANCED_MAX];
     char text[SMTPC_RCPT_TEXT_MAX];
 } smtpc_rcpt_result;
+
+/* A transaction whose body has ended and whose end-of-data reply is still
+ * awaited while the next one goes on (smtpc_engine_begin_next_mail). */
+typedef struct smtpc_prev_txn {
+    int active;
+    uint32_t seq;
+    int status; /* SMTPC_MESSAGE_* once known */
+    smtpc_rcpt_result *results;
+    size_t results_n, accepted;
+    smtpc_error err;
+} smtpc_prev_txn;
 
 struct smtpc_engine {
     smtpc_allocator alloc;
@@ -146,6 +162,24 @@ struct smtpc_engine {
     const smtpc_dsn *dsn;
     int tls_verified;
 
+
+    /* Verdicts (smtpc_engine_set_mail_done): every transaction begun is
+     * reported once, in order. */
+    smtpc_mail_done_fn mail_done;
+    void *mail_done_user;
+    uint32_t mail_seq; /* of the last transaction begun */
+    int txn_open;      /* the current transaction is not reported yet */
+    smtpc_prev_txn prev;
+
+    /* CHUNKING (engine_bdat.c). */
+    int prefer_data;  /* smtpc_engine_set_chunking(e, 0) */
+    int bdat_next;    /* 1 BDAT, 2 BDAT with BINARYMIME: chosen for the next transaction */
+    int bdat;         /* this transaction sends its body with BDAT */
+    int bdat_raw;     /* ... byte for byte (BINARYMIME) */
+    int bdat_flush;   /* a full chunk waits to be sent before more body */
+    size_t chunk_fill; /* bytes of the chunk being filled at out + out_len
+                        * (header room included); 0: none open */
+
     /* Last: over 3 KB, it would push the fields after it out of reach of
      * Thumb's short load/store offsets (more code on Cortex-M). */
     smtpc_sasl sasl;
@@ -207,6 +241,30 @@ int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
 /* NOTIFY and ORCPT of recipient i in the transaction (0 / NULL: none). */
 int smtpc_engine_rcpt_notify(const smtpc_engine *e, size_t i);
 const char *smtpc_engine_rcpt_orcpt(const smtpc_engine *e, size_t i);
+
+/* engine_bdat.c */
+/* Check BINARYMIME against the server and settings; choose BDAT or DATA
+ * for the transaction being begun. Errors recorded in err. */
+int smtpc_engine_bdat_choose(smtpc_engine *e, int flags);
+void smtpc_engine_bdat_begin_txn(smtpc_engine *e);
+/* Every RCPT is queued: the body may begin (no DATA, no 354 to wait for). */
+int smtpc_engine_bdat_start(smtpc_engine *e);
+int smtpc_engine_bdat_write(smtpc_engine *e, const uint8_t *data, size_t len, size_t *consumed);
+int smtpc_engine_bdat_end(smtpc_engine *e);
+void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
+                                const smtpc_reply *reply);
+/* 1 when body bytes are taken now, with output and replies still pending
+ * (PIPELINING lets MAIL, RCPT and the chunk go in one write). */
+int smtpc_engine_bdat_filling(const smtpc_engine *e);
+
+/* engine_chain.c */
+/* The session or the operation ended: report what is still unreported (a
+ * chained-past transaction first, then the current one). */
+void smtpc_engine_mail_ended(smtpc_engine *e);
+/* The current transaction (body ended) becomes the one before. */
+void smtpc_engine_chain_past(smtpc_engine *e);
+/* The reply to the end of data of the transaction chained past. */
+void smtpc_engine_on_prev_reply(smtpc_engine *e, const smtpc_reply *reply);
 
 /* engine_mail.c */
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,

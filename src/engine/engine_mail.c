@@ -16,6 +16,10 @@ void smtpc_engine_mail_release(smtpc_engine *e)
     smtpc_free(&e->alloc, e->results, e->results_n * sizeof *e->results);
     e->results = NULL;
     e->results_n = 0;
+    smtpc_free(&e->alloc, e->prev.results, e->prev.results_n * sizeof *e->prev.results);
+    e->prev.results = NULL;
+    e->prev.results_n = 0;
+    e->prev.active = 0;
 }
 
 static int check_envelope(smtpc_engine *e, const char *from, const char *const *rcpts,
@@ -114,20 +118,14 @@ static int fill_group(smtpc_engine *e)
             return rc;
     }
     if (!e->data_sent && e->out_cap - e->out_len >= 8)
-        return queue_data(e);
+        return e->bdat ? smtpc_engine_bdat_start(e) : queue_data(e);
     return 0;
 }
 
-int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
-                            size_t n_rcpts, int64_t size, int flags)
+static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *from,
+                      const char *const *rcpts, size_t n_rcpts, int64_t size, int flags,
+                      const smtpc_dsn *dsn)
 {
-    return smtpc_engine_begin_mail_dsn(e, from, rcpts, n_rcpts, size, flags, NULL);
-}
-
-int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *const *rcpts,
-                                size_t n_rcpts, int64_t size, int flags, const smtpc_dsn *dsn)
-{
-    static const char fn[] = "smtpc_engine_begin_mail";
     if (!e)
         return SMTPC_EINVAL;
     /* engine_dsn.c checks these; the rest are the transaction's own. */
@@ -143,7 +141,7 @@ int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *c
     if (size < -1)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "size %s below -1 (unknown)",
                                    smtpc_fmt_i64(num, size, 1));
-    if (flags & ~(SMTPC_MAIL_8BITMIME | SMTPC_MAIL_SMTPUTF8))
+    if (flags & ~(SMTPC_MAIL_8BITMIME | SMTPC_MAIL_SMTPUTF8 | SMTPC_MAIL_BINARYMIME))
         return smtpc_engine_refuse(e, SMTPC_EINVAL, fn, "unknown flags 0x%x", (unsigned)flags);
     if (e->closed && e->err.code)
         return e->err.code; /* sticky: err still says why the session ended */
@@ -154,10 +152,15 @@ int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *c
         return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
                                    "the session is not ready (greeting, EHLO, STARTTLS and "
                                    "AUTH first)");
-    if (e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent)
+    if (chain && !smtpc_engine_mail_chainable(e))
+        return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
+                                   "no message to chain past (PIPELINING, a body ended and "
+                                   "only its reply awaited, room for the commands)");
+    if (!chain && (e->op != SMTPC_OP_NONE || e->pend_count || e->out_len != e->out_sent))
         return smtpc_engine_refuse(e, SMTPC_ESTATE, fn,
                                    "another operation is in progress or its output unsent");
-    smtpc_error_clear(&e->err);
+    if (!chain) /* chained, err still belongs to the message before */
+        smtpc_error_clear(&e->err);
     if (n_rcpts == 0)
         return smtpc_error_set(&e->err, SMTPC_ENORECIPIENTS, "no recipients given");
     /* The result table's size must not wrap (size_t is 32 bits on many
@@ -172,17 +175,23 @@ int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *c
     if (rc)
         return rc;
     rc = check_extensions(e, utf8, size, flags);
+    if (rc == 0)
+        rc = smtpc_engine_bdat_choose(e, flags);
     if (rc)
         return rc;
     rc = smtpc_engine_check_dsn_tls(e, dsn_flags, dsn, rcpts, n_rcpts);
     if (rc)
         return rc;
 
-    smtpc_engine_mail_release(e);
-    e->results = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
-    if (!e->results)
+    smtpc_rcpt_result *table = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
+    if (!table)
         return smtpc_error_set(&e->err, SMTPC_ENOMEM, "no memory for %s recipient results",
                                smtpc_fmt_size(num, n_rcpts));
+    if (chain)
+        smtpc_engine_chain_past(e);
+    else
+        smtpc_engine_mail_release(e);
+    e->results = table;
     e->results_n = n_rcpts;
     e->from = from;
     e->rcpts = rcpts;
@@ -195,6 +204,7 @@ int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *c
     e->message_status = SMTPC_MESSAGE_NOT_SENT;
     e->txn_error = 0;
     e->result = 0;
+    smtpc_engine_bdat_begin_txn(e);
 
     smtpc_engine_compact_output(e);
     size_t start = e->out_len;
@@ -205,6 +215,8 @@ int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *c
     if (rc)
         return smtpc_error_set(&e->err, rc, "MAIL FROM: %s", smtpc_strerror(rc));
     e->op = SMTPC_OP_MAIL;
+    e->mail_seq++;
+    e->txn_open = 1;
     if (e->caps.flags & SMTPC_CAP_PIPELINING) {
         rc = fill_group(e);
         if (rc) {
@@ -213,6 +225,39 @@ int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *c
         }
     }
     return SMTPC_OK;
+}
+
+int smtpc_engine_begin_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
+                            size_t n_rcpts, int64_t size, int flags)
+{
+    return start_mail(e, "smtpc_engine_begin_mail", 0, from, rcpts, n_rcpts, size, flags, NULL);
+}
+
+int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *const *rcpts,
+                                size_t n_rcpts, int64_t size, int flags, const smtpc_dsn *dsn)
+{
+    return start_mail(e, "smtpc_engine_begin_mail_dsn", 0, from, rcpts, n_rcpts, size, flags,
+                      dsn);
+}
+
+int smtpc_engine_begin_next_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
+                                 size_t n_rcpts, int64_t size, int flags, const smtpc_dsn *dsn)
+{
+    if (!e)
+        return SMTPC_EINVAL;
+    /* The message before is still in flight: a check that fails here must
+     * leave its error record as it was and say why as a refusal. */
+    smtpc_error before;
+    smtpc_error_copy(&before, &e->err);
+    int chained_from = (int)e->prev.active;
+    int rc = start_mail(e, "smtpc_engine_begin_next_mail", 1, from, rcpts, n_rcpts, size,
+                        flags, dsn);
+    if (rc && !e->refused && !e->closed && e->prev.active == chained_from) {
+        smtpc_error_copy(&e->refusal, &e->err);
+        e->refused = 1;
+        smtpc_error_copy(&e->err, &before);
+    }
+    return rc;
 }
 
 static void store_result(smtpc_engine *e, size_t i, const smtpc_reply *reply)
@@ -271,7 +316,7 @@ static void advance(smtpc_engine *e)
             all_refused(e);
             return;
         }
-        rc = queue_data(e);
+        rc = e->bdat ? smtpc_engine_bdat_start(e) : queue_data(e);
     } else if (e->accepted == 0) {
         all_refused(e);
         return;
@@ -292,10 +337,18 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
                                 const smtpc_reply *reply)
 {
     int ok = reply->code / 100 == 2;
+    if (kind == SMTPC_PK_PREV_END_OF_DATA) {
+        smtpc_engine_on_prev_reply(e, reply);
+        return;
+    }
     if (kind == SMTPC_PK_RCPT)
         store_result(e, index, reply);
     if (smtpc_engine_check_421(e, reply, "service closing"))
         return;
+    if (e->bdat && e->data_sent) {
+        smtpc_engine_on_bdat_reply(e, kind, index, reply);
+        return;
+    }
     switch (kind) {
     case SMTPC_PK_MAIL:
         if (!ok) {
@@ -355,7 +408,11 @@ int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, si
                                    smtpc_fmt_size(num, len));
     }
     if (!e->in_body)
-        return e->closed && e->err.code ? e->err.code : not_in_body(e, fn);
+        return e->closed && e->err.code ? e->err.code
+               : e->bdat && e->txn_error ? e->txn_error /* the transfer was stopped */
+                                         : not_in_body(e, fn);
+    if (e->bdat)
+        return smtpc_engine_bdat_write(e, data, len, consumed);
     smtpc_engine_compact_output(e);
     size_t room = e->out_cap - e->out_len;
     if (room <= BODY_RESERVE)
@@ -384,7 +441,11 @@ int smtpc_engine_body_end(smtpc_engine *e)
         return SMTPC_EINVAL;
     e->refused = 0;
     if (!e->in_body)
-        return e->closed && e->err.code ? e->err.code : not_in_body(e, fn);
+        return e->closed && e->err.code ? e->err.code
+               : e->bdat && e->txn_error ? e->txn_error
+                                         : not_in_body(e, fn);
+    if (e->bdat)
+        return smtpc_engine_bdat_end(e);
     smtpc_engine_compact_output(e);
     size_t n = smtpc_dot_stuffer_finish(&e->stuffer, e->out + e->out_len, e->out_cap - e->out_len);
     if (n == 0) /* cannot happen: BODY_RESERVE keeps the room */

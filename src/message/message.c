@@ -194,12 +194,17 @@ int smtpc_message_set_flags(smtpc_message *msg, int flags)
     if (!msg)
         return SMTPC_EINVAL;
     if (flags & ~(SMTPC_MESSAGE_8BITMIME | SMTPC_MESSAGE_SMTPUTF8 | SMTPC_MESSAGE_ESCAPE_FROM |
-                  SMTPC_MESSAGE_REQUIRETLS))
+                  SMTPC_MESSAGE_REQUIRETLS | SMTPC_MESSAGE_BINARYMIME))
         return smtpc_msg_fail(msg, SMTPC_EINVAL, "unknown message flag 0x%x", (unsigned)flags);
     msg->flags = flags;
     msg->user_flags = flags;
     touch(msg);
     return 0;
+}
+
+int smtpc_message_flags(const smtpc_message *msg)
+{
+    return msg ? msg->flags : 0;
 }
 
 /* Text that goes into a header: no controls, well-formed UTF-8, bounded. */

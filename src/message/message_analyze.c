@@ -63,6 +63,16 @@ static int is_text_type(const char *type)
     return type && strncmp(type, "text/", 5) == 0;
 }
 
+/* With BINARYMIME an attachment or inline part that would be base64 goes
+ * byte for byte: a third smaller on the wire and no encoding work. */
+static void binary_if_allowed(const smtpc_message *msg, smtpc_msg_part *p, int body)
+{
+    if (body || !(msg->flags & SMTPC_MESSAGE_BINARYMIME))
+        return;
+    p->enc = SMTPC_ENC_BINARY;
+    p->enc_size = p->src.size;
+}
+
 void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p)
 {
     const smtpc_msg_source *src = &p->src;
@@ -72,8 +82,10 @@ void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p)
     p->ends_crlf = 1;
     /* File and callback contents are unknown until sent: base64 is safe for
      * any bytes and its size is known from the byte count alone. */
-    if (src->kind != SMTPC_SRC_MEM || (!body && !is_text_type(p->content_type)))
+    if (src->kind != SMTPC_SRC_MEM || (!body && !is_text_type(p->content_type))) {
+        binary_if_allowed(msg, p, body);
         return;
+    }
     text_stats st;
     scan(src->data, src->len, &st);
     int escape_from = (msg->flags & SMTPC_MESSAGE_ESCAPE_FROM) != 0;
@@ -86,6 +98,8 @@ void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p)
             p->enc = SMTPC_ENC_7BIT;
             p->enc_size = (int64_t)src->len;
             p->ends_crlf = st.ends_break;
+        } else {
+            binary_if_allowed(msg, p, body);
         }
         return;
     }

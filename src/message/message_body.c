@@ -102,6 +102,11 @@ int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t 
         *done = src->pos == src->len;
         return 0;
     }
+    case SMTPC_ENC_BINARY: {
+        int rc = smtpc_msg_source_read(msg, src, out, cap, got);
+        *done = rc == 0 && *got == 0;
+        return rc;
+    }
     default:
         return base64_produce(msg, src, out, cap, got, done);
     }

@@ -131,6 +131,8 @@ int smtpc_message_mail_flags(smtpc_message *msg)
     for (size_t i = 0; i < msg->n_leaves; i++)
         if (smtpc_msg_leaf(msg, i)->enc == SMTPC_ENC_8BIT)
             flags |= SMTPC_MAIL_8BITMIME;
+        else if (smtpc_msg_leaf(msg, i)->enc == SMTPC_ENC_BINARY)
+            flags |= SMTPC_MAIL_BINARYMIME;
     if (msg->hdr8)
         flags |= SMTPC_MAIL_8BITMIME;
     if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)

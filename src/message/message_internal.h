@@ -81,6 +81,7 @@ typedef struct smtpc_msg_source {
 #define SMTPC_ENC_8BIT 1
 #define SMTPC_ENC_QP 2
 #define SMTPC_ENC_BASE64 3
+#define SMTPC_ENC_BINARY 4 /* SMTPC_MESSAGE_BINARYMIME: the bytes as they are */
 
 typedef struct smtpc_msg_part {
     struct smtpc_msg_part *next;

@@ -29,11 +29,25 @@ accepted connection:
                                   STARTTLS command gets 220 and a handshake
                                   with <certs>/<cert> (after which STARTTLS
                                   is no longer advertised)
+  {"mta": {...}}                  a pipelining SMTP server (RFC 2920) with
+                                  CHUNKING/BINARYMIME (RFC 3030): replies
+                                  are held until every command received has
+                                  been read, like Postfix, and each flush is
+                                  counted as a turn (a round trip the client
+                                  waited for). Options: "ehlo" (the
+                                  extension lines), "mail"/"end" (message
+                                  number from 1 -> reply to its MAIL / to
+                                  its end of data or BDAT LAST), "bdat"
+                                  ("n.k" -> reply to chunk k of message n),
+                                  "close_after" (close once that many
+                                  messages were answered). Every message is
+                                  kept in the log ("messages").
   {"sleep": 1.5}                  say nothing for that many seconds
   {"close": null}                 close the connection now
 
-Everything the client sent is logged line by line, so tests can check, for
-example, that no MAIL command was ever sent.
+Everything the client sent is logged line by line (BDAT chunk bytes
+excepted), so tests can check, for example, that no MAIL command was ever
+sent.
 
 Use it from Python:
     with ScriptedServer(steps, certs_dir) as srv: ... srv.port ... srv.lines
@@ -67,6 +81,12 @@ class Connection:
         self.buf = b""
 
     def _recv(self, timeout=30.0):
+        # Replies held by "mta" go out when every byte received has been
+        # used: the client must now wait for them (one turn).
+        if getattr(self, "held", None):
+            self.sock.sendall(self.held)
+            self.held = b""
+            self.log.turn()
         self.sock.settimeout(timeout)
         data = self.sock.recv(65536)
         if not data:
@@ -104,6 +124,8 @@ class Connection:
             self.echo()
         elif kind == "smtp":
             self.smtp(arg or {})
+        elif kind == "mta":
+            self.mta(arg or {})
         elif kind == "sleep":
             time.sleep(float(arg))
         elif kind == "close":
@@ -166,6 +188,94 @@ class Connection:
             else:
                 self.sock.sendall(b"250 ok\r\n")
 
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self.buf += self._recv()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def mta(self, opts):
+        ehlo = opts.get("ehlo", ["PIPELINING", "8BITMIME", "CHUNKING", "BINARYMIME",
+                                 "SIZE 100000000"])
+        self.held = b""
+
+        def reply(text):
+            self.held += text.encode("latin-1") + b"\r\n"
+
+        number, sender, rcpts, chunks, mode = 0, None, [], [], None
+
+        def finish(data, default):
+            nonlocal sender
+            text = opts.get("end", {}).get(str(number), default)
+            self.log.message({"number": number, "from": sender, "rcpts": list(rcpts),
+                              "mode": mode, "data": data.decode("latin-1"),
+                              "accepted": text.startswith("2")})
+            reply(text)
+            sender = None
+            if opts.get("close_after") == number:
+                self.sock.sendall(self.held)
+                self.held = b""
+                raise StopIteration
+
+        while True:
+            line = self.read_line()
+            verb = line.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                lines = ["mta.test"] + (ehlo if verb == "EHLO" else [])
+                reply("\r\n".join("250%s%s" % ("-" if i < len(lines) - 1 else " ", l)
+                                    for i, l in enumerate(lines)))
+            elif verb == "MAIL":
+                number += 1
+                rcpts, chunks, mode = [], [], None
+                text = opts.get("mail", {}).get(str(number), "250 2.1.0 ok")
+                sender = line[10:].split(">", 1)[0].lstrip("<") if text[0] == "2" else None
+                reply(text)
+            elif verb == "RCPT":
+                if sender is None:
+                    reply("503 5.5.1 no MAIL")
+                else:
+                    rcpts.append(line[8:].split(">", 1)[0].lstrip("<"))
+                    reply("250 2.1.5 ok")
+            elif verb == "DATA":
+                if sender is None or not rcpts:
+                    reply("554 5.5.1 no valid recipients")
+                    continue
+                reply("354 go ahead")
+                mode, body = "DATA", []
+                while True:
+                    l = self.read_line()
+                    if l == ".":
+                        break
+                    body.append(l[1:] if l.startswith(".") else l)
+                finish("".join(x + "\r\n" for x in body).encode("latin-1"), "250 2.0.0 queued")
+            elif verb == "BDAT":
+                parts = line.split()
+                size, last = int(parts[1]), len(parts) > 2 and parts[2].upper() == "LAST"
+                data = self.read_exact(size)  # raw bytes, never parsed as commands
+                if sender is None or not rcpts:
+                    reply("503 5.5.1 no valid recipients")
+                    continue
+                mode = "BDAT"
+                chunks.append(data)
+                bad = opts.get("bdat", {}).get("%d.%d" % (number, len(chunks)))
+                if bad:
+                    reply(bad)
+                    sender = None
+                elif last:
+                    finish(b"".join(chunks), "250 2.0.0 queued")
+                else:
+                    reply("250 2.0.0 %d octets" % size)
+            elif verb == "RSET":
+                sender, rcpts, chunks = None, [], []
+                reply("250 2.0.0 reset")
+            elif verb == "QUIT":
+                reply("221 2.0.0 bye")
+                self.sock.sendall(self.held)
+                self.held = b""
+                raise StopIteration
+            else:
+                reply("250 ok")
+
     def run(self, steps):
         try:
             for step in steps:
@@ -187,6 +297,8 @@ class Log:
         self.lock = threading.Lock()
         self.lines = []
         self.events = []
+        self.messages = []
+        self.turns = 0
 
     def line(self, text):
         with self.lock:
@@ -195,6 +307,14 @@ class Log:
     def event(self, text):
         with self.lock:
             self.events.append(text)
+
+    def message(self, record):
+        with self.lock:
+            self.messages.append(record)
+
+    def turn(self):
+        with self.lock:
+            self.turns += 1
 
 
 class ScriptedServer:
@@ -220,6 +340,14 @@ class ScriptedServer:
     @property
     def events(self):
         return list(self.log.events)
+
+    @property
+    def messages(self):
+        return list(self.log.messages)
+
+    @property
+    def turns(self):
+        return self.log.turns
 
     def _serve(self):
         for _ in range(self.connections):
@@ -260,7 +388,8 @@ def main():
     srv.thread.join(args.lifetime)
     if args.log:
         with open(args.log, "w") as f:
-            json.dump({"lines": srv.lines, "events": srv.events}, f)
+            json.dump({"lines": srv.lines, "events": srv.events,
+                       "messages": srv.messages, "turns": srv.turns}, f)
     srv.listener.close()
     # A thread stuck in a step must not keep the process alive.
     os._exit(0)

@@ -9,13 +9,16 @@
  * Usage: smtpc_send --host H --port P [--security plain|starttls|
  *          starttls-optional|tls] [--from ADDR] --to ADDR... [--ehlo NAME]
  *          [--message FILE [--msg-to ADDR...] [--msg-from ADDR]]...
- *          [--count N] [--stream [--chunk N] [--unknown-size]]
+ *          [--count N] [--stream [--chunk N] [--unknown-size]] [--batch]
  *          [--timeout-ms MS] [--trace] [--no-quit] [--buffers IO,OUTPUT]
  *          [--cafile PEM] [--insecure] [--pin HEX] [--client-cert PEM --client-key KEY]
  *
  * --to sets the default recipients; --msg-to and --msg-from right after a
  * --message replace them for that message only. --count N sends the whole
  * list of messages N times. --buffers sets smtpc_client_set_buffers.
+ * --batch sends them all with one
+ * smtpc_client_send_batch call (pipelined across messages when the server
+ * offers PIPELINING); each verdict is printed as it comes.
  *
  * Only the public API (smtpc.h) is used: this is also a check that the
  * installed headers are enough to write a real program. */
@@ -58,6 +61,7 @@ typedef struct {
     int timeout_ms;
     int trace;
     int quit;
+    int batch; /* --batch: every message through smtpc_client_send_batch */
     /* TLS (issue 3): any of these makes a TLS configuration of our own. */
     const char *cafile;
     const char *pin;
@@ -211,6 +215,9 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--unknown-size") == 0) {
             o->unknown_size = 1;
             takes_value = 0;
+        } else if (strcmp(a, "--batch") == 0) {
+            o->batch = 1;
+            takes_value = 0;
         } else if (strcmp(a, "--no-quit") == 0) {
             o->quit = 0;
             takes_value = 0;
@@ -346,6 +353,73 @@ static int send_one(smtpc_client *c, const options *o, const message_spec *m)
     return smtpc_client_send_stream(c, from, rcpts, n, read_body, &r, size, flags);
 }
 
+/* --- batch --- */
+
+typedef struct {
+    const options *o;
+    int failed;
+} batch_ctx;
+
+static const message_spec *spec_of(const options *o, size_t index)
+{
+    return &o->msgs[index % o->n_msgs];
+}
+
+static void batch_done(void *user, size_t index, int rc, int status, const smtpc_engine *e,
+                       const smtpc_error *err)
+{
+    batch_ctx *b = user;
+    const message_spec *m = spec_of(b->o, index);
+    const char *const *rcpts = m->n_rcpts ? m->rcpts : b->o->rcpts;
+    size_t n = m->n_rcpts ? m->n_rcpts : b->o->n_rcpts;
+    size_t have = e ? smtpc_engine_rcpt_count(e) : 0;
+    printf("{\"event\":\"message\",\"index\":%zu,\"file\":", index);
+    driver_json_string(m->path);
+    printf(",\"ok\":%d,\"message_status\":%d,", rc == 0, status);
+    driver_json_rc(rc);
+    printf(",\"error\":{\"code\":%d,\"name\":", smtpc_error_code(err));
+    driver_json_string(driver_code_name(smtpc_error_code(err)));
+    putchar(',');
+    driver_json_error_fields(err);
+    printf("},\"rcpts\":[");
+    for (size_t i = 0; i < n; i++) {
+        printf("%s{\"addr\":", i ? "," : "");
+        driver_json_string(rcpts[i]);
+        if (i < have)
+            printf(",\"accepted\":%d,\"code\":%d", smtpc_engine_rcpt_accepted(e, i),
+                   smtpc_engine_rcpt_reply_code(e, i));
+        putchar('}');
+    }
+    printf("]}\n");
+    fflush(stdout);
+    if (rc != 0)
+        b->failed = 1;
+}
+
+static int send_batch(smtpc_client *c, const options *o)
+{
+    size_t total = (size_t)o->count * o->n_msgs;
+    smtpc_batch_item *items = calloc(total, sizeof *items);
+    if (!items)
+        return 3;
+    for (size_t i = 0; i < total; i++) {
+        const message_spec *m = spec_of(o, i);
+        items[i].from = m->from ? m->from : o->from;
+        items[i].rcpts = m->n_rcpts ? m->rcpts : o->rcpts;
+        items[i].n_rcpts = m->n_rcpts ? m->n_rcpts : o->n_rcpts;
+        items[i].body = m->data;
+        items[i].body_len = m->len;
+    }
+    batch_ctx b = {o, 0};
+    int rc = smtpc_client_send_batch(c, items, total, batch_done, &b);
+    printf("{\"event\":\"batch\",");
+    json_error(c, rc);
+    printf("}\n");
+    fflush(stdout);
+    free(items);
+    return rc != 0 || b.failed;
+}
+
 static int run(smtpc_client *c, const options *o)
 {
     if (smtpc_client_set_server(c, o->host, o->port) != 0 ||
@@ -375,7 +449,9 @@ static int run(smtpc_client *c, const options *o)
 
     int failed = 0;
     size_t index = 0;
-    for (long round = 0; round < o->count; round++) {
+    if (o->batch)
+        failed = send_batch(c, o);
+    for (long round = 0; round < o->count && !o->batch; round++) {
         for (size_t k = 0; k < o->n_msgs; k++, index++) {
             const message_spec *m = &o->msgs[k];
             rc = send_one(c, o, m);

@@ -69,7 +69,8 @@ static const caps_case cases[] = {
     {"HELP", 0, 0, 0},
     {"VRFY", 0, 0, 0},
     {"ETRN", 0, 0, 0},
-    {"BINARYMIME", 0, 0, 0},
+    {"BINARYMIME", SMTPC_CAP_BINARYMIME, 0, 0},
+    {"BINARYMIMEX", 0, 0, 0},
 };
 
 static void test_lines(void **state)
