@@ -23,7 +23,7 @@ ROOT = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else "."
 # Below every layer: allocation, error records, the line-end scan, the
 # default random source.
 # smtpc_config.h is the build's generated configuration (SMTPC_HAVE_*), not a layer.
-BASE = {"alloc.h", "error.h", "bytescan.h", "random.h", "port.h", "service_port.h",
+BASE = {"alloc.h", "error.h", "bytescan.h", "fmt.h", "random.h", "port.h", "service_port.h",
         "smtpc_config.h"}
 
 # File -> the non-public headers it may include besides BASE.

@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "client_internal.h"
+#include "fmt.h"
 #include "smtpc/message.h"
 
 typedef struct msg_read {
@@ -347,11 +348,13 @@ int smtpc_client_send_batch(smtpc_client *c, smtpc_batch_item *items, size_t n,
     int rc = smtpc_client_enter(c, "smtpc_client_send_batch");
     if (rc)
         return rc;
+    char num[SMTPC_FMT_INT_MAX];
     if (!items && n)
         return smtpc_client_leave(
             c,
             smtpc_error_set(&c->err, SMTPC_EINVAL,
-                            "smtpc_client_send_batch: items is NULL with n %zu", n),
+                            "smtpc_client_send_batch: items is NULL with n %s",
+                            smtpc_fmt_size(num, n)),
             0);
     batch b = {c, items, n, NULL, done, user, 0, 0, {{0}}};
     return smtpc_client_leave(c, run(&b), 0);

@@ -12,6 +12,7 @@
 
 #include "command_writer.h"
 #include "engine_internal.h"
+#include "fmt.h"
 
 /* "BDAT " + 20 digits + " LAST\r\n" */
 #define HDR_ROOM 32
@@ -87,14 +88,15 @@ int smtpc_engine_bdat_filling(const smtpc_engine *e)
 static int close_chunk(smtpc_engine *e, int last)
 {
     size_t n = e->chunk_fill - HDR_ROOM;
-    char hdr[HDR_ROOM + 1];
-    int hl = snprintf(hdr, sizeof hdr, "BDAT %zu%s\r\n", n, last ? " LAST" : "");
+    char hdr[HDR_ROOM + 1], num[SMTPC_FMT_INT_MAX];
+    smtpc_fmt_size(num, n);
+    int hl = snprintf(hdr, sizeof hdr, "BDAT %s%s\r\n", num, last ? " LAST" : "");
     uint8_t *start = e->out + e->out_len;
     memmove(start + hl, start + HDR_ROOM, n);
     memcpy(start, hdr, (size_t)hl);
     e->out_len += (size_t)hl + n;
     e->chunk_fill = 0;
-    smtpc_engine_trace(e, SMTPC_TRACE_SEND, "BDAT %zu%s", n, last ? " LAST" : "");
+    smtpc_engine_trace(e, SMTPC_TRACE_SEND, "BDAT %s%s", num, last ? " LAST" : "");
     return smtpc_engine_expect(e, last ? SMTPC_PK_BDAT_LAST : SMTPC_PK_BDAT, 0);
 }
 
@@ -194,9 +196,10 @@ void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
             e->accepted++;
         if (index + 1 == e->n_rcpts && e->accepted == 0 && !e->txn_error) {
             const smtpc_rcpt_result *r = &e->results[0];
+            char num[SMTPC_FMT_INT_MAX];
             smtpc_error_set(&e->err, SMTPC_ERCPTS,
-                            "every recipient (%zu) was refused; first: %d %s %.120s",
-                            e->n_rcpts, r->code, r->enhanced, r->text);
+                            "every recipient (%s) was refused; first: %d %s %.120s",
+                            smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
             e->err.reply_code = r->code;
             memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
             smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
