@@ -338,10 +338,8 @@ class Message:
             yield chunk
 
     def as_bytes(self) -> bytes:
-        """The whole message (read from the start; rewound afterwards)."""
-        data = b"".join(self)
-        self.rewind()
-        return data
+        """The whole message, read from the start."""
+        return b"".join(self)
 
     __bytes__ = as_bytes
 
@@ -351,7 +349,6 @@ class Message:
         for chunk in self:
             out.write(chunk)
             n += len(chunk)
-        self.rewind()
         return n
 
     def size(self) -> Optional[int]:
