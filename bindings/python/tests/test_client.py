@@ -12,10 +12,8 @@ import threading
 import pytest
 
 import smtpc
-from conftest import needs_sockets, open_fds
+from conftest import HAVE_SOCKETS, needs_sockets, open_fds
 from harness import expected_wire, free_port, make_message
-
-pytestmark = needs_sockets
 
 FROM = "sender@example.org"
 
@@ -24,6 +22,7 @@ def plain_client(port, **kw):
     return smtpc.Client("127.0.0.1", port, security="plain", timeout=30, **kw)
 
 
+@needs_sockets
 def test_send_raw_bytes_delivers_them_intact(aiosmtpd_server):
     body = make_message("raw", b".leading dot\r\nbare lf\n.\nend")
     lines = []
@@ -43,6 +42,7 @@ def test_send_raw_bytes_delivers_them_intact(aiosmtpd_server):
     assert any(d == "recv" and t.startswith("221") for d, t in lines)
 
 
+@needs_sockets
 def test_refused_recipient_is_reported_per_recipient(aiosmtpd_server):
     with plain_client(aiosmtpd_server.port) as c:
         result = c.send(FROM, ["ok@example.org", "reject@example.org"], make_message("p", b"x\r\n"))
@@ -64,6 +64,7 @@ def test_refused_recipient_is_reported_per_recipient(aiosmtpd_server):
     assert len(aiosmtpd_server.handler.envelopes) == 1
 
 
+@needs_sockets
 def test_message_refused_after_data(aiosmtpd_server):
     with plain_client(aiosmtpd_server.port) as c:
         with pytest.raises(smtpc.MessageRefusedError) as info:
@@ -74,6 +75,7 @@ def test_message_refused_after_data(aiosmtpd_server):
     assert e.result.status == "rejected"
 
 
+@needs_sockets
 def test_send_message_with_attachments(aiosmtpd_server, tmp_path):
     big = os.urandom(1 << 20)
     path = tmp_path / "photo.jpg"
@@ -103,6 +105,7 @@ def test_send_message_with_attachments(aiosmtpd_server, tmp_path):
         {k: hashlib.sha256(v).hexdigest() for k, v in want.items()}
 
 
+@needs_sockets
 def test_send_streams_a_file_object(aiosmtpd_server):
     body = make_message("stream", b"line\r\n" * 50_000)
     with plain_client(aiosmtpd_server.port) as c:
@@ -110,6 +113,7 @@ def test_send_streams_a_file_object(aiosmtpd_server):
     assert aiosmtpd_server.handler.envelopes[0]["content"] == expected_wire(body)
 
 
+@needs_sockets
 def test_exception_in_read_callback_propagates_and_nothing_is_delivered(aiosmtpd_server):
     class Broken(io.RawIOBase):
         def __init__(self):
@@ -140,6 +144,7 @@ def test_exception_in_read_callback_propagates_and_nothing_is_delivered(aiosmtpd
     assert aiosmtpd_server.handler.envelopes == []
 
 
+@needs_sockets
 def test_exception_in_trace_propagates_after_the_call(aiosmtpd_server):
     class Stop(Exception):
         pass
@@ -159,6 +164,7 @@ def test_exception_in_trace_propagates_after_the_call(aiosmtpd_server):
     assert len(aiosmtpd_server.handler.envelopes) == 1
 
 
+@needs_sockets
 def test_many_messages_through_smtp_sink(sink):
     sent = [make_message(f"sink {i}", f"line {i}\r\n".encode() * (i + 1)) for i in range(20)]
     with plain_client(sink.port) as c:
@@ -172,6 +178,7 @@ def test_many_messages_through_smtp_sink(sink):
         assert len(rec["rcpt_args"]) == 2
 
 
+@needs_sockets
 def test_connection_refused():
     port = free_port()
     c = plain_client(port)
@@ -182,6 +189,7 @@ def test_connection_refused():
     c.close()
 
 
+@needs_sockets
 def test_bad_arguments_are_refused_before_anything_is_sent(aiosmtpd_server):
     with pytest.raises(ValueError):
         smtpc.Client("127.0.0.1", 25, security="ssl")
@@ -198,6 +206,7 @@ def test_bad_arguments_are_refused_before_anything_is_sent(aiosmtpd_server):
     assert aiosmtpd_server.handler.envelopes == []
 
 
+@needs_sockets
 def test_blocking_calls_release_the_gil(aiosmtpd_server):
     """The server holds its reply until this thread has run Python code
     while the client thread is blocked inside smtpc_client_send: possible
@@ -230,6 +239,7 @@ def test_blocking_calls_release_the_gil(aiosmtpd_server):
     assert outcome["result"].status == "accepted"
 
 
+@needs_sockets
 def test_client_refuses_a_second_thread(aiosmtpd_server):
     entered = threading.Event()
     go_on = threading.Event()
@@ -256,6 +266,7 @@ def test_client_refuses_a_second_thread(aiosmtpd_server):
     c.close()
 
 
+@needs_sockets
 def test_close_inside_a_callback_is_deferred(aiosmtpd_server):
     c = plain_client(aiosmtpd_server.port)
 
@@ -269,6 +280,7 @@ def test_close_inside_a_callback_is_deferred(aiosmtpd_server):
     assert c.closed and not c._finalizer.alive
 
 
+@needs_sockets
 def test_garbage_collector_frees_clients_and_their_sockets(aiosmtpd_server):
     gc.collect()
     before = open_fds()
@@ -284,3 +296,12 @@ def test_garbage_collector_frees_clients_and_their_sockets(aiosmtpd_server):
     assert not any(f.alive for f in finalizers)
     assert open_fds() == before
     assert len(aiosmtpd_server.handler.envelopes) == 50
+
+
+@pytest.mark.skipif(HAVE_SOCKETS, reason="checks the -Dsockets=false library only")
+def test_without_sockets_connect_says_not_supported():
+    c = smtpc.Client("127.0.0.1", 25, security="plain")
+    with pytest.raises(smtpc.NotSupportedError) as info:
+        c.connect()
+    assert "socket" in info.value.message
+    c.close()
