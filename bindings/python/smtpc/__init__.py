@@ -18,12 +18,16 @@ from . import _ffi
 from ._ffi import decode as _decode
 from .client import (AUTH_MECHANISMS, CAPABILITIES, SECURITY, TIMEOUT_STAGES, Client,
                      RecipientResult, SendResult)
-from .errors import *  # noqa: F401,F403 - every exception class
-from .errors import CODE_NAMES, ERROR_CLASSES, SMTPError, class_for
+from . import errors as _errors
+from .errors import *  # noqa: F401,F403 - every exception class (errors.__all__)
 from .message import Message
 from .tls import TLSConfig
 
 __version__ = "0.1.0"
+
+__all__ = ["Client", "Message", "TLSConfig", "SendResult", "RecipientResult", "SECURITY",
+           "AUTH_MECHANISMS", "CAPABILITIES", "TIMEOUT_STAGES", "library_path", "version",
+           "version_info", "strerror", "has_tls", "has_sockets"] + _errors.__all__
 
 #: The path of the library loaded.
 library_path: str = _ffi.lib.path

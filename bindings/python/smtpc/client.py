@@ -9,8 +9,7 @@ from typing import (Any, BinaryIO, Callable, Dict, FrozenSet, Iterable, List, Ma
                     Tuple, Union)
 
 from . import _ffi
-from ._handle import (BytesLike, Guard, Pending, as_bytes, cstr, error_from_record,
-                      make_reader, remaining_size, reraise)
+from ._handle import Guard, Pending, as_bytes, cstr, error_from_record, make_reader, reraise
 from .errors import SMTPError
 from .message import Message
 from .tls import TLSConfig

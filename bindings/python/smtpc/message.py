@@ -10,8 +10,8 @@ from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Map
                     Tuple, Union)
 
 from . import _ffi
-from ._handle import (BytesLike, Guard, Pending, as_bytes, cstr, error_from_record,
-                      make_reader, make_rewinder, remaining_size, reraise)
+from ._handle import (Guard, Pending, as_bytes, cstr, error_from_record, make_reader,
+                      make_rewinder, remaining_size, reraise)
 from .errors import StateError
 
 PathLike = Union[str, "os.PathLike[str]"]

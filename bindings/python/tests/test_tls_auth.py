@@ -9,7 +9,7 @@ import pytest
 
 import smtpc
 from auth_server import AuthServer
-from conftest import HAVE_TLS, NO_TLS, needs_sockets, needs_tls
+from conftest import HAVE_TLS, needs_sockets, needs_tls
 from harness import AiosmtpdServer, expected_wire
 
 pytestmark = needs_sockets
