@@ -123,7 +123,10 @@ def make_reader(source: BinaryIO, pending: Pending) -> Any:
         try:
             if readinto is not None:
                 view = (ctypes.c_uint8 * cap).from_address(ctypes.addressof(buf.contents))
-                n = readinto(memoryview(view).cast("B"))
+                # Released on return: a reader that kept the view would
+                # otherwise write into the library's buffer later.
+                with memoryview(view) as raw, raw.cast("B") as target:
+                    n = readinto(target)
                 if n is None:
                     raise BlockingIOError("the file object has no data ready (non-blocking)")
             else:
