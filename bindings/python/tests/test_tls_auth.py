@@ -111,12 +111,13 @@ def test_client_certificate(certs):
                 c.send(FROM, "r@example.org", BODY)
         c = smtpc.Client("localhost", srv.port, security="tls", timeout=30,
                          cafile=certs["ca"] + ".pem")
-        # The server drops the handshake without an alert: the library
-        # reports a closed connection during the handshake.
+        # Python's server closes without an alert: with TLS 1.2 during the
+        # handshake, with TLS 1.3 (mbedTLS 3.6) right after it. Either way
+        # the session ends before anything is delivered.
         with pytest.raises((smtpc.TLSError, smtpc.ConnectionClosedError)) as info:
             c.connect()
             c.send(FROM, "r@example.org", BODY)
-        assert "handshake" in info.value.message
+        assert "TLS" in info.value.message
         c.close()
     assert len(srv.handler.envelopes) == 2
 
