@@ -9,6 +9,7 @@ from typing import Optional, Union
 
 from . import _ffi
 from ._handle import as_bytes, cstr, error_from_record
+from .errors import StateError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -83,6 +84,16 @@ class TLSConfig:
             raise ValueError("the TLSConfig is closed")
         return self._ptr
 
+    @property
+    def _settable(self) -> int:
+        # The library forbids changes while a TLS session uses the
+        # configuration, and a client in another thread may be in one at
+        # any moment (the GIL is released): settle it before sharing it.
+        if self._users:
+            raise StateError("a TLSConfig cannot change once given to a client; "
+                             "make a new one", code=-2)
+        return self._handle
+
     def _check(self, rc: int) -> None:
         if rc != 0:
             raise error_from_record(_ffi.lib.smtpc_tls_config_error(self._handle), rc)
@@ -90,22 +101,22 @@ class TLSConfig:
     def add_ca_file(self, path: PathLike) -> None:
         """Trust the certificates in a PEM bundle or DER file."""
         self._check(_ffi.lib.smtpc_tls_config_add_ca_file(
-            self._handle, cstr(os.fspath(path), "cafile")))
+            self._settable, cstr(os.fspath(path), "cafile")))
 
     def add_ca_dir(self, path: PathLike) -> None:
         """Trust every certificate file in a directory."""
         self._check(_ffi.lib.smtpc_tls_config_add_ca_dir(
-            self._handle, cstr(os.fspath(path), "capath")))
+            self._settable, cstr(os.fspath(path), "capath")))
 
     def add_ca_data(self, data: Union[bytes, str]) -> None:
         """Trust PEM (one or more) or DER certificates from memory."""
         raw = as_bytes(data, "cadata")
-        self._check(_ffi.lib.smtpc_tls_config_add_ca_mem(self._handle, raw, len(raw)))
+        self._check(_ffi.lib.smtpc_tls_config_add_ca_mem(self._settable, raw, len(raw)))
 
     def set_verify(self, verify: bool) -> None:
         """Turn certificate verification on (default) or off."""
         self._check(_ffi.lib.smtpc_tls_config_set_verify(
-            self._handle, VERIFY_REQUIRED if verify else VERIFY_NONE))
+            self._settable, VERIFY_REQUIRED if verify else VERIFY_NONE))
 
     @property
     def verify(self) -> bool:
@@ -115,10 +126,10 @@ class TLSConfig:
         """Pin the server's public key (32 bytes or hex); None clears it."""
         if pin is None or isinstance(pin, str):
             self._check(_ffi.lib.smtpc_tls_config_set_pin_sha256_hex(
-                self._handle, cstr(pin, "pin")))
+                self._settable, cstr(pin, "pin")))
         else:
             raw = bytes(pin)
-            self._check(_ffi.lib.smtpc_tls_config_set_pin_sha256(self._handle, raw, len(raw)))
+            self._check(_ffi.lib.smtpc_tls_config_set_pin_sha256(self._settable, raw, len(raw)))
 
     def set_client_cert(self, cert: Union[PathLike, bytes], key: Union[PathLike, bytes],
                         password: Optional[str] = None) -> None:
@@ -127,25 +138,25 @@ class TLSConfig:
         if isinstance(cert, (bytes, bytearray)) and isinstance(key, (bytes, bytearray)):
             c, k = bytes(cert), bytes(key)
             self._check(_ffi.lib.smtpc_tls_config_set_client_cert_mem(
-                self._handle, c, len(c), k, len(k), pw))
+                self._settable, c, len(c), k, len(k), pw))
         elif isinstance(cert, (bytes, bytearray)) or isinstance(key, (bytes, bytearray)):
             raise TypeError("give client_cert and client_key both as paths or both as bytes")
         else:
             self._check(_ffi.lib.smtpc_tls_config_set_client_cert_file(
-                self._handle, cstr(os.fspath(cert), "client_cert"),
+                self._settable, cstr(os.fspath(cert), "client_cert"),
                 cstr(os.fspath(key), "client_key"), pw))
 
     def set_server_name(self, name: Optional[str]) -> None:
         """Verify the certificate against (and send as SNI) this name."""
         self._check(_ffi.lib.smtpc_tls_config_set_server_name(
-            self._handle, cstr(name, "server_name")))
+            self._settable, cstr(name, "server_name")))
 
     def set_min_version(self, version: str) -> None:
         """The lowest TLS version accepted: "1.2" or "1.3"."""
         if version not in _MIN_VERSIONS:
             raise ValueError(f"min_version must be one of {sorted(_MIN_VERSIONS)}")
         self._check(_ffi.lib.smtpc_tls_config_set_min_version(
-            self._handle, _MIN_VERSIONS[version]))
+            self._settable, _MIN_VERSIONS[version]))
 
     def _acquire(self) -> int:
         """For a client that borrows the C configuration (it must outlive

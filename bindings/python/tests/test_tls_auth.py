@@ -77,8 +77,11 @@ def test_pin(certs):
         assert not tls.verify
         with smtpc.Client("127.0.0.1", srv.port, security="tls", tls=tls, timeout=30) as c:
             c.send(FROM, "r@example.org", BODY)
-        # The TLSConfig outlives its close() while a client still uses it.
+        # The TLSConfig outlives its close() while a client still uses it,
+        # and cannot change under it.
         c2 = smtpc.Client("127.0.0.1", srv.port, security="tls", tls=tls, timeout=30)
+        with pytest.raises(smtpc.StateError):
+            tls.set_verify(True)
         tls.close()
         assert tls._finalizer.alive
         c2.connect()
