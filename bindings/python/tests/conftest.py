@@ -1,0 +1,84 @@
+"""Shared fixtures for the binding's tests: the package under test, local
+servers (aiosmtpd, Postfix smtp-sink, the AUTH server) on 127.0.0.1 from
+tests/integration, throwaway certificates.
+
+Run: SMTPC_LIBRARY=build/libsmtpc.so /usr/bin/python3 -m pytest bindings/python/tests
+
+SMTPC_TEST_TLS / SMTPC_TEST_SOCKETS (set by meson to what the build was
+configured with) make the tests check that the library's own answer agrees,
+so that a probe gone wrong cannot quietly skip the TLS or network tests.
+"""
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE_ROOT = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
+INTEGRATION = os.path.join(REPO, "tests", "integration")
+INCLUDE = os.path.join(REPO, "include")
+
+# The package from this tree unless SMTPC_TEST_INSTALLED says to test the
+# installed one.
+if not os.environ.get("SMTPC_TEST_INSTALLED"):
+    sys.path.insert(0, PACKAGE_ROOT)
+sys.path.insert(0, INTEGRATION)
+
+import smtpc  # noqa: E402
+
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)
+
+HAVE_TLS = smtpc.has_tls()
+HAVE_SOCKETS = smtpc.has_sockets()
+NO_TLS = "libsmtpc built without TLS (-Dtls=disabled): TLS calls return SMTPC_ENOTSUP"
+NO_SOCKETS = ("libsmtpc built without sockets (-Dsockets=false): Client cannot "
+              "connect by host name")
+
+needs_tls = pytest.mark.skipif(not HAVE_TLS, reason=NO_TLS)
+needs_sockets = pytest.mark.skipif(not HAVE_SOCKETS, reason=NO_SOCKETS)
+
+
+def pytest_sessionstart(session):
+    for var, have in (("SMTPC_TEST_TLS", HAVE_TLS), ("SMTPC_TEST_SOCKETS", HAVE_SOCKETS)):
+        want = os.environ.get(var)
+        if want is not None and (want == "1") != have:
+            raise pytest.UsageError(f"{var}={want} but the library at "
+                                    f"{smtpc.library_path} says {int(have)}")
+
+
+@pytest.fixture(scope="session")
+def certs():
+    """certs.py's files: name -> path prefix (.pem/.key/.pin)."""
+    from certs import make_certs
+    d = tempfile.mkdtemp(prefix="smtpc-py-certs-")
+    try:
+        yield make_certs(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def aiosmtpd_server():
+    """aiosmtpd, plaintext, recording envelopes (harness.RecordingHandler:
+    recipients with "reject" get 550 5.1.1, an X-Refuse: 552 header 552)."""
+    from harness import AiosmtpdServer
+    with AiosmtpdServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def sink():
+    from harness import SINK, SmtpSink
+    if not os.access(SINK, os.X_OK):
+        pytest.skip("smtp-sink not installed (Debian: postfix)")
+    with SmtpSink() as s:
+        yield s
+
+
+def open_fds():
+    return set(os.listdir("/proc/self/fd"))
