@@ -177,6 +177,20 @@ SMTPC_API int smtpc_client_send_stream(smtpc_client *c, const char *from,
                                        const char *const *rcpts, size_t n_rcpts,
                                        smtpc_read_fn read, void *user, int64_t size, int flags);
 
+/* smtpc_client_send_stream with a DSN request (RFC 3461; struct smtpc_dsn
+ * in smtpc/engine.h: RET and ENVID on MAIL, NOTIFY and ORCPT per recipient,
+ * its arrays n_rcpts long). dsn NULL is smtpc_client_send_stream. dsn and
+ * what it points to are borrowed for the call only. Besides the errors of
+ * smtpc_client_send_stream, before MAIL is sent: those of
+ * smtpc_engine_begin_mail_dsn (SMTPC_EINVAL, SMTPC_EBADCHAR, SMTPC_ETOOLONG)
+ * and SMTPC_ENODSN when the server does not offer DSN, unless
+ * smtpc_client_allow_no_dsn (then the DSN parameters are dropped and a
+ * trace note says so). The session stays usable after those. */
+SMTPC_API int smtpc_client_send_stream_dsn(smtpc_client *c, const char *from,
+                                           const char *const *rcpts, size_t n_rcpts,
+                                           smtpc_read_fn read, void *user, int64_t size,
+                                           int flags, const smtpc_dsn *dsn);
+
 /* Send msg, made with the builder (smtpc/message.h), on a connected client
  * (smtpc_client_send_stream underneath, with the message's exact size when
  * known and the flags of smtpc_message_mail_flags). The message is rewound

@@ -999,6 +999,22 @@ int smtpc_client_send_stream(smtpc_client *c, const char *from, const char *cons
     return smtpc_client_leave(c, rc, 1);
 }
 
+int smtpc_client_send_stream_dsn(smtpc_client *c, const char *from,
+                                 const char *const *rcpts, size_t n_rcpts, smtpc_read_fn read,
+                                 void *user, int64_t size, int flags, const smtpc_dsn *dsn)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    int rc = smtpc_client_enter(c, "smtpc_client_send_stream_dsn");
+    if (rc)
+        return rc;
+    /* c->dsn is what begin_send puts on MAIL and RCPT; only for this call. */
+    c->dsn = dsn;
+    rc = smtpc_client_stream(c, from, rcpts, n_rcpts, read, user, size, flags);
+    c->dsn = NULL;
+    return smtpc_client_leave(c, rc, 1);
+}
+
 int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rcpts,
                         size_t n_rcpts, smtpc_read_fn read, void *user, int64_t size, int flags)
 {
