@@ -9,6 +9,8 @@ Usage: /usr/bin/python3 test_cli.py PATH-TO-smtpc
 
 SMTPC_TEST_TLS=0 (set by meson for -Dtls=disabled): the AUTH cases run over
 plaintext explicitly allowed, and TLS must fail with the clean error.
+SMTPC_TEST_DKIM=0 (a build without DKIM): signing must fail with the clean
+error (EX_UNAVAILABLE) and send nothing.
 """
 
 import hashlib
@@ -31,6 +33,7 @@ from harness import AiosmtpdServer, SmtpSink, free_port, run_program  # noqa: E4
 from scripted_server import ScriptedServer  # noqa: E402
 
 HAVE_TLS = os.environ.get("SMTPC_TEST_TLS", "1") != "0"
+HAVE_DKIM = os.environ.get("SMTPC_TEST_DKIM", "1") != "0"
 USER = "alice@example.org"
 PASSWORD = "Cli-Pa55word_that~never.leaks"
 
@@ -628,6 +631,277 @@ class Progress(CliTest):
         self.assertEqual(r.returncode, EX_DATAERR, tty)
         self.assertIn("exceeds the server's limit", tty)
         self.assertNotIn("%", tty)
+
+
+KEYDIR = tempfile.TemporaryDirectory(prefix="smtpc-cli-keys-")
+KEYS = {}  # bits -> (private key path, public key base64)
+
+
+def dkim_key(bits):
+    if bits not in KEYS:
+        import base64
+        path = os.path.join(KEYDIR.name, "key%d.pem" % bits)
+        subprocess.run(["openssl", "genrsa", "-out", path, str(bits)], check=True,
+                       capture_output=True)
+        der = subprocess.run(["openssl", "rsa", "-in", path, "-pubout", "-outform", "DER"],
+                             check=True, capture_output=True).stdout
+        KEYS[bits] = (path, base64.b64encode(der))
+    return KEYS[bits][0]
+
+
+def dkim_verify(message, selector="sel1", domain="example.com"):
+    """dkimpy's verdict on the first signature, the public key given for
+    selector._domainkey.domain only."""
+    import dkim
+    want = ("%s._domainkey.%s" % (selector, domain)).encode()
+
+    def dnsfunc(name, timeout=5):
+        name = name if isinstance(name, bytes) else name.encode()
+        if name.rstrip(b".") != want:
+            return b""
+        return b"v=DKIM1; k=rsa; p=" + KEYS[2048][1]
+
+    try:
+        return dkim.verify(message, dnsfunc=dnsfunc)
+    except dkim.ValidationError:
+        return False
+
+
+def dkim_tags(message):
+    """The tags of the first DKIM-Signature header (unfolded)."""
+    msg = BytesParser(policy=policy.compat32).parsebytes(message)
+    value = "".join(msg["DKIM-Signature"].split())
+    return dict(t.split("=", 1) for t in value.split(";") if t)
+
+
+class Dkim(CliTest):
+    def signing(self, *extra):
+        return ["--dkim-key", dkim_key(2048), "--dkim-domain", "example.com",
+                "--dkim-selector", "sel1", *extra]
+
+    def assert_no_dkim(self, r):
+        self.assertEqual(r.returncode, EX_UNAVAILABLE, r.describe())
+        self.assertIn("built without DKIM", r.stderr)
+
+    def check_signed(self, content, **tags):
+        self.assertTrue(content.startswith(b"DKIM-Signature:"), content[:200])
+        self.assertTrue(dkim_verify(content), content[:2000])
+        got = dkim_tags(content)
+        self.assertEqual(got["a"], "rsa-sha256")
+        self.assertNotIn("l", got)
+        for k, v in tags.items():
+            self.assertEqual(got[k], v, got)
+        # altered after signing: a body byte, then a signed header
+        self.assertFalse(dkim_verify(content.replace(b"line one", b"line 0ne", 1)
+                                     if b"line one" in content
+                                     else content[:-8] + b"X" + content[-7:]))
+        self.assertFalse(dkim_verify(content.replace(b"Subject: ", b"Subject: Re: ", 1)))
+
+    def test_sendmail_mode_signed(self):
+        with AiosmtpdServer() as srv:
+            r = self.run_cli("-t", "-i", *self.plain(srv.port), *self.signing(), stdin=RAW)
+        if not HAVE_DKIM:
+            self.assert_no_dkim(r)
+            self.assertEqual(srv.handler.envelopes, [])
+            return
+        self.assertEqual(r.returncode, 0, r.describe())
+        (env,) = srv.handler.envelopes
+        content = env["content"]
+        # signed as sent: the Bcc is gone, line ends CRLF, the last line ended
+        sig_end = content.index(b"From: Sender")
+        self.assertEqual(content[sig_end:], harness.expected_wire(RAW.replace(
+            b"Bcc: hidden@example.org,\n  hidden2@example.org\n", b"")))
+        self.check_signed(content, d="example.com", s="sel1", c="relaxed/relaxed")
+
+    def test_sendmail_mode_simple_and_headers(self):
+        body = (b"From: a@example.com\nTo: b@example.org\nSubject: simple\n"
+                b"X-Other: unsigned\n\nline one  \n..dots\n\n\n")
+        with SmtpSink() as sink:
+            r = self.run_cli("-i", "-f", "a@example.com", *self.plain(sink.port),
+                             *self.signing("--dkim-canon", "simple",
+                                           "--dkim-headers", "From:To:Subject"),
+                             "b@example.org", stdin=body)
+            records = sink.records()
+        if not HAVE_DKIM:
+            self.assert_no_dkim(r)
+            return
+        self.assertEqual(r.returncode, 0, r.describe())
+        (rec,) = records
+        content = rec["content"].replace(b"\n", b"\r\n")  # smtp-sink keeps LF
+        self.check_signed(content, c="simple/simple")
+        self.assertEqual(dkim_tags(content)["h"].lower(), "from:from:to:subject")
+        # X-Other is not signed: changing it keeps the signature valid
+        self.assertTrue(dkim_verify(content.replace(b"unsigned", b"changed")))
+
+    def test_compose_mode_signed(self):
+        blob = os.urandom(100000)
+        pdf = self.write("data.bin", blob)
+        text = self.write("body.txt", "line one\n.dot line\ntrailing space   \n")
+        with AiosmtpdServer() as srv:
+            r = self.run_cli("--from", "Ünï <me@example.com>", "--to", "you@example.org",
+                             "--bcc", "hidden@example.org", "--subject", "Signed ✓",
+                             "--text", text, "--attach", pdf, *self.plain(srv.port),
+                             *self.signing())
+        if not HAVE_DKIM:
+            self.assert_no_dkim(r)
+            self.assertEqual(srv.handler.envelopes, [])
+            return
+        self.assertEqual(r.returncode, 0, r.describe())
+        (env,) = srv.handler.envelopes
+        self.assertEqual(sorted(env["rcpt_tos"]), ["hidden@example.org", "you@example.org"])
+        self.check_signed(env["content"], d="example.com", s="sel1")
+        msg = BytesParser(policy=policy.default).parsebytes(env["content"])
+        (att,) = list(msg.iter_attachments())
+        self.assertEqual(att.get_payload(decode=True), blob)
+
+    def test_settings_from_config_and_env(self):
+        cfg = self.write("c/config", "dkim_key %s\ndkim_domain example.com\n"
+                         "dkim_selector cfgsel\ndkim_canon simple\n" % dkim_key(2048))
+        msg = b"From: a@example.com\nSubject: layers\n\nline one\n"
+        # config alone; the environment's selector over the config's; the
+        # flag's over the environment's
+        for env, extra, sel, canon in (
+                ({}, [], "cfgsel", "simple/simple"),
+                ({"SMTPC_DKIM_SELECTOR": "envsel", "SMTPC_DKIM_CANON": "relaxed"}, [],
+                 "envsel", "relaxed/relaxed"),
+                ({"SMTPC_DKIM_SELECTOR": "envsel"}, ["--dkim-selector", "sel1"],
+                 "sel1", "simple/simple")):
+            with self.subTest(sel=sel):
+                r = self.run_cli("--config", cfg, "--dry-run", *extra, "b@example.org",
+                                 stdin=msg, env=env)
+                if not HAVE_DKIM:
+                    self.assert_no_dkim(r)
+                    continue
+                self.assertEqual(r.returncode, 0, r.describe())
+                tags = dkim_tags(r.stdout)
+                self.assertEqual((tags["s"], tags["c"]), (sel, canon))
+                self.assertEqual(dkim_verify(r.stdout, selector=sel), True)
+
+    def test_incomplete_settings_are_usage_errors(self):
+        key = dkim_key(2048)
+        for args in (["--dkim-key", key], ["--dkim-key", key, "--dkim-domain", "example.com"],
+                     ["--dkim-selector", "s", "--dkim-domain", "example.com"],
+                     ["--dkim-canon", "relaxed"]):
+            with self.subTest(args=args):
+                r = self.run_cli("--dry-run", *args, "b@example.org",
+                                 stdin=b"From: a@example.com\n\nx\n")
+                self.assertEqual(r.returncode, EX_USAGE, r.describe())
+                self.assertIn("smtpc: DKIM", r.stderr)
+        if HAVE_DKIM:
+            r = self.run_cli("--dry-run", *self.signing("--dkim-canon", "loose"),
+                             "b@example.org", stdin=b"From: a@example.com\n\nx\n")
+            self.assertEqual(r.returncode, EX_USAGE, r.describe())
+            r = self.run_cli("--dry-run", *self.signing("--dkim-headers", "To:Subject"),
+                             "b@example.org", stdin=b"From: a@example.com\n\nx\n")
+            self.assertEqual(r.returncode, EX_USAGE, r.describe())
+            self.assertIn("From", r.stderr)
+
+    def test_key_errors(self):
+        msg = b"From: a@example.com\nSubject: k\n\nx\n"
+        small = ["--dkim-key", dkim_key(1024), "--dkim-domain", "example.com",
+                 "--dkim-selector", "sel1"]
+        with AiosmtpdServer() as srv:
+            r = self.run_cli(*self.plain(srv.port), *small, "b@example.org", stdin=msg)
+            r2 = self.run_cli("--from", "a@example.com", "--to", "b@example.org",
+                              *self.plain(srv.port), *small)
+        self.assertEqual(srv.handler.envelopes, [])
+        for res in (r, r2):
+            if not HAVE_DKIM:
+                self.assert_no_dkim(res)
+                continue
+            # the documented status for a key under 2048 bits: EX_CONFIG
+            self.assertEqual(res.returncode, EX_CONFIG, res.describe())
+            self.assertIn("2048", res.stderr)
+        missing = self.signing()
+        missing[1] = os.path.join(self.tmp, "nokey.pem")
+        r = self.run_cli("--dry-run", *missing, "b@example.org", stdin=msg)
+        self.assertEqual(r.returncode, EX_NOINPUT if HAVE_DKIM else EX_UNAVAILABLE,
+                         r.describe())
+        notkey = self.write("notkey.pem", "not a key\n")
+        missing[1] = notkey
+        r = self.run_cli("--dry-run", *missing, "b@example.org", stdin=msg)
+        self.assertEqual(r.returncode, EX_CONFIG if HAVE_DKIM else EX_UNAVAILABLE,
+                         r.describe())
+        if HAVE_DKIM:  # no From to sign
+            r = self.run_cli("--dry-run", *self.signing(), "-f", "a@example.com",
+                             "b@example.org", stdin=b"Subject: no from\n\nx\n")
+            self.assertEqual(r.returncode, EX_DATAERR, r.describe())
+            self.assertIn("From", r.stderr)
+
+
+class Dsn(CliTest):
+    def test_sendmail_N_R_V_to_smtp_sink(self):
+        with SmtpSink() as sink:
+            r = self.run_cli("-f", "s@example.org", "-N", "success,failure", "-R", "hdrs",
+                             "-V", "job 42", *self.plain(sink.port),
+                             "a@example.org", "b@example.org",
+                             stdin=b"Subject: dsn\n\nbody\n")
+            records = sink.records()
+        self.assertEqual(r.returncode, 0, r.describe())
+        (rec,) = records
+        self.assertEqual(rec["mail_args"].split()[1:], ["RET=HDRS", "ENVID=job+2042"], rec)
+        self.assertEqual([a.split()[1:] for a in rec["rcpt_args"]],
+                         [["NOTIFY=SUCCESS,FAILURE"]] * 2, rec)
+        self.assertEqual(rec["content"], b"Subject: dsn\n\nbody\n")
+
+    def test_compose_dsn_to_smtp_sink(self):
+        with SmtpSink() as sink:
+            r = self.run_cli("--from", "me@example.org", "--to", "you@example.org",
+                             "--subject", "dsn", "--dsn-notify", "never", "--dsn-ret", "full",
+                             "--dsn-envid", "e-1", *self.plain(sink.port))
+            r2 = self.run_cli("--from", "me@example.org", "--to", "you@example.org",
+                              "--subject", "no dsn", *self.plain(sink.port))
+            records = sink.records()
+        self.assertEqual(r.returncode, 0, r.describe())
+        self.assertEqual(r2.returncode, 0, r2.describe())
+        first, second = records
+        self.assertEqual(first["mail_args"].split()[1:], ["RET=FULL", "ENVID=e-1"], first)
+        self.assertEqual(first["rcpt_args"], ["<you@example.org> NOTIFY=NEVER"], first)
+        self.assertNotIn("RET=", second["mail_args"])
+        self.assertNotIn("NOTIFY=", " ".join(second["rcpt_args"]))
+
+    def test_server_without_dsn(self):
+        for mode in (["-f", "s@example.org", "-N", "failure", "a@example.org"],
+                     ["--from", "s@example.org", "--to", "a@example.org", "--dsn-ret", "hdrs"]):
+            with self.subTest(mode=mode):
+                with SmtpSink("-N") as sink:
+                    r = self.run_cli(*mode, *self.plain(sink.port),
+                                     stdin=b"Subject: dsn\n\nbody\n")
+                    ok = self.run_cli(*mode, "--allow-no-dsn", *self.plain(sink.port),
+                                      stdin=b"Subject: dsn\n\nbody\n")
+                    records = sink.records()
+                self.assertEqual(r.returncode, EX_UNAVAILABLE, r.describe())
+                self.assertIn("--allow-no-dsn", r.stderr)
+                self.assertEqual(ok.returncode, 0, ok.describe())
+                (rec,) = records  # only the allowed one, without the parameters
+                self.assertEqual(rec["mail_args"], "<s@example.org>", rec)
+                self.assertEqual(rec["rcpt_args"], ["<a@example.org>"], rec)
+
+    def test_bad_dsn_values(self):
+        for args in (["-N", "sometimes"], ["-N", "never,success"], ["-N", "success,"],
+                     ["-R", "partial"], ["--dsn-envid", ""]):
+            with self.subTest(args=args):
+                r = self.run_cli("--dry-run", "-f", "s@example.org", *args, "a@example.org",
+                                 stdin=b"Subject: x\n\ny\n")
+                self.assertEqual(r.returncode, EX_USAGE, r.describe())
+                self.assertIn("DSN", r.stderr)
+        # an envelope id with a line break never reaches the wire
+        with SmtpSink() as sink:
+            r = self.run_cli("-f", "s@example.org", "-V", "a\r\nRSET", *self.plain(sink.port),
+                             "a@example.org", stdin=b"Subject: x\n\ny\n")
+            records = sink.records()
+        self.assertEqual(r.returncode, EX_DATAERR, r.describe())
+        self.assertEqual(records, [])
+
+    def test_requiretls_needs_verified_tls(self):
+        for mode in (["-f", "s@example.org", "a@example.org"],
+                     ["--from", "s@example.org", "--to", "a@example.org"]):
+            with self.subTest(mode=mode), AiosmtpdServer() as srv:
+                r = self.run_cli(*mode, "--requiretls", *self.plain(srv.port),
+                                 stdin=b"Subject: x\n\ny\n")
+                self.assertEqual(r.returncode, EX_UNAVAILABLE, r.describe())
+                self.assertIn("REQUIRETLS", r.stderr)
+                self.assertEqual(srv.handler.envelopes, [])
 
 
 def setUpModule():

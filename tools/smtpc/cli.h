@@ -27,6 +27,8 @@ void cli_free_secret(char *s);
 typedef struct {
     char *host, *port, *security, *cafile, *user, *password, *passwordeval, *from, *timeout,
         *ehlo;
+    /* DKIM signing: key file, d=, s=, h= (a:b:c) and canonicalization */
+    char *dkim_key, *dkim_domain, *dkim_selector, *dkim_headers, *dkim_canon;
     int allow_plaintext_auth;
 } cli_settings;
 void cli_settings_init(cli_settings *s);
@@ -59,6 +61,9 @@ typedef struct {
     int compose;
     const char *from, *subject, *text, *html;
     strlist to, cc, bcc, attach, headers;
+    /* DSN (-N/--dsn-notify, -R/--dsn-ret, -V/--dsn-envid) and REQUIRETLS */
+    const char *dsn_notify, *dsn_ret, *dsn_envid;
+    int allow_no_dsn, requiretls;
 } cli_options;
 /* Returns 0, CLI_EXIT_DONE (help or version printed) or EX_USAGE. */
 #define CLI_EXIT_DONE (-1)
@@ -91,6 +96,13 @@ void cli_raw_free(cli_raw *r);
 
 /* compose.c: the message of compose mode. from is the From mailbox to use. */
 int cli_compose(const cli_options *o, const char *from, smtpc_message **out);
+
+/* dkim.c: the signer the settings ask for (*out NULL when none), or an
+ * EX_* code after printing why. */
+int cli_dkim_setup(const cli_settings *s, smtpc_dkim **out);
+/* Sign the spooled message and put the DKIM-Signature header in front of
+ * its head. 0 or an EX_* code after printing why. */
+int cli_dkim_sign_raw(cli_raw *r, smtpc_dkim *d);
 
 /* progress.c: a bar on stderr while the body goes out. */
 typedef struct {

@@ -64,7 +64,11 @@ static int settings_copy(cli_settings *dst, const cli_settings *src)
         copy_str(&dst->security, src->security) || copy_str(&dst->cafile, src->cafile) ||
         copy_str(&dst->user, src->user) || copy_str(&dst->password, src->password) ||
         copy_str(&dst->passwordeval, src->passwordeval) || copy_str(&dst->from, src->from) ||
-        copy_str(&dst->timeout, src->timeout) || copy_str(&dst->ehlo, src->ehlo))
+        copy_str(&dst->timeout, src->timeout) || copy_str(&dst->ehlo, src->ehlo) ||
+        copy_str(&dst->dkim_key, src->dkim_key) || copy_str(&dst->dkim_domain, src->dkim_domain) ||
+        copy_str(&dst->dkim_selector, src->dkim_selector) ||
+        copy_str(&dst->dkim_headers, src->dkim_headers) ||
+        copy_str(&dst->dkim_canon, src->dkim_canon))
         return -1;
     if (src->allow_plaintext_auth >= 0)
         dst->allow_plaintext_auth = src->allow_plaintext_auth;
@@ -156,6 +160,16 @@ static int set_key(parser *P, const char *key, char *value)
         dst = &s->timeout;
     else if (strcmp(key, "ehlo") == 0)
         dst = &s->ehlo;
+    else if (strcmp(key, "dkim_key") == 0)
+        dst = &s->dkim_key;
+    else if (strcmp(key, "dkim_domain") == 0)
+        dst = &s->dkim_domain;
+    else if (strcmp(key, "dkim_selector") == 0)
+        dst = &s->dkim_selector;
+    else if (strcmp(key, "dkim_headers") == 0)
+        dst = &s->dkim_headers;
+    else if (strcmp(key, "dkim_canon") == 0)
+        dst = &s->dkim_canon;
     if (dst)
         return copy_str(dst, value) ? oom() : 0;
     if (strcmp(key, "password") == 0 || strcmp(key, "passwordeval") == 0) {
@@ -303,6 +317,11 @@ int cli_settings_from_env(cli_settings *s)
         {"SMTPC_FROM", offsetof(cli_settings, from)},
         {"SMTPC_TIMEOUT", offsetof(cli_settings, timeout)},
         {"SMTPC_EHLO", offsetof(cli_settings, ehlo)},
+        {"SMTPC_DKIM_KEY", offsetof(cli_settings, dkim_key)},
+        {"SMTPC_DKIM_DOMAIN", offsetof(cli_settings, dkim_domain)},
+        {"SMTPC_DKIM_SELECTOR", offsetof(cli_settings, dkim_selector)},
+        {"SMTPC_DKIM_HEADERS", offsetof(cli_settings, dkim_headers)},
+        {"SMTPC_DKIM_CANON", offsetof(cli_settings, dkim_canon)},
     };
     cli_settings_init(s);
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct {
     cli_raw *raw;
@@ -158,6 +159,49 @@ static int dry_run(source *src, const char *from, const strlist *rcpts)
     return 0;
 }
 
+/* -N / --dsn-notify: "never", or success, failure and delay separated by
+ * commas; -R / --dsn-ret: full or hdrs. */
+static int parse_dsn(const cli_options *o, int *notify, int *ret)
+{
+    *notify = 0;
+    *ret = 0;
+    if (o->dsn_notify) {
+        const char *p = o->dsn_notify;
+        for (;;) {
+            size_t n = strcspn(p, ",");
+            if (n == 5 && strncasecmp(p, "never", 5) == 0)
+                *notify |= SMTPC_NOTIFY_NEVER;
+            else if (n == 7 && strncasecmp(p, "success", 7) == 0)
+                *notify |= SMTPC_NOTIFY_SUCCESS;
+            else if (n == 7 && strncasecmp(p, "failure", 7) == 0)
+                *notify |= SMTPC_NOTIFY_FAILURE;
+            else if (n == 5 && strncasecmp(p, "delay", 5) == 0)
+                *notify |= SMTPC_NOTIFY_DELAY;
+            else
+                break;
+            if (!p[n]) {
+                p = NULL;
+                break;
+            }
+            p += n + 1;
+        }
+        if (p || ((*notify & SMTPC_NOTIFY_NEVER) && *notify != SMTPC_NOTIFY_NEVER))
+            return usage_error("DSN notify is never, or success, failure and delay separated "
+                               "by commas");
+    }
+    if (o->dsn_ret) {
+        if (strcasecmp(o->dsn_ret, "full") == 0)
+            *ret = SMTPC_DSN_RET_FULL;
+        else if (strcasecmp(o->dsn_ret, "hdrs") == 0)
+            *ret = SMTPC_DSN_RET_HDRS;
+        else
+            return usage_error("DSN return is full or hdrs");
+    }
+    if (o->dsn_envid && !*o->dsn_envid)
+        return usage_error("DSN envelope id is empty");
+    return 0;
+}
+
 static int setup_client(smtpc_client *c, const cli_options *o, conn *k)
 {
     const cli_settings *s = &k->set;
@@ -174,6 +218,8 @@ static int setup_client(smtpc_client *c, const cli_options *o, conn *k)
         rc = smtpc_client_set_credentials(c, s->user, k->password);
     if (!rc && s->allow_plaintext_auth == 1)
         rc = smtpc_client_allow_plaintext_auth(c, 1);
+    if (!rc && o->allow_no_dsn)
+        rc = smtpc_client_allow_no_dsn(c, 1);
     if (rc) {
         cli_report("settings", smtpc_client_error(c));
         return smtpc_error_code(smtpc_client_error(c)) == SMTPC_ENOMEM ? EX_OSERR : EX_USAGE;
@@ -202,7 +248,7 @@ static int setup_client(smtpc_client *c, const cli_options *o, conn *k)
 }
 
 static int send_mail(const cli_options *o, conn *k, source *src, const char *from,
-                     const strlist *rcpts, int64_t size, int flags)
+                     const strlist *rcpts, int64_t size, int flags, const smtpc_dsn *dsn)
 {
     smtpc_client *c;
     if (smtpc_client_new(NULL, &c)) {
@@ -215,8 +261,8 @@ static int send_mail(const cli_options *o, conn *k, source *src, const char *fro
         rc = cli_exit_code(smtpc_client_error(c));
     } else if (rc == 0) {
         cli_progress_start(&src->progress, o->progress, size);
-        int r = smtpc_client_send_stream(c, from, (const char *const *)rcpts->v, rcpts->n,
-                                         source_read, src, size, flags);
+        int r = smtpc_client_send_stream_dsn(c, from, (const char *const *)rcpts->v, rcpts->n,
+                                             source_read, src, size, flags, dsn);
         cli_progress_end(&src->progress);
         int refused = cli_report_rcpts(smtpc_client_engine(c), rcpts->v);
         if (r == SMTPC_ESOURCE && src->msg_rc) {
@@ -286,25 +332,40 @@ static int run(cli_options *o)
     strlist rcpts = {0};
     const char *from = o->envelope_from;
     int64_t size = -1;
-    int flags = 0;
-    int rc = load_settings(o, &o->flags, &k);
+    int flags = 0, notify = 0, ret = 0;
+    smtpc_dkim *dkim = NULL;
+    int rc = parse_dsn(o, &notify, &ret);
+    if (rc == 0)
+        rc = load_settings(o, &o->flags, &k);
+    if (rc == 0)
+        rc = cli_dkim_setup(&k.set, &dkim);
     for (size_t i = 0; rc == 0 && i < o->rcpts.n; i++)
         rc = add_rcpt_list(&rcpts, o->rcpts.v[i]);
     if (rc == 0 && !o->compose) {
         rc = cli_raw_load(stdin, o->ignore_dots, o->read_recipients, &raw);
         src.raw = &raw;
+        if (rc == 0 && dkim)
+            rc = cli_dkim_sign_raw(&raw, dkim);
         for (size_t i = 0; rc == 0 && i < raw.rcpts.n; i++)
             rc = strlist_add_unique(&rcpts, raw.rcpts.v[i]) ? out_of_memory() : 0;
         if (!from)
             from = k.set.from ? k.set.from : raw.from;
         size = (int64_t)raw.head_len + raw.body_len;
-        flags = raw.eight_bit ? SMTPC_MAIL_8BITMIME : 0;
+        flags = (raw.eight_bit ? SMTPC_MAIL_8BITMIME : 0) |
+                (o->requiretls ? SMTPC_MAIL_REQUIRETLS : 0);
     } else if (rc == 0) {
         const char *author = o->from ? o->from : k.set.from ? k.set.from : o->envelope_from;
         if (!author)
             rc = usage_error("compose mode needs --from (or from in the config, or -f)");
         if (rc == 0)
             rc = cli_compose(o, author, &src.msg);
+        if (rc == 0 && ((dkim && smtpc_message_add_dkim(src.msg, dkim) != 0) ||
+                        (o->requiretls &&
+                         smtpc_message_set_flags(src.msg, smtpc_message_flags(src.msg) |
+                                                              SMTPC_MESSAGE_REQUIRETLS) != 0))) {
+            cli_report("message", smtpc_message_error(src.msg));
+            rc = cli_exit_code(smtpc_message_error(src.msg));
+        }
         if (rc == 0) {
             size_t n = smtpc_message_envelope_rcpts(src.msg, NULL, 0);
             const char **table = calloc(n ? n : 1, sizeof *table);
@@ -351,13 +412,23 @@ static int run(cli_options *o)
             rc = usage_error("no server: give --host, SMTPC_HOST or host in the config");
         if (rc == 0)
             rc = get_password(&k);
+        /* The same NOTIFY for every recipient. */
+        int *notes = NULL;
+        if (rc == 0 && notify && !(notes = calloc(rcpts.n, sizeof *notes)))
+            rc = out_of_memory();
+        for (size_t i = 0; notes && i < rcpts.n; i++)
+            notes[i] = notify;
+        smtpc_dsn dsn = {ret, o->dsn_envid, notes, NULL};
+        int want_dsn = notify || ret || o->dsn_envid;
         if (rc == 0)
-            rc = send_mail(o, &k, &src, from, &rcpts, size, flags);
+            rc = send_mail(o, &k, &src, from, &rcpts, size, flags, want_dsn ? &dsn : NULL);
+        free(notes);
     }
     free(env_from);
     strlist_free(&rcpts);
     cli_raw_free(&raw);
     smtpc_message_free(src.msg);
+    smtpc_dkim_free(dkim); /* after the message that borrowed it */
     smtpc_tls_config_free(k.tls);
     cli_free_secret(k.password);
     cli_settings_free(&k.set);

@@ -10,7 +10,8 @@ enum {
     O_HOST, O_PORT, O_SECURITY, O_CAFILE, O_USER, O_TIMEOUT, O_EHLO, O_PLAINAUTH,
     O_CONFIG, O_ACCOUNT, O_FROM, O_TO, O_CC, O_BCC, O_SUBJECT, O_TEXT, O_HTML, O_ATTACH,
     O_HEADER, O_TRACE, O_DRYRUN, O_PROGRESS, O_NOPROGRESS, O_READRCPTS, O_IGNOREDOTS,
-    O_ENVFROM, O_HELP, O_VERSION
+    O_ENVFROM, O_HELP, O_VERSION, O_DKIMKEY, O_DKIMDOMAIN, O_DKIMSELECTOR, O_DKIMHEADERS,
+    O_DKIMCANON, O_DSNNOTIFY, O_DSNRET, O_DSNENVID, O_NODSN, O_REQUIRETLS
 };
 
 static const struct {
@@ -31,6 +32,11 @@ static const struct {
     {"no-progress", O_NOPROGRESS, 0}, {"read-recipients", O_READRCPTS, 0},
     {"ignore-dots", O_IGNOREDOTS, 0}, {"envelope-from", O_ENVFROM, 1},
     {"help", O_HELP, 0},         {"version", O_VERSION, 0},
+    {"dkim-key", O_DKIMKEY, 1},  {"dkim-domain", O_DKIMDOMAIN, 1},
+    {"dkim-selector", O_DKIMSELECTOR, 1}, {"dkim-headers", O_DKIMHEADERS, 1},
+    {"dkim-canon", O_DKIMCANON, 1}, {"dsn-notify", O_DSNNOTIFY, 1},
+    {"dsn-ret", O_DSNRET, 1},    {"dsn-envid", O_DSNENVID, 1},
+    {"allow-no-dsn", O_NODSN, 0}, {"requiretls", O_REQUIRETLS, 0},
 };
 
 static void usage(FILE *f)
@@ -41,6 +47,10 @@ static void usage(FILE *f)
           "connection: --host H --port P --security plain|starttls|starttls-optional|tls\n"
           "            --cafile FILE --user NAME --timeout SECONDS --ehlo NAME\n"
           "            --allow-plaintext-auth --config FILE --account NAME\n"
+          "DKIM:       --dkim-key FILE --dkim-domain D --dkim-selector S\n"
+          "            [--dkim-headers a:b:c] [--dkim-canon relaxed|simple]\n"
+          "DSN:        --dsn-notify never|success,failure,delay (-N) --dsn-ret full|hdrs (-R)\n"
+          "            --dsn-envid ID (-V) --allow-no-dsn --requiretls\n"
           "other:      --trace --dry-run --progress --no-progress --help --version\n"
           "See smtpc(1).\n",
           f);
@@ -88,6 +98,16 @@ static int apply_long(cli_options *o, int id, const char *v)
     case O_READRCPTS: o->read_recipients = 1; return 0;
     case O_IGNOREDOTS: o->ignore_dots = 1; return 0;
     case O_ENVFROM: o->envelope_from = v; return 0;
+    case O_DKIMKEY: return set_str(&s->dkim_key, v);
+    case O_DKIMDOMAIN: return set_str(&s->dkim_domain, v);
+    case O_DKIMSELECTOR: return set_str(&s->dkim_selector, v);
+    case O_DKIMHEADERS: return set_str(&s->dkim_headers, v);
+    case O_DKIMCANON: return set_str(&s->dkim_canon, v);
+    case O_DSNNOTIFY: o->dsn_notify = v; return 0;
+    case O_DSNRET: o->dsn_ret = v; return 0;
+    case O_DSNENVID: o->dsn_envid = v; return 0;
+    case O_NODSN: o->allow_no_dsn = 1; return 0;
+    case O_REQUIRETLS: o->requiretls = 1; return 0;
     case O_HELP: usage(stdout); return CLI_EXIT_DONE;
     default:
         printf("smtpc %s (library %s)\n", SMTPC_VERSION_STRING, smtpc_version());
@@ -139,8 +159,9 @@ static int short_value(int argc, char **argv, int *i, const char **v)
 }
 
 /* The options sendmail callers use. Those that only tune sendmail's own
- * queue or delivery mode (-o*, -od*, -bm, -F, -N) are accepted and
- * ignored, as msmtp does, so existing scripts keep working. */
+ * queue or delivery mode (-o*, -od*, -bm, -F) are accepted and ignored, as
+ * msmtp does, so existing scripts keep working. -N, -R and -V ask for
+ * delivery status notifications, as in sendmail. */
 static int parse_short(cli_options *o, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
@@ -174,8 +195,19 @@ static int parse_short(cli_options *o, int argc, char **argv, int *i)
             return rc;
         o->account = v;
         return 0;
-    case 'F':
     case 'N':
+    case 'R':
+    case 'V':
+        if ((rc = short_value(argc, argv, i, &v)) != 0)
+            return rc;
+        if (a[1] == 'N')
+            o->dsn_notify = v;
+        else if (a[1] == 'R')
+            o->dsn_ret = v;
+        else
+            o->dsn_envid = v;
+        return 0;
+    case 'F':
         return short_value(argc, argv, i, &v);
     case 'o':
         if (strcmp(a, "-oi") == 0)

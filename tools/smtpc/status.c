@@ -66,6 +66,8 @@ int cli_exit_code(const smtpc_error *err)
     case SMTPC_ETLS_PIN:
     case SMTPC_ENOSTARTTLS:
     case SMTPC_ESTARTTLS:
+    case SMTPC_ENODSN:
+    case SMTPC_EREQUIRETLS:
     case SMTPC_ENOTSUP:
         return EX_UNAVAILABLE;
     default:
@@ -91,6 +93,16 @@ void cli_report(const char *what, const smtpc_error *err)
     case SMTPC_ENOTSUP:
         fputs("smtpc: this smtpc was built without TLS: use --security plain, or a build "
               "with TLS\n",
+              stderr);
+        break;
+    case SMTPC_ENODSN:
+        fputs("smtpc: the server does not offer delivery status notifications: use "
+              "--allow-no-dsn to send without them\n",
+              stderr);
+        break;
+    case SMTPC_EREQUIRETLS:
+        fputs("smtpc: --requiretls needs verified TLS (--security starttls or tls, the "
+              "certificate checked) to a server offering REQUIRETLS\n",
               stderr);
         break;
     case SMTPC_EUNKNOWN:

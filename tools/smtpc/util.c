@@ -85,6 +85,11 @@ void cli_settings_free(cli_settings *s)
     free(s->from);
     free(s->timeout);
     free(s->ehlo);
+    free(s->dkim_key);
+    free(s->dkim_domain);
+    free(s->dkim_selector);
+    free(s->dkim_headers);
+    free(s->dkim_canon);
     cli_settings_init(s);
 }
 
@@ -114,6 +119,11 @@ void cli_settings_overlay(cli_settings *dst, cli_settings *src)
     take(&dst->from, &src->from);
     take(&dst->timeout, &src->timeout);
     take(&dst->ehlo, &src->ehlo);
+    take(&dst->dkim_key, &src->dkim_key);
+    take(&dst->dkim_domain, &src->dkim_domain);
+    take(&dst->dkim_selector, &src->dkim_selector);
+    take(&dst->dkim_headers, &src->dkim_headers);
+    take(&dst->dkim_canon, &src->dkim_canon);
     if (src->allow_plaintext_auth >= 0)
         dst->allow_plaintext_auth = src->allow_plaintext_auth;
 }
