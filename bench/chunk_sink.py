@@ -68,14 +68,37 @@ class Conn:
         return True
 
     async def data(self):
+        """Take a DATA body up to the lone dot. The end is searched for in
+        what arrived, keeping only the last 4 bytes (a terminator may
+        straddle reads): never line by line and never a growing buffer, so
+        taking DATA costs the sink no more than BDAT and the wall times
+        compare the clients."""
         self.w.write(b"354 go ahead\r\n")
-        while True:
-            ln = await self.line()
-            if ln is None:
+        while len(self.buf) < 3:
+            if not await self.fill():
                 return False
-            if ln == b".":
-                break
-            self.body += len(ln) + 2 - (1 if ln.startswith(b".") else 0)
+        if self.buf[:3] == b".\r\n":  # empty message
+            del self.buf[:3]
+        else:
+            body = stuffed = 0
+            if self.buf[:2] == b"..":
+                stuffed += 1
+            while True:
+                end = self.buf.find(b"\r\n.\r\n")
+                if end >= 0:
+                    body += end + 2
+                    stuffed += self.buf.count(b"\r\n..", 0, end + 2)
+                    del self.buf[:end + 5]
+                    break
+                if len(self.buf) > 4:
+                    cut = len(self.buf) - 4
+                    # a "\r\n.." starting before cut is counted now
+                    stuffed += self.buf.count(b"\r\n..", 0, cut + 3)
+                    body += cut
+                    del self.buf[:cut]
+                if not await self.fill():
+                    return False
+            self.body += body - stuffed  # dot-stuffing is not content
         self.messages += 1
         self.w.write(b"250 2.0.0 queued\r\n")
         return True
