@@ -61,9 +61,9 @@ def has_tls() -> bool:
 def has_sockets() -> bool:
     """Whether the library can open connections by host name itself
     (-Dsockets=false builds cannot). Probed without touching the network:
-    the socket transport refuses a missing host before it connects."""
+    creating a socket transport does no I/O."""
     import ctypes
     out = ctypes.c_void_p()
-    rc = _ffi.lib.smtpc_transport_new_socket(None, None, None, 0, ctypes.byref(out), None, 0)
+    rc = _ffi.lib.smtpc_transport_new_socket(None, ctypes.byref(out))
     _ffi.lib.smtpc_transport_free(out.value)
     return rc != -4  # SMTPC_ENOTSUP

@@ -56,7 +56,7 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "smtpc_error_message": (_S, [_P]),
     "smtpc_error_is_temporary": (c_int, [_P]),
     # transport.h (only to probe for socket support)
-    "smtpc_transport_new_socket": (c_int, [_P, _S, _S, c_int, POINTER(_P), c_char_p, c_size_t]),
+    "smtpc_transport_new_socket": (c_int, [_P, POINTER(_P)]),
     "smtpc_transport_free": (None, [_P]),
     # tls.h
     "smtpc_tls_config_new": (c_int, [_P, POINTER(_P)]),

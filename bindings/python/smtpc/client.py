@@ -21,7 +21,8 @@ TIMEOUT_STAGES = {"connect": 0, "greeting": 1, "command": 2, "mail": 3, "rcpt": 
                   "data_init": 5, "data_block": 6, "data_end": 7, "tls": 8, "message": 9}
 CAPABILITIES = {"PIPELINING": 0x001, "8BITMIME": 0x002, "SMTPUTF8": 0x004, "STARTTLS": 0x008,
                 "SIZE": 0x010, "AUTH": 0x020, "CHUNKING": 0x040, "DSN": 0x080,
-                "ENHANCEDSTATUSCODES": 0x100, "EHLO": 0x200}
+                "ENHANCEDSTATUSCODES": 0x100, "EHLO": 0x200, "REQUIRETLS": 0x800,
+                "BINARYMIME": 0x1000}
 MESSAGE_STATUS = {0: "not-sent", 1: "accepted", 2: "rejected", 3: "unknown"}
 _TRACE_DIRECTIONS = {1: "send", 2: "recv", 3: "info"}
 _MAIL_8BITMIME = 0x1
