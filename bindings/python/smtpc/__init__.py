@@ -20,12 +20,13 @@ from .client import (AUTH_MECHANISMS, CAPABILITIES, SECURITY, TIMEOUT_STAGES, Cl
                      RecipientResult, SendResult)
 from . import errors as _errors
 from .errors import *  # noqa: F401,F403 - every exception class (errors.__all__)
+from .dkim import DKIMSigner
 from .message import Message
 from .tls import TLSConfig
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "Message", "TLSConfig", "SendResult", "RecipientResult", "SECURITY",
+__all__ = ["Client", "Message", "TLSConfig", "DKIMSigner", "has_dkim", "SendResult", "RecipientResult", "SECURITY",
            "AUTH_MECHANISMS", "CAPABILITIES", "TIMEOUT_STAGES", "library_path", "version",
            "version_info", "strerror", "has_tls", "has_sockets"] + _errors.__all__
 
@@ -66,4 +67,13 @@ def has_sockets() -> bool:
     out = ctypes.c_void_p()
     rc = _ffi.lib.smtpc_transport_new_socket(None, ctypes.byref(out))
     _ffi.lib.smtpc_transport_free(out.value)
+    return rc != -4  # SMTPC_ENOTSUP
+
+
+def has_dkim() -> bool:
+    """Whether the library was built with DKIM signing (-Ddkim, mbedTLS)."""
+    import ctypes
+    out = ctypes.c_void_p()
+    rc = _ffi.lib.smtpc_dkim_new(None, ctypes.byref(out))
+    _ffi.lib.smtpc_dkim_free(out.value)
     return rc != -4  # SMTPC_ENOTSUP

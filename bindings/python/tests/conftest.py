@@ -35,6 +35,7 @@ logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 HAVE_TLS = smtpc.has_tls()
 HAVE_SOCKETS = smtpc.has_sockets()
+HAVE_DKIM = smtpc.has_dkim()
 NO_TLS = "libsmtpc built without TLS (-Dtls=disabled): TLS calls return SMTPC_ENOTSUP"
 NO_SOCKETS = ("libsmtpc built without sockets (-Dsockets=false): Client cannot "
               "connect by host name")
@@ -44,7 +45,8 @@ needs_sockets = pytest.mark.skipif(not HAVE_SOCKETS, reason=NO_SOCKETS)
 
 
 def pytest_sessionstart(session):
-    for var, have in (("SMTPC_TEST_TLS", HAVE_TLS), ("SMTPC_TEST_SOCKETS", HAVE_SOCKETS)):
+    for var, have in (("SMTPC_TEST_TLS", HAVE_TLS), ("SMTPC_TEST_SOCKETS", HAVE_SOCKETS),
+                      ("SMTPC_TEST_DKIM", HAVE_DKIM)):
         want = os.environ.get(var)
         if want is not None and (want == "1") != have:
             raise pytest.UsageError(f"{var}={want} but the library at "
@@ -77,6 +79,16 @@ def sink():
     if not os.access(SINK, os.X_OK):
         pytest.skip("smtp-sink not installed (Debian: postfix)")
     with SmtpSink() as s:
+        yield s
+
+
+@pytest.fixture
+def sink_no_dsn():
+    """smtp-sink not offering DSN (-N)."""
+    from harness import SINK, SmtpSink
+    if not os.access(SINK, os.X_OK):
+        pytest.skip("smtp-sink not installed (Debian: postfix)")
+    with SmtpSink("-N") as s:
         yield s
 
 
