@@ -26,7 +26,7 @@ from .tls import TLSConfig
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "Message", "TLSConfig", "DKIMSigner", "has_dkim", "SendResult", "RecipientResult", "SECURITY",
+__all__ = ["Client", "Message", "TLSConfig", "DKIMSigner", "has_dkim", "has_sasl_crypto", "SendResult", "RecipientResult", "SECURITY",
            "AUTH_MECHANISMS", "CAPABILITIES", "TIMEOUT_STAGES", "library_path", "version",
            "version_info", "strerror", "has_tls", "has_sockets"] + _errors.__all__
 
@@ -68,6 +68,18 @@ def has_sockets() -> bool:
     rc = _ffi.lib.smtpc_transport_new_socket(None, ctypes.byref(out))
     _ffi.lib.smtpc_transport_free(out.value)
     return rc != -4  # SMTPC_ENOTSUP
+
+
+def has_sasl_crypto() -> bool:
+    """Whether CRAM-MD5 and SCRAM-SHA-256 are built in (-Dsasl_crypto)."""
+    c = Client()
+    try:
+        c.set_auth_mechanisms(["CRAM-MD5", "SCRAM-SHA-256"])
+        return True
+    except NotSupportedError:  # noqa: F405 - from errors.__all__
+        return False
+    finally:
+        c.close()
 
 
 def has_dkim() -> bool:

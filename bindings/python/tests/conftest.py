@@ -36,6 +36,7 @@ logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 HAVE_TLS = smtpc.has_tls()
 HAVE_SOCKETS = smtpc.has_sockets()
 HAVE_DKIM = smtpc.has_dkim()
+HAVE_SASL_CRYPTO = smtpc.has_sasl_crypto()
 NO_TLS = "libsmtpc built without TLS (-Dtls=disabled): TLS calls return SMTPC_ENOTSUP"
 NO_SOCKETS = ("libsmtpc built without sockets (-Dsockets=false): Client cannot "
               "connect by host name")
@@ -46,7 +47,8 @@ needs_sockets = pytest.mark.skipif(not HAVE_SOCKETS, reason=NO_SOCKETS)
 
 def pytest_sessionstart(session):
     for var, have in (("SMTPC_TEST_TLS", HAVE_TLS), ("SMTPC_TEST_SOCKETS", HAVE_SOCKETS),
-                      ("SMTPC_TEST_DKIM", HAVE_DKIM)):
+                      ("SMTPC_TEST_DKIM", HAVE_DKIM),
+                      ("SMTPC_TEST_SASL_CRYPTO", HAVE_SASL_CRYPTO)):
         want = os.environ.get(var)
         if want is not None and (want == "1") != have:
             raise pytest.UsageError(f"{var}={want} but the library at "

@@ -129,9 +129,12 @@ def test_pipelined_batch_with_a_session_ending_mid_way():
             assert not c.connected
         messages = srv.messages
     assert [r.status for r in results[:2]] == ["accepted", "accepted"]
+    # The close may reach the client before or after the third message's
+    # end of data went out: its outcome is then unknown, never "accepted".
     for res in results[2:]:
         assert res.status in ("not-sent", "unknown")
-        assert isinstance(res.error, smtpc.NetworkError)
+        assert isinstance(res.error, smtpc.OutcomeUnknownError if res.status == "unknown"
+                          else smtpc.NetworkError)
     # No message twice, and the server saw exactly the two it answered.
     assert [m["rcpts"] for m in messages] == [["r0@example.org"], ["r1@example.org"]]
 
