@@ -536,6 +536,8 @@ class Client:
             # Refused as a whole (not connected, a bad argument): nothing
             # was sent, nothing reported. A session that ended mid-batch is
             # in the results instead, every message with its error.
+            if self._ptr is None:  # closed from a trace callback meanwhile
+                raise error_from_record(None, rc)
             raise self._error(rc, result=results[-1] if results else None)
         if results:
             self.last_result = results[-1]
