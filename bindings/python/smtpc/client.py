@@ -6,7 +6,7 @@ import ctypes
 import weakref
 from dataclasses import dataclass, field
 from typing import (Any, BinaryIO, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional,
-                    Sequence, Tuple, Union)
+                    Tuple, Union)
 
 from . import _ffi
 from ._handle import Guard, Pending, as_bytes, cstr, error_from_record, make_reader, reraise
