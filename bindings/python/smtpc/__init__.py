@@ -20,12 +20,13 @@ from .client import (AUTH_MECHANISMS, CAPABILITIES, SECURITY, TIMEOUT_STAGES, Cl
                      RecipientResult, SendResult)
 from . import errors as _errors
 from .errors import *  # noqa: F401,F403 - every exception class (errors.__all__)
+from .dkim import DKIMSigner
 from .message import Message
 from .tls import TLSConfig
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "Message", "TLSConfig", "SendResult", "RecipientResult", "SECURITY",
+__all__ = ["Client", "Message", "TLSConfig", "DKIMSigner", "has_dkim", "has_sasl_crypto", "SendResult", "RecipientResult", "SECURITY",
            "AUTH_MECHANISMS", "CAPABILITIES", "TIMEOUT_STAGES", "library_path", "version",
            "version_info", "strerror", "has_tls", "has_sockets"] + _errors.__all__
 
@@ -61,9 +62,30 @@ def has_tls() -> bool:
 def has_sockets() -> bool:
     """Whether the library can open connections by host name itself
     (-Dsockets=false builds cannot). Probed without touching the network:
-    the socket transport refuses a missing host before it connects."""
+    creating a socket transport does no I/O."""
     import ctypes
     out = ctypes.c_void_p()
-    rc = _ffi.lib.smtpc_transport_new_socket(None, None, None, 0, ctypes.byref(out), None, 0)
+    rc = _ffi.lib.smtpc_transport_new_socket(None, ctypes.byref(out))
     _ffi.lib.smtpc_transport_free(out.value)
+    return rc != -4  # SMTPC_ENOTSUP
+
+
+def has_sasl_crypto() -> bool:
+    """Whether CRAM-MD5 and SCRAM-SHA-256 are built in (-Dsasl_crypto)."""
+    c = Client()
+    try:
+        c.set_auth_mechanisms(["CRAM-MD5", "SCRAM-SHA-256"])
+        return True
+    except NotSupportedError:  # noqa: F405 - from errors.__all__
+        return False
+    finally:
+        c.close()
+
+
+def has_dkim() -> bool:
+    """Whether the library was built with DKIM signing (-Ddkim, mbedTLS)."""
+    import ctypes
+    out = ctypes.c_void_p()
+    rc = _ffi.lib.smtpc_dkim_new(None, ctypes.byref(out))
+    _ffi.lib.smtpc_dkim_free(out.value)
     return rc != -4  # SMTPC_ENOTSUP

@@ -38,6 +38,19 @@ REWIND_FN = CFUNCTYPE(c_int, c_void_p)
 CLOCK_FN = CFUNCTYPE(c_int, c_void_p, POINTER(c_int64), POINTER(c_int))
 RANDOM_FN = CFUNCTYPE(c_int, c_void_p, POINTER(c_uint8), c_size_t)
 
+
+class BatchItem(ctypes.Structure):
+    """smtpc_batch_item (include/smtpc/client.h)."""
+    _fields_ = [("from_", c_char_p), ("rcpts", POINTER(c_char_p)), ("n_rcpts", c_size_t),
+                ("body", c_char_p), ("body_len", c_size_t), ("msg", c_void_p),
+                ("result", c_int), ("status", c_int)]
+
+
+# smtpc_batch_done_fn / smtpc_batch_next_fn (client.h): the engine and the
+# error record are borrowed for the call only.
+BATCH_DONE_FN = CFUNCTYPE(None, c_void_p, c_size_t, c_int, c_int, c_void_p, c_void_p)
+BATCH_NEXT_FN = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(BatchItem))
+
 _P = c_void_p  # every opaque handle (client, message, tls_config, engine, error)
 _S = c_char_p  # NUL-terminated UTF-8 in, or a borrowed string out
 _B = c_char_p  # bytes with a separate length (bytes objects pass without a copy)
@@ -56,7 +69,7 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "smtpc_error_message": (_S, [_P]),
     "smtpc_error_is_temporary": (c_int, [_P]),
     # transport.h (only to probe for socket support)
-    "smtpc_transport_new_socket": (c_int, [_P, _S, _S, c_int, POINTER(_P), c_char_p, c_size_t]),
+    "smtpc_transport_new_socket": (c_int, [_P, POINTER(_P)]),
     "smtpc_transport_free": (None, [_P]),
     # tls.h
     "smtpc_tls_config_new": (c_int, [_P, POINTER(_P)]),
@@ -98,12 +111,18 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "smtpc_client_set_oauth_token": (c_int, [_P, _S, _S]),
     "smtpc_client_set_auth_mechanisms": (c_int, [_P, c_int]),
     "smtpc_client_allow_plaintext_auth": (c_int, [_P, c_int]),
+    "smtpc_client_allow_no_dsn": (c_int, [_P, c_int]),
+    "smtpc_client_set_buffers": (c_int, [_P, c_size_t, c_size_t]),
+    "smtpc_client_set_chunking": (c_int, [_P, c_int]),
+    "smtpc_client_set_binarymime": (c_int, [_P, c_int]),
     "smtpc_client_connect": (c_int, [_P]),
     "smtpc_client_connected": (c_int, [_P]),
     "smtpc_client_send": (c_int, [_P, _S, POINTER(_S), c_size_t, _B, c_size_t]),
     "smtpc_client_send_stream": (c_int, [_P, _S, POINTER(_S), c_size_t, READ_FN, _P, c_int64,
                                          c_int]),
     "smtpc_client_send_message": (c_int, [_P, _P, _S, POINTER(_S), c_size_t]),
+    "smtpc_client_send_batch": (c_int, [_P, POINTER(BatchItem), c_size_t, BATCH_DONE_FN, _P]),
+    "smtpc_client_send_each": (c_int, [_P, BATCH_NEXT_FN, BATCH_DONE_FN, _P]),
     "smtpc_client_rset": (c_int, [_P]),
     "smtpc_client_noop": (c_int, [_P]),
     "smtpc_client_quit": (c_int, [_P]),
@@ -138,7 +157,27 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "smtpc_message_mail_flags": (c_int, [_P]),
     "smtpc_message_from_address": (_S, [_P]),
     "smtpc_message_envelope_rcpts": (c_size_t, [_P, POINTER(_S), c_size_t]),
+    "smtpc_message_set_dsn": (c_int, [_P, c_int, _S]),
+    "smtpc_message_set_rcpt_dsn": (c_int, [_P, _S, c_int, _S]),
+    "smtpc_message_dsn": (c_int, [_P, POINTER(c_int), POINTER(_S)]),
+    "smtpc_message_rcpt_dsn": (c_int, [_P, _S, POINTER(c_int), POINTER(_S)]),
     "smtpc_message_error": (_P, [_P]),
+    # dkim.h (every call present; SMTPC_ENOTSUP in builds without DKIM)
+    "smtpc_dkim_new": (c_int, [_P, POINTER(_P)]),
+    "smtpc_dkim_free": (None, [_P]),
+    "smtpc_dkim_set_key_file": (c_int, [_P, _S, _S]),
+    "smtpc_dkim_set_key_mem": (c_int, [_P, _B, c_size_t, _S]),
+    "smtpc_dkim_set_algorithm": (c_int, [_P, c_int]),
+    "smtpc_dkim_set_domain": (c_int, [_P, _S]),
+    "smtpc_dkim_set_selector": (c_int, [_P, _S]),
+    "smtpc_dkim_set_headers": (c_int, [_P, POINTER(_S), c_size_t]),
+    "smtpc_dkim_set_canonicalization": (c_int, [_P, c_int, c_int]),
+    "smtpc_dkim_set_oversign_from": (c_int, [_P, c_int]),
+    "smtpc_dkim_set_timestamps": (c_int, [_P, c_int, c_int64]),
+    "smtpc_dkim_set_clock": (c_int, [_P, CLOCK_FN, _P]),
+    "smtpc_dkim_sign_raw": (c_int, [_P, _B, c_size_t, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "smtpc_dkim_error": (_P, [_P]),
+    "smtpc_message_add_dkim": (c_int, [_P, _P]),
 }
 
 # Calls a newer library may have and an older one lacks: declared when

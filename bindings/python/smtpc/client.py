@@ -21,13 +21,18 @@ TIMEOUT_STAGES = {"connect": 0, "greeting": 1, "command": 2, "mail": 3, "rcpt": 
                   "data_init": 5, "data_block": 6, "data_end": 7, "tls": 8, "message": 9}
 CAPABILITIES = {"PIPELINING": 0x001, "8BITMIME": 0x002, "SMTPUTF8": 0x004, "STARTTLS": 0x008,
                 "SIZE": 0x010, "AUTH": 0x020, "CHUNKING": 0x040, "DSN": 0x080,
-                "ENHANCEDSTATUSCODES": 0x100, "EHLO": 0x200}
+                "ENHANCEDSTATUSCODES": 0x100, "EHLO": 0x200, "REQUIRETLS": 0x800,
+                "BINARYMIME": 0x1000}
 MESSAGE_STATUS = {0: "not-sent", 1: "accepted", 2: "rejected", 3: "unknown"}
 _TRACE_DIRECTIONS = {1: "send", 2: "recv", 3: "info"}
 _MAIL_8BITMIME = 0x1
 
 TraceFn = Callable[[str, str], Any]
 Body = Union[bytes, bytearray, memoryview, str, BinaryIO]
+# One message of a batch: a Message (envelope from its headers), or raw
+# (sender, recipients, data) with data in memory.
+BatchEntry = Union[Message, Tuple[str, Union[str, Iterable[str]],
+                                  Union[bytes, bytearray, memoryview, str]]]
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,12 @@ class RecipientResult:
 class SendResult:
     """The outcome of one message: each recipient's result in the order
     given, and the message's fate ("accepted", "rejected", "not-sent" or
-    "unknown")."""
+    "unknown"). error: for a message of a batch that failed, the exception
+    that send() would have raised (None when accepted); send() and
+    send_message() raise it instead."""
     recipients: List[RecipientResult] = field(default_factory=list)
     status: str = "not-sent"
+    error: Optional[SMTPError] = None
 
     @property
     def accepted(self) -> List[RecipientResult]:
@@ -96,6 +104,13 @@ class Client:
             "rcpt": s, "data_init": s, "data_block": s, "data_end": s,
             "tls": s, "message": s}, None meaning no limit.
         ehlo_name: the name sent in EHLO (default "localhost").
+        allow_no_dsn: send a message asking for DSN to a server without
+            DSN, dropping the request (default no: NoDSNError).
+        chunking: use BDAT when offered (default True).
+        binarymime: send built messages' attachments unencoded when the
+            server offers BINARYMIME and CHUNKING (default True).
+        io_buffer, output_buffer: buffer sizes in bytes for the next
+            connect (default 4096 and 16384; at least 256 and 1024).
         trace: a callable trace(direction, line) with direction "send",
             "recv" or "info"; secrets are redacted by the library.
 
@@ -119,7 +134,10 @@ class Client:
                  server_name: Optional[str] = None, min_tls_version: Optional[str] = None,
                  timeout: Optional[float] = None,
                  timeouts: Optional[Mapping[str, Optional[float]]] = None,
-                 ehlo_name: Optional[str] = None, trace: Optional[TraceFn] = None) -> None:
+                 ehlo_name: Optional[str] = None, allow_no_dsn: bool = False,
+                 chunking: Optional[bool] = None, binarymime: Optional[bool] = None,
+                 io_buffer: Optional[int] = None, output_buffer: Optional[int] = None,
+                 trace: Optional[TraceFn] = None) -> None:
         out = ctypes.c_void_p()
         rc = _ffi.lib.smtpc_client_new(None, ctypes.byref(out))
         if rc != 0:
@@ -168,6 +186,14 @@ class Client:
             self.set_timeout(stage, seconds)
         if ehlo_name is not None:
             self.set_ehlo_name(ehlo_name)
+        if allow_no_dsn:
+            self.allow_no_dsn(True)
+        if chunking is not None:
+            self.set_chunking(chunking)
+        if binarymime is not None:
+            self.set_binarymime(binarymime)
+        if io_buffer is not None or output_buffer is not None:
+            self.set_buffers(io_buffer, output_buffer)
         if trace is not None:
             self.set_trace(trace)
 
@@ -183,16 +209,21 @@ class Client:
         return error_from_record(_ffi.lib.smtpc_client_error(self._handle), rc, **extra)
 
     def _call(self, fn: Callable[..., int], *args: Any,
-              message: Optional[Message] = None, result: bool = False) -> int:
+              message: Optional[Message] = None, result: bool = False,
+              messages: Iterable[Message] = (), check: bool = True) -> int:
+        """fn(handle, *args) under the guard. Raises an exception from a
+        callback (the trace, a message's file objects), else the library's
+        error for a negative result unless check is False."""
         with self._guard:
             try:
                 rc = fn(self._handle, *args)
                 res = self._result() if result else None
                 if result:
                     self.last_result = res
-                error = self._error(rc, result=res) if rc < 0 else None
-                if message is not None and message._pending.exc is not None:
-                    self._pending.store(message._pending.take())
+                error = self._error(rc, result=res) if rc < 0 and check else None
+                for m in ([message] if message is not None else []) + list(messages):
+                    if m._pending.exc is not None:
+                        self._pending.store(m._pending.take())
                 reraise(self._pending, error)
                 return rc
             finally:
@@ -205,10 +236,12 @@ class Client:
         return _ffi.lib.smtpc_client_engine(self._handle)
 
     def _result(self) -> SendResult:
+        return self._result_of(self._engine(), self._sent_rcpts)
+
+    @staticmethod
+    def _result_of(e: int, names: List[str], error: Optional[SMTPError] = None) -> SendResult:
         lib = _ffi.lib
-        e = self._engine()
         n = lib.smtpc_engine_rcpt_count(e)
-        names = self._sent_rcpts
         rcpts = [RecipientResult(
             address=names[i] if i < len(names) else "",
             accepted=bool(lib.smtpc_engine_rcpt_accepted(e, i)),
@@ -216,7 +249,7 @@ class Client:
             enhanced=_ffi.decode(lib.smtpc_engine_rcpt_enhanced(e, i)),
             text=_ffi.decode(lib.smtpc_engine_rcpt_reply_text(e, i))) for i in range(n)]
         status = MESSAGE_STATUS.get(lib.smtpc_engine_message_status(e), "unknown")
-        return SendResult(rcpts, status)
+        return SendResult(rcpts, status, error)
 
     # --- settings ---------------------------------------------------------
 
@@ -261,6 +294,30 @@ class Client:
 
     def allow_plaintext_auth(self, allow: bool = True) -> None:
         self._call(_ffi.lib.smtpc_client_allow_plaintext_auth, 1 if allow else 0)
+
+    def allow_no_dsn(self, allow: bool = True) -> None:
+        """Send a message asking for DSN to a server without DSN, without the
+        request (default: NoDSNError before MAIL)."""
+        self._call(_ffi.lib.smtpc_client_allow_no_dsn, 1 if allow else 0)
+
+    def set_chunking(self, use: bool) -> None:
+        """BDAT (RFC 3030) when the server offers CHUNKING (default on)."""
+        self._call(_ffi.lib.smtpc_client_set_chunking, 1 if use else 0)
+
+    def set_binarymime(self, use: bool) -> None:
+        """Unencoded attachments with BODY=BINARYMIME when the server offers
+        BINARYMIME and CHUNKING (default on)."""
+        self._call(_ffi.lib.smtpc_client_set_binarymime, 1 if use else 0)
+
+    def set_buffers(self, io_bytes: Optional[int] = None,
+                    output_bytes: Optional[int] = None) -> None:
+        """Receive and output buffer sizes for the next connect (None: the
+        default). InvalidArgumentError when out of range."""
+        for value in (io_bytes, output_bytes):
+            if value is not None and value < 1:
+                # 0 would silently mean "default" in C.
+                raise ValueError("buffer sizes must be positive (None: the default)")
+        self._call(_ffi.lib.smtpc_client_set_buffers, io_bytes or 0, output_bytes or 0)
 
     def set_timeout(self, stage: str, seconds: Optional[float]) -> None:
         """One stage's timeout in seconds (None: no limit)."""
@@ -344,13 +401,7 @@ class Client:
         """Send a Message. sender: the envelope sender (default: its From).
         recipients: default every To, Cc and Bcc address (each once). Bcc
         never appears in the headers. Results and errors as send()."""
-        if recipients is None:
-            seen: List[str] = []
-            for r in msg.envelope_recipients():
-                if r not in seen:
-                    seen.append(r)
-            recipients = seen
-        names, table = self._rcpt_table(recipients)
+        names, table = self._rcpt_table(self._envelope(msg, recipients))
         if not names:
             from .errors import NoRecipientsError
             raise NoRecipientsError("the message has no recipients (To, Cc or Bcc)", code=-12)
@@ -360,6 +411,137 @@ class Client:
                        cstr(sender, "sender"), table, len(names), message=msg, result=True)
         assert self.last_result is not None
         return self.last_result
+
+    @staticmethod
+    def _envelope(msg: Message, recipients: Optional[Union[str, Iterable[str]]]
+                  ) -> Union[str, Iterable[str]]:
+        if recipients is not None:
+            return recipients
+        seen: List[str] = []
+        for r in msg.envelope_recipients():
+            if r not in seen:
+                seen.append(r)
+        return seen
+
+    def _fill_item(self, item: Any, entry: BatchEntry) -> Tuple[List[str], Any, Optional[Message]]:
+        """Fill a smtpc_batch_item from entry; returns the recipient names,
+        what C borrows (kept alive until the verdict) and the Message."""
+        if isinstance(entry, Message):
+            names, table = self._rcpt_table(self._envelope(entry, None))
+            item.msg = entry._handle
+            item.rcpts = table
+            item.n_rcpts = len(names)
+            return names, table, entry
+        if not isinstance(entry, tuple) or len(entry) != 3:
+            raise TypeError("a batch entry is a Message or a (sender, recipients, data) "
+                            f"tuple, not {type(entry).__name__}")
+        sender, recipients, data = entry
+        names, table = self._rcpt_table(recipients)
+        frm = cstr(sender, "sender")
+        body = as_bytes(data, "data")
+        item.from_ = frm
+        item.rcpts = table
+        item.n_rcpts = len(names)
+        item.body = body
+        item.body_len = len(body)
+        return names, (frm, table, body), None
+
+    def send_batch(self, entries: Iterable[BatchEntry]) -> List[SendResult]:
+        """Send many messages on the connected session, pipelined when the
+        server offers PIPELINING (one round trip per message once under way).
+
+        entries: Message objects and/or raw (sender, recipients, data)
+        tuples (data in memory: bytes or str). A list or tuple goes to the
+        library whole (smtpc_client_send_batch); any other iterable, a
+        generator say, is consumed one entry at a time as the library is
+        ready for it (smtpc_client_send_each).
+
+        Returns one SendResult per message, in order, each with its
+        per-recipient results and, when it failed, .error (the exception
+        send() would have raised; refused before MAIL, e.g. a bad address:
+        no recipient results). A refusal does not stop the batch. When the
+        session ends mid-batch, every message not yet answered gets that
+        error (status "not-sent", or "unknown" when its end of data had
+        gone: never send such a one again blindly) and the client is no
+        longer connected; no message is sent twice. Raises (nothing sent)
+        for a bad entry, when not connected, and for an exception from a
+        trace, a file object or the entries iterator (re-raised once the
+        library returns).
+        """
+        results: List[SendResult] = []
+        supplied: Dict[int, Tuple[List[str], Any, Optional[Message]]] = {}
+        messages: List[Message] = []
+        pending = self._pending
+        guards: List[Guard] = []
+
+        def done(_user: Any, index: int, rc: int, status: int, e: Any, err: Any) -> None:
+            try:
+                names, _keep, msg = supplied.pop(index)
+                error = None if rc == 0 else error_from_record(err, rc)
+                if e:
+                    res = self._result_of(e, names, error)
+                else:
+                    res = SendResult([], MESSAGE_STATUS.get(status, "unknown"), error)
+                if error is not None:
+                    error.result = res
+                results.append(res)
+            except BaseException as exc:  # noqa: B902 - re-raised after the C call
+                pending.store(exc)
+
+        def take(index: int, item: Any, entry: BatchEntry) -> None:
+            filled = self._fill_item(item, entry)
+            msg = filled[2]
+            if msg is not None:
+                # The message is read by the library until its verdict.
+                msg._guard.__enter__()
+                guards.append(msg._guard)
+                messages.append(msg)
+            supplied[index] = filled
+
+        done_fn = _ffi.BATCH_DONE_FN(done)
+        try:
+            if isinstance(entries, (list, tuple)):
+                items = (_ffi.BatchItem * max(len(entries), 1))()
+                for i, entry in enumerate(entries):
+                    take(i, items[i], entry)
+                rc = self._call(_ffi.lib.smtpc_client_send_batch, items, len(entries),
+                                done_fn, None, messages=messages, check=False)
+                complete = len(results) == len(entries)
+            else:
+                source = iter(entries)
+
+                def next_cb(_user: Any, index: int, item_ptr: Any) -> int:
+                    try:
+                        entry = next(source)
+                    except StopIteration:
+                        return 0
+                    except BaseException as exc:  # noqa: B902 - re-raised after the call
+                        pending.store(exc)
+                        return 0
+                    try:
+                        take(index, item_ptr.contents, entry)
+                        return 1
+                    except BaseException as exc:  # noqa: B902 - re-raised after the call
+                        pending.store(exc)
+                        return 0
+
+                next_fn = _ffi.BATCH_NEXT_FN(next_cb)
+                rc = self._call(_ffi.lib.smtpc_client_send_each, next_fn, done_fn, None,
+                                messages=messages, check=False)
+                complete = not supplied
+        finally:
+            for guard in guards:
+                guard.__exit__(None, None, None)
+        if rc in (-1, -2) or (rc < 0 and not complete):
+            # Refused as a whole (not connected, a bad argument): nothing
+            # was sent, nothing reported. A session that ended mid-batch is
+            # in the results instead, every message with its error.
+            if self._ptr is None:  # closed from a trace callback meanwhile
+                raise error_from_record(None, rc)
+            raise self._error(rc, result=results[-1] if results else None)
+        if results:
+            self.last_result = results[-1]
+        return results
 
     def rset(self) -> None:
         self._call(_ffi.lib.smtpc_client_rset)

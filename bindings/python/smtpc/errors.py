@@ -140,6 +140,18 @@ class NoRecipientsError(InputError, ValueError):
     code = -12
 
 
+class NoDSNError(InputError):
+    """DSN asked for but the server does not offer it (nothing was sent;
+    Client(allow_no_dsn=True) sends without the DSN request instead)."""
+    code = -18
+
+
+class RequireTLSError(InputError):
+    """REQUIRETLS asked for on a session that is not verified TLS to a
+    server offering REQUIRETLS (nothing was sent)."""
+    code = -19
+
+
 # --- network ---
 class ResolveError(NetworkError):
     code = -20
@@ -328,6 +340,8 @@ __all__ = [
     "SizeError",
     "SourceError",
     "NoRecipientsError",
+    "NoDSNError",
+    "RequireTLSError",
     "ResolveError",
     "ConnectRefusedError",
     "ConnectError",
@@ -375,6 +389,7 @@ CODE_NAMES: Dict[int, str] = {
     -1: "SMTPC_EINVAL", -2: "SMTPC_ESTATE", -3: "SMTPC_ENOMEM", -4: "SMTPC_ENOTSUP",
     -5: "SMTPC_ETOOLONG", -6: "SMTPC_EADDRESS", -7: "SMTPC_EBADCHAR", -8: "SMTPC_E8BIT",
     -9: "SMTPC_EUTF8", -10: "SMTPC_ESIZE", -11: "SMTPC_ESOURCE", -12: "SMTPC_ENORECIPIENTS",
+    -18: "SMTPC_ENODSN", -19: "SMTPC_EREQUIRETLS",
     -20: "SMTPC_ERESOLVE", -21: "SMTPC_ECONNREFUSED", -22: "SMTPC_ECONNECT",
     -23: "SMTPC_ETIMEDOUT", -24: "SMTPC_ECLOSED", -25: "SMTPC_EIO",
     -40: "SMTPC_EPROTO", -41: "SMTPC_ELINE", -42: "SMTPC_EUNEXPECTED", -43: "SMTPC_EREPLYLIMIT",

@@ -6,13 +6,16 @@ import ctypes
 import datetime as _dt
 import os
 import weakref
-from typing import (Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional,
+from typing import (TYPE_CHECKING, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional,
                     Tuple, Union)
 
 from . import _ffi
 from ._handle import (Guard, Pending, as_bytes, cstr, error_from_record, make_reader,
                       make_rewinder, remaining_size, reraise)
 from .errors import StateError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dkim import DKIMSigner
 
 PathLike = Union[str, "os.PathLike[str]"]
 # An address: "a@example.org", or ("Display Name", "a@example.org") in the
@@ -25,6 +28,9 @@ Source = Union[bytes, bytearray, memoryview, PathLike, BinaryIO]
 FLAG_8BITMIME = 0x1
 FLAG_SMTPUTF8 = 0x2
 FLAG_ESCAPE_FROM = 0x4
+FLAG_REQUIRETLS = 0x100
+DSN_RET = {"full": 1, "hdrs": 2}
+DSN_NOTIFY = {"never": 0x1, "success": 0x2, "failure": 0x4, "delay": 0x8}
 _MEM_BORROW = 1
 _CHUNK = 64 * 1024
 
@@ -37,10 +43,13 @@ def _split_address(addr: Address) -> Tuple[Optional[str], str]:
 
 
 def _free(ptr: int, keep: Dict[Any, Any]) -> None:
-    # keep holds every buffer and callback the C message borrows: freeing
-    # the message first, then letting them go, is the safe order.
+    # keep holds every buffer, callback and signer the C message borrows:
+    # freeing the message first, then letting them go, is the safe order.
     _ffi.lib.smtpc_message_free(ptr)
+    signers = [v for k, v in keep.items() if isinstance(k, tuple) and k[0] == "dkim"]
     keep.clear()
+    for signer in signers:
+        signer._release()
 
 
 class Message:
@@ -62,6 +71,11 @@ class Message:
         eightbit: the server takes 8BITMIME (non-ASCII text may go 8bit).
         smtputf8: SMTPUTF8 in use: raw UTF-8 headers and addresses.
         escape_from: protect lines starting with "From " from mbox mangling.
+        require_tls: REQUIRETLS (RFC 8689): sent only over verified TLS to
+            a server offering REQUIRETLS, else RequireTLSError before MAIL.
+
+    Delivery status notifications: set_dsn() and set_rcpt_dsn().
+    DKIM: add_dkim(DKIMSigner(...)).
 
     The message borrows nothing from the caller except file objects given
     to attach()/add_inline(), which must stay open until it is sent or
@@ -79,7 +93,8 @@ class Message:
                  headers: Optional[Union[Mapping[str, str], Iterable[Tuple[str, str]]]] = None,
                  date: Optional[Union[str, _dt.datetime]] = None,
                  message_id: Optional[str] = None, eightbit: bool = False,
-                 smtputf8: bool = False, escape_from: bool = False) -> None:
+                 smtputf8: bool = False, escape_from: bool = False,
+                 require_tls: bool = False) -> None:
         out = ctypes.c_void_p()
         rc = _ffi.lib.smtpc_message_new(None, ctypes.byref(out))
         if rc != 0:
@@ -90,7 +105,8 @@ class Message:
         self._guard = Guard("message")
         self._pending = Pending()
         self._flags = 0
-        self.set_flags(eightbit=eightbit, smtputf8=smtputf8, escape_from=escape_from)
+        self.set_flags(eightbit=eightbit, smtputf8=smtputf8, escape_from=escape_from,
+                       require_tls=require_tls)
         if sender is not None:
             self.set_from(sender)
         for setter, value in ((self.add_to, to), (self.add_cc, cc), (self.add_bcc, bcc),
@@ -146,10 +162,11 @@ class Message:
     # --- settings ---------------------------------------------------------
 
     def set_flags(self, *, eightbit: bool = False, smtputf8: bool = False,
-                  escape_from: bool = False) -> None:
+                  escape_from: bool = False, require_tls: bool = False) -> None:
         """Replace the flags (see the class docstring)."""
         flags = ((FLAG_8BITMIME if eightbit else 0) | (FLAG_SMTPUTF8 if smtputf8 else 0)
-                 | (FLAG_ESCAPE_FROM if escape_from else 0))
+                 | (FLAG_ESCAPE_FROM if escape_from else 0)
+                 | (FLAG_REQUIRETLS if require_tls else 0))
         self._call(_ffi.lib.smtpc_message_set_flags, flags)
         self._flags = flags
 
@@ -251,6 +268,58 @@ class Message:
         fn = _ffi.RANDOM_FN(cb)
         self._call(_ffi.lib.smtpc_message_set_random, fn, None)
         self._keep["random"] = fn
+
+    # --- delivery status notifications (RFC 3461) --------------------------
+
+    def set_dsn(self, ret: Optional[str] = None, envid: Optional[str] = None) -> None:
+        """RET and ENVID on MAIL FROM. ret: "full" (the whole message in a
+        failure report), "hdrs" (its headers) or None (the server's
+        choice); envid: an identifier echoed in the reports (no CR/LF, at
+        most 100 octets xtext-encoded). Sending to a server without DSN
+        then raises NoDSNError before MAIL (see Client(allow_no_dsn=...)).
+        The message's bytes do not change."""
+        if ret is not None and ret not in DSN_RET:
+            raise ValueError(f"ret must be one of {', '.join(DSN_RET)} or None")
+        self._call(_ffi.lib.smtpc_message_set_dsn, DSN_RET.get(ret or "", 0),
+                   cstr(envid, "envid"))
+
+    def set_rcpt_dsn(self, address: Optional[str],
+                     notify: Optional[Union[str, Iterable[str]]] = None,
+                     orcpt: Optional[str] = None) -> None:
+        """NOTIFY (and ORCPT) for one envelope recipient, or, address None,
+        NOTIFY for every recipient without its own entry (orcpt must then
+        be None). notify: "never", or any of "success", "failure", "delay"
+        (a list, or a comma-separated str); None: no NOTIFY."""
+        words = ([] if notify is None else
+                 [w.strip() for w in notify.split(",")] if isinstance(notify, str)
+                 else list(notify))
+        mask = 0
+        for word in words:
+            if word.lower() not in DSN_NOTIFY:
+                raise ValueError(f"unknown NOTIFY value {word!r} "
+                                 f"(one of {', '.join(DSN_NOTIFY)})")
+            mask |= DSN_NOTIFY[word.lower()]
+        self._call(_ffi.lib.smtpc_message_set_rcpt_dsn, cstr(address, "address"), mask,
+                   cstr(orcpt, "orcpt"))
+
+    # --- DKIM -------------------------------------------------------------
+
+    def add_dkim(self, signer: "DKIMSigner") -> None:
+        """Sign the message with signer (a DKIM-Signature header first, one
+        per signer, in the order added). The signer stays alive while the
+        message does. Every part must be rewindable (bytes, paths, seekable
+        file objects): the body is read twice. NotSupportedError in a
+        library built without DKIM."""
+        from .dkim import DKIMSigner
+        if not isinstance(signer, DKIMSigner):
+            raise TypeError(f"add_dkim takes a DKIMSigner, not {type(signer).__name__}")
+        ptr = signer._acquire()
+        try:
+            self._call(_ffi.lib.smtpc_message_add_dkim, ptr)
+        except BaseException:
+            signer._release()
+            raise
+        self._keep[("dkim", id(signer))] = signer
 
     # --- bodies -----------------------------------------------------------
 

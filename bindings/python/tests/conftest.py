@@ -35,6 +35,8 @@ logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 HAVE_TLS = smtpc.has_tls()
 HAVE_SOCKETS = smtpc.has_sockets()
+HAVE_DKIM = smtpc.has_dkim()
+HAVE_SASL_CRYPTO = smtpc.has_sasl_crypto()
 NO_TLS = "libsmtpc built without TLS (-Dtls=disabled): TLS calls return SMTPC_ENOTSUP"
 NO_SOCKETS = ("libsmtpc built without sockets (-Dsockets=false): Client cannot "
               "connect by host name")
@@ -44,7 +46,9 @@ needs_sockets = pytest.mark.skipif(not HAVE_SOCKETS, reason=NO_SOCKETS)
 
 
 def pytest_sessionstart(session):
-    for var, have in (("SMTPC_TEST_TLS", HAVE_TLS), ("SMTPC_TEST_SOCKETS", HAVE_SOCKETS)):
+    for var, have in (("SMTPC_TEST_TLS", HAVE_TLS), ("SMTPC_TEST_SOCKETS", HAVE_SOCKETS),
+                      ("SMTPC_TEST_DKIM", HAVE_DKIM),
+                      ("SMTPC_TEST_SASL_CRYPTO", HAVE_SASL_CRYPTO)):
         want = os.environ.get(var)
         if want is not None and (want == "1") != have:
             raise pytest.UsageError(f"{var}={want} but the library at "
@@ -80,5 +84,56 @@ def sink():
         yield s
 
 
+@pytest.fixture
+def sink_no_dsn():
+    """smtp-sink not offering DSN (-N)."""
+    from harness import SINK, SmtpSink
+    if not os.access(SINK, os.X_OK):
+        pytest.skip("smtp-sink not installed (Debian: postfix)")
+    with SmtpSink("-N") as s:
+        yield s
+
+
 def open_fds():
-    return set(os.listdir("/proc/self/fd"))
+    """{(fd, what it refers to)}: the target tells a new file apart from a
+    new one under a reused number (listdir's own directory fd, gone once it
+    returns, is skipped)."""
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out.add((fd, os.readlink(f"/proc/self/fd/{fd}")))
+        except OSError:
+            continue
+    return out
+
+
+def _tcp_ends():
+    """socket inode -> (local port, remote port) of every TCP socket."""
+    out = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            local, remote, inode = cols[1], cols[2], cols[9]
+            out[inode] = (int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16))
+    return out
+
+
+def new_fds_not_server_side(before, server_port):
+    """The fds opened since before, except the in-process test server's own
+    accepted sockets (local port server_port): those close when the server
+    thread gets to it, which a busy machine may delay; the client's must be
+    gone already."""
+    ends = _tcp_ends()
+    left = []
+    for fd, target in open_fds() - before:
+        if target.startswith("socket:["):
+            ports = ends.get(target[8:-1])
+            if ports is not None and ports[0] == server_port:
+                continue
+        left.append((fd, target))
+    return left

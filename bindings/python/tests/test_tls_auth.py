@@ -9,7 +9,7 @@ import pytest
 
 import smtpc
 from auth_server import AuthServer
-from conftest import HAVE_TLS, needs_sockets, needs_tls
+from conftest import HAVE_SASL_CRYPTO, HAVE_TLS, needs_sockets, needs_tls
 from harness import AiosmtpdServer, expected_wire
 
 pytestmark = needs_sockets
@@ -154,8 +154,11 @@ def auth_server(**kw):
     return AuthServer(users={USER: PASSWORD}, tokens={USER: TOKEN}, **kw)
 
 
-@pytest.mark.parametrize("mechs, used", [(None, "SCRAM-SHA-256"), (["PLAIN"], "PLAIN"),
-                                          (["login"], "LOGIN"), (["CRAM-MD5"], "CRAM-MD5")])
+# Without -Dsasl_crypto the strongest mechanism left is PLAIN, and asking
+# for CRAM-MD5 is refused (test_hash_mechanisms_need_sasl_crypto).
+@pytest.mark.parametrize("mechs, used", [
+    (None, "SCRAM-SHA-256" if HAVE_SASL_CRYPTO else "PLAIN"), (["PLAIN"], "PLAIN"),
+    (["login"], "LOGIN")] + ([(["CRAM-MD5"], "CRAM-MD5")] if HAVE_SASL_CRYPTO else []))
 def test_password_auth(mechs, used):
     with auth_server() as srv:
         with auth_client(srv, user=USER, password=PASSWORD, auth_mechanisms=mechs) as c:
@@ -164,6 +167,14 @@ def test_password_auth(mechs, used):
     assert srv.succeeded() == [used]
     if HAVE_TLS:  # else sent in plaintext, as explicitly allowed
         assert not srv.leaked(PASSWORD.encode())
+
+
+@pytest.mark.skipif(HAVE_SASL_CRYPTO, reason="checks a -Dsasl_crypto=disabled library")
+@pytest.mark.parametrize("mech", ["CRAM-MD5", "SCRAM-SHA-256"])
+def test_hash_mechanisms_need_sasl_crypto(mech):
+    with pytest.raises(smtpc.NotSupportedError) as info:
+        smtpc.Client("localhost", 25, auth_mechanisms=[mech])
+    assert "sasl_crypto" in info.value.message
 
 
 @pytest.mark.parametrize("mech", ["XOAUTH2", "OAUTHBEARER"])
