@@ -695,11 +695,13 @@ int smtpc_client_pump(smtpc_client *c)
             if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
                 continue;
             size_t got = 0;
-            int rc = smtpc_transport_recv(c->transport, c->io, c->io_cap, timeout, &got);
+            uint8_t *room = c->io + c->io_busy;
+            int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy, timeout,
+                                          &got);
             if (rc)
                 wait_failed(c, rc);
             else
-                smtpc_engine_feed(e, c->io, got);
+                smtpc_engine_feed(e, room, got);
         } else if (want == SMTPC_WANT_TLS) {
             start_tls(c);
         } else {
@@ -870,13 +872,14 @@ static int not_connected(smtpc_client *c)
 static int check_idle(smtpc_client *c)
 {
     size_t got = 0;
-    int rc = smtpc_transport_recv(c->transport, c->io, c->io_cap, 0, &got);
+    uint8_t *room = c->io + c->io_busy;
+    int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy, 0, &got);
     if (rc == SMTPC_ETIMEDOUT)
         return SMTPC_OK;
     if (rc)
         transport_failed(c, rc);
     else
-        smtpc_engine_feed(c->engine, c->io, got);
+        smtpc_engine_feed(c->engine, room, got);
     if (smtpc_engine_want(c->engine) != SMTPC_WANT_CLOSE)
         return SMTPC_OK;
     smtpc_client_pump(c); /* closes */
@@ -1036,9 +1039,13 @@ int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rc
 int smtpc_client_stream_body(smtpc_client *c, smtpc_read_fn read, void *user)
 {
     int want = SMTPC_WANT_BODY;
+    /* Half of the I/O buffer per body piece: while the engine has not taken
+     * all of it, the replies it waits for (BDAT chunks) are read into the
+     * other half. */
+    size_t cap = c->io_cap / 2;
     while (want == SMTPC_WANT_BODY) {
         size_t got = 0;
-        int failed = read(user, c->io, c->io_cap, &got) != 0 || got > c->io_cap;
+        int failed = read(user, c->io, cap, &got) != 0 || got > cap;
         if (c->free_asked) {
             /* Stop before these bytes or an end of data go anywhere. */
             smtpc_engine_abort(c->engine, SMTPC_ESTATE, FREE_IN_CALLBACK);
@@ -1054,7 +1061,9 @@ int smtpc_client_stream_body(smtpc_client *c, smtpc_read_fn read, void *user)
         }
         if (got == 0)
             return SMTPC_WANT_BODY;
+        c->io_busy = got;
         want = push_body(c, c->io, got);
+        c->io_busy = 0;
     }
     return want;
 }

@@ -20,6 +20,9 @@ struct smtpc_client {
     int connected;
     uint8_t *io; /* receive buffer, and body chunks from read callbacks */
     size_t io_cap;   /* its size (0 until the first connect) */
+    /* Bytes at the start of io held by a body piece the engine has not
+     * taken yet: replies read meanwhile (BDAT chunks) go after them. */
+    size_t io_busy;
     size_t io_want;  /* smtpc_client_set_buffers: for the next connect */
     size_t out_want; /* ... and the engine's output buffer */
     smtpc_error err;

@@ -74,6 +74,24 @@ class BdatTests(unittest.TestCase):
         self.assertGreater(len(bdats), 3, bdats)
         self.assertTrue(bdats[-1].endswith("LAST"), bdats)
 
+    def test_streamed_body_with_small_buffers(self):
+        # A streamed body read into the client's I/O buffer while BDAT chunk
+        # replies were read into the same buffer: with buffers smaller than
+        # the body piece, a "250 ... octets" reply landed inside the message
+        # (found by the Python binding's tests). Both body paths, smallest
+        # buffers, several chunks: the bytes must arrive exactly.
+        body = b"".join(b"%06d %s\r\n" % (i, b"y" * 60) for i in range(4000))
+        sent = [make_message("small buffers", body)]
+        for stream in ([], ["--stream"]):
+            with self.subTest(stream=bool(stream)):
+                with serve({"ehlo": CHUNKING}) as srv:
+                    result = run_driver(args(srv.port, "--buffers", "256,1024", *stream), sent)
+                    srv.stop()
+                self.assertEqual(result.returncode, 0, result.describe())
+                self.assertEqual(srv.messages[0]["mode"], "BDAT")
+                self.assertEqual(srv.messages[0]["data"].encode("latin-1"),
+                                 expected_wire(sent[0]))
+
     def test_refused_chunk_stops_that_message(self):
         big = make_message("refused", b"x" * 100 + b"\r\n" * 40000)
         small = make_message("after", b"fine\r\n")
