@@ -10,19 +10,6 @@
 #include "fmt.h"
 #include "smtpc/message.h"
 
-typedef struct msg_read {
-    smtpc_message *msg;
-    int err;
-} msg_read;
-
-static int pull(void *user, uint8_t *buf, size_t cap, size_t *len)
-{
-    msg_read *mr = user;
-    int rc = smtpc_message_read(mr->msg, buf, cap, len);
-    if (rc)
-        mr->err = rc;
-    return rc != 0;
-}
 
 /* A message taken and not yet reported. Two at most: the one whose verdict
  * is awaited and the next. */
@@ -39,7 +26,7 @@ typedef struct slot {
     int flags;
     const char **table; /* envelope from the headers */
     size_t table_bytes;
-    msg_read mr;
+    smtpc_client_pull_state mr;
     int restore; /* the message's flags before BINARYMIME was added, or -1 */
     smtpc_client_dsn dt; /* the message's DSN request, for the engine */
     /* Refused before reaching the server while the message before awaits
@@ -261,7 +248,7 @@ static int send_body(batch *b)
     if (!s->item.msg)
         return smtpc_client_push_body(c, s->item.body, s->item.body_len);
     smtpc_client_start_message_clock(c);
-    return smtpc_client_stream_body(c, pull, &s->mr);
+    return smtpc_client_stream_body(c, smtpc_client_pull, &s->mr);
 }
 
 /* After a body ended: chain the next message behind its "." when the server

@@ -85,6 +85,15 @@ int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg);
 int smtpc_client_envelope_of(smtpc_client *c, smtpc_message *msg, const char ***table,
                              size_t *n, size_t *bytes);
 
+/* client_message.c: the read callback that pulls a built message for the
+ * engine, and the error that stopped its read (sticky in the message until
+ * a rewind, so the first one is the one). */
+typedef struct smtpc_client_pull_state {
+    smtpc_message *msg;
+    int err;
+} smtpc_client_pull_state;
+int smtpc_client_pull(void *user, uint8_t *buf, size_t cap, size_t *len);
+
 /* client_message.c: a message's DSN request laid out for the engine, one
  * NOTIFY and one ORCPT per envelope recipient (zeroed: none yet). */
 typedef struct smtpc_client_dsn {

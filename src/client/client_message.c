@@ -5,16 +5,9 @@
 #include "client_internal.h"
 #include "smtpc/message.h"
 
-/* The message being pulled and the error that stopped its read (sticky in
- * the message until a rewind, so the first one is the one). */
-typedef struct pull_state {
-    smtpc_message *msg;
-    int err;
-} pull_state;
-
-static int pull(void *user, uint8_t *buf, size_t cap, size_t *len)
+int smtpc_client_pull(void *user, uint8_t *buf, size_t cap, size_t *len)
 {
-    pull_state *ps = user;
+    smtpc_client_pull_state *ps = user;
     int rc = smtpc_message_read(ps->msg, buf, cap, len);
     if (rc)
         ps->err = rc;
@@ -171,9 +164,10 @@ static int send_prepared(smtpc_client *c, smtpc_message *msg, const char *envelo
         smtpc_free(&c->alloc, (void *)table, table_bytes);
         return rc;
     }
-    pull_state ps = {msg, 0};
+    smtpc_client_pull_state ps = {msg, 0};
     c->dsn = dt.notify ? &dt.dsn : NULL;
-    rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, pull, &ps, size, flags);
+    rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, smtpc_client_pull, &ps,
+                             size, flags);
     c->dsn = NULL;
     smtpc_client_free_dsn(c, &dt);
     smtpc_free(&c->alloc, (void *)table, table_bytes);
