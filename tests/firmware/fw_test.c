@@ -253,6 +253,14 @@ static int cb_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t 
     return SMTPC_OK;
 }
 
+/* The client's deadlines run on the board's millisecond tick (a build
+ * without the POSIX port has no clock of its own). */
+static int64_t tick_ms(void *user)
+{
+    (void)user;
+    return (int64_t)board_millis();
+}
+
 static smtpc_client *client_for(const smtpc_allocator *alloc, size_t io, size_t out)
 {
     smtpc_client *c = NULL;
@@ -260,6 +268,8 @@ static smtpc_client *client_for(const smtpc_allocator *alloc, size_t io, size_t 
     int rc = smtpc_client_new(alloc, &c);
     if (rc == SMTPC_OK)
         rc = smtpc_client_set_buffers(c, io, out);
+    if (rc == SMTPC_OK)
+        rc = smtpc_client_set_clock(c, tick_ms, NULL);
     if (rc == SMTPC_OK)
         rc = smtpc_transport_new_callbacks(alloc, cb_send, cb_recv, NULL, NULL, &t);
     if (rc == SMTPC_OK)
