@@ -5,6 +5,71 @@
 #include <stdio.h>
 #include <string.h>
 
+#if SMTPC_SHORT_MESSAGES
+/* The code's own name: readable, and what the header documents. */
+#define NAME(c) case c: return #c;
+const char *smtpc_strerror(int code)
+{
+    switch (code) {
+    case SMTPC_OK: return "SMTPC_OK";
+    NAME(SMTPC_EINVAL)
+    NAME(SMTPC_ESTATE)
+    NAME(SMTPC_ENOMEM)
+    NAME(SMTPC_ENOTSUP)
+    NAME(SMTPC_ETOOLONG)
+    NAME(SMTPC_EADDRESS)
+    NAME(SMTPC_EBADCHAR)
+    NAME(SMTPC_E8BIT)
+    NAME(SMTPC_EUTF8)
+    NAME(SMTPC_ESIZE)
+    NAME(SMTPC_ESOURCE)
+    NAME(SMTPC_ENORECIPIENTS)
+    NAME(SMTPC_ENODSN)
+    NAME(SMTPC_EREQUIRETLS)
+    NAME(SMTPC_ERESOLVE)
+    NAME(SMTPC_ECONNREFUSED)
+    NAME(SMTPC_ECONNECT)
+    NAME(SMTPC_ETIMEDOUT)
+    NAME(SMTPC_ECLOSED)
+    NAME(SMTPC_EIO)
+    NAME(SMTPC_EPROTO)
+    NAME(SMTPC_ELINE)
+    NAME(SMTPC_EUNEXPECTED)
+    NAME(SMTPC_EREPLYLIMIT)
+    NAME(SMTPC_EGREETING)
+    NAME(SMTPC_ESHUTDOWN)
+    NAME(SMTPC_EHELO)
+    NAME(SMTPC_EMAILFROM)
+    NAME(SMTPC_ERCPTS)
+    NAME(SMTPC_EDATA)
+    NAME(SMTPC_EMESSAGE)
+    NAME(SMTPC_EUNKNOWN)
+    NAME(SMTPC_ECOMMAND)
+    NAME(SMTPC_ETLS)
+    NAME(SMTPC_ETLS_VERIFY)
+    NAME(SMTPC_ETLS_PIN)
+    NAME(SMTPC_ENOSTARTTLS)
+    NAME(SMTPC_ESTARTTLS)
+    NAME(SMTPC_EINJECTION)
+    NAME(SMTPC_ETLS_HANDSHAKE)
+    NAME(SMTPC_EAUTH_NOTOFFERED)
+    NAME(SMTPC_EAUTH_NOMECH)
+    NAME(SMTPC_EAUTH_FAILED)
+    NAME(SMTPC_EAUTH_WEAK)
+    NAME(SMTPC_EAUTH_ENCRYPT)
+    NAME(SMTPC_EAUTH_TEMP)
+    NAME(SMTPC_EAUTH_INSECURE)
+    NAME(SMTPC_EAUTH_SERVER)
+    NAME(SMTPC_EAUTH_PROTO)
+    NAME(SMTPC_EAUTH)
+    NAME(SMTPC_EHEADER)
+    NAME(SMTPC_EFILE)
+    NAME(SMTPC_ESIZEUNKNOWN)
+    default: return "SMTPC_E?";
+    }
+}
+#undef NAME
+#else
 const char *smtpc_strerror(int code)
 {
     switch (code) {
@@ -65,6 +130,7 @@ const char *smtpc_strerror(int code)
     default: return "unknown error";
     }
 }
+#endif
 
 void smtpc_error_clear(smtpc_error *err)
 {
@@ -75,7 +141,7 @@ void smtpc_error_clear(smtpc_error *err)
     err->message[0] = '\0';
 }
 
-int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)
+int (smtpc_error_set)(smtpc_error *err, int code, const char *fmt, ...)
 {
     smtpc_error_clear(err);
     err->code = code;
@@ -90,7 +156,7 @@ int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)
     return code;
 }
 
-int smtpc_error_set_server(smtpc_error *err, int code, int reply_code, const char *enhanced,
+int (smtpc_error_set_server)(smtpc_error *err, int code, int reply_code, const char *enhanced,
                            const char *text, const char *what)
 {
     smtpc_error_clear(err);

@@ -203,11 +203,15 @@ void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
     ;
 /* Record that the public call fn was refused with code (message "fn:
  * reason"); err is left alone. Returns code. */
-int smtpc_engine_refuse(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
+int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_engine_refuse(e, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse((e), (code), NULL, NULL))
+#endif
 /* End the current operation with result (0 or an error already recorded). */
 void smtpc_engine_finish(smtpc_engine *e, int result);
 /* A fatal error: record it, then QUIT politely (send_quit) or just close. */
