@@ -99,6 +99,10 @@ void smtpc_engine_free(smtpc_engine *e)
         smtpc_zeroize(e->line, e->line_alloc);
         smtpc_free(&a, e->line, e->line_alloc);
     }
+    if (e->trace_buf) {
+        smtpc_zeroize(e->trace_buf, 2 * SMTPC_TRACE_LINE);
+        smtpc_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);
+    }
     smtpc_zeroize(e, sizeof *e);
     smtpc_free(&a, e, sizeof *e);
 }
@@ -206,6 +210,9 @@ int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user)
 {
     if (!e)
         return SMTPC_EINVAL;
+    if (fn && !e->trace_buf && !(e->trace_buf = smtpc_alloc(&e->alloc, 2 * SMTPC_TRACE_LINE)))
+        return smtpc_engine_refuse(e, SMTPC_ENOMEM, "smtpc_engine_set_trace",
+                                   "no memory for the trace line buffer");
     e->trace = fn;
     e->trace_user = user;
     return SMTPC_OK;
@@ -386,14 +393,14 @@ void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
 {
     if (!e->trace)
         return;
-    char buf[SMTPC_COMMAND_MAX + 64];
+    char *buf = e->trace_buf;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(buf, SMTPC_TRACE_LINE, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+    size_t len = (size_t)n < SMTPC_TRACE_LINE ? (size_t)n : SMTPC_TRACE_LINE - 1;
     e->trace(e->trace_user, dir, buf, len);
 }
 
@@ -832,8 +839,8 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         if (is_auth_pending(e) && reply->code == 334) {
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "334 <redacted>");
         } else if (e->secrets_n && e->trace) {
-            char clean[SMTPC_COMMAND_MAX + 64];
-            size_t n = smtpc_engine_redact(e, text, tlen, clean, sizeof clean);
+            char *clean = e->trace_buf + SMTPC_TRACE_LINE;
+            size_t n = smtpc_engine_redact(e, text, tlen, clean, SMTPC_TRACE_LINE);
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "%03d%c%.*s", reply->code,
                                rc == SMTPC_PARSE_LINE ? '-' : ' ', (int)n, clean);
         } else {

@@ -105,9 +105,8 @@ void smtpc_engine_mail_ended(smtpc_engine *e)
         result = 0;
     else if (!result)
         result = SMTPC_ECLOSED;
-    smtpc_error none;
-    smtpc_error_clear(&none);
-    e->mail_done(e->mail_done_user, e, e->mail_seq, result, result ? &e->err : &none);
+    smtpc_error_clear(&e->none);
+    e->mail_done(e->mail_done_user, e, e->mail_seq, result, result ? &e->err : &e->none);
 }
 
 int smtpc_engine_set_mail_done(smtpc_engine *e, smtpc_mail_done_fn fn, void *user)

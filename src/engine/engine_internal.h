@@ -99,6 +99,10 @@ struct smtpc_engine {
     int timeouts[SMTPC_TIMEOUT_COUNT];
     smtpc_trace_fn trace;
     void *trace_user;
+    /* With a trace callback: where lines are formatted, and a second half
+     * for a reply line's redacted text (SMTPC_TRACE_LINE each), kept off
+     * the stack (no frame over 512 B). */
+    char *trace_buf;
 
     /* AUTH settings; secrets owned and zeroed on release. */
     char *auth_user;
@@ -134,6 +138,9 @@ struct smtpc_engine {
      * this record while refused is set; the calls that can touch err clear
      * it. */
     smtpc_error refusal;
+    /* Always cleared: what the mail-done callback gets for an accepted
+     * message (a record is too large for a stack frame). */
+    smtpc_error none;
     int refused;
 
     smtpc_pending pending[SMTPC_PENDING_MAX];
@@ -186,6 +193,7 @@ struct smtpc_engine {
 };
 
 /* engine.c */
+#define SMTPC_TRACE_LINE (SMTPC_COMMAND_MAX + 64)
 void smtpc_engine_compact_output(smtpc_engine *e);
 /* Expect a reply of this kind (FIFO). SMTPC_ESTATE when the queue is full. */
 int smtpc_engine_expect(smtpc_engine *e, int kind, size_t index);
