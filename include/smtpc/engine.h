@@ -140,7 +140,7 @@ SMTPC_API int smtpc_engine_set_output_size(smtpc_engine *e, size_t out_cap);
 SMTPC_API int smtpc_engine_set_chunking(smtpc_engine *e, int use);
 /* fn is called for every line. fn NULL: off. The first fn allocates the
  * engine's trace line buffer (1,152 bytes, kept until smtpc_engine_free):
- * SMTPC_ENOMEM when that fails. */
+ * SMTPC_ENOMEM when that fails; SMTPC_ENOTSUP in a -Dtraces=false build. */
 SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
 /* Bound every server reply: at most max_lines lines and max_bytes bytes as
  * received (line ends included). A server that streams endless continuation

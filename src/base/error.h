@@ -38,12 +38,12 @@ void smtpc_copy_text(char *dst, size_t cap, const char *src);
  * formatting calls reach the image; the record keeps its code, the
  * server's reply, and the code's name as the message. The arguments
  * dropped are all free of side effects (formatting only). */
-#if SMTPC_SHORT_MESSAGES
 /* Declared, never defined: named only under sizeof, where nothing is
  * evaluated, so the dropped arguments still count as used (no warnings
  * for variables kept for the full texts) yet compile to nothing. */
 int smtpc_dropped_text(int none, ...);
 #define SMTPC_DROP_TEXT(...) ((void)sizeof smtpc_dropped_text(0, __VA_ARGS__))
+#if SMTPC_SHORT_MESSAGES
 #define smtpc_error_set(err, code, ...) \
     (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_error_set((err), (code), NULL))
 #define smtpc_error_set_server(err, code, reply_code, enhanced, text, what) \

@@ -99,6 +99,8 @@ void smtpc_engine_free(smtpc_engine *e)
         smtpc_zeroize(e->line, e->line_alloc);
         smtpc_free(&a, e->line, e->line_alloc);
     }
+    if (e->redact_buf)
+        smtpc_free(&a, e->redact_buf, SMTPC_REPLY_TEXT_MAX);
     if (e->trace_buf) {
         smtpc_zeroize(e->trace_buf, 2 * SMTPC_TRACE_LINE);
         smtpc_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);
@@ -210,6 +212,9 @@ int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user)
 {
     if (!e)
         return SMTPC_EINVAL;
+    if (fn && !SMTPC_HAVE_TRACES)
+        return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_set_trace",
+                                   "traces are not built in (-Dtraces=false)");
     if (fn && !e->trace_buf && !(e->trace_buf = smtpc_alloc(&e->alloc, 2 * SMTPC_TRACE_LINE)))
         return smtpc_engine_refuse(e, SMTPC_ENOMEM, "smtpc_engine_set_trace",
                                    "no memory for the trace line buffer");
@@ -327,6 +332,8 @@ static int set_secret(smtpc_engine *e, const char *user, const char *secret, int
     release_secrets(e);
     if (!user)
         return SMTPC_OK;
+    if (!e->redact_buf && !(e->redact_buf = smtpc_alloc(&e->alloc, SMTPC_REPLY_TEXT_MAX)))
+        return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the credentials");
     e->auth_user = smtpc_strdup(&e->alloc, user);
     e->auth_secret = smtpc_strdup(&e->alloc, secret);
     if (!e->auth_user || !e->auth_secret) {
@@ -389,9 +396,9 @@ const char *smtpc_engine_auth_mechanism(const smtpc_engine *e)
 
 /* --- trace and the command queue --- */
 
-void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
+void (smtpc_engine_trace)(smtpc_engine *e, int dir, const char *fmt, ...)
 {
-    if (!e->trace)
+    if (!SMTPC_HAVE_TRACES || !e->trace)
         return;
     char *buf = e->trace_buf;
     va_list ap;
@@ -838,7 +845,7 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         const char *text = smtpc_reply_parser_line_text(&e->parser, &tlen);
         if (is_auth_pending(e) && reply->code == 334) {
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "334 <redacted>");
-        } else if (e->secrets_n && e->trace) {
+        } else if (SMTPC_HAVE_TRACES && e->secrets_n && e->trace) {
             char *clean = e->trace_buf + SMTPC_TRACE_LINE;
             size_t n = smtpc_engine_redact(e, text, tlen, clean, SMTPC_TRACE_LINE);
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "%03d%c%.*s", reply->code,

@@ -103,6 +103,10 @@ struct smtpc_engine {
      * for a reply line's redacted text (SMTPC_TRACE_LINE each), kept off
      * the stack (no frame over 512 B). */
     char *trace_buf;
+    /* Scratch for redacting a reply (SMTPC_REPLY_TEXT_MAX), allocated with
+     * the first credentials: no allocation during the session, and no
+     * frame over 512 B. */
+    char *redact_buf;
 
     /* AUTH settings; secrets owned and zeroed on release. */
     char *auth_user;
@@ -204,11 +208,15 @@ int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb
                        const char *arg);
 int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t len,
                            int redact);
-void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
+void (smtpc_engine_trace)(smtpc_engine *e, int dir, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+#if !SMTPC_HAVE_TRACES
+/* -Dtraces=false: every trace line drops out where it is written. */
+#define smtpc_engine_trace(e, dir, ...) ((void)(e), SMTPC_DROP_TEXT(__VA_ARGS__))
+#endif
 /* Record that the public call fn was refused with code (message "fn:
  * reason"); err is left alone. Returns code. */
 int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
