@@ -6,69 +6,128 @@
 #include <string.h>
 
 #if SMTPC_SHORT_MESSAGES
-/* The code's own name: readable, and what the header documents. */
-#define NAME(c) case c: return #c;
+/* The code's own name: readable, and what the header documents. One
+ * string of names in the order of codes[], no table of pointers. */
+static const signed char codes[] = {
+    0,
+    SMTPC_EINVAL,
+    SMTPC_ESTATE,
+    SMTPC_ENOMEM,
+    SMTPC_ENOTSUP,
+    SMTPC_ETOOLONG,
+    SMTPC_EADDRESS,
+    SMTPC_EBADCHAR,
+    SMTPC_E8BIT,
+    SMTPC_EUTF8,
+    SMTPC_ESIZE,
+    SMTPC_ESOURCE,
+    SMTPC_ENORECIPIENTS,
+    SMTPC_ENODSN,
+    SMTPC_EREQUIRETLS,
+    SMTPC_ERESOLVE,
+    SMTPC_ECONNREFUSED,
+    SMTPC_ECONNECT,
+    SMTPC_ETIMEDOUT,
+    SMTPC_ECLOSED,
+    SMTPC_EIO,
+    SMTPC_EPROTO,
+    SMTPC_ELINE,
+    SMTPC_EUNEXPECTED,
+    SMTPC_EREPLYLIMIT,
+    SMTPC_EGREETING,
+    SMTPC_ESHUTDOWN,
+    SMTPC_EHELO,
+    SMTPC_EMAILFROM,
+    SMTPC_ERCPTS,
+    SMTPC_EDATA,
+    SMTPC_EMESSAGE,
+    SMTPC_EUNKNOWN,
+    SMTPC_ECOMMAND,
+    SMTPC_ETLS,
+    SMTPC_ETLS_VERIFY,
+    SMTPC_ETLS_PIN,
+    SMTPC_ENOSTARTTLS,
+    SMTPC_ESTARTTLS,
+    SMTPC_EINJECTION,
+    SMTPC_ETLS_HANDSHAKE,
+    SMTPC_EAUTH_NOTOFFERED,
+    SMTPC_EAUTH_NOMECH,
+    SMTPC_EAUTH_FAILED,
+    SMTPC_EAUTH_WEAK,
+    SMTPC_EAUTH_ENCRYPT,
+    SMTPC_EAUTH_TEMP,
+    SMTPC_EAUTH_INSECURE,
+    SMTPC_EAUTH_SERVER,
+    SMTPC_EAUTH_PROTO,
+    SMTPC_EAUTH,
+    SMTPC_EHEADER,
+    SMTPC_EFILE,
+    SMTPC_ESIZEUNKNOWN,
+};
+static const char names[] = "SMTPC_OK\0"
+                            "SMTPC_EINVAL\0"
+                            "SMTPC_ESTATE\0"
+                            "SMTPC_ENOMEM\0"
+                            "SMTPC_ENOTSUP\0"
+                            "SMTPC_ETOOLONG\0"
+                            "SMTPC_EADDRESS\0"
+                            "SMTPC_EBADCHAR\0"
+                            "SMTPC_E8BIT\0"
+                            "SMTPC_EUTF8\0"
+                            "SMTPC_ESIZE\0"
+                            "SMTPC_ESOURCE\0"
+                            "SMTPC_ENORECIPIENTS\0"
+                            "SMTPC_ENODSN\0"
+                            "SMTPC_EREQUIRETLS\0"
+                            "SMTPC_ERESOLVE\0"
+                            "SMTPC_ECONNREFUSED\0"
+                            "SMTPC_ECONNECT\0"
+                            "SMTPC_ETIMEDOUT\0"
+                            "SMTPC_ECLOSED\0"
+                            "SMTPC_EIO\0"
+                            "SMTPC_EPROTO\0"
+                            "SMTPC_ELINE\0"
+                            "SMTPC_EUNEXPECTED\0"
+                            "SMTPC_EREPLYLIMIT\0"
+                            "SMTPC_EGREETING\0"
+                            "SMTPC_ESHUTDOWN\0"
+                            "SMTPC_EHELO\0"
+                            "SMTPC_EMAILFROM\0"
+                            "SMTPC_ERCPTS\0"
+                            "SMTPC_EDATA\0"
+                            "SMTPC_EMESSAGE\0"
+                            "SMTPC_EUNKNOWN\0"
+                            "SMTPC_ECOMMAND\0"
+                            "SMTPC_ETLS\0"
+                            "SMTPC_ETLS_VERIFY\0"
+                            "SMTPC_ETLS_PIN\0"
+                            "SMTPC_ENOSTARTTLS\0"
+                            "SMTPC_ESTARTTLS\0"
+                            "SMTPC_EINJECTION\0"
+                            "SMTPC_ETLS_HANDSHAKE\0"
+                            "SMTPC_EAUTH_NOTOFFERED\0"
+                            "SMTPC_EAUTH_NOMECH\0"
+                            "SMTPC_EAUTH_FAILED\0"
+                            "SMTPC_EAUTH_WEAK\0"
+                            "SMTPC_EAUTH_ENCRYPT\0"
+                            "SMTPC_EAUTH_TEMP\0"
+                            "SMTPC_EAUTH_INSECURE\0"
+                            "SMTPC_EAUTH_SERVER\0"
+                            "SMTPC_EAUTH_PROTO\0"
+                            "SMTPC_EAUTH\0"
+                            "SMTPC_EHEADER\0"
+                            "SMTPC_EFILE\0"
+                            "SMTPC_ESIZEUNKNOWN\0"
+    ;
+
 const char *smtpc_strerror(int code)
 {
-    switch (code) {
-    case SMTPC_OK: return "SMTPC_OK";
-    NAME(SMTPC_EINVAL)
-    NAME(SMTPC_ESTATE)
-    NAME(SMTPC_ENOMEM)
-    NAME(SMTPC_ENOTSUP)
-    NAME(SMTPC_ETOOLONG)
-    NAME(SMTPC_EADDRESS)
-    NAME(SMTPC_EBADCHAR)
-    NAME(SMTPC_E8BIT)
-    NAME(SMTPC_EUTF8)
-    NAME(SMTPC_ESIZE)
-    NAME(SMTPC_ESOURCE)
-    NAME(SMTPC_ENORECIPIENTS)
-    NAME(SMTPC_ENODSN)
-    NAME(SMTPC_EREQUIRETLS)
-    NAME(SMTPC_ERESOLVE)
-    NAME(SMTPC_ECONNREFUSED)
-    NAME(SMTPC_ECONNECT)
-    NAME(SMTPC_ETIMEDOUT)
-    NAME(SMTPC_ECLOSED)
-    NAME(SMTPC_EIO)
-    NAME(SMTPC_EPROTO)
-    NAME(SMTPC_ELINE)
-    NAME(SMTPC_EUNEXPECTED)
-    NAME(SMTPC_EREPLYLIMIT)
-    NAME(SMTPC_EGREETING)
-    NAME(SMTPC_ESHUTDOWN)
-    NAME(SMTPC_EHELO)
-    NAME(SMTPC_EMAILFROM)
-    NAME(SMTPC_ERCPTS)
-    NAME(SMTPC_EDATA)
-    NAME(SMTPC_EMESSAGE)
-    NAME(SMTPC_EUNKNOWN)
-    NAME(SMTPC_ECOMMAND)
-    NAME(SMTPC_ETLS)
-    NAME(SMTPC_ETLS_VERIFY)
-    NAME(SMTPC_ETLS_PIN)
-    NAME(SMTPC_ENOSTARTTLS)
-    NAME(SMTPC_ESTARTTLS)
-    NAME(SMTPC_EINJECTION)
-    NAME(SMTPC_ETLS_HANDSHAKE)
-    NAME(SMTPC_EAUTH_NOTOFFERED)
-    NAME(SMTPC_EAUTH_NOMECH)
-    NAME(SMTPC_EAUTH_FAILED)
-    NAME(SMTPC_EAUTH_WEAK)
-    NAME(SMTPC_EAUTH_ENCRYPT)
-    NAME(SMTPC_EAUTH_TEMP)
-    NAME(SMTPC_EAUTH_INSECURE)
-    NAME(SMTPC_EAUTH_SERVER)
-    NAME(SMTPC_EAUTH_PROTO)
-    NAME(SMTPC_EAUTH)
-    NAME(SMTPC_EHEADER)
-    NAME(SMTPC_EFILE)
-    NAME(SMTPC_ESIZEUNKNOWN)
-    default: return "SMTPC_E?";
-    }
+    const char *p = names;
+    for (size_t i = 0; i < sizeof codes; i++, p += strlen(p) + 1)
+        if (codes[i] == code)
+            return p;
+    return "SMTPC_E?";
 }
-#undef NAME
 #else
 const char *smtpc_strerror(int code)
 {

@@ -43,6 +43,14 @@ void smtpc_copy_text(char *dst, size_t cap, const char *src);
  * for variables kept for the full texts) yet compile to nothing. */
 int smtpc_dropped_text(int none, ...);
 #define SMTPC_DROP_TEXT(...) ((void)sizeof smtpc_dropped_text(0, __VA_ARGS__))
+/* A detail text formatted into buf (cap bytes) for a record: with
+ * -Dmessages=short an empty text (the record then gives the code's name). */
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_format_text(buf, cap, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), (void)(cap), (void)((buf)[0] = '\0'))
+#else
+#define smtpc_format_text(buf, cap, ...) ((void)snprintf((buf), (cap), __VA_ARGS__))
+#endif
 #if SMTPC_SHORT_MESSAGES
 #define smtpc_error_set(err, code, ...) \
     (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_error_set((err), (code), NULL))
