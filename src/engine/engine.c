@@ -101,6 +101,8 @@ void smtpc_engine_free(smtpc_engine *e)
     }
     if (e->redact_buf)
         smtpc_free(&a, e->redact_buf, SMTPC_REPLY_TEXT_MAX);
+    if (e->none)
+        smtpc_free(&a, e->none, sizeof *e->none);
     if (e->trace_buf) {
         smtpc_zeroize(e->trace_buf, 2 * SMTPC_TRACE_LINE);
         smtpc_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);

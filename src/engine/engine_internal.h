@@ -143,8 +143,9 @@ struct smtpc_engine {
      * it. */
     smtpc_error refusal;
     /* Always cleared: what the mail-done callback gets for an accepted
-     * message (a record is too large for a stack frame). */
-    smtpc_error none;
+     * message (a record is too large for a stack frame); allocated with
+     * the callback, so engines without one do not carry it. */
+    smtpc_error *none;
     int refused;
 
     smtpc_pending pending[SMTPC_PENDING_MAX];
