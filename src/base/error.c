@@ -6,119 +6,67 @@
 #include <string.h>
 
 #if SMTPC_SHORT_MESSAGES
-/* The code's own name: readable, and what the header documents. One
- * string of names in the order of codes[], no table of pointers. */
-static const signed char codes[] = {
-    0,
-    SMTPC_EINVAL,
-    SMTPC_ESTATE,
-    SMTPC_ENOMEM,
-    SMTPC_ENOTSUP,
-    SMTPC_ETOOLONG,
-    SMTPC_EADDRESS,
-    SMTPC_EBADCHAR,
-    SMTPC_E8BIT,
-    SMTPC_EUTF8,
-    SMTPC_ESIZE,
-    SMTPC_ESOURCE,
-    SMTPC_ENORECIPIENTS,
-    SMTPC_ENODSN,
-    SMTPC_EREQUIRETLS,
-    SMTPC_ERESOLVE,
-    SMTPC_ECONNREFUSED,
-    SMTPC_ECONNECT,
-    SMTPC_ETIMEDOUT,
-    SMTPC_ECLOSED,
-    SMTPC_EIO,
-    SMTPC_EPROTO,
-    SMTPC_ELINE,
-    SMTPC_EUNEXPECTED,
-    SMTPC_EREPLYLIMIT,
-    SMTPC_EGREETING,
-    SMTPC_ESHUTDOWN,
-    SMTPC_EHELO,
-    SMTPC_EMAILFROM,
-    SMTPC_ERCPTS,
-    SMTPC_EDATA,
-    SMTPC_EMESSAGE,
-    SMTPC_EUNKNOWN,
-    SMTPC_ECOMMAND,
-    SMTPC_ETLS,
-    SMTPC_ETLS_VERIFY,
-    SMTPC_ETLS_PIN,
-    SMTPC_ENOSTARTTLS,
-    SMTPC_ESTARTTLS,
-    SMTPC_EINJECTION,
-    SMTPC_ETLS_HANDSHAKE,
-    SMTPC_EAUTH_NOTOFFERED,
-    SMTPC_EAUTH_NOMECH,
-    SMTPC_EAUTH_FAILED,
-    SMTPC_EAUTH_WEAK,
-    SMTPC_EAUTH_ENCRYPT,
-    SMTPC_EAUTH_TEMP,
-    SMTPC_EAUTH_INSECURE,
-    SMTPC_EAUTH_SERVER,
-    SMTPC_EAUTH_PROTO,
-    SMTPC_EAUTH,
-    SMTPC_EHEADER,
-    SMTPC_EFILE,
-    SMTPC_ESIZEUNKNOWN,
-};
-static const char names[] = "SMTPC_OK\0"
-                            "SMTPC_EINVAL\0"
-                            "SMTPC_ESTATE\0"
-                            "SMTPC_ENOMEM\0"
-                            "SMTPC_ENOTSUP\0"
-                            "SMTPC_ETOOLONG\0"
-                            "SMTPC_EADDRESS\0"
-                            "SMTPC_EBADCHAR\0"
-                            "SMTPC_E8BIT\0"
-                            "SMTPC_EUTF8\0"
-                            "SMTPC_ESIZE\0"
-                            "SMTPC_ESOURCE\0"
-                            "SMTPC_ENORECIPIENTS\0"
-                            "SMTPC_ENODSN\0"
-                            "SMTPC_EREQUIRETLS\0"
-                            "SMTPC_ERESOLVE\0"
-                            "SMTPC_ECONNREFUSED\0"
-                            "SMTPC_ECONNECT\0"
-                            "SMTPC_ETIMEDOUT\0"
-                            "SMTPC_ECLOSED\0"
-                            "SMTPC_EIO\0"
-                            "SMTPC_EPROTO\0"
-                            "SMTPC_ELINE\0"
-                            "SMTPC_EUNEXPECTED\0"
-                            "SMTPC_EREPLYLIMIT\0"
-                            "SMTPC_EGREETING\0"
-                            "SMTPC_ESHUTDOWN\0"
-                            "SMTPC_EHELO\0"
-                            "SMTPC_EMAILFROM\0"
-                            "SMTPC_ERCPTS\0"
-                            "SMTPC_EDATA\0"
-                            "SMTPC_EMESSAGE\0"
-                            "SMTPC_EUNKNOWN\0"
-                            "SMTPC_ECOMMAND\0"
-                            "SMTPC_ETLS\0"
-                            "SMTPC_ETLS_VERIFY\0"
-                            "SMTPC_ETLS_PIN\0"
-                            "SMTPC_ENOSTARTTLS\0"
-                            "SMTPC_ESTARTTLS\0"
-                            "SMTPC_EINJECTION\0"
-                            "SMTPC_ETLS_HANDSHAKE\0"
-                            "SMTPC_EAUTH_NOTOFFERED\0"
-                            "SMTPC_EAUTH_NOMECH\0"
-                            "SMTPC_EAUTH_FAILED\0"
-                            "SMTPC_EAUTH_WEAK\0"
-                            "SMTPC_EAUTH_ENCRYPT\0"
-                            "SMTPC_EAUTH_TEMP\0"
-                            "SMTPC_EAUTH_INSECURE\0"
-                            "SMTPC_EAUTH_SERVER\0"
-                            "SMTPC_EAUTH_PROTO\0"
-                            "SMTPC_EAUTH\0"
-                            "SMTPC_EHEADER\0"
-                            "SMTPC_EFILE\0"
-                            "SMTPC_ESIZEUNKNOWN\0"
-    ;
+/* The code's own name: readable, and what the header documents. One list
+ * makes both a table of codes and one string of their names (no table of
+ * pointers), walked in step. */
+#define CODES(X) \
+    X(SMTPC_EINVAL) \
+    X(SMTPC_ESTATE) \
+    X(SMTPC_ENOMEM) \
+    X(SMTPC_ENOTSUP) \
+    X(SMTPC_ETOOLONG) \
+    X(SMTPC_EADDRESS) \
+    X(SMTPC_EBADCHAR) \
+    X(SMTPC_E8BIT) \
+    X(SMTPC_EUTF8) \
+    X(SMTPC_ESIZE) \
+    X(SMTPC_ESOURCE) \
+    X(SMTPC_ENORECIPIENTS) \
+    X(SMTPC_ENODSN) \
+    X(SMTPC_EREQUIRETLS) \
+    X(SMTPC_ERESOLVE) \
+    X(SMTPC_ECONNREFUSED) \
+    X(SMTPC_ECONNECT) \
+    X(SMTPC_ETIMEDOUT) \
+    X(SMTPC_ECLOSED) \
+    X(SMTPC_EIO) \
+    X(SMTPC_EPROTO) \
+    X(SMTPC_ELINE) \
+    X(SMTPC_EUNEXPECTED) \
+    X(SMTPC_EREPLYLIMIT) \
+    X(SMTPC_EGREETING) \
+    X(SMTPC_ESHUTDOWN) \
+    X(SMTPC_EHELO) \
+    X(SMTPC_EMAILFROM) \
+    X(SMTPC_ERCPTS) \
+    X(SMTPC_EDATA) \
+    X(SMTPC_EMESSAGE) \
+    X(SMTPC_EUNKNOWN) \
+    X(SMTPC_ECOMMAND) \
+    X(SMTPC_ETLS) \
+    X(SMTPC_ETLS_VERIFY) \
+    X(SMTPC_ETLS_PIN) \
+    X(SMTPC_ENOSTARTTLS) \
+    X(SMTPC_ESTARTTLS) \
+    X(SMTPC_EINJECTION) \
+    X(SMTPC_ETLS_HANDSHAKE) \
+    X(SMTPC_EAUTH_NOTOFFERED) \
+    X(SMTPC_EAUTH_NOMECH) \
+    X(SMTPC_EAUTH_FAILED) \
+    X(SMTPC_EAUTH_WEAK) \
+    X(SMTPC_EAUTH_ENCRYPT) \
+    X(SMTPC_EAUTH_TEMP) \
+    X(SMTPC_EAUTH_INSECURE) \
+    X(SMTPC_EAUTH_SERVER) \
+    X(SMTPC_EAUTH_PROTO) \
+    X(SMTPC_EAUTH) \
+    X(SMTPC_EHEADER) \
+    X(SMTPC_EFILE) \
+    X(SMTPC_ESIZEUNKNOWN)
+#define AS_CODE(c) c,
+#define AS_NAME(c) #c "\0"
+static const signed char codes[] = {0, CODES(AS_CODE)};
+static const char names[] = "SMTPC_OK\0" CODES(AS_NAME);
 
 const char *smtpc_strerror(int code)
 {
