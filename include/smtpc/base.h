@@ -108,7 +108,10 @@ SMTPC_API int smtpc_version_number(void);
 #define SMTPC_EFILE -121       /* file could not be opened or read */
 #define SMTPC_ESIZEUNKNOWN -122 /* message size asked but a source's size is unknown */
 
-/* A static English description of a status code; never NULL. */
+/* A static English description of a status code; never NULL. In a
+ * -Dmessages=short build (firmware) the code's name, e.g. "SMTPC_ESIZE",
+ * and smtpc_error_message gives that name (with the server's reply when
+ * there was one) instead of the detailed text. */
 SMTPC_API const char *smtpc_strerror(int code);
 
 /* ---------------------------------------------------------------------------

@@ -72,7 +72,8 @@ SMTPC_API int smtpc_client_set_chunking(smtpc_client *c, int use);
  * message's own flags are as they were after the send. SMTPC_EINVAL for
  * another value. */
 SMTPC_API int smtpc_client_set_binarymime(smtpc_client *c, int use);
-/* Trace every line sent and received (secrets redacted). */
+/* Trace every line sent and received (secrets redacted). As
+ * smtpc_engine_set_trace: SMTPC_ENOMEM, or SMTPC_ENOTSUP with -Dtraces=false. */
 SMTPC_API int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user);
 /* The clock of the client's deadlines (the whole-reply wait of every stage
  * timeout, SMTPC_TIMEOUT_MESSAGE): fn returns milliseconds on a clock that

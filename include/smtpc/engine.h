@@ -138,7 +138,9 @@ SMTPC_API int smtpc_engine_set_output_size(smtpc_engine *e, size_t out_cap);
  * SMTPC_EINVAL for another value. Allowed at any time; applies from the
  * next smtpc_engine_begin_mail. */
 SMTPC_API int smtpc_engine_set_chunking(smtpc_engine *e, int use);
-/* fn is called for every line. fn NULL: off. */
+/* fn is called for every line. fn NULL: off. The first fn allocates the
+ * engine's trace line buffer (1,152 bytes, kept until smtpc_engine_free):
+ * SMTPC_ENOMEM when that fails; SMTPC_ENOTSUP in a -Dtraces=false build. */
 SMTPC_API int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user);
 /* Bound every server reply: at most max_lines lines and max_bytes bytes as
  * received (line ends included). A server that streams endless continuation
@@ -259,7 +261,9 @@ SMTPC_API int smtpc_engine_begin_quit(smtpc_engine *e);
  * that transaction. fn may use only the engine's queries. A transaction
  * still open when smtpc_engine_reset is called is dropped unreported.
  * fn NULL: no callback (the queries above then describe the last
- * transaction, as without chaining). Allowed while no operation runs. */
+ * transaction, as without chaining). Allowed while no operation runs.
+ * The first fn allocates a record for accepted messages' reports (about
+ * 800 bytes, kept until smtpc_engine_free): SMTPC_ENOMEM when that fails. */
 typedef void (*smtpc_mail_done_fn)(void *user, const smtpc_engine *e, uint32_t seq, int result,
                                    const smtpc_error *err);
 SMTPC_API int smtpc_engine_set_mail_done(smtpc_engine *e, smtpc_mail_done_fn fn, void *user);

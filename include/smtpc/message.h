@@ -182,7 +182,8 @@ SMTPC_API int smtpc_message_set_html(smtpc_message *msg, const char *html, size_
  * filename: the name shown to the reader (UTF-8, at most 255 octets; NULL:
  * none, or the file's base name for *_file). content_type: "type/subtype"
  * (tokens only, no parameters); NULL: guessed from the filename's extension,
- * application/octet-stream when unknown. content_id (inline parts only): the
+ * application/octet-stream when unknown (always, in a -Dmime_types=false
+ * build). content_id (inline parts only): the
  * Content-ID the HTML refers to as "cid:<content_id>", printable ASCII
  * without spaces, '<' or '>', at most 250 octets.
  * Parts appear in the order added. */

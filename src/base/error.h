@@ -2,6 +2,7 @@
 #ifndef SMTPC_ERROR_H
 #define SMTPC_ERROR_H
 #include "smtpc/base.h"
+#include "smtpc_config.h"
 
 #define SMTPC_ERRMSG_MAX 256
 #define SMTPC_ENHANCED_MAX 16     /* "5.1.1" plus room: X.YYY.ZZZ */
@@ -31,5 +32,31 @@ int smtpc_error_set_server(smtpc_error *err, int code, int reply_code, const cha
 void smtpc_error_copy(smtpc_error *dst, const smtpc_error *src);
 /* Copy src into dst (cap bytes), truncating, always NUL-terminated. */
 void smtpc_copy_text(char *dst, size_t cap, const char *src);
+
+/* -Dmessages=short: the detail texts (format strings, what failed, the
+ * values) are dropped at each call site, so neither the strings nor the
+ * formatting calls reach the image; the record keeps its code, the
+ * server's reply, and the code's name as the message. The arguments
+ * dropped are all free of side effects (formatting only). */
+/* Declared, never defined: named only under sizeof, where nothing is
+ * evaluated, so the dropped arguments still count as used (no warnings
+ * for variables kept for the full texts) yet compile to nothing. */
+int smtpc_dropped_text(int none, ...);
+#define SMTPC_DROP_TEXT(...) ((void)sizeof smtpc_dropped_text(0, __VA_ARGS__))
+/* A detail text formatted into buf (cap bytes) for a record: with
+ * -Dmessages=short an empty text (the record then gives the code's name). */
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_format_text(buf, cap, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), (void)(cap), (void)((buf)[0] = '\0'))
+#else
+#define smtpc_format_text(buf, cap, ...) ((void)snprintf((buf), (cap), __VA_ARGS__))
+#endif
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_error_set(err, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_error_set((err), (code), NULL))
+#define smtpc_error_set_server(err, code, reply_code, enhanced, text, what) \
+    (SMTPC_DROP_TEXT(what), \
+     smtpc_error_set_server((err), (code), (reply_code), (enhanced), (text), NULL))
+#endif
 
 #endif

@@ -233,7 +233,7 @@ int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms)
         return setting(c, SET_TIMEOUT, SMTPC_ESTATE, why);
     if (stage < 0 || stage >= SMTPC_TIMEOUT_COUNT) {
         char msg[96];
-        snprintf(msg, sizeof msg, "no timeout stage %d (SMTPC_TIMEOUT_*: 0 to %d)", stage,
+        smtpc_format_text(msg, sizeof msg, "no timeout stage %d (SMTPC_TIMEOUT_*: 0 to %d)", stage,
                  SMTPC_TIMEOUT_COUNT - 1);
         return setting(c, SET_TIMEOUT, SMTPC_EINVAL, msg);
     }
@@ -292,7 +292,7 @@ int smtpc_client_set_security(smtpc_client *c, int level)
         return setting(c, SET_SECURITY, SMTPC_ESTATE, why);
     if (level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN) {
         char msg[96];
-        snprintf(msg, sizeof msg, "no security level %d (SMTPC_SECURITY_*: %d to %d)", level,
+        smtpc_format_text(msg, sizeof msg, "no security level %d (SMTPC_SECURITY_*: %d to %d)", level,
                  SMTPC_SECURITY_STARTTLS, SMTPC_SECURITY_PLAIN);
         return setting(c, SET_SECURITY, SMTPC_EINVAL, msg);
     }
@@ -450,7 +450,7 @@ int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask)
     int rc = smtpc_engine_set_auth_mechanisms(c->engine, mask);
     char msg[96];
     if (rc == SMTPC_EINVAL) {
-        snprintf(msg, sizeof msg, "mask %#x is not a non-empty set of SMTPC_AUTH_* bits",
+        smtpc_format_text(msg, sizeof msg, "mask %#x is not a non-empty set of SMTPC_AUTH_* bits",
                  (unsigned)mask);
         why = msg;
     } else if (rc == SMTPC_ENOTSUP) {
@@ -544,12 +544,12 @@ static int transport_failed(smtpc_client *c, int rc)
     char limit[64] = "";
     /* A callback transport has no way to give a reason: name the limit. */
     if (!why[0] && rc == SMTPC_ETIMEDOUT)
-        snprintf(limit, sizeof limit, "no progress within %d ms",
+        smtpc_format_text(limit, sizeof limit, "no progress within %d ms",
                  smtpc_engine_timeout_ms(c->engine));
     if (!why[0])
         why = limit;
     char msg[SMTPC_ERRMSG_MAX];
-    snprintf(msg, sizeof msg, "%s%s%s", smtpc_strerror(rc), why[0] ? ": " : "", why);
+    smtpc_format_text(msg, sizeof msg, "%s%s%s", smtpc_strerror(rc), why[0] ? ": " : "", why);
     return smtpc_engine_abort(c->engine, rc, msg);
 }
 
@@ -579,7 +579,7 @@ static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *
     }
     if (now >= *deadline) {
         char msg[SMTPC_ERRMSG_MAX];
-        snprintf(msg, sizeof msg, "%s: no complete reply within %d ms",
+        smtpc_format_text(msg, sizeof msg, "%s: no complete reply within %d ms",
                  smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
         smtpc_engine_abort(e, SMTPC_ETIMEDOUT, msg);
         return 0;
@@ -624,12 +624,12 @@ static int within_message_deadline(smtpc_client *c, int timeout)
         return timeout >= 0 && timeout < left ? timeout : left;
     char msg[SMTPC_ERRMSG_MAX];
     if (smtpc_engine_body_ended(c->engine))
-        snprintf(msg, sizeof msg,
+        smtpc_format_text(msg, sizeof msg,
                  "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed while "
                  "the end of data was sent or its reply awaited",
                  smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms);
     else
-        snprintf(msg, sizeof msg,
+        smtpc_format_text(msg, sizeof msg,
                  "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed during "
                  "DATA; the connection was dropped so that the server discards the partial "
                  "message",

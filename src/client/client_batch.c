@@ -45,6 +45,11 @@ typedef struct batch {
     size_t taken;
     int exhausted;
     slot slots[2];
+    /* Scratch kept here, with the batch on the heap, so that no frame
+     * holds an error record (792 B): the items left when the session
+     * ends, and a refusal's record while its slot is reported. */
+    slot rest;
+    smtpc_error err;
 } batch;
 
 static void report(batch *b, slot *s, int result, int status, const smtpc_engine *e,
@@ -94,9 +99,8 @@ static slot *refused(batch *b, slot *s, int rc)
 
 static void report_refused(batch *b, slot *s)
 {
-    smtpc_error err;
-    smtpc_error_copy(&err, &s->fail_err);
-    report(b, s, s->failed, SMTPC_MESSAGE_NOT_SENT, NULL, &err);
+    smtpc_error_copy(&b->err, &s->fail_err);
+    report(b, s, s->failed, SMTPC_MESSAGE_NOT_SENT, NULL, &b->err);
 }
 
 static slot *free_slot(batch *b)
@@ -321,9 +325,27 @@ static int run(batch *b)
         report_refused(b, waiting);
     else if (waiting)
         report(b, waiting, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &c->err);
-    slot rest;
-    while (b->items && take(b, &rest))
-        report(b, &rest, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &c->err);
+    while (b->items && take(b, &b->rest))
+        report(b, &b->rest, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &c->err);
+    return rc;
+}
+
+/* The batch's state lives on the heap for the call (see batch.rest). */
+static int run_batch(smtpc_client *c, smtpc_batch_item *items, size_t n, smtpc_batch_next_fn next,
+                     smtpc_batch_done_fn done, void *user)
+{
+    batch *b = smtpc_alloc(&c->alloc, sizeof *b);
+    if (!b)
+        return smtpc_error_set(&c->err, SMTPC_ENOMEM, "out of memory for the batch's state");
+    memset(b, 0, sizeof *b);
+    b->c = c;
+    b->items = items;
+    b->n = n;
+    b->next = next;
+    b->done = done;
+    b->user = user;
+    int rc = run(b);
+    smtpc_free(&c->alloc, b, sizeof *b);
     return rc;
 }
 
@@ -343,8 +365,7 @@ int smtpc_client_send_batch(smtpc_client *c, smtpc_batch_item *items, size_t n,
                             "smtpc_client_send_batch: items is NULL with n %s",
                             smtpc_fmt_size(num, n)),
             0);
-    batch b = {c, items, n, NULL, done, user, 0, 0, {{0}}};
-    return smtpc_client_leave(c, run(&b), 0);
+    return smtpc_client_leave(c, run_batch(c, items, n, NULL, done, user), 0);
 }
 
 int smtpc_client_send_each(smtpc_client *c, smtpc_batch_next_fn next, smtpc_batch_done_fn done,
@@ -361,6 +382,5 @@ int smtpc_client_send_each(smtpc_client *c, smtpc_batch_next_fn next, smtpc_batc
             smtpc_error_set(&c->err, SMTPC_EINVAL, "smtpc_client_send_each: %s is NULL",
                             !next ? "next" : "done"),
             0);
-    batch b = {c, NULL, 0, next, done, user, 0, 0, {{0}}};
-    return smtpc_client_leave(c, run(&b), 0);
+    return smtpc_client_leave(c, run_batch(c, NULL, 0, next, done, user), 0);
 }

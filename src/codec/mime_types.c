@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "smtpc_config.h"
+
 static const struct {
     const char *ext;
     const char *type;
@@ -76,7 +78,8 @@ static int ext_equal(const char *a, const char *b)
 const char *smtpc_mime_type_guess(const char *filename)
 {
     const char *dot = filename ? strrchr(filename, '.') : NULL;
-    if (dot && !strpbrk(dot, "/\\")) {
+    /* -Dmime_types=false: the table drops out (firmware names its types). */
+    if (SMTPC_HAVE_MIME_TYPES && dot && !strpbrk(dot, "/\\")) {
         for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
             if (ext_equal(dot + 1, table[i].ext))
                 return table[i].type;

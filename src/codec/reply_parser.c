@@ -231,7 +231,7 @@ int smtpc_reply_parser_busy(const smtpc_reply_parser *p)
     return p->line_len > 0 || p->in_reply;
 }
 
-int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply, const char *what)
+int (smtpc_error_set_reply)(smtpc_error *err, int code, const smtpc_reply *reply, const char *what)
 {
     if (!reply)
         return smtpc_error_set_server(err, code, 0, NULL, NULL, what);

@@ -62,7 +62,11 @@ int smtpc_reply_parser_busy(const smtpc_reply_parser *p);
 
 /* Record code in err with this reply attached and a message prefixed by
  * what (e.g. "MAIL FROM refused"); reply may be NULL. Returns code. */
-int smtpc_error_set_reply(smtpc_error *err, int code, const smtpc_reply *reply,
+int (smtpc_error_set_reply)(smtpc_error *err, int code, const smtpc_reply *reply,
                           const char *what);
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_error_set_reply(err, code, reply, what) \
+    (SMTPC_DROP_TEXT(what), smtpc_error_set_reply((err), (code), (reply), NULL))
+#endif
 
 #endif

@@ -99,6 +99,14 @@ void smtpc_engine_free(smtpc_engine *e)
         smtpc_zeroize(e->line, e->line_alloc);
         smtpc_free(&a, e->line, e->line_alloc);
     }
+    if (e->redact_buf)
+        smtpc_free(&a, e->redact_buf, SMTPC_REPLY_TEXT_MAX);
+    if (e->none)
+        smtpc_free(&a, e->none, sizeof *e->none);
+    if (e->trace_buf) {
+        smtpc_zeroize(e->trace_buf, 2 * SMTPC_TRACE_LINE);
+        smtpc_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);
+    }
     smtpc_zeroize(e, sizeof *e);
     smtpc_free(&a, e, sizeof *e);
 }
@@ -116,17 +124,23 @@ static int between_sessions(const smtpc_engine *e)
     return configurable(e) && (!e->caps.flags || e->closed);
 }
 
-int smtpc_engine_refuse(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
+int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
 {
+    /* Every engine comes from smtpc_engine_new (never a const object): a
+     * query taking a const pointer may still record why it failed. */
+    smtpc_engine *m = (smtpc_engine *)e;
+#if SMTPC_SHORT_MESSAGES
+    (void)fn;
+    (void)fmt;
+    smtpc_error_set(&m->refusal, code, NULL);
+#else
     char why[SMTPC_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    /* Every engine comes from smtpc_engine_new (never a const object): a
-     * query taking a const pointer may still record why it failed. */
-    smtpc_engine *m = (smtpc_engine *)e;
     smtpc_error_set(&m->refusal, code, "%s: %s", fn, why);
+#endif
     m->refused = 1;
     return code;
 }
@@ -200,6 +214,12 @@ int smtpc_engine_set_trace(smtpc_engine *e, smtpc_trace_fn fn, void *user)
 {
     if (!e)
         return SMTPC_EINVAL;
+    if (fn && !SMTPC_HAVE_TRACES)
+        return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_set_trace",
+                                   "traces are not built in (-Dtraces=false)");
+    if (fn && !e->trace_buf && !(e->trace_buf = smtpc_alloc(&e->alloc, 2 * SMTPC_TRACE_LINE)))
+        return smtpc_engine_refuse(e, SMTPC_ENOMEM, "smtpc_engine_set_trace",
+                                   "no memory for the trace line buffer");
     e->trace = fn;
     e->trace_user = user;
     return SMTPC_OK;
@@ -314,6 +334,8 @@ static int set_secret(smtpc_engine *e, const char *user, const char *secret, int
     release_secrets(e);
     if (!user)
         return SMTPC_OK;
+    if (!e->redact_buf && !(e->redact_buf = smtpc_alloc(&e->alloc, SMTPC_REPLY_TEXT_MAX)))
+        return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the credentials");
     e->auth_user = smtpc_strdup(&e->alloc, user);
     e->auth_secret = smtpc_strdup(&e->alloc, secret);
     if (!e->auth_user || !e->auth_secret) {
@@ -376,18 +398,18 @@ const char *smtpc_engine_auth_mechanism(const smtpc_engine *e)
 
 /* --- trace and the command queue --- */
 
-void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
+void (smtpc_engine_trace)(smtpc_engine *e, int dir, const char *fmt, ...)
 {
-    if (!e->trace)
+    if (!SMTPC_HAVE_TRACES || !e->trace)
         return;
-    char buf[SMTPC_COMMAND_MAX + 64];
+    char *buf = e->trace_buf;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(buf, SMTPC_TRACE_LINE, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+    size_t len = (size_t)n < SMTPC_TRACE_LINE ? (size_t)n : SMTPC_TRACE_LINE - 1;
     e->trace(e->trace_user, dir, buf, len);
 }
 
@@ -825,9 +847,9 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         const char *text = smtpc_reply_parser_line_text(&e->parser, &tlen);
         if (is_auth_pending(e) && reply->code == 334) {
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "334 <redacted>");
-        } else if (e->secrets_n && e->trace) {
-            char clean[SMTPC_COMMAND_MAX + 64];
-            size_t n = smtpc_engine_redact(e, text, tlen, clean, sizeof clean);
+        } else if (SMTPC_HAVE_TRACES && e->secrets_n && e->trace) {
+            char *clean = e->trace_buf + SMTPC_TRACE_LINE;
+            size_t n = smtpc_engine_redact(e, text, tlen, clean, SMTPC_TRACE_LINE);
             smtpc_engine_trace(e, SMTPC_TRACE_RECV, "%03d%c%.*s", reply->code,
                                rc == SMTPC_PARSE_LINE ? '-' : ' ', (int)n, clean);
         } else {

@@ -105,9 +105,8 @@ void smtpc_engine_mail_ended(smtpc_engine *e)
         result = 0;
     else if (!result)
         result = SMTPC_ECLOSED;
-    smtpc_error none;
-    smtpc_error_clear(&none);
-    e->mail_done(e->mail_done_user, e, e->mail_seq, result, result ? &e->err : &none);
+    smtpc_error_clear(e->none);
+    e->mail_done(e->mail_done_user, e, e->mail_seq, result, result ? &e->err : e->none);
 }
 
 int smtpc_engine_set_mail_done(smtpc_engine *e, smtpc_mail_done_fn fn, void *user)
@@ -117,6 +116,9 @@ int smtpc_engine_set_mail_done(smtpc_engine *e, smtpc_mail_done_fn fn, void *use
     if (e->op != SMTPC_OP_NONE)
         return smtpc_engine_refuse(e, SMTPC_ESTATE, "smtpc_engine_set_mail_done",
                                    "not while an operation is in progress");
+    if (fn && !e->none && !(e->none = smtpc_alloc(&e->alloc, sizeof *e->none)))
+        return smtpc_engine_refuse(e, SMTPC_ENOMEM, "smtpc_engine_set_mail_done",
+                                   "no memory for the callback's record");
     e->mail_done = fn;
     e->mail_done_user = user;
     return SMTPC_OK;

@@ -99,6 +99,14 @@ struct smtpc_engine {
     int timeouts[SMTPC_TIMEOUT_COUNT];
     smtpc_trace_fn trace;
     void *trace_user;
+    /* With a trace callback: where lines are formatted, and a second half
+     * for a reply line's redacted text (SMTPC_TRACE_LINE each), kept off
+     * the stack (no frame over 512 B). */
+    char *trace_buf;
+    /* Scratch for redacting a reply (SMTPC_REPLY_TEXT_MAX), allocated with
+     * the first credentials: no allocation during the session, and no
+     * frame over 512 B. */
+    char *redact_buf;
 
     /* AUTH settings; secrets owned and zeroed on release. */
     char *auth_user;
@@ -134,6 +142,10 @@ struct smtpc_engine {
      * this record while refused is set; the calls that can touch err clear
      * it. */
     smtpc_error refusal;
+    /* Always cleared: what the mail-done callback gets for an accepted
+     * message (a record is too large for a stack frame); allocated with
+     * the callback, so engines without one do not carry it. */
+    smtpc_error *none;
     int refused;
 
     smtpc_pending pending[SMTPC_PENDING_MAX];
@@ -186,6 +198,7 @@ struct smtpc_engine {
 };
 
 /* engine.c */
+#define SMTPC_TRACE_LINE (SMTPC_COMMAND_MAX + 64)
 void smtpc_engine_compact_output(smtpc_engine *e);
 /* Expect a reply of this kind (FIFO). SMTPC_ESTATE when the queue is full. */
 int smtpc_engine_expect(smtpc_engine *e, int kind, size_t index);
@@ -196,18 +209,26 @@ int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb
                        const char *arg);
 int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t len,
                            int redact);
-void smtpc_engine_trace(smtpc_engine *e, int dir, const char *fmt, ...)
+void (smtpc_engine_trace)(smtpc_engine *e, int dir, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+#if !SMTPC_HAVE_TRACES
+/* -Dtraces=false: every trace line drops out where it is written. */
+#define smtpc_engine_trace(e, dir, ...) ((void)(e), SMTPC_DROP_TEXT(__VA_ARGS__))
+#endif
 /* Record that the public call fn was refused with code (message "fn:
  * reason"); err is left alone. Returns code. */
-int smtpc_engine_refuse(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
+int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_engine_refuse(e, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse((e), (code), NULL, NULL))
+#endif
 /* End the current operation with result (0 or an error already recorded). */
 void smtpc_engine_finish(smtpc_engine *e, int result);
 /* A fatal error: record it, then QUIT politely (send_quit) or just close. */

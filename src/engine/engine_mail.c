@@ -42,9 +42,7 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
             return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)", num,
                                    rcpts[i], smtpc_strerror(rc));
         *utf8 |= is_utf8;
-        uint8_t scratch[SMTPC_COMMAND_MAX];
-        size_t len = 0;
-        rc = smtpc_cmd_rcpt(scratch, sizeof scratch, &len, rcpts[i]);
+        rc = smtpc_cmd_rcpt_ext_fits(rcpts[i], 0, NULL);
         if (rc)
             return smtpc_error_set(&e->err, rc, "recipient %s: %s", num, smtpc_strerror(rc));
     }
@@ -240,22 +238,35 @@ int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *c
                       dsn);
 }
 
+/* Exchange two records a piece at a time (no whole record on the stack). */
+static void swap_records(smtpc_error *a, smtpc_error *b)
+{
+    unsigned char *p = (unsigned char *)a, *q = (unsigned char *)b;
+    unsigned char t[64];
+    for (size_t off = 0; off < sizeof *a; off += sizeof t) {
+        size_t n = sizeof *a - off < sizeof t ? sizeof *a - off : sizeof t;
+        memcpy(t, p + off, n);
+        memcpy(p + off, q + off, n);
+        memcpy(q + off, t, n);
+    }
+}
+
 int smtpc_engine_begin_next_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
                                  size_t n_rcpts, int64_t size, int flags, const smtpc_dsn *dsn)
 {
     if (!e)
         return SMTPC_EINVAL;
     /* The message before is still in flight: a check that fails here must
-     * leave its error record as it was and say why as a refusal. */
-    smtpc_error before;
-    smtpc_error_copy(&before, &e->err);
+     * leave its error record as it was and say why as a refusal. The
+     * record is kept in the refusal's place meanwhile (start_mail clears
+     * any earlier refusal anyway; a record is too large for the stack). */
+    smtpc_error_copy(&e->refusal, &e->err);
     int chained_from = (int)e->prev.active;
     int rc = start_mail(e, "smtpc_engine_begin_next_mail", 1, from, rcpts, n_rcpts, size,
                         flags, dsn);
     if (rc && !e->refused && !e->closed && e->prev.active == chained_from) {
-        smtpc_error_copy(&e->refusal, &e->err);
+        swap_records(&e->refusal, &e->err);
         e->refused = 1;
-        smtpc_error_copy(&e->err, &before);
     }
     return rc;
 }

@@ -105,9 +105,14 @@ void smtpc_engine_redact_reply(smtpc_engine *e)
     if (!e->secrets_n)
         return;
     smtpc_reply *r = &e->parser.reply;
-    char clean[SMTPC_REPLY_TEXT_MAX];
-    size_t n = smtpc_engine_redact(e, r->text, r->text_len, clean, sizeof clean);
+    char *clean = e->redact_buf;
+    if (!clean) { /* secrets come only with credentials, and so does this */
+        smtpc_copy_text(r->text, sizeof r->text, REDACTED);
+        r->text_len = strlen(r->text);
+        return;
+    }
+    size_t n = smtpc_engine_redact(e, r->text, r->text_len, clean, SMTPC_REPLY_TEXT_MAX);
     memcpy(r->text, clean, n + 1);
     r->text_len = n;
-    smtpc_zeroize(clean, sizeof clean);
+    smtpc_zeroize(clean, SMTPC_REPLY_TEXT_MAX);
 }

@@ -104,20 +104,24 @@ static int check_rewindable(smtpc_message *msg)
     return 0;
 }
 
+/* The read buffer is on the heap: no frame of the library over 512 B. */
 static int first_pass(smtpc_message *msg, smtpc_dkim_ctx **ctx)
 {
     struct smtpc_msg_dkim *st = msg->dkim;
-    uint8_t buf[SMTPC_MSG_WORK];
+    uint8_t *buf = smtpc_alloc(&msg->alloc, SMTPC_MSG_WORK);
+    if (!buf)
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
+    int rc;
     for (;;) {
         size_t n;
-        int rc = smtpc_message_read(msg, buf, sizeof buf, &n);
-        if (rc)
-            return rc;
-        if (n == 0)
-            return 0;
+        rc = smtpc_message_read(msg, buf, SMTPC_MSG_WORK, &n);
+        if (rc || n == 0)
+            break;
         for (size_t i = 0; i < st->n; i++)
             smtpc_dkim_ctx_update(ctx[i], buf, n);
     }
+    smtpc_free(&msg->alloc, buf, SMTPC_MSG_WORK);
+    return rc;
 }
 
 static int signer_failed(smtpc_message *msg, int rc, size_t i)
@@ -141,14 +145,20 @@ static int sign_all(smtpc_message *msg)
         rc = first_pass(msg, ctx);
         st->busy = 0;
         /* The sources go back to their start whatever happened; the read
-         * error, which the rewind clears, is what gets reported. */
-        smtpc_error why;
-        smtpc_error_copy(&why, &msg->error);
+         * error, which the rewind clears, is what gets reported (kept on
+         * the heap: a record is 792 B). */
+        smtpc_error *why = rc ? smtpc_alloc(&msg->alloc, sizeof *why) : NULL;
+        if (why)
+            smtpc_error_copy(why, &msg->error);
         int r = smtpc_message_rewind(msg);
-        if (rc)
-            smtpc_error_copy(&msg->error, &why);
-        else
+        if (why) {
+            smtpc_error_copy(&msg->error, why);
+            smtpc_free(&msg->alloc, why, sizeof *why);
+        } else if (rc) {
+            smtpc_error_set(&msg->error, rc, NULL); /* no memory to keep the text */
+        } else {
             rc = r;
+        }
     }
     for (i = 0; i < st->n && !rc; i++) {
         const char *h;
@@ -171,7 +181,8 @@ static int sign_all(smtpc_message *msg)
 int smtpc_msg_dkim_prepare(smtpc_message *msg)
 {
     struct smtpc_msg_dkim *st = msg->dkim;
-    if (!st || !st->n || st->busy)
+    /* Without DKIM no signer can be attached: the signing code drops out. */
+    if (!SMTPC_HAVE_DKIM || !st || !st->n || st->busy)
         return 0;
     /* Signatures are made only from the first byte; a message read part
      * way keeps those it started with. */

@@ -189,11 +189,15 @@ struct smtpc_message {
 };
 
 /* message.c */
-int smtpc_msg_fail(smtpc_message *msg, int code, const char *fmt, ...)
+int (smtpc_msg_fail)(smtpc_message *msg, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_msg_fail(msg, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_msg_fail((msg), (code), NULL))
+#endif
 /* rc, making sure a failure is in the record with its code. */
 int smtpc_msg_result(smtpc_message *msg, int rc);
 /* The leaf parts in serialization order, NULL past the last: O(1) when i

@@ -25,8 +25,12 @@ smtpc_transport *smtpc_transport_create(const smtpc_allocator *alloc, smtpc_send
     return t;
 }
 
-void smtpc_transport_set_errmsg(smtpc_transport *t, const char *fmt, ...)
+void (smtpc_transport_set_errmsg)(smtpc_transport *t, const char *fmt, ...)
 {
+    if (!fmt) { /* -Dmessages=short: the code alone (smtpc_transport_fail) */
+        t->err.message[0] = '\0';
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
     /* Truncation is acceptable: the message is for humans. */

@@ -31,11 +31,15 @@ smtpc_transport *smtpc_transport_create(const smtpc_allocator *alloc, smtpc_send
 /* printf-style reason for the failure being reported; the code is added
  * by the call that returns it (smtpc_transport_send, _recv, _connect,
  * _handshake), so a callback may set the text alone. */
-void smtpc_transport_set_errmsg(smtpc_transport *t, const char *fmt, ...)
+void (smtpc_transport_set_errmsg)(smtpc_transport *t, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_transport_set_errmsg(t, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_transport_set_errmsg((t), NULL))
+#endif
 
 /* Record code in t's error record, keeping the reason a transport set with
  * smtpc_transport_set_errmsg. Returns code. */
