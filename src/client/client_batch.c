@@ -321,12 +321,21 @@ static int run(batch *b)
     rc = smtpc_client_end_op(c, SMTPC_WANT_CLOSE);
     if (rc == 0)
         rc = SMTPC_ECLOSED;
-    if (waiting && waiting->failed)
+    /* Those never sent did not meet an unknown outcome (that is the
+     * message in flight's): for them the session closed. */
+    int unsent = rc == SMTPC_EUNKNOWN ? SMTPC_ECLOSED : rc;
+    if (waiting && waiting->failed) {
         report_refused(b, waiting);
-    else if (waiting)
-        report(b, waiting, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &c->err);
+        waiting = NULL;
+    }
+    smtpc_error_copy(&b->err, &c->err);
+    if (unsent != rc)
+        smtpc_error_set(&b->err, unsent, "not sent: the session ended first (%.160s)",
+                        smtpc_error_message(&c->err));
+    if (waiting)
+        report(b, waiting, unsent, SMTPC_MESSAGE_NOT_SENT, NULL, &b->err);
     while (b->items && take(b, &b->rest))
-        report(b, &b->rest, rc, SMTPC_MESSAGE_NOT_SENT, NULL, &c->err);
+        report(b, &b->rest, unsent, SMTPC_MESSAGE_NOT_SENT, NULL, &b->err);
     return rc;
 }
 

@@ -106,7 +106,16 @@ void smtpc_engine_mail_ended(smtpc_engine *e)
     else if (!result)
         result = SMTPC_ECLOSED;
     smtpc_error_clear(e->none);
-    e->mail_done(e->mail_done_user, e, e->mail_seq, result, result ? &e->err : e->none);
+    const smtpc_error *err = result ? &e->err : e->none;
+    if (result == SMTPC_EUNKNOWN && e->message_status == SMTPC_MESSAGE_NOT_SENT) {
+        /* The unknown outcome is the message before's (its end of data went
+         * unanswered); this one never went: the session just closed. */
+        result = SMTPC_ECLOSED;
+        smtpc_error_set(e->none, result, "not sent: the session ended first (%.160s)",
+                        smtpc_error_message(&e->err));
+        err = e->none;
+    }
+    e->mail_done(e->mail_done_user, e, e->mail_seq, result, err);
 }
 
 int smtpc_engine_set_mail_done(smtpc_engine *e, smtpc_mail_done_fn fn, void *user)
