@@ -104,6 +104,7 @@ def test_built_messages_and_a_generator_through_smtp_sink(sink):
     assert sum(t.startswith("MAIL FROM") for t in sent) == 4
 
 
+@needs_sockets
 def test_one_round_trip_per_message_with_pipelining():
     msgs = bodies(10)
     with ScriptedServer([GREETING, {"mta": {"ehlo": ["PIPELINING", "8BITMIME"]}}]) as srv:
@@ -120,6 +121,7 @@ def test_one_round_trip_per_message_with_pipelining():
         assert srv.turns == 1 + 10 + 1
 
 
+@needs_sockets
 def test_pipelined_batch_with_a_session_ending_mid_way():
     opts = {"close_after": 2}
     with ScriptedServer([GREETING, {"mta": opts}]) as srv:

@@ -147,21 +147,25 @@ def send_to_mta(**client_kw):
     return rec["mode"], mail, part["Content-Transfer-Encoding"]
 
 
+@needs_sockets
 def test_default_sends_attachments_binary_with_bdat():
     mode, mail, cte = send_to_mta()
     assert (mode, cte) == ("BDAT", "binary") and "BODY=BINARYMIME" in mail
 
 
+@needs_sockets
 def test_binarymime_off_keeps_base64():
     mode, mail, cte = send_to_mta(binarymime=False)
     assert (mode, cte) == ("BDAT", "base64") and "BINARYMIME" not in mail
 
 
+@needs_sockets
 def test_chunking_off_uses_data():
     mode, mail, cte = send_to_mta(chunking=False)
     assert (mode, cte) == ("DATA", "base64") and "BINARYMIME" not in mail
 
 
+@needs_sockets
 def test_smallest_buffers_still_carry_the_whole_message_with_data():
     mode, _mail, cte = send_to_mta(io_buffer=256, output_buffer=1024, chunking=False)
     assert (mode, cte) == ("DATA", "base64")
@@ -171,6 +175,7 @@ def test_smallest_buffers_still_carry_the_whole_message_with_data():
 # the client's I/O buffer was overwritten by BDAT chunk replies read into the
 # same buffer (reply text inside the message) when the output buffer was
 # smaller than the piece.
+@needs_sockets
 def test_smallest_buffers_still_carry_the_whole_message_with_bdat():
     mode, _mail, cte = send_to_mta(io_buffer=256, output_buffer=1024)
     assert (mode, cte) == ("BDAT", "binary")
