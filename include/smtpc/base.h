@@ -38,6 +38,15 @@ SMTPC_API int smtpc_version_number(void);
  * reused for a different meaning.
  * ------------------------------------------------------------------------- */
 #define SMTPC_OK 0
+/* Not an error: a non-blocking operation continues (smtpc_client_step,
+ * smtpc_transport_connect_step, a handshake with timeout 0). Wait for the
+ * events the handle asks for, then call again. */
+#define SMTPC_INPROGRESS 1
+
+/* Readiness a non-blocking handle waits for (smtpc_client_events,
+ * smtpc_transport_events): poll's POLLIN and POLLOUT. */
+#define SMTPC_POLL_READ 1
+#define SMTPC_POLL_WRITE 2
 
 /* Caller and local-input errors (-1 .. -19). Not sticky. */
 #define SMTPC_EINVAL -1       /* NULL or out-of-range argument */
