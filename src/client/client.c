@@ -1,5 +1,7 @@
-/* The blocking client: moves bytes between the engine and a transport, with
- * every wait bounded by the engine's timeout for the stage. */
+/* The client: moves bytes between the engine and a transport, with every
+ * wait bounded by the engine's timeout for the stage. One driver for both
+ * modes: the operations are resumable steps that wait inside the transport
+ * (blocking) or return SMTPC_INPROGRESS (non-blocking). */
 #include <stdio.h>
 #include <string.h>
 
@@ -508,9 +510,9 @@ static int would_block(smtpc_client *c, int events)
 static void tls_failed(smtpc_client *c, int rc, const char *why)
 {
     c->hs_running = 0;
+    smtpc_engine_tls_done(c->engine, 0, rc, why); /* why may be the transport's */
     smtpc_transport_free(c->transport);
     c->transport = NULL;
-    smtpc_engine_tls_done(c->engine, 0, rc, why);
 }
 
 /* The TLS transport over the connection, its handshake not begun. */
@@ -555,6 +557,7 @@ static int run_tls(smtpc_client *c)
             return 0;
     }
     int timeout = smtpc_engine_timeout_ms(c->engine);
+    char msg[SMTPC_ERRMSG_MAX]; /* one for every path: frames stay small */
     if (c->nonblocking && timeout >= 0) {
         if (!c->clock) {
             tls_failed(c, SMTPC_ENOTSUP, NO_CLOCK);
@@ -564,7 +567,6 @@ static int run_tls(smtpc_client *c)
         if (c->hs_end < 0)
             c->hs_end = now + timeout;
         if (now >= c->hs_end) {
-            char msg[SMTPC_ERRMSG_MAX];
             smtpc_format_text(msg, sizeof msg, "TLS handshake timed out after %d ms", timeout);
             tls_failed(c, SMTPC_ETIMEDOUT, msg);
             return 0;
@@ -579,7 +581,6 @@ static int run_tls(smtpc_client *c)
         return 0;
     }
     c->hs_running = 0;
-    char msg[SMTPC_ERRMSG_MAX];
     if (c->trace && smtpc_transport_tls_info(tls, msg, sizeof msg) == 0)
         trace_info(c, msg);
     /* A handshake that succeeded with verification on has checked the
