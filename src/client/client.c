@@ -88,8 +88,8 @@ void smtpc_client_free(smtpc_client *c)
         return;
     }
     smtpc_allocator a = c->alloc;
-    smtpc_client_message_release(c);
-    smtpc_client_batch_free(c);
+    if (c->op.release)
+        c->op.release(c);
     disconnect(c);
     smtpc_transport_free(c->next_transport);
     smtpc_engine_free(c->engine);
@@ -855,10 +855,10 @@ static int refused_setting(smtpc_client *c)
 enum { CONNECTING, SESSION, GOODBYE };     /* CLIENT_OP_CONNECT */
 enum { ENVELOPE, BODY, END_OF_DATA };      /* CLIENT_OP_SEND */
 
-static void op_release(smtpc_client *c)
+void smtpc_client_op_clear(smtpc_client *c)
 {
-    smtpc_client_message_release(c);
-    smtpc_client_batch_free(c);
+    if (c->op.release)
+        c->op.release(c);
     c->io_busy = 0;
     c->msg_clock = 0;
     memset(&c->op, 0, sizeof c->op);
@@ -875,6 +875,7 @@ int smtpc_client_start(smtpc_client *c, const char *fn)
 }
 
 static int open_session(smtpc_client *c);
+static int drive_connect(smtpc_client *c);
 
 int smtpc_client_connect(smtpc_client *c)
 {
@@ -932,6 +933,7 @@ static int open_session(smtpc_client *c)
     smtpc_engine_set_security(c->engine, level);
     c->hs_running = 0;
     c->op.kind = CLIENT_OP_CONNECT;
+    c->op.drive = drive_connect;
     c->op.phase = SESSION;
     if (c->next_transport) {
         c->transport = c->next_transport;
@@ -943,7 +945,7 @@ static int open_session(smtpc_client *c)
     smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
     int rc = smtpc_transport_new_socket(&c->alloc, &c->transport);
     if (rc) {
-        c->op.kind = CLIENT_OP_NONE;
+        smtpc_client_op_clear(c);
         return set_error(c, rc,
                          rc == SMTPC_ENOTSUP ? "smtpc was built without socket support"
                                              : "could not create the socket transport");
@@ -958,7 +960,7 @@ static int open_session(smtpc_client *c)
         rc = smtpc_transport_connect(c->transport, c->host, port, connect_ms);
     }
     if (rc) {
-        c->op.kind = CLIENT_OP_NONE;
+        smtpc_client_op_clear(c);
         set_error(c, rc, smtpc_error_message(smtpc_transport_error(c->transport)));
         smtpc_transport_free(c->transport);
         c->transport = NULL;
@@ -1215,7 +1217,7 @@ static int drive_send(smtpc_client *c)
         return SMTPC_INPROGRESS;
 done:;
     int rc = finish_op(c, want, 1);
-    return op->msg ? smtpc_client_message_end(c, rc) : rc;
+    return op->end ? op->end(c, rc) : rc;
 }
 
 int smtpc_client_send_op(smtpc_client *c, const uint8_t *body, size_t len, smtpc_read_fn read,
@@ -1223,6 +1225,7 @@ int smtpc_client_send_op(smtpc_client *c, const uint8_t *body, size_t len, smtpc
 {
     smtpc_client_op *op = &c->op;
     op->kind = CLIENT_OP_SEND;
+    op->drive = drive_send;
     op->phase = ENVELOPE;
     op->is_send = 1;
     op->p = body;
@@ -1331,6 +1334,7 @@ static int simple_op(smtpc_client *c, const char *fn, int (*begin)(smtpc_engine 
         return smtpc_client_leave(c, rc, 0);
     }
     c->op.kind = quit ? CLIENT_OP_QUIT : CLIENT_OP_SIMPLE;
+    c->op.drive = drive_simple;
     c->rd_waiting = c->wr_waiting = 0;
     return smtpc_client_run(c);
 }
@@ -1350,28 +1354,11 @@ int smtpc_client_quit(smtpc_client *c)
     return simple_op(c, "smtpc_client_quit", smtpc_engine_begin_quit, 1);
 }
 
-static int drive(smtpc_client *c)
-{
-    switch (c->op.kind) {
-    case CLIENT_OP_CONNECT:
-        return drive_connect(c);
-    case CLIENT_OP_SEND:
-        return drive_send(c);
-    case CLIENT_OP_SIMPLE:
-    case CLIENT_OP_QUIT:
-        return drive_simple(c);
-    case CLIENT_OP_BATCH:
-        return smtpc_client_batch_drive(c);
-    default:
-        return SMTPC_ESTATE;
-    }
-}
-
 int smtpc_client_run(smtpc_client *c)
 {
     int rc;
     for (;;) {
-        rc = drive(c);
+        rc = c->op.drive(c);
         if (rc != SMTPC_INPROGRESS)
             break;
         if (c->free_asked) {
@@ -1383,7 +1370,7 @@ int smtpc_client_run(smtpc_client *c)
         }
     }
     int is_send = c->op.is_send;
-    op_release(c);
+    smtpc_client_op_clear(c);
     return smtpc_client_leave(c, rc, is_send);
 }
 
