@@ -87,7 +87,10 @@ static int drive(smtpc_client *c, int rc, loop_stats *st)
     return rc;
 }
 
-static smtpc_client *new_client(test_heap *heap, smtpc_fault_server *fs, int nb, int timeout_ms)
+/* own_transport: the test gives its own (the fault server takes one
+ * connection, which test_tcp_prepare would use in a build without sockets). */
+static smtpc_client *new_client_with(test_heap *heap, smtpc_fault_server *fs, int nb,
+                                     int timeout_ms, int own_transport)
 {
     test_heap_init(heap, TEST_HEAP_FAIL_ONE, 0);
     smtpc_client *c = NULL;
@@ -97,8 +100,14 @@ static smtpc_client *new_client(test_heap *heap, smtpc_fault_server *fs, int nb,
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     assert_int_equal(smtpc_client_set_nonblocking(c, nb), 0);
-    assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), timeout_ms), 0);
+    if (!own_transport)
+        assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), timeout_ms), 0);
     return c;
+}
+
+static smtpc_client *new_client(test_heap *heap, smtpc_fault_server *fs, int nb, int timeout_ms)
+{
+    return new_client_with(heap, fs, nb, timeout_ms, 0);
 }
 
 static void finish(smtpc_client *c, test_heap *heap, smtpc_fault_server *fs, const char *name,
@@ -447,7 +456,7 @@ static void test_callback_transport(void **state)
     test_heap heap;
     smtpc_fault_server *fs = smtpc_fs_start(plain_session, 0);
     assert_non_null(fs);
-    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    smtpc_client *c = new_client_with(&heap, fs, 1, 5000, 1);
     smtpc_transport *t = NULL;
     char why[256];
     assert_int_equal(test_tcp_transport_new(&heap.hook, "127.0.0.1", smtpc_fs_port(fs), 5000,
@@ -626,7 +635,7 @@ static void deadline_run(const char *name, const deadline_case *d, int nb, int *
     smtpc_fault_server *fs = smtpc_fs_start(after_data(script, d->tail), 4096);
     assert_non_null(fs);
     test_heap heap;
-    smtpc_client *c = new_client(&heap, fs, nb, 5000);
+    smtpc_client *c = new_client_with(&heap, fs, nb, 5000, d->stall);
     stall_io io = {NULL, 0, 1000};
     if (d->stall) {
         char why[256];
