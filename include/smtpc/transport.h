@@ -89,8 +89,9 @@ SMTPC_API int smtpc_transport_connect_step(smtpc_transport *t);
  * WRITE. A TLS send counts as sent the bytes it put into a record even
  * when part of that record could not go out yet: it then returns 0 with
  * smtpc_transport_events SMTPC_POLL_WRITE, and the next send or recv
- * pushes the rest out before anything else (so after such a send, call
- * send or recv again when the fd is writable; do not wait for READ).
+ * pushes the rest out first (a recv reads even while the rest must wait,
+ * and then waits for READ and WRITE): after such a send, wait for the
+ * events it gave, not for READ alone.
  * smtpc_transport_handshake(t, 0) is the same one-try form of the TLS
  * handshake (see tls.h).
  *

@@ -707,12 +707,16 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
     for (;;) {
         unsigned long moved = s->moved;
         /* What we reported as sent goes out first: the peer may be waiting
-         * for it before it says anything (so a read can wait for WRITE). */
+         * for it before it says anything. Yet a peer that is busy sending
+         * to us may not read until we do: when the rest of the record must
+         * wait, read anyway, and wait for both. */
         int ret = flush_pending(s);
-        if (ret == 0)
+        if (ret == 0 || is_want(ret))
             ret = mbedtls_ssl_read(&s->ssl, buf, cap);
+        int unflushed = s->out_left > 0 ? SMTPC_POLL_WRITE : 0;
         if (ret > 0) {
             s->app_data_seen = 1;
+            s->self->events = unflushed;
             *received = (size_t)ret;
             return SMTPC_OK;
         }
@@ -725,7 +729,7 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
         if (is_want(ret) && go_on(s, moved))
             continue;
         if (is_want(ret) && s->nonblocking) {
-            s->self->events = want_events(ret);
+            s->self->events = want_events(ret) | unflushed;
             smtpc_transport_set_errmsg(s->self, "nothing to read from %s yet (non-blocking)",
                                        peer_name(s));
             return SMTPC_ETIMEDOUT;
