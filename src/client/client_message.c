@@ -71,7 +71,8 @@ int smtpc_client_envelope_of(smtpc_client *c, smtpc_message *msg, const char ***
 int smtpc_client_make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const *rcpts,
                           size_t n, smtpc_client_dsn *dt)
 {
-    if (!smtpc_message_dsn(msg, &dt->dsn.ret, &dt->dsn.envid))
+    /* -Ddsn=false: no message holds a request (smtpc_message_set_dsn). */
+    if (!SMTPC_HAVE_DSN || !smtpc_message_dsn(msg, &dt->dsn.ret, &dt->dsn.envid))
         return 0;
     dt->notify = smtpc_alloc(&c->alloc, n * sizeof *dt->notify);
     dt->orcpt = smtpc_alloc(&c->alloc, n * sizeof *dt->orcpt);

@@ -6,6 +6,7 @@
 
 #include "smtpc/base.h"
 #include "smtpc/engine.h"
+#include "smtpc_config.h"
 #include "xtext.h"
 
 /* A command is built in two passes straight into the caller's buffer (no
@@ -386,6 +387,7 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
     return smtpc_cmd_mail_ext(out, cap, len, from, size, flags, NULL);
 }
 
+#if SMTPC_HAVE_DSN
 static void put_xtext(cmd_line *l, const char *s)
 {
     size_t n = strlen(s), enc = smtpc_xtext_len(s, n);
@@ -417,6 +419,7 @@ int smtpc_cmd_check_notify(int notify)
         return 0;
     return (notify & ~any) ? SMTPC_EINVAL : 0;
 }
+#endif /* SMTPC_HAVE_DSN */
 
 int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
                        int flags, const char *envid)
@@ -429,10 +432,15 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
     rc = smtpc_address_check(from, 1, NULL);
     if (rc < 0)
         return rc;
+#if SMTPC_HAVE_DSN
     if (envid && (rc = smtpc_cmd_check_dsn_value(envid, SMTPC_ENVID_MAX)) < 0)
         return rc;
     if ((flags & SMTPC_CMD_RET_FULL) && (flags & SMTPC_CMD_RET_HDRS))
         return SMTPC_EINVAL;
+#else
+    if (envid || (flags & (SMTPC_CMD_RET_FULL | SMTPC_CMD_RET_HDRS | SMTPC_CMD_REQUIRETLS)))
+        return SMTPC_ENOTSUP; /* -Ddsn=false */
+#endif
     for (int pass = 0;; pass++) {
         begin(&l, out, cap, len, pass);
         put_str(&l, "MAIL FROM:<");
@@ -448,6 +456,7 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
             put_str(&l, " BODY=8BITMIME");
         if (flags & SMTPC_CMD_SMTPUTF8)
             put_str(&l, " SMTPUTF8");
+#if SMTPC_HAVE_DSN
         if (flags & SMTPC_CMD_RET_FULL)
             put_str(&l, " RET=FULL");
         if (flags & SMTPC_CMD_RET_HDRS)
@@ -458,6 +467,7 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
         }
         if (flags & SMTPC_CMD_REQUIRETLS)
             put_str(&l, " REQUIRETLS");
+#endif
         rc = emit(&l, len);
         if (rc <= 0)
             return rc;
@@ -469,6 +479,7 @@ int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
     return smtpc_cmd_rcpt_ext(out, cap, len, to, 0, NULL);
 }
 
+#if SMTPC_HAVE_DSN
 static void put_notify(cmd_line *l, int notify)
 {
     static const struct {
@@ -487,18 +498,24 @@ static void put_notify(cmd_line *l, int notify)
         }
     }
 }
+#endif /* SMTPC_HAVE_DSN */
 
 static void build_rcpt(cmd_line *l, const char *to, int notify, const char *orcpt)
 {
     put_str(l, "RCPT TO:<");
     put_str(l, to);
     put(l, ">", 1);
+#if SMTPC_HAVE_DSN
     if (notify)
         put_notify(l, notify);
     if (orcpt) {
         put_str(l, " ORCPT=rfc822;");
         put_xtext(l, orcpt);
     }
+#else
+    (void)notify;
+    (void)orcpt;
+#endif
 }
 
 int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, int notify,
@@ -512,10 +529,15 @@ int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, in
     rc = smtpc_address_check(to, 0, NULL);
     if (rc < 0)
         return rc;
+#if SMTPC_HAVE_DSN
     if (smtpc_cmd_check_notify(notify))
         return SMTPC_EINVAL;
     if (orcpt && (rc = smtpc_cmd_check_dsn_value(orcpt, SMTPC_ORCPT_MAX)) < 0)
         return rc;
+#else
+    if (notify || orcpt)
+        return SMTPC_ENOTSUP; /* -Ddsn=false */
+#endif
     for (int pass = 0;; pass++) {
         begin(&l, out, cap, len, pass);
         build_rcpt(&l, to, notify, orcpt);

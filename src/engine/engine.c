@@ -331,6 +331,10 @@ static int set_secret(smtpc_engine *e, const char *user, const char *secret, int
         return smtpc_engine_refuse(e, SMTPC_EBADCHAR, fn, "user holds CR, LF or NUL");
     if (user && smtpc_cmd_check_value(secret, strlen(secret)))
         return smtpc_engine_refuse(e, SMTPC_EBADCHAR, fn, "%s holds CR, LF or NUL", what);
+    if (user && is_token && !SMTPC_HAVE_SASL_EXTRA)
+        return smtpc_engine_refuse(e, SMTPC_ENOTSUP, fn,
+                                   "XOAUTH2 and OAUTHBEARER are compiled out "
+                                   "(-Dsasl_extra=false)");
     release_secrets(e);
     if (!user)
         return SMTPC_OK;
@@ -366,8 +370,9 @@ int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
                                    (unsigned)mask);
     if (!(mask & smtpc_sasl_available()))
         return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_set_auth_mechanisms",
-                                   "CRAM-MD5 and SCRAM-SHA-256 are not in this build "
-                                   "(built with -Dsasl_crypto=disabled)");
+                                   "none of these mechanisms is in this build (CRAM-MD5 "
+                                   "and SCRAM-SHA-256 need -Dsasl_crypto; LOGIN, XOAUTH2 "
+                                   "and OAUTHBEARER -Dsasl_extra)");
     e->auth_allowed = mask;
     return SMTPC_OK;
 }

@@ -260,10 +260,22 @@ void smtpc_engine_session_after_tls(smtpc_engine *e);
 int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
                                const char *const *rcpts, size_t n_rcpts);
 /* NOTIFY and ORCPT of recipient i in the transaction (0 / NULL: none). */
-int smtpc_engine_rcpt_notify(const smtpc_engine *e, size_t i);
-const char *smtpc_engine_rcpt_orcpt(const smtpc_engine *e, size_t i);
+int (smtpc_engine_rcpt_notify)(const smtpc_engine *e, size_t i);
+const char *(smtpc_engine_rcpt_orcpt)(const smtpc_engine *e, size_t i);
+#if !SMTPC_HAVE_DSN
+#define smtpc_engine_rcpt_notify(e, i) ((void)(e), (void)(i), 0)
+#define smtpc_engine_rcpt_orcpt(e, i) ((void)(e), (void)(i), (const char *)NULL)
+#endif
 
 /* engine_bdat.c */
+/* -Dchunking=false: no transaction uses BDAT, and the code behind these
+ * tests drops out of the image. */
+#if SMTPC_HAVE_CHUNKING
+#define SMTPC_BDAT(e) ((e)->bdat)
+#else
+#define SMTPC_BDAT(e) ((void)(e), 0)
+#define smtpc_engine_bdat_filling(e) ((void)(e), 0)
+#endif
 /* Check BINARYMIME against the server and settings; choose BDAT or DATA
  * for the transaction being begun. Errors recorded in err. */
 int smtpc_engine_bdat_choose(smtpc_engine *e, int flags);
@@ -276,7 +288,7 @@ void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
                                 const smtpc_reply *reply);
 /* 1 when body bytes are taken now, with output and replies still pending
  * (PIPELINING lets MAIL, RCPT and the chunk go in one write). */
-int smtpc_engine_bdat_filling(const smtpc_engine *e);
+int (smtpc_engine_bdat_filling)(const smtpc_engine *e);
 
 /* engine_chain.c */
 /* The session or the operation ended: report what is still unreported (a
@@ -286,6 +298,11 @@ void smtpc_engine_mail_ended(smtpc_engine *e);
 void smtpc_engine_chain_past(smtpc_engine *e);
 /* The reply to the end of data of the transaction chained past. */
 void smtpc_engine_on_prev_reply(smtpc_engine *e, const smtpc_reply *reply);
+#if !SMTPC_HAVE_MAIL_CHAINING
+/* Nothing is ever chained past: these are never reached. */
+#define smtpc_engine_chain_past(e) ((void)(e))
+#define smtpc_engine_on_prev_reply(e, reply) ((void)(e), (void)(reply))
+#endif
 
 /* engine_mail.c */
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
