@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "bytescan.h"
 #include "smtpc/base.h"
 #include "smtpc/engine.h"
 #include "smtpc_config.h"
@@ -77,43 +78,6 @@ static int emit(cmd_line *l, size_t *len)
 #define LOCAL_PART_MAX 64
 #define DOMAIN_MAX 255
 #define LABEL_MAX 63
-
-/* Length of the well-formed UTF-8 sequence starting at s[0] (>= 0x80), or 0:
- * overlong forms, surrogates and code points past U+10FFFF are refused
- * (RFC 3629 section 4). */
-static size_t utf8_seq_len(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    uint8_t lo = 0x80, hi = 0xBF;
-    size_t need, i;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < need + 1)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i <= need; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    }
-    return need + 1;
-}
 
 static int is_alnum(uint8_t c)
 {
@@ -323,17 +287,10 @@ int smtpc_address_check(const char *addr, int allow_null, int *is_utf8)
         if (s[i] < 0x20 || s[i] == 0x7F)
             return SMTPC_EBADCHAR;
     }
-    for (i = 0; i < n;) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = utf8_seq_len(s + i, n - i);
-        if (k == 0)
-            return SMTPC_EADDRESS;
-        utf8 = 1;
-        i += k;
-    }
+    /* Non-ASCII must be well-formed UTF-8 (RFC 6531, RFC 3629 section 4). */
+    if (smtpc_utf8_check(addr, n))
+        return SMTPC_EADDRESS;
+    utf8 = smtpc_has_8bit(addr, n);
     local = local_part_len(s, n);
     if (local == 0 || local > LOCAL_PART_MAX || local >= n || s[local] != '@')
         return SMTPC_EADDRESS;
