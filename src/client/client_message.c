@@ -39,7 +39,9 @@ int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg)
 {
     int caps = smtpc_engine_capabilities(c->engine);
     int flags = smtpc_message_flags(msg);
-    if (c->no_binarymime || c->no_chunking || (flags & SMTPC_MESSAGE_BINARYMIME) ||
+    /* -Dchunking=false: the engine never sees CHUNKING offered. */
+    if (!SMTPC_HAVE_CHUNKING || c->no_binarymime || c->no_chunking ||
+        (flags & SMTPC_MESSAGE_BINARYMIME) ||
         (caps & (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME)) !=
             (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME))
         return -1;

@@ -124,26 +124,32 @@ static int between_sessions(const smtpc_engine *e)
     return configurable(e) && (!e->caps.flags || e->closed);
 }
 
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_refuse_code(const smtpc_engine *e, int code)
+{
+    /* Every engine comes from smtpc_engine_new (never a const object): a
+     * query taking a const pointer may still record why it failed. */
+    smtpc_engine *m = (smtpc_engine *)e;
+    smtpc_error_set_code(&m->refusal, code);
+    m->refused = 1;
+    return code;
+}
+#else
 int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
 {
     /* Every engine comes from smtpc_engine_new (never a const object): a
      * query taking a const pointer may still record why it failed. */
     smtpc_engine *m = (smtpc_engine *)e;
-#if SMTPC_SHORT_MESSAGES
-    (void)fn;
-    (void)fmt;
-    smtpc_error_set(&m->refusal, code, NULL);
-#else
     char why[SMTPC_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     smtpc_error_set(&m->refusal, code, "%s: %s", fn, why);
-#endif
     m->refused = 1;
     return code;
 }
+#endif
 
 /* Why no new operation may start (a session or an operation in progress). */
 static int refuse_busy(smtpc_engine *e, const char *fn)

@@ -230,8 +230,9 @@ int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const
 #endif
     ;
 #if SMTPC_SHORT_MESSAGES
+int smtpc_engine_refuse_code(const smtpc_engine *e, int code);
 #define smtpc_engine_refuse(e, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse((e), (code), NULL, NULL))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse_code((e), (code)))
 #endif
 /* End the current operation with result (0 or an error already recorded). */
 void smtpc_engine_finish(smtpc_engine *e, int result);

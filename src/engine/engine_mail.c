@@ -33,18 +33,21 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
     *utf8 |= is_utf8;
     char num[SMTPC_FMT_INT_MAX];
     for (size_t i = 0; i < n; i++) {
-        smtpc_fmt_size(num, i);
+        /* The number is formatted only for a text that is kept (not with
+         * -Dmessages=short). */
         if (!rcpts[i])
-            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %s is NULL", num);
+            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %s is NULL",
+                                   smtpc_fmt_size(num, i));
         is_utf8 = 0;
         rc = smtpc_address_check(rcpts[i], 0, &is_utf8);
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)", num,
-                                   rcpts[i], smtpc_strerror(rc));
+            return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)",
+                                   smtpc_fmt_size(num, i), rcpts[i], smtpc_strerror(rc));
         *utf8 |= is_utf8;
         rc = smtpc_cmd_rcpt_ext_fits(rcpts[i], 0, NULL);
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %s: %s", num, smtpc_strerror(rc));
+            return smtpc_error_set(&e->err, rc, "recipient %s: %s", smtpc_fmt_size(num, i),
+                                   smtpc_strerror(rc));
     }
     return 0;
 }

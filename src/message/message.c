@@ -16,20 +16,22 @@
 #include <sys/stat.h>
 #endif
 
+#if SMTPC_SHORT_MESSAGES
+int smtpc_msg_fail_code(smtpc_message *msg, int code)
+{
+    return smtpc_error_set_code(&msg->error, code);
+}
+#else
 int (smtpc_msg_fail)(smtpc_message *msg, int code, const char *fmt, ...)
 {
-#if SMTPC_SHORT_MESSAGES
-    (void)fmt;
-    return smtpc_error_set(&msg->error, code, NULL);
-#else
     char text[SMTPC_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     return smtpc_error_set(&msg->error, code, "%s", text);
-#endif
 }
+#endif
 
 int smtpc_msg_result(smtpc_message *msg, int rc)
 {

@@ -200,8 +200,9 @@ int (smtpc_msg_fail)(smtpc_message *msg, int code, const char *fmt, ...)
 #endif
     ;
 #if SMTPC_SHORT_MESSAGES
+int smtpc_msg_fail_code(smtpc_message *msg, int code);
 #define smtpc_msg_fail(msg, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_msg_fail((msg), (code), NULL))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_msg_fail_code((msg), (code)))
 #endif
 /* rc, making sure a failure is in the record with its code. */
 int smtpc_msg_result(smtpc_message *msg, int rc);
