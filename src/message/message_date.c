@@ -25,9 +25,9 @@ static void civil_from_days(int32_t z, int32_t *y, unsigned *m, unsigned *d)
 
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap)
 {
-    static const char *const wday[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    /* Three letters each, packed: no table of pointers. */
+    static const char wday[] = "ThuFriSatSunMonTueWed";
+    static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     if (utc_offset_minutes <= -24 * 60 || utc_offset_minutes >= 24 * 60 ||
         unix_time < -62135596800LL || unix_time > 253402300799LL) /* years 1..9999 */
         return -1;
@@ -51,9 +51,9 @@ int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, 
     const unsigned two[] = {d,          secs / 3600,        secs / 60 % 60,
                             secs % 60,  (unsigned)off / 60, (unsigned)off % 60};
     char text[32];
-    memcpy(text, wday[wd], 3);
+    memcpy(text, wday + 3 * wd, 3);
     memcpy(text + 3, ", 00 ", 5);
-    memcpy(text + 8, mon[m - 1], 3);
+    memcpy(text + 8, mon + 3 * (m - 1), 3);
     text[11] = ' ';
     memcpy(text + 12, year, 4);
     memcpy(text + 16, " 00:00:00 +0000", 16);
