@@ -366,6 +366,18 @@ int smtpc_engine_set_oauth_token(smtpc_engine *e, const char *user, const char *
     return set_secret(e, user, token, 1);
 }
 
+/* What a mask naming only mechanisms outside this build asks for. */
+#if SMTPC_HAVE_SASL_EXTRA
+#define MECHS_LEFT_OUT \
+    "CRAM-MD5 and SCRAM-SHA-256 are not in this build (built with -Dsasl_crypto=disabled)"
+#elif SMTPC_HAVE_SASL_CRYPTO
+#define MECHS_LEFT_OUT \
+    "LOGIN, XOAUTH2 and OAUTHBEARER are not in this build (built with -Dsasl_extra=false)"
+#else
+#define MECHS_LEFT_OUT \
+    "only PLAIN is in this build (built with -Dsasl_crypto=disabled and -Dsasl_extra=false)"
+#endif
+
 int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
 {
     if (!e)
@@ -376,9 +388,7 @@ int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
                                    (unsigned)mask);
     if (!(mask & smtpc_sasl_available()))
         return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_set_auth_mechanisms",
-                                   "none of these mechanisms is in this build (CRAM-MD5 "
-                                   "and SCRAM-SHA-256 need -Dsasl_crypto; LOGIN, XOAUTH2 "
-                                   "and OAUTHBEARER -Dsasl_extra)");
+                                   "%s", MECHS_LEFT_OUT);
     e->auth_allowed = mask;
     return SMTPC_OK;
 }
