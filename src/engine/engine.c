@@ -547,12 +547,16 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
     if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT && !e->quitting) {
         /* Whatever broke after the final dot, the server may have taken the
          * message: say so first, the cause second. */
+#if SMTPC_SHORT_MESSAGES
+        smtpc_error_set_code(&e->err, SMTPC_EUNKNOWN); /* no cause text to keep */
+#else
         char cause[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(cause, sizeof cause, smtpc_error_message(&e->err));
         smtpc_error_set(&e->err, SMTPC_EUNKNOWN,
                         "no valid reply after the end of data (%.160s): the server may or "
                         "may not have accepted the message",
                         cause);
+#endif
     }
     e->result = e->err.code;
     if (send_quit && !e->quitting) {
