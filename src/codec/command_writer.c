@@ -222,23 +222,11 @@ static int general_literal_ok(const uint8_t *s, size_t n)
 
 static int address_literal_ok(const uint8_t *s, size_t n)
 {
-    static const char tag6[] = "IPv6:";
-    const size_t tag6_len = sizeof tag6 - 1;
-    size_t i;
-
-    if (n >= tag6_len) {
-        for (i = 0; i < tag6_len; i++) {
-            uint8_t a = s[i], b = (uint8_t)tag6[i];
-            if (a >= 'A' && a <= 'Z')
-                a = (uint8_t)(a - 'A' + 'a');
-            if (b >= 'A' && b <= 'Z')
-                b = (uint8_t)(b - 'A' + 'a');
-            if (a != b)
-                break;
-        }
-        if (i == tag6_len)
-            return ipv6_ok(s + tag6_len, n - tag6_len);
-    }
+    /* The tag "IPv6:", its letters in either case (| 0x20 folds only A-Z
+     * onto a-z among the bytes that can equal these letters). */
+    if (n >= 5 && (s[0] | 0x20) == 'i' && (s[1] | 0x20) == 'p' && (s[2] | 0x20) == 'v' &&
+        s[3] == '6' && s[4] == ':')
+        return ipv6_ok(s + 5, n - 5);
     return ipv4_ok(s, n) || general_literal_ok(s, n);
 }
 
