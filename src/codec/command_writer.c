@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bytescan.h"
+#include "fmt.h"
 #include "smtpc/base.h"
 #include "smtpc/engine.h"
 #include "smtpc_config.h"
@@ -46,19 +47,6 @@ static void put_str(cmd_line *l, const char *s)
     put(l, s, strlen(s));
 }
 
-static void put_u64(cmd_line *l, uint64_t v)
-{
-    char digits[20];
-    size_t n = 0;
-
-    do {
-        digits[sizeof digits - 1 - n] = (char)('0' + v % 10);
-        v /= 10;
-        n++;
-    } while (v > 0);
-    put(l, digits + sizeof digits - n, n);
-}
-
 /* The CRLF is appended here, so the 512-octet limit covers it. After the
  * measuring pass: 1 to write it for real, 0 when written, or
  * SMTPC_ETOOLONG. */
@@ -71,6 +59,43 @@ static int emit(cmd_line *l, size_t *len)
         return 1;
     *len += l->len;
     return 0;
+}
+
+#if SMTPC_HAVE_DSN
+static void put_xtext(cmd_line *l, const char *s);
+#endif
+
+/* A line is a list of pieces, NULL ones left out; bit i of xtext marks a
+ * piece written as xtext (DSN values). One two-pass writer serves every
+ * command. out NULL: only measure against the 512-octet limit (0 when the
+ * line fits). */
+#define PIECES_MAX 12
+static int write_pieces(uint8_t *out, size_t cap, size_t *len, const char *const *pieces,
+                        size_t n, unsigned xtext)
+{
+    cmd_line l;
+#if !SMTPC_HAVE_DSN
+    (void)xtext;
+#endif
+    for (int pass = 0;; pass++) {
+        begin(&l, out, cap, len, pass);
+        for (size_t i = 0; i < n; i++) {
+            if (!pieces[i])
+                continue;
+#if SMTPC_HAVE_DSN
+            if (xtext >> i & 1) {
+                put_xtext(&l, pieces[i]);
+                continue;
+            }
+#endif
+            put_str(&l, pieces[i]);
+        }
+        int rc = emit(&l, len);
+        if (rc <= 0)
+            return rc;
+        if (!out)
+            return 0;
+    }
 }
 
 /* ---- Mailbox syntax (RFC 5321 section 4.1.2, RFC 6531 for UTF-8) ---- */
@@ -302,7 +327,6 @@ int smtpc_cmd_check_value(const char *s, size_t len)
 
 int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, const char *arg)
 {
-    cmd_line l;
     int rc;
 
     if (!out || !len || !verb || !verb[0])
@@ -312,18 +336,10 @@ int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, con
         rc = smtpc_cmd_check_value(arg, strlen(arg));
     if (rc < 0)
         return rc;
-    for (int pass = 0;; pass++) {
-        begin(&l, out, cap, len, pass);
-        put_str(&l, verb);
-        /* An empty argument is treated as none: a trailing space is never sent. */
-        if (arg && arg[0]) {
-            put(&l, " ", 1);
-            put_str(&l, arg);
-        }
-        rc = emit(&l, len);
-        if (rc <= 0)
-            return rc;
-    }
+    /* An empty argument is treated as none: a trailing space is never sent. */
+    int has_arg = arg && arg[0];
+    const char *pieces[] = {verb, has_arg ? " " : NULL, has_arg ? arg : NULL};
+    return write_pieces(out, cap, len, pieces, 3, 0);
 }
 
 int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
@@ -369,7 +385,6 @@ int smtpc_cmd_check_notify(int notify)
 int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
                        int flags, const char *envid)
 {
-    cmd_line l;
     int rc;
 
     if (!out || !len || !from)
@@ -386,37 +401,23 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
     if (envid || (flags & (SMTPC_CMD_RET_FULL | SMTPC_CMD_RET_HDRS | SMTPC_CMD_REQUIRETLS)))
         return SMTPC_ENOTSUP; /* -Ddsn=false */
 #endif
-    for (int pass = 0;; pass++) {
-        begin(&l, out, cap, len, pass);
-        put_str(&l, "MAIL FROM:<");
-        put_str(&l, from);
-        put(&l, ">", 1);
-        if (size >= 0) {
-            put_str(&l, " SIZE=");
-            put_u64(&l, (uint64_t)size);
-        }
-        if (flags & SMTPC_CMD_BODY_BINARYMIME)
-            put_str(&l, " BODY=BINARYMIME");
-        else if (flags & SMTPC_CMD_BODY_8BITMIME)
-            put_str(&l, " BODY=8BITMIME");
-        if (flags & SMTPC_CMD_SMTPUTF8)
-            put_str(&l, " SMTPUTF8");
+    char num[SMTPC_FMT_INT_MAX];
+    const char *pieces[PIECES_MAX] = {
+        "MAIL FROM:<", from, ">", size >= 0 ? " SIZE=" : NULL,
+        size >= 0 ? smtpc_fmt_u64(num, (uint64_t)size, 1) : NULL,
+        (flags & SMTPC_CMD_BODY_BINARYMIME) ? " BODY=BINARYMIME"
+        : (flags & SMTPC_CMD_BODY_8BITMIME) ? " BODY=8BITMIME"
+                                            : NULL,
+        (flags & SMTPC_CMD_SMTPUTF8) ? " SMTPUTF8" : NULL};
+    size_t n = 7;
 #if SMTPC_HAVE_DSN
-        if (flags & SMTPC_CMD_RET_FULL)
-            put_str(&l, " RET=FULL");
-        if (flags & SMTPC_CMD_RET_HDRS)
-            put_str(&l, " RET=HDRS");
-        if (envid) {
-            put_str(&l, " ENVID=");
-            put_xtext(&l, envid);
-        }
-        if (flags & SMTPC_CMD_REQUIRETLS)
-            put_str(&l, " REQUIRETLS");
+    pieces[n++] = (flags & SMTPC_CMD_RET_FULL) ? " RET=FULL" : NULL;
+    pieces[n++] = (flags & SMTPC_CMD_RET_HDRS) ? " RET=HDRS" : NULL;
+    pieces[n++] = envid ? " ENVID=" : NULL;
+    pieces[n++] = envid; /* xtext: bit 10 */
+    pieces[n++] = (flags & SMTPC_CMD_REQUIRETLS) ? " REQUIRETLS" : NULL;
 #endif
-        rc = emit(&l, len);
-        if (rc <= 0)
-            return rc;
-    }
+    return write_pieces(out, cap, len, pieces, n, 1u << 10);
 }
 
 int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
@@ -424,9 +425,17 @@ int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
     return smtpc_cmd_rcpt_ext(out, cap, len, to, 0, NULL);
 }
 
-#if SMTPC_HAVE_DSN
-static void put_notify(cmd_line *l, int notify)
+/* The RCPT line's pieces into p (PIECES_MAX); returns how many, and the
+ * xtext bits in *xtext. */
+static size_t rcpt_pieces(const char **p, const char *to, int notify, const char *orcpt,
+                          unsigned *xtext)
 {
+    size_t n = 0;
+    p[n++] = "RCPT TO:<";
+    p[n++] = to;
+    p[n++] = ">";
+    *xtext = 0;
+#if SMTPC_HAVE_DSN
     static const struct {
         int bit;
         const char *name;
@@ -437,36 +446,26 @@ static void put_notify(cmd_line *l, int notify)
     const char *sep = " NOTIFY=";
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (notify & names[i].bit) {
-            put_str(l, sep);
-            put_str(l, names[i].name);
+            p[n++] = sep;
+            p[n++] = names[i].name;
             sep = ",";
         }
     }
-}
-#endif /* SMTPC_HAVE_DSN */
-
-static void build_rcpt(cmd_line *l, const char *to, int notify, const char *orcpt)
-{
-    put_str(l, "RCPT TO:<");
-    put_str(l, to);
-    put(l, ">", 1);
-#if SMTPC_HAVE_DSN
-    if (notify)
-        put_notify(l, notify);
     if (orcpt) {
-        put_str(l, " ORCPT=rfc822;");
-        put_xtext(l, orcpt);
+        p[n++] = " ORCPT=rfc822;";
+        *xtext = 1u << n;
+        p[n++] = orcpt;
     }
 #else
     (void)notify;
     (void)orcpt;
 #endif
+    return n;
 }
 
 int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, int notify,
                        const char *orcpt)
 {
-    cmd_line l;
     int rc;
 
     if (!out || !len || !to)
@@ -483,19 +482,17 @@ int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, in
     if (notify || orcpt)
         return SMTPC_ENOTSUP; /* -Ddsn=false */
 #endif
-    for (int pass = 0;; pass++) {
-        begin(&l, out, cap, len, pass);
-        build_rcpt(&l, to, notify, orcpt);
-        rc = emit(&l, len);
-        if (rc <= 0)
-            return rc;
-    }
+    const char *pieces[PIECES_MAX];
+    unsigned xtext;
+    size_t n = rcpt_pieces(pieces, to, notify, orcpt, &xtext);
+    return write_pieces(out, cap, len, pieces, n, xtext);
 }
 
 int smtpc_cmd_rcpt_ext_fits(const char *to, int notify, const char *orcpt)
 {
-    cmd_line l = {NULL, SMTPC_COMMAND_MAX, 0, 0};
-    build_rcpt(&l, to, notify, orcpt);
-    put(&l, "\r\n", 2);
-    return l.overflow ? SMTPC_ETOOLONG : 0;
+    const char *pieces[PIECES_MAX];
+    unsigned xtext;
+    size_t n = rcpt_pieces(pieces, to, notify, orcpt, &xtext);
+    size_t none = 0;
+    return write_pieces(NULL, SMTPC_COMMAND_MAX, &none, pieces, n, xtext);
 }
