@@ -262,6 +262,11 @@ void smtpc_msg_dkim_free(smtpc_message *msg);
  * server's capabilities when they were given. */
 int smtpc_msg_effective_flags(const smtpc_message *msg);
 void smtpc_msg_dsn_free(smtpc_message *msg);
+#if !SMTPC_HAVE_DSN
+/* -Ddsn=false: smtpc_message_set_dsn and _set_rcpt_dsn store nothing
+ * (SMTPC_ENOTSUP), so there is nothing to free. */
+#define smtpc_msg_dsn_free(msg) ((void)(msg))
+#endif
 
 /* message_date.c: RFC 5322 date-time ("Tue, 01 Jul 2025 10:00:00 +0200"). */
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap);

@@ -191,6 +191,7 @@ int smtpc_message_rcpt_dsn(const smtpc_message *msg, const char *address, int *n
     return r != NULL;
 }
 
+#if SMTPC_HAVE_DSN
 void smtpc_msg_dsn_free(smtpc_message *msg)
 {
     for (smtpc_msg_dsn_rcpt *r = msg->dsn_rcpts, *next; r; r = next) {
@@ -203,3 +204,4 @@ void smtpc_msg_dsn_free(smtpc_message *msg)
     smtpc_strfree(&msg->alloc, msg->dsn_envid);
     msg->dsn_envid = NULL;
 }
+#endif
