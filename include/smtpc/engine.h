@@ -172,7 +172,8 @@ SMTPC_API int smtpc_engine_begin_session(smtpc_engine *e);
  * with SIZE= and checked against the server's limit. Errors found before
  * anything is sent (SMTPC_EADDRESS, SMTPC_EBADCHAR, SMTPC_ETOOLONG,
  * SMTPC_EUTF8, SMTPC_E8BIT, SMTPC_ESIZE) are returned here and leave the
- * session usable. */
+ * session usable; so is SMTPC_ENOTSUP for an address literal
+ * ("user@[192.0.2.1]") in a build without them (-Daddress_literals=false). */
 SMTPC_API int smtpc_engine_begin_mail(smtpc_engine *e, const char *from,
                                       const char *const *rcpts, size_t n_rcpts, int64_t size,
                                       int flags);

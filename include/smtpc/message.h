@@ -118,7 +118,9 @@ SMTPC_API void smtpc_message_free(smtpc_message *msg);
  * Common errors: SMTPC_EINVAL (NULL where not allowed), SMTPC_ENOMEM,
  * SMTPC_EBADCHAR (CR, LF or a control character), SMTPC_EHEADER (malformed
  * UTF-8 or a value over its limit), SMTPC_EADDRESS (address is not a valid
- * RFC 5321 mailbox; display names go separately, never "Name <a@b>"). */
+ * RFC 5321 mailbox; display names go separately, never "Name <a@b>"),
+ * SMTPC_ENOTSUP (an address literal, "user@[192.0.2.1]", in a build
+ * without them: -Daddress_literals=false). */
 
 /* SMTPC_MESSAGE_* flags; replaces the previous set. Default 0. */
 SMTPC_API int smtpc_message_set_flags(smtpc_message *msg, int flags);

@@ -109,13 +109,6 @@ static int is_alnum(uint8_t c)
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static int is_hex(uint8_t c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
-
-/* Non-ASCII bytes are already known to form valid UTF-8; RFC 6531 lets them
- * stand wherever atext, qtext or a domain letter may. */
 static int is_atext(uint8_t c)
 {
     return is_alnum(c) || c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
@@ -156,6 +149,14 @@ static size_t local_part_len(const uint8_t *s, size_t n)
     }
 }
 
+#if SMTPC_HAVE_ADDRESS_LITERALS
+static int is_hex(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+/* Non-ASCII bytes are already known to form valid UTF-8; RFC 6531 lets them
+ * stand wherever atext, qtext or a domain letter may. */
 static int ipv4_ok(const uint8_t *s, size_t n)
 {
     size_t i = 0;
@@ -255,6 +256,8 @@ static int address_literal_ok(const uint8_t *s, size_t n)
     return ipv4_ok(s, n) || general_literal_ok(s, n);
 }
 
+#endif /* SMTPC_HAVE_ADDRESS_LITERALS */
+
 static int let_dig(uint8_t c)
 {
     return is_alnum(c) || c >= 0x80;
@@ -266,8 +269,10 @@ static int domain_ok(const uint8_t *s, size_t n)
 
     if (n == 0 || n > DOMAIN_MAX)
         return 0;
+#if SMTPC_HAVE_ADDRESS_LITERALS
     if (s[0] == '[')
         return n >= 3 && s[n - 1] == ']' && address_literal_ok(s + 1, n - 2);
+#endif
     for (;;) {
         size_t start = i;
         while (i < n && (let_dig(s[i]) || s[i] == '-'))
@@ -307,6 +312,8 @@ int smtpc_address_check(const char *addr, int allow_null, int *is_utf8)
     local = local_part_len(s, n);
     if (local == 0 || local > LOCAL_PART_MAX || local >= n || s[local] != '@')
         return SMTPC_EADDRESS;
+    if (!SMTPC_HAVE_ADDRESS_LITERALS && s[local + 1] == '[')
+        return SMTPC_ENOTSUP; /* -Daddress_literals=false */
     if (!domain_ok(s + local + 1, n - local - 1))
         return SMTPC_EADDRESS;
     if (is_utf8)

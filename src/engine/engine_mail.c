@@ -22,6 +22,13 @@ void smtpc_engine_mail_release(smtpc_engine *e)
     e->prev.active = 0;
 }
 
+/* What an address check's code says, for the texts. */
+static const char *address_why(int rc)
+{
+    return rc == SMTPC_ENOTSUP ? "address literals are compiled out: -Daddress_literals=false"
+                               : smtpc_strerror(rc);
+}
+
 static int check_envelope(smtpc_engine *e, const char *from, const char *const *rcpts,
                           size_t n, int *utf8)
 {
@@ -29,7 +36,7 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
     int rc = smtpc_address_check(from, 1, &is_utf8);
     if (rc)
         return smtpc_error_set(&e->err, rc, "sender address \"%.100s\" is invalid (%s)", from,
-                               smtpc_strerror(rc));
+                               address_why(rc));
     *utf8 |= is_utf8;
     char num[SMTPC_FMT_INT_MAX];
     for (size_t i = 0; i < n; i++) {
@@ -42,7 +49,7 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
         rc = smtpc_address_check(rcpts[i], 0, &is_utf8);
         if (rc)
             return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)",
-                                   smtpc_fmt_size(num, i), rcpts[i], smtpc_strerror(rc));
+                                   smtpc_fmt_size(num, i), rcpts[i], address_why(rc));
         *utf8 |= is_utf8;
         rc = smtpc_cmd_rcpt_ext_fits(rcpts[i], 0, NULL);
         if (rc)

@@ -260,6 +260,11 @@ static int make_addr(smtpc_message *msg, const char *address, const char *displa
     int rc = smtpc_address_check(address, 0, &utf8);
     if (rc == SMTPC_EBADCHAR)
         return smtpc_msg_fail(msg, rc, "address contains a control character");
+    if (rc == SMTPC_ENOTSUP)
+        return smtpc_msg_fail(msg, rc,
+                              "address literals are compiled out (-Daddress_literals=false): "
+                              "%.200s",
+                              address);
     if (rc)
         return smtpc_msg_fail(msg, SMTPC_EADDRESS, "invalid address: %.200s", address);
     if (display_name && (rc = check_text(msg, "display name", SMTPC_HTEXT_PHRASE, display_name,

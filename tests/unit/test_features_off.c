@@ -1,11 +1,11 @@
 /* The firmware build's options (cross/cortex-m4.ini): -Dchunking=false
  * -Ddsn=false -Dmail_chaining=false -Dheader_encoding=false
- * -Dquoted_printable=false -Dsasl_extra=false. A server offering a dropped
- * extension is not asked to use it (the engine is fed its replies and the
- * commands it writes are checked), and every call that needs a dropped
- * feature gives SMTPC_ENOTSUP with a text that says so, never something
- * else done silently. Built only in that configuration (.ci/run's
- * "firmware options" stage). */
+ * -Dquoted_printable=false -Dsasl_extra=false -Daddress_literals=false. A
+ * server offering a dropped extension is not asked to use it (the engine is
+ * fed its replies and the commands it writes are checked), and every call
+ * that needs a dropped feature gives SMTPC_ENOTSUP with a text that says
+ * so, never something else done silently. Built only in that configuration
+ * (.ci/run's "firmware options" stage). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -249,6 +249,37 @@ static void test_body_base64_not_qp(void **state)
     smtpc_message_free(m);
 }
 
+/* An address literal is refused wherever an address is given; a domain,
+ * and the checks of every other form, are as before. */
+static void test_address_literals_refused(void **state)
+{
+    (void)state;
+    smtpc_engine *e = ready_engine(ehlo_all);
+    assert_refused(smtpc_engine_begin_mail(e, "s@[192.0.2.1]", one_rcpt, 1, -1, 0),
+                   smtpc_engine_error(e), "-Daddress_literals=false");
+    static const char *const literal_rcpt[] = {"r@x.test", "r@[IPv6:2001:db8::1]"};
+    assert_refused(smtpc_engine_begin_mail(e, "s@x.test", literal_rcpt, 2, -1, 0),
+                   smtpc_engine_error(e), "-Daddress_literals=false");
+    /* A malformed address is still malformed, not unsupported. */
+    static const char *const bad_rcpt[] = {"r@x..test"};
+    assert_int_equal(smtpc_engine_begin_mail(e, "s@x.test", bad_rcpt, 1, -1, 0),
+                     SMTPC_EADDRESS);
+    assert_string_equal(take(e), "");
+    assert_int_equal(smtpc_engine_begin_mail(e, "s@x.test", one_rcpt, 1, -1, 0), 0);
+    assert_string_equal(take(e), "MAIL FROM:<s@x.test>\r\nRCPT TO:<r@x.test>\r\nDATA\r\n");
+    smtpc_engine_free(e);
+
+    smtpc_message *m = NULL;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_refused(smtpc_message_set_from(m, "s@[192.0.2.1]", NULL), smtpc_message_error(m),
+                   "-Daddress_literals=false");
+    assert_refused(smtpc_message_add_to(m, "r@[IPv6:::1]", "R"), smtpc_message_error(m),
+                   "-Daddress_literals=false");
+    assert_int_equal(smtpc_message_add_to(m, "r@", NULL), SMTPC_EADDRESS);
+    assert_int_equal(smtpc_message_add_to(m, "r@x.test", "R"), 0);
+    smtpc_message_free(m);
+}
+
 static void test_client_batch_refused(void **state)
 {
     (void)state;
@@ -270,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_header_text_refused),
         cmocka_unit_test(test_body_base64_not_qp),
         cmocka_unit_test(test_client_batch_refused),
+        cmocka_unit_test(test_address_literals_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
