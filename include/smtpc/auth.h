@@ -34,7 +34,9 @@ extern "C" {
  * Returns 0, SMTPC_EINVAL, SMTPC_EBADCHAR (CR, LF or NUL), SMTPC_ENOMEM. */
 SMTPC_API int smtpc_engine_set_credentials(smtpc_engine *e, const char *user,
                                            const char *password);
-/* An OAuth 2.0 bearer token instead of a password (OAUTHBEARER or XOAUTH2). */
+/* An OAuth 2.0 bearer token instead of a password (OAUTHBEARER or XOAUTH2;
+ * SMTPC_ENOTSUP in a build without them, -Dsasl_extra=false, which has PLAIN
+ * and the hash mechanisms only: LOGIN is then never chosen either). */
 SMTPC_API int smtpc_engine_set_oauth_token(smtpc_engine *e, const char *user,
                                            const char *token);
 /* Restrict the mechanisms tried (SMTPC_AUTH_* mask; default all). Among those
@@ -42,7 +44,8 @@ SMTPC_API int smtpc_engine_set_oauth_token(smtpc_engine *e, const char *user,
  * LOGIN for a password; OAUTHBEARER, XOAUTH2 for a token. A build without
  * SASL crypto (-Dsasl_crypto=disabled) has no CRAM-MD5 or SCRAM-SHA-256:
  * they are never chosen, and a mask naming only them is refused with
- * SMTPC_ENOTSUP. */
+ * SMTPC_ENOTSUP; the same for LOGIN, XOAUTH2 and OAUTHBEARER in a build
+ * with -Dsasl_extra=false. */
 SMTPC_API int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask);
 /* Credentials are never sent over an unencrypted connection unless this is
  * called with allow = 1 (SMTPC_EAUTH_INSECURE otherwise, before anything

@@ -70,10 +70,14 @@ typedef struct smtpc_engine smtpc_engine;
 /* The body is binary MIME (RFC 3030): declared BODY=BINARYMIME, sent with
  * BDAT byte for byte (line ends left as they are). Needs CHUNKING and
  * BINARYMIME from the server and chunking not turned off
- * (smtpc_engine_set_chunking), else SMTPC_E8BIT before anything is sent. */
+ * (smtpc_engine_set_chunking), else SMTPC_E8BIT before anything is sent
+ * (SMTPC_ENOTSUP in a build without CHUNKING, -Dchunking=false). */
 #define SMTPC_MAIL_BINARYMIME 0x4
 
-/* Extended capabilities learnt from EHLO (smtpc_engine_capabilities). */
+/* Extended capabilities learnt from EHLO (smtpc_engine_capabilities). An
+ * extension compiled out of this build (-Dchunking=false: CHUNKING and
+ * BINARYMIME; -Ddsn=false: DSN and REQUIRETLS) is not read from EHLO: never
+ * reported, never used. */
 #define SMTPC_CAP_PIPELINING 0x001
 #define SMTPC_CAP_8BITMIME 0x002
 #define SMTPC_CAP_SMTPUTF8 0x004
@@ -136,7 +140,8 @@ SMTPC_API int smtpc_engine_set_output_size(smtpc_engine *e, size_t out_cap);
  * transfer: the send fails with SMTPC_EMESSAGE (SMTPC_MESSAGE_REJECTED),
  * RSET follows. use 0: always DATA (then SMTPC_MAIL_BINARYMIME is refused).
  * SMTPC_EINVAL for another value. Allowed at any time; applies from the
- * next smtpc_engine_begin_mail. */
+ * next smtpc_engine_begin_mail. In a build without CHUNKING
+ * (-Dchunking=false) every body goes with DATA: use 1 gives SMTPC_ENOTSUP. */
 SMTPC_API int smtpc_engine_set_chunking(smtpc_engine *e, int use);
 /* fn is called for every line. fn NULL: off. The first fn allocates the
  * engine's trace line buffer (1,152 bytes, kept until smtpc_engine_free):
@@ -167,13 +172,16 @@ SMTPC_API int smtpc_engine_begin_session(smtpc_engine *e);
  * with SIZE= and checked against the server's limit. Errors found before
  * anything is sent (SMTPC_EADDRESS, SMTPC_EBADCHAR, SMTPC_ETOOLONG,
  * SMTPC_EUTF8, SMTPC_E8BIT, SMTPC_ESIZE) are returned here and leave the
- * session usable. */
+ * session usable; so is SMTPC_ENOTSUP for an address literal
+ * ("user@[192.0.2.1]") in a build without them (-Daddress_literals=false). */
 SMTPC_API int smtpc_engine_begin_mail(smtpc_engine *e, const char *from,
                                       const char *const *rcpts, size_t n_rcpts, int64_t size,
                                       int flags);
 
 /* --- DSN (RFC 3461) and REQUIRETLS (RFC 8689) ------------------------------
- * More flags for smtpc_engine_begin_mail and smtpc_engine_begin_mail_dsn. */
+ * More flags for smtpc_engine_begin_mail and smtpc_engine_begin_mail_dsn.
+ * A build without them (-Ddsn=false) refuses SMTPC_MAIL_REQUIRETLS and any
+ * non-empty DSN request with SMTPC_ENOTSUP before anything is sent. */
 /* Send only over TLS whose certificate and host name were verified (the
  * driver said so: SMTPC_TLS_DONE_VERIFIED) to a server that offers
  * REQUIRETLS, with REQUIRETLS on MAIL FROM. Otherwise begin_mail fails with
@@ -285,7 +293,9 @@ SMTPC_API int smtpc_engine_mail_chainable(const smtpc_engine *e);
  * Returns 0; SMTPC_ESTATE when not chainable; or the errors begin_mail
  * finds before anything is sent (SMTPC_EADDRESS, SMTPC_ESIZE, ...), which
  * are recorded as a refused call (smtpc_engine_error) and leave the
- * previous transaction untouched. */
+ * previous transaction untouched. A build without chaining
+ * (-Dmail_chaining=false) refuses it with SMTPC_ENOTSUP, and
+ * smtpc_engine_mail_chainable is always 0. */
 SMTPC_API int smtpc_engine_begin_next_mail(smtpc_engine *e, const char *from,
                                            const char *const *rcpts, size_t n_rcpts,
                                            int64_t size, int flags, const smtpc_dsn *dsn);

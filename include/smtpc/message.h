@@ -118,7 +118,9 @@ SMTPC_API void smtpc_message_free(smtpc_message *msg);
  * Common errors: SMTPC_EINVAL (NULL where not allowed), SMTPC_ENOMEM,
  * SMTPC_EBADCHAR (CR, LF or a control character), SMTPC_EHEADER (malformed
  * UTF-8 or a value over its limit), SMTPC_EADDRESS (address is not a valid
- * RFC 5321 mailbox; display names go separately, never "Name <a@b>"). */
+ * RFC 5321 mailbox; display names go separately, never "Name <a@b>"),
+ * SMTPC_ENOTSUP (an address literal, "user@[192.0.2.1]", in a build
+ * without them: -Daddress_literals=false). */
 
 /* SMTPC_MESSAGE_* flags; replaces the previous set. Default 0. */
 SMTPC_API int smtpc_message_set_flags(smtpc_message *msg, int flags);
@@ -139,7 +141,12 @@ SMTPC_API int smtpc_message_add_bcc(smtpc_message *msg, const char *address,
                                     const char *display_name);
 SMTPC_API int smtpc_message_add_reply_to(smtpc_message *msg, const char *address,
                                          const char *display_name);
-/* Subject (at most 16384 octets); NULL removes it. */
+/* Subject (at most 16384 octets); NULL removes it. In a build without header
+ * encoding (-Dheader_encoding=false), text that would need RFC 2047
+ * encoded-words (non-ASCII, "=?", a word or whitespace run too long to fold)
+ * gives SMTPC_ENOTSUP here, as do such display names (the address setters),
+ * extra header values and filenames (non-ASCII or not short printable
+ * ASCII: RFC 2231). */
 SMTPC_API int smtpc_message_set_subject(smtpc_message *msg, const char *subject);
 /* Date header value, given verbatim (printable ASCII, e.g.
  * "Tue, 1 Jul 2025 10:00:00 +0200"); NULL: generated from the clock when the
@@ -296,7 +303,9 @@ SMTPC_API int smtpc_message_set_server_caps(smtpc_message *msg, int caps);
  * failure report includes: smtpc/engine.h). envid: NULL for none, or an
  * identifier echoed in the reports, copied: non-empty, no CR or LF
  * (SMTPC_EBADCHAR), at most 100 octets once xtext-encoded (SMTPC_ETOOLONG).
- * Replaces the previous ret and envid. */
+ * Replaces the previous ret and envid. A build without DSN (-Ddsn=false)
+ * refuses any request here and in smtpc_message_set_rcpt_dsn with
+ * SMTPC_ENOTSUP (0 and NULL, no request, are accepted). */
 SMTPC_API int smtpc_message_set_dsn(smtpc_message *msg, int ret, const char *envid);
 /* NOTIFY and ORCPT for the envelope recipient address (compared byte for
  * byte with the envelope's), or, address NULL, NOTIFY for every recipient

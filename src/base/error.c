@@ -148,18 +148,24 @@ void smtpc_error_clear(smtpc_error *err)
     err->message[0] = '\0';
 }
 
-int (smtpc_error_set)(smtpc_error *err, int code, const char *fmt, ...)
+int smtpc_error_set_code(smtpc_error *err, int code)
 {
     smtpc_error_clear(err);
     err->code = code;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    } else {
-        snprintf(err->message, sizeof err->message, "%s", smtpc_strerror(code));
-    }
+    smtpc_copy_text(err->message, sizeof err->message, smtpc_strerror(code));
+    return code;
+}
+
+int (smtpc_error_set)(smtpc_error *err, int code, const char *fmt, ...)
+{
+    if (!fmt)
+        return smtpc_error_set_code(err, code);
+    smtpc_error_clear(err);
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
     return code;
 }
 

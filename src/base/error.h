@@ -23,6 +23,9 @@ int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* smtpc_error_set with the code's description as the message (what every
+ * call becomes with -Dmessages=short: two arguments, not three). */
+int smtpc_error_set_code(smtpc_error *err, int code);
 /* Record code with the server's reply (reply_code 0: none; enhanced and
  * text may be NULL) and a message prefixed by what (e.g. "MAIL FROM
  * refused"). Returns code. The codec layer's smtpc_error_set_reply takes a
@@ -53,7 +56,7 @@ int smtpc_dropped_text(int none, ...);
 #endif
 #if SMTPC_SHORT_MESSAGES
 #define smtpc_error_set(err, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_error_set((err), (code), NULL))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_error_set_code((err), (code)))
 #define smtpc_error_set_server(err, code, reply_code, enhanced, text, what) \
     (SMTPC_DROP_TEXT(what), \
      smtpc_error_set_server((err), (code), (reply_code), (enhanced), (text), NULL))

@@ -1,5 +1,6 @@
 /* Port strings, checked before they reach getaddrinfo (see service_port.h). */
 #include "service_port.h"
+#include "error.h" /* smtpc_format_text: no texts with -Dmessages=short */
 #include "smtpc/base.h"
 
 #include <stdio.h>
@@ -22,7 +23,7 @@ int smtpc_port_check(const char *port, char *msg, size_t cap)
 {
     static const char want[] = "a number in 1..65535 or a service name such as \"smtp\"";
     if (!port || !port[0]) {
-        snprintf(msg, cap, "no port given (%s)", want);
+        smtpc_format_text(msg, cap, "no port given (%s)", want);
         return SMTPC_EINVAL;
     }
     size_t len = strlen(port);
@@ -36,9 +37,9 @@ int smtpc_port_check(const char *port, char *msg, size_t cap)
         if (i == len && value >= 1 && value <= 65535)
             return SMTPC_OK;
         if (i == len)
-            snprintf(msg, cap, "port \"%.40s\" out of range (%s)", port, want);
+            smtpc_format_text(msg, cap, "port \"%.40s\" out of range (%s)", port, want);
         else
-            snprintf(msg, cap, "port \"%.40s\" is not %s", port, want);
+            smtpc_format_text(msg, cap, "port \"%.40s\" is not %s", port, want);
         return SMTPC_EINVAL;
     }
     int ok = is_alpha(port[0]) && len <= SERVICE_NAME_MAX;
@@ -47,6 +48,6 @@ int smtpc_port_check(const char *port, char *msg, size_t cap)
              port[i] == '.';
     if (ok)
         return SMTPC_OK;
-    snprintf(msg, cap, "port \"%.40s\" is not %s", port, want);
+    smtpc_format_text(msg, cap, "port \"%.40s\" is not %s", port, want);
     return SMTPC_EINVAL;
 }

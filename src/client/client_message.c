@@ -37,7 +37,9 @@ int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg)
 {
     int caps = smtpc_engine_capabilities(c->engine);
     int flags = smtpc_message_flags(msg);
-    if (c->no_binarymime || c->no_chunking || (flags & SMTPC_MESSAGE_BINARYMIME) ||
+    /* -Dchunking=false: the engine never sees CHUNKING offered. */
+    if (!SMTPC_HAVE_CHUNKING || c->no_binarymime || c->no_chunking ||
+        (flags & SMTPC_MESSAGE_BINARYMIME) ||
         (caps & (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME)) !=
             (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME))
         return -1;
@@ -69,7 +71,8 @@ int smtpc_client_envelope_of(smtpc_client *c, smtpc_message *msg, const char ***
 int smtpc_client_make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const *rcpts,
                           size_t n, smtpc_client_dsn *dt)
 {
-    if (!smtpc_message_dsn(msg, &dt->dsn.ret, &dt->dsn.envid))
+    /* -Ddsn=false: no message holds a request (smtpc_message_set_dsn). */
+    if (!SMTPC_HAVE_DSN || !smtpc_message_dsn(msg, &dt->dsn.ret, &dt->dsn.envid))
         return 0;
     dt->notify = smtpc_alloc(&c->alloc, n * sizeof *dt->notify);
     dt->orcpt = smtpc_alloc(&c->alloc, n * sizeof *dt->orcpt);

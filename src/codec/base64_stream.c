@@ -15,20 +15,17 @@ static const char alphabet[64] = {
 size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out)
 {
     char *o = out;
-    for (; len >= 3; len -= 3, in += 3, o += 4) {
-        uint32_t v = (uint32_t)in[0] << 16 | (uint32_t)in[1] << 8 | in[2];
+    /* One loop for whole groups and the last, short one: its missing bytes
+     * count as zeros, and the characters past the data become padding. */
+    for (; len > 0; in += 3, o += 4) {
+        size_t n = len < 3 ? len : 3;
+        uint32_t v = (uint32_t)in[0] << 16 | (n > 1 ? (uint32_t)in[1] << 8 : 0) |
+                     (n > 2 ? in[2] : 0);
         o[0] = alphabet[v >> 18];
         o[1] = alphabet[(v >> 12) & 63];
-        o[2] = alphabet[(v >> 6) & 63];
-        o[3] = alphabet[v & 63];
-    }
-    if (len) {
-        uint32_t v = (uint32_t)in[0] << 16 | (len == 2 ? (uint32_t)in[1] << 8 : 0);
-        o[0] = alphabet[v >> 18];
-        o[1] = alphabet[(v >> 12) & 63];
-        o[2] = len == 2 ? alphabet[(v >> 6) & 63] : '=';
-        o[3] = '=';
-        o += 4;
+        o[2] = n > 1 ? alphabet[(v >> 6) & 63] : '=';
+        o[3] = n > 2 ? alphabet[v & 63] : '=';
+        len -= n;
     }
     return (size_t)(o - out);
 }

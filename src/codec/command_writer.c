@@ -4,8 +4,11 @@
 
 #include <string.h>
 
+#include "bytescan.h"
+#include "fmt.h"
 #include "smtpc/base.h"
 #include "smtpc/engine.h"
+#include "smtpc_config.h"
 #include "xtext.h"
 
 /* A command is built in two passes straight into the caller's buffer (no
@@ -44,19 +47,6 @@ static void put_str(cmd_line *l, const char *s)
     put(l, s, strlen(s));
 }
 
-static void put_u64(cmd_line *l, uint64_t v)
-{
-    char digits[20];
-    size_t n = 0;
-
-    do {
-        digits[sizeof digits - 1 - n] = (char)('0' + v % 10);
-        v /= 10;
-        n++;
-    } while (v > 0);
-    put(l, digits + sizeof digits - n, n);
-}
-
 /* The CRLF is appended here, so the 512-octet limit covers it. After the
  * measuring pass: 1 to write it for real, 0 when written, or
  * SMTPC_ETOOLONG. */
@@ -71,61 +61,54 @@ static int emit(cmd_line *l, size_t *len)
     return 0;
 }
 
+#if SMTPC_HAVE_DSN
+static void put_xtext(cmd_line *l, const char *s);
+#endif
+
+/* A line is a list of pieces, NULL ones left out; bit i of xtext marks a
+ * piece written as xtext (DSN values). One two-pass writer serves every
+ * command. out NULL: only measure against the 512-octet limit (0 when the
+ * line fits). */
+#define PIECES_MAX 12
+static int write_pieces(uint8_t *out, size_t cap, size_t *len, const char *const *pieces,
+                        size_t n, unsigned xtext)
+{
+    cmd_line l;
+#if !SMTPC_HAVE_DSN
+    (void)xtext;
+#endif
+    for (int pass = 0;; pass++) {
+        begin(&l, out, cap, len, pass);
+        for (size_t i = 0; i < n; i++) {
+            if (!pieces[i])
+                continue;
+#if SMTPC_HAVE_DSN
+            if (xtext >> i & 1) {
+                put_xtext(&l, pieces[i]);
+                continue;
+            }
+#endif
+            put_str(&l, pieces[i]);
+        }
+        int rc = emit(&l, len);
+        if (rc <= 0)
+            return rc;
+        if (!out)
+            return 0;
+    }
+}
+
 /* ---- Mailbox syntax (RFC 5321 section 4.1.2, RFC 6531 for UTF-8) ---- */
 
 #define LOCAL_PART_MAX 64
 #define DOMAIN_MAX 255
 #define LABEL_MAX 63
 
-/* Length of the well-formed UTF-8 sequence starting at s[0] (>= 0x80), or 0:
- * overlong forms, surrogates and code points past U+10FFFF are refused
- * (RFC 3629 section 4). */
-static size_t utf8_seq_len(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    uint8_t lo = 0x80, hi = 0xBF;
-    size_t need, i;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < need + 1)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i <= need; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    }
-    return need + 1;
-}
-
 static int is_alnum(uint8_t c)
 {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static int is_hex(uint8_t c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
-
-/* Non-ASCII bytes are already known to form valid UTF-8; RFC 6531 lets them
- * stand wherever atext, qtext or a domain letter may. */
 static int is_atext(uint8_t c)
 {
     return is_alnum(c) || c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
@@ -166,6 +149,14 @@ static size_t local_part_len(const uint8_t *s, size_t n)
     }
 }
 
+#if SMTPC_HAVE_ADDRESS_LITERALS
+static int is_hex(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+/* Non-ASCII bytes are already known to form valid UTF-8; RFC 6531 lets them
+ * stand wherever atext, qtext or a domain letter may. */
 static int ipv4_ok(const uint8_t *s, size_t n)
 {
     size_t i = 0;
@@ -257,25 +248,15 @@ static int general_literal_ok(const uint8_t *s, size_t n)
 
 static int address_literal_ok(const uint8_t *s, size_t n)
 {
-    static const char tag6[] = "IPv6:";
-    const size_t tag6_len = sizeof tag6 - 1;
-    size_t i;
-
-    if (n >= tag6_len) {
-        for (i = 0; i < tag6_len; i++) {
-            uint8_t a = s[i], b = (uint8_t)tag6[i];
-            if (a >= 'A' && a <= 'Z')
-                a = (uint8_t)(a - 'A' + 'a');
-            if (b >= 'A' && b <= 'Z')
-                b = (uint8_t)(b - 'A' + 'a');
-            if (a != b)
-                break;
-        }
-        if (i == tag6_len)
-            return ipv6_ok(s + tag6_len, n - tag6_len);
-    }
+    /* The tag "IPv6:", its letters in either case (| 0x20 folds only A-Z
+     * onto a-z among the bytes that can equal these letters). */
+    if (n >= 5 && (s[0] | 0x20) == 'i' && (s[1] | 0x20) == 'p' && (s[2] | 0x20) == 'v' &&
+        s[3] == '6' && s[4] == ':')
+        return ipv6_ok(s + 5, n - 5);
     return ipv4_ok(s, n) || general_literal_ok(s, n);
 }
+
+#endif /* SMTPC_HAVE_ADDRESS_LITERALS */
 
 static int let_dig(uint8_t c)
 {
@@ -288,8 +269,10 @@ static int domain_ok(const uint8_t *s, size_t n)
 
     if (n == 0 || n > DOMAIN_MAX)
         return 0;
+#if SMTPC_HAVE_ADDRESS_LITERALS
     if (s[0] == '[')
         return n >= 3 && s[n - 1] == ']' && address_literal_ok(s + 1, n - 2);
+#endif
     for (;;) {
         size_t start = i;
         while (i < n && (let_dig(s[i]) || s[i] == '-'))
@@ -322,20 +305,15 @@ int smtpc_address_check(const char *addr, int allow_null, int *is_utf8)
         if (s[i] < 0x20 || s[i] == 0x7F)
             return SMTPC_EBADCHAR;
     }
-    for (i = 0; i < n;) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = utf8_seq_len(s + i, n - i);
-        if (k == 0)
-            return SMTPC_EADDRESS;
-        utf8 = 1;
-        i += k;
-    }
+    /* Non-ASCII must be well-formed UTF-8 (RFC 6531, RFC 3629 section 4). */
+    if (smtpc_utf8_check(addr, n))
+        return SMTPC_EADDRESS;
+    utf8 = smtpc_has_8bit(addr, n);
     local = local_part_len(s, n);
     if (local == 0 || local > LOCAL_PART_MAX || local >= n || s[local] != '@')
         return SMTPC_EADDRESS;
+    if (!SMTPC_HAVE_ADDRESS_LITERALS && s[local + 1] == '[')
+        return SMTPC_ENOTSUP; /* -Daddress_literals=false */
     if (!domain_ok(s + local + 1, n - local - 1))
         return SMTPC_EADDRESS;
     if (is_utf8)
@@ -356,7 +334,6 @@ int smtpc_cmd_check_value(const char *s, size_t len)
 
 int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, const char *arg)
 {
-    cmd_line l;
     int rc;
 
     if (!out || !len || !verb || !verb[0])
@@ -366,18 +343,10 @@ int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, con
         rc = smtpc_cmd_check_value(arg, strlen(arg));
     if (rc < 0)
         return rc;
-    for (int pass = 0;; pass++) {
-        begin(&l, out, cap, len, pass);
-        put_str(&l, verb);
-        /* An empty argument is treated as none: a trailing space is never sent. */
-        if (arg && arg[0]) {
-            put(&l, " ", 1);
-            put_str(&l, arg);
-        }
-        rc = emit(&l, len);
-        if (rc <= 0)
-            return rc;
-    }
+    /* An empty argument is treated as none: a trailing space is never sent. */
+    int has_arg = arg && arg[0];
+    const char *pieces[] = {verb, has_arg ? " " : NULL, has_arg ? arg : NULL};
+    return write_pieces(out, cap, len, pieces, 3, 0);
 }
 
 int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
@@ -386,6 +355,7 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
     return smtpc_cmd_mail_ext(out, cap, len, from, size, flags, NULL);
 }
 
+#if SMTPC_HAVE_DSN
 static void put_xtext(cmd_line *l, const char *s)
 {
     size_t n = strlen(s), enc = smtpc_xtext_len(s, n);
@@ -417,11 +387,11 @@ int smtpc_cmd_check_notify(int notify)
         return 0;
     return (notify & ~any) ? SMTPC_EINVAL : 0;
 }
+#endif /* SMTPC_HAVE_DSN */
 
 int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
                        int flags, const char *envid)
 {
-    cmd_line l;
     int rc;
 
     if (!out || !len || !from)
@@ -429,39 +399,32 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
     rc = smtpc_address_check(from, 1, NULL);
     if (rc < 0)
         return rc;
+#if SMTPC_HAVE_DSN
     if (envid && (rc = smtpc_cmd_check_dsn_value(envid, SMTPC_ENVID_MAX)) < 0)
         return rc;
     if ((flags & SMTPC_CMD_RET_FULL) && (flags & SMTPC_CMD_RET_HDRS))
         return SMTPC_EINVAL;
-    for (int pass = 0;; pass++) {
-        begin(&l, out, cap, len, pass);
-        put_str(&l, "MAIL FROM:<");
-        put_str(&l, from);
-        put(&l, ">", 1);
-        if (size >= 0) {
-            put_str(&l, " SIZE=");
-            put_u64(&l, (uint64_t)size);
-        }
-        if (flags & SMTPC_CMD_BODY_BINARYMIME)
-            put_str(&l, " BODY=BINARYMIME");
-        else if (flags & SMTPC_CMD_BODY_8BITMIME)
-            put_str(&l, " BODY=8BITMIME");
-        if (flags & SMTPC_CMD_SMTPUTF8)
-            put_str(&l, " SMTPUTF8");
-        if (flags & SMTPC_CMD_RET_FULL)
-            put_str(&l, " RET=FULL");
-        if (flags & SMTPC_CMD_RET_HDRS)
-            put_str(&l, " RET=HDRS");
-        if (envid) {
-            put_str(&l, " ENVID=");
-            put_xtext(&l, envid);
-        }
-        if (flags & SMTPC_CMD_REQUIRETLS)
-            put_str(&l, " REQUIRETLS");
-        rc = emit(&l, len);
-        if (rc <= 0)
-            return rc;
-    }
+#else
+    if (envid || (flags & (SMTPC_CMD_RET_FULL | SMTPC_CMD_RET_HDRS | SMTPC_CMD_REQUIRETLS)))
+        return SMTPC_ENOTSUP; /* -Ddsn=false */
+#endif
+    char num[SMTPC_FMT_INT_MAX];
+    const char *pieces[PIECES_MAX] = {
+        "MAIL FROM:<", from, ">", size >= 0 ? " SIZE=" : NULL,
+        size >= 0 ? smtpc_fmt_u64(num, (uint64_t)size, 1) : NULL,
+        (flags & SMTPC_CMD_BODY_BINARYMIME) ? " BODY=BINARYMIME"
+        : (flags & SMTPC_CMD_BODY_8BITMIME) ? " BODY=8BITMIME"
+                                            : NULL,
+        (flags & SMTPC_CMD_SMTPUTF8) ? " SMTPUTF8" : NULL};
+    size_t n = 7;
+#if SMTPC_HAVE_DSN
+    pieces[n++] = (flags & SMTPC_CMD_RET_FULL) ? " RET=FULL" : NULL;
+    pieces[n++] = (flags & SMTPC_CMD_RET_HDRS) ? " RET=HDRS" : NULL;
+    pieces[n++] = envid ? " ENVID=" : NULL;
+    pieces[n++] = envid; /* xtext: bit 10 */
+    pieces[n++] = (flags & SMTPC_CMD_REQUIRETLS) ? " REQUIRETLS" : NULL;
+#endif
+    return write_pieces(out, cap, len, pieces, n, 1u << 10);
 }
 
 int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
@@ -469,8 +432,17 @@ int smtpc_cmd_rcpt(uint8_t *out, size_t cap, size_t *len, const char *to)
     return smtpc_cmd_rcpt_ext(out, cap, len, to, 0, NULL);
 }
 
-static void put_notify(cmd_line *l, int notify)
+/* The RCPT line's pieces into p (PIECES_MAX); returns how many, and the
+ * xtext bits in *xtext. */
+static size_t rcpt_pieces(const char **p, const char *to, int notify, const char *orcpt,
+                          unsigned *xtext)
 {
+    size_t n = 0;
+    p[n++] = "RCPT TO:<";
+    p[n++] = to;
+    p[n++] = ">";
+    *xtext = 0;
+#if SMTPC_HAVE_DSN
     static const struct {
         int bit;
         const char *name;
@@ -481,30 +453,26 @@ static void put_notify(cmd_line *l, int notify)
     const char *sep = " NOTIFY=";
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (notify & names[i].bit) {
-            put_str(l, sep);
-            put_str(l, names[i].name);
+            p[n++] = sep;
+            p[n++] = names[i].name;
             sep = ",";
         }
     }
-}
-
-static void build_rcpt(cmd_line *l, const char *to, int notify, const char *orcpt)
-{
-    put_str(l, "RCPT TO:<");
-    put_str(l, to);
-    put(l, ">", 1);
-    if (notify)
-        put_notify(l, notify);
     if (orcpt) {
-        put_str(l, " ORCPT=rfc822;");
-        put_xtext(l, orcpt);
+        p[n++] = " ORCPT=rfc822;";
+        *xtext = 1u << n;
+        p[n++] = orcpt;
     }
+#else
+    (void)notify;
+    (void)orcpt;
+#endif
+    return n;
 }
 
 int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, int notify,
                        const char *orcpt)
 {
-    cmd_line l;
     int rc;
 
     if (!out || !len || !to)
@@ -512,23 +480,26 @@ int smtpc_cmd_rcpt_ext(uint8_t *out, size_t cap, size_t *len, const char *to, in
     rc = smtpc_address_check(to, 0, NULL);
     if (rc < 0)
         return rc;
+#if SMTPC_HAVE_DSN
     if (smtpc_cmd_check_notify(notify))
         return SMTPC_EINVAL;
     if (orcpt && (rc = smtpc_cmd_check_dsn_value(orcpt, SMTPC_ORCPT_MAX)) < 0)
         return rc;
-    for (int pass = 0;; pass++) {
-        begin(&l, out, cap, len, pass);
-        build_rcpt(&l, to, notify, orcpt);
-        rc = emit(&l, len);
-        if (rc <= 0)
-            return rc;
-    }
+#else
+    if (notify || orcpt)
+        return SMTPC_ENOTSUP; /* -Ddsn=false */
+#endif
+    const char *pieces[PIECES_MAX];
+    unsigned xtext;
+    size_t n = rcpt_pieces(pieces, to, notify, orcpt, &xtext);
+    return write_pieces(out, cap, len, pieces, n, xtext);
 }
 
 int smtpc_cmd_rcpt_ext_fits(const char *to, int notify, const char *orcpt)
 {
-    cmd_line l = {NULL, SMTPC_COMMAND_MAX, 0, 0};
-    build_rcpt(&l, to, notify, orcpt);
-    put(&l, "\r\n", 2);
-    return l.overflow ? SMTPC_ETOOLONG : 0;
+    const char *pieces[PIECES_MAX];
+    unsigned xtext;
+    size_t n = rcpt_pieces(pieces, to, notify, orcpt, &xtext);
+    size_t none = 0;
+    return write_pieces(NULL, SMTPC_COMMAND_MAX, &none, pieces, n, xtext);
 }

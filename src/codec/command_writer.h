@@ -23,7 +23,8 @@ int smtpc_cmd_check_value(const char *s, size_t len);
  * allow_null (the null reverse-path). UTF-8 (RFC 6531) is allowed; *is_utf8
  * (may be NULL) is set to 1 when the address has a non-ASCII byte, and the
  * UTF-8 must be well formed. Returns 0, SMTPC_EBADCHAR (CR/LF/NUL, other
- * control characters) or SMTPC_EADDRESS. */
+ * control characters) or SMTPC_EADDRESS; SMTPC_ENOTSUP for an address
+ * literal in a build without them (-Daddress_literals=false). */
 int smtpc_address_check(const char *addr, int allow_null, int *is_utf8);
 
 /* Append "VERB[ ARG]\r\n" to out at *len (capacity cap). arg may be NULL.

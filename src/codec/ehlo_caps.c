@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "smtpc/engine.h"
+#include "smtpc_config.h"
 
 typedef struct name_bit {
     const char *name;
@@ -21,20 +22,28 @@ static const name_bit keywords[] = {
     {"STARTTLS", SMTPC_CAP_STARTTLS},
     {"SIZE", SMTPC_CAP_SIZE},
     {"AUTH", SMTPC_CAP_AUTH},
+    {"ENHANCEDSTATUSCODES", SMTPC_CAP_ENHANCEDSTATUSCODES},
+/* An extension compiled out is not read: the server is never asked to use
+ * it, and smtpc_engine_capabilities does not report it. */
+#if SMTPC_HAVE_CHUNKING
     {"CHUNKING", SMTPC_CAP_CHUNKING},
     {"BINARYMIME", SMTPC_CAP_BINARYMIME},
+#endif
+#if SMTPC_HAVE_DSN
     {"DSN", SMTPC_CAP_DSN},
-    {"ENHANCEDSTATUSCODES", SMTPC_CAP_ENHANCEDSTATUSCODES},
     {"REQUIRETLS", SMTPC_CAP_REQUIRETLS},
+#endif
 };
 
 static const name_bit mechanisms[] = {
     {"PLAIN", SMTPC_MECH_PLAIN},
-    {"LOGIN", SMTPC_MECH_LOGIN},
     {"CRAM-MD5", SMTPC_MECH_CRAM_MD5},
+    {"SCRAM-SHA-256", SMTPC_MECH_SCRAM_SHA_256},
+#if SMTPC_HAVE_SASL_EXTRA
+    {"LOGIN", SMTPC_MECH_LOGIN},
     {"XOAUTH2", SMTPC_MECH_XOAUTH2},
     {"OAUTHBEARER", SMTPC_MECH_OAUTHBEARER},
-    {"SCRAM-SHA-256", SMTPC_MECH_SCRAM_SHA_256},
+#endif
 };
 
 void smtpc_ehlo_caps_init(smtpc_ehlo_caps *caps)

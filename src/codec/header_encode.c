@@ -6,6 +6,7 @@
 
 #include "base64_stream.h"
 #include "smtpc/base.h"
+#include "smtpc_config.h"
 
 /* "=?UTF-8?B?" + "?=" */
 #define EW_OVERHEAD 12
@@ -110,55 +111,6 @@ static int run_fits(size_t run, size_t word)
     return run < 2 || run + word <= SMTPC_HEADER_FOLD;
 }
 
-int smtpc_has_8bit(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((uint8_t)s[i] >= 0x80)
-            return 1;
-    return 0;
-}
-
-int smtpc_utf8_check(const char *str, size_t len)
-{
-    const uint8_t *s = (const uint8_t *)str;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2;
-            cp = c & 0x1f;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3;
-            cp = c & 0x0f;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
-            return -1;
-        }
-        if (len - i < n)
-            return -1;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return -1;
-        i += n;
-    }
-    return 0;
-}
-
 int smtpc_header_value_check(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -169,6 +121,7 @@ int smtpc_header_value_check(const char *s, size_t len)
     return smtpc_utf8_check(s, len) == 0 ? 0 : SMTPC_EHEADER;
 }
 
+#if SMTPC_HAVE_HEADER_ENCODING
 /* Bytes in the UTF-8 sequence starting at s[i] (input already validated;
  * clamped so that malformed input still makes progress). */
 static size_t char_len(const uint8_t *s, size_t i, size_t len)
@@ -178,11 +131,16 @@ static size_t char_len(const uint8_t *s, size_t i, size_t len)
     return n > len - i ? len - i : n;
 }
 
+static const char hexdig[] = "0123456789ABCDEF";
+
+#endif
+
 static int is_alnum(uint8_t c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+#if SMTPC_HAVE_HEADER_ENCODING
 /* RFC 2047 section 5: in a phrase only letters, digits and !*+-/ may stand
  * for themselves; elsewhere any printable ASCII but '=', '?' and '_'. */
 static int q_literal(uint8_t c, int phrase)
@@ -198,8 +156,6 @@ static size_t q_cost(uint8_t c, int phrase)
 {
     return (c == ' ' || q_literal(c, phrase)) ? 1 : 3;
 }
-
-static const char hexdig[] = "0123456789ABCDEF";
 
 /* Build one encoded-word of at most max_len characters from text[pos..),
  * whole UTF-8 sequences only. Returns the new position. */
@@ -297,30 +253,46 @@ void smtpc_hfold_encoded(smtpc_hfold *f, const char *text, size_t len, int phras
     }
 }
 
-void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
+#endif
+
+/* text[*a, *b) is text without its surrounding whitespace; 1 when it goes
+ * as encoded-words. */
+static int unstructured_encodes(const char *text, size_t len, int utf8, size_t *a, size_t *b)
 {
-    size_t a = 0, b = len;
-    while (a < b && is_wsp(text[a]))
-        a++;
-    while (b > a && is_wsp(text[b - 1]))
-        b--;
-    int encode = (!f->utf8 && smtpc_has_8bit(text + a, b - a)) ||
-                 has_ew_marker(text + a, b - a);
-    for (size_t i = a, run = 0; i < b && !encode;) {
+    *a = 0;
+    *b = len;
+    while (*a < *b && is_wsp(text[*a]))
+        (*a)++;
+    while (*b > *a && is_wsp(text[*b - 1]))
+        (*b)--;
+    int encode = (!utf8 && smtpc_has_8bit(text + *a, *b - *a)) ||
+                 has_ew_marker(text + *a, *b - *a);
+    for (size_t i = *a, run = 0; i < *b && !encode;) {
         size_t w = i;
-        while (i < b && !is_wsp(text[i]))
+        while (i < *b && !is_wsp(text[i]))
             i++;
         if (i - w > SMTPC_HEADER_TOKEN_MAX || !run_fits(run, i - w))
             encode = 1;
         size_t ws = i;
-        while (i < b && is_wsp(text[i]))
+        while (i < *b && is_wsp(text[i]))
             i++;
         run = i - ws;
     }
+    return encode;
+}
+
+void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
+{
+    size_t a, b;
+    int encode = unstructured_encodes(text, len, f->utf8, &a, &b);
+#if SMTPC_HAVE_HEADER_ENCODING
     if (encode) {
         smtpc_hfold_encoded(f, text + a, b - a, 0, "", "");
         return;
     }
+#else
+    (void)encode; /* such text was refused when it was set */
+#endif
     size_t i = a;
     int first = 1;
     while (i < b) {
@@ -443,6 +415,7 @@ static int is_atom_phrase(const char *s, size_t len, int utf8)
     return 1;
 }
 
+#if SMTPC_HAVE_HEADER_ENCODING
 /* An ASCII word that can stand as an atom next to encoded-words. */
 static int plain_word(const char *w, size_t n)
 {
@@ -491,19 +464,18 @@ static void phrase_mixed(smtpc_hfold *f, const char *name, size_t len)
     }
 }
 
-void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
+#endif
+
+/* How a display name is written. */
+enum { PHRASE_ATOMS, PHRASE_QUOTED, PHRASE_ENCODED, PHRASE_MIXED };
+
+static int phrase_form(const char *name, size_t len, int utf8)
 {
-    if (len == 0)
-        return;
-    if (has_ew_marker(name, len)) {
-        smtpc_hfold_encoded(f, name, len, 1, "", "");
-        return;
-    }
-    if (!f->utf8 && smtpc_has_8bit(name, len)) {
-        phrase_mixed(f, name, len);
-        return;
-    }
-    if (is_atom_phrase(name, len, f->utf8)) {
+    if (has_ew_marker(name, len))
+        return PHRASE_ENCODED;
+    if (!utf8 && smtpc_has_8bit(name, len))
+        return PHRASE_MIXED;
+    if (is_atom_phrase(name, len, utf8)) {
         size_t i = 0;
         int ok = 1;
         for (size_t w = 0; w <= len; w++)
@@ -512,24 +484,52 @@ void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
                     ok = 0;
                 i = w + 1;
             }
-        if (ok) {
-            i = 0;
-            while (i < len) {
-                size_t w = i;
-                while (i < len && name[i] != ' ')
-                    i++;
-                smtpc_hfold_token(f, " ", 1, name + w, i - w);
-                i++;
-            }
-            return;
-        }
+        if (ok)
+            return PHRASE_ATOMS;
     }
     size_t q = quoted_len(name, len);
-    if (q > SMTPC_HEADER_TOKEN_MAX || !quoted_folds(name, len)) {
+    if (q > SMTPC_HEADER_TOKEN_MAX || !quoted_folds(name, len))
+        return PHRASE_ENCODED;
+    return PHRASE_QUOTED;
+}
+
+void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
+{
+    if (len == 0)
+        return;
+    switch (phrase_form(name, len, f->utf8)) {
+    case PHRASE_ATOMS:
+        for (size_t i = 0; i < len; i++) {
+            size_t w = i;
+            while (i < len && name[i] != ' ')
+                i++;
+            smtpc_hfold_token(f, " ", 1, name + w, i - w);
+        }
+        return;
+#if SMTPC_HAVE_HEADER_ENCODING
+    case PHRASE_ENCODED:
         smtpc_hfold_encoded(f, name, len, 1, "", "");
         return;
+    case PHRASE_MIXED:
+        phrase_mixed(f, name, len);
+        return;
+#endif
+    default: /* without header encoding, text needing it was refused when set */
+        quoted_folded(f, name, len);
+        return;
     }
-    quoted_folded(f, name, len);
+}
+
+int smtpc_header_needs_encoding(int kind, const char *s, size_t len)
+{
+    size_t a, b;
+    if (smtpc_has_8bit(s, len))
+        return 1;
+    if (kind == SMTPC_HTEXT_UNSTRUCTURED)
+        return unstructured_encodes(s, len, 0, &a, &b);
+    if (kind == SMTPC_HTEXT_PHRASE)
+        return len && phrase_form(s, len, 0) >= PHRASE_ENCODED;
+    return !smtpc_param_is_simple("filename", s);
 }
 
 void smtpc_hfold_mailbox(smtpc_hfold *f, const char *addr, const char *name)
@@ -581,19 +581,24 @@ int smtpc_param_is_simple_utf8(const char *name, const char *value)
            1 + strlen(name) + 1 + quoted_len(value, vlen) <= SMTPC_HEADER_FOLD;
 }
 
+#if SMTPC_HAVE_HEADER_ENCODING
 /* RFC 2231 attribute-char: printable ASCII except space, '*', '\'', '%' and
  * the tspecials. */
 static int attr_char(uint8_t c)
 {
     return c > 0x20 && c < 0x7f && !strchr("*'%()<>@,;:\\\"/[]?=", c);
 }
+#endif
 
 void smtpc_hfold_param_2231(smtpc_hfold *f, const char *name, const char *value)
 {
-    if (smtpc_param_is_simple(name, value)) {
+    /* Without header encoding, a value that is not simple was refused when
+     * it was set. */
+    if (!SMTPC_HAVE_HEADER_ENCODING || smtpc_param_is_simple(name, value)) {
         smtpc_hfold_param_quoted(f, name, value);
         return;
     }
+#if SMTPC_HAVE_HEADER_ENCODING
     const uint8_t *v = (const uint8_t *)value;
     size_t vlen = strlen(value), nlen = strlen(name);
     size_t enc = 0;
@@ -636,17 +641,20 @@ void smtpc_hfold_param_2231(smtpc_hfold *f, const char *name, const char *value)
         if (single)
             break;
     }
+#endif
 }
 
 void smtpc_hfold_param_2047(smtpc_hfold *f, const char *name, const char *value)
 {
-    size_t vlen = strlen(value);
-    if (smtpc_param_is_simple(name, value)) {
+    if (!SMTPC_HAVE_HEADER_ENCODING || smtpc_param_is_simple(name, value)) {
         smtpc_hfold_param_quoted(f, name, value);
         return;
     }
+#if SMTPC_HAVE_HEADER_ENCODING
+    size_t vlen = strlen(value);
     char prefix[48];
     snprintf(prefix, sizeof prefix, "%s=\"", name);
     smtpc_hfold_token(f, "", 0, ";", 1);
     smtpc_hfold_encoded(f, value, vlen, 1, prefix, "\"");
+#endif
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytescan.h" /* smtpc_utf8_check, smtpc_has_8bit */
+
 /* Fold where possible to keep lines within this many characters... */
 #define SMTPC_HEADER_FOLD 78
 /* ...and never beyond RFC 5322's hard limit (CRLF excluded). */
@@ -81,13 +83,17 @@ int smtpc_param_is_simple(const char *name, const char *value);
  * fits one line and cannot be mistaken for an encoded word. */
 int smtpc_param_is_simple_utf8(const char *name, const char *value);
 
-/* 0 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code
- * points past U+10FFFF), else -1. */
-int smtpc_utf8_check(const char *s, size_t len);
 /* A header value, display name or filename: 0, SMTPC_EBADCHAR (CR, LF, NUL,
  * other controls but TAB, DEL) or SMTPC_EHEADER (malformed UTF-8). */
 int smtpc_header_value_check(const char *s, size_t len);
-/* 1 when s[0..len) has a byte >= 0x80. */
-int smtpc_has_8bit(const char *s, size_t len);
+/* Kinds of header text for smtpc_header_needs_encoding. */
+#define SMTPC_HTEXT_UNSTRUCTURED 0 /* Subject, extra header values */
+#define SMTPC_HTEXT_PHRASE 1       /* display names */
+#define SMTPC_HTEXT_PARAM 2        /* filenames (name=, filename=) */
+/* 1 when text of this kind has non-ASCII bytes or would, as ASCII, still go
+ * (in part) as RFC 2047 encoded-words or RFC 2231 sections ("=?", a word or
+ * whitespace run too long to fold, a long filename): what a build without
+ * header encoding (-Dheader_encoding=false) cannot write. */
+int smtpc_header_needs_encoding(int kind, const char *s, size_t len);
 
 #endif

@@ -14,13 +14,13 @@
 
 typedef struct smtpc_reply {
     int code;                        /* 200..599 */
+    int lines;                       /* number of lines in the reply */
+    size_t text_len;
     char enhanced[SMTPC_ENHANCED_MAX]; /* RFC 3463 code of the first line, "" if none */
     /* The text of every line (after "NNN-"/"NNN "; an enhanced status code at
      * the start of a line removed), lines joined with '\n', NUL-terminated,
      * truncated to SMTPC_REPLY_TEXT_MAX - 1 bytes. */
     char text[SMTPC_REPLY_TEXT_MAX];
-    size_t text_len;
-    int lines;                       /* number of lines in the reply */
 } smtpc_reply;
 
 typedef struct smtpc_reply_parser {

@@ -124,26 +124,32 @@ static int between_sessions(const smtpc_engine *e)
     return configurable(e) && (!e->caps.flags || e->closed);
 }
 
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_refuse_code(const smtpc_engine *e, int code)
+{
+    /* Every engine comes from smtpc_engine_new (never a const object): a
+     * query taking a const pointer may still record why it failed. */
+    smtpc_engine *m = (smtpc_engine *)e;
+    smtpc_error_set_code(&m->refusal, code);
+    m->refused = 1;
+    return code;
+}
+#else
 int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const char *fmt, ...)
 {
     /* Every engine comes from smtpc_engine_new (never a const object): a
      * query taking a const pointer may still record why it failed. */
     smtpc_engine *m = (smtpc_engine *)e;
-#if SMTPC_SHORT_MESSAGES
-    (void)fn;
-    (void)fmt;
-    smtpc_error_set(&m->refusal, code, NULL);
-#else
     char why[SMTPC_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     smtpc_error_set(&m->refusal, code, "%s: %s", fn, why);
-#endif
     m->refused = 1;
     return code;
 }
+#endif
 
 /* Why no new operation may start (a session or an operation in progress). */
 static int refuse_busy(smtpc_engine *e, const char *fn)
@@ -331,6 +337,10 @@ static int set_secret(smtpc_engine *e, const char *user, const char *secret, int
         return smtpc_engine_refuse(e, SMTPC_EBADCHAR, fn, "user holds CR, LF or NUL");
     if (user && smtpc_cmd_check_value(secret, strlen(secret)))
         return smtpc_engine_refuse(e, SMTPC_EBADCHAR, fn, "%s holds CR, LF or NUL", what);
+    if (user && is_token && !SMTPC_HAVE_SASL_EXTRA)
+        return smtpc_engine_refuse(e, SMTPC_ENOTSUP, fn,
+                                   "XOAUTH2 and OAUTHBEARER are compiled out "
+                                   "(-Dsasl_extra=false)");
     release_secrets(e);
     if (!user)
         return SMTPC_OK;
@@ -356,6 +366,18 @@ int smtpc_engine_set_oauth_token(smtpc_engine *e, const char *user, const char *
     return set_secret(e, user, token, 1);
 }
 
+/* What a mask naming only mechanisms outside this build asks for. */
+#if SMTPC_HAVE_SASL_EXTRA
+#define MECHS_LEFT_OUT \
+    "CRAM-MD5 and SCRAM-SHA-256 are not in this build (built with -Dsasl_crypto=disabled)"
+#elif SMTPC_HAVE_SASL_CRYPTO
+#define MECHS_LEFT_OUT \
+    "LOGIN, XOAUTH2 and OAUTHBEARER are not in this build (built with -Dsasl_extra=false)"
+#else
+#define MECHS_LEFT_OUT \
+    "only PLAIN is in this build (built with -Dsasl_crypto=disabled and -Dsasl_extra=false)"
+#endif
+
 int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
 {
     if (!e)
@@ -366,8 +388,7 @@ int smtpc_engine_set_auth_mechanisms(smtpc_engine *e, int mask)
                                    (unsigned)mask);
     if (!(mask & smtpc_sasl_available()))
         return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_set_auth_mechanisms",
-                                   "CRAM-MD5 and SCRAM-SHA-256 are not in this build "
-                                   "(built with -Dsasl_crypto=disabled)");
+                                   "%s", MECHS_LEFT_OUT);
     e->auth_allowed = mask;
     return SMTPC_OK;
 }
@@ -526,12 +547,16 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
     if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT && !e->quitting) {
         /* Whatever broke after the final dot, the server may have taken the
          * message: say so first, the cause second. */
+#if SMTPC_SHORT_MESSAGES
+        smtpc_error_set_code(&e->err, SMTPC_EUNKNOWN); /* no cause text to keep */
+#else
         char cause[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(cause, sizeof cause, smtpc_error_message(&e->err));
         smtpc_error_set(&e->err, SMTPC_EUNKNOWN,
                         "no valid reply after the end of data (%.160s): the server may or "
                         "may not have accepted the message",
                         cause);
+#endif
     }
     e->result = e->err.code;
     if (send_quit && !e->quitting) {

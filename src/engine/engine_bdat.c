@@ -29,9 +29,59 @@ int smtpc_engine_set_chunking(smtpc_engine *e, int use)
     if (use != 0 && use != 1)
         return smtpc_engine_refuse(e, SMTPC_EINVAL, "smtpc_engine_set_chunking",
                                    "use %d is neither 0 nor 1", use);
+    if (!SMTPC_HAVE_CHUNKING && use)
+        return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_set_chunking",
+                                   "CHUNKING is compiled out (-Dchunking=false)");
     e->prefer_data = !use;
     return SMTPC_OK;
 }
+
+#if !SMTPC_HAVE_CHUNKING
+/* Every body goes with DATA (CHUNKING and BINARYMIME are not even read
+ * from EHLO: ehlo_caps.c); a binary body cannot go at all. */
+int smtpc_engine_bdat_choose(smtpc_engine *e, int flags)
+{
+    if (flags & SMTPC_MAIL_BINARYMIME)
+        return smtpc_error_set(&e->err, SMTPC_ENOTSUP,
+                               "a binary MIME body needs CHUNKING, which is compiled out "
+                               "(-Dchunking=false): encode it as 7-bit or 8-bit MIME");
+    return SMTPC_OK;
+}
+
+void smtpc_engine_bdat_begin_txn(smtpc_engine *e)
+{
+    e->bdat = 0;
+}
+
+/* Never reached: SMTPC_BDAT(e) is 0 wherever these are called. */
+int smtpc_engine_bdat_start(smtpc_engine *e)
+{
+    return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_body_write",
+                               "CHUNKING is compiled out (-Dchunking=false)");
+}
+
+int smtpc_engine_bdat_write(smtpc_engine *e, const uint8_t *data, size_t len, size_t *consumed)
+{
+    (void)data;
+    (void)len;
+    (void)consumed;
+    return smtpc_engine_bdat_start(e);
+}
+
+int smtpc_engine_bdat_end(smtpc_engine *e)
+{
+    return smtpc_engine_bdat_start(e);
+}
+
+void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
+                                const smtpc_reply *reply)
+{
+    (void)e;
+    (void)kind;
+    (void)index;
+    (void)reply;
+}
+#else
 
 int smtpc_engine_bdat_choose(smtpc_engine *e, int flags)
 {
@@ -75,7 +125,7 @@ int smtpc_engine_bdat_start(smtpc_engine *e)
     return SMTPC_OK;
 }
 
-int smtpc_engine_bdat_filling(const smtpc_engine *e)
+int (smtpc_engine_bdat_filling)(const smtpc_engine *e)
 {
     if (!e->in_body || !e->bdat || e->bdat_flush || e->closed)
         return 0;
@@ -231,3 +281,4 @@ void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
         return;
     }
 }
+#endif /* SMTPC_HAVE_CHUNKING */

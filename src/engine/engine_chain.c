@@ -8,6 +8,8 @@
 
 int smtpc_engine_mail_chainable(const smtpc_engine *e)
 {
+    if (!SMTPC_HAVE_MAIL_CHAINING) /* -Dmail_chaining=false */
+        return 0;
     if (!e || e->closed || e->quitting || e->op != SMTPC_OP_MAIL || !e->body_ended ||
         e->prev.active || !(e->caps.flags & SMTPC_CAP_PIPELINING) || e->pend_count != 1 ||
         (e->pending[e->pend_head].kind != SMTPC_PK_END_OF_DATA &&
@@ -18,6 +20,7 @@ int smtpc_engine_mail_chainable(const smtpc_engine *e)
     return e->out_cap - used >= SMTPC_COMMAND_MAX + 8;
 }
 
+#if SMTPC_HAVE_MAIL_CHAINING
 /* The current transaction becomes the one before: its recipients' results
  * are final, only the reply to its end of data is awaited. */
 void smtpc_engine_chain_past(smtpc_engine *e)
@@ -84,8 +87,11 @@ void smtpc_engine_on_prev_reply(smtpc_engine *e, const smtpc_reply *reply)
     smtpc_engine_check_421(e, reply, "service closing");
 }
 
+#endif /* SMTPC_HAVE_MAIL_CHAINING */
+
 void smtpc_engine_mail_ended(smtpc_engine *e)
 {
+#if SMTPC_HAVE_MAIL_CHAINING
     if (e->prev.active && e->prev.status == SMTPC_MESSAGE_NOT_SENT) {
         /* The session ended before the reply to its end of data. */
         e->prev.status = SMTPC_MESSAGE_UNKNOWN;
@@ -95,6 +101,7 @@ void smtpc_engine_mail_ended(smtpc_engine *e)
                         e->err.code ? smtpc_error_message(&e->err) : "session ended");
     }
     report_prev(e);
+#endif
     if (!e->txn_open)
         return;
     e->txn_open = 0;

@@ -19,6 +19,23 @@ static int requested(const smtpc_dsn *dsn, size_t n)
     return 0;
 }
 
+#if !SMTPC_HAVE_DSN
+/* -Ddsn=false: no request can be honoured, so any is refused before MAIL
+ * (DSN and REQUIRETLS are not even read from EHLO: ehlo_caps.c). */
+int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
+                               const char *const *rcpts, size_t n_rcpts)
+{
+    (void)rcpts;
+    e->dsn = NULL;
+    if (flags & SMTPC_MAIL_REQUIRETLS)
+        return smtpc_error_set(&e->err, SMTPC_ENOTSUP,
+                               "REQUIRETLS is compiled out (-Ddsn=false); nothing was sent");
+    if (requested(dsn, n_rcpts))
+        return smtpc_error_set(&e->err, SMTPC_ENOTSUP,
+                               "DSN requests are compiled out (-Ddsn=false); nothing was sent");
+    return 0;
+}
+#else
 static int value_error(smtpc_engine *e, int rc, const char *what)
 {
     const char *why = rc == SMTPC_EINVAL     ? "is empty"
@@ -114,15 +131,17 @@ int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
     return 0;
 }
 
-int smtpc_engine_rcpt_notify(const smtpc_engine *e, size_t i)
+int (smtpc_engine_rcpt_notify)(const smtpc_engine *e, size_t i)
 {
     return e->dsn && e->dsn->notify ? e->dsn->notify[i] : 0;
 }
 
-const char *smtpc_engine_rcpt_orcpt(const smtpc_engine *e, size_t i)
+const char *(smtpc_engine_rcpt_orcpt)(const smtpc_engine *e, size_t i)
 {
     return e->dsn && e->dsn->orcpt ? e->dsn->orcpt[i] : NULL;
 }
+
+#endif /* SMTPC_HAVE_DSN */
 
 int smtpc_engine_tls_verified(const smtpc_engine *e)
 {

@@ -80,22 +80,51 @@ typedef struct smtpc_prev_txn {
 } smtpc_prev_txn;
 
 struct smtpc_engine {
-    smtpc_allocator alloc;
-    char *ehlo_name;
+    /* The fields used most come first: Thumb's short loads and stores reach
+     * only the first 124 bytes of a structure (2 bytes an access instead of
+     * 4 on Cortex-M). Records, buffers and tables follow. */
 
     /* Output window: out[out_sent, out_len) waits to be sent. */
     uint8_t *out;
     size_t out_cap, out_len, out_sent;
+    size_t pend_head, pend_count;
+    int op;
+    int closed;         /* want is SMTPC_WANT_CLOSE */
+    int quitting;       /* QUIT queued after a fatal reply: keep the first error */
+    int result;
+    int refused;        /* see refusal below */
+    int encrypted;
+    int tls_wanted;     /* SMTPC_WANT_TLS until the driver reports */
+    int security;
 
+    /* Mail transaction. */
+    int message_status;
+    int txn_error;         /* first failure of the transaction */
+    int in_body;
+    int body_ended;
+    int mail_refused;
+    int data_state;        /* 0 not answered, 1 accepted (354), -1 refused */
+    int mail_flags;        /* SMTPC_CMD_* */
+    size_t accepted;
+    size_t next_rcpt;      /* next recipient to queue */
+    smtpc_rcpt_result *results;
+    size_t results_n;
+    /* DSN request of the transaction (NULL: none, or dropped) and whether
+     * the TLS session was verified (REQUIRETLS): engine_dsn.c. */
+    const smtpc_dsn *dsn;
+    size_t chunk_fill; /* CHUNKING: bytes of the chunk being filled at
+                        * out + out_len (header room included); 0: none open */
+    smtpc_ehlo_caps caps;
+
+    smtpc_allocator alloc;
+    char *ehlo_name;
     uint8_t *line;
     size_t line_cap;   /* line_max: the longest reply line accepted */
     size_t line_alloc; /* size of line: room for the largest SASL challenge too */
-    smtpc_reply_parser parser;
     size_t reply_lines; /* lines of the reply being read */
     size_t reply_bytes; /* its bytes so far, line ends included */
     size_t reply_max_lines, reply_max_bytes;
 
-    int security;
     int timeouts[SMTPC_TIMEOUT_COUNT];
     smtpc_trace_fn trace;
     void *trace_user;
@@ -119,21 +148,39 @@ struct smtpc_engine {
     int auth_mech; /* SMTPC_MECH_* in use or used */
     int auth_done;
     int auth_cancel_error; /* error to report once the cancelled exchange ends */
-    /* The start of every secret line sent (base64 credentials), so that a
-     * server echoing one is redacted too (engine_redact.c). Zeroed on reset. */
-    smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
     size_t secrets_n;
 
     /* Session. */
-    int op;
-    int tls_wanted;     /* SMTPC_WANT_TLS until the driver reports */
-    int encrypted;
-    int closed;         /* want is SMTPC_WANT_CLOSE */
-    int quitting;       /* QUIT queued after a fatal reply: keep the first error */
     int ready;          /* greeting, EHLO and STARTTLS policy done: mail may go */
-    int result;
     uint32_t replies;   /* complete replies taken (smtpc_engine_reply_count) */
-    smtpc_ehlo_caps caps;
+    int tls_verified;
+
+    /* The envelope of the transaction. */
+    const char *from;
+    const char *const *rcpts;
+    size_t n_rcpts;
+    int64_t size;
+    int data_sent;
+    smtpc_dot_stuffer stuffer;
+
+    /* Verdicts (smtpc_engine_set_mail_done): every transaction begun is
+     * reported once, in order. */
+    smtpc_mail_done_fn mail_done;
+    void *mail_done_user;
+    uint32_t mail_seq; /* of the last transaction begun */
+    int txn_open;      /* the current transaction is not reported yet */
+    /* Always cleared: what the mail-done callback gets for an accepted
+     * message (a record is too large for a stack frame); allocated with
+     * the callback, so engines without one do not carry it. */
+    smtpc_error *none;
+
+    /* CHUNKING (engine_bdat.c). */
+    int prefer_data;  /* smtpc_engine_set_chunking(e, 0) */
+    int bdat_next;    /* 1 BDAT, 2 BDAT with BINARYMIME: chosen for the next transaction */
+    int bdat;         /* this transaction sends its body with BDAT */
+    int bdat_raw;     /* ... byte for byte (BINARYMIME) */
+    int bdat_flush;   /* a full chunk waits to be sent before more body */
+
     smtpc_error err;
     /* A call refused before it did anything (bad argument, wrong state) is
      * recorded here, not in err: err carries the session's and the
@@ -142,58 +189,15 @@ struct smtpc_engine {
      * this record while refused is set; the calls that can touch err clear
      * it. */
     smtpc_error refusal;
-    /* Always cleared: what the mail-done callback gets for an accepted
-     * message (a record is too large for a stack frame); allocated with
-     * the callback, so engines without one do not carry it. */
-    smtpc_error *none;
-    int refused;
 
+    smtpc_reply_parser parser;
     smtpc_pending pending[SMTPC_PENDING_MAX];
-    size_t pend_head, pend_count;
-
-    /* Mail transaction. */
-    const char *from;
-    const char *const *rcpts;
-    size_t n_rcpts;
-    int64_t size;
-    int mail_flags;        /* SMTPC_CMD_* */
-    size_t next_rcpt;      /* next recipient to queue */
-    int data_sent;
-    int mail_refused;
-    size_t accepted;
-    int data_state;        /* 0 not answered, 1 accepted (354), -1 refused */
-    int in_body;
-    int body_ended;
-    int message_status;
-    int txn_error;         /* first failure of the transaction */
-    smtpc_rcpt_result *results;
-    size_t results_n;
-    smtpc_dot_stuffer stuffer;
-    /* DSN request of the transaction (NULL: none, or dropped) and whether
-     * the TLS session was verified (REQUIRETLS): engine_dsn.c. */
-    const smtpc_dsn *dsn;
-    int tls_verified;
-
-
-    /* Verdicts (smtpc_engine_set_mail_done): every transaction begun is
-     * reported once, in order. */
-    smtpc_mail_done_fn mail_done;
-    void *mail_done_user;
-    uint32_t mail_seq; /* of the last transaction begun */
-    int txn_open;      /* the current transaction is not reported yet */
+    /* The start of every secret line sent (base64 credentials), so that a
+     * server echoing one is redacted too (engine_redact.c). Zeroed on reset. */
+    smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
     smtpc_prev_txn prev;
 
-    /* CHUNKING (engine_bdat.c). */
-    int prefer_data;  /* smtpc_engine_set_chunking(e, 0) */
-    int bdat_next;    /* 1 BDAT, 2 BDAT with BINARYMIME: chosen for the next transaction */
-    int bdat;         /* this transaction sends its body with BDAT */
-    int bdat_raw;     /* ... byte for byte (BINARYMIME) */
-    int bdat_flush;   /* a full chunk waits to be sent before more body */
-    size_t chunk_fill; /* bytes of the chunk being filled at out + out_len
-                        * (header room included); 0: none open */
-
-    /* Last: over 3 KB, it would push the fields after it out of reach of
-     * Thumb's short load/store offsets (more code on Cortex-M). */
+    /* Last: over 3 KB. */
     smtpc_sasl sasl;
 };
 
@@ -226,8 +230,9 @@ int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const
 #endif
     ;
 #if SMTPC_SHORT_MESSAGES
+int smtpc_engine_refuse_code(const smtpc_engine *e, int code);
 #define smtpc_engine_refuse(e, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse((e), (code), NULL, NULL))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse_code((e), (code)))
 #endif
 /* End the current operation with result (0 or an error already recorded). */
 void smtpc_engine_finish(smtpc_engine *e, int result);
@@ -260,10 +265,22 @@ void smtpc_engine_session_after_tls(smtpc_engine *e);
 int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
                                const char *const *rcpts, size_t n_rcpts);
 /* NOTIFY and ORCPT of recipient i in the transaction (0 / NULL: none). */
-int smtpc_engine_rcpt_notify(const smtpc_engine *e, size_t i);
-const char *smtpc_engine_rcpt_orcpt(const smtpc_engine *e, size_t i);
+int (smtpc_engine_rcpt_notify)(const smtpc_engine *e, size_t i);
+const char *(smtpc_engine_rcpt_orcpt)(const smtpc_engine *e, size_t i);
+#if !SMTPC_HAVE_DSN
+#define smtpc_engine_rcpt_notify(e, i) ((void)(e), (void)(i), 0)
+#define smtpc_engine_rcpt_orcpt(e, i) ((void)(e), (void)(i), (const char *)NULL)
+#endif
 
 /* engine_bdat.c */
+/* -Dchunking=false: no transaction uses BDAT, and the code behind these
+ * tests drops out of the image. */
+#if SMTPC_HAVE_CHUNKING
+#define SMTPC_BDAT(e) ((e)->bdat)
+#else
+#define SMTPC_BDAT(e) ((void)(e), 0)
+#define smtpc_engine_bdat_filling(e) ((void)(e), 0)
+#endif
 /* Check BINARYMIME against the server and settings; choose BDAT or DATA
  * for the transaction being begun. Errors recorded in err. */
 int smtpc_engine_bdat_choose(smtpc_engine *e, int flags);
@@ -276,7 +293,7 @@ void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
                                 const smtpc_reply *reply);
 /* 1 when body bytes are taken now, with output and replies still pending
  * (PIPELINING lets MAIL, RCPT and the chunk go in one write). */
-int smtpc_engine_bdat_filling(const smtpc_engine *e);
+int (smtpc_engine_bdat_filling)(const smtpc_engine *e);
 
 /* engine_chain.c */
 /* The session or the operation ended: report what is still unreported (a
@@ -286,6 +303,11 @@ void smtpc_engine_mail_ended(smtpc_engine *e);
 void smtpc_engine_chain_past(smtpc_engine *e);
 /* The reply to the end of data of the transaction chained past. */
 void smtpc_engine_on_prev_reply(smtpc_engine *e, const smtpc_reply *reply);
+#if !SMTPC_HAVE_MAIL_CHAINING
+/* Nothing is ever chained past: these are never reached. */
+#define smtpc_engine_chain_past(e) ((void)(e))
+#define smtpc_engine_on_prev_reply(e, reply) ((void)(e), (void)(reply))
+#endif
 
 /* engine_mail.c */
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,

@@ -22,6 +22,13 @@ void smtpc_engine_mail_release(smtpc_engine *e)
     e->prev.active = 0;
 }
 
+/* What an address check's code says, for the texts. */
+static const char *address_why(int rc)
+{
+    return rc == SMTPC_ENOTSUP ? "address literals are compiled out: -Daddress_literals=false"
+                               : smtpc_strerror(rc);
+}
+
 static int check_envelope(smtpc_engine *e, const char *from, const char *const *rcpts,
                           size_t n, int *utf8)
 {
@@ -29,22 +36,25 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
     int rc = smtpc_address_check(from, 1, &is_utf8);
     if (rc)
         return smtpc_error_set(&e->err, rc, "sender address \"%.100s\" is invalid (%s)", from,
-                               smtpc_strerror(rc));
+                               address_why(rc));
     *utf8 |= is_utf8;
     char num[SMTPC_FMT_INT_MAX];
     for (size_t i = 0; i < n; i++) {
-        smtpc_fmt_size(num, i);
+        /* The number is formatted only for a text that is kept (not with
+         * -Dmessages=short). */
         if (!rcpts[i])
-            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %s is NULL", num);
+            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %s is NULL",
+                                   smtpc_fmt_size(num, i));
         is_utf8 = 0;
         rc = smtpc_address_check(rcpts[i], 0, &is_utf8);
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)", num,
-                                   rcpts[i], smtpc_strerror(rc));
+            return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)",
+                                   smtpc_fmt_size(num, i), rcpts[i], address_why(rc));
         *utf8 |= is_utf8;
         rc = smtpc_cmd_rcpt_ext_fits(rcpts[i], 0, NULL);
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %s: %s", num, smtpc_strerror(rc));
+            return smtpc_error_set(&e->err, rc, "recipient %s: %s", smtpc_fmt_size(num, i),
+                                   smtpc_strerror(rc));
     }
     return 0;
 }
@@ -116,7 +126,7 @@ static int fill_group(smtpc_engine *e)
             return rc;
     }
     if (!e->data_sent && e->out_cap - e->out_len >= 8)
-        return e->bdat ? smtpc_engine_bdat_start(e) : queue_data(e);
+        return SMTPC_BDAT(e) ? smtpc_engine_bdat_start(e) : queue_data(e);
     return 0;
 }
 
@@ -238,6 +248,7 @@ int smtpc_engine_begin_mail_dsn(smtpc_engine *e, const char *from, const char *c
                       dsn);
 }
 
+#if SMTPC_HAVE_MAIL_CHAINING
 /* Exchange two records a piece at a time (no whole record on the stack). */
 static void swap_records(smtpc_error *a, smtpc_error *b)
 {
@@ -250,12 +261,24 @@ static void swap_records(smtpc_error *a, smtpc_error *b)
         memcpy(q + off, t, n);
     }
 }
+#endif
 
 int smtpc_engine_begin_next_mail(smtpc_engine *e, const char *from, const char *const *rcpts,
                                  size_t n_rcpts, int64_t size, int flags, const smtpc_dsn *dsn)
 {
     if (!e)
         return SMTPC_EINVAL;
+#if !SMTPC_HAVE_MAIL_CHAINING
+    (void)from;
+    (void)rcpts;
+    (void)n_rcpts;
+    (void)size;
+    (void)flags;
+    (void)dsn;
+    e->refused = 0;
+    return smtpc_engine_refuse(e, SMTPC_ENOTSUP, "smtpc_engine_begin_next_mail",
+                               "chaining is compiled out (-Dmail_chaining=false)");
+#else
     /* The message before is still in flight: a check that fails here must
      * leave its error record as it was and say why as a refusal. The
      * record is kept in the refusal's place meanwhile (start_mail clears
@@ -269,6 +292,7 @@ int smtpc_engine_begin_next_mail(smtpc_engine *e, const char *from, const char *
         e->refused = 1;
     }
     return rc;
+#endif
 }
 
 static void store_result(smtpc_engine *e, size_t i, const smtpc_reply *reply)
@@ -327,7 +351,7 @@ static void advance(smtpc_engine *e)
             all_refused(e);
             return;
         }
-        rc = e->bdat ? smtpc_engine_bdat_start(e) : queue_data(e);
+        rc = SMTPC_BDAT(e) ? smtpc_engine_bdat_start(e) : queue_data(e);
     } else if (e->accepted == 0) {
         all_refused(e);
         return;
@@ -356,7 +380,7 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
         store_result(e, index, reply);
     if (smtpc_engine_check_421(e, reply, "service closing"))
         return;
-    if (e->bdat && e->data_sent) {
+    if (SMTPC_BDAT(e) && e->data_sent) {
         smtpc_engine_on_bdat_reply(e, kind, index, reply);
         return;
     }
@@ -420,9 +444,9 @@ int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, si
     }
     if (!e->in_body)
         return e->closed && e->err.code ? e->err.code
-               : e->bdat && e->txn_error ? e->txn_error /* the transfer was stopped */
+               : SMTPC_BDAT(e) && e->txn_error ? e->txn_error /* the transfer was stopped */
                                          : not_in_body(e, fn);
-    if (e->bdat)
+    if (SMTPC_BDAT(e))
         return smtpc_engine_bdat_write(e, data, len, consumed);
     smtpc_engine_compact_output(e);
     size_t room = e->out_cap - e->out_len;
@@ -453,9 +477,9 @@ int smtpc_engine_body_end(smtpc_engine *e)
     e->refused = 0;
     if (!e->in_body)
         return e->closed && e->err.code ? e->err.code
-               : e->bdat && e->txn_error ? e->txn_error
+               : SMTPC_BDAT(e) && e->txn_error ? e->txn_error
                                          : not_in_body(e, fn);
-    if (e->bdat)
+    if (SMTPC_BDAT(e))
         return smtpc_engine_bdat_end(e);
     smtpc_engine_compact_output(e);
     size_t n = smtpc_dot_stuffer_finish(&e->stuffer, e->out + e->out_len, e->out_cap - e->out_len);

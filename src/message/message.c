@@ -16,20 +16,22 @@
 #include <sys/stat.h>
 #endif
 
+#if SMTPC_SHORT_MESSAGES
+int smtpc_msg_fail_code(smtpc_message *msg, int code)
+{
+    return smtpc_error_set_code(&msg->error, code);
+}
+#else
 int (smtpc_msg_fail)(smtpc_message *msg, int code, const char *fmt, ...)
 {
-#if SMTPC_SHORT_MESSAGES
-    (void)fmt;
-    return smtpc_error_set(&msg->error, code, NULL);
-#else
     char text[SMTPC_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     return smtpc_error_set(&msg->error, code, "%s", text);
-#endif
 }
+#endif
 
 int smtpc_msg_result(smtpc_message *msg, int rc)
 {
@@ -213,7 +215,8 @@ int smtpc_message_flags(const smtpc_message *msg)
 }
 
 /* Text that goes into a header: no controls, well-formed UTF-8, bounded. */
-static int check_text(smtpc_message *msg, const char *what, const char *s, size_t max)
+static int check_text(smtpc_message *msg, const char *what, int kind, const char *s,
+                      size_t max)
 {
     size_t len = strlen(s);
     if (len > max) {
@@ -226,6 +229,11 @@ static int check_text(smtpc_message *msg, const char *what, const char *s, size_
         return smtpc_msg_fail(msg, rc, "%s contains CR, LF or a control character", what);
     if (rc)
         return smtpc_msg_fail(msg, rc, "%s is not valid UTF-8", what);
+    if (!SMTPC_HAVE_HEADER_ENCODING && smtpc_header_needs_encoding(kind, s, len))
+        return smtpc_msg_fail(msg, SMTPC_ENOTSUP,
+                              "%s needs RFC 2047/2231 encoding (non-ASCII, \"=?\" or too long "
+                              "to fold), which is compiled out (-Dheader_encoding=false)",
+                              what);
     return 0;
 }
 
@@ -252,9 +260,14 @@ static int make_addr(smtpc_message *msg, const char *address, const char *displa
     int rc = smtpc_address_check(address, 0, &utf8);
     if (rc == SMTPC_EBADCHAR)
         return smtpc_msg_fail(msg, rc, "address contains a control character");
+    if (rc == SMTPC_ENOTSUP)
+        return smtpc_msg_fail(msg, rc,
+                              "address literals are compiled out (-Daddress_literals=false): "
+                              "%.200s",
+                              address);
     if (rc)
         return smtpc_msg_fail(msg, SMTPC_EADDRESS, "invalid address: %.200s", address);
-    if (display_name && (rc = check_text(msg, "display name", display_name,
+    if (display_name && (rc = check_text(msg, "display name", SMTPC_HTEXT_PHRASE, display_name,
                                          SMTPC_MSG_NAME_MAX)))
         return rc;
     smtpc_msg_addr *a = smtpc_alloc(&msg->alloc, sizeof *a);
@@ -326,7 +339,8 @@ int smtpc_message_set_subject(smtpc_message *msg, const char *subject)
     if (!msg)
         return SMTPC_EINVAL;
     int rc;
-    if (subject && (rc = check_text(msg, "subject", subject, SMTPC_MSG_TEXT_MAX)))
+    if (subject && (rc = check_text(msg, "subject", SMTPC_HTEXT_UNSTRUCTURED, subject,
+                                    SMTPC_MSG_TEXT_MAX)))
         return rc;
     return set_string(msg, &msg->subject, subject);
 }
@@ -410,7 +424,8 @@ int smtpc_message_add_header(smtpc_message *msg, const char *name, const char *v
         return smtpc_msg_fail(msg, SMTPC_EHEADER, "header name must be 1..76 characters");
     if (reserved_name(name))
         return smtpc_msg_fail(msg, SMTPC_EHEADER, "%s is set by its own function", name);
-    int rc = check_text(msg, "header value", value, SMTPC_MSG_TEXT_MAX);
+    int rc =
+        check_text(msg, "header value", SMTPC_HTEXT_UNSTRUCTURED, value, SMTPC_MSG_TEXT_MAX);
     if (rc)
         return rc;
     smtpc_msg_header *h = smtpc_alloc(&msg->alloc, sizeof *h);
@@ -533,7 +548,8 @@ static int part_meta(smtpc_message *msg, smtpc_msg_part *p, const char *filename
                      const char *content_type, const char *content_id)
 {
     int rc;
-    if (filename && (rc = check_text(msg, "filename", filename, SMTPC_MSG_FILENAME_MAX)))
+    if (filename && (rc = check_text(msg, "filename", SMTPC_HTEXT_PARAM, filename,
+                                     SMTPC_MSG_FILENAME_MAX)))
         return rc;
     if (content_type && !smtpc_mime_type_valid(content_type))
         return smtpc_msg_fail(msg, strpbrk(content_type, "\r\n") ? SMTPC_EBADCHAR

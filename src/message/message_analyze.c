@@ -113,6 +113,7 @@ void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p)
         p->ends_crlf = st.ends_break;
         return;
     }
+#if SMTPC_HAVE_QUOTED_PRINTABLE /* else base64, chosen above */
     uint64_t qp = smtpc_qp_encoded_size(src->data, src->len, escape_from);
     /* Quoted-printable stays readable: keep it unless clearly bigger. */
     if (qp <= (uint64_t)p->enc_size + (uint64_t)p->enc_size / 4 + 64) {
@@ -120,4 +121,5 @@ void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p)
         p->enc_size = (int64_t)qp;
         p->ends_crlf = st.ends_break;
     }
+#endif
 }

@@ -9,7 +9,9 @@ void smtpc_msg_body_begin(smtpc_message *msg, smtpc_msg_part *p)
     msg->cur = p;
     msg->raw_len = 0;
     msg->raw_pos = 0;
+#if SMTPC_HAVE_QUOTED_PRINTABLE
     smtpc_qp_init(&msg->qp, (msg->flags & SMTPC_MESSAGE_ESCAPE_FROM) != 0);
+#endif
 }
 
 /* 7bit and 8bit text: the bytes, with every line break made CRLF. */
@@ -94,6 +96,7 @@ int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t 
         *got = copy_crlf(src, out, cap);
         *done = src->pos == src->len;
         return 0;
+#if SMTPC_HAVE_QUOTED_PRINTABLE /* else never chosen: message_analyze.c */
     case SMTPC_ENC_QP: {
         size_t used;
         *got = smtpc_qp_encode(&msg->qp, src->data + src->pos, src->len - (size_t)src->pos, 1,
@@ -102,6 +105,7 @@ int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t 
         *done = src->pos == src->len;
         return 0;
     }
+#endif
     case SMTPC_ENC_BINARY: {
         int rc = smtpc_msg_source_read(msg, src, out, cap, got);
         *done = rc == 0 && *got == 0;

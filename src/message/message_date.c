@@ -8,47 +8,52 @@
 
 /* Days since 1970-01-01 to a proleptic Gregorian date, via 400-year eras
  * that start on March 1st so that the leap day ends each cycle. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+/* Years 1..9999 only (checked by the caller): every day count and year
+ * fits 32 bits, so no 64-bit division (a library call on Cortex-M). */
+static void civil_from_days(int32_t z, int32_t *y, unsigned *m, unsigned *d)
 {
-    z += 719468; /* days from 0000-03-01 to 1970-01-01 */
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    z += 719468; /* days from 0000-03-01 to 1970-01-01: now >= 0 */
+    int32_t era = z / 146097;
     unsigned doe = (unsigned)(z - era * 146097);                        /* [0, 146096] */
     unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
     unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* [0, 365] */
     unsigned mp = (5 * doy + 2) / 153;                                   /* March = 0 */
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+    *y = (int32_t)yoe + era * 400 + (*m <= 2);
 }
 
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap)
 {
-    static const char *const wday[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    /* Three letters each, packed: no table of pointers. */
+    static const char wday[] = "ThuFriSatSunMonTueWed";
+    static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     if (utc_offset_minutes <= -24 * 60 || utc_offset_minutes >= 24 * 60 ||
         unix_time < -62135596800LL || unix_time > 253402300799LL) /* years 1..9999 */
         return -1;
     int64_t t = unix_time + (int64_t)utc_offset_minutes * 60;
-    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-    int64_t secs = t - days * 86400;
-    int64_t y;
+    /* Counted from 0001-01-01 (unix_time checked above, the offset under a
+     * day): never negative, so plain division floors. */
+    uint64_t since1 = (uint64_t)(t + 62135596800LL + 86400);
+    int32_t days = (int32_t)(since1 / 86400) - 719163; /* days 0001-01-01..1970-01-01, plus 1 */
+    unsigned secs = (unsigned)(since1 % 86400);
+    int32_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    int64_t wd = days % 7;
-    if (wd < 0)
-        wd += 7;
+    /* 1970-01-01 was a Thursday (wday[0]); 719166 is a multiple of 7 that
+     * keeps the dividend non-negative. */
+    unsigned wd = (unsigned)(days + 719166) % 7;
     int off = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
     /* "Sun, 15 Jun 2025 10:00:17 +0200": every field has a fixed width
      * (the year is 1..9999), written digit by digit, no printf. */
     char year[SMTPC_FMT_INT_MAX];
     smtpc_fmt_i64(year, y, 4);
-    const unsigned two[] = {d, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
-                            (unsigned)(secs % 60), (unsigned)off / 60, (unsigned)off % 60};
+    const unsigned two[] = {d,          secs / 3600,        secs / 60 % 60,
+                            secs % 60,  (unsigned)off / 60, (unsigned)off % 60};
     char text[32];
-    memcpy(text, wday[wd], 3);
+    memcpy(text, wday + 3 * wd, 3);
     memcpy(text + 3, ", 00 ", 5);
-    memcpy(text + 8, mon[m - 1], 3);
+    memcpy(text + 8, mon + 3 * (m - 1), 3);
     text[11] = ' ';
     memcpy(text + 12, year, 4);
     memcpy(text + 16, " 00:00:00 +0000", 16);

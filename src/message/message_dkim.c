@@ -23,6 +23,7 @@ struct smtpc_msg_dkim {
     int busy;  /* inside the first pass: no signature headers */
 };
 
+#if SMTPC_HAVE_DKIM
 static void drop_headers(smtpc_message *msg)
 {
     struct smtpc_msg_dkim *st = msg->dkim;
@@ -42,6 +43,7 @@ void smtpc_msg_dkim_free(smtpc_message *msg)
     smtpc_free(&msg->alloc, msg->dkim, sizeof *msg->dkim);
     msg->dkim = NULL;
 }
+#endif
 
 int smtpc_message_add_dkim(smtpc_message *msg, smtpc_dkim *dkim)
 {
@@ -67,6 +69,7 @@ int smtpc_message_add_dkim(smtpc_message *msg, smtpc_dkim *dkim)
 #endif
 }
 
+#if SMTPC_HAVE_DKIM
 size_t smtpc_msg_dkim_count(const smtpc_message *msg)
 {
     const struct smtpc_msg_dkim *st = msg->dkim;
@@ -202,3 +205,4 @@ int smtpc_msg_dkim_prepare(smtpc_message *msg)
     msg->dkim_stale = 0;
     return 0;
 }
+#endif

@@ -17,9 +17,11 @@ static void to_hex(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* Without header encoding no header text with 8-bit bytes was taken (such
+ * text was refused when it was set): only UTF-8 addresses remain. */
 static int str8(const char *s)
 {
-    return s && smtpc_has_8bit(s, strlen(s));
+    return SMTPC_HAVE_HEADER_ENCODING && s && smtpc_has_8bit(s, strlen(s));
 }
 
 /* Raw UTF-8 will appear in the headers (SMTPUTF8 mode only). */

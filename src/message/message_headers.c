@@ -155,8 +155,11 @@ static void leaf_headers(smtpc_message *msg, const smtpc_msg_part *p, smtpc_hsin
         if (p->filename) {
             f.utf8 = utf8;
             /* Raw UTF-8 only when it fits one line and cannot read as an
-             * encoded word; else encoded, which SMTPUTF8 readers take too. */
-            if (utf8 && smtpc_param_is_simple_utf8("name", p->filename))
+             * encoded word; else encoded, which SMTPUTF8 readers take too.
+             * (Without header encoding both ways write it quoted: a name
+             * that is not simple was refused when it was set.) */
+            if (SMTPC_HAVE_HEADER_ENCODING && utf8 &&
+                smtpc_param_is_simple_utf8("name", p->filename))
                 smtpc_hfold_param_quoted(&f, "name", p->filename);
             else
                 smtpc_hfold_param_2047(&f, "name", p->filename);
@@ -170,7 +173,8 @@ static void leaf_headers(smtpc_message *msg, const smtpc_msg_part *p, smtpc_hsin
         smtpc_hfold_begin(&f, s, "Content-Disposition", utf8);
         smtpc_hfold_tokstr(&f, " ", p->role == SMTPC_ROLE_INLINE ? "inline" : "attachment");
         if (p->filename) {
-            if (utf8 && smtpc_param_is_simple_utf8("filename", p->filename))
+            if (SMTPC_HAVE_HEADER_ENCODING && utf8 &&
+                smtpc_param_is_simple_utf8("filename", p->filename))
                 smtpc_hfold_param_quoted(&f, "filename", p->filename);
             else
                 smtpc_hfold_param_2231(&f, "filename", p->filename);

@@ -63,6 +63,32 @@ int smtpc_message_set_server_caps(smtpc_message *msg, int caps)
     return smtpc_message_set_flags(msg, msg->user_flags);
 }
 
+#if !SMTPC_HAVE_DSN
+/* -Ddsn=false: a request could only be dropped on the way, so none is
+ * taken; "none" (0 and NULL) is accepted as it changes nothing. */
+int smtpc_message_set_dsn(smtpc_message *msg, int ret, const char *envid)
+{
+    if (!msg)
+        return SMTPC_EINVAL;
+    if (ret == 0 && !envid)
+        return 0;
+    return smtpc_msg_fail(msg, SMTPC_ENOTSUP, "DSN requests are compiled out (-Ddsn=false)");
+}
+
+int smtpc_message_set_rcpt_dsn(smtpc_message *msg, const char *address, int notify,
+                               const char *orcpt)
+{
+    (void)address;
+    return smtpc_message_set_dsn(msg, notify, orcpt);
+}
+
+static smtpc_msg_dsn_rcpt *find(const smtpc_message *msg, const char *address)
+{
+    (void)msg;
+    (void)address;
+    return NULL;
+}
+#else
 static int dsn_value_fail(smtpc_message *msg, int rc, const char *what)
 {
     return smtpc_msg_fail(msg, rc, "DSN %s %s", what,
@@ -139,6 +165,7 @@ int smtpc_message_set_rcpt_dsn(smtpc_message *msg, const char *address, int noti
     r->notify = notify;
     return 0;
 }
+#endif /* SMTPC_HAVE_DSN */
 
 int smtpc_message_dsn(const smtpc_message *msg, int *ret, const char **envid)
 {
@@ -164,6 +191,7 @@ int smtpc_message_rcpt_dsn(const smtpc_message *msg, const char *address, int *n
     return r != NULL;
 }
 
+#if SMTPC_HAVE_DSN
 void smtpc_msg_dsn_free(smtpc_message *msg)
 {
     for (smtpc_msg_dsn_rcpt *r = msg->dsn_rcpts, *next; r; r = next) {
@@ -176,3 +204,4 @@ void smtpc_msg_dsn_free(smtpc_message *msg)
     smtpc_strfree(&msg->alloc, msg->dsn_envid);
     msg->dsn_envid = NULL;
 }
+#endif

@@ -18,14 +18,23 @@ static const smtpc_sasl_mech_ops *const password_mechs[] = {
     &smtpc_sasl_cram_md5_ops,
 #endif
     &smtpc_sasl_plain_ops,
+#if SMTPC_HAVE_SASL_EXTRA
     &smtpc_sasl_login_ops,
+#endif
 };
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+/* -Dsasl_extra=false leaves PLAIN alone (and the hash mechanisms): no
+ * token mechanism at all. */
+#if SMTPC_HAVE_SASL_EXTRA
 static const smtpc_sasl_mech_ops *const token_mechs[] = {
     &smtpc_sasl_oauthbearer_ops,
     &smtpc_sasl_xoauth2_ops,
 };
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define TOKEN_COUNT COUNT(token_mechs)
+#else
+#define token_mechs password_mechs
+#define TOKEN_COUNT 0
+#endif
 
 _Static_assert(SMTPC_SASL_CHALLENGE_MAX == SMTPC_AUTH_CHALLENGE_MAX,
                "the documented challenge limit is the one enforced");
@@ -35,9 +44,11 @@ static const smtpc_sasl_mech_ops *find_ops(int mech)
     for (size_t i = 0; i < COUNT(password_mechs); i++)
         if (password_mechs[i]->mech == mech)
             return password_mechs[i];
+#if SMTPC_HAVE_SASL_EXTRA
     for (size_t i = 0; i < COUNT(token_mechs); i++)
         if (token_mechs[i]->mech == mech)
             return token_mechs[i];
+#endif
     return NULL;
 }
 
@@ -46,8 +57,10 @@ int smtpc_sasl_available(void)
     int mask = 0;
     for (size_t i = 0; i < COUNT(password_mechs); i++)
         mask |= password_mechs[i]->mech;
+#if SMTPC_HAVE_SASL_EXTRA
     for (size_t i = 0; i < COUNT(token_mechs); i++)
         mask |= token_mechs[i]->mech;
+#endif
     return mask;
 }
 
@@ -55,7 +68,7 @@ int smtpc_sasl_choose(int offered, int allowed, int is_token)
 {
     int usable = offered & allowed;
     const smtpc_sasl_mech_ops *const *list = is_token ? token_mechs : password_mechs;
-    size_t n = is_token ? COUNT(token_mechs) : COUNT(password_mechs);
+    size_t n = is_token ? TOKEN_COUNT : COUNT(password_mechs);
     for (size_t i = 0; i < n; i++)
         if (usable & list[i]->mech)
             return list[i]->mech;

@@ -24,13 +24,14 @@ typedef struct smtpc_sasl {
     int mech;       /* SMTPC_MECH_* in use */
     const char *user;   /* borrowed from the engine for the exchange */
     const char *secret; /* password or bearer token */
-    /* SCRAM-SHA-256 state */
+    int phase;      /* mechanism progress, not counting a deferred initial response */
+    int ir_pending; /* the initial response did not fit the AUTH line: sent at the first 334 */
+    int server_verified;
+    /* SCRAM-SHA-256 state (after the fields above: Thumb's short loads
+     * reach only the first 124 bytes) */
     char client_nonce[48];
     char client_first_bare[1024];
     uint8_t server_signature[32];
-    int server_verified;
-    int phase;      /* mechanism progress, not counting a deferred initial response */
-    int ir_pending; /* the initial response did not fit the AUTH line: sent at the first 334 */
     /* The decoded challenge of the current step: here, not on the stack,
      * so that a step fits a small firmware stack (no frame over 512 B). */
     uint8_t challenge[SMTPC_SASL_CHALLENGE_MAX];

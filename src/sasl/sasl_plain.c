@@ -1,6 +1,7 @@
 /* PLAIN (RFC 4616) and the non-standard but ubiquitous LOGIN. */
 #include "sasl_mech.h"
 #include "smtpc/base.h"
+#include "smtpc_config.h"
 
 /* No authorization identity: the server derives it from the login. C
  * strings cannot hold the NUL separator, so every other octet is SAFE. */
@@ -29,6 +30,7 @@ const smtpc_sasl_mech_ops smtpc_sasl_plain_ops = {
 
 /* The prompts ("Username:", "Password:") vary between servers and are
  * sometimes localised, so the answer follows the step count. */
+#if SMTPC_HAVE_SASL_EXTRA
 static int login_step(smtpc_sasl *s, const uint8_t *challenge, size_t len, smtpc_b64_writer *w)
 {
     (void)challenge;
@@ -47,3 +49,4 @@ static int login_step(smtpc_sasl *s, const uint8_t *challenge, size_t len, smtpc
 const smtpc_sasl_mech_ops smtpc_sasl_login_ops = {
     SMTPC_MECH_LOGIN, "LOGIN", NULL, NULL, login_step,
 };
+#endif
