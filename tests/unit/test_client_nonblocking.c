@@ -47,6 +47,7 @@ static long long now_ms(void)
 typedef struct loop_stats {
     int steps;
     int max_timeout; /* the largest smtpc_client_timeout seen (-1: none) */
+    int last_timeout; /* the one before the result */
     int saw_fd;      /* a descriptor was offered */
 } loop_stats;
 
@@ -64,6 +65,7 @@ static int drive(smtpc_client *c, int rc, loop_stats *st)
         int ms = smtpc_client_timeout(c);
         if (ms > st->max_timeout)
             st->max_timeout = ms;
+        st->last_timeout = ms;
         int wait = ms < 0 || ms > MAX_WAIT_MS ? MAX_WAIT_MS : ms;
         if (fd >= 0) {
             st->saw_fd = 1;
@@ -522,6 +524,104 @@ static void test_stream_waits_for_writes(void **state)
     smtpc_fs_free(fs);
 }
 
+
+/* --- the whole-message and per-send deadlines, told by smtpc_client_timeout
+ * (a trickling reader, which only the whole-message deadline stops, is in
+ * the fault suite: its server takes half a minute to drain) --- */
+
+static const smtpc_fs_step pipe_to_data[] = {
+    FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PIPE),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>\r\n"),
+    FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_EXPECT("DATA\r\n"),
+    FS_SEND(OK_MAIL OK_RCPT OK_RCPT GO_DATA),
+};
+#define PIPE_TO_DATA (sizeof pipe_to_data / sizeof pipe_to_data[0])
+
+/* pipe_to_data, then tail (FS_END-terminated), into out. */
+static const smtpc_fs_step *after_data(smtpc_fs_step *out, const smtpc_fs_step *tail)
+{
+    size_t n = 0;
+    for (; n < PIPE_TO_DATA; n++)
+        out[n] = pipe_to_data[n];
+    for (size_t i = 0;; i++) {
+        out[n++] = tail[i];
+        if (tail[i].op == SMTPC_FS_END)
+            break;
+    }
+    return out;
+}
+
+typedef struct deadline_case {
+    const smtpc_fs_step *tail;
+    int message_ms, block_ms;
+    size_t stream_len; /* 0: the small body */
+    int rc, status;
+    const char *text;
+} deadline_case;
+
+static void deadline_run(const char *name, const deadline_case *d, int nb, int *max_timeout,
+                         long long *took)
+{
+    smtpc_fs_step script[PIPE_TO_DATA + 4];
+    smtpc_fault_server *fs = smtpc_fs_start(after_data(script, d->tail), 4096);
+    assert_non_null(fs);
+    test_heap heap;
+    smtpc_client *c = new_client(&heap, fs, nb, 5000);
+    assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_MESSAGE, d->message_ms), 0);
+    assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_DATA_BLOCK, d->block_ms), 0);
+    assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
+    gen_body g = {d->stream_len, 0};
+    loop_stats st;
+    long long t0 = now_ms();
+    int rc = d->stream_len ? drive(c,
+                                   smtpc_client_send_stream(c, "a@x.test", rcpts, 2, gen_read,
+                                                            &g, (int64_t)d->stream_len, 0),
+                                   &st)
+                           : nb_send(c, &st);
+    *took = now_ms() - t0;
+    *max_timeout = st.last_timeout;
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
+    if (rc != d->rc || !strstr(msg, d->text))
+        fail_msg("%s (%s): result %d (%s), expected %d with \"%s\"", name,
+                 nb ? "non-blocking" : "blocking", rc, msg, d->rc, d->text);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), d->status);
+    assert_false(smtpc_client_connected(c));
+    finish(c, &heap, fs, name, 1);
+    smtpc_fs_free(fs);
+}
+
+static void test_deadlines(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step not_reading[] = {FS_SILENT(2500), FS_END};
+    static const smtpc_fs_step no_verdict[] = {FS_BODY, FS_SILENT(8000), FS_END};
+    const struct {
+        const char *name;
+        deadline_case d;
+    } cases[] = {
+        /* no progress at all: the per-send bound */
+        {"server not reading", {not_reading, 20000, 600, (size_t)20 << 20, SMTPC_ETIMEDOUT,
+                                SMTPC_MESSAGE_NOT_SENT, "600 ms"}},
+        /* the end of data went, its reply never comes: outcome unknown */
+        {"lost verdict", {no_verdict, 1000, 3000, 0, SMTPC_EUNKNOWN, SMTPC_MESSAGE_UNKNOWN,
+                          "whole-message deadline (SMTPC_TIMEOUT_MESSAGE, 1000 ms)"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const deadline_case *d = &cases[i].d;
+        int bound = d->message_ms < d->block_ms ? d->message_ms : d->block_ms;
+        int last_timeout;
+        long long took;
+        deadline_run(cases[i].name, d, 0, &last_timeout, &took);
+        deadline_run(cases[i].name, d, 1, &last_timeout, &took);
+        if (last_timeout < 0 || last_timeout > bound)
+            fail_msg("%s: smtpc_client_timeout gave %d ms at the end (bound %d)", cases[i].name,
+                     last_timeout, bound);
+        if (took < bound - 100 || took > bound + SLACK_MS + 1000)
+            fail_msg("%s: ended after %lld ms (bound %d)", cases[i].name, took, bound);
+    }
+}
+
 /* --- a batch, and a built message --- */
 
 typedef struct verdicts {
@@ -634,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_state_rules),
         cmocka_unit_test(test_callback_transport),
         cmocka_unit_test(test_stream_waits_for_writes),
+        cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_batch_and_message),
         cmocka_unit_test(test_free_mid_operation),
     };
