@@ -480,7 +480,9 @@ static const smtpc_fs_step big_body[] = {
     FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>\r\n"),
     FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_EXPECT("DATA\r\n"),
     FS_SEND(OK_MAIL OK_RCPT OK_RCPT GO_DATA),
-    FS_SILENT(200), /* not reading: the client's writes must wait */
+    /* Not reading for a while (beyond the socket buffers' 4 MiB, even
+     * under valgrind): the client's writes must wait. */
+    FS_SILENT(3000),
     FS_BODY, FS_SEND(OK_DOT),
     FS_EXPECT("QUIT\r\n"), FS_SEND(BYE),
     FS_END,
@@ -494,7 +496,7 @@ static void test_stream_waits_for_writes(void **state)
     assert_non_null(fs);
     smtpc_client *c = new_client(&heap, fs, 1, 5000);
     assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
-    gen_body g = {4u << 20, 0};
+    gen_body g = {12u << 20, 0};
     int rc = smtpc_client_send_stream(c, "a@x.test", rcpts, 2, gen_read, &g, -1, 0);
     int saw_write = 0, steps = 0;
     while (rc == SMTPC_INPROGRESS) {
@@ -594,7 +596,9 @@ static void deadline_run(const char *name, const deadline_case *d, int nb, int *
 static void test_deadlines(void **state)
 {
     (void)state;
-    static const smtpc_fs_step not_reading[] = {FS_SILENT(2500), FS_END};
+    /* Long enough for the client to fill the socket buffers and give up,
+     * even under valgrind; then a reset, so that nothing drains them. */
+    static const smtpc_fs_step not_reading[] = {FS_SILENT(4000), FS_RESET, FS_END};
     static const smtpc_fs_step no_verdict[] = {FS_BODY, FS_SILENT(8000), FS_END};
     const struct {
         const char *name;
