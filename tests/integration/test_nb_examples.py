@@ -4,7 +4,7 @@ messages over K connections from one thread, run against aiosmtpd and
 Postfix's smtp-sink; every message that arrived is parsed and its bytes
 compared with what the example must have sent.
 
-Usage: /usr/bin/python3 test_nb_examples.py PATH-TO-EXAMPLE
+Usage: /usr/bin/python3 test_nb_examples.py PATH-TO-EXAMPLE PATH-TO-two_addrs.so
 
 The example is poll_many or libuv_send (same command line, same messages
 but for the name in the subject). SMTPC_TEST_SOCKETS=0 (-Dsockets=false):
@@ -30,6 +30,7 @@ from harness import AiosmtpdServer, RecordingHandler, SmtpSink, run_program
 
 PROGRAM = None
 NAME = None
+TWO_ADDRS = None
 HAVE_SOCKETS = os.environ.get("SMTPC_TEST_SOCKETS", "1") != "0"
 HAVE_TLS = os.environ.get("SMTPC_TEST_TLS", "1") != "0"
 NO_SOCKETS = ("the library's socket transport is compiled out (-Dsockets=false); "
@@ -52,9 +53,9 @@ def expected_text(i, n, k):
             ".A line that starts with a dot.\r\n").encode()
 
 
-def run_example(port, n, k, *options, timeout=60):
-    argv = [PROGRAM, *options, "127.0.0.1", str(port), str(n), str(k)]
-    return run_program(argv, timeout=timeout, capture_output=True, text=True)
+def run_example(port, n, k, *options, timeout=60, host="127.0.0.1", env=None):
+    argv = [PROGRAM, *options, host, str(port), str(n), str(k)]
+    return run_program(argv, timeout=timeout, capture_output=True, text=True, env=env)
 
 
 def summary(proc):
@@ -147,6 +148,25 @@ class Aiosmtpd(Checks):
 
 
 @unittest.skipUnless(HAVE_SOCKETS, NO_SOCKETS)
+class AddressFallback(Checks):
+    """A name with two addresses, the first refusing (two_addrs.so): every
+    connection goes on to the second with a new socket and sends."""
+
+    def test_first_address_refused(self):
+        with tempfile.TemporaryDirectory() as d, AiosmtpdServer() as srv:
+            log = os.path.join(d, "connects")
+            env = dict(os.environ, LD_PRELOAD=TWO_ADDRS, SMTPC_TWO_ADDRS_LOG=log)
+            # The shim is loaded ahead of a sanitizer's runtime.
+            env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                         "verify_asan_link_order=0"]))
+            proc = run_example(srv.port, 8, 4, "--plain", host="fallback.test", env=env)
+            with open(log) as f:
+                tried = f.read().split()
+        self.assertAllArrived(proc, [e["content"] for e in srv.handler.envelopes], 8, 4)
+        self.assertEqual(sorted(tried), ["127.0.0.1"] * 4 + ["127.0.0.2"] * 4)
+
+
+@unittest.skipUnless(HAVE_SOCKETS, NO_SOCKETS)
 class PostfixSmtpSink(Checks):
     def test_20_messages_over_4_connections(self):
         with SmtpSink() as sink:
@@ -229,12 +249,13 @@ class WithoutSockets(unittest.TestCase):
 
 
 def main():
-    global PROGRAM, NAME
-    if len(sys.argv) < 2:
+    global PROGRAM, NAME, TWO_ADDRS
+    if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
     PROGRAM = os.path.abspath(sys.argv.pop(1))
     NAME = os.path.basename(PROGRAM)
+    TWO_ADDRS = os.path.abspath(sys.argv.pop(1))
     prog = unittest.main(argv=sys.argv, exit=False, verbosity=2)
     r = prog.result
     failed = len(r.failures) + len(r.errors)
