@@ -13,6 +13,7 @@ SMTPC_TEST_TLS=0 (-Dtls=disabled): the STARTTLS and implicit-TLS runs
 check the SMTPC_ENOTSUP refusal instead.
 """
 
+import asyncio
 import logging
 import os
 import re
@@ -65,17 +66,32 @@ def summary(proc):
 
 class SessionCounting(RecordingHandler):
     """Also counts the sessions open at once (from EHLO to QUIT), to show
-    that the connections really ran side by side."""
+    that the connections really ran side by side. The reply to EHLO waits
+    until `together` sessions are open (or HOLD_S passed): a client that
+    ran its connections one after another would be stuck there, so the count
+    does not depend on how fast a busy machine lets the connections go."""
 
-    def __init__(self):
+    HOLD_S = 30
+
+    def __init__(self, together):
         super().__init__()
         self.open = set()
         self.max_open = 0
+        self.together = together
+        self.all_open = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname  # what aiosmtpd does without the hook
+        if self.all_open is None:
+            self.all_open = asyncio.Event()
         self.open.add(id(session))
         self.max_open = max(self.max_open, len(self.open))
+        if self.max_open >= self.together:
+            self.all_open.set()
+        try:
+            await asyncio.wait_for(self.all_open.wait(), self.HOLD_S)
+        except asyncio.TimeoutError:
+            pass
         return responses
 
     async def handle_QUIT(self, server, session, envelope):
@@ -108,7 +124,7 @@ class Checks(unittest.TestCase):
 class Aiosmtpd(Checks):
     def test_20_messages_over_4_connections(self):
         srv = AiosmtpdServer()
-        srv.handler = SessionCounting()
+        srv.handler = SessionCounting(4)
         with srv:
             proc = run_example(srv.port, 20, 4, "--plain")
         envs = srv.handler.envelopes
