@@ -73,9 +73,9 @@ static void disconnect(smtpc_client *c)
 }
 
 #define FREE_IN_CALLBACK                                                                      \
-    "smtpc_client_free was called inside a callback of this client: the client was not "      \
-    "freed (the call running it still uses it); that call was stopped and the connection "    \
-    "dropped. Free the client after the call returns"
+    SMTPC_TEXT("smtpc_client_free was called inside a callback of this client: the client "  \
+               "was not freed (the call running it still uses it); that call was stopped "    \
+               "and the connection dropped. Free the client after the call returns")
 
 void smtpc_client_free(smtpc_client *c)
 {
@@ -118,7 +118,7 @@ static int engine_error(smtpc_client *c, int rc)
     return rc;
 }
 
-int smtpc_client_enter(smtpc_client *c, const char *fn)
+int (smtpc_client_enter)(smtpc_client *c, const char *fn)
 {
     if (c->busy)
         return smtpc_error_set(&c->err, SMTPC_ESTATE,
@@ -187,12 +187,13 @@ static int setting(smtpc_client *c, int which, int rc, const char *why)
 static const char *locked(const smtpc_client *c, int any_time)
 {
     if (c->busy)
-        return "not allowed inside a callback of this client (trace, read or message source "
-               "callback)";
+        return SMTPC_TEXT("not allowed inside a callback of this client (trace, read or "
+                          "message source callback)");
     if (c->connected && !any_time)
-        return "not allowed while a session is open (quit first)";
+        return SMTPC_TEXT("not allowed while a session is open (quit first)");
     if (c->op.kind && !any_time)
-        return "not allowed while an operation runs (smtpc_client_step until its result)";
+        return SMTPC_TEXT("not allowed while an operation runs (smtpc_client_step until its "
+                          "result)");
     return NULL;
 }
 
@@ -260,8 +261,9 @@ int smtpc_client_set_clock(smtpc_client *c, smtpc_clock_ms_fn fn, void *user)
 }
 
 #define NO_CLOCK                                                                               \
-    "no clock for the client's deadlines: smtpc was built without the POSIX port "            \
-    "(-Dport=none); give one with smtpc_client_set_clock, or set every SMTPC_TIMEOUT_* to -1"
+    SMTPC_TEXT("no clock for the client's deadlines: smtpc was built without the POSIX port " \
+               "(-Dport=none); give one with smtpc_client_set_clock, or set every "           \
+               "SMTPC_TIMEOUT_* to -1")
 
 /* Milliseconds now on the client's clock (only called with one set). */
 static int64_t now_ms(const smtpc_client *c)
@@ -492,7 +494,9 @@ int smtpc_client_allow_no_dsn(smtpc_client *c, int allow)
 
 static void trace_info(smtpc_client *c, const char *text)
 {
-    if (c->trace)
+    /* Without traces built in no trace callback is ever taken (the setter
+     * is refused, and a refused setter holds back connect). */
+    if (SMTPC_HAVE_TRACES && c->trace)
         c->trace(c->trace_user, SMTPC_TRACE_INFO, text, strlen(text));
 }
 
@@ -506,6 +510,7 @@ static int would_block(smtpc_client *c, int events)
     return SMTPC_CLIENT_WAIT;
 }
 
+#if SMTPC_HAVE_TLS
 /* The TLS handshake failed: the engine hears why, the connection goes. */
 static void tls_failed(smtpc_client *c, int rc, const char *why)
 {
@@ -594,6 +599,19 @@ static int run_tls(smtpc_client *c)
                           0, NULL);
     return 0;
 }
+#else
+/* TLS compiled out: connect never asks the engine for it (open_session
+ * refuses the levels that need it); should the engine still ask, it hears
+ * no, and the connection goes as after a failed handshake. */
+static int run_tls(smtpc_client *c)
+{
+    smtpc_engine_tls_done(c->engine, 0, SMTPC_ENOTSUP,
+                          SMTPC_TEXT("smtpc was built without TLS support"));
+    smtpc_transport_free(c->transport);
+    c->transport = NULL;
+    return 0;
+}
+#endif
 
 static int transport_failed(smtpc_client *c, int rc)
 {
@@ -832,10 +850,12 @@ int smtpc_client_pump(smtpc_client *c)
     }
 }
 
+#if SMTPC_HAVE_SOCKETS
 static const char *default_port(int security)
 {
     return security == SMTPC_SECURITY_IMPLICIT_TLS ? "465" : "587";
 }
+#endif
 
 /* A refused setting holds back connect (see setting()). */
 static int refused_setting(smtpc_client *c)
@@ -864,7 +884,7 @@ void smtpc_client_op_clear(smtpc_client *c)
     memset(&c->op, 0, sizeof c->op);
 }
 
-int smtpc_client_start(smtpc_client *c, const char *fn)
+int (smtpc_client_start)(smtpc_client *c, const char *fn)
 {
     if (c->op.kind && !c->busy)
         return smtpc_error_set(&c->err, SMTPC_ESTATE,
@@ -922,8 +942,8 @@ static int open_session(smtpc_client *c)
                                "impossible");
     if (level == SMTPC_SECURITY_STARTTLS_OPTIONAL) {
         level = SMTPC_SECURITY_PLAIN;
-        trace_info(c, "smtpc was built without TLS support: STARTTLS not attempted, "
-                      "continuing unencrypted");
+        trace_info(c, SMTPC_TEXT("smtpc was built without TLS support: STARTTLS not "
+                                 "attempted, continuing unencrypted"));
     }
 #endif
     smtpc_engine_reset(c->engine);
@@ -940,6 +960,10 @@ static int open_session(smtpc_client *c)
         c->next_transport = NULL;
         return SMTPC_OK;
     }
+#if !SMTPC_HAVE_SOCKETS
+    smtpc_client_op_clear(c);
+    return set_error(c, SMTPC_ENOTSUP, "smtpc was built without socket support");
+#else
     const char *port = c->port ? c->port : default_port(c->security);
     int connect_ms = -1;
     smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
@@ -967,12 +991,14 @@ static int open_session(smtpc_client *c)
         return rc;
     }
     return SMTPC_OK;
+#endif
 }
 
 static int drive_connect(smtpc_client *c)
 {
     smtpc_client_op *op = &c->op;
     int rc;
+#if SMTPC_HAVE_SOCKETS /* the socket transport's connect is the only one that runs */
     if (op->phase == CONNECTING) {
         rc = c->free_asked ? SMTPC_ESTATE : smtpc_transport_connect_step(c->transport);
         if (rc == SMTPC_INPROGRESS) {
@@ -988,6 +1014,7 @@ static int drive_connect(smtpc_client *c)
         }
         op->phase = SESSION;
     }
+#endif
     if (op->phase == SESSION) {
         if (!c->connected) {
             c->connected = 1;
@@ -1151,8 +1178,9 @@ int smtpc_client_body(smtpc_client *c)
             /* SMTP cannot take back an open DATA: dropping the connection makes
              * the server discard the partial message. */
             smtpc_engine_abort(c->engine, SMTPC_ESOURCE,
-                               "the message source failed during DATA; the connection was "
-                               "dropped so that no partial message is delivered");
+                               SMTPC_TEXT("the message source failed during DATA; the "
+                                          "connection was dropped so that no partial "
+                                          "message is delivered"));
             return smtpc_client_pump(c);
         }
         if (got == 0)

@@ -123,6 +123,9 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send);
 /* enter for a call that starts an operation: also refused (SMTPC_ESTATE)
  * while one runs (non-blocking mode). */
 int smtpc_client_start(smtpc_client *c, const char *fn);
+/* fn is for messages only: -Dmessages=short drops the names. */
+#define smtpc_client_enter(c, fn) (smtpc_client_enter)((c), SMTPC_TEXT(fn))
+#define smtpc_client_start(c, fn) (smtpc_client_start)((c), SMTPC_TEXT(fn))
 /* Drive the operation set up in c->op: to its end in blocking mode, as far
  * as it goes without waiting in non-blocking mode (SMTPC_INPROGRESS), then
  * leave. With its result the operation is over (its state released). */
