@@ -197,6 +197,16 @@ static const char *locked(const smtpc_client *c, int any_time)
     return NULL;
 }
 
+/* Whether a setter may go ahead: SMTPC_EINVAL without a client, the
+ * refusal (recorded) while its setting is locked, else SMTPC_OK. */
+static int may_set(smtpc_client *c, int which, int any_time)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, any_time);
+    return why ? setting(c, which, SMTPC_ESTATE, why) : SMTPC_OK;
+}
+
 /* Between sessions the engine still holds the last session's results,
  * which the caller may still read; it takes settings for the next session
  * (the connect resets it) without touching them. */
@@ -208,11 +218,9 @@ static int engine_setting(smtpc_client *c, int (*set)(smtpc_engine *, const char
 
 int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_SERVER, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_SERVER, 0);
+    if (ok)
+        return ok;
     if (!host || !host[0])
         return setting(c, SET_SERVER, SMTPC_EINVAL, "no host given");
     char port_why[SMTPC_ERRMSG_MAX];
@@ -234,11 +242,9 @@ int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
 
 int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_TIMEOUT, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_TIMEOUT, 1);
+    if (ok)
+        return ok;
     if (stage < 0 || stage >= SMTPC_TIMEOUT_COUNT) {
         char msg[96];
         smtpc_format_text(msg, sizeof msg, "no timeout stage %d (SMTPC_TIMEOUT_*: 0 to %d)", stage,
@@ -250,11 +256,9 @@ int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms)
 
 int smtpc_client_set_clock(smtpc_client *c, smtpc_clock_ms_fn fn, void *user)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_CLOCK, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_CLOCK, 0);
+    if (ok)
+        return ok;
     c->clock = fn ? fn : DEFAULT_CLOCK;
     c->clock_user = fn ? user : NULL;
     return setting(c, SET_CLOCK, SMTPC_OK, NULL);
@@ -279,11 +283,10 @@ static int set_ehlo(smtpc_engine *e, const char *name, const char *unused)
 
 int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_EHLO, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_EHLO, 0);
+    if (ok)
+        return ok;
+    const char *why = NULL;
     int rc = engine_setting(c, set_ehlo, name, NULL);
     if (rc == SMTPC_EINVAL)
         why = "the name must be 1 to 255 octets";
@@ -294,11 +297,9 @@ int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name)
 
 int smtpc_client_set_security(smtpc_client *c, int level)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_SECURITY, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_SECURITY, 0);
+    if (ok)
+        return ok;
     if (level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN) {
         char msg[96];
         smtpc_format_text(msg, sizeof msg, "no security level %d (SMTPC_SECURITY_*: %d to %d)", level,
@@ -311,11 +312,9 @@ int smtpc_client_set_security(smtpc_client *c, int level)
 
 int smtpc_client_set_chunking(smtpc_client *c, int use)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_CHUNKING, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_CHUNKING, 0);
+    if (ok)
+        return ok;
     if (use != 0 && use != 1)
         return setting(c, SET_CHUNKING, SMTPC_EINVAL, "use is neither 0 nor 1");
     smtpc_engine_set_chunking(c->engine, use);
@@ -325,11 +324,9 @@ int smtpc_client_set_chunking(smtpc_client *c, int use)
 
 int smtpc_client_set_binarymime(smtpc_client *c, int use)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_BINARYMIME, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_BINARYMIME, 0);
+    if (ok)
+        return ok;
     if (use != 0 && use != 1)
         return setting(c, SET_BINARYMIME, SMTPC_EINVAL, "use is neither 0 nor 1");
     c->no_binarymime = !use;
@@ -338,11 +335,9 @@ int smtpc_client_set_binarymime(smtpc_client *c, int use)
 
 int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_TRACE, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_TRACE, 1);
+    if (ok)
+        return ok;
     c->trace = fn;
     c->trace_user = user;
     return setting(c, SET_TRACE, smtpc_engine_set_trace(c->engine, fn, user), NULL);
@@ -350,14 +345,10 @@ int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user)
 
 int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t)
 {
-    if (!c) {
+    int ok = may_set(c, SET_TRANSPORT, 0);
+    if (ok) {
         smtpc_transport_free(t);
-        return SMTPC_EINVAL;
-    }
-    const char *why = locked(c, 0);
-    if (why) {
-        smtpc_transport_free(t);
-        return setting(c, SET_TRANSPORT, SMTPC_ESTATE, why);
+        return ok;
     }
     smtpc_transport_free(c->next_transport);
     c->next_transport = t;
@@ -366,22 +357,19 @@ int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t)
 
 int smtpc_client_set_tls_config(smtpc_client *c, const smtpc_tls_config *cfg)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_TLS, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_TLS, 0);
+    if (ok)
+        return ok;
     c->tls = cfg;
     return setting(c, SET_TLS, SMTPC_OK, NULL);
 }
 
 int smtpc_client_set_buffers(smtpc_client *c, size_t io_bytes, size_t output_bytes)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_BUFFERS, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_BUFFERS, 0);
+    if (ok)
+        return ok;
+    const char *why = NULL;
     if (io_bytes == 0)
         io_bytes = SMTPC_CLIENT_IO_DEFAULT;
     if (output_bytes == 0)
@@ -426,11 +414,10 @@ static int secret_setting(smtpc_client *c, int which,
                           int (*set)(smtpc_engine *, const char *, const char *),
                           const char *user, const char *secret)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, which, SMTPC_ESTATE, why);
+    int ok = may_set(c, which, 0);
+    if (ok)
+        return ok;
+    const char *why = NULL;
     int rc = engine_setting(c, set, user, secret);
     if (rc == SMTPC_EINVAL)
         why = "a user name needs a secret (NULL user clears both)";
@@ -451,11 +438,10 @@ int smtpc_client_set_oauth_token(smtpc_client *c, const char *user, const char *
 
 int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_MECHS, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_MECHS, 1);
+    if (ok)
+        return ok;
+    const char *why = NULL;
     int rc = smtpc_engine_set_auth_mechanisms(c->engine, mask);
     char msg[96];
     if (rc == SMTPC_EINVAL) {
@@ -470,21 +456,17 @@ int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask)
 
 int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_PLAINTEXT, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_PLAINTEXT, 1);
+    if (ok)
+        return ok;
     return setting(c, SET_PLAINTEXT, smtpc_engine_allow_plaintext_auth(c->engine, allow), NULL);
 }
 
 int smtpc_client_allow_no_dsn(smtpc_client *c, int allow)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_NO_DSN, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_NO_DSN, 1);
+    if (ok)
+        return ok;
     c->allow_no_dsn = allow != 0;
     return setting(c, SET_NO_DSN, SMTPC_OK, NULL);
 }
@@ -1406,11 +1388,9 @@ int smtpc_client_run(smtpc_client *c)
 
 int smtpc_client_set_nonblocking(smtpc_client *c, int on)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_NONBLOCKING, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_NONBLOCKING, 0);
+    if (ok)
+        return ok;
     c->nonblocking = on != 0;
     return setting(c, SET_NONBLOCKING, SMTPC_OK, NULL);
 }
