@@ -2,6 +2,7 @@
  * wait bounded by the engine's timeout for the stage. One driver for both
  * modes: the operations are resumable steps that wait inside the transport
  * (blocking) or return SMTPC_INPROGRESS (non-blocking). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -595,24 +596,45 @@ static int run_tls(smtpc_client *c)
 }
 #endif
 
+/* End the session with code and a formatted text. With -Dmessages=short
+ * the engine keeps no text: none is made (nor its arguments evaluated). */
+#if SMTPC_SHORT_MESSAGES
+#define abort_fmt(c, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_abort((c)->engine, (code), NULL))
+#else
+static int abort_fmt(smtpc_client *c, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int abort_fmt(smtpc_client *c, int code, const char *fmt, ...)
+{
+    char msg[SMTPC_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return smtpc_engine_abort(c->engine, code, msg);
+}
+#endif
+
 static int transport_failed(smtpc_client *c, int rc)
 {
+#if SMTPC_SHORT_MESSAGES
+    return abort_fmt(c, rc, "");
+#else
     const char *why =
         c->transport ? smtpc_error_message(smtpc_transport_error(c->transport)) : "";
     /* A record without its own text gives only the code's description,
      * which the message below starts with anyway. */
     if (c->transport && !smtpc_transport_error(c->transport)->message[0])
         why = "";
-    char limit[64] = "";
     /* A callback transport has no way to give a reason: name the limit. */
     if (!why[0] && rc == SMTPC_ETIMEDOUT)
-        smtpc_format_text(limit, sizeof limit, "no progress within %d ms",
-                 smtpc_engine_timeout_ms(c->engine));
-    if (!why[0])
-        why = limit;
-    char msg[SMTPC_ERRMSG_MAX];
-    smtpc_format_text(msg, sizeof msg, "%s%s%s", smtpc_strerror(rc), why[0] ? ": " : "", why);
-    return smtpc_engine_abort(c->engine, rc, msg);
+        return abort_fmt(c, rc, "%s: no progress within %d ms", smtpc_strerror(rc),
+                         smtpc_engine_timeout_ms(c->engine));
+    return abort_fmt(c, rc, "%s%s%s", smtpc_strerror(rc), why[0] ? ": " : "", why);
+#endif
 }
 
 /* The stage timeout bounds the wait for a whole reply, not each read: a
@@ -639,10 +661,8 @@ static int reply_timeout(smtpc_client *c, int timeout)
         c->rd_end = now + timeout;
     }
     if (now >= c->rd_end) {
-        char msg[SMTPC_ERRMSG_MAX];
-        smtpc_format_text(msg, sizeof msg, "%s: no complete reply within %d ms",
-                 smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
-        smtpc_engine_abort(e, SMTPC_ETIMEDOUT, msg);
+        abort_fmt(c, SMTPC_ETIMEDOUT, "%s: no complete reply within %d ms",
+                  smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
         return 0;
     }
     return (int)(c->rd_end - now);
@@ -666,10 +686,8 @@ static int send_timed_out(smtpc_client *c, int timeout)
     }
     if (now < c->wr_end)
         return 0;
-    char msg[SMTPC_ERRMSG_MAX];
-    smtpc_format_text(msg, sizeof msg, "%s: no progress within %d ms",
-                      smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
-    smtpc_engine_abort(c->engine, SMTPC_ETIMEDOUT, msg);
+    abort_fmt(c, SMTPC_ETIMEDOUT, "%s: no progress within %d ms",
+              smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
     return 1;
 }
 
@@ -712,19 +730,13 @@ static int within_message_deadline(smtpc_client *c, int timeout)
         return timeout;
     if (left > 0)
         return timeout >= 0 && timeout < left ? timeout : left;
-    char msg[SMTPC_ERRMSG_MAX];
-    if (smtpc_engine_body_ended(c->engine))
-        smtpc_format_text(msg, sizeof msg,
-                 "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed while "
-                 "the end of data was sent or its reply awaited",
-                 smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms);
-    else
-        smtpc_format_text(msg, sizeof msg,
-                 "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed during "
-                 "DATA; the connection was dropped so that the server discards the partial "
-                 "message",
-                 smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms);
-    smtpc_engine_abort(c->engine, SMTPC_ETIMEDOUT, msg);
+    abort_fmt(c, SMTPC_ETIMEDOUT,
+              "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed %s",
+              smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms,
+              smtpc_engine_body_ended(c->engine)
+                  ? "while the end of data was sent or its reply awaited"
+                  : "during DATA; the connection was dropped so that the server discards "
+                    "the partial message");
     return 0;
 }
 
