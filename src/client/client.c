@@ -773,6 +773,18 @@ static int pump_write(smtpc_client *c, int timeout)
     return 0;
 }
 
+/* One recv into the free part of io, what came fed to the engine; the
+ * transport's result. */
+static int recv_to_engine(smtpc_client *c, int timeout)
+{
+    size_t got = 0;
+    uint8_t *room = c->io + c->io_busy;
+    int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy, timeout, &got);
+    if (rc == SMTPC_OK)
+        smtpc_engine_feed(c->engine, room, got);
+    return rc;
+}
+
 /* One read toward the reply awaited; SMTPC_CLIENT_WAIT or 0. */
 static int pump_read(smtpc_client *c, int timeout)
 {
@@ -782,16 +794,11 @@ static int pump_read(smtpc_client *c, int timeout)
         timeout = within_message_deadline(c, timeout);
     if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
         return 0;
-    size_t got = 0;
-    uint8_t *room = c->io + c->io_busy;
-    int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy,
-                                  c->nonblocking ? 0 : timeout, &got);
+    int rc = recv_to_engine(c, c->nonblocking ? 0 : timeout);
     if (rc == SMTPC_ETIMEDOUT && c->nonblocking)
         return would_block(c, SMTPC_POLL_READ);
     if (rc)
         wait_failed(c, rc);
-    else
-        smtpc_engine_feed(e, room, got);
     return 0;
 }
 
@@ -1087,15 +1094,11 @@ static int not_connected(smtpc_client *c)
  * instead of being mistaken for the reply to the next command. */
 static int check_idle(smtpc_client *c)
 {
-    size_t got = 0;
-    uint8_t *room = c->io + c->io_busy;
-    int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy, 0, &got);
+    int rc = recv_to_engine(c, 0);
     if (rc == SMTPC_ETIMEDOUT)
         return SMTPC_OK;
     if (rc)
         transport_failed(c, rc);
-    else
-        smtpc_engine_feed(c->engine, room, got);
     if (smtpc_engine_want(c->engine) != SMTPC_WANT_CLOSE)
         return SMTPC_OK;
     smtpc_client_pump(c); /* closes */
