@@ -54,6 +54,14 @@ int smtpc_dropped_text(int none, ...);
 #else
 #define smtpc_format_text(buf, cap, ...) ((void)snprintf((buf), (cap), __VA_ARGS__))
 #endif
+/* A detail text handed on as a value (to a public call that records it, a
+ * field, a function that picks one of several): with -Dmessages=short an
+ * empty text, which the receivers treat as none (the code's name). */
+#if SMTPC_SHORT_MESSAGES
+#define SMTPC_TEXT(text) (SMTPC_DROP_TEXT(text), "")
+#else
+#define SMTPC_TEXT(text) (text)
+#endif
 #if SMTPC_SHORT_MESSAGES
 #define smtpc_error_set(err, code, ...) \
     (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_error_set_code((err), (code)))

@@ -2,6 +2,7 @@
  * wait bounded by the engine's timeout for the stage. One driver for both
  * modes: the operations are resumable steps that wait inside the transport
  * (blocking) or return SMTPC_INPROGRESS (non-blocking). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,9 +74,9 @@ static void disconnect(smtpc_client *c)
 }
 
 #define FREE_IN_CALLBACK                                                                      \
-    "smtpc_client_free was called inside a callback of this client: the client was not "      \
-    "freed (the call running it still uses it); that call was stopped and the connection "    \
-    "dropped. Free the client after the call returns"
+    SMTPC_TEXT("smtpc_client_free was called inside a callback of this client: the client "  \
+               "was not freed (the call running it still uses it); that call was stopped "    \
+               "and the connection dropped. Free the client after the call returns")
 
 void smtpc_client_free(smtpc_client *c)
 {
@@ -118,7 +119,7 @@ static int engine_error(smtpc_client *c, int rc)
     return rc;
 }
 
-int smtpc_client_enter(smtpc_client *c, const char *fn)
+int (smtpc_client_enter)(smtpc_client *c, const char *fn)
 {
     if (c->busy)
         return smtpc_error_set(&c->err, SMTPC_ESTATE,
@@ -187,13 +188,24 @@ static int setting(smtpc_client *c, int which, int rc, const char *why)
 static const char *locked(const smtpc_client *c, int any_time)
 {
     if (c->busy)
-        return "not allowed inside a callback of this client (trace, read or message source "
-               "callback)";
+        return SMTPC_TEXT("not allowed inside a callback of this client (trace, read or "
+                          "message source callback)");
     if (c->connected && !any_time)
-        return "not allowed while a session is open (quit first)";
+        return SMTPC_TEXT("not allowed while a session is open (quit first)");
     if (c->op.kind && !any_time)
-        return "not allowed while an operation runs (smtpc_client_step until its result)";
+        return SMTPC_TEXT("not allowed while an operation runs (smtpc_client_step until its "
+                          "result)");
     return NULL;
+}
+
+/* Whether a setter may go ahead: SMTPC_EINVAL without a client, the
+ * refusal (recorded) while its setting is locked, else SMTPC_OK. */
+static int may_set(smtpc_client *c, int which, int any_time)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    const char *why = locked(c, any_time);
+    return why ? setting(c, which, SMTPC_ESTATE, why) : SMTPC_OK;
 }
 
 /* Between sessions the engine still holds the last session's results,
@@ -207,11 +219,9 @@ static int engine_setting(smtpc_client *c, int (*set)(smtpc_engine *, const char
 
 int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_SERVER, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_SERVER, 0);
+    if (ok)
+        return ok;
     if (!host || !host[0])
         return setting(c, SET_SERVER, SMTPC_EINVAL, "no host given");
     char port_why[SMTPC_ERRMSG_MAX];
@@ -233,11 +243,9 @@ int smtpc_client_set_server(smtpc_client *c, const char *host, const char *port)
 
 int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_TIMEOUT, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_TIMEOUT, 1);
+    if (ok)
+        return ok;
     if (stage < 0 || stage >= SMTPC_TIMEOUT_COUNT) {
         char msg[96];
         smtpc_format_text(msg, sizeof msg, "no timeout stage %d (SMTPC_TIMEOUT_*: 0 to %d)", stage,
@@ -249,19 +257,18 @@ int smtpc_client_set_timeout(smtpc_client *c, int stage, int ms)
 
 int smtpc_client_set_clock(smtpc_client *c, smtpc_clock_ms_fn fn, void *user)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_CLOCK, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_CLOCK, 0);
+    if (ok)
+        return ok;
     c->clock = fn ? fn : DEFAULT_CLOCK;
     c->clock_user = fn ? user : NULL;
     return setting(c, SET_CLOCK, SMTPC_OK, NULL);
 }
 
 #define NO_CLOCK                                                                               \
-    "no clock for the client's deadlines: smtpc was built without the POSIX port "            \
-    "(-Dport=none); give one with smtpc_client_set_clock, or set every SMTPC_TIMEOUT_* to -1"
+    SMTPC_TEXT("no clock for the client's deadlines: smtpc was built without the POSIX port " \
+               "(-Dport=none); give one with smtpc_client_set_clock, or set every "           \
+               "SMTPC_TIMEOUT_* to -1")
 
 /* Milliseconds now on the client's clock (only called with one set). */
 static int64_t now_ms(const smtpc_client *c)
@@ -277,11 +284,10 @@ static int set_ehlo(smtpc_engine *e, const char *name, const char *unused)
 
 int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_EHLO, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_EHLO, 0);
+    if (ok)
+        return ok;
+    const char *why = NULL;
     int rc = engine_setting(c, set_ehlo, name, NULL);
     if (rc == SMTPC_EINVAL)
         why = "the name must be 1 to 255 octets";
@@ -292,11 +298,9 @@ int smtpc_client_set_ehlo_name(smtpc_client *c, const char *name)
 
 int smtpc_client_set_security(smtpc_client *c, int level)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_SECURITY, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_SECURITY, 0);
+    if (ok)
+        return ok;
     if (level < SMTPC_SECURITY_STARTTLS || level > SMTPC_SECURITY_PLAIN) {
         char msg[96];
         smtpc_format_text(msg, sizeof msg, "no security level %d (SMTPC_SECURITY_*: %d to %d)", level,
@@ -309,11 +313,9 @@ int smtpc_client_set_security(smtpc_client *c, int level)
 
 int smtpc_client_set_chunking(smtpc_client *c, int use)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_CHUNKING, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_CHUNKING, 0);
+    if (ok)
+        return ok;
     if (use != 0 && use != 1)
         return setting(c, SET_CHUNKING, SMTPC_EINVAL, "use is neither 0 nor 1");
     smtpc_engine_set_chunking(c->engine, use);
@@ -323,11 +325,9 @@ int smtpc_client_set_chunking(smtpc_client *c, int use)
 
 int smtpc_client_set_binarymime(smtpc_client *c, int use)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_BINARYMIME, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_BINARYMIME, 0);
+    if (ok)
+        return ok;
     if (use != 0 && use != 1)
         return setting(c, SET_BINARYMIME, SMTPC_EINVAL, "use is neither 0 nor 1");
     c->no_binarymime = !use;
@@ -336,11 +336,9 @@ int smtpc_client_set_binarymime(smtpc_client *c, int use)
 
 int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_TRACE, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_TRACE, 1);
+    if (ok)
+        return ok;
     c->trace = fn;
     c->trace_user = user;
     return setting(c, SET_TRACE, smtpc_engine_set_trace(c->engine, fn, user), NULL);
@@ -348,14 +346,10 @@ int smtpc_client_set_trace(smtpc_client *c, smtpc_trace_fn fn, void *user)
 
 int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t)
 {
-    if (!c) {
+    int ok = may_set(c, SET_TRANSPORT, 0);
+    if (ok) {
         smtpc_transport_free(t);
-        return SMTPC_EINVAL;
-    }
-    const char *why = locked(c, 0);
-    if (why) {
-        smtpc_transport_free(t);
-        return setting(c, SET_TRANSPORT, SMTPC_ESTATE, why);
+        return ok;
     }
     smtpc_transport_free(c->next_transport);
     c->next_transport = t;
@@ -364,22 +358,19 @@ int smtpc_client_set_transport(smtpc_client *c, smtpc_transport *t)
 
 int smtpc_client_set_tls_config(smtpc_client *c, const smtpc_tls_config *cfg)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_TLS, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_TLS, 0);
+    if (ok)
+        return ok;
     c->tls = cfg;
     return setting(c, SET_TLS, SMTPC_OK, NULL);
 }
 
 int smtpc_client_set_buffers(smtpc_client *c, size_t io_bytes, size_t output_bytes)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_BUFFERS, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_BUFFERS, 0);
+    if (ok)
+        return ok;
+    const char *why = NULL;
     if (io_bytes == 0)
         io_bytes = SMTPC_CLIENT_IO_DEFAULT;
     if (output_bytes == 0)
@@ -424,11 +415,10 @@ static int secret_setting(smtpc_client *c, int which,
                           int (*set)(smtpc_engine *, const char *, const char *),
                           const char *user, const char *secret)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, which, SMTPC_ESTATE, why);
+    int ok = may_set(c, which, 0);
+    if (ok)
+        return ok;
+    const char *why = NULL;
     int rc = engine_setting(c, set, user, secret);
     if (rc == SMTPC_EINVAL)
         why = "a user name needs a secret (NULL user clears both)";
@@ -449,11 +439,10 @@ int smtpc_client_set_oauth_token(smtpc_client *c, const char *user, const char *
 
 int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_MECHS, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_MECHS, 1);
+    if (ok)
+        return ok;
+    const char *why = NULL;
     int rc = smtpc_engine_set_auth_mechanisms(c->engine, mask);
     char msg[96];
     if (rc == SMTPC_EINVAL) {
@@ -468,21 +457,17 @@ int smtpc_client_set_auth_mechanisms(smtpc_client *c, int mask)
 
 int smtpc_client_allow_plaintext_auth(smtpc_client *c, int allow)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_PLAINTEXT, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_PLAINTEXT, 1);
+    if (ok)
+        return ok;
     return setting(c, SET_PLAINTEXT, smtpc_engine_allow_plaintext_auth(c->engine, allow), NULL);
 }
 
 int smtpc_client_allow_no_dsn(smtpc_client *c, int allow)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 1);
-    if (why)
-        return setting(c, SET_NO_DSN, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_NO_DSN, 1);
+    if (ok)
+        return ok;
     c->allow_no_dsn = allow != 0;
     return setting(c, SET_NO_DSN, SMTPC_OK, NULL);
 }
@@ -492,7 +477,9 @@ int smtpc_client_allow_no_dsn(smtpc_client *c, int allow)
 
 static void trace_info(smtpc_client *c, const char *text)
 {
-    if (c->trace)
+    /* Without traces built in no trace callback is ever taken (the setter
+     * is refused, and a refused setter holds back connect). */
+    if (SMTPC_HAVE_TRACES && c->trace)
         c->trace(c->trace_user, SMTPC_TRACE_INFO, text, strlen(text));
 }
 
@@ -506,6 +493,7 @@ static int would_block(smtpc_client *c, int events)
     return SMTPC_CLIENT_WAIT;
 }
 
+#if SMTPC_HAVE_TLS
 /* The TLS handshake failed: the engine hears why, the connection goes. */
 static void tls_failed(smtpc_client *c, int rc, const char *why)
 {
@@ -594,25 +582,59 @@ static int run_tls(smtpc_client *c)
                           0, NULL);
     return 0;
 }
+#else
+/* TLS compiled out: connect never asks the engine for it (open_session
+ * refuses the levels that need it); should the engine still ask, it hears
+ * no, and the connection goes as after a failed handshake. */
+static int run_tls(smtpc_client *c)
+{
+    smtpc_engine_tls_done(c->engine, 0, SMTPC_ENOTSUP,
+                          SMTPC_TEXT("smtpc was built without TLS support"));
+    smtpc_transport_free(c->transport);
+    c->transport = NULL;
+    return 0;
+}
+#endif
+
+/* End the session with code and a formatted text. With -Dmessages=short
+ * the engine keeps no text: none is made (nor its arguments evaluated). */
+#if SMTPC_SHORT_MESSAGES
+#define abort_fmt(c, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_abort((c)->engine, (code), NULL))
+#else
+static int abort_fmt(smtpc_client *c, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int abort_fmt(smtpc_client *c, int code, const char *fmt, ...)
+{
+    char msg[SMTPC_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return smtpc_engine_abort(c->engine, code, msg);
+}
+#endif
 
 static int transport_failed(smtpc_client *c, int rc)
 {
+#if SMTPC_SHORT_MESSAGES
+    return abort_fmt(c, rc, "");
+#else
     const char *why =
         c->transport ? smtpc_error_message(smtpc_transport_error(c->transport)) : "";
     /* A record without its own text gives only the code's description,
      * which the message below starts with anyway. */
     if (c->transport && !smtpc_transport_error(c->transport)->message[0])
         why = "";
-    char limit[64] = "";
     /* A callback transport has no way to give a reason: name the limit. */
     if (!why[0] && rc == SMTPC_ETIMEDOUT)
-        smtpc_format_text(limit, sizeof limit, "no progress within %d ms",
-                 smtpc_engine_timeout_ms(c->engine));
-    if (!why[0])
-        why = limit;
-    char msg[SMTPC_ERRMSG_MAX];
-    smtpc_format_text(msg, sizeof msg, "%s%s%s", smtpc_strerror(rc), why[0] ? ": " : "", why);
-    return smtpc_engine_abort(c->engine, rc, msg);
+        return abort_fmt(c, rc, "%s: no progress within %d ms", smtpc_strerror(rc),
+                         smtpc_engine_timeout_ms(c->engine));
+    return abort_fmt(c, rc, "%s%s%s", smtpc_strerror(rc), why[0] ? ": " : "", why);
+#endif
 }
 
 /* The stage timeout bounds the wait for a whole reply, not each read: a
@@ -639,10 +661,8 @@ static int reply_timeout(smtpc_client *c, int timeout)
         c->rd_end = now + timeout;
     }
     if (now >= c->rd_end) {
-        char msg[SMTPC_ERRMSG_MAX];
-        smtpc_format_text(msg, sizeof msg, "%s: no complete reply within %d ms",
-                 smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
-        smtpc_engine_abort(e, SMTPC_ETIMEDOUT, msg);
+        abort_fmt(c, SMTPC_ETIMEDOUT, "%s: no complete reply within %d ms",
+                  smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
         return 0;
     }
     return (int)(c->rd_end - now);
@@ -666,10 +686,8 @@ static int send_timed_out(smtpc_client *c, int timeout)
     }
     if (now < c->wr_end)
         return 0;
-    char msg[SMTPC_ERRMSG_MAX];
-    smtpc_format_text(msg, sizeof msg, "%s: no progress within %d ms",
-                      smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
-    smtpc_engine_abort(c->engine, SMTPC_ETIMEDOUT, msg);
+    abort_fmt(c, SMTPC_ETIMEDOUT, "%s: no progress within %d ms",
+              smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
     return 1;
 }
 
@@ -712,19 +730,13 @@ static int within_message_deadline(smtpc_client *c, int timeout)
         return timeout;
     if (left > 0)
         return timeout >= 0 && timeout < left ? timeout : left;
-    char msg[SMTPC_ERRMSG_MAX];
-    if (smtpc_engine_body_ended(c->engine))
-        smtpc_format_text(msg, sizeof msg,
-                 "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed while "
-                 "the end of data was sent or its reply awaited",
-                 smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms);
-    else
-        smtpc_format_text(msg, sizeof msg,
-                 "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed during "
-                 "DATA; the connection was dropped so that the server discards the partial "
-                 "message",
-                 smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms);
-    smtpc_engine_abort(c->engine, SMTPC_ETIMEDOUT, msg);
+    abort_fmt(c, SMTPC_ETIMEDOUT,
+              "%s: the whole-message deadline (SMTPC_TIMEOUT_MESSAGE, %d ms) passed %s",
+              smtpc_strerror(SMTPC_ETIMEDOUT), c->msg_ms,
+              smtpc_engine_body_ended(c->engine)
+                  ? "while the end of data was sent or its reply awaited"
+                  : "during DATA; the connection was dropped so that the server discards "
+                    "the partial message");
     return 0;
 }
 
@@ -761,6 +773,18 @@ static int pump_write(smtpc_client *c, int timeout)
     return 0;
 }
 
+/* One recv into the free part of io, what came fed to the engine; the
+ * transport's result. */
+static int recv_to_engine(smtpc_client *c, int timeout)
+{
+    size_t got = 0;
+    uint8_t *room = c->io + c->io_busy;
+    int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy, timeout, &got);
+    if (rc == SMTPC_OK)
+        smtpc_engine_feed(c->engine, room, got);
+    return rc;
+}
+
 /* One read toward the reply awaited; SMTPC_CLIENT_WAIT or 0. */
 static int pump_read(smtpc_client *c, int timeout)
 {
@@ -770,16 +794,11 @@ static int pump_read(smtpc_client *c, int timeout)
         timeout = within_message_deadline(c, timeout);
     if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
         return 0;
-    size_t got = 0;
-    uint8_t *room = c->io + c->io_busy;
-    int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy,
-                                  c->nonblocking ? 0 : timeout, &got);
+    int rc = recv_to_engine(c, c->nonblocking ? 0 : timeout);
     if (rc == SMTPC_ETIMEDOUT && c->nonblocking)
         return would_block(c, SMTPC_POLL_READ);
     if (rc)
         wait_failed(c, rc);
-    else
-        smtpc_engine_feed(e, room, got);
     return 0;
 }
 
@@ -832,10 +851,12 @@ int smtpc_client_pump(smtpc_client *c)
     }
 }
 
+#if SMTPC_HAVE_SOCKETS
 static const char *default_port(int security)
 {
     return security == SMTPC_SECURITY_IMPLICIT_TLS ? "465" : "587";
 }
+#endif
 
 /* A refused setting holds back connect (see setting()). */
 static int refused_setting(smtpc_client *c)
@@ -864,7 +885,7 @@ void smtpc_client_op_clear(smtpc_client *c)
     memset(&c->op, 0, sizeof c->op);
 }
 
-int smtpc_client_start(smtpc_client *c, const char *fn)
+int (smtpc_client_start)(smtpc_client *c, const char *fn)
 {
     if (c->op.kind && !c->busy)
         return smtpc_error_set(&c->err, SMTPC_ESTATE,
@@ -922,8 +943,8 @@ static int open_session(smtpc_client *c)
                                "impossible");
     if (level == SMTPC_SECURITY_STARTTLS_OPTIONAL) {
         level = SMTPC_SECURITY_PLAIN;
-        trace_info(c, "smtpc was built without TLS support: STARTTLS not attempted, "
-                      "continuing unencrypted");
+        trace_info(c, SMTPC_TEXT("smtpc was built without TLS support: STARTTLS not "
+                                 "attempted, continuing unencrypted"));
     }
 #endif
     smtpc_engine_reset(c->engine);
@@ -940,6 +961,10 @@ static int open_session(smtpc_client *c)
         c->next_transport = NULL;
         return SMTPC_OK;
     }
+#if !SMTPC_HAVE_SOCKETS
+    smtpc_client_op_clear(c);
+    return set_error(c, SMTPC_ENOTSUP, "smtpc was built without socket support");
+#else
     const char *port = c->port ? c->port : default_port(c->security);
     int connect_ms = -1;
     smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
@@ -967,12 +992,14 @@ static int open_session(smtpc_client *c)
         return rc;
     }
     return SMTPC_OK;
+#endif
 }
 
 static int drive_connect(smtpc_client *c)
 {
     smtpc_client_op *op = &c->op;
     int rc;
+#if SMTPC_HAVE_SOCKETS /* the socket transport's connect is the only one that runs */
     if (op->phase == CONNECTING) {
         rc = c->free_asked ? SMTPC_ESTATE : smtpc_transport_connect_step(c->transport);
         if (rc == SMTPC_INPROGRESS) {
@@ -988,6 +1015,7 @@ static int drive_connect(smtpc_client *c)
         }
         op->phase = SESSION;
     }
+#endif
     if (op->phase == SESSION) {
         if (!c->connected) {
             c->connected = 1;
@@ -1066,15 +1094,11 @@ static int not_connected(smtpc_client *c)
  * instead of being mistaken for the reply to the next command. */
 static int check_idle(smtpc_client *c)
 {
-    size_t got = 0;
-    uint8_t *room = c->io + c->io_busy;
-    int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy, 0, &got);
+    int rc = recv_to_engine(c, 0);
     if (rc == SMTPC_ETIMEDOUT)
         return SMTPC_OK;
     if (rc)
         transport_failed(c, rc);
-    else
-        smtpc_engine_feed(c->engine, room, got);
     if (smtpc_engine_want(c->engine) != SMTPC_WANT_CLOSE)
         return SMTPC_OK;
     smtpc_client_pump(c); /* closes */
@@ -1151,8 +1175,9 @@ int smtpc_client_body(smtpc_client *c)
             /* SMTP cannot take back an open DATA: dropping the connection makes
              * the server discard the partial message. */
             smtpc_engine_abort(c->engine, SMTPC_ESOURCE,
-                               "the message source failed during DATA; the connection was "
-                               "dropped so that no partial message is delivered");
+                               SMTPC_TEXT("the message source failed during DATA; the "
+                                          "connection was dropped so that no partial "
+                                          "message is delivered"));
             return smtpc_client_pump(c);
         }
         if (got == 0)
@@ -1378,11 +1403,9 @@ int smtpc_client_run(smtpc_client *c)
 
 int smtpc_client_set_nonblocking(smtpc_client *c, int on)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    const char *why = locked(c, 0);
-    if (why)
-        return setting(c, SET_NONBLOCKING, SMTPC_ESTATE, why);
+    int ok = may_set(c, SET_NONBLOCKING, 0);
+    if (ok)
+        return ok;
     c->nonblocking = on != 0;
     return setting(c, SET_NONBLOCKING, SMTPC_OK, NULL);
 }

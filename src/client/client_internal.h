@@ -54,7 +54,41 @@ typedef struct smtpc_client_op {
 } smtpc_client_op;
 
 struct smtpc_client {
+    /* The most used fields first, then the operation: Thumb-2's 16-bit
+     * loads and stores reach only the first 124 bytes of a structure. */
     smtpc_allocator alloc;
+    smtpc_engine *engine;
+    smtpc_transport *transport;      /* the live connection */
+    int connected;
+    int busy;          /* inside a call that may run the user's callbacks */
+    int free_asked;    /* smtpc_client_free was called from such a callback */
+    int nonblocking;   /* smtpc_client_set_nonblocking */
+    smtpc_clock_ms_fn clock; /* the deadlines' clock; NULL: none (-Dport=none) */
+    void *clock_user;
+    uint8_t *io; /* receive buffer, and body chunks from read callbacks */
+    size_t io_cap;   /* its size (0 until the first connect) */
+    /* Bytes at the start of io held by a body piece the engine has not
+     * taken yet: replies read meanwhile (BDAT chunks) go after them. */
+    size_t io_busy;
+    int events;        /* SMTPC_POLL_* the last I/O that could not finish waits for */
+    /* The whole-reply deadline: runs while one reply is read (the engine's
+     * reply count tells when one is complete). */
+    int rd_waiting;
+    uint32_t rd_head;
+    /* Non-blocking mode only, where the transport does not wait: the bound
+     * of one send (progress restarts it) and of the TLS handshake. */
+    int wr_waiting;
+    int msg_clock;     /* the whole-message deadline runs */
+    int msg_ms;        /* ... it was this many ms */
+    unsigned refused;  /* setters refused since they last succeeded (bit per setter) */
+    const char *call;  /* the call that is busy (for messages) */
+    const smtpc_dsn *dsn; /* the DSN request of the message being sent, or NULL */
+    smtpc_client_op op;
+    long long rd_end;
+    long long wr_end;
+    int hs_running; /* a handshake runs on c->transport */
+    long long hs_end;
+    long long msg_end; /* the whole-message deadline ends then (monotonic ms) */
     char *host;
     char *port;
     int security;
@@ -63,45 +97,14 @@ struct smtpc_client {
     const smtpc_tls_config *tls; /* the user's, borrowed */
     smtpc_tls_config *own_tls;   /* default configuration, made on first use */
     smtpc_transport *next_transport; /* user transport for the next connect */
-    smtpc_transport *transport;      /* the live connection */
-    smtpc_engine *engine;
-    int connected;
-    uint8_t *io; /* receive buffer, and body chunks from read callbacks */
-    size_t io_cap;   /* its size (0 until the first connect) */
-    /* Bytes at the start of io held by a body piece the engine has not
-     * taken yet: replies read meanwhile (BDAT chunks) go after them. */
-    size_t io_busy;
     size_t io_want;  /* smtpc_client_set_buffers: for the next connect */
     size_t out_want; /* ... and the engine's output buffer */
-    smtpc_error err;
-    smtpc_error session_err; /* why the last session ended, for later calls */
-    unsigned refused;  /* setters refused since they last succeeded (bit per setter) */
-    int busy;          /* inside a call that may run the user's callbacks */
-    const char *call;  /* ... that one (for messages) */
-    int free_asked;    /* smtpc_client_free was called from such a callback */
-    int msg_clock;     /* the whole-message deadline runs */
-    int msg_ms;        /* ... it was this many ms */
-    long long msg_end; /* ... and ends then (monotonic ms) */
-    smtpc_clock_ms_fn clock; /* the deadlines' clock; NULL: none (-Dport=none) */
-    void *clock_user;
     int allow_no_dsn;  /* smtpc_client_allow_no_dsn */
-    const smtpc_dsn *dsn; /* the DSN request of the message being sent, or NULL */
     int no_binarymime; /* smtpc_client_set_binarymime(c, 0) */
     int no_chunking;   /* smtpc_client_set_chunking(c, 0) */
-    int nonblocking;   /* smtpc_client_set_nonblocking */
-    smtpc_client_op op;
-    int events;        /* SMTPC_POLL_* the last I/O that could not finish waits for */
-    /* The whole-reply deadline: runs while one reply is read (the engine's
-     * reply count tells when one is complete). */
-    int rd_waiting;
-    uint32_t rd_head;
-    long long rd_end;
-    /* Non-blocking mode only, where the transport does not wait: the bound
-     * of one send (progress restarts it) and of the TLS handshake. */
-    int wr_waiting;
-    long long wr_end;
-    int hs_running; /* a handshake runs on c->transport */
-    long long hs_end;
+    /* The two records (792 B each) last. */
+    smtpc_error err;
+    smtpc_error session_err; /* why the last session ended, for later calls */
 };
 
 /* What the drive's steps return besides an SMTPC_WANT_*: non-blocking
@@ -123,6 +126,9 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send);
 /* enter for a call that starts an operation: also refused (SMTPC_ESTATE)
  * while one runs (non-blocking mode). */
 int smtpc_client_start(smtpc_client *c, const char *fn);
+/* fn is for messages only: -Dmessages=short drops the names. */
+#define smtpc_client_enter(c, fn) (smtpc_client_enter)((c), SMTPC_TEXT(fn))
+#define smtpc_client_start(c, fn) (smtpc_client_start)((c), SMTPC_TEXT(fn))
 /* Drive the operation set up in c->op: to its end in blocking mode, as far
  * as it goes without waiting in non-blocking mode (SMTPC_INPROGRESS), then
  * leave. With its result the operation is over (its state released). */
