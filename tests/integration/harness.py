@@ -48,6 +48,26 @@ WRAPPER_SLACK = float(os.environ.get("SMTPC_TEST_WRAPPER_SLACK") or (10 if WRAPP
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
 
 
+# SMTPC_DRIVER_ARGS: options (shell-split) put before every driver run's own,
+# so that a whole test script runs again in another mode: "--nonblocking"
+# (issue 11) sends everything through the client's non-blocking mode and its
+# poll loop, which run_driver then checks was really used.
+DRIVER_ARGS = shlex.split(os.environ.get("SMTPC_DRIVER_ARGS", ""))
+
+
+def check_nonblocking(events, describe):
+    """With --nonblocking, a run that connected must show its poll loop at
+    work: the driver's "nonblocking" event with at least one step."""
+    if "--nonblocking" not in DRIVER_ARGS:
+        return
+    if not any(e.get("event") == "connect" for e in events):
+        return
+    loops = [e for e in events if e.get("event") == "nonblocking"]
+    if not loops or loops[-1]["steps"] < 1:
+        raise AssertionError("--nonblocking: the client's poll loop never stepped\n"
+                             + describe())
+
+
 def scaled(seconds):
     """A wait sized for native speed, scaled for the wrapper."""
     return seconds * TIMEOUT_SCALE
@@ -302,7 +322,7 @@ def run_driver(args, messages=(), timeout=60):
     or bytes, each written to a temporary file and passed as --message."""
     tmp = tempfile.mkdtemp(prefix="smtpc-msg-")
     try:
-        argv = [DRIVER, "--trace"] + list(args)
+        argv = [DRIVER, "--trace"] + DRIVER_ARGS + list(args)
         for n, m in enumerate(messages):
             body, extra = (m, []) if isinstance(m, (bytes, bytearray)) else m
             path = os.path.join(tmp, f"m{n:04d}.eml")
@@ -310,7 +330,9 @@ def run_driver(args, messages=(), timeout=60):
                 f.write(body)
             argv += ["--message", path] + list(extra)
         proc = run_program(argv, timeout, capture_output=True, text=True, errors="replace")
-        return DriverResult(proc)
+        result = DriverResult(proc)
+        check_nonblocking(result.events, result.describe)
+        return result
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -1,0 +1,110 @@
+/* The tests' event loop for the non-blocking client (see nb_drive.h). */
+#include "nb_drive.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <time.h>
+
+/* Every this many steps one more is made at once, unprompted by poll. */
+#define SPURIOUS_EVERY 5
+
+static long long clock_us(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+long long nb_now_ms(void)
+{
+    return clock_us(CLOCK_MONOTONIC) / 1000;
+}
+
+void nb_mark_now(nb_mark *m)
+{
+    m->wall_us = clock_us(CLOCK_MONOTONIC);
+    m->cpu_us = clock_us(CLOCK_THREAD_CPUTIME_ID);
+}
+
+void nb_check_call(const nb_mark *m, const char *what, nb_stats *st)
+{
+    long long wall = clock_us(CLOCK_MONOTONIC) - m->wall_us;
+    long long cpu = clock_us(CLOCK_THREAD_CPUTIME_ID) - m->cpu_us;
+    long long blocked = (wall - cpu) / 1000;
+    if (st) {
+        if (blocked > st->max_blocked_ms)
+            st->max_blocked_ms = blocked;
+        if (wall / 1000 > st->max_call_ms)
+            st->max_call_ms = wall / 1000;
+    }
+    if (blocked > NB_BLOCK_LIMIT_MS)
+        fail_msg("non-blocking mode: %s took %lld ms of which %lld ms not on the CPU "
+                 "(limit %d ms): it waited for the network",
+                 what, wall / 1000, blocked, NB_BLOCK_LIMIT_MS);
+}
+
+short nb_poll_events(int bits)
+{
+    short ev = 0;
+    if (bits & SMTPC_POLL_READ)
+        ev |= POLLIN;
+    if (bits & SMTPC_POLL_WRITE)
+        ev |= POLLOUT;
+    return ev;
+}
+
+int nb_step(smtpc_client *c, nb_stats *st)
+{
+    nb_mark m;
+    nb_mark_now(&m);
+    int rc = smtpc_client_step(c);
+    nb_check_call(&m, "smtpc_client_step", st);
+    if (st)
+        st->steps++;
+    return rc;
+}
+
+int nb_finish(smtpc_client *c, const nb_mark *m, int rc, nb_stats *st)
+{
+    nb_check_call(m, "the call starting the operation", st);
+    long long begin = nb_now_ms();
+    long n = 0;
+    while (rc == SMTPC_INPROGRESS) {
+        if (nb_now_ms() - begin > NB_LOOP_LIMIT_MS)
+            fail_msg("non-blocking mode: the operation still runs after %d ms", NB_LOOP_LIMIT_MS);
+        int fd = smtpc_client_fd(c);
+        int bits = smtpc_client_events(c);
+        int ms = smtpc_client_timeout(c);
+        /* Every test sets every timeout: an operation always has a deadline. */
+        if (ms < 0)
+            fail_msg("non-blocking mode: an operation in progress reports no deadline "
+                     "(smtpc_client_timeout -1, events %d) although every timeout is set",
+                     bits);
+        if (fd >= 0 && bits == 0 && ms > 0)
+            fail_msg("non-blocking mode: an operation in progress waits for no event and "
+                     "its deadline is %d ms away: only that deadline would wake it",
+                     ms);
+        if (fd < 0 && ms > NB_TICK_MS)
+            ms = NB_TICK_MS;
+        struct pollfd p = {.fd = fd, .events = nb_poll_events(bits), .revents = 0};
+        int ready;
+        do
+            ready = fd >= 0 ? poll(&p, 1, ms) : poll(NULL, 0, ms);
+        while (ready < 0 && errno == EINTR);
+        assert_true(ready >= 0);
+        rc = nb_step(c, st);
+        if (rc == SMTPC_INPROGRESS && ++n % SPURIOUS_EVERY == 0) {
+            rc = nb_step(c, st);
+            if (st)
+                st->spurious++;
+        }
+    }
+    return rc;
+}
