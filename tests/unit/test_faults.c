@@ -22,10 +22,9 @@
 #include <time.h>
 
 #include "fault_server.h"
+#include "nb_call.h"
 #ifdef SMTPC_TEST_NONBLOCKING
 #include <poll.h>
-
-#include "nb_drive.h"
 #endif
 #include "smtpc/auth.h"
 #include "smtpc/client.h"
@@ -41,17 +40,6 @@
 #define NOT_RUN 1 /* a call the run never reached */
 #define N_RCPTS 3
 #define MAX_STEPS 40
-
-#ifdef SMTPC_TEST_NONBLOCKING
-/* A client call: started in non-blocking mode and driven to its result. */
-static nb_mark call_mark;
-static nb_stats all_stats;
-#define CALL(c, expr) (nb_mark_now(&call_mark), nb_finish((c), &call_mark, (expr), &all_stats))
-#define SET_MODE(c) assert_int_equal(smtpc_client_set_nonblocking((c), 1), 0)
-#else
-#define CALL(c, expr) (expr)
-#define SET_MODE(c) assert_non_null(c)
-#endif
 
 static const char *const rcpts[N_RCPTS] = {"r0@x.test", "r1@x.test", "r2@x.test"};
 static const char body[] = "Subject: faults\r\n\r\nhello\r\n.a line that needs a dot\r\n";
@@ -1304,7 +1292,7 @@ static void idle_watch_case(const char *name, const smtpc_fs_step *after_first, 
             poll(&p, 1, 200);
         else
             poll(NULL, 0, NB_TICK_MS);
-        rc = nb_step(c, &all_stats);
+        rc = nb_step(c, &nb_call_stats);
         idle_steps++;
     }
     if (rc != want_rc)
@@ -1471,8 +1459,8 @@ int main(void)
 #ifdef SMTPC_TEST_NONBLOCKING
     print_message("non-blocking mode: %ld steps (%ld unprompted by poll); worst call %lld ms, "
                   "of which %lld ms off-CPU (limit %d ms)\n",
-                  all_stats.steps, all_stats.spurious, all_stats.max_call_ms,
-                  all_stats.max_blocked_ms, NB_BLOCK_LIMIT_MS);
+                  nb_call_stats.steps, nb_call_stats.spurious, nb_call_stats.max_call_ms,
+                  nb_call_stats.max_blocked_ms, NB_BLOCK_LIMIT_MS);
 #endif
     return failed;
 }
