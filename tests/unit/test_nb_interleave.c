@@ -429,11 +429,117 @@ static void test_many_at_once(void **state)
     }
 }
 
+/* The call rules of the mode: it is chosen while not connected; one
+ * operation at a time (another call is refused with SMTPC_ESTATE and the
+ * running one goes on unharmed); a step with nothing running says
+ * SMTPC_ESTATE when not connected and 0 when connected and idle. */
+static const smtpc_fs_step slow_mail[] = {
+    FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_SILENT(300), FS_SEND(OK_MAIL),
+    FS_EXPECT("RCPT TO:<r0@x.test>"), FS_SEND(OK_RCPT), FS_EXPECT("RCPT TO:<r1@x.test>"),
+    FS_SEND(OK_RCPT), FS_EXPECT("RCPT TO:<r2@x.test>"), FS_SEND(OK_RCPT), FS_EXPECT("DATA\r\n"),
+    FS_SEND(GO_DATA), FS_BODY, FS_SEND(OK_DOT), FS_EXPECT("QUIT"), FS_SEND(BYE), FS_END};
+
+static void test_call_rules(void **state)
+{
+    (void)state;
+    peer p = {.name = "call rules", .script = slow_mail, .timeout_ms = 5000};
+    peer_setup(&p);
+    smtpc_client *c = p.c;
+    nb_stats st = {0};
+    nb_mark m;
+    assert_int_equal(smtpc_client_step(c), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_fd(c), -1);
+    assert_int_equal(smtpc_client_events(c), 0);
+    assert_int_equal(smtpc_client_timeout(c), -1);
+    /* switching back and forth is fine before connecting */
+    assert_int_equal(smtpc_client_set_nonblocking(c, 0), 0);
+    assert_int_equal(smtpc_client_set_nonblocking(c, 1), 0);
+    nb_mark_now(&m);
+    assert_int_equal(nb_finish(c, &m, smtpc_client_connect(c), &st), 0);
+    if (!test_tcp_no_sockets())
+        assert_true(smtpc_client_fd(c) >= 0);
+    assert_int_equal(nb_step(c, &st), 0); /* idle, nothing from the server */
+    assert_int_equal(smtpc_client_connected(c), 1);
+    assert_int_equal(smtpc_client_set_nonblocking(c, 0), SMTPC_ESTATE);
+
+    nb_mark_now(&m);
+    int rc = smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
+                               strlen(body));
+    /* the server waits 300 ms before answering MAIL */
+    if (rc != SMTPC_INPROGRESS)
+        fail_msg("send against a server silent for 300 ms returned %d (%s), not "
+                 "SMTPC_INPROGRESS",
+                 rc, smtpc_error_message(smtpc_client_error(c)));
+    assert_int_equal(smtpc_client_noop(c), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_quit(c), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
+                                       strlen(body)),
+                     SMTPC_ESTATE);
+    assert_int_equal(smtpc_error_code(smtpc_client_error(c)), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_set_nonblocking(c, 0), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_connected(c), 1);
+    /* the running send goes on and succeeds */
+    rc = nb_finish(c, &m, rc, &st);
+    if (rc != 0)
+        fail_msg("the send refused a second call, then failed: %d (%s)", rc,
+                 smtpc_error_message(smtpc_client_error(c)));
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)),
+                     SMTPC_MESSAGE_ACCEPTED);
+    nb_mark_now(&m);
+    assert_int_equal(nb_finish(c, &m, smtpc_client_quit(c), &st), 0);
+    assert_int_equal(smtpc_client_connected(c), 0);
+    assert_int_equal(smtpc_client_step(c), SMTPC_ESTATE);
+    peer_free(&p);
+    if (smtpc_fs_join(p.fs) != 0)
+        fail_msg("server script did not complete: %s\n--- client sent:\n%s",
+                 smtpc_fs_error(p.fs), smtpc_fs_transcript(p.fs, NULL));
+    /* one transaction only: the refused send wrote nothing */
+    const char *first = strstr(smtpc_fs_transcript(p.fs, NULL), "MAIL FROM:");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "MAIL FROM:"));
+    assert_null(strstr(smtpc_fs_transcript(p.fs, NULL), "NOOP"));
+    smtpc_fs_free(p.fs);
+}
+
+/* Freeing a client in the middle of an operation (an application that
+ * gives up) closes the connection and gives back every byte. */
+static void test_free_mid_operation(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step stuck[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN),
+        FS_EXPECT("MAIL FROM:<a@x.test>"), FS_SILENT(3000), FS_END};
+    peer p = {.name = "free mid-operation", .script = stuck, .timeout_ms = 5000};
+    peer_setup(&p);
+    nb_stats st = {0};
+    nb_mark m;
+    nb_mark_now(&m);
+    assert_int_equal(nb_finish(p.c, &m, smtpc_client_connect(p.c), &st), 0);
+    int rc = smtpc_client_send(p.c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
+                               strlen(body));
+    assert_int_equal(rc, SMTPC_INPROGRESS);
+    for (int i = 0; i < 3 && rc == SMTPC_INPROGRESS; i++) {
+        poll(NULL, 0, 20);
+        rc = nb_step(p.c, &st);
+    }
+    assert_int_equal(rc, SMTPC_INPROGRESS);
+    long long t0 = nb_now_ms();
+    peer_free(&p); /* checks the heap */
+    /* the server saw the close long before its silence ended */
+    assert_int_equal(smtpc_fs_join(p.fs), 0);
+    if (nb_now_ms() - t0 > 2500)
+        fail_msg("the server did not see the connection close (%lld ms)", nb_now_ms() - t0);
+    smtpc_fs_free(p.fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_servers_do_not_hold_up_the_others),
         cmocka_unit_test(test_many_at_once),
+        cmocka_unit_test(test_call_rules),
+        cmocka_unit_test(test_free_mid_operation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
