@@ -284,6 +284,69 @@ SMTPC_API int smtpc_client_noop(smtpc_client *c);
 /* Send QUIT, read the reply, close. Closing happens even if QUIT fails. */
 SMTPC_API int smtpc_client_quit(smtpc_client *c);
 
+/* --- non-blocking mode (for event loops; many connections from one thread) ---
+ * The same client, settings, results, error record and timeouts as the
+ * blocking calls, driven by the caller's loop (poll, epoll, kqueue, libuv,
+ * GLib): smtpc never owns the loop and never waits.
+ *
+ *   smtpc_client_set_nonblocking(c, 1);
+ *   int rc = smtpc_client_connect(c);      (or any call listed below)
+ *   while (rc == SMTPC_INPROGRESS) {
+ *       wait until smtpc_client_fd(c) is ready for smtpc_client_events(c),
+ *       or smtpc_client_timeout(c) ms passed (-1: no limit);
+ *       rc = smtpc_client_step(c);
+ *   }
+ *   rc is what the blocking call would have returned.
+ *
+ * Ownership: everything an operation borrows (from, rcpts, body, the read
+ * callback's user, the message, the batch items, the DSN request) must
+ * stay valid and unchanged until its result is returned; freeing the client
+ * ends the operation (no result), after which they are free again.
+ * Only one operation runs at a time: another call that starts one returns
+ * SMTPC_ESTATE until the result (the settings that are refused while a
+ * session is open are refused then too). Callbacks (trace, read, message
+ * sources, the batch's next and done) run inside the call or the step.
+ * Name resolution: smtpc_client_set_server with an IP literal never
+ * blocks; a host name is resolved by getaddrinfo, which blocks, in the
+ * call that starts the connect (resolve it in your loop, then pass the
+ * address; TLS verification still needs the name: smtpc_tls_config's
+ * server name). A transport of your own (smtpc_client_set_transport) is
+ * called with timeout_ms 0 and must return SMTPC_ETIMEDOUT at once when it
+ * cannot move bytes; smtpc_client_fd is then -1 and your transport knows
+ * when to step again. */
+
+/* Non-blocking mode on (1) or off (0, the default). Only while no session
+ * is open and no operation runs, not inside a callback (else SMTPC_ESTATE,
+ * holding back the next connect as every refused setter does). In this mode
+ * smtpc_client_connect, _send, _send_stream, _send_stream_dsn,
+ * _send_message, _send_batch, _send_each, _rset, _noop and _quit start the
+ * operation, run it as far as possible without waiting, and return
+ * SMTPC_INPROGRESS when they must wait (else their final result, exactly as
+ * in blocking mode); smtpc_client_step does the rest. */
+SMTPC_API int smtpc_client_set_nonblocking(smtpc_client *c, int on);
+/* Do as much of the running operation as possible without waiting; checks
+ * every deadline (reply, whole message, connect attempt, handshake).
+ * Returns SMTPC_INPROGRESS while it continues, else the operation's result
+ * (the value the blocking call would have returned). Connected with no
+ * operation running: reads what the server sent while idle (a 421 or a
+ * close ends the session and that error is returned), else 0. Not
+ * connected and no operation: SMTPC_ESTATE. A spurious call is harmless.
+ * Not allowed inside a callback of c (SMTPC_ESTATE). */
+SMTPC_API int smtpc_client_step(smtpc_client *c);
+/* The descriptor to watch; -1 when there is none (not connected, or a
+ * transport of your own). */
+SMTPC_API int smtpc_client_fd(const smtpc_client *c);
+/* SMTPC_POLL_READ and/or SMTPC_POLL_WRITE (smtpc/base.h) to wait for: what
+ * the running operation waits for (a TLS write may wait for READ); while
+ * connected and idle, SMTPC_POLL_READ (a 421 or a close: call
+ * smtpc_client_step); 0 when not connected. */
+SMTPC_API int smtpc_client_events(const smtpc_client *c);
+/* ms until the nearest deadline of the running operation (whole reply,
+ * one send, whole message, connect attempt, TLS handshake); 0: it passed,
+ * call smtpc_client_step now (it fails the operation as the blocking call
+ * would); -1: none (no operation, or no timeouts set). */
+SMTPC_API int smtpc_client_timeout(const smtpc_client *c);
+
 /* --- results --- */
 /* The error record. Every call on c that returns an error sets it, with a
  * message naming the call or step that failed. */

@@ -56,6 +56,62 @@ SMTPC_API int smtpc_transport_new_socket(const smtpc_allocator *alloc, smtpc_tra
 SMTPC_API int smtpc_transport_connect(smtpc_transport *t, const char *host, const char *port,
                                       int connect_timeout_ms);
 
+/* --- non-blocking use (for event loops: poll, epoll, kqueue, libuv, GLib) ---
+ *
+ * Start connecting a transport from smtpc_transport_new_socket without
+ * waiting. host is resolved as by smtpc_transport_connect: getaddrinfo,
+ * which blocks for a DNS name but makes no query for an IPv4/IPv6 literal,
+ * so a caller that resolves names in its own loop never blocks here. The
+ * first address's connect is started; connect_timeout_ms bounds each
+ * address attempt (< 0: no limit), on the monotonic clock. Returns
+ * SMTPC_INPROGRESS (wait until smtpc_transport_fd is writable, or until
+ * smtpc_transport_timeout passes, then call smtpc_transport_connect_step),
+ * 0 when connected at once, or an error of smtpc_transport_connect (with
+ * the reason in smtpc_transport_error). A connect in progress is abandoned
+ * by smtpc_transport_free; starting another one then gives SMTPC_ESTATE. */
+SMTPC_API int smtpc_transport_connect_start(smtpc_transport *t, const char *host,
+                                            const char *port, int connect_timeout_ms);
+
+/* Continue a started connect without waiting: 0 connected, SMTPC_INPROGRESS
+ * still going (a refused or timed-out attempt moves on to the next
+ * address; each attempt has its own socket, so the fd may change with every
+ * call: read smtpc_transport_fd again after each), or the final error of
+ * smtpc_transport_connect, whose message says which address failed how.
+ * A spurious call (the fd not ready yet) is harmless. Connected already: 0.
+ * No connect started: SMTPC_ESTATE. smtpc_transport_connect is
+ * smtpc_transport_connect_start, then waits and steps until done. */
+SMTPC_API int smtpc_transport_connect_step(smtpc_transport *t);
+
+/* send and recv with timeout_ms == 0 make one try that never waits: they
+ * return SMTPC_ETIMEDOUT when no byte could move (send may also report
+ * fewer bytes than given), and smtpc_transport_events then says what to
+ * wait for. On a TLS transport a write may wait for READ and a read for
+ * WRITE; after a TLS send returned SMTPC_ETIMEDOUT, the next send must
+ * start with the same bytes (the unsent rest, as a retry naturally does):
+ * mbedTLS may already hold them encrypted. smtpc_transport_handshake(t, 0)
+ * is the same one-try form of the TLS handshake (see tls.h).
+ *
+ * The file descriptor to watch: the socket of a socket transport (the
+ * current attempt's while connecting), the inner transport's for a TLS
+ * transport; -1 for a user-callback transport, before a connect, after a
+ * failed one, or t NULL. The transport keeps owning it: do not close it or
+ * change its flags. */
+SMTPC_API int smtpc_transport_fd(const smtpc_transport *t);
+
+/* What the last call that could not finish waits for: SMTPC_POLL_READ
+ * and/or SMTPC_POLL_WRITE (a connect in progress: SMTPC_POLL_WRITE; a send
+ * or recv that returned SMTPC_ETIMEDOUT: its direction, which on a TLS
+ * transport is the one mbedTLS asked for; a TLS handshake that returned
+ * SMTPC_INPROGRESS: likewise); 0 when nothing is pending (the last call
+ * finished or failed otherwise), or t NULL. */
+SMTPC_API int smtpc_transport_events(const smtpc_transport *t);
+
+/* Milliseconds until the transport's own deadline for what is pending (the
+ * current connect attempt's connect_timeout_ms): call the step when it
+ * passes even if the fd never became ready. 0: passed; -1: none (nothing
+ * pending, no limit, a user-callback transport, or t NULL). */
+SMTPC_API int smtpc_transport_timeout(const smtpc_transport *t);
+
 /* Thin wrappers over the transport's callbacks (useful for tests and for
  * sans-io drivers). Same contract as smtpc_send_fn / smtpc_recv_fn. */
 SMTPC_API int smtpc_transport_send(smtpc_transport *t, const uint8_t *buf, size_t len,

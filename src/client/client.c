@@ -86,6 +86,8 @@ void smtpc_client_free(smtpc_client *c)
         return;
     }
     smtpc_allocator a = c->alloc;
+    smtpc_client_message_release(c);
+    smtpc_client_batch_free(c);
     disconnect(c);
     smtpc_transport_free(c->next_transport);
     smtpc_engine_free(c->engine);
@@ -153,7 +155,7 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send)
  * applied. */
 enum { SET_SERVER, SET_TIMEOUT, SET_EHLO, SET_SECURITY, SET_TRACE, SET_TRANSPORT, SET_TLS,
        SET_CREDENTIALS, SET_OAUTH, SET_MECHS, SET_PLAINTEXT, SET_BUFFERS, SET_CLOCK,
-       SET_NO_DSN, SET_CHUNKING, SET_BINARYMIME,
+       SET_NO_DSN, SET_CHUNKING, SET_BINARYMIME, SET_NONBLOCKING,
        SET_COUNT };
 static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_set_server",      "smtpc_client_set_timeout",
@@ -164,6 +166,7 @@ static const char *const setter_name[SET_COUNT] = {
     "smtpc_client_allow_plaintext_auth", "smtpc_client_set_buffers",
     "smtpc_client_set_clock", "smtpc_client_allow_no_dsn",
     "smtpc_client_set_chunking", "smtpc_client_set_binarymime",
+    "smtpc_client_set_nonblocking",
 };
 
 static int setting(smtpc_client *c, int which, int rc, const char *why)
@@ -186,6 +189,8 @@ static const char *locked(const smtpc_client *c, int any_time)
                "callback)";
     if (c->connected && !any_time)
         return "not allowed while a session is open (quit first)";
+    if (c->op.kind && !any_time)
+        return "not allowed while an operation runs (smtpc_client_step until its result)";
     return NULL;
 }
 
@@ -489,13 +494,35 @@ static void trace_info(smtpc_client *c, const char *text)
         c->trace(c->trace_user, SMTPC_TRACE_INFO, text, strlen(text));
 }
 
-static int start_tls(smtpc_client *c)
+/* Non-blocking mode: the transport call could not move bytes now. What it
+ * waits for is the transport's to say (a TLS write may wait for READ);
+ * events is the guess for a transport that does not. */
+static int would_block(smtpc_client *c, int events)
+{
+    int ev = smtpc_transport_events(c->transport);
+    c->events = ev ? ev : events;
+    return SMTPC_CLIENT_WAIT;
+}
+
+/* The TLS handshake failed: the engine hears why, the connection goes. */
+static void tls_failed(smtpc_client *c, int rc, const char *why)
+{
+    c->hs_running = 0;
+    smtpc_transport_free(c->transport);
+    c->transport = NULL;
+    smtpc_engine_tls_done(c->engine, 0, rc, why);
+}
+
+/* The TLS transport over the connection, its handshake not begun. */
+static void begin_tls(smtpc_client *c)
 {
     if (!c->tls && !c->own_tls) {
         int rc = smtpc_tls_config_new(&c->alloc, &c->own_tls);
-        if (rc) /* the engine must hear of it, or it would ask for TLS again */
-            return smtpc_engine_tls_done(c->engine, 0, rc,
-                                         "could not create the default TLS configuration");
+        if (rc) { /* the engine must hear of it, or it would ask for TLS again */
+            smtpc_engine_tls_done(c->engine, 0, rc,
+                                  "could not create the default TLS configuration");
+            return;
+        }
     }
     const smtpc_tls_config *cfg = c->tls ? c->tls : c->own_tls;
     if (smtpc_tls_config_verify_mode(cfg) == SMTPC_TLS_VERIFY_NONE)
@@ -510,27 +537,61 @@ static int start_tls(smtpc_client *c)
         smtpc_engine_tls_done(c->engine, 0, rc,
                               rc == SMTPC_ENOTSUP ? "smtpc was built without TLS support"
                                                   : "could not create the TLS transport");
-        return rc;
-    }
-    rc = smtpc_transport_handshake(tls, smtpc_engine_timeout_ms(c->engine));
-    if (rc) {
-        smtpc_engine_tls_done(c->engine, 0, rc,
-                              smtpc_error_message(smtpc_transport_error(tls)));
-        smtpc_transport_free(tls);
-        return rc;
+        return;
     }
     c->transport = tls;
+    c->hs_running = 1;
+    c->hs_end = -1;
+}
+
+/* The engine asked for TLS: the handshake, in one wait (blocking mode) or
+ * as far as it goes (non-blocking mode, bounded by the TLS stage timeout on
+ * the client's clock). Returns SMTPC_CLIENT_WAIT or 0. */
+static int run_tls(smtpc_client *c)
+{
+    if (!c->hs_running) {
+        begin_tls(c);
+        if (!c->hs_running)
+            return 0;
+    }
+    int timeout = smtpc_engine_timeout_ms(c->engine);
+    if (c->nonblocking && timeout >= 0) {
+        if (!c->clock) {
+            tls_failed(c, SMTPC_ENOTSUP, NO_CLOCK);
+            return 0;
+        }
+        long long now = now_ms(c);
+        if (c->hs_end < 0)
+            c->hs_end = now + timeout;
+        if (now >= c->hs_end) {
+            char msg[SMTPC_ERRMSG_MAX];
+            smtpc_format_text(msg, sizeof msg, "TLS handshake timed out after %d ms", timeout);
+            tls_failed(c, SMTPC_ETIMEDOUT, msg);
+            return 0;
+        }
+    }
+    smtpc_transport *tls = c->transport;
+    int rc = smtpc_transport_handshake(tls, c->nonblocking ? 0 : timeout);
+    if (rc == SMTPC_INPROGRESS)
+        return would_block(c, SMTPC_POLL_READ);
+    if (rc) {
+        tls_failed(c, rc, smtpc_error_message(smtpc_transport_error(tls)));
+        return 0;
+    }
+    c->hs_running = 0;
     char msg[SMTPC_ERRMSG_MAX];
     if (c->trace && smtpc_transport_tls_info(tls, msg, sizeof msg) == 0)
         trace_info(c, msg);
     /* A handshake that succeeded with verification on has checked the
      * chain and the host name: what REQUIRETLS asks for. A pin alone is
      * not that. */
-    return smtpc_engine_tls_done(c->engine,
-                                 smtpc_tls_config_verify_mode(cfg) == SMTPC_TLS_VERIFY_REQUIRED
-                                     ? SMTPC_TLS_DONE_VERIFIED
-                                     : SMTPC_TLS_DONE_OK,
-                                 0, NULL);
+    const smtpc_tls_config *cfg = c->tls ? c->tls : c->own_tls;
+    smtpc_engine_tls_done(c->engine,
+                          smtpc_tls_config_verify_mode(cfg) == SMTPC_TLS_VERIFY_REQUIRED
+                              ? SMTPC_TLS_DONE_VERIFIED
+                              : SMTPC_TLS_DONE_OK,
+                          0, NULL);
+    return 0;
 }
 
 static int transport_failed(smtpc_client *c, int rc)
@@ -557,9 +618,8 @@ static int transport_failed(smtpc_client *c, int rc)
  * server sending endless continuation lines, or a byte now and then, must
  * not hold the client longer than that. A reply is complete when the
  * engine's reply count moves; the deadline then starts over. Returns the
- * timeout for the next read, or 0 after recording the timeout. */
-static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *deadline,
-                         uint32_t *head)
+ * time left for the next read, or 0 after recording the timeout. */
+static int reply_timeout(smtpc_client *c, int timeout)
 {
     smtpc_engine *e = c->engine;
     if (timeout < 0)
@@ -572,19 +632,44 @@ static int reply_timeout(smtpc_client *c, int timeout, int *waiting, long long *
     }
     long long now = now_ms(c);
     uint32_t replies = smtpc_engine_reply_count(e);
-    if (!*waiting || *head != replies) {
-        *waiting = 1;
-        *head = replies;
-        *deadline = now + timeout;
+    if (!c->rd_waiting || c->rd_head != replies) {
+        c->rd_waiting = 1;
+        c->rd_head = replies;
+        c->rd_end = now + timeout;
     }
-    if (now >= *deadline) {
+    if (now >= c->rd_end) {
         char msg[SMTPC_ERRMSG_MAX];
         smtpc_format_text(msg, sizeof msg, "%s: no complete reply within %d ms",
                  smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
         smtpc_engine_abort(e, SMTPC_ETIMEDOUT, msg);
         return 0;
     }
-    return (int)(*deadline - now);
+    return (int)(c->rd_end - now);
+}
+
+/* Non-blocking mode: the stage timeout bounds each send as the transport
+ * bounds it in blocking mode, from the first try that could not move a
+ * byte. Returns 1 after recording that it passed. */
+static int send_timed_out(smtpc_client *c, int timeout)
+{
+    if (timeout < 0)
+        return 0;
+    if (!c->clock) {
+        smtpc_engine_abort(c->engine, SMTPC_ENOTSUP, NO_CLOCK);
+        return 1;
+    }
+    long long now = now_ms(c);
+    if (!c->wr_waiting) {
+        c->wr_waiting = 1;
+        c->wr_end = now + timeout;
+    }
+    if (now < c->wr_end)
+        return 0;
+    char msg[SMTPC_ERRMSG_MAX];
+    smtpc_format_text(msg, sizeof msg, "%s: no progress within %d ms",
+                      smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
+    smtpc_engine_abort(c->engine, SMTPC_ETIMEDOUT, msg);
+    return 1;
 }
 
 /* The whole-message deadline (SMTPC_TIMEOUT_MESSAGE): SMTPC_TIMEOUT_DATA_BLOCK
@@ -605,13 +690,17 @@ static void start_message_clock(smtpc_client *c)
     }
 }
 
+static int clamp_ms(long long left)
+{
+    return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
 /* ms left before the deadline (0: passed), or -1 when none runs. */
 static int message_time_left(const smtpc_client *c)
 {
     if (!c->msg_clock)
         return -1;
-    long long left = c->msg_end - now_ms(c);
-    return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+    return clamp_ms(c->msg_end - now_ms(c));
 }
 
 /* The wait's timeout, cut to the deadline; 0 after recording that it passed. */
@@ -645,70 +734,100 @@ static void wait_failed(smtpc_client *c, int rc)
         transport_failed(c, rc);
 }
 
-/* One send of the engine's pending output. */
-static void pump_write(smtpc_client *c, int timeout)
+/* One send of the engine's pending output; SMTPC_CLIENT_WAIT or 0. */
+static int pump_write(smtpc_client *c, int timeout)
 {
     smtpc_engine *e = c->engine;
+    int stage = timeout;
     timeout = within_message_deadline(c, timeout);
     if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_WRITE)
-        return;
+        return 0;
+    if (c->nonblocking && send_timed_out(c, stage))
+        return 0;
     const uint8_t *p;
     size_t n, sent = 0;
     smtpc_engine_output(e, &p, &n);
-    int rc = smtpc_transport_send(c->transport, p, n, timeout, &sent);
+    int rc = smtpc_transport_send(c->transport, p, n, c->nonblocking ? 0 : timeout, &sent);
+    if (rc == SMTPC_ETIMEDOUT && c->nonblocking)
+        return would_block(c, SMTPC_POLL_WRITE);
+    if (rc) {
+        wait_failed(c, rc);
+        return 0;
+    }
+    if (sent)
+        c->wr_waiting = 0;
+    smtpc_engine_output_done(e, sent);
+    return 0;
+}
+
+/* One read toward the reply awaited; SMTPC_CLIENT_WAIT or 0. */
+static int pump_read(smtpc_client *c, int timeout)
+{
+    smtpc_engine *e = c->engine;
+    timeout = reply_timeout(c, timeout);
+    if (timeout != 0)
+        timeout = within_message_deadline(c, timeout);
+    if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
+        return 0;
+    size_t got = 0;
+    uint8_t *room = c->io + c->io_busy;
+    int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy,
+                                  c->nonblocking ? 0 : timeout, &got);
+    if (rc == SMTPC_ETIMEDOUT && c->nonblocking)
+        return would_block(c, SMTPC_POLL_READ);
     if (rc)
         wait_failed(c, rc);
     else
-        smtpc_engine_output_done(e, sent);
+        smtpc_engine_feed(e, room, got);
+    return 0;
+}
+
+/* Starts and ends of waits: a deadline runs only while its wait does. */
+static void track_waits(smtpc_client *c, int want)
+{
+    if (want != SMTPC_WANT_READ)
+        c->rd_waiting = 0;
+    if (want != SMTPC_WANT_WRITE)
+        c->wr_waiting = 0;
 }
 
 int smtpc_client_flush(smtpc_client *c)
 {
     while (smtpc_engine_want(c->engine) == SMTPC_WANT_WRITE)
-        pump_write(c, smtpc_engine_timeout_ms(c->engine));
-    if (smtpc_engine_want(c->engine) == SMTPC_WANT_CLOSE)
+        if (pump_write(c, smtpc_engine_timeout_ms(c->engine)) == SMTPC_CLIENT_WAIT)
+            return SMTPC_CLIENT_WAIT;
+    int want = smtpc_engine_want(c->engine);
+    track_waits(c, want);
+    if (want == SMTPC_WANT_CLOSE)
         disconnect(c);
-    return smtpc_engine_want(c->engine);
+    return want;
 }
 
 /* Run the engine until it is idle, wants body bytes, or the session ends.
- * Returns the want that stopped it. */
+ * Returns the want that stopped it, or SMTPC_CLIENT_WAIT. */
 int smtpc_client_pump(smtpc_client *c)
 {
     smtpc_engine *e = c->engine;
-    int waiting = 0; /* reading one reply since deadline was set */
-    long long deadline = 0;
-    uint32_t head = 0;
     for (;;) {
         if (c->free_asked && smtpc_engine_want(e) != SMTPC_WANT_CLOSE)
             smtpc_engine_abort(e, SMTPC_ESTATE, FREE_IN_CALLBACK);
         int want = smtpc_engine_want(e);
         int timeout = smtpc_engine_timeout_ms(e);
-        if (want != SMTPC_WANT_READ)
-            waiting = 0;
+        int wait = 0;
+        track_waits(c, want);
         if (want == SMTPC_WANT_WRITE) {
-            pump_write(c, timeout);
+            wait = pump_write(c, timeout);
         } else if (want == SMTPC_WANT_READ) {
-            timeout = reply_timeout(c, timeout, &waiting, &deadline, &head);
-            if (timeout != 0)
-                timeout = within_message_deadline(c, timeout);
-            if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
-                continue;
-            size_t got = 0;
-            uint8_t *room = c->io + c->io_busy;
-            int rc = smtpc_transport_recv(c->transport, room, c->io_cap - c->io_busy, timeout,
-                                          &got);
-            if (rc)
-                wait_failed(c, rc);
-            else
-                smtpc_engine_feed(e, room, got);
+            wait = pump_read(c, timeout);
         } else if (want == SMTPC_WANT_TLS) {
-            start_tls(c);
+            wait = run_tls(c);
         } else {
             if (want == SMTPC_WANT_CLOSE)
                 disconnect(c);
             return want;
         }
+        if (wait)
+            return SMTPC_CLIENT_WAIT;
     }
 }
 
@@ -729,20 +848,48 @@ static int refused_setting(smtpc_client *c)
                            setter_name[which]);
 }
 
+/* --- operations: started by the public calls, driven to their end by
+ * smtpc_client_run (blocking) or by smtpc_client_step (non-blocking) --- */
+
+enum { CONNECTING, SESSION, GOODBYE };     /* CLIENT_OP_CONNECT */
+enum { ENVELOPE, BODY, END_OF_DATA };      /* CLIENT_OP_SEND */
+
+static void op_release(smtpc_client *c)
+{
+    smtpc_client_message_release(c);
+    smtpc_client_batch_free(c);
+    c->io_busy = 0;
+    c->msg_clock = 0;
+    memset(&c->op, 0, sizeof c->op);
+}
+
+int smtpc_client_start(smtpc_client *c, const char *fn)
+{
+    if (c->op.kind && !c->busy)
+        return smtpc_error_set(&c->err, SMTPC_ESTATE,
+                               "%s: another operation is running (call smtpc_client_step "
+                               "until it returns its result)",
+                               fn);
+    return smtpc_client_enter(c, fn);
+}
+
 static int open_session(smtpc_client *c);
 
 int smtpc_client_connect(smtpc_client *c)
 {
     if (!c)
         return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, "smtpc_client_connect");
-    return rc ? rc : smtpc_client_leave(c, open_session(c), 0);
+    int rc = smtpc_client_start(c, "smtpc_client_connect");
+    if (rc)
+        return rc;
+    rc = open_session(c);
+    return rc ? smtpc_client_leave(c, rc, 0) : smtpc_client_run(c);
 }
 
+/* The checks and the transport's connect begun; 0 when the operation is
+ * set up for smtpc_client_run. */
 static int open_session(smtpc_client *c)
 {
-    if (!c)
-        return SMTPC_EINVAL;
     if (c->connected)
         return set_error(c, SMTPC_ESTATE, "smtpc_client_connect: already connected (quit first)");
     smtpc_error_clear(&c->err);
@@ -782,49 +929,94 @@ static int open_session(smtpc_client *c)
     if (brc != SMTPC_OK)
         return brc;
     smtpc_engine_set_security(c->engine, level);
-
+    c->hs_running = 0;
+    c->op.kind = CLIENT_OP_CONNECT;
+    c->op.phase = SESSION;
     if (c->next_transport) {
         c->transport = c->next_transport;
         c->next_transport = NULL;
+        return SMTPC_OK;
+    }
+    const char *port = c->port ? c->port : default_port(c->security);
+    int connect_ms = -1;
+    smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
+    int rc = smtpc_transport_new_socket(&c->alloc, &c->transport);
+    if (rc) {
+        c->op.kind = CLIENT_OP_NONE;
+        return set_error(c, rc,
+                         rc == SMTPC_ENOTSUP ? "smtpc was built without socket support"
+                                             : "could not create the socket transport");
+    }
+    if (c->nonblocking) {
+        rc = smtpc_transport_connect_start(c->transport, c->host, port, connect_ms);
+        if (rc == SMTPC_INPROGRESS) {
+            c->op.phase = CONNECTING;
+            rc = 0;
+        }
     } else {
-        const char *port = c->port ? c->port : default_port(c->security);
-        int connect_ms = -1;
-        smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
-        int rc = smtpc_transport_new_socket(&c->alloc, &c->transport);
-        if (rc)
-            return set_error(c, rc,
-                             rc == SMTPC_ENOTSUP ? "smtpc was built without socket support"
-                                                 : "could not create the socket transport");
         rc = smtpc_transport_connect(c->transport, c->host, port, connect_ms);
+    }
+    if (rc) {
+        c->op.kind = CLIENT_OP_NONE;
+        set_error(c, rc, smtpc_error_message(smtpc_transport_error(c->transport)));
+        smtpc_transport_free(c->transport);
+        c->transport = NULL;
+        return rc;
+    }
+    return SMTPC_OK;
+}
+
+static int drive_connect(smtpc_client *c)
+{
+    smtpc_client_op *op = &c->op;
+    int rc;
+    if (op->phase == CONNECTING) {
+        rc = c->free_asked ? SMTPC_ESTATE : smtpc_transport_connect_step(c->transport);
+        if (rc == SMTPC_INPROGRESS) {
+            c->events = smtpc_transport_events(c->transport);
+            return SMTPC_INPROGRESS;
+        }
         if (rc) {
-            set_error(c, rc, smtpc_error_message(smtpc_transport_error(c->transport)));
-            smtpc_transport_free(c->transport);
-            c->transport = NULL;
+            set_error(c, rc, c->free_asked
+                                 ? FREE_IN_CALLBACK
+                                 : smtpc_error_message(smtpc_transport_error(c->transport)));
+            disconnect(c);
             return rc;
         }
+        op->phase = SESSION;
     }
-    c->connected = 1;
-    int rc = smtpc_engine_begin_session(c->engine);
-    if (rc) {
-        disconnect(c);
-        return engine_error(c, rc);
-    }
-    int want = smtpc_client_pump(c);
-    rc = smtpc_engine_result(c->engine);
-    if (want == SMTPC_WANT_IDLE && rc == 0)
-        return SMTPC_OK;
-    engine_error(c, rc ? rc : SMTPC_ESTATE);
-    if (c->connected) {
+    if (op->phase == SESSION) {
+        if (!c->connected) {
+            c->connected = 1;
+            rc = smtpc_engine_begin_session(c->engine);
+            if (rc) {
+                disconnect(c);
+                return engine_error(c, rc);
+            }
+        }
+        int want = smtpc_client_pump(c);
+        if (want == SMTPC_CLIENT_WAIT)
+            return SMTPC_INPROGRESS;
+        rc = smtpc_engine_result(c->engine);
+        if (want == SMTPC_WANT_IDLE && rc == 0)
+            return SMTPC_OK;
+        engine_error(c, rc ? rc : SMTPC_ESTATE);
+        if (!c->connected)
+            return c->err.code ? c->err.code : SMTPC_ESTATE;
         /* AUTH failed on a live session: say goodbye, keep the AUTH error.
          * It waits in session_err, which the pump never writes (an error
          * record on the stack would make this the library's largest frame). */
         smtpc_error_copy(&c->session_err, &c->err);
-        if (smtpc_engine_begin_quit(c->engine) == 0)
-            smtpc_client_pump(c);
-        disconnect(c);
-        smtpc_error_copy(&c->err, &c->session_err);
-        smtpc_error_clear(&c->session_err);
+        op->phase = GOODBYE;
+        if (smtpc_engine_begin_quit(c->engine) != 0)
+            goto closed;
     }
+    if (smtpc_client_pump(c) == SMTPC_CLIENT_WAIT)
+        return SMTPC_INPROGRESS;
+closed:
+    disconnect(c);
+    smtpc_error_copy(&c->err, &c->session_err);
+    smtpc_error_clear(&c->session_err);
     return c->err.code ? c->err.code : SMTPC_ESTATE;
 }
 
@@ -908,31 +1100,64 @@ static int begin_send(smtpc_client *c, const char *from, const char *const *rcpt
     return SMTPC_OK;
 }
 
-/* Push len bytes as body. Output is sent only when the engine's buffer is
- * full, so body chunks coalesce into large writes and the final chunk
- * leaves together with the end-of-data sequence. Returns the want that
- * stopped the pump: SMTPC_WANT_BODY when all was taken. */
-static int push_body(smtpc_client *c, const uint8_t *p, size_t len)
+/* Push the rest of the op's body piece. Output is sent only when the
+ * engine's buffer is full, so body chunks coalesce into large writes and
+ * the final chunk leaves together with the end-of-data sequence. Returns
+ * the want that stopped the pump: SMTPC_WANT_BODY when all was taken. The
+ * pump comes first, so that a resumed push finishes the write it waited
+ * for before giving the engine more. */
+static int push_body(smtpc_client *c)
 {
-    while (len) {
-        size_t took = 0;
-        if (smtpc_engine_body_write(c->engine, p, len, &took) != 0)
-            return smtpc_client_pump(c);
-        p += took;
-        len -= took;
-        if (len == 0)
-            break;
+    smtpc_client_op *op = &c->op;
+    for (;;) {
         int want = smtpc_client_pump(c);
-        if (want != SMTPC_WANT_BODY)
+        if (want != SMTPC_WANT_BODY || op->len == 0)
             return want;
+        size_t took = 0;
+        if (smtpc_engine_body_write(c->engine, op->p, op->len, &took) != 0)
+            return smtpc_client_pump(c);
+        op->p += took;
+        op->len -= took;
+        if (op->len == 0)
+            return SMTPC_WANT_BODY;
     }
-    return SMTPC_WANT_BODY;
 }
 
-static int end_body(smtpc_client *c)
+int smtpc_client_body(smtpc_client *c)
 {
-    smtpc_engine_body_end(c->engine);
-    return smtpc_client_pump(c);
+    smtpc_client_op *op = &c->op;
+    /* Half of the I/O buffer per body piece: while the engine has not taken
+     * all of it, the replies it waits for (BDAT chunks) are read into the
+     * other half. */
+    size_t cap = c->io_cap / 2;
+    for (;;) {
+        int want = push_body(c);
+        if (want == SMTPC_CLIENT_WAIT)
+            return want;
+        c->io_busy = 0;
+        if (want != SMTPC_WANT_BODY || !op->read)
+            return want;
+        size_t got = 0;
+        int failed = op->read(op->user, c->io, cap, &got) != 0 || got > cap;
+        if (c->free_asked) {
+            /* Stop before these bytes or an end of data go anywhere. */
+            smtpc_engine_abort(c->engine, SMTPC_ESTATE, FREE_IN_CALLBACK);
+            return smtpc_client_pump(c);
+        }
+        if (failed) {
+            /* SMTP cannot take back an open DATA: dropping the connection makes
+             * the server discard the partial message. */
+            smtpc_engine_abort(c->engine, SMTPC_ESOURCE,
+                               "the message source failed during DATA; the connection was "
+                               "dropped so that no partial message is delivered");
+            return smtpc_client_pump(c);
+        }
+        if (got == 0)
+            return SMTPC_WANT_BODY;
+        c->io_busy = got;
+        op->p = c->io;
+        op->len = got;
+    }
 }
 
 /* The exact size the server will count (line ends made CRLF) and whether
@@ -961,12 +1186,58 @@ static void measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_b
     *eight_bit = high != 0;
 }
 
+/* One message: envelope, body, end of data, verdict. */
+static int drive_send(smtpc_client *c)
+{
+    smtpc_client_op *op = &c->op;
+    int want;
+    if (op->phase == ENVELOPE) {
+        want = smtpc_client_pump(c);
+        if (want == SMTPC_CLIENT_WAIT)
+            return SMTPC_INPROGRESS;
+        if (want != SMTPC_WANT_BODY)
+            goto done;
+        start_message_clock(c);
+        op->phase = BODY;
+    }
+    if (op->phase == BODY) {
+        want = smtpc_client_body(c);
+        if (want == SMTPC_CLIENT_WAIT)
+            return SMTPC_INPROGRESS;
+        if (want != SMTPC_WANT_BODY)
+            goto done;
+        smtpc_engine_body_end(c->engine);
+        op->phase = END_OF_DATA;
+    }
+    want = smtpc_client_pump(c);
+    if (want == SMTPC_CLIENT_WAIT)
+        return SMTPC_INPROGRESS;
+done:;
+    int rc = finish_op(c, want, 1);
+    return op->msg ? smtpc_client_message_end(c, rc) : rc;
+}
+
+int smtpc_client_send_op(smtpc_client *c, const uint8_t *body, size_t len, smtpc_read_fn read,
+                         void *user)
+{
+    smtpc_client_op *op = &c->op;
+    op->kind = CLIENT_OP_SEND;
+    op->phase = ENVELOPE;
+    op->is_send = 1;
+    op->p = body;
+    op->len = len;
+    op->read = read;
+    op->user = user;
+    c->rd_waiting = c->wr_waiting = 0;
+    return smtpc_client_run(c);
+}
+
 int smtpc_client_send(smtpc_client *c, const char *from, const char *const *rcpts,
                       size_t n_rcpts, const uint8_t *body, size_t body_len)
 {
     if (!c)
         return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, "smtpc_client_send");
+    int rc = smtpc_client_start(c, "smtpc_client_send");
     if (rc)
         return rc;
     if (!body && body_len)
@@ -979,154 +1250,221 @@ int smtpc_client_send(smtpc_client *c, const char *from, const char *const *rcpt
     rc = begin_send(c, from, rcpts, n_rcpts, size, eight_bit ? SMTPC_MAIL_8BITMIME : 0);
     if (rc)
         return smtpc_client_leave(c, rc, 0);
-    int want = smtpc_client_pump(c);
-    if (want == SMTPC_WANT_BODY) {
-        start_message_clock(c);
-        want = push_body(c, body, body_len);
-    }
-    if (want == SMTPC_WANT_BODY)
-        want = end_body(c);
-    return smtpc_client_leave(c, finish_op(c, want, 1), 1);
+    return smtpc_client_send_op(c, body, body_len, NULL, NULL);
+}
+
+static int stream(smtpc_client *c, const char *fn, const char *from, const char *const *rcpts,
+                  size_t n_rcpts, smtpc_read_fn read, void *user, int64_t size, int flags,
+                  const smtpc_dsn *dsn)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    int rc = smtpc_client_start(c, fn);
+    if (rc)
+        return rc;
+    if (!read)
+        return smtpc_client_leave(
+            c, set_error(c, SMTPC_EINVAL, "smtpc_client_send_stream: no read callback"), 1);
+    /* c->dsn is what begin_send puts on MAIL and RCPT; only for this call. */
+    c->dsn = dsn;
+    rc = begin_send(c, from, rcpts, n_rcpts, size, flags);
+    c->dsn = NULL;
+    if (rc)
+        return smtpc_client_leave(c, rc, 1);
+    return smtpc_client_send_op(c, NULL, 0, read, user);
 }
 
 int smtpc_client_send_stream(smtpc_client *c, const char *from, const char *const *rcpts,
                              size_t n_rcpts, smtpc_read_fn read, void *user, int64_t size,
                              int flags)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, "smtpc_client_send_stream");
-    if (rc)
-        return rc;
-    rc = smtpc_client_stream(c, from, rcpts, n_rcpts, read, user, size, flags);
-    return smtpc_client_leave(c, rc, 1);
+    return stream(c, "smtpc_client_send_stream", from, rcpts, n_rcpts, read, user, size, flags,
+                  NULL);
 }
 
 int smtpc_client_send_stream_dsn(smtpc_client *c, const char *from,
                                  const char *const *rcpts, size_t n_rcpts, smtpc_read_fn read,
                                  void *user, int64_t size, int flags, const smtpc_dsn *dsn)
 {
+    return stream(c, "smtpc_client_send_stream_dsn", from, rcpts, n_rcpts, read, user, size,
+                  flags, dsn);
+}
+
+/* RSET, NOOP (the session goes on) and QUIT (it ends, whatever happens). */
+static int drive_simple(smtpc_client *c)
+{
+    int want = smtpc_client_pump(c);
+    if (want == SMTPC_CLIENT_WAIT)
+        return SMTPC_INPROGRESS;
+    int rc;
+    if (c->op.kind == CLIENT_OP_QUIT) {
+        rc = want == SMTPC_WANT_CLOSE && smtpc_engine_result(c->engine) == 0
+                 ? SMTPC_OK
+                 : finish_op(c, want, 0);
+        disconnect(c);
+    } else {
+        rc = finish_op(c, want, 0);
+    }
+    return rc;
+}
+
+static int simple_op(smtpc_client *c, const char *fn, int (*begin)(smtpc_engine *), int quit)
+{
     if (!c)
         return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, "smtpc_client_send_stream_dsn");
+    int rc = smtpc_client_start(c, fn);
     if (rc)
         return rc;
-    /* c->dsn is what begin_send puts on MAIL and RCPT; only for this call. */
-    c->dsn = dsn;
-    rc = smtpc_client_stream(c, from, rcpts, n_rcpts, read, user, size, flags);
-    c->dsn = NULL;
-    return smtpc_client_leave(c, rc, 1);
-}
-
-int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rcpts,
-                        size_t n_rcpts, smtpc_read_fn read, void *user, int64_t size, int flags)
-{
-    if (!read)
-        return set_error(c, SMTPC_EINVAL, "smtpc_client_send_stream: no read callback");
-    int rc = begin_send(c, from, rcpts, n_rcpts, size, flags);
-    if (rc)
-        return rc;
-    int want = smtpc_client_pump(c);
-    if (want == SMTPC_WANT_BODY) {
-        start_message_clock(c);
-        want = smtpc_client_stream_body(c, read, user);
-    }
-    if (want == SMTPC_WANT_BODY)
-        want = end_body(c);
-    return finish_op(c, want, 1);
-}
-
-int smtpc_client_stream_body(smtpc_client *c, smtpc_read_fn read, void *user)
-{
-    int want = SMTPC_WANT_BODY;
-    /* Half of the I/O buffer per body piece: while the engine has not taken
-     * all of it, the replies it waits for (BDAT chunks) are read into the
-     * other half. */
-    size_t cap = c->io_cap / 2;
-    while (want == SMTPC_WANT_BODY) {
-        size_t got = 0;
-        int failed = read(user, c->io, cap, &got) != 0 || got > cap;
-        if (c->free_asked) {
-            /* Stop before these bytes or an end of data go anywhere. */
-            smtpc_engine_abort(c->engine, SMTPC_ESTATE, FREE_IN_CALLBACK);
-            return smtpc_client_pump(c);
-        }
-        if (failed) {
-            /* SMTP cannot take back an open DATA: dropping the connection makes
-             * the server discard the partial message. */
-            smtpc_engine_abort(c->engine, SMTPC_ESOURCE,
-                               "the message source failed during DATA; the connection was "
-                               "dropped so that no partial message is delivered");
-            return smtpc_client_pump(c);
-        }
-        if (got == 0)
-            return SMTPC_WANT_BODY;
-        c->io_busy = got;
-        want = push_body(c, c->io, got);
-        c->io_busy = 0;
-    }
-    return want;
-}
-
-static int simple_op(smtpc_client *c, int (*begin)(smtpc_engine *), int ends_session)
-{
     smtpc_error_clear(&c->err);
     if (!c->connected)
-        return not_connected(c);
-    int rc = ends_session ? 0 : check_idle(c);
-    if (rc)
-        return rc;
-    rc = begin(c->engine);
-    if (rc)
-        return engine_error(c, rc);
-    int want = smtpc_client_pump(c);
-    if (ends_session && want == SMTPC_WANT_CLOSE && smtpc_engine_result(c->engine) == 0)
-        return SMTPC_OK;
-    return finish_op(c, want, 0);
-}
-
-static int guarded_op(smtpc_client *c, const char *fn, int (*begin)(smtpc_engine *))
-{
-    if (!c)
-        return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, fn);
-    return rc ? rc : smtpc_client_leave(c, simple_op(c, begin, 0), 0);
+        return smtpc_client_leave(
+            c, quit ? set_error(c, SMTPC_ESTATE, "smtpc_client_quit: not connected")
+                    : not_connected(c),
+            0);
+    rc = quit ? 0 : check_idle(c);
+    if (rc == 0 && (rc = begin(c->engine)) != 0)
+        engine_error(c, rc);
+    if (rc) {
+        if (quit)
+            disconnect(c);
+        return smtpc_client_leave(c, rc, 0);
+    }
+    c->op.kind = quit ? CLIENT_OP_QUIT : CLIENT_OP_SIMPLE;
+    c->rd_waiting = c->wr_waiting = 0;
+    return smtpc_client_run(c);
 }
 
 int smtpc_client_rset(smtpc_client *c)
 {
-    return guarded_op(c, "smtpc_client_rset", smtpc_engine_begin_rset);
+    return simple_op(c, "smtpc_client_rset", smtpc_engine_begin_rset, 0);
 }
 
 int smtpc_client_noop(smtpc_client *c)
 {
-    return guarded_op(c, "smtpc_client_noop", smtpc_engine_begin_noop);
+    return simple_op(c, "smtpc_client_noop", smtpc_engine_begin_noop, 0);
 }
 
 int smtpc_client_quit(smtpc_client *c)
 {
+    return simple_op(c, "smtpc_client_quit", smtpc_engine_begin_quit, 1);
+}
+
+static int drive(smtpc_client *c)
+{
+    switch (c->op.kind) {
+    case CLIENT_OP_CONNECT:
+        return drive_connect(c);
+    case CLIENT_OP_SEND:
+        return drive_send(c);
+    case CLIENT_OP_SIMPLE:
+    case CLIENT_OP_QUIT:
+        return drive_simple(c);
+    case CLIENT_OP_BATCH:
+        return smtpc_client_batch_drive(c);
+    default:
+        return SMTPC_ESTATE;
+    }
+}
+
+int smtpc_client_run(smtpc_client *c)
+{
+    int rc;
+    for (;;) {
+        rc = drive(c);
+        if (rc != SMTPC_INPROGRESS)
+            break;
+        if (c->free_asked) {
+            /* asked from a callback of this step: end now, not at the next */
+            if (c->connected)
+                smtpc_engine_abort(c->engine, SMTPC_ESTATE, FREE_IN_CALLBACK);
+        } else if (c->nonblocking) {
+            return smtpc_client_leave(c, rc, 0);
+        }
+    }
+    int is_send = c->op.is_send;
+    op_release(c);
+    return smtpc_client_leave(c, rc, is_send);
+}
+
+/* --- non-blocking mode --- */
+
+int smtpc_client_set_nonblocking(smtpc_client *c, int on)
+{
     if (!c)
         return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, "smtpc_client_quit");
+    const char *why = locked(c, 0);
+    if (why)
+        return setting(c, SET_NONBLOCKING, SMTPC_ESTATE, why);
+    c->nonblocking = on != 0;
+    return setting(c, SET_NONBLOCKING, SMTPC_OK, NULL);
+}
+
+int smtpc_client_step(smtpc_client *c)
+{
+    if (!c)
+        return SMTPC_EINVAL;
+    if (c->busy)
+        return smtpc_error_set(&c->err, SMTPC_ESTATE,
+                               "smtpc_client_step called inside a callback of this client "
+                               "(trace, read or message source callback): not allowed");
+    if (c->op.kind) {
+        c->busy = 1;
+        return smtpc_client_run(c);
+    }
+    int rc = smtpc_client_enter(c, "smtpc_client_step");
     if (rc)
         return rc;
-    if (!c->connected) {
-        smtpc_error_clear(&c->err);
-        rc = set_error(c, SMTPC_ESTATE, "smtpc_client_quit: not connected");
-    } else {
-        rc = simple_op(c, smtpc_engine_begin_quit, 1);
-        disconnect(c);
-    }
+    smtpc_error_clear(&c->err);
+    if (!c->connected)
+        rc = set_error(c, SMTPC_ESTATE,
+                       "smtpc_client_step: no operation runs and no session is open");
+    else
+        rc = check_idle(c);
     return smtpc_client_leave(c, rc, 0);
 }
 
-/* --- for the batch sender (client_batch.c) --- */
-
-int smtpc_client_push_body(smtpc_client *c, const uint8_t *p, size_t len)
+int smtpc_client_fd(const smtpc_client *c)
 {
-    start_message_clock(c);
-    return push_body(c, p, len);
+    return c && c->transport ? smtpc_transport_fd(c->transport) : -1;
 }
+
+int smtpc_client_events(const smtpc_client *c)
+{
+    if (!c || !c->transport)
+        return 0;
+    if (c->op.kind)
+        return c->events ? c->events : SMTPC_POLL_READ;
+    return c->connected ? SMTPC_POLL_READ : 0;
+}
+
+/* ms until end (0: passed), folded into the nearest so far (-1: none). */
+static int nearer(const smtpc_client *c, int best, long long end)
+{
+    int left = clamp_ms(end - now_ms(c));
+    return best < 0 || left < best ? left : best;
+}
+
+int smtpc_client_timeout(const smtpc_client *c)
+{
+    if (!c || !c->op.kind || !c->transport)
+        return -1;
+    if (c->op.kind == CLIENT_OP_CONNECT && c->op.phase == CONNECTING)
+        return smtpc_transport_timeout(c->transport);
+    if (!c->clock)
+        return -1;
+    int best = -1;
+    if (c->rd_waiting)
+        best = nearer(c, best, c->rd_end);
+    if (c->wr_waiting)
+        best = nearer(c, best, c->wr_end);
+    if (c->hs_running && c->hs_end >= 0)
+        best = nearer(c, best, c->hs_end);
+    if (c->msg_clock)
+        best = nearer(c, best, c->msg_end);
+    return best;
+}
+
+/* --- for the batch sender (client_batch.c) --- */
 
 void smtpc_client_measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_bit)
 {
@@ -1155,14 +1493,6 @@ const smtpc_error *smtpc_client_error(const smtpc_client *c)
 {
     return c ? &c->err : NULL;
 }
-
-
-
-
-
-
-
-
 
 smtpc_engine *smtpc_client_engine(smtpc_client *c)
 {

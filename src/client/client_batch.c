@@ -50,6 +50,13 @@ typedef struct batch {
      * ends, and a refusal's record while its slot is reported. */
     slot rest;
     smtpc_error err;
+    /* Where the loop resumes (non-blocking mode: at the next step). */
+    int want;       /* the engine's want last seen */
+    int pump;       /* the engine must run before want means anything */
+    int body;       /* the body of the message in flight is being pushed */
+    int chaining;   /* its end of data is out: the next message is taken */
+    slot *chain;    /* ... this one, waiting for room behind the "." */
+    slot *waiting;  /* the next message, begun after the verdict */
 } batch;
 
 static void report(batch *b, slot *s, int result, int status, const smtpc_engine *e,
@@ -242,88 +249,82 @@ static int begin(batch *b, slot *s, int chained, int *deferred)
     return rc;
 }
 
-/* The body of the message the engine asks for, not ended. */
+/* The body of the message the engine asks for, not ended (resumable). */
 static int send_body(batch *b)
 {
     smtpc_client *c = b->c;
-    slot *s = current(b);
-    if (!s) /* cannot happen: every transaction begun is in a slot */
-        return SMTPC_WANT_BODY;
-    if (!s->item.msg)
-        return smtpc_client_push_body(c, s->item.body, s->item.body_len);
-    smtpc_client_start_message_clock(c);
-    return smtpc_client_stream_body(c, smtpc_client_pull, &s->mr);
+    if (!b->body) {
+        slot *s = current(b);
+        if (!s) /* cannot happen: every transaction begun is in a slot */
+            return SMTPC_WANT_BODY;
+        smtpc_client_start_message_clock(c);
+        c->op.p = s->item.msg ? NULL : s->item.body;
+        c->op.len = s->item.msg ? 0 : s->item.body_len;
+        c->op.read = s->item.msg ? smtpc_client_pull : NULL;
+        c->op.user = &s->mr;
+        b->body = 1;
+    }
+    int want = smtpc_client_body(c);
+    if (want != SMTPC_CLIENT_WAIT)
+        b->body = 0;
+    return want;
 }
 
 /* After a body ended: chain the next message behind its "." when the server
- * pipelines; else it waits for the verdict. */
-static slot *chain_next(batch *b)
+ * pipelines; else it waits for the verdict (b->waiting). Returns
+ * SMTPC_CLIENT_WAIT while the output before it cannot go. */
+static int chain_next(batch *b)
 {
     smtpc_client *c = b->c;
-    slot *s;
-    while ((s = next_ready(b)) != NULL) {
-        if (s->failed)
-            return s;
-        if (!smtpc_engine_mail_chainable(c->engine))
-            smtpc_client_flush(c); /* room behind the "." */
-        if (!c->connected || !smtpc_engine_mail_chainable(c->engine))
-            return s;
+    b->waiting = NULL;
+    for (;;) {
+        slot *s = b->chain;
+        if (!s) {
+            s = next_ready(b);
+            if (!s)
+                return 0;
+            if (s->failed) {
+                b->waiting = s;
+                return 0;
+            }
+            b->chain = s;
+        }
+        if (!smtpc_engine_mail_chainable(c->engine) &&
+            smtpc_client_flush(c) == SMTPC_CLIENT_WAIT) /* room behind the "." */
+            return SMTPC_CLIENT_WAIT;
+        b->chain = NULL;
+        if (!c->connected || !smtpc_engine_mail_chainable(c->engine)) {
+            b->waiting = s;
+            return 0;
+        }
         int deferred = 0;
         if (begin(b, s, 1, &deferred) == 0 || !c->connected)
-            return NULL;
-        if (deferred)
-            return s;
-    }
-    return NULL;
-}
-
-static int run(batch *b)
-{
-    smtpc_client *c = b->c;
-    smtpc_engine *e = c->engine;
-    if (!c->connected) /* the reason, sticky or "not connected" */
-        return smtpc_client_begin_send(c, "", NULL, 0, -1, 0);
-    int rc = smtpc_engine_set_mail_done(e, on_mail_done, b);
-    if (rc) {
-        smtpc_error_copy(&c->err, smtpc_engine_error(e));
-        return rc;
-    }
-    slot *waiting = NULL;
-    int want = SMTPC_WANT_IDLE;
-    while (c->connected) {
-        if (want == SMTPC_WANT_IDLE) {
-            slot *s = waiting ? waiting : next_ready(b);
-            waiting = NULL;
-            if (!s)
-                break;
-            int deferred = 0;
-            if (s->failed)
-                report_refused(b, s);
-            else if (begin(b, s, 0, &deferred) == 0)
-                want = smtpc_client_pump(c);
-        } else if (want == SMTPC_WANT_BODY) {
-            want = send_body(b);
-            if (want != SMTPC_WANT_BODY)
-                continue;
-            smtpc_engine_body_end(e);
-            waiting = chain_next(b);
-            want = smtpc_client_pump(c);
-        } else {
-            break;
+            return 0;
+        if (deferred) {
+            b->waiting = s;
+            return 0;
         }
     }
+}
+
+/* The batch's result once the loop is over. */
+static int finish(batch *b)
+{
+    smtpc_client *c = b->c;
     c->msg_clock = 0;
-    smtpc_engine_set_mail_done(e, NULL, NULL);
+    smtpc_engine_set_mail_done(c->engine, NULL, NULL);
     if (c->connected)
         return SMTPC_OK;
     /* The session ended: every message begun has been reported by the
      * engine; the rest never reached the server. */
-    rc = smtpc_client_end_op(c, SMTPC_WANT_CLOSE);
+    int rc = smtpc_client_end_op(c, SMTPC_WANT_CLOSE);
     if (rc == 0)
         rc = SMTPC_ECLOSED;
     /* Those never sent did not meet an unknown outcome (that is the
      * message in flight's): for them the session closed. */
     int unsent = rc == SMTPC_EUNKNOWN ? SMTPC_ECLOSED : rc;
+    slot *waiting = b->waiting;
+    b->waiting = NULL;
     if (waiting && waiting->failed) {
         report_refused(b, waiting);
         waiting = NULL;
@@ -339,13 +340,85 @@ static int run(batch *b)
     return rc;
 }
 
-/* The batch's state lives on the heap for the call (see batch.rest). */
+int smtpc_client_batch_drive(smtpc_client *c)
+{
+    batch *b = c->op.batch;
+    while (c->connected) {
+        if (b->chaining) {
+            if (chain_next(b) == SMTPC_CLIENT_WAIT)
+                return SMTPC_INPROGRESS;
+            b->chaining = 0;
+            b->pump = 1;
+        }
+        if (b->pump) {
+            int want = smtpc_client_pump(c);
+            if (want == SMTPC_CLIENT_WAIT)
+                return SMTPC_INPROGRESS;
+            b->want = want;
+            b->pump = 0;
+            continue;
+        }
+        if (b->want == SMTPC_WANT_IDLE) {
+            slot *s = b->waiting ? b->waiting : next_ready(b);
+            b->waiting = NULL;
+            if (!s)
+                break;
+            int deferred = 0;
+            if (s->failed)
+                report_refused(b, s);
+            else if (begin(b, s, 0, &deferred) == 0)
+                b->pump = 1;
+        } else if (b->want == SMTPC_WANT_BODY) {
+            int want = send_body(b);
+            if (want == SMTPC_CLIENT_WAIT)
+                return SMTPC_INPROGRESS;
+            b->want = want;
+            if (want != SMTPC_WANT_BODY)
+                continue;
+            smtpc_engine_body_end(c->engine);
+            b->chaining = 1;
+        } else {
+            break;
+        }
+    }
+    return finish(b);
+}
+
+static void release_slot(smtpc_client *c, slot *s)
+{
+    if (s->item.msg && s->restore >= 0)
+        smtpc_message_set_flags(s->item.msg, s->restore);
+    smtpc_free(&c->alloc, (void *)s->table, s->table_bytes);
+    smtpc_client_free_dsn(c, &s->dt);
+    memset(s, 0, sizeof *s);
+}
+
+void smtpc_client_batch_free(smtpc_client *c)
+{
+    batch *b = c->op.batch;
+    if (!b)
+        return;
+    /* Messages still held when the batch is dropped unfinished (the client
+     * freed in non-blocking mode): their memory, never a verdict. */
+    for (int i = 0; i < 2; i++)
+        if (b->slots[i].used)
+            release_slot(c, &b->slots[i]);
+    if (b->rest.used)
+        release_slot(c, &b->rest);
+    smtpc_engine_set_mail_done(c->engine, NULL, NULL);
+    smtpc_free(&c->alloc, b, sizeof *b);
+    c->op.batch = NULL;
+}
+
+/* The batch's state lives on the heap until its result (see batch.rest). */
 static int run_batch(smtpc_client *c, smtpc_batch_item *items, size_t n, smtpc_batch_next_fn next,
                      smtpc_batch_done_fn done, void *user)
 {
     batch *b = smtpc_alloc(&c->alloc, sizeof *b);
     if (!b)
-        return smtpc_error_set(&c->err, SMTPC_ENOMEM, "out of memory for the batch's state");
+        return smtpc_client_leave(
+            c, smtpc_error_set(&c->err, SMTPC_ENOMEM, "out of memory for the batch's state"),
+            0);
     memset(b, 0, sizeof *b);
     b->c = c;
     b->items = items;
@@ -353,9 +426,20 @@ static int run_batch(smtpc_client *c, smtpc_batch_item *items, size_t n, smtpc_b
     b->next = next;
     b->done = done;
     b->user = user;
-    int rc = run(b);
-    smtpc_free(&c->alloc, b, sizeof *b);
-    return rc;
+    b->want = SMTPC_WANT_IDLE;
+    c->op.batch = b;
+    int rc = c->connected ? smtpc_engine_set_mail_done(c->engine, on_mail_done, b) : 0;
+    if (!c->connected) /* the reason, sticky or "not connected" */
+        rc = smtpc_client_begin_send(c, "", NULL, 0, -1, 0);
+    else if (rc)
+        smtpc_error_copy(&c->err, smtpc_engine_error(c->engine));
+    if (rc) {
+        smtpc_client_batch_free(c);
+        return smtpc_client_leave(c, rc, 0);
+    }
+    c->op.kind = CLIENT_OP_BATCH;
+    c->rd_waiting = c->wr_waiting = 0;
+    return smtpc_client_run(c);
 }
 
 int smtpc_client_send_batch(smtpc_client *c, smtpc_batch_item *items, size_t n,
@@ -363,7 +447,7 @@ int smtpc_client_send_batch(smtpc_client *c, smtpc_batch_item *items, size_t n,
 {
     if (!c)
         return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, "smtpc_client_send_batch");
+    int rc = smtpc_client_start(c, "smtpc_client_send_batch");
     if (rc)
         return rc;
     char num[SMTPC_FMT_INT_MAX];
@@ -374,7 +458,7 @@ int smtpc_client_send_batch(smtpc_client *c, smtpc_batch_item *items, size_t n,
                             "smtpc_client_send_batch: items is NULL with n %s",
                             smtpc_fmt_size(num, n)),
             0);
-    return smtpc_client_leave(c, run_batch(c, items, n, NULL, done, user), 0);
+    return run_batch(c, items, n, NULL, done, user);
 }
 
 int smtpc_client_send_each(smtpc_client *c, smtpc_batch_next_fn next, smtpc_batch_done_fn done,
@@ -382,7 +466,7 @@ int smtpc_client_send_each(smtpc_client *c, smtpc_batch_next_fn next, smtpc_batc
 {
     if (!c)
         return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, "smtpc_client_send_each");
+    int rc = smtpc_client_start(c, "smtpc_client_send_each");
     if (rc)
         return rc;
     if (!next || !done)
@@ -391,5 +475,5 @@ int smtpc_client_send_each(smtpc_client *c, smtpc_batch_next_fn next, smtpc_batc
             smtpc_error_set(&c->err, SMTPC_EINVAL, "smtpc_client_send_each: %s is NULL",
                             !next ? "next" : "done"),
             0);
-    return smtpc_client_leave(c, run_batch(c, NULL, 0, next, done, user), 0);
+    return run_batch(c, NULL, 0, next, done, user);
 }

@@ -5,6 +5,49 @@
 #include "smtpc/tls.h"
 #include "error.h"
 
+/* client_message.c: the read callback that pulls a built message for the
+ * engine, and the error that stopped its read (sticky in the message until
+ * a rewind, so the first one is the one). */
+typedef struct smtpc_client_pull_state {
+    smtpc_message *msg;
+    int err;
+} smtpc_client_pull_state;
+int smtpc_client_pull(void *user, uint8_t *buf, size_t cap, size_t *len);
+
+/* client_message.c: a message's DSN request laid out for the engine, one
+ * NOTIFY and one ORCPT per envelope recipient (zeroed: none yet). */
+typedef struct smtpc_client_dsn {
+    smtpc_dsn dsn;
+    int *notify;
+    const char **orcpt;
+    size_t n;
+} smtpc_client_dsn;
+/* The operation running: in non-blocking mode from the call that starts it
+ * to the smtpc_client_step that returns its result; in blocking mode inside
+ * the call. Everything here is borrowed from the caller until the result,
+ * except what the client made for it (table, dt, batch). */
+enum { CLIENT_OP_NONE, CLIENT_OP_CONNECT, CLIENT_OP_SEND, CLIENT_OP_SIMPLE, CLIENT_OP_QUIT,
+       CLIENT_OP_BATCH };
+typedef struct smtpc_client_op {
+    int kind;  /* CLIENT_OP_* */
+    int phase; /* where it resumes (the kind's own steps) */
+    int is_send; /* a send: an accepted message stays a success (see leave) */
+    /* The body piece the engine has not taken yet: the rest of a memory
+     * body, or a read callback's piece at the start of io (io_busy). */
+    const uint8_t *p;
+    size_t len;
+    smtpc_read_fn read; /* NULL: the body is p/len only */
+    void *user;
+    /* smtpc_client_send_message: the message and what was made for it */
+    smtpc_message *msg;
+    int restore; /* flags before BINARYMIME was added, or -1 */
+    const char **table;
+    size_t table_bytes;
+    smtpc_client_dsn dt;
+    smtpc_client_pull_state ps;
+    void *batch; /* client_batch.c's state, on the client's heap */
+} smtpc_client_op;
+
 struct smtpc_client {
     smtpc_allocator alloc;
     char *host;
@@ -40,9 +83,30 @@ struct smtpc_client {
     const smtpc_dsn *dsn; /* the DSN request of the message being sent, or NULL */
     int no_binarymime; /* smtpc_client_set_binarymime(c, 0) */
     int no_chunking;   /* smtpc_client_set_chunking(c, 0) */
+    int nonblocking;   /* smtpc_client_set_nonblocking */
+    smtpc_client_op op;
+    int events;        /* SMTPC_POLL_* the last I/O that could not finish waits for */
+    /* The whole-reply deadline: runs while one reply is read (the engine's
+     * reply count tells when one is complete). */
+    int rd_waiting;
+    uint32_t rd_head;
+    long long rd_end;
+    /* Non-blocking mode only, where the transport does not wait: the bound
+     * of one send (progress restarts it) and of the TLS handshake. */
+    int wr_waiting;
+    long long wr_end;
+    int hs_running; /* a handshake runs on c->transport */
+    long long hs_end;
 };
 
-/* Run the engine until idle, body wanted, or the session ended. */
+/* What the drive's steps return besides an SMTPC_WANT_*: non-blocking
+ * mode, the transport cannot move bytes now (c->events says which). */
+#define SMTPC_CLIENT_WAIT (-1)
+
+/* Run the engine until idle, body wanted, or the session ended; returns
+ * that want, or SMTPC_CLIENT_WAIT (non-blocking mode). Transport calls wait
+ * up to the deadline in blocking mode and never in non-blocking mode; every
+ * deadline is checked either way, with the same errors. */
 int smtpc_client_pump(smtpc_client *c);
 
 /* Public calls that may run user callbacks (trace, read, message sources)
@@ -51,22 +115,28 @@ int smtpc_client_pump(smtpc_client *c);
  * asked for from one. fn names the call in messages. */
 int smtpc_client_enter(smtpc_client *c, const char *fn);
 int smtpc_client_leave(smtpc_client *c, int rc, int is_send);
-/* smtpc_client_send_stream without enter/leave, for calls already inside. */
-int smtpc_client_stream(smtpc_client *c, const char *from, const char *const *rcpts,
-                        size_t n_rcpts, smtpc_read_fn read, void *user, int64_t size,
-                        int flags);
+/* enter for a call that starts an operation: also refused (SMTPC_ESTATE)
+ * while one runs (non-blocking mode). */
+int smtpc_client_start(smtpc_client *c, const char *fn);
+/* Drive the operation set up in c->op: to its end in blocking mode, as far
+ * as it goes without waiting in non-blocking mode (SMTPC_INPROGRESS), then
+ * leave. With its result the operation is over (its state released). */
+int smtpc_client_run(smtpc_client *c);
 
-/* Push the rest of a body from read, without ending it: returns
- * SMTPC_WANT_BODY once read reports the end, else the want that stopped it
- * (the connection is dropped on a read failure). */
-int smtpc_client_stream_body(smtpc_client *c, smtpc_read_fn read, void *user);
+/* A one-message send whose begin_send is done: its body (body/len, then
+ * pieces from read when not NULL) and verdict, by smtpc_client_run. */
+int smtpc_client_send_op(smtpc_client *c, const uint8_t *body, size_t len, smtpc_read_fn read,
+                         void *user);
+/* Push the body in c->op (the memory rest, then pieces from its read
+ * callback) without ending it: SMTPC_WANT_BODY once all went (the read
+ * callback reported the end), SMTPC_CLIENT_WAIT, or the want that stopped
+ * it (the connection is dropped on a read failure). Resumable. */
+int smtpc_client_body(smtpc_client *c);
 
 /* For the batch sender (client_batch.c): the single-message path's steps. */
-/* Send the engine's pending output and nothing else; returns the want. */
+/* Send the engine's pending output and nothing else; returns the want, or
+ * SMTPC_CLIENT_WAIT. */
 int smtpc_client_flush(smtpc_client *c);
-/* Start the message deadline, push len body bytes (not ending the body);
- * returns SMTPC_WANT_BODY when all went, else the want that stopped it. */
-int smtpc_client_push_body(smtpc_client *c, const uint8_t *p, size_t len);
 void smtpc_client_start_message_clock(smtpc_client *c);
 /* The size the server counts (line ends made CRLF) and 8-bit presence. */
 void smtpc_client_measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_bit);
@@ -75,6 +145,14 @@ int smtpc_client_begin_send(smtpc_client *c, const char *from, const char *const
                             size_t n_rcpts, int64_t size, int flags);
 /* The operation's result after the pump stopped at want (session errors kept). */
 int smtpc_client_end_op(smtpc_client *c, int want);
+/* client_batch.c: drive the batch in c->op.batch (SMTPC_INPROGRESS while
+ * it must wait), and free its state (again harmless). */
+int smtpc_client_batch_drive(smtpc_client *c);
+void smtpc_client_batch_free(smtpc_client *c);
+/* client_message.c: a send_message's result from the stream's, and the
+ * release of what it made (flags restored; again harmless). */
+int smtpc_client_message_end(smtpc_client *c, int rc);
+void smtpc_client_message_release(smtpc_client *c);
 /* client_message.c: SMTPC_MESSAGE_BINARYMIME added to msg's flags for this
  * send when the server and the settings allow it; returns the flags to
  * restore afterwards (smtpc_message_set_flags), or -1 when unchanged. */
@@ -85,23 +163,6 @@ int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg);
 int smtpc_client_envelope_of(smtpc_client *c, smtpc_message *msg, const char ***table,
                              size_t *n, size_t *bytes);
 
-/* client_message.c: the read callback that pulls a built message for the
- * engine, and the error that stopped its read (sticky in the message until
- * a rewind, so the first one is the one). */
-typedef struct smtpc_client_pull_state {
-    smtpc_message *msg;
-    int err;
-} smtpc_client_pull_state;
-int smtpc_client_pull(void *user, uint8_t *buf, size_t cap, size_t *len);
-
-/* client_message.c: a message's DSN request laid out for the engine, one
- * NOTIFY and one ORCPT per envelope recipient (zeroed: none yet). */
-typedef struct smtpc_client_dsn {
-    smtpc_dsn dsn;
-    int *notify;
-    const char **orcpt;
-    size_t n;
-} smtpc_client_dsn;
 /* Fill dt from msg for rcpts; notify stays NULL when msg asks for no DSN.
  * SMTPC_ENOMEM recorded in c's error record. */
 int smtpc_client_make_dsn(smtpc_client *c, const smtpc_message *msg, const char *const *rcpts,

@@ -30,9 +30,7 @@ static int message_error(smtpc_client *c, const smtpc_message *msg, int rc)
     return rc;
 }
 
-static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
-                        const char *const *rcpts, size_t n_rcpts);
-static int send_prepared(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
+static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
                          const char *const *rcpts, size_t n_rcpts);
 
 int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg)
@@ -100,36 +98,36 @@ void smtpc_client_free_dsn(smtpc_client *c, smtpc_client_dsn *dt)
     dt->orcpt = NULL;
 }
 
-/* The message's callbacks (sources, rewinds) run inside this call: they are
- * the client's callbacks too (see smtpc_client_enter). */
+/* The message's callbacks (sources, rewinds) run inside this call (and
+ * the steps that continue it): they are the client's callbacks too (see
+ * smtpc_client_enter). */
 int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
                               const char *const *rcpts, size_t n_rcpts)
 {
     if (!c)
         return SMTPC_EINVAL;
-    int rc = smtpc_client_enter(c, "smtpc_client_send_message");
+    int rc = smtpc_client_start(c, "smtpc_client_send_message");
     if (rc)
         return rc;
-    return smtpc_client_leave(c, send_message(c, msg, envelope_from, rcpts, n_rcpts), 1);
+    rc = start_message(c, msg, envelope_from, rcpts, n_rcpts);
+    if (rc) {
+        smtpc_client_message_release(c);
+        return smtpc_client_leave(c, rc, 1);
+    }
+    return smtpc_client_send_op(c, NULL, 0, smtpc_client_pull, &c->op.ps);
 }
 
-static int send_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
-                        const char *const *rcpts, size_t n_rcpts)
+/* Everything up to MAIL begun; what it makes is kept in c->op. */
+static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
+                         const char *const *rcpts, size_t n_rcpts)
 {
     if (!msg || (n_rcpts && !rcpts))
         return smtpc_error_set(&c->err, SMTPC_EINVAL, "smtpc_client_send_message: %s",
                                msg ? "n_rcpts is not 0 but rcpts is NULL" : "no message");
     smtpc_error_clear(&c->err);
-    int restore = smtpc_client_binary_flags(c, msg);
-    int rc = send_prepared(c, msg, envelope_from, rcpts, n_rcpts);
-    if (restore >= 0)
-        smtpc_message_set_flags(msg, restore);
-    return rc;
-}
-
-static int send_prepared(smtpc_client *c, smtpc_message *msg, const char *envelope_from,
-                         const char *const *rcpts, size_t n_rcpts)
-{
+    smtpc_client_op *op = &c->op;
+    op->msg = msg;
+    op->restore = smtpc_client_binary_flags(c, msg);
     int rc = smtpc_message_rewind(msg);
     if (rc)
         return message_error(c, msg, rc);
@@ -149,35 +147,48 @@ static int send_prepared(smtpc_client *c, smtpc_message *msg, const char *envelo
         return message_error(c, msg, rc);
     if (!envelope_from)
         envelope_from = smtpc_message_from_address(msg);
-
-    const char **table = NULL;
-    size_t table_bytes = 0;
     if (n_rcpts == 0) {
-        rc = smtpc_client_envelope_of(c, msg, &table, &n_rcpts, &table_bytes);
+        rc = smtpc_client_envelope_of(c, msg, &op->table, &n_rcpts, &op->table_bytes);
         if (rc)
             return rc;
-        rcpts = table;
+        rcpts = op->table;
     }
-    smtpc_client_dsn dt = {0};
-    rc = smtpc_client_make_dsn(c, msg, rcpts, n_rcpts, &dt);
-    if (rc) {
-        smtpc_free(&c->alloc, (void *)table, table_bytes);
+    rc = smtpc_client_make_dsn(c, msg, rcpts, n_rcpts, &op->dt);
+    if (rc)
         return rc;
-    }
-    smtpc_client_pull_state ps = {msg, 0};
-    c->dsn = dt.notify ? &dt.dsn : NULL;
-    rc = smtpc_client_stream(c, envelope_from, rcpts, n_rcpts, smtpc_client_pull, &ps,
-                             size, flags);
+    op->ps.msg = msg;
+    op->ps.err = 0;
+    c->dsn = op->dt.notify ? &op->dt.dsn : NULL;
+    rc = smtpc_client_begin_send(c, envelope_from, rcpts, n_rcpts, size, flags);
     c->dsn = NULL;
-    smtpc_client_free_dsn(c, &dt);
-    smtpc_free(&c->alloc, (void *)table, table_bytes);
-    if (rc == SMTPC_ESOURCE && ps.err) {
+    return rc;
+}
+
+int smtpc_client_message_end(smtpc_client *c, int rc)
+{
+    smtpc_message *msg = c->op.msg;
+    if (rc == SMTPC_ESOURCE && c->op.ps.err) {
         /* The specific cause (unreadable file, failing callback, ...), with
          * what the client did about it. */
         char what[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(what, sizeof what, smtpc_error_message(&c->err));
-        rc = ps.err;
+        rc = c->op.ps.err;
         smtpc_error_set(&c->err, rc, "%.120s (%.120s)", smtpc_error_message(smtpc_message_error(msg)), what);
     }
+    smtpc_client_message_release(c);
     return rc;
+}
+
+void smtpc_client_message_release(smtpc_client *c)
+{
+    smtpc_client_op *op = &c->op;
+    if (!op->msg)
+        return;
+    if (op->restore >= 0)
+        smtpc_message_set_flags(op->msg, op->restore);
+    smtpc_client_free_dsn(c, &op->dt);
+    smtpc_free(&c->alloc, (void *)op->table, op->table_bytes);
+    op->table = NULL;
+    op->table_bytes = 0;
+    op->msg = NULL;
 }

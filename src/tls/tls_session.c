@@ -28,10 +28,19 @@ typedef struct {
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
     long long deadline;     /* monotonic ms for the current operation, -1: none */
+    /* The current operation was called with timeout 0: the BIO makes one
+     * try of the inner transport and answers WANT_READ/WANT_WRITE instead
+     * of waiting or timing out. */
+    int nonblocking;
+    /* What mbedtls_ssl_write was given when it last said WANT_*: it may
+     * hold those bytes encrypted already, and counts them as written only
+     * when called again with the same length; 0: nothing pending. */
+    size_t pending_write;
     int inner_rc;           /* the inner transport's failure, if that is what broke */
     int setup_started;      /* session_setup ran: the mbedTLS contexts need freeing */
     int handshake_tried;    /* a second handshake on a failed session is refused */
     int handshake_done;
+    int handshake_running;  /* a non-blocking handshake returned SMTPC_INPROGRESS */
     int broken;             /* the record layer is out of step: no further I/O */
     int peer_closed;
     int pin_checked;
@@ -71,6 +80,25 @@ static int time_left(const tls_session *s)
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+/* The I/O an operation waits for, when mbedTLS says WANT_READ/WANT_WRITE. */
+static int is_want(int ret)
+{
+    return ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE;
+}
+
+static int want_events(int ret)
+{
+    return ret == MBEDTLS_ERR_SSL_WANT_READ ? SMTPC_POLL_READ : SMTPC_POLL_WRITE;
+}
+
+/* Start an operation bounded by timeout_ms; 0 makes it one try. */
+static void begin_op(tls_session *s, int timeout_ms)
+{
+    s->nonblocking = timeout_ms == 0;
+    s->deadline = deadline_after(timeout_ms);
+    s->inner_rc = 0;
+}
+
 static int bio_fail(tls_session *s, int rc)
 {
     s->inner_rc = rc;
@@ -84,8 +112,8 @@ static int bio_fail(tls_session *s, int rc)
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
     tls_session *s = ctx;
-    int left = time_left(s);
-    if (left == 0) {
+    int left = s->nonblocking ? 0 : time_left(s);
+    if (left == 0 && !s->nonblocking) {
         smtpc_transport_set_errmsg(s->inner, "deadline passed");
         return bio_fail(s, SMTPC_ETIMEDOUT);
     }
@@ -93,6 +121,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
         return len > INT_MAX ? INT_MAX : (int)len;
     size_t sent = 0;
     int rc = smtpc_transport_send(s->inner, buf, len, left, &sent);
+    if (s->nonblocking && (rc == SMTPC_ETIMEDOUT || (rc == SMTPC_OK && sent == 0)))
+        return MBEDTLS_ERR_SSL_WANT_WRITE;
     if (rc == SMTPC_ECLOSED && !s->handshake_done && s->first_len > 0) {
         /* The server hung up on our flight, usually right after an alert
          * that is waiting to be read (a client certificate refused while
@@ -115,8 +145,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     tls_session *s = ctx;
-    int left = time_left(s);
-    if (left == 0) {
+    int left = s->nonblocking ? 0 : time_left(s);
+    if (left == 0 && !s->nonblocking) {
         smtpc_transport_set_errmsg(s->inner, "deadline passed");
         return bio_fail(s, SMTPC_ETIMEDOUT);
     }
@@ -124,6 +154,8 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
         len = INT_MAX;
     size_t got = 0;
     int rc = smtpc_transport_recv(s->inner, buf, len, left, &got);
+    if (s->nonblocking && rc == SMTPC_ETIMEDOUT)
+        return MBEDTLS_ERR_SSL_WANT_READ;
     if (rc != SMTPC_OK)
         return bio_fail(s, rc);
     if (!s->handshake_done)
@@ -397,7 +429,9 @@ static int read_parting_alert(tls_session *s)
 {
     unsigned char buf[64];
     int ret;
-    s->deadline = deadline_after(CLOSE_NOTIFY_TIMEOUT_MS);
+    /* Bounded even in a non-blocking operation: the peer has hung up, so
+     * what it left is there already or never comes. */
+    begin_op(s, CLOSE_NOTIFY_TIMEOUT_MS);
     do {
         ret = mbedtls_ssl_read(&s->ssl, buf, sizeof buf);
     } while ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE
@@ -477,15 +511,24 @@ static int handshake_error(tls_session *s, int ret, char *msg, size_t cap)
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SMTPC_ENOMEM : SMTPC_ETLS_HANDSHAKE;
 }
 
+/* Run the handshake as far as it goes: to the end, to an error, or (in a
+ * non-blocking try, timeout_ms 0) until it needs I/O that is not ready:
+ * then SMTPC_INPROGRESS, with the events set, and the next call resumes. A
+ * blocking handshake is the same code, its BIO waiting in the inner
+ * transport. */
 static int session_handshake(tls_session *s, int timeout_ms, char *msg, size_t cap)
 {
     int ret;
-    s->deadline = deadline_after(timeout_ms);
-    s->inner_rc = 0;
+    begin_op(s, timeout_ms);
     do {
         ret = mbedtls_ssl_handshake(&s->ssl);
-    } while ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
-             time_left(s) != 0);
+    } while (is_want(ret) && !s->nonblocking && time_left(s) != 0);
+    /* Also after send_lost: what the server left (its alert, its close)
+     * arrives by the same readiness. */
+    if (is_want(ret) && s->nonblocking) {
+        s->self->events = want_events(ret);
+        return SMTPC_INPROGRESS;
+    }
     if (ret != 0)
         return handshake_error(s, ret, msg, cap);
     if (s->send_lost) {
@@ -542,18 +585,39 @@ static int tls_send(void *user, const uint8_t *buf, size_t len, int timeout_ms, 
     tls_session *s = user;
     if (s->broken)
         return unusable(s);
-    s->deadline = deadline_after(timeout_ms);
-    s->inner_rc = 0;
+    if (len == 0)
+        return SMTPC_OK;
+    if (s->pending_write > len) {
+        /* The retry must begin with what mbedTLS may hold encrypted. */
+        s->broken = 1;
+        smtpc_transport_set_errmsg(s->self,
+                                   "TLS write to %s retried with fewer bytes (%zu) than "
+                                   "the %zu it could not finish",
+                                   peer_name(s), len, s->pending_write);
+        return SMTPC_EIO;
+    }
+    begin_op(s, timeout_ms);
     size_t done = 0;
     while (done < len) {
         size_t chunk = len - done > INT_MAX ? INT_MAX : len - done;
+        if (s->pending_write)
+            chunk = s->pending_write;
         int ret = mbedtls_ssl_write(&s->ssl, buf + done, chunk);
         if (ret > 0) {
+            s->pending_write = 0;
             done += (size_t)ret;
             continue;
         }
-        if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
-            time_left(s) != 0)
+        if (is_want(ret) && s->nonblocking) {
+            s->pending_write = chunk;
+            s->self->events = want_events(ret);
+            if (done > 0)
+                break; /* report the progress; the next call waits */
+            smtpc_transport_set_errmsg(s->self, "TLS write to %s must wait (non-blocking)",
+                                       peer_name(s));
+            return SMTPC_ETIMEDOUT;
+        }
+        if (is_want(ret) && time_left(s) != 0)
             continue;
         /* A record may be half written; resuming would need the very same
          * bytes again, which the caller is not bound to give us. */
@@ -581,8 +645,7 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
     tls_session *s = user;
     if (s->broken)
         return unusable(s);
-    s->deadline = deadline_after(timeout_ms);
-    s->inner_rc = 0;
+    begin_op(s, timeout_ms);
     if (cap > INT_MAX)
         cap = INT_MAX;
     for (;;) {
@@ -598,8 +661,13 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
             smtpc_transport_set_errmsg(s->self, "%s closed the TLS connection", peer_name(s));
             return SMTPC_ECLOSED;
         }
-        if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
-            time_left(s) != 0)
+        if (is_want(ret) && s->nonblocking) {
+            s->self->events = want_events(ret);
+            smtpc_transport_set_errmsg(s->self, "nothing to read from %s yet (non-blocking)",
+                                       peer_name(s));
+            return SMTPC_ETIMEDOUT;
+        }
+        if (is_want(ret) && time_left(s) != 0)
             continue;
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
@@ -631,7 +699,7 @@ static void tls_close(void *user)
     if (!s)
         return;
     if (s->handshake_done && !s->broken) {
-        s->deadline = deadline_after(CLOSE_NOTIFY_TIMEOUT_MS);
+        begin_op(s, CLOSE_NOTIFY_TIMEOUT_MS);
         (void)mbedtls_ssl_close_notify(&s->ssl);
     }
     smtpc_transport_free(s->inner);
@@ -650,6 +718,19 @@ static void tls_destroy(smtpc_transport *t)
     smtpc_strfree(&t->alloc, s->server_name);
     smtpc_free(&t->alloc, s, sizeof *s);
     t->user = NULL;
+}
+
+/* The TLS transport waits on its inner transport's descriptor. */
+static int tls_fd(const smtpc_transport *t)
+{
+    const tls_session *s = t->user;
+    return s ? smtpc_transport_fd(s->inner) : -1;
+}
+
+static int tls_timeout(const smtpc_transport *t)
+{
+    const tls_session *s = t->user;
+    return s ? smtpc_transport_timeout(s->inner) : -1;
 }
 
 /* The name as mbedTLS should see it: an IPv6 literal loses its brackets. */
@@ -695,12 +776,15 @@ int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transport *inner
     s->ip_len = smtpc_tls_parse_ip(s->server_name, s->ip);
     t->user = s;
     t->destroy = tls_destroy;
+    t->get_fd = tls_fd;
+    t->get_timeout = tls_timeout;
     t->ready = 0;
     *out = t;
     return SMTPC_OK;
 }
 
-static int handshake(tls_session *s, int timeout_ms, char *msg, size_t cap)
+/* The checks and the mbedTLS setup before the first handshake message. */
+static int handshake_begin(tls_session *s, char *msg, size_t cap)
 {
     const smtpc_tls_config *cfg = s->cfg;
     if (!s->server_name && cfg->verify_mode == SMTPC_TLS_VERIFY_REQUIRED) {
@@ -727,9 +811,23 @@ static int handshake(tls_session *s, int timeout_ms, char *msg, size_t cap)
                  peer_name(s), SMTPC_TLS_DEFAULT_CA_FILE);
         rc = SMTPC_ETLS_VERIFY;
     }
-    if (rc == SMTPC_OK)
-        rc = session_handshake(s, timeout_ms, msg, cap);
     return rc;
+}
+
+/* What a handshake call's outcome makes of the transport. */
+static int handshake_end(smtpc_transport *t, tls_session *s, int rc, const char *msg)
+{
+    s->handshake_running = rc == SMTPC_INPROGRESS;
+    if (rc == SMTPC_INPROGRESS)
+        return rc;
+    t->events = 0;
+    if (rc != SMTPC_OK) {
+        s->broken = 1;
+        return smtpc_error_set(&t->err, rc, "%s", msg[0] ? msg : smtpc_strerror(rc));
+    }
+    t->encrypted = 1;
+    t->ready = 1;
+    return SMTPC_OK;
 }
 
 int smtpc_transport_handshake(smtpc_transport *t, int timeout_ms)
@@ -741,6 +839,14 @@ int smtpc_transport_handshake(smtpc_transport *t, int timeout_ms)
         return smtpc_error_set(&t->err, SMTPC_EINVAL,
                                "smtpc_transport_handshake: not a TLS transport");
     tls_session *s = t->user;
+    t->events = 0;
+    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
+    msg[0] = '\0';
+    int rc;
+    if (s->handshake_running) {
+        rc = session_handshake(s, timeout_ms, msg, sizeof msg);
+        return handshake_end(t, s, rc, msg);
+    }
     if (s->handshake_tried)
         return smtpc_error_set(&t->err, SMTPC_ESTATE,
                                s->handshake_done
@@ -748,16 +854,10 @@ int smtpc_transport_handshake(smtpc_transport *t, int timeout_ms)
                                    : "smtpc_transport_handshake: an earlier handshake "
                                      "failed; free this transport");
     s->handshake_tried = 1;
-    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
-    msg[0] = '\0';
-    int rc = handshake(s, timeout_ms, msg, sizeof msg);
-    if (rc != SMTPC_OK) {
-        s->broken = 1;
-        return smtpc_error_set(&t->err, rc, "%s", msg[0] ? msg : smtpc_strerror(rc));
-    }
-    t->encrypted = 1;
-    t->ready = 1;
-    return SMTPC_OK;
+    rc = handshake_begin(s, msg, sizeof msg);
+    if (rc == SMTPC_OK)
+        rc = session_handshake(s, timeout_ms, msg, sizeof msg);
+    return handshake_end(t, s, rc, msg);
 }
 
 int smtpc_transport_tls_info(const smtpc_transport *t, char *buf, size_t cap)

@@ -55,6 +55,16 @@ static int not_ready(smtpc_transport *t)
                            "handshake (TLS) first");
 }
 
+/* Only a timed-out call leaves something to wait for; its direction is the
+ * call's own unless the implementation knows better (TLS). */
+static void note_events(smtpc_transport *t, int rc, int direction)
+{
+    if (rc != SMTPC_ETIMEDOUT)
+        t->events = 0;
+    else if (t->events == 0)
+        t->events = direction;
+}
+
 int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_send_fn send,
                                   smtpc_recv_fn recv, smtpc_close_fn close, void *user,
                                   smtpc_transport **out)
@@ -79,6 +89,7 @@ int smtpc_transport_send(smtpc_transport *t, const uint8_t *buf, size_t len, int
         return SMTPC_EINVAL;
     *sent = 0;
     smtpc_error_clear(&t->err);
+    t->events = 0;
     if (!t->ready)
         return not_ready(t);
     int rc = t->send(t->user, buf, len, timeout_ms, sent);
@@ -89,6 +100,7 @@ int smtpc_transport_send(smtpc_transport *t, const uint8_t *buf, size_t len, int
         smtpc_transport_set_errmsg(t, "transport send reported more bytes than given");
         rc = SMTPC_EIO;
     }
+    note_events(t, rc, SMTPC_POLL_WRITE);
     return rc == SMTPC_OK ? rc : smtpc_transport_fail(t, rc);
 }
 
@@ -99,6 +111,7 @@ int smtpc_transport_recv(smtpc_transport *t, uint8_t *buf, size_t cap, int timeo
         return SMTPC_EINVAL;
     *received = 0;
     smtpc_error_clear(&t->err);
+    t->events = 0;
     if (!t->ready)
         return not_ready(t);
     int rc = t->recv(t->user, buf, cap, timeout_ms, received);
@@ -114,7 +127,23 @@ int smtpc_transport_recv(smtpc_transport *t, uint8_t *buf, size_t cap, int timeo
             smtpc_transport_set_errmsg(t, "transport recv returned no bytes");
         rc = SMTPC_ECLOSED;
     }
+    note_events(t, rc, SMTPC_POLL_READ);
     return rc == SMTPC_OK ? rc : smtpc_transport_fail(t, rc);
+}
+
+int smtpc_transport_fd(const smtpc_transport *t)
+{
+    return t && t->get_fd ? t->get_fd(t) : -1;
+}
+
+int smtpc_transport_events(const smtpc_transport *t)
+{
+    return t ? t->events : 0;
+}
+
+int smtpc_transport_timeout(const smtpc_transport *t)
+{
+    return t && t->get_timeout ? t->get_timeout(t) : -1;
 }
 
 const smtpc_error *smtpc_transport_error(const smtpc_transport *t)

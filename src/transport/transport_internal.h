@@ -22,6 +22,14 @@ struct smtpc_transport {
     /* 0 until the bytes can flow: a socket transport before its connect,
      * a TLS transport before its handshake. */
     int ready;
+    /* SMTPC_POLL_* the last unfinished call waits for (smtpc_transport_events):
+     * send and recv set their direction when they time out, unless the
+     * implementation set it itself (TLS: what mbedTLS asked for). */
+    int events;
+    /* smtpc_transport_fd and smtpc_transport_timeout of an implementation;
+     * NULL: -1 (user-callback transports). */
+    int (*get_fd)(const smtpc_transport *t);
+    int (*get_timeout)(const smtpc_transport *t);
     smtpc_error err;
 };
 

@@ -42,6 +42,15 @@ typedef struct {
     int fd;
     smtpc_transport *t; /* back pointer so the callbacks can set errmsg */
     char peer[PEER_MAX];
+    /* A connect in progress (from smtpc_transport_connect_start until it
+     * ends): getaddrinfo's list, non-NULL exactly while it runs, and the
+     * addresses not tried yet. fd is then the current attempt's socket. */
+    struct addrinfo *addrs;
+    const struct addrinfo *next;
+    int timeout_ms;             /* per attempt; < 0: no limit */
+    long long attempt_deadline; /* monotonic ms; -1: none */
+    /* What the failed attempts had in common, for the final code. */
+    int tried, all_refused, any_timeout, last_err;
 } sock_state;
 
 /* Linux has MSG_NOSIGNAL; BSDs and macOS use SO_NOSIGPIPE on the socket. */
@@ -173,6 +182,10 @@ static void socket_close(void *user)
         close(s->fd);
         s->fd = -1;
     }
+    if (s && s->addrs) { /* a connect abandoned while in progress */
+        freeaddrinfo(s->addrs);
+        s->addrs = NULL;
+    }
 }
 
 static void socket_destroy(smtpc_transport *t)
@@ -180,10 +193,6 @@ static void socket_destroy(smtpc_transport *t)
     smtpc_free(&t->alloc, t->user, sizeof(sock_state));
     t->user = NULL;
 }
-
-/* Outcome of one connect attempt, in the order that decides the final code
- * when every address fails. */
-enum { ATTEMPT_OK, ATTEMPT_REFUSED, ATTEMPT_TIMEOUT, ATTEMPT_OTHER };
 
 static int set_nonblocking(int fd)
 {
@@ -197,112 +206,119 @@ static int set_nonblocking(int fd)
     return 0;
 }
 
-static int connect_one(const struct addrinfo *ai, int timeout_ms, int *fd_out, int *err_out)
+/* The connect is over, whichever way: nothing is pending any more. */
+static void connect_end(sock_state *s)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) {
-        *err_out = errno;
-        return ATTEMPT_OTHER;
+    if (s->addrs)
+        freeaddrinfo(s->addrs);
+    s->addrs = NULL;
+    s->next = NULL;
+    s->attempt_deadline = -1;
+    s->t->events = 0;
+}
+
+/* Close the current attempt's socket and remember how it failed (errno
+ * value err): the kinds of failure decide the final code. */
+static void attempt_failed(sock_state *s, int err)
+{
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
     }
-    if (set_nonblocking(fd) < 0) {
-        *err_out = errno;
-        close(fd);
-        return ATTEMPT_OTHER;
-    }
-#ifdef SO_NOSIGPIPE
-    {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-    }
-#endif
-    int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-    int err = rc == 0 ? 0 : errno;
-    if (rc < 0 && (err == EINPROGRESS || err == EINTR)) {
-        int w = wait_fd(fd, POLLOUT, deadline_after(timeout_ms));
-        if (w == 0) {
-            close(fd);
-            *err_out = ETIMEDOUT;
-            return ATTEMPT_TIMEOUT;
-        }
-        if (w < 0) {
-            err = errno;
-        } else {
-            socklen_t len = sizeof err;
-            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-                err = errno;
-        }
-    }
-    if (err != 0) {
-        close(fd);
-        *err_out = err;
-        return err == ECONNREFUSED ? ATTEMPT_REFUSED
-               : err == ETIMEDOUT  ? ATTEMPT_TIMEOUT
-                                   : ATTEMPT_OTHER;
-    }
+    s->last_err = err;
+    if (err != ECONNREFUSED)
+        s->all_refused = 0;
+    if (err == ETIMEDOUT)
+        s->any_timeout = 1;
+}
+
+static int connected(sock_state *s)
+{
     /* SMTP is a dialogue of small writes; Nagle plus delayed ACKs would add
      * tens of milliseconds per command group. */
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    *fd_out = fd;
-    return ATTEMPT_OK;
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    connect_end(s);
+    s->t->ready = 1;
+    return SMTPC_OK;
 }
 
-static int open_socket(const char *host, const char *port, const char *peer, int timeout_ms,
-                       int *fd_out, char *msg, size_t msg_cap)
+/* Every address failed: one code for all of them, in the order refused
+ * (only when all were), timed out, other. */
+static int connect_failed(sock_state *s)
 {
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-
-    struct addrinfo *list = NULL;
-    int gai = getaddrinfo(host, port, &hints, &list);
-    if (gai != 0) {
-        if (gai == EAI_MEMORY) {
-            fmt_msg(msg, msg_cap, "out of memory resolving %s", peer);
-            return SMTPC_ENOMEM;
-        }
-        fmt_msg(msg, msg_cap, "cannot resolve %s: %s", peer, gai_strerror(gai));
-        return SMTPC_ERESOLVE;
-    }
-
-    int all_refused = 1, any_timeout = 0, tried = 0, last_err = 0;
-    for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
-        int err = 0;
-        tried++;
-        int r = connect_one(ai, timeout_ms, fd_out, &err);
-        if (r == ATTEMPT_OK) {
-            freeaddrinfo(list);
-            return SMTPC_OK;
-        }
-        last_err = err;
-        if (r != ATTEMPT_REFUSED)
-            all_refused = 0;
-        if (r == ATTEMPT_TIMEOUT)
-            any_timeout = 1;
-    }
-    freeaddrinfo(list);
-
+    char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
     char why[128];
-    if (tried == 0) {
-        fmt_msg(msg, msg_cap, "cannot resolve %s: no addresses", peer);
-        return SMTPC_ERESOLVE;
-    }
-    if (all_refused) {
-        fmt_msg(msg, msg_cap, "connection to %s refused", peer);
-        return SMTPC_ECONNREFUSED;
-    }
-    if (any_timeout) {
-        if (timeout_ms >= 0)
-            fmt_msg(msg, msg_cap, "connection to %s timed out after %d ms", peer, timeout_ms);
+    int rc;
+    connect_end(s);
+    if (s->tried == 0) {
+        fmt_msg(msg, sizeof msg, "cannot resolve %s: no addresses", s->peer);
+        rc = SMTPC_ERESOLVE;
+    } else if (s->all_refused) {
+        fmt_msg(msg, sizeof msg, "connection to %s refused", s->peer);
+        rc = SMTPC_ECONNREFUSED;
+    } else if (s->any_timeout) {
+        if (s->timeout_ms >= 0)
+            fmt_msg(msg, sizeof msg, "connection to %s timed out after %d ms", s->peer,
+                    s->timeout_ms);
         else
-            fmt_msg(msg, msg_cap, "connection to %s timed out", peer);
-        return SMTPC_ETIMEDOUT;
+            fmt_msg(msg, sizeof msg, "connection to %s timed out", s->peer);
+        rc = SMTPC_ETIMEDOUT;
+    } else {
+        smtpc_errno_text(s->last_err, why, sizeof why);
+        fmt_msg(msg, sizeof msg, "cannot connect to %s: %s", s->peer, why);
+        rc = SMTPC_ECONNECT;
     }
-    smtpc_errno_text(last_err, why, sizeof why);
-    fmt_msg(msg, msg_cap, "cannot connect to %s: %s", peer, why);
-    return SMTPC_ECONNECT;
+    return smtpc_error_set(&s->t->err, rc, "%s", msg);
+}
+
+/* Start connecting to the next address that does not fail at once. */
+static int start_next(sock_state *s)
+{
+    while (s->next) {
+        const struct addrinfo *ai = s->next;
+        s->next = ai->ai_next;
+        s->tried++;
+        s->fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (s->fd < 0 || set_nonblocking(s->fd) < 0) {
+            attempt_failed(s, errno);
+            continue;
+        }
+#ifdef SO_NOSIGPIPE
+        {
+            int one = 1;
+            setsockopt(s->fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+        }
+#endif
+        if (connect(s->fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            return connected(s);
+        /* On a non-blocking socket an interrupted connect goes on in the
+         * background, like one in progress. */
+        if (errno == EINPROGRESS || errno == EINTR) {
+            s->attempt_deadline = deadline_after(s->timeout_ms);
+            s->t->events = SMTPC_POLL_WRITE;
+            return SMTPC_INPROGRESS;
+        }
+        attempt_failed(s, errno);
+    }
+    return connect_failed(s);
+}
+
+static int socket_fd(const smtpc_transport *t)
+{
+    const sock_state *s = t->user;
+    return s ? s->fd : -1;
+}
+
+static int socket_timeout(const smtpc_transport *t)
+{
+    const sock_state *s = t->user;
+    if (!s || !s->addrs || s->attempt_deadline < 0)
+        return -1;
+    long long left = s->attempt_deadline - smtpc_monotonic_ms();
+    if (left <= 0)
+        return 0;
+    return left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
 int smtpc_transport_new_socket(const smtpc_allocator *alloc, smtpc_transport **out)
@@ -319,29 +335,35 @@ int smtpc_transport_new_socket(const smtpc_allocator *alloc, smtpc_transport **o
     }
     s->fd = -1;
     s->t = t;
+    s->attempt_deadline = -1;
     t->user = s;
     t->destroy = socket_destroy;
+    t->get_fd = socket_fd;
+    t->get_timeout = socket_timeout;
     t->ready = 0;
     *out = t;
     return SMTPC_OK;
 }
 
-int smtpc_transport_connect(smtpc_transport *t, const char *host, const char *port,
-                            int connect_timeout_ms)
+/* smtpc_transport_connect_start, with the public name (fn) the messages
+ * about misuse give. */
+static int connect_begin(smtpc_transport *t, const char *host, const char *port,
+                         int connect_timeout_ms, const char *fn)
 {
     if (!t)
         return SMTPC_EINVAL;
     smtpc_error_clear(&t->err);
     if (t->send != socket_send)
-        return smtpc_error_set(&t->err, SMTPC_EINVAL,
-                               "smtpc_transport_connect: not a socket transport");
+        return smtpc_error_set(&t->err, SMTPC_EINVAL, "%s: not a socket transport", fn);
     sock_state *s = t->user;
-    if (s->fd >= 0)
-        return smtpc_error_set(&t->err, SMTPC_ESTATE,
-                               "smtpc_transport_connect: already connected to %s", s->peer);
+    if (t->ready)
+        return smtpc_error_set(&t->err, SMTPC_ESTATE, "%s: already connected to %s", fn,
+                               s->peer);
+    if (s->addrs)
+        return smtpc_error_set(&t->err, SMTPC_ESTATE, "%s: a connect to %s is in progress",
+                               fn, s->peer);
     if (!host || !port || !host[0])
-        return smtpc_error_set(&t->err, SMTPC_EINVAL,
-                               "smtpc_transport_connect: host and port are required");
+        return smtpc_error_set(&t->err, SMTPC_EINVAL, "%s: host and port are required", fn);
     char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
     int rc = smtpc_port_check(port, msg, sizeof msg);
     if (rc != SMTPC_OK)
@@ -351,14 +373,93 @@ int smtpc_transport_connect(smtpc_transport *t, const char *host, const char *po
         fmt_msg(s->peer, sizeof s->peer, "[%s]:%s", host, port);
     else
         fmt_msg(s->peer, sizeof s->peer, "%s:%s", host, port);
-    msg[0] = '\0';
-    rc = open_socket(host, port, s->peer, connect_timeout_ms, &s->fd, msg, sizeof msg);
-    if (rc != SMTPC_OK) {
-        s->fd = -1;
-        return smtpc_error_set(&t->err, rc, "%s", msg);
+
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    struct addrinfo *list = NULL;
+    int gai = getaddrinfo(host, port, &hints, &list);
+    if (gai == EAI_MEMORY)
+        return smtpc_error_set(&t->err, SMTPC_ENOMEM, "out of memory resolving %s", s->peer);
+    if (gai != 0)
+        return smtpc_error_set(&t->err, SMTPC_ERESOLVE, "cannot resolve %s: %s", s->peer,
+                               gai_strerror(gai));
+    s->addrs = list;
+    s->next = list;
+    s->timeout_ms = connect_timeout_ms;
+    s->attempt_deadline = -1;
+    s->tried = 0;
+    s->all_refused = 1;
+    s->any_timeout = 0;
+    s->last_err = 0;
+    if (!list) /* getaddrinfo succeeded with nothing: no address to try */
+        return connect_failed(s);
+    return start_next(s);
+}
+
+int smtpc_transport_connect_start(smtpc_transport *t, const char *host, const char *port,
+                                  int connect_timeout_ms)
+{
+    return connect_begin(t, host, port, connect_timeout_ms, "smtpc_transport_connect_start");
+}
+
+int smtpc_transport_connect_step(smtpc_transport *t)
+{
+    if (!t)
+        return SMTPC_EINVAL;
+    smtpc_error_clear(&t->err);
+    if (t->send != socket_send)
+        return smtpc_error_set(&t->err, SMTPC_EINVAL,
+                               "smtpc_transport_connect_step: not a socket transport");
+    sock_state *s = t->user;
+    if (t->ready)
+        return SMTPC_OK;
+    if (!s->addrs)
+        return smtpc_error_set(&t->err, SMTPC_ESTATE,
+                               "smtpc_transport_connect_step: no connect in progress");
+    struct pollfd p = {.fd = s->fd, .events = POLLOUT, .revents = 0};
+    int n;
+    do
+        n = poll(&p, 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        attempt_failed(s, errno);
+        return start_next(s);
     }
-    t->ready = 1;
-    return SMTPC_OK;
+    if (n == 0) {
+        if (s->attempt_deadline >= 0 && smtpc_monotonic_ms() >= s->attempt_deadline) {
+            attempt_failed(s, ETIMEDOUT);
+            return start_next(s);
+        }
+        t->events = SMTPC_POLL_WRITE;
+        return SMTPC_INPROGRESS;
+    }
+    /* Writable (or in error): the attempt is decided either way. */
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err != 0) {
+        attempt_failed(s, err);
+        return start_next(s);
+    }
+    return connected(s);
+}
+
+int smtpc_transport_connect(smtpc_transport *t, const char *host, const char *port,
+                            int connect_timeout_ms)
+{
+    int rc = connect_begin(t, host, port, connect_timeout_ms, "smtpc_transport_connect");
+    while (rc == SMTPC_INPROGRESS) {
+        const sock_state *s = t->user;
+        /* Whatever the wait says, the step reads the outcome (a failed
+         * poll included) from the socket and the deadline. */
+        (void)wait_fd(s->fd, POLLOUT, s->attempt_deadline);
+        rc = smtpc_transport_connect_step(t);
+    }
+    return rc;
 }
 
 #else /* !SMTPC_HAVE_SOCKETS */
@@ -377,6 +478,20 @@ int smtpc_transport_connect(smtpc_transport *t, const char *host, const char *po
     (void)host;
     (void)port;
     (void)connect_timeout_ms;
+    if (!t)
+        return SMTPC_EINVAL;
+    return smtpc_error_set(&t->err, SMTPC_ENOTSUP,
+                           "smtpc was built without socket support");
+}
+
+int smtpc_transport_connect_start(smtpc_transport *t, const char *host, const char *port,
+                                  int connect_timeout_ms)
+{
+    return smtpc_transport_connect(t, host, port, connect_timeout_ms);
+}
+
+int smtpc_transport_connect_step(smtpc_transport *t)
+{
     if (!t)
         return SMTPC_EINVAL;
     return smtpc_error_set(&t->err, SMTPC_ENOTSUP,

@@ -1167,6 +1167,252 @@ static void ip_literals(void **state)
     assert_int_equal(smtpc_tls_parse_ip(NULL, out), 0);
 }
 
+/* --- tests: non-blocking use (issue 11) --- */
+
+/* poll() for what the transport asks; the server is local, so a wait of
+ * seconds means a hang, not a slow machine. */
+static void wait_for(int fd, int events)
+{
+    assert_true(events == SMTPC_POLL_READ || events == SMTPC_POLL_WRITE ||
+                events == (SMTPC_POLL_READ | SMTPC_POLL_WRITE));
+    struct pollfd p = {.fd = fd, .events = 0, .revents = 0};
+    if (events & SMTPC_POLL_READ)
+        p.events |= POLLIN;
+    if (events & SMTPC_POLL_WRITE)
+        p.events |= POLLOUT;
+    if (poll(&p, 1, 20000) != 1)
+        fail_msg("nothing happened on fd %d in 20 s (events %d)", fd, events);
+}
+
+/* A socket transport connected without waiting (connect_start/_step). */
+static smtpc_transport *socket_transport_nb(const smtpc_allocator *a, const char *port)
+{
+    smtpc_transport *t = NULL;
+    assert_int_equal(smtpc_transport_new_socket(a, &t), 0);
+    int rc = smtpc_transport_connect_start(t, "127.0.0.1", port, 5000);
+    while (rc == SMTPC_INPROGRESS) {
+        wait_for(smtpc_transport_fd(t), smtpc_transport_events(t));
+        rc = smtpc_transport_connect_step(t);
+    }
+    if (rc != 0)
+        fail_msg("socket: %s", smtpc_error_message(smtpc_transport_error(t)));
+    return t;
+}
+
+/* smtpc_transport_handshake(t, 0) until it ends, polling fd for the events
+ * it asks for. Returns its code; *rounds counts the SMTPC_INPROGRESS. */
+static int handshake_nb(smtpc_transport *t, int fd, int *rounds)
+{
+    *rounds = 0;
+    int rc = smtpc_transport_handshake(t, 0);
+    while (rc == SMTPC_INPROGRESS) {
+        assert_int_equal(smtpc_error_code(smtpc_transport_error(t)), 0);
+        assert_int_equal(t->ready, 0);
+        wait_for(fd, smtpc_transport_events(t));
+        rc = smtpc_transport_handshake(t, 0);
+        (*rounds)++;
+        assert_true(*rounds < 10000);
+    }
+    assert_int_equal(smtpc_transport_events(t), 0);
+    if (rc != 0)
+        assert_int_equal(smtpc_error_code(smtpc_transport_error(t)), rc);
+    return rc;
+}
+
+static uint8_t pattern(size_t i)
+{
+    return (uint8_t)((i * 7 + 3) ^ (i >> 11));
+}
+
+static void fill_pattern(uint8_t *buf, size_t from, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = pattern(from + i);
+}
+
+/* Through the echo server with timeout 0 only: first write without reading
+ * until the write must wait (the kernel's buffers and the server are full),
+ * then write the rest while reading the echo back; every byte must return
+ * in order. A write that had to wait is retried with the same bytes, as the
+ * contract asks. */
+static void echo_without_waiting(smtpc_transport *t, int fd)
+{
+    static uint8_t out[32768], in[32768];
+    size_t sent = 0, got = 0, n = 0;
+    int rc;
+    /* Nothing has come yet: a read waits for READ, and breaks nothing. */
+    assert_int_equal(smtpc_transport_recv(t, in, sizeof in, 0, &n), SMTPC_ETIMEDOUT);
+    assert_int_equal(n, 0);
+    assert_int_equal(smtpc_transport_events(t), SMTPC_POLL_READ);
+    for (;;) {
+        fill_pattern(out, sent, sizeof out);
+        rc = smtpc_transport_send(t, out, sizeof out, 0, &n);
+        if (rc != 0)
+            break;
+        assert_true(n > 0 && n <= sizeof out);
+        sent += n;
+        assert_true(sent < (size_t)512 << 20);
+    }
+    assert_int_equal(rc, SMTPC_ETIMEDOUT);
+    assert_int_equal(smtpc_transport_events(t), SMTPC_POLL_WRITE);
+    size_t total = sent + 3 * sizeof out + 1000;
+    while (got < total) {
+        int events = 0;
+        if (sent < total) {
+            size_t len = total - sent < sizeof out ? total - sent : sizeof out;
+            fill_pattern(out, sent, len);
+            rc = smtpc_transport_send(t, out, len, 0, &n);
+            if (rc == 0) {
+                sent += n;
+            } else {
+                if (rc != SMTPC_ETIMEDOUT)
+                    fail_msg("send: %s", smtpc_error_message(smtpc_transport_error(t)));
+                events |= smtpc_transport_events(t);
+                assert_int_equal(smtpc_transport_events(t), SMTPC_POLL_WRITE);
+            }
+        }
+        rc = smtpc_transport_recv(t, in, sizeof in, 0, &n);
+        if (rc == 0) {
+            assert_true(got + n <= total);
+            for (size_t i = 0; i < n; i++)
+                if (in[i] != pattern(got + i))
+                    fail_msg("byte %zu of the echo differs", got + i);
+            got += n;
+            continue;
+        }
+        if (rc != SMTPC_ETIMEDOUT)
+            fail_msg("recv: %s", smtpc_error_message(smtpc_transport_error(t)));
+        assert_int_equal(smtpc_transport_events(t), SMTPC_POLL_READ);
+        events |= SMTPC_POLL_READ;
+        if (sent == total || (events & SMTPC_POLL_WRITE))
+            wait_for(fd, events); /* neither way can move */
+    }
+}
+
+static void nonblocking_over_socket(void **state)
+{
+    (void)state;
+    test_heap heap;
+    test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_allocator a = heap.hook;
+    smtpc_tls_config *cfg = test_config(&a);
+    server srv;
+    char script[256];
+    snprintf(script, sizeof script, echo_script_fmt, "server");
+    server_start(&srv, script);
+    smtpc_transport *inner = socket_transport_nb(&a, srv.port);
+    int fd = smtpc_transport_fd(inner);
+    assert_true(fd >= 0);
+    smtpc_transport *t = NULL;
+    assert_int_equal(smtpc_transport_new_tls(&a, inner, cfg, "localhost", &t), 0);
+    /* The TLS transport waits on its inner transport's socket. */
+    assert_int_equal(smtpc_transport_fd(t), fd);
+    assert_int_equal(smtpc_transport_timeout(t), -1);
+    int rounds;
+    assert_int_equal(handshake_nb(t, fd, &rounds), 0);
+    assert_true(rounds >= 1); /* the server's flight cannot be there at once */
+    assert_int_equal(t->encrypted, 1);
+    char info[200];
+    assert_int_equal(smtpc_transport_tls_info(t, info, sizeof info), 0);
+    assert_non_null(strstr(info, EXPECTED_VERSION));
+    assert_int_equal(smtpc_transport_handshake(t, 0), SMTPC_ESTATE);
+    assert_non_null(strstr(smtpc_error_message(smtpc_transport_error(t)), "done"));
+    echo_without_waiting(t, fd);
+    smtpc_transport_free(t);
+    server_stop(&srv);
+    smtpc_tls_config_free(cfg);
+    assert_int_equal(heap.live_blocks, 0);
+    assert_int_equal(heap.bad_frees, 0);
+}
+
+/* Over a transport of the user's: no fd from smtpc (the user polls its
+ * own), and the events come from what mbedTLS asked for. */
+static void nonblocking_over_callbacks(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    server srv;
+    char script[256];
+    snprintf(script, sizeof script, echo_script_fmt, "server");
+    server_start(&srv, script);
+    cb_sock cs;
+    smtpc_transport *t = NULL;
+    assert_int_equal(
+        smtpc_transport_new_tls(NULL, callback_transport(NULL, &cs, srv.port), cfg,
+                                "localhost", &t),
+        0);
+    assert_int_equal(smtpc_transport_fd(t), -1);
+    int rounds;
+    assert_int_equal(handshake_nb(t, cs.fd, &rounds), 0);
+    assert_true(rounds >= 1);
+    echo_without_waiting(t, cs.fd);
+    smtpc_transport_free(t);
+    assert_int_equal(cs.closed, 1);
+    server_stop(&srv);
+    smtpc_tls_config_free(cfg);
+}
+
+/* A failure found in a non-blocking handshake is the blocking one's: same
+ * code, same message, and the session is then done with. */
+static void nonblocking_handshake_fails_alike(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    server srv;
+    char script[256], blocking_msg[256];
+    snprintf(script, sizeof script, echo_script_fmt, "server");
+    outcome o = run_tls(cfg, script, "wrong.example", 0, HS_TIMEOUT_MS);
+    assert_int_equal(o.rc, SMTPC_ETLS_VERIFY);
+    snprintf(blocking_msg, sizeof blocking_msg, "%s", o.msg);
+
+    server_start(&srv, script);
+    smtpc_transport *inner = socket_transport_nb(NULL, srv.port);
+    int fd = smtpc_transport_fd(inner);
+    smtpc_transport *t = NULL;
+    assert_int_equal(smtpc_transport_new_tls(NULL, inner, cfg, "wrong.example", &t), 0);
+    int rounds;
+    assert_int_equal(handshake_nb(t, fd, &rounds), SMTPC_ETLS_VERIFY);
+    assert_string_equal(smtpc_error_message(smtpc_transport_error(t)), blocking_msg);
+    assert_non_null(strstr(blocking_msg, "host-name mismatch"));
+    assert_int_equal(smtpc_transport_handshake(t, 0), SMTPC_ESTATE);
+    assert_non_null(strstr(smtpc_error_message(smtpc_transport_error(t)), "failed"));
+    uint8_t b[4];
+    size_t n;
+    assert_int_equal(smtpc_transport_recv(t, b, sizeof b, 0, &n), SMTPC_ESTATE);
+    assert_int_equal(smtpc_transport_events(t), 0);
+    smtpc_transport_free(t);
+    server_stop(&srv);
+    smtpc_tls_config_free(cfg);
+}
+
+/* Started without waiting, finished with a wait: the same session goes on. */
+static void nonblocking_then_blocking_handshake(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    server srv;
+    char script[256];
+    snprintf(script, sizeof script, echo_script_fmt, "server");
+    server_start(&srv, script);
+    smtpc_transport *t = NULL;
+    assert_int_equal(
+        smtpc_transport_new_tls(NULL, socket_transport(NULL, srv.port), cfg, "localhost", &t),
+        0);
+    assert_int_equal(smtpc_transport_handshake(t, 0), SMTPC_INPROGRESS);
+    assert_int_equal(smtpc_transport_events(t), SMTPC_POLL_READ); /* ClientHello went out */
+    assert_int_equal(smtpc_transport_handshake(t, HS_TIMEOUT_MS), 0);
+    assert_int_equal(smtpc_transport_events(t), 0);
+    uint8_t buf[8];
+    size_t n = 0;
+    assert_int_equal(smtpc_transport_send(t, (const uint8_t *)"ping", 4, 2000, &n), 0);
+    assert_int_equal(smtpc_transport_recv(t, buf, sizeof buf, 2000, &n), 0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(buf, "ping", 4);
+    smtpc_transport_free(t);
+    server_stop(&srv);
+    smtpc_tls_config_free(cfg);
+}
+
 /* --- setup --- */
 
 static int make_certs(void **state)
@@ -1224,6 +1470,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(entropy_hook_used),
         cmocka_unit_test(client_custom_transport_needs_name),
         cmocka_unit_test(transport_without_name),
+        cmocka_unit_test(nonblocking_over_socket),
+        cmocka_unit_test(nonblocking_over_callbacks),
+        cmocka_unit_test(nonblocking_handshake_fails_alike),
+        cmocka_unit_test(nonblocking_then_blocking_handshake),
     };
     return cmocka_run_group_tests(tests, make_certs, remove_certs);
 }

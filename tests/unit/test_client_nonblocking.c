@@ -1,0 +1,641 @@
+/* The client's non-blocking mode against the fault server, driven the way
+ * an event loop drives it: poll() on smtpc_client_fd for
+ * smtpc_client_events, bounded by smtpc_client_timeout, then
+ * smtpc_client_step. The same scripts run through the blocking calls must
+ * give the same results: one implementation of the protocol underneath. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fault_server.h"
+#include "smtpc.h"
+#include "test_alloc.h"
+#include "test_tcp_transport.h"
+
+#define GREETING "220 nb.test ESMTP\r\n"
+#define EHLO_PLAIN "250-nb.test\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n"
+#define EHLO_PIPE "250-nb.test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n"
+#define OK_MAIL "250 2.1.0 sender ok\r\n"
+#define OK_RCPT "250 2.1.5 recipient ok\r\n"
+#define GO_DATA "354 go ahead\r\n"
+#define OK_DOT "250 2.0.0 queued as X1\r\n"
+#define BYE "221 2.0.0 bye\r\n"
+
+/* Nothing in these tests may wait longer than this without a step. */
+#define MAX_WAIT_MS 2000
+/* Slack allowed over a configured timeout (scheduling, valgrind). */
+#define SLACK_MS 1500
+
+static const char *const rcpts[] = {"r0@x.test", "r1@x.test"};
+static const char body[] = "Subject: nb\r\n\r\nhello\r\n.a line that needs a dot\r\n";
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What one drive saw. */
+typedef struct loop_stats {
+    int steps;
+    int max_timeout; /* the largest smtpc_client_timeout seen (-1: none) */
+    int saw_fd;      /* a descriptor was offered */
+} loop_stats;
+
+/* The event loop: wait as the client asks, step, until the result. */
+static int drive(smtpc_client *c, int rc, loop_stats *st)
+{
+    loop_stats local;
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof *st);
+    st->max_timeout = -1;
+    while (rc == SMTPC_INPROGRESS) {
+        int fd = smtpc_client_fd(c);
+        int ev = smtpc_client_events(c);
+        int ms = smtpc_client_timeout(c);
+        if (ms > st->max_timeout)
+            st->max_timeout = ms;
+        int wait = ms < 0 || ms > MAX_WAIT_MS ? MAX_WAIT_MS : ms;
+        if (fd >= 0) {
+            st->saw_fd = 1;
+            assert_true(ev != 0);
+            struct pollfd p = {fd, 0, 0};
+            if (ev & SMTPC_POLL_READ)
+                p.events |= POLLIN;
+            if (ev & SMTPC_POLL_WRITE)
+                p.events |= POLLOUT;
+            poll(&p, 1, wait);
+        } else {
+            /* A transport of the user's: it knows when it can move bytes;
+             * here a short sleep stands in for that. */
+            poll(NULL, 0, wait < 5 ? wait : 5);
+        }
+        rc = smtpc_client_step(c);
+        st->steps++;
+    }
+    return rc;
+}
+
+static smtpc_client *new_client(test_heap *heap, smtpc_fault_server *fs, int nb, int timeout_ms)
+{
+    test_heap_init(heap, TEST_HEAP_FAIL_ONE, 0);
+    smtpc_client *c = NULL;
+    assert_int_equal(smtpc_client_new(&heap->hook, &c), 0);
+    for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
+        assert_int_equal(smtpc_client_set_timeout(c, st, timeout_ms), 0);
+    assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
+    assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
+    assert_int_equal(smtpc_client_set_nonblocking(c, nb), 0);
+    assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), timeout_ms), 0);
+    return c;
+}
+
+static void finish(smtpc_client *c, test_heap *heap, smtpc_fault_server *fs, const char *name,
+                   int lenient)
+{
+    smtpc_client_free(c);
+    if (smtpc_fs_join(fs) != 0 && !lenient)
+        fail_msg("%s: server script did not complete: %s\n--- client sent:\n%s", name,
+                 smtpc_fs_error(fs), smtpc_fs_transcript(fs, NULL));
+    if (heap->live_bytes || heap->live_blocks)
+        fail_msg("%s: leak: %zu bytes in %zu blocks", name, heap->live_bytes, heap->live_blocks);
+    assert_int_equal(heap->bad_frees, 0);
+}
+
+static int nb_send(smtpc_client *c, loop_stats *st)
+{
+    return drive(c,
+                 smtpc_client_send(c, "a@x.test", rcpts, 2, (const uint8_t *)body,
+                                   strlen(body)),
+                 st);
+}
+
+/* --- connect, send, quit --- */
+
+static const smtpc_fs_step slow_greeting[] = {
+    /* The greeting comes late: a connect that returns at once cannot have
+     * it, so SMTPC_INPROGRESS proves that the call did not wait. */
+    FS_SILENT(300), FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PLAIN),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_SEND(OK_MAIL),
+    FS_EXPECT("RCPT TO:<r0@x.test>\r\n"), FS_SEND(OK_RCPT),
+    FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_SEND(OK_RCPT),
+    FS_EXPECT("DATA\r\n"), FS_SEND(GO_DATA),
+    FS_BODY, FS_SEND(OK_DOT),
+    FS_EXPECT("QUIT\r\n"), FS_SEND(BYE),
+    FS_END,
+};
+
+static void test_connect_send_quit(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(slow_greeting, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    assert_int_equal(smtpc_client_fd(c), -1);
+    assert_int_equal(smtpc_client_events(c), 0);
+    long long t0 = now_ms();
+    int rc = smtpc_client_connect(c);
+    assert_int_equal(rc, SMTPC_INPROGRESS);
+    /* It returned well before the greeting could come. */
+    assert_true(now_ms() - t0 < 300);
+    assert_int_equal(smtpc_client_connected(c) || smtpc_client_events(c) != 0, 1);
+    loop_stats st;
+    assert_int_equal(drive(c, rc, &st), 0);
+    assert_true(st.steps > 0);
+    assert_int_equal(st.saw_fd, !test_tcp_no_sockets());
+    assert_true(smtpc_client_connected(c));
+    /* Idle: the loop watches for a 421 or a close, no deadline runs. */
+    assert_int_equal(smtpc_client_events(c), SMTPC_POLL_READ);
+    assert_int_equal(smtpc_client_timeout(c), -1);
+    assert_int_equal(smtpc_client_step(c), 0);
+
+    assert_int_equal(nb_send(c, NULL), 0);
+    smtpc_engine *e = smtpc_client_engine(c);
+    assert_int_equal(smtpc_engine_message_status(e), SMTPC_MESSAGE_ACCEPTED);
+    assert_int_equal(smtpc_engine_rcpt_count(e), 2);
+    assert_true(smtpc_engine_rcpt_accepted(e, 0) && smtpc_engine_rcpt_accepted(e, 1));
+    assert_int_equal(drive(c, smtpc_client_quit(c), NULL), 0);
+    assert_false(smtpc_client_connected(c));
+    assert_int_equal(smtpc_client_fd(c), -1);
+    smtpc_client_free(c);
+    assert_int_equal(smtpc_fs_join(fs), 0);
+    if (!strstr(smtpc_fs_transcript(fs, NULL), "\r\n..a line that needs a dot\r\n.\r\n"))
+        fail_msg("body not dot-stuffed or not ended:\n%s", smtpc_fs_transcript(fs, NULL));
+    smtpc_fs_free(fs);
+    assert_int_equal(heap.live_bytes, 0);
+}
+
+/* --- PIPELINING: MAIL, RCPTs and DATA in one write, verdicts per recipient --- */
+
+static const smtpc_fs_step pipelined[] = {
+    FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PIPE),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>\r\n"),
+    FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_EXPECT("DATA\r\n"),
+    FS_SEND(OK_MAIL OK_RCPT "550 5.1.1 no such user\r\n" GO_DATA),
+    FS_BODY, FS_SEND(OK_DOT),
+    FS_EXPECT("RSET\r\n"), FS_SEND("250 2.0.0 reset\r\n"),
+    FS_EXPECT("NOOP\r\n"), FS_SEND("250 2.0.0 ok\r\n"),
+    FS_EXPECT("QUIT\r\n"), FS_SEND(BYE),
+    FS_END,
+};
+
+static void test_pipelining(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(pipelined, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
+    assert_true(smtpc_engine_capabilities(smtpc_client_engine(c)) & SMTPC_CAP_PIPELINING);
+    assert_int_equal(nb_send(c, NULL), 0);
+    smtpc_engine *e = smtpc_client_engine(c);
+    assert_int_equal(smtpc_engine_message_status(e), SMTPC_MESSAGE_ACCEPTED);
+    assert_true(smtpc_engine_rcpt_accepted(e, 0));
+    assert_false(smtpc_engine_rcpt_accepted(e, 1));
+    assert_int_equal(smtpc_engine_rcpt_reply_code(e, 1), 550);
+    assert_string_equal(smtpc_engine_rcpt_enhanced(e, 1), "5.1.1");
+    assert_int_equal(drive(c, smtpc_client_rset(c), NULL), 0);
+    assert_int_equal(drive(c, smtpc_client_noop(c), NULL), 0);
+    assert_int_equal(drive(c, smtpc_client_quit(c), NULL), 0);
+    finish(c, &heap, fs, "pipelining", 0);
+    smtpc_fs_free(fs);
+}
+
+/* --- a reply deadline fires with no further data --- */
+
+static const smtpc_fs_step silent_after_mail[] = {
+    FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PLAIN),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_SILENT(6000),
+    FS_END,
+};
+
+static void test_reply_deadline(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(silent_after_mail, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_MAIL, 400), 0);
+    assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
+    long long t0 = now_ms();
+    loop_stats st;
+    int rc = nb_send(c, &st);
+    long long took = now_ms() - t0;
+    assert_int_equal(rc, SMTPC_ETIMEDOUT);
+    const smtpc_error *err = smtpc_client_error(c);
+    assert_int_equal(smtpc_error_code(err), SMTPC_ETIMEDOUT);
+    if (!strstr(smtpc_error_message(err), "no complete reply within 400 ms"))
+        fail_msg("message: %s", smtpc_error_message(err));
+    /* The loop was told when to come back: the deadline, not a poll cap. */
+    assert_true(st.max_timeout > 0 && st.max_timeout <= 400);
+    if (took < 350 || took > 400 + SLACK_MS)
+        fail_msg("the deadline fired after %lld ms (400 set)", took);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), SMTPC_MESSAGE_NOT_SENT);
+    assert_false(smtpc_client_connected(c));
+    /* The session's end is sticky, as in blocking mode. */
+    assert_int_equal(smtpc_client_send(c, "a@x.test", rcpts, 2, (const uint8_t *)body, 3),
+                     SMTPC_ETIMEDOUT);
+    assert_int_equal(smtpc_client_step(c), SMTPC_ESTATE);
+    finish(c, &heap, fs, "reply deadline", 1);
+    smtpc_fs_free(fs);
+}
+
+/* --- same scripts, same results as the blocking calls --- */
+
+typedef struct outcome {
+    int connect_rc, send_rc, quit_rc;
+    int code, reply_code, status, connected;
+    char message[256];
+} outcome;
+
+static void run_mode(const smtpc_fs_step *script, int nb, outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    o->send_rc = o->quit_rc = 1; /* not reached */
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(script, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, nb, 1000);
+    o->connect_rc = drive(c, smtpc_client_connect(c), NULL);
+    if (o->connect_rc == 0) {
+        o->send_rc = nb_send(c, NULL);
+        o->status = smtpc_engine_message_status(smtpc_client_engine(c));
+    }
+    const smtpc_error *err = smtpc_client_error(c);
+    o->code = smtpc_error_code(err);
+    o->reply_code = smtpc_error_reply_code(err);
+    /* The text without digits: ports differ from run to run. */
+    size_t n = 0;
+    for (const char *m = smtpc_error_message(err); *m && n + 1 < sizeof o->message; m++)
+        if (*m < '0' || *m > '9')
+            o->message[n++] = *m;
+    o->message[n] = 0;
+    if (o->connect_rc == 0 && smtpc_client_connected(c))
+        o->quit_rc = drive(c, smtpc_client_quit(c), NULL);
+    o->connected = smtpc_client_connected(c);
+    finish(c, &heap, fs, "same results", 1);
+    smtpc_fs_free(fs);
+}
+
+static void test_same_results(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step refused_all[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN),
+        FS_EXPECT("MAIL"), FS_SEND(OK_MAIL),
+        FS_EXPECT("RCPT"), FS_SEND("550 5.1.1 no\r\n"),
+        FS_EXPECT("RCPT"), FS_SEND("550 5.1.1 no\r\n"),
+        FS_EXPECT("RSET"), FS_SEND("250 ok\r\n"),
+        FS_EXPECT("QUIT"), FS_SEND(BYE), FS_END};
+    static const smtpc_fs_step lost_verdict[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PIPE),
+        FS_EXPECT("MAIL"), FS_EXPECT("RCPT"), FS_EXPECT("RCPT"), FS_EXPECT("DATA"),
+        FS_SEND(OK_MAIL OK_RCPT OK_RCPT GO_DATA), FS_BODY, FS_RESET, FS_END};
+    static const smtpc_fs_step shutdown_at_mail[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN),
+        FS_EXPECT("MAIL"), FS_SEND("421 4.3.2 shutting down\r\n"), FS_CLOSE, FS_END};
+    static const smtpc_fs_step bad_greeting[] = {
+        FS_SEND("554 5.3.2 go away\r\n"), FS_EXPECT("QUIT"), FS_SEND(BYE), FS_END};
+    static const smtpc_fs_step closed_in_data[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN),
+        FS_EXPECT("MAIL"), FS_SEND(OK_MAIL), FS_EXPECT("RCPT"), FS_SEND(OK_RCPT),
+        FS_EXPECT("RCPT"), FS_SEND(OK_RCPT), FS_EXPECT("DATA"), FS_SEND(GO_DATA),
+        FS_READ(5), FS_CLOSE, FS_END};
+    static const smtpc_fs_step trickled[] = {
+        FS_DRIP(GREETING, 2), FS_EXPECT("EHLO"), FS_DRIP(EHLO_PIPE, 1),
+        FS_EXPECT("MAIL"), FS_EXPECT("RCPT"), FS_EXPECT("RCPT"), FS_EXPECT("DATA"),
+        FS_DRIP(OK_MAIL OK_RCPT OK_RCPT GO_DATA, 1), FS_BODY, FS_DRIP(OK_DOT, 2),
+        FS_EXPECT("QUIT"), FS_DRIP(BYE, 1), FS_END};
+    const struct {
+        const char *name;
+        const smtpc_fs_step *script;
+        int rc; /* the blocking result, asserted too */
+    } cases[] = {
+        {"every recipient refused", refused_all, SMTPC_ERCPTS},
+        {"connection reset before the verdict", lost_verdict, SMTPC_EUNKNOWN},
+        {"421 at MAIL", shutdown_at_mail, SMTPC_ESHUTDOWN},
+        {"554 greeting", bad_greeting, SMTPC_EGREETING},
+        {"closed once the body is out", closed_in_data, SMTPC_EUNKNOWN},
+        {"replies one byte at a time", trickled, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        outcome blocking, nb;
+        run_mode(cases[i].script, 0, &blocking);
+        run_mode(cases[i].script, 1, &nb);
+        int got = blocking.connect_rc ? blocking.connect_rc : blocking.send_rc;
+        if (got != cases[i].rc)
+            fail_msg("%s: blocking result %d, expected %d (%s)", cases[i].name, got,
+                     cases[i].rc, blocking.message);
+        if (memcmp(&blocking, &nb, offsetof(outcome, message)) != 0 ||
+            strcmp(blocking.message, nb.message) != 0)
+            fail_msg("%s: blocking %d/%d/%d code %d reply %d status %d conn %d (%s); "
+                     "non-blocking %d/%d/%d code %d reply %d status %d conn %d (%s)",
+                     cases[i].name, blocking.connect_rc, blocking.send_rc, blocking.quit_rc,
+                     blocking.code, blocking.reply_code, blocking.status, blocking.connected,
+                     blocking.message, nb.connect_rc, nb.send_rc, nb.quit_rc, nb.code,
+                     nb.reply_code, nb.status, nb.connected, nb.message);
+    }
+}
+
+/* --- SMTPC_ESTATE rules, and the idle session watched by the loop --- */
+
+static const smtpc_fs_step idle_421[] = {
+    FS_SILENT(300), FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PLAIN),
+    FS_SILENT(100), FS_SEND("421 4.3.2 shutting down now\r\n"), FS_CLOSE,
+    FS_END,
+};
+
+static void test_state_rules(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(idle_421, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    /* Nothing runs, no session: nothing to step. */
+    assert_int_equal(smtpc_client_step(c), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_timeout(c), -1);
+    int rc = smtpc_client_connect(c);
+    assert_int_equal(rc, SMTPC_INPROGRESS);
+    /* One operation at a time; the one running is not disturbed. */
+    assert_int_equal(smtpc_client_send(c, "a@x.test", rcpts, 2, (const uint8_t *)body, 3),
+                     SMTPC_ESTATE);
+    if (!strstr(smtpc_error_message(smtpc_client_error(c)), "another operation is running"))
+        fail_msg("message: %s", smtpc_error_message(smtpc_client_error(c)));
+    assert_int_equal(smtpc_client_connect(c), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_quit(c), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_noop(c), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_set_nonblocking(c, 0), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", "25"), SMTPC_ESTATE);
+    assert_int_equal(drive(c, rc, NULL), 0);
+    assert_int_equal(smtpc_client_set_nonblocking(c, 0), SMTPC_ESTATE);
+    assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", "25"), SMTPC_ESTATE);
+
+    /* Idle: the loop waits for READ; the 421 ends the session in a step. */
+    int fd = smtpc_client_fd(c);
+    assert_int_equal(smtpc_client_events(c), SMTPC_POLL_READ);
+    rc = 0;
+    for (long long t0 = now_ms(); rc == 0 && now_ms() - t0 < 3000;) {
+        if (fd >= 0) {
+            struct pollfd p = {fd, POLLIN, 0};
+            poll(&p, 1, 500);
+        } else {
+            poll(NULL, 0, 10);
+        }
+        rc = smtpc_client_step(c);
+    }
+    assert_int_equal(rc, SMTPC_ESHUTDOWN);
+    assert_int_equal(smtpc_error_reply_code(smtpc_client_error(c)), 421);
+    assert_false(smtpc_client_connected(c));
+    assert_int_equal(smtpc_client_events(c), 0);
+    assert_int_equal(smtpc_client_step(c), SMTPC_ESTATE);
+    /* The next call hears why the session ended, as in blocking mode. */
+    assert_int_equal(smtpc_client_send(c, "a@x.test", rcpts, 2, (const uint8_t *)body, 3),
+                     SMTPC_ESHUTDOWN);
+    /* No session, nothing running: the mode may change again. */
+    assert_int_equal(smtpc_client_set_nonblocking(c, 0), 0);
+    finish(c, &heap, fs, "state rules", 0);
+    smtpc_fs_free(fs);
+}
+
+/* --- a transport of the user's: no descriptor, the same driving --- */
+
+static const smtpc_fs_step plain_session[] = {
+    FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PIPE),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>\r\n"),
+    FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_EXPECT("DATA\r\n"),
+    FS_SEND(OK_MAIL OK_RCPT OK_RCPT GO_DATA),
+    FS_BODY, FS_SEND(OK_DOT),
+    FS_EXPECT("QUIT\r\n"), FS_SEND(BYE),
+    FS_END,
+};
+
+static void test_callback_transport(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(plain_session, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    smtpc_transport *t = NULL;
+    char why[256];
+    assert_int_equal(test_tcp_transport_new(&heap.hook, "127.0.0.1", smtpc_fs_port(fs), 5000,
+                                            &t, why, sizeof why),
+                     0);
+    assert_int_equal(smtpc_client_set_transport(c, t), 0);
+    loop_stats st;
+    assert_int_equal(drive(c, smtpc_client_connect(c), &st), 0);
+    assert_false(st.saw_fd);
+    assert_int_equal(smtpc_client_fd(c), -1);
+    assert_int_equal(nb_send(c, &st), 0);
+    assert_false(st.saw_fd);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)),
+                     SMTPC_MESSAGE_ACCEPTED);
+    assert_int_equal(drive(c, smtpc_client_quit(c), NULL), 0);
+    finish(c, &heap, fs, "callback transport", 0);
+    smtpc_fs_free(fs);
+}
+
+/* --- a streamed body larger than the socket buffers: writes wait --- */
+
+typedef struct gen_body {
+    size_t left;
+    int pieces;
+} gen_body;
+
+static int gen_read(void *user, uint8_t *buf, size_t cap, size_t *len)
+{
+    gen_body *g = user;
+    size_t n = cap < g->left ? cap : g->left;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (i % 64 == 63) ? '\n' : 'a';
+    g->left -= n;
+    g->pieces++;
+    *len = n;
+    return 0;
+}
+
+static const smtpc_fs_step big_body[] = {
+    FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PIPE),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>\r\n"),
+    FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_EXPECT("DATA\r\n"),
+    FS_SEND(OK_MAIL OK_RCPT OK_RCPT GO_DATA),
+    FS_SILENT(200), /* not reading: the client's writes must wait */
+    FS_BODY, FS_SEND(OK_DOT),
+    FS_EXPECT("QUIT\r\n"), FS_SEND(BYE),
+    FS_END,
+};
+
+static void test_stream_waits_for_writes(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(big_body, 4096);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
+    gen_body g = {4u << 20, 0};
+    int rc = smtpc_client_send_stream(c, "a@x.test", rcpts, 2, gen_read, &g, -1, 0);
+    int saw_write = 0, steps = 0;
+    while (rc == SMTPC_INPROGRESS) {
+        int ev = smtpc_client_events(c);
+        saw_write |= ev & SMTPC_POLL_WRITE;
+        int fd = smtpc_client_fd(c);
+        if (fd >= 0) {
+            struct pollfd p = {fd, (short)((ev & SMTPC_POLL_READ ? POLLIN : 0) |
+                                           (ev & SMTPC_POLL_WRITE ? POLLOUT : 0)),
+                               0};
+            poll(&p, 1, MAX_WAIT_MS);
+        } else {
+            poll(NULL, 0, 1);
+        }
+        rc = smtpc_client_step(c);
+        steps++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(g.left, 0);
+    assert_true(g.pieces > 1);
+    if (!test_tcp_no_sockets())
+        assert_true(saw_write);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)),
+                     SMTPC_MESSAGE_ACCEPTED);
+    assert_int_equal(drive(c, smtpc_client_quit(c), NULL), 0);
+    finish(c, &heap, fs, "stream", 0);
+    smtpc_fs_free(fs);
+}
+
+/* --- a batch, and a built message --- */
+
+typedef struct verdicts {
+    char log[512];
+    size_t len;
+} verdicts;
+
+static void on_done(void *user, size_t index, int result, int status, const smtpc_engine *e,
+                    const smtpc_error *err)
+{
+    verdicts *v = user;
+    (void)err;
+    v->len += (size_t)snprintf(v->log + v->len, sizeof v->log - v->len, "%zu:%d:%d:%d;", index,
+                               result, status, e ? smtpc_engine_rcpt_reply_code(e, 0) : 0);
+}
+
+static const smtpc_fs_step batch_script[] = {
+    FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PIPE),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>"), FS_EXPECT("DATA"),
+    FS_SEND(OK_MAIL OK_RCPT GO_DATA),
+    /* the body, then the built message's envelope behind its "." */
+    FS_BODY, FS_EXPECT("MAIL FROM:<alice@x.test>"), FS_EXPECT("RCPT TO:<bob@y.test>"),
+    FS_EXPECT("DATA"), FS_SEND("250 q0\r\n" OK_MAIL OK_RCPT GO_DATA),
+    FS_BODY, FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r1@x.test>"),
+    FS_EXPECT("DATA"), FS_SEND("250 q1\r\n" OK_MAIL "550 5.1.1 no\r\n554 no valid recipients\r\n"),
+    FS_EXPECT("RSET"), FS_SEND("250 ok\r\n"),
+    FS_EXPECT("MAIL FROM:<alice@x.test>"), FS_EXPECT("RCPT TO:<bob@y.test>"),
+    FS_EXPECT("DATA"), FS_SEND(OK_MAIL OK_RCPT GO_DATA),
+    FS_BODY, FS_SEND("250 q3\r\n"),
+    FS_EXPECT("QUIT"), FS_SEND(BYE), FS_END,
+};
+
+static const uint8_t raw[] = "Subject: raw\r\n\r\nraw body\r\n";
+static const char *const to_r0[] = {"r0@x.test"};
+static const char *const to_r1[] = {"r1@x.test"};
+
+static void test_batch_and_message(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(batch_script, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
+    smtpc_message *m = NULL;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "alice@x.test", NULL), 0);
+    assert_int_equal(smtpc_message_add_to(m, "bob@y.test", NULL), 0);
+    assert_int_equal(smtpc_message_set_subject(m, "nb batch"), 0);
+    assert_int_equal(smtpc_message_set_text(m, "built\n", 6, SMTPC_MEM_COPY), 0);
+    smtpc_batch_item items[3] = {
+        {.from = "a@x.test", .rcpts = to_r0, .n_rcpts = 1, .body = raw, .body_len = sizeof raw - 1},
+        {.msg = m},
+        {.from = "a@x.test", .rcpts = to_r1, .n_rcpts = 1, .body = raw, .body_len = sizeof raw - 1},
+    };
+    verdicts v = {{0}, 0};
+    loop_stats st;
+    int rc = drive(c, smtpc_client_send_batch(c, items, 3, on_done, &v), &st);
+    if (rc)
+        fail_msg("batch %d: %s; verdicts %s; server: %s", rc,
+                 smtpc_error_message(smtpc_client_error(c)), v.log,
+                 smtpc_fs_join(fs) ? smtpc_fs_error(fs) : "ok");
+    assert_string_equal(v.log, "0:0:1:250;1:0:1:250;2:-64:0:550;");
+    assert_int_equal(items[2].result, SMTPC_ERCPTS);
+    /* The built message once more, alone. */
+    assert_int_equal(drive(c, smtpc_client_send_message(c, m, NULL, NULL, 0), NULL), 0);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)),
+                     SMTPC_MESSAGE_ACCEPTED);
+    assert_int_equal(drive(c, smtpc_client_quit(c), NULL), 0);
+    finish(c, &heap, fs, "batch", 0);
+    smtpc_fs_free(fs);
+    smtpc_message_free(m);
+}
+
+/* --- freeing the client mid-operation releases everything --- */
+
+static const smtpc_fs_step stalls_at_data[] = {
+    FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PIPE),
+    FS_EXPECT("MAIL"), FS_EXPECT("RCPT"), FS_EXPECT("DATA"),
+    FS_SILENT(3000), FS_END,
+};
+
+static void test_free_mid_operation(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(stalls_at_data, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
+    smtpc_message *m = NULL;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "alice@x.test", NULL), 0);
+    assert_int_equal(smtpc_message_add_to(m, "bob@y.test", NULL), 0);
+    assert_int_equal(smtpc_message_set_text(m, "x\n", 2, SMTPC_MEM_COPY), 0);
+    smtpc_batch_item items[2] = {{.msg = m}, {.msg = m}};
+    assert_int_equal(smtpc_client_send_batch(c, items, 2, NULL, NULL), SMTPC_INPROGRESS);
+    finish(c, &heap, fs, "free mid-operation", 1);
+    smtpc_fs_free(fs);
+    smtpc_message_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_connect_send_quit),
+        cmocka_unit_test(test_pipelining),
+        cmocka_unit_test(test_reply_deadline),
+        cmocka_unit_test(test_same_results),
+        cmocka_unit_test(test_state_rules),
+        cmocka_unit_test(test_callback_transport),
+        cmocka_unit_test(test_stream_waits_for_writes),
+        cmocka_unit_test(test_batch_and_message),
+        cmocka_unit_test(test_free_mid_operation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
