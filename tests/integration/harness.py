@@ -55,17 +55,31 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runti
 DRIVER_ARGS = shlex.split(os.environ.get("SMTPC_DRIVER_ARGS", ""))
 
 
+# Steps the drivers' poll loops made over the whole script.
+NB_STEPS = [0]
+
+
 def check_nonblocking(events, describe):
-    """With --nonblocking, a run that connected must show its poll loop at
-    work: the driver's "nonblocking" event with at least one step."""
+    """With --nonblocking, every driver run must report its poll loop (the
+    "nonblocking" event), and its steps are counted. A single run may need
+    none: a call runs as far as it can at once, and on a loaded machine a
+    local server's reply is often there before the client looks."""
     if "--nonblocking" not in DRIVER_ARGS:
         return
-    if not any(e.get("event") == "connect" for e in events):
-        return
     loops = [e for e in events if e.get("event") == "nonblocking"]
-    if not loops or loops[-1]["steps"] < 1:
-        raise AssertionError("--nonblocking: the client's poll loop never stepped\n"
+    if not loops:
+        raise AssertionError("--nonblocking: the driver did not report its poll loop\n"
                              + describe())
+    NB_STEPS[0] += loops[-1]["steps"]
+
+
+def check_nonblocking_total():
+    """With --nonblocking, the script as a whole must have stepped its
+    clients: else the non-blocking path was never exercised. Returns a
+    message for the summary, or None."""
+    if "--nonblocking" in DRIVER_ARGS and NB_STEPS[0] == 0:
+        return "--nonblocking: no client was ever stepped by the poll loop"
+    return None
 
 
 def scaled(seconds):
@@ -384,4 +398,10 @@ def main(argv=None):
     passed = r.testsRun - failed - skipped
     name = os.path.basename(argv[0])
     print(f"{name}: {passed} passed, {failed} failed, {skipped} skipped")
+    nb_problem = check_nonblocking_total()
+    if nb_problem:
+        print(f"{name}: {nb_problem}")
+        return 1
+    if "--nonblocking" in DRIVER_ARGS:
+        print(f"{name}: the poll loops made {NB_STEPS[0]} steps")
     return 0 if failed == 0 and r.testsRun > 0 else 1

@@ -45,6 +45,7 @@ typedef struct {
     int encrypted;
     reader r;
     long long done_ms;
+    char first_error[256]; /* the error record at the first failed call */
 } conn;
 
 static long long now_ms(void)
@@ -74,12 +75,12 @@ typedef struct {
     size_t body_len;
     int count;
     const char *from;
-    const char *to;
+    const char *rcpts[1]; /* borrowed by every running send: lives as long as the plan */
 } plan;
 
 static int start(conn *k, const plan *p)
 {
-    const char *rcpts[1] = {p->to};
+    const char *const *rcpts = p->rcpts;
     switch (k->phase) {
     case PH_CONNECT: return smtpc_client_connect(k->c);
     case PH_SEND:
@@ -106,9 +107,9 @@ static void print_done(const conn *k)
     }
     printf("],\"quit\":");
     driver_json_string(k->quit_called ? driver_code_name(k->quit_rc) : "");
-    printf(",\"done_ms\":%lld,\"error\":{", k->done_ms);
-    driver_json_error_fields(smtpc_client_error(k->c));
-    printf("}}\n");
+    printf(",\"done_ms\":%lld,\"first_error\":", k->done_ms);
+    driver_json_string(k->first_error);
+    printf("}\n");
     fflush(stdout);
 }
 
@@ -117,6 +118,9 @@ static void print_done(const conn *k)
 static void advance(conn *k, const plan *p, int rc, long long t0)
 {
     while (rc != SMTPC_INPROGRESS && k->phase != PH_DONE) {
+        if (rc != 0 && !k->first_error[0])
+            snprintf(k->first_error, sizeof k->first_error, "%s",
+                     smtpc_error_message(smtpc_client_error(k->c)));
         if (k->phase == PH_CONNECT) {
             k->connect_rc = rc;
             k->encrypted = smtpc_engine_is_encrypted(smtpc_client_engine(k->c));
@@ -182,7 +186,7 @@ int main(int argc, char **argv)
 {
     static conn conns[MAX_CLIENTS];
     size_t n = 0;
-    plan p = {NULL, 0, 1, "sender@example.org", "rcpt@example.org"};
+    plan p = {NULL, 0, 1, "sender@example.org", {"rcpt@example.org"}};
     const char *message = NULL, *cafile = NULL;
     int timeout_ms = 10000;
     for (int i = 1; i < argc; i++) {
@@ -202,7 +206,7 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--from") == 0) {
             p.from = argv[++i];
         } else if (strcmp(a, "--to") == 0) {
-            p.to = argv[++i];
+            p.rcpts[0] = argv[++i];
         } else if (a[0] == '-') {
             return usage("unknown option");
         } else {

@@ -535,6 +535,10 @@ def main():
     CERTDIR = tempfile.mkdtemp(prefix="smtpc-auth-certs-")
     try:
         prog = unittest.main(argv=[sys.argv[0]] + sys.argv[2:], exit=False, verbosity=2)
+        nb_problem = harness.check_nonblocking_total()
+        if nb_problem:
+            print(nb_problem)
+            return 1
         return 0 if prog.result.wasSuccessful() else 1
     finally:
         shutil.rmtree(CERTDIR, ignore_errors=True)

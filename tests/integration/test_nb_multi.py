@@ -70,7 +70,7 @@ class NonBlockingMany(unittest.TestCase):
 
     def test_sessions_interleaved_in_one_loop(self):
         body = make_message("non-blocking, many at once",
-                            b"first line\r\n.a dot line\r\n" + b"0123456789" * 500 + b"\r\n")
+                            b"first line\r\n.a dot line\r\n" + b"0123456789" * 7 + b"\r\n" * 300)
         slow_steps = [{"sleep": SLOW_S}, {"send": "220 slow ESMTP\r\n"}, {"smtp": None}]
         with AiosmtpdServer() as plain, SmtpSink() as sink, \
                 ScriptedServer(slow_steps) as slow:
