@@ -535,6 +535,67 @@ static void test_free_mid_operation(void **state)
     smtpc_fs_free(p.fs);
 }
 
+/* The deadlines are the client's own (smtpc_client_set_clock): what
+ * smtpc_client_timeout reports follows that clock, and a step made once
+ * it says the deadline passed fails the operation at once, as the
+ * blocking call would have, however little real time went by. */
+typedef struct {
+    int64_t now;
+} fake_clock;
+
+static int64_t fake_now(void *user)
+{
+    return ((fake_clock *)user)->now;
+}
+
+static void test_deadlines_on_the_clients_clock(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step mute_after_mail[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN),
+        FS_EXPECT("MAIL FROM:<a@x.test>"), FS_SILENT(4000), FS_END};
+    peer p = {.name = "client's clock", .script = mute_after_mail, .timeout_ms = 10000};
+    peer_setup(&p);
+    fake_clock clock = {1000000};
+    assert_int_equal(smtpc_client_set_clock(p.c, fake_now, &clock), 0);
+    nb_stats st = {0};
+    nb_mark m;
+    nb_mark_now(&m);
+    assert_int_equal(nb_finish(p.c, &m, smtpc_client_connect(p.c), &st), 0);
+    long long t0 = nb_now_ms();
+    int rc = smtpc_client_send(p.c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
+                               strlen(body));
+    assert_int_equal(rc, SMTPC_INPROGRESS);
+    /* Let MAIL reach the server and the client find nothing to read. */
+    poll(NULL, 0, 50);
+    assert_int_equal(nb_step(p.c, &st), SMTPC_INPROGRESS);
+    int ms = smtpc_client_timeout(p.c);
+    if (ms != 10000)
+        fail_msg("the client's clock stands still, yet its deadline is %d ms away, not 10000",
+                 ms);
+    clock.now += 4000;
+    ms = smtpc_client_timeout(p.c);
+    if (ms != 6000)
+        fail_msg("4000 ms later on the client's clock the deadline is %d ms away, not 6000",
+                 ms);
+    assert_int_equal(nb_step(p.c, &st), SMTPC_INPROGRESS); /* not yet */
+    clock.now += 6000;
+    assert_int_equal(smtpc_client_timeout(p.c), 0);
+    rc = nb_step(p.c, &st);
+    if (rc != SMTPC_ETIMEDOUT)
+        fail_msg("a step past the deadline returned %d (%s), not SMTPC_ETIMEDOUT", rc,
+                 smtpc_error_message(smtpc_client_error(p.c)));
+    assert_int_equal(smtpc_error_code(smtpc_client_error(p.c)), SMTPC_ETIMEDOUT);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(p.c)),
+                     SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_client_connected(p.c), 0);
+    /* far less real time than the 10 s limit or the server's silence */
+    if (nb_now_ms() - t0 > 2000)
+        fail_msg("the send took %lld ms of real time", nb_now_ms() - t0);
+    peer_free(&p);
+    smtpc_fs_free(p.fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -542,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_many_at_once),
         cmocka_unit_test(test_call_rules),
         cmocka_unit_test(test_free_mid_operation),
+        cmocka_unit_test(test_deadlines_on_the_clients_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
