@@ -9,10 +9,12 @@
 
 #include "smtpc/client.h"
 
-/* A call may use this much CPU (a TLS handshake under valgrind) but may
- * not spend more than this much wall time beyond its own CPU time: that
- * would be the call waiting for the network. Far below every silence the
- * tests stage (seconds), far above scheduling noise on a busy machine. */
+/* Two checks that a call does not wait: it must not call poll() with a
+ * timeout other than 0 (nb_drive.c puts its own poll() in front of the C
+ * library's), and it may not sleep longer than this in any other way:
+ * wall time minus the time on a CPU and in the run queue (a TLS handshake
+ * computes for long under valgrind, a busy machine makes it queue). Far
+ * below every silence the tests stage. */
 #define NB_BLOCK_LIMIT_MS 500
 /* No operation of the tests runs this long; past it the loop fails. */
 #define NB_LOOP_LIMIT_MS 30000
@@ -23,19 +25,26 @@
 typedef struct nb_stats {
     long steps;              /* smtpc_client_step calls */
     long spurious;           /* of which made unprompted by poll */
-    long long max_blocked_ms; /* worst wall-minus-CPU time of one call */
+    long long max_blocked_ms; /* worst time asleep in one call */
     long long max_call_ms;    /* worst wall time of one call */
 } nb_stats;
 
 /* A point in time (wall and this thread's CPU), taken before a call. */
 typedef struct nb_mark {
-    long long wall_us, cpu_us;
+    long long wall_us, cpu_us, queued_us;
 } nb_mark;
 
+/* Right before a client call: also starts watching its poll() calls. */
 void nb_mark_now(nb_mark *m);
-/* Checks that the call begun at m did not block (NB_BLOCK_LIMIT_MS);
- * what names the call in the failure. Folds it into st (may be NULL). */
+/* Right after it: checks that the call begun at m did not wait (see
+ * NB_BLOCK_LIMIT_MS); what names the call in the failure. Folds it into
+ * st (may be NULL). */
 void nb_check_call(const nb_mark *m, const char *what, nb_stats *st);
+
+/* Stops watching poll() (begun by nb_mark_now) without checking; returns
+ * the longest poll() timeout asked for since (INT_MAX: infinite), 0 when
+ * none waited. For the test that the watch works. */
+int nb_end_watch(void);
 
 /* smtpc_client_step, timed and checked like any call. */
 int nb_step(smtpc_client *c, nb_stats *st);

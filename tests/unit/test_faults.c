@@ -1433,7 +1433,7 @@ static void test_steps_never_block(void **state)
         assert_int_equal(heap.live_bytes, 0);
         assert_int_equal(heap.bad_frees, 0);
         smtpc_fs_free(fs);
-        print_message("%-28s %lld ms, %ld steps, worst call %lld ms (%lld ms off-CPU)\n", name,
+        print_message("%-28s %lld ms, %ld steps, worst call %lld ms (%lld ms asleep)\n", name,
                       elapsed, st.steps, st.max_call_ms, st.max_blocked_ms);
     }
 }
@@ -1475,7 +1475,7 @@ int main(void)
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 #ifdef SMTPC_TEST_NONBLOCKING
     print_message("non-blocking mode: %ld steps (%ld unprompted by poll); worst call %lld ms, "
-                  "of which %lld ms off-CPU (limit %d ms)\n",
+                  "of which %lld ms asleep (limit %d ms)\n",
                   nb_call_stats.steps, nb_call_stats.spurious, nb_call_stats.max_call_ms,
                   nb_call_stats.max_blocked_ms, NB_BLOCK_LIMIT_MS);
 #endif

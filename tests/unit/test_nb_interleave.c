@@ -397,7 +397,7 @@ static void test_slow_servers_do_not_hold_up_the_others(void **state)
     }
     for (int i = 0; i < N; i++)
         print_message("%-18s done after %5lld ms\n", peers[i].name, peers[i].done_ms);
-    print_message("%ld steps; worst call %lld ms, of which %lld ms off-CPU\n", st.steps,
+    print_message("%ld steps; worst call %lld ms, of which %lld ms asleep\n", st.steps,
                   st.max_call_ms, st.max_blocked_ms);
 }
 
@@ -596,9 +596,35 @@ static void test_deadlines_on_the_clients_clock(void **state)
     smtpc_fs_free(p.fs);
 }
 
+/* The watch itself (nb_drive.c): a blocking call made under it is seen
+ * waiting in poll(), so that the checks of every other test mean
+ * something in this build (sanitizers and valgrind included). */
+static void test_the_watch_sees_a_blocking_call(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step late_greeting[] = {
+        FS_SILENT(100), FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN),
+        FS_EXPECT("QUIT"), FS_SEND(BYE), FS_END};
+    peer p = {.name = "blocking", .script = late_greeting, .timeout_ms = 5000};
+    peer_setup(&p);
+    assert_int_equal(smtpc_client_set_nonblocking(p.c, 0), 0);
+    nb_mark m;
+    nb_mark_now(&m);
+    assert_int_equal(smtpc_client_connect(p.c), 0);
+    int waited = nb_end_watch();
+    if (waited <= 0)
+        fail_msg("a blocking connect to a server 100 ms late was not seen waiting in poll()");
+    assert_int_equal(smtpc_client_quit(p.c), 0);
+    peer_free(&p);
+    assert_int_equal(smtpc_fs_join(p.fs), 0);
+    smtpc_fs_free(p.fs);
+    print_message("the blocking connect waited in poll() with a timeout of %d ms\n", waited);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_watch_sees_a_blocking_call),
         cmocka_unit_test(test_slow_servers_do_not_hold_up_the_others),
         cmocka_unit_test(test_many_at_once),
         cmocka_unit_test(test_call_rules),
