@@ -334,7 +334,9 @@ SMTPC_API int smtpc_client_set_nonblocking(smtpc_client *c, int on);
  * Not allowed inside a callback of c (SMTPC_ESTATE). */
 SMTPC_API int smtpc_client_step(smtpc_client *c);
 /* The descriptor to watch; -1 when there is none (not connected, or a
- * transport of your own). */
+ * transport of your own). It can change while a connect runs (each address
+ * tried is a new socket): ask again before each wait (epoll users: re-add
+ * it when it changed). */
 SMTPC_API int smtpc_client_fd(const smtpc_client *c);
 /* SMTPC_POLL_READ and/or SMTPC_POLL_WRITE (smtpc/base.h) to wait for: what
  * the running operation waits for (a TLS write may wait for READ); while

@@ -1,5 +1,7 @@
-/* The blocking client: moves bytes between the engine and a transport, with
- * every wait bounded by the engine's timeout for the stage. */
+/* The client: moves bytes between the engine and a transport, with every
+ * wait bounded by the engine's timeout for the stage. One driver for both
+ * modes: the operations are resumable steps that wait inside the transport
+ * (blocking) or return SMTPC_INPROGRESS (non-blocking). */
 #include <stdio.h>
 #include <string.h>
 
@@ -86,8 +88,8 @@ void smtpc_client_free(smtpc_client *c)
         return;
     }
     smtpc_allocator a = c->alloc;
-    smtpc_client_message_release(c);
-    smtpc_client_batch_free(c);
+    if (c->op.release)
+        c->op.release(c);
     disconnect(c);
     smtpc_transport_free(c->next_transport);
     smtpc_engine_free(c->engine);
@@ -508,9 +510,9 @@ static int would_block(smtpc_client *c, int events)
 static void tls_failed(smtpc_client *c, int rc, const char *why)
 {
     c->hs_running = 0;
+    smtpc_engine_tls_done(c->engine, 0, rc, why); /* why may be the transport's */
     smtpc_transport_free(c->transport);
     c->transport = NULL;
-    smtpc_engine_tls_done(c->engine, 0, rc, why);
 }
 
 /* The TLS transport over the connection, its handshake not begun. */
@@ -555,6 +557,7 @@ static int run_tls(smtpc_client *c)
             return 0;
     }
     int timeout = smtpc_engine_timeout_ms(c->engine);
+    char msg[SMTPC_ERRMSG_MAX]; /* one for every path: frames stay small */
     if (c->nonblocking && timeout >= 0) {
         if (!c->clock) {
             tls_failed(c, SMTPC_ENOTSUP, NO_CLOCK);
@@ -564,7 +567,6 @@ static int run_tls(smtpc_client *c)
         if (c->hs_end < 0)
             c->hs_end = now + timeout;
         if (now >= c->hs_end) {
-            char msg[SMTPC_ERRMSG_MAX];
             smtpc_format_text(msg, sizeof msg, "TLS handshake timed out after %d ms", timeout);
             tls_failed(c, SMTPC_ETIMEDOUT, msg);
             return 0;
@@ -579,7 +581,6 @@ static int run_tls(smtpc_client *c)
         return 0;
     }
     c->hs_running = 0;
-    char msg[SMTPC_ERRMSG_MAX];
     if (c->trace && smtpc_transport_tls_info(tls, msg, sizeof msg) == 0)
         trace_info(c, msg);
     /* A handshake that succeeded with verification on has checked the
@@ -854,10 +855,10 @@ static int refused_setting(smtpc_client *c)
 enum { CONNECTING, SESSION, GOODBYE };     /* CLIENT_OP_CONNECT */
 enum { ENVELOPE, BODY, END_OF_DATA };      /* CLIENT_OP_SEND */
 
-static void op_release(smtpc_client *c)
+void smtpc_client_op_clear(smtpc_client *c)
 {
-    smtpc_client_message_release(c);
-    smtpc_client_batch_free(c);
+    if (c->op.release)
+        c->op.release(c);
     c->io_busy = 0;
     c->msg_clock = 0;
     memset(&c->op, 0, sizeof c->op);
@@ -874,6 +875,7 @@ int smtpc_client_start(smtpc_client *c, const char *fn)
 }
 
 static int open_session(smtpc_client *c);
+static int drive_connect(smtpc_client *c);
 
 int smtpc_client_connect(smtpc_client *c)
 {
@@ -931,6 +933,7 @@ static int open_session(smtpc_client *c)
     smtpc_engine_set_security(c->engine, level);
     c->hs_running = 0;
     c->op.kind = CLIENT_OP_CONNECT;
+    c->op.drive = drive_connect;
     c->op.phase = SESSION;
     if (c->next_transport) {
         c->transport = c->next_transport;
@@ -942,7 +945,7 @@ static int open_session(smtpc_client *c)
     smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
     int rc = smtpc_transport_new_socket(&c->alloc, &c->transport);
     if (rc) {
-        c->op.kind = CLIENT_OP_NONE;
+        smtpc_client_op_clear(c);
         return set_error(c, rc,
                          rc == SMTPC_ENOTSUP ? "smtpc was built without socket support"
                                              : "could not create the socket transport");
@@ -957,7 +960,7 @@ static int open_session(smtpc_client *c)
         rc = smtpc_transport_connect(c->transport, c->host, port, connect_ms);
     }
     if (rc) {
-        c->op.kind = CLIENT_OP_NONE;
+        smtpc_client_op_clear(c);
         set_error(c, rc, smtpc_error_message(smtpc_transport_error(c->transport)));
         smtpc_transport_free(c->transport);
         c->transport = NULL;
@@ -1214,7 +1217,7 @@ static int drive_send(smtpc_client *c)
         return SMTPC_INPROGRESS;
 done:;
     int rc = finish_op(c, want, 1);
-    return op->msg ? smtpc_client_message_end(c, rc) : rc;
+    return op->end ? op->end(c, rc) : rc;
 }
 
 int smtpc_client_send_op(smtpc_client *c, const uint8_t *body, size_t len, smtpc_read_fn read,
@@ -1222,6 +1225,7 @@ int smtpc_client_send_op(smtpc_client *c, const uint8_t *body, size_t len, smtpc
 {
     smtpc_client_op *op = &c->op;
     op->kind = CLIENT_OP_SEND;
+    op->drive = drive_send;
     op->phase = ENVELOPE;
     op->is_send = 1;
     op->p = body;
@@ -1330,6 +1334,7 @@ static int simple_op(smtpc_client *c, const char *fn, int (*begin)(smtpc_engine 
         return smtpc_client_leave(c, rc, 0);
     }
     c->op.kind = quit ? CLIENT_OP_QUIT : CLIENT_OP_SIMPLE;
+    c->op.drive = drive_simple;
     c->rd_waiting = c->wr_waiting = 0;
     return smtpc_client_run(c);
 }
@@ -1349,28 +1354,11 @@ int smtpc_client_quit(smtpc_client *c)
     return simple_op(c, "smtpc_client_quit", smtpc_engine_begin_quit, 1);
 }
 
-static int drive(smtpc_client *c)
-{
-    switch (c->op.kind) {
-    case CLIENT_OP_CONNECT:
-        return drive_connect(c);
-    case CLIENT_OP_SEND:
-        return drive_send(c);
-    case CLIENT_OP_SIMPLE:
-    case CLIENT_OP_QUIT:
-        return drive_simple(c);
-    case CLIENT_OP_BATCH:
-        return smtpc_client_batch_drive(c);
-    default:
-        return SMTPC_ESTATE;
-    }
-}
-
 int smtpc_client_run(smtpc_client *c)
 {
     int rc;
     for (;;) {
-        rc = drive(c);
+        rc = c->op.drive(c);
         if (rc != SMTPC_INPROGRESS)
             break;
         if (c->free_asked) {
@@ -1382,7 +1370,7 @@ int smtpc_client_run(smtpc_client *c)
         }
     }
     int is_send = c->op.is_send;
-    op_release(c);
+    smtpc_client_op_clear(c);
     return smtpc_client_leave(c, rc, is_send);
 }
 

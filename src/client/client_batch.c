@@ -428,16 +428,18 @@ static int run_batch(smtpc_client *c, smtpc_batch_item *items, size_t n, smtpc_b
     b->user = user;
     b->want = SMTPC_WANT_IDLE;
     c->op.batch = b;
+    c->op.release = smtpc_client_batch_free;
     int rc = c->connected ? smtpc_engine_set_mail_done(c->engine, on_mail_done, b) : 0;
     if (!c->connected) /* the reason, sticky or "not connected" */
         rc = smtpc_client_begin_send(c, "", NULL, 0, -1, 0);
     else if (rc)
         smtpc_error_copy(&c->err, smtpc_engine_error(c->engine));
     if (rc) {
-        smtpc_client_batch_free(c);
+        smtpc_client_op_clear(c);
         return smtpc_client_leave(c, rc, 0);
     }
     c->op.kind = CLIENT_OP_BATCH;
+    c->op.drive = smtpc_client_batch_drive;
     c->rd_waiting = c->wr_waiting = 0;
     return smtpc_client_run(c);
 }

@@ -30,6 +30,11 @@ enum { CLIENT_OP_NONE, CLIENT_OP_CONNECT, CLIENT_OP_SEND, CLIENT_OP_SIMPLE, CLIE
        CLIENT_OP_BATCH };
 typedef struct smtpc_client_op {
     int kind;  /* CLIENT_OP_* */
+    /* The kind's steps, and what ends it: set by the call that starts it,
+     * so that an image links only the operations it uses (firmware). */
+    int (*drive)(smtpc_client *c);
+    int (*end)(smtpc_client *c, int rc);  /* a send's result, adjusted; or NULL */
+    void (*release)(smtpc_client *c);     /* frees what the start made; or NULL */
     int phase; /* where it resumes (the kind's own steps) */
     int is_send; /* a send: an accepted message stays a success (see leave) */
     /* The body piece the engine has not taken yet: the rest of a memory
@@ -127,6 +132,8 @@ int smtpc_client_run(smtpc_client *c);
  * pieces from read when not NULL) and verdict, by smtpc_client_run. */
 int smtpc_client_send_op(smtpc_client *c, const uint8_t *body, size_t len, smtpc_read_fn read,
                          void *user);
+/* The operation is over: what its start made is released, c->op zeroed. */
+void smtpc_client_op_clear(smtpc_client *c);
 /* Push the body in c->op (the memory rest, then pieces from its read
  * callback) without ending it: SMTPC_WANT_BODY once all went (the read
  * callback reported the end), SMTPC_CLIENT_WAIT, or the want that stopped

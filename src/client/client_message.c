@@ -111,7 +111,7 @@ int smtpc_client_send_message(smtpc_client *c, smtpc_message *msg, const char *e
         return rc;
     rc = start_message(c, msg, envelope_from, rcpts, n_rcpts);
     if (rc) {
-        smtpc_client_message_release(c);
+        smtpc_client_op_clear(c);
         return smtpc_client_leave(c, rc, 1);
     }
     return smtpc_client_send_op(c, NULL, 0, smtpc_client_pull, &c->op.ps);
@@ -126,6 +126,8 @@ static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelo
                                msg ? "n_rcpts is not 0 but rcpts is NULL" : "no message");
     smtpc_error_clear(&c->err);
     smtpc_client_op *op = &c->op;
+    op->end = smtpc_client_message_end;
+    op->release = smtpc_client_message_release;
     op->msg = msg;
     op->restore = smtpc_client_binary_flags(c, msg);
     int rc = smtpc_message_rewind(msg);

@@ -47,6 +47,7 @@ static long long now_ms(void)
 typedef struct loop_stats {
     int steps;
     int max_timeout; /* the largest smtpc_client_timeout seen (-1: none) */
+    int last_timeout; /* the one before the result */
     int saw_fd;      /* a descriptor was offered */
 } loop_stats;
 
@@ -64,6 +65,7 @@ static int drive(smtpc_client *c, int rc, loop_stats *st)
         int ms = smtpc_client_timeout(c);
         if (ms > st->max_timeout)
             st->max_timeout = ms;
+        st->last_timeout = ms;
         int wait = ms < 0 || ms > MAX_WAIT_MS ? MAX_WAIT_MS : ms;
         if (fd >= 0) {
             st->saw_fd = 1;
@@ -263,7 +265,7 @@ typedef struct outcome {
     char message[256];
 } outcome;
 
-static void run_mode(const smtpc_fs_step *script, int nb, outcome *o)
+static void run_mode(const smtpc_fs_step *script, int nb, int creds, outcome *o)
 {
     memset(o, 0, sizeof *o);
     o->send_rc = o->quit_rc = 1; /* not reached */
@@ -271,6 +273,10 @@ static void run_mode(const smtpc_fs_step *script, int nb, outcome *o)
     smtpc_fault_server *fs = smtpc_fs_start(script, 0);
     assert_non_null(fs);
     smtpc_client *c = new_client(&heap, fs, nb, 1000);
+    if (creds) {
+        assert_int_equal(smtpc_client_set_credentials(c, "user", "secret"), 0);
+        assert_int_equal(smtpc_client_allow_plaintext_auth(c, 1), 0);
+    }
     o->connect_rc = drive(c, smtpc_client_connect(c), NULL);
     if (o->connect_rc == 0) {
         o->send_rc = nb_send(c, NULL);
@@ -288,7 +294,7 @@ static void run_mode(const smtpc_fs_step *script, int nb, outcome *o)
     if (o->connect_rc == 0 && smtpc_client_connected(c))
         o->quit_rc = drive(c, smtpc_client_quit(c), NULL);
     o->connected = smtpc_client_connected(c);
-    finish(c, &heap, fs, "same results", 1);
+    finish(c, &heap, fs, "same results", 0);
     smtpc_fs_free(fs);
 }
 
@@ -321,22 +327,30 @@ static void test_same_results(void **state)
         FS_EXPECT("MAIL"), FS_EXPECT("RCPT"), FS_EXPECT("RCPT"), FS_EXPECT("DATA"),
         FS_DRIP(OK_MAIL OK_RCPT OK_RCPT GO_DATA, 1), FS_BODY, FS_DRIP(OK_DOT, 2),
         FS_EXPECT("QUIT"), FS_DRIP(BYE, 1), FS_END};
+    /* AUTH refused: the client says goodbye (QUIT) and keeps the AUTH error. */
+    static const smtpc_fs_step auth_refused[] = {
+        FS_SEND(GREETING), FS_EXPECT("EHLO"),
+        FS_SEND("250-nb.test\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n"),
+        FS_EXPECT("AUTH PLAIN"), FS_SEND("535 5.7.8 bad credentials\r\n"),
+        FS_EXPECT("QUIT"), FS_SEND(BYE), FS_END};
     const struct {
         const char *name;
         const smtpc_fs_step *script;
         int rc; /* the blocking result, asserted too */
+        int creds;
     } cases[] = {
-        {"every recipient refused", refused_all, SMTPC_ERCPTS},
-        {"connection reset before the verdict", lost_verdict, SMTPC_EUNKNOWN},
-        {"421 at MAIL", shutdown_at_mail, SMTPC_ESHUTDOWN},
-        {"554 greeting", bad_greeting, SMTPC_EGREETING},
-        {"closed once the body is out", closed_in_data, SMTPC_EUNKNOWN},
-        {"replies one byte at a time", trickled, 0},
+        {"AUTH refused", auth_refused, SMTPC_EAUTH_FAILED, 1},
+        {"every recipient refused", refused_all, SMTPC_ERCPTS, 0},
+        {"connection reset before the verdict", lost_verdict, SMTPC_EUNKNOWN, 0},
+        {"421 at MAIL", shutdown_at_mail, SMTPC_ESHUTDOWN, 0},
+        {"554 greeting", bad_greeting, SMTPC_EGREETING, 0},
+        {"closed once the body is out", closed_in_data, SMTPC_EUNKNOWN, 0},
+        {"replies one byte at a time", trickled, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         outcome blocking, nb;
-        run_mode(cases[i].script, 0, &blocking);
-        run_mode(cases[i].script, 1, &nb);
+        run_mode(cases[i].script, 0, cases[i].creds, &blocking);
+        run_mode(cases[i].script, 1, cases[i].creds, &nb);
         int got = blocking.connect_rc ? blocking.connect_rc : blocking.send_rc;
         if (got != cases[i].rc)
             fail_msg("%s: blocking result %d, expected %d (%s)", cases[i].name, got,
@@ -478,7 +492,9 @@ static const smtpc_fs_step big_body[] = {
     FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>\r\n"),
     FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_EXPECT("DATA\r\n"),
     FS_SEND(OK_MAIL OK_RCPT OK_RCPT GO_DATA),
-    FS_SILENT(200), /* not reading: the client's writes must wait */
+    /* Not reading for a while (beyond the socket buffers' 4 MiB, even
+     * under valgrind): the client's writes must wait. */
+    FS_SILENT(3000),
     FS_BODY, FS_SEND(OK_DOT),
     FS_EXPECT("QUIT\r\n"), FS_SEND(BYE),
     FS_END,
@@ -491,8 +507,11 @@ static void test_stream_waits_for_writes(void **state)
     smtpc_fault_server *fs = smtpc_fs_start(big_body, 4096);
     assert_non_null(fs);
     smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    /* 12 MiB under valgrind takes a while: only the waits are tested here. */
+    assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_MESSAGE, 120000), 0);
+    assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_DATA_BLOCK, 20000), 0);
     assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
-    gen_body g = {4u << 20, 0};
+    gen_body g = {12u << 20, 0};
     int rc = smtpc_client_send_stream(c, "a@x.test", rcpts, 2, gen_read, &g, -1, 0);
     int saw_write = 0, steps = 0;
     while (rc == SMTPC_INPROGRESS) {
@@ -520,6 +539,159 @@ static void test_stream_waits_for_writes(void **state)
     assert_int_equal(drive(c, smtpc_client_quit(c), NULL), 0);
     finish(c, &heap, fs, "stream", 0);
     smtpc_fs_free(fs);
+}
+
+
+/* --- the whole-message and per-send deadlines, told by smtpc_client_timeout
+ * (a trickling reader, which only the whole-message deadline stops, is in
+ * the fault suite: its server takes half a minute to drain) --- */
+
+static const smtpc_fs_step pipe_to_data[] = {
+    FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PIPE),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>\r\n"),
+    FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_EXPECT("DATA\r\n"),
+    FS_SEND(OK_MAIL OK_RCPT OK_RCPT GO_DATA),
+};
+#define PIPE_TO_DATA (sizeof pipe_to_data / sizeof pipe_to_data[0])
+
+/* pipe_to_data, then tail (FS_END-terminated), into out. */
+static const smtpc_fs_step *after_data(smtpc_fs_step *out, const smtpc_fs_step *tail)
+{
+    size_t n = 0;
+    for (; n < PIPE_TO_DATA; n++)
+        out[n] = pipe_to_data[n];
+    for (size_t i = 0;; i++) {
+        out[n++] = tail[i];
+        if (tail[i].op == SMTPC_FS_END)
+            break;
+    }
+    return out;
+}
+
+/* A transport of the test's own around the tests' TCP one, that stops
+ * taking bytes a little into the body: a peer that never reads, without
+ * depending on how much the kernel's socket buffers hold. Like any
+ * transport it waits out the timeout it is given (0 in non-blocking mode). */
+typedef struct stall_io {
+    smtpc_transport *inner;
+    int in_body;   /* DATA has gone */
+    size_t budget; /* body bytes still taken */
+} stall_io;
+
+static int stall_send(void *user, const uint8_t *buf, size_t len, int timeout_ms, size_t *sent)
+{
+    stall_io *io = user;
+    if (io->in_body && io->budget == 0) {
+        if (timeout_ms > 0)
+            poll(NULL, 0, timeout_ms);
+        return SMTPC_ETIMEDOUT;
+    }
+    if (io->in_body && len > io->budget)
+        len = io->budget;
+    int rc = smtpc_transport_send(io->inner, buf, len, timeout_ms, sent);
+    if (rc == 0 && io->in_body)
+        io->budget -= *sent;
+    for (size_t i = 0; rc == 0 && !io->in_body && i + 6 <= *sent; i++)
+        io->in_body = memcmp(buf + i, "DATA\r\n", 6) == 0;
+    return rc;
+}
+
+static int stall_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t *received)
+{
+    stall_io *io = user;
+    return smtpc_transport_recv(io->inner, buf, cap, timeout_ms, received);
+}
+
+static void stall_close(void *user)
+{
+    stall_io *io = user;
+    smtpc_transport_free(io->inner);
+    io->inner = NULL;
+}
+
+typedef struct deadline_case {
+    const smtpc_fs_step *tail;
+    int stall; /* through stall_io */
+    int message_ms, block_ms;
+    size_t stream_len; /* 0: the small body */
+    int rc, status;
+    const char *text;
+} deadline_case;
+
+static void deadline_run(const char *name, const deadline_case *d, int nb, int *max_timeout,
+                         long long *took)
+{
+    smtpc_fs_step script[PIPE_TO_DATA + 4];
+    smtpc_fault_server *fs = smtpc_fs_start(after_data(script, d->tail), 4096);
+    assert_non_null(fs);
+    test_heap heap;
+    smtpc_client *c = new_client(&heap, fs, nb, 5000);
+    stall_io io = {NULL, 0, 1000};
+    if (d->stall) {
+        char why[256];
+        smtpc_transport *t = NULL;
+        assert_int_equal(test_tcp_transport_new(&heap.hook, "127.0.0.1", smtpc_fs_port(fs), 5000,
+                                                &io.inner, why, sizeof why),
+                         0);
+        assert_int_equal(smtpc_transport_new_callbacks(&heap.hook, stall_send, stall_recv,
+                                                       stall_close, &io, &t),
+                         0);
+        assert_int_equal(smtpc_client_set_transport(c, t), 0);
+    }
+    assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_MESSAGE, d->message_ms), 0);
+    assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_DATA_BLOCK, d->block_ms), 0);
+    assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
+    gen_body g = {d->stream_len, 0};
+    loop_stats st;
+    long long t0 = now_ms();
+    int rc = d->stream_len ? drive(c,
+                                   smtpc_client_send_stream(c, "a@x.test", rcpts, 2, gen_read,
+                                                            &g, (int64_t)d->stream_len, 0),
+                                   &st)
+                           : nb_send(c, &st);
+    *took = now_ms() - t0;
+    *max_timeout = st.last_timeout;
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
+    if (rc != d->rc || !strstr(msg, d->text))
+        fail_msg("%s (%s): result %d (%s), expected %d with \"%s\"", name,
+                 nb ? "non-blocking" : "blocking", rc, msg, d->rc, d->text);
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)), d->status);
+    assert_false(smtpc_client_connected(c));
+    finish(c, &heap, fs, name, 1);
+    smtpc_fs_free(fs);
+}
+
+static void test_deadlines(void **state)
+{
+    (void)state;
+    static const smtpc_fs_step not_reading[] = {FS_SILENT(5000), FS_END};
+    static const smtpc_fs_step no_verdict[] = {FS_BODY, FS_SILENT(8000), FS_END};
+    const struct {
+        const char *name;
+        deadline_case d;
+    } cases[] = {
+        /* no progress at all: the per-send bound */
+        {"no progress in the body", {not_reading, 1, 20000, 600, (size_t)64 << 10,
+                                     SMTPC_ETIMEDOUT, SMTPC_MESSAGE_NOT_SENT,
+                                     "no progress within 600 ms"}},
+        /* the end of data went, its reply never comes: outcome unknown */
+        {"lost verdict", {no_verdict, 0, 1000, 3000, 0, SMTPC_EUNKNOWN, SMTPC_MESSAGE_UNKNOWN,
+                          "whole-message deadline (SMTPC_TIMEOUT_MESSAGE, 1000 ms)"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const deadline_case *d = &cases[i].d;
+        int bound = d->message_ms < d->block_ms ? d->message_ms : d->block_ms;
+        int last_timeout;
+        long long took;
+        deadline_run(cases[i].name, d, 0, &last_timeout, &took);
+        deadline_run(cases[i].name, d, 1, &last_timeout, &took);
+        if (last_timeout < 0 || last_timeout > bound)
+            fail_msg("%s: smtpc_client_timeout gave %d ms at the end (bound %d)", cases[i].name,
+                     last_timeout, bound);
+        if (took < bound - 100 || took > bound + SLACK_MS + 1000)
+            fail_msg("%s: ended after %lld ms (bound %d)", cases[i].name, took, bound);
+    }
 }
 
 /* --- a batch, and a built message --- */
@@ -634,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_state_rules),
         cmocka_unit_test(test_callback_transport),
         cmocka_unit_test(test_stream_waits_for_writes),
+        cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_batch_and_message),
         cmocka_unit_test(test_free_mid_operation),
     };
