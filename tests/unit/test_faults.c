@@ -1021,7 +1021,7 @@ static void test_starttls_faults(void **state)
         int reply_code;
         const char *says;
     } cases[] = {
-        {"reset at STARTTLS", {FS_RESET, FS_END}, SMTPC_ECLOSED, 0, "reset"},
+        {"reset at STARTTLS", {FS_RESET, FS_END}, SMTPC_ECLOSED, 0, "closed"},
         {"421 at STARTTLS", {FS_SEND(SHUTDOWN), FS_CLOSE, FS_END}, SMTPC_ESHUTDOWN, 421,
          "shutting down now"},
         {"454 at STARTTLS",
@@ -1029,7 +1029,7 @@ static void test_starttls_faults(void **state)
          SMTPC_ESTARTTLS, 454, "TLS not available"},
         {"reset after the STARTTLS 220", {FS_SEND("220 go ahead\r\n"), FS_READ(1), FS_RESET,
                                           FS_END},
-         SMTPC_ECLOSED, 0, "reset"},
+         SMTPC_ECLOSED, 0, "TLS handshake with 127.0.0.1"},
         {"plaintext after the STARTTLS 220",
          {FS_SEND("220 go ahead\r\n250 injected\r\n"), FS_END}, SMTPC_EINJECTION, 0,
          "injection"},
@@ -1425,8 +1425,11 @@ static void test_steps_never_block(void **state)
         if (elapsed < limit - 50 || elapsed > limit + 2000)
             fail_msg("%s: ended after %lld ms; the limit is %d ms", name, elapsed, limit);
         /* Waking for each deadline or byte takes a handful of steps; a loop
-         * that spins (wrong events, a zero timeout) takes thousands. */
-        if (st.steps - st.spurious > 40)
+         * that spins (wrong events, a zero timeout) takes thousands. (A
+         * callback transport has no descriptor: the loop tries it every
+         * NB_TICK_MS.) */
+        long allowed = 40 + (test_tcp_no_sockets() ? (long)(elapsed / NB_TICK_MS) : 0);
+        if (st.steps - st.spurious > allowed)
             fail_msg("%s: %ld steps in %lld ms of silence: the loop spins", name,
                      st.steps - st.spurious, elapsed);
         smtpc_client_free(c);
