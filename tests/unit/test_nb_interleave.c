@@ -12,10 +12,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "fault_server.h"
 #include "nb_drive.h"
@@ -621,6 +627,111 @@ static void test_the_watch_sees_a_blocking_call(void **state)
     print_message("the blocking connect waited in poll() with a timeout of %d ms\n", waited);
 }
 
+/* A listener whose accept queue is full: the kernel drops the SYNs of the
+ * next connect, which then stays in progress. Returns the listener (and
+ * the queued sockets in held[], -1 where unused), or -1 when the kernel
+ * completed every connect. */
+#define HELD 8
+static int stuck_listener(char *port, size_t cap, int held[HELD])
+{
+    int lst = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(lst >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lst, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lst, 0), 0);
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(lst, (struct sockaddr *)&sa, &len), 0);
+    snprintf(port, cap, "%u", (unsigned)ntohs(sa.sin_port));
+    for (int i = 0; i < HELD; i++)
+        held[i] = -1;
+    for (int i = 0; i < HELD; i++) {
+        held[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(held[i] >= 0);
+        assert_int_equal(fcntl(held[i], F_SETFL, fcntl(held[i], F_GETFL) | O_NONBLOCK), 0);
+        if (connect(held[i], (struct sockaddr *)&sa, sizeof sa) == 0 || errno != EINPROGRESS)
+            continue;
+        struct pollfd p = {.fd = held[i], .events = POLLOUT, .revents = 0};
+        if (poll(&p, 1, 300) == 0)
+            return lst; /* this one hangs: so will the client's */
+    }
+    for (int i = 0; i < HELD; i++)
+        close(held[i]);
+    close(lst);
+    return -1;
+}
+
+/* Connect in progress (a server that never answers the SYN): the client
+ * waits for WRITE with the connect timeout as its deadline, no step
+ * waits, and the result is the blocking connect's. */
+static void test_connect_timeout(void **state)
+{
+    (void)state;
+    if (test_tcp_no_sockets()) {
+        /* the tests' own transport connects before the client is involved */
+        print_message("not applicable: a build without sockets connects in its own transport\n");
+        return;
+    }
+    char port[16];
+    int held[HELD];
+    int lst = stuck_listener(port, sizeof port, held);
+    if (lst < 0)
+        fail_msg("could not make a connect hang (every connect to a full queue completed)");
+    const int limit = 400;
+    int rc_mode[2], code_mode[2];
+    for (int nb = 0; nb < 2; nb++) {
+        test_heap heap;
+        test_heap_init(&heap, TEST_HEAP_FAIL_ONE, 0);
+        smtpc_client *c = NULL;
+        assert_int_equal(smtpc_client_new(&heap.hook, &c), 0);
+        assert_int_equal(smtpc_client_set_nonblocking(c, nb), 0);
+        assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", port), 0);
+        assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
+        for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
+            assert_int_equal(smtpc_client_set_timeout(c, st, 5000), 0);
+        assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_CONNECT, limit), 0);
+        nb_stats st = {0};
+        nb_mark m;
+        nb_mark_now(&m);
+        int rc = smtpc_client_connect(c);
+        if (nb) {
+            if (rc != SMTPC_INPROGRESS)
+                fail_msg("non-blocking connect to a server that never answers returned %d (%s)",
+                         rc, smtpc_error_message(smtpc_client_error(c)));
+            assert_true(smtpc_client_fd(c) >= 0);
+            if (!(smtpc_client_events(c) & SMTPC_POLL_WRITE))
+                fail_msg("connect in progress waits for events %d, not WRITE",
+                         smtpc_client_events(c));
+            int ms = smtpc_client_timeout(c);
+            if (ms < 0 || ms > limit)
+                fail_msg("connect in progress: deadline in %d ms, the limit is %d ms", ms, limit);
+            rc = nb_finish(c, &m, rc, &st);
+        } else {
+            nb_end_watch();
+        }
+        long long elapsed = nb_now_ms() - m.wall_us / 1000;
+        rc_mode[nb] = rc;
+        code_mode[nb] = smtpc_error_code(smtpc_client_error(c));
+        if (elapsed < limit - 50 || elapsed > limit + 2000)
+            fail_msg("%s connect ended after %lld ms; its limit is %d ms",
+                     nb ? "non-blocking" : "blocking", elapsed, limit);
+        print_message("%-12s connect: %s after %lld ms (%ld steps): %s\n",
+                      nb ? "non-blocking" : "blocking", smtpc_strerror(rc), elapsed, st.steps,
+                      smtpc_error_message(smtpc_client_error(c)));
+        assert_int_equal(smtpc_client_connected(c), 0);
+        smtpc_client_free(c);
+        assert_int_equal(heap.live_bytes, 0);
+    }
+    for (int i = 0; i < HELD; i++)
+        close(held[i]);
+    close(lst);
+    assert_int_equal(rc_mode[0], SMTPC_ETIMEDOUT);
+    assert_int_equal(rc_mode[1], rc_mode[0]);
+    assert_int_equal(code_mode[1], code_mode[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_call_rules),
         cmocka_unit_test(test_free_mid_operation),
         cmocka_unit_test(test_deadlines_on_the_clients_clock),
+        cmocka_unit_test(test_connect_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
