@@ -172,8 +172,19 @@ SMTPC_API int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transp
  * bounded as a whole by timeout_ms (< 0: no limit); afterwards send and
  * recv honour their own per-call timeouts, and before it they give
  * SMTPC_ESTATE. One attempt per transport: after a failure the session is
- * unusable (free it; a second call gives SMTPC_ESTATE). Returns 0, or one
- * of these, with the reason in smtpc_transport_error(t):
+ * unusable (free it; a second call gives SMTPC_ESTATE).
+ *
+ * timeout_ms 0 makes one non-blocking try: the inner transport's send and
+ * recv are called with timeout 0, and when the handshake needs I/O that
+ * is not ready the call returns SMTPC_INPROGRESS (not an error: the error
+ * record is clear) with smtpc_transport_events(t) saying what to wait for
+ * on smtpc_transport_fd(t) (the inner transport's; a user-callback inner
+ * transport: the user's own). Call it again, with 0 or with a timeout to
+ * finish waiting, to continue the same attempt; the blocking handshake is
+ * this same code, waiting in the inner transport. Only the rare failure
+ * paths that read the server's parting alert wait, at most a second.
+ *
+ * Returns 0, or one of these, with the reason in smtpc_transport_error(t):
  *  SMTPC_ETLS_VERIFY    certificate rejected (the message says why:
  *                       untrusted, expired, not yet valid, host-name
  *                       mismatch, ...), or nothing to verify against (no
@@ -193,7 +204,8 @@ SMTPC_API int smtpc_transport_new_tls(const smtpc_allocator *alloc, smtpc_transp
  *                       unusable).
  *  SMTPC_ETIMEDOUT, SMTPC_ECLOSED, SMTPC_EIO   from the inner transport
  *  SMTPC_EINVAL (not a TLS transport), SMTPC_ESTATE, SMTPC_ENOMEM,
- *  SMTPC_ETLS, SMTPC_ENOTSUP */
+ *  SMTPC_ETLS, SMTPC_ENOTSUP
+ *  SMTPC_INPROGRESS     (timeout_ms 0 only) not done yet, see above */
 SMTPC_API int smtpc_transport_handshake(smtpc_transport *t, int timeout_ms);
 
 /* A one-line description of a TLS transport's session for traces, e.g.

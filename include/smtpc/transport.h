@@ -86,10 +86,14 @@ SMTPC_API int smtpc_transport_connect_step(smtpc_transport *t);
  * return SMTPC_ETIMEDOUT when no byte could move (send may also report
  * fewer bytes than given), and smtpc_transport_events then says what to
  * wait for. On a TLS transport a write may wait for READ and a read for
- * WRITE; after a TLS send returned SMTPC_ETIMEDOUT, the next send must
- * start with the same bytes (the unsent rest, as a retry naturally does):
- * mbedTLS may already hold them encrypted. smtpc_transport_handshake(t, 0)
- * is the same one-try form of the TLS handshake (see tls.h).
+ * WRITE. A TLS send counts as sent the bytes it put into a record even
+ * when part of that record could not go out yet: it then returns 0 with
+ * smtpc_transport_events SMTPC_POLL_WRITE, and the next send or recv
+ * pushes the rest out first (a recv reads even while the rest must wait,
+ * and then waits for READ and WRITE): after such a send, wait for the
+ * events it gave, not for READ alone.
+ * smtpc_transport_handshake(t, 0) is the same one-try form of the TLS
+ * handshake (see tls.h).
  *
  * The file descriptor to watch: the socket of a socket transport (the
  * current attempt's while connecting), the inner transport's for a TLS
@@ -102,8 +106,9 @@ SMTPC_API int smtpc_transport_fd(const smtpc_transport *t);
  * and/or SMTPC_POLL_WRITE (a connect in progress: SMTPC_POLL_WRITE; a send
  * or recv that returned SMTPC_ETIMEDOUT: its direction, which on a TLS
  * transport is the one mbedTLS asked for; a TLS handshake that returned
- * SMTPC_INPROGRESS: likewise); 0 when nothing is pending (the last call
- * finished or failed otherwise), or t NULL. */
+ * SMTPC_INPROGRESS: likewise; a TLS send that returned 0 with a record
+ * not all out: SMTPC_POLL_WRITE); 0 when nothing is pending (the last
+ * call finished, or failed otherwise), or t NULL. */
 SMTPC_API int smtpc_transport_events(const smtpc_transport *t);
 
 /* Milliseconds until the transport's own deadline for what is pending (the

@@ -32,10 +32,13 @@ typedef struct {
      * try of the inner transport and answers WANT_READ/WANT_WRITE instead
      * of waiting or timing out. */
     int nonblocking;
-    /* What mbedtls_ssl_write was given when it last said WANT_*: it may
-     * hold those bytes encrypted already, and counts them as written only
-     * when called again with the same length; 0: nothing pending. */
-    size_t pending_write;
+    /* mbedTLS's count of record bytes it holds unsent (its out_left, which
+     * 3.x keeps private), followed here: it hands the BIO exactly that many
+     * bytes each time it flushes. Non-zero after a non-blocking write whose
+     * record could not all go out: those bytes were reported as sent, and
+     * the next send or recv pushes them out before anything else. */
+    size_t out_left;
+    unsigned long moved;    /* bytes through the BIO: progress in one try */
     int inner_rc;           /* the inner transport's failure, if that is what broke */
     int setup_started;      /* session_setup ran: the mbedTLS contexts need freeing */
     int handshake_tried;    /* a second handshake on a failed session is refused */
@@ -91,6 +94,38 @@ static int want_events(int ret)
     return ret == MBEDTLS_ERR_SSL_WANT_READ ? SMTPC_POLL_READ : SMTPC_POLL_WRITE;
 }
 
+/* After WANT_READ/WANT_WRITE: try again? Blocking, while time is left;
+ * non-blocking, while the last try moved bytes (so that one call does as
+ * much as the socket allows). */
+static int go_on(const tls_session *s, unsigned long moved_before)
+{
+    return s->nonblocking ? s->moved != moved_before : time_left(s) != 0;
+}
+
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+#define IS_TICKET(ret) ((ret) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+#else
+#define IS_TICKET(ret) 0
+#endif
+
+/* Push out the rest of a record reported as sent (see out_left). A write
+ * of no bytes is mbedTLS's way to only flush; it is made only while bytes
+ * are pending, else it would send an empty record. Returns 0 or
+ * mbedtls_ssl_write's error (WANT_* included). */
+static int flush_pending(tls_session *s)
+{
+    static const unsigned char nothing[1] = {0};
+    while (s->out_left > 0) {
+        int ret = mbedtls_ssl_write(&s->ssl, nothing, 0);
+        if (IS_TICKET(ret)) /* a TLS 1.3 ticket read earlier was taken in */
+            continue;
+        if (ret < 0)
+            return ret;
+        s->out_left = 0;
+    }
+    return 0;
+}
+
 /* Start an operation bounded by timeout_ms; 0 makes it one try. */
 static void begin_op(tls_session *s, int timeout_ms)
 {
@@ -117,12 +152,21 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
         smtpc_transport_set_errmsg(s->inner, "deadline passed");
         return bio_fail(s, SMTPC_ETIMEDOUT);
     }
-    if (s->send_lost)
+    s->out_left = len;
+    if (s->send_lost) {
+        s->out_left = 0;
         return len > INT_MAX ? INT_MAX : (int)len;
+    }
     size_t sent = 0;
     int rc = smtpc_transport_send(s->inner, buf, len, left, &sent);
     if (s->nonblocking && (rc == SMTPC_ETIMEDOUT || (rc == SMTPC_OK && sent == 0)))
         return MBEDTLS_ERR_SSL_WANT_WRITE;
+    if (rc == SMTPC_OK && sent > INT_MAX)
+        sent = INT_MAX;
+    if (rc == SMTPC_OK) {
+        s->out_left = len - sent;
+        s->moved += sent;
+    }
     if (rc == SMTPC_ECLOSED && !s->handshake_done && s->first_len > 0) {
         /* The server hung up on our flight, usually right after an alert
          * that is waiting to be read (a client certificate refused while
@@ -130,6 +174,7 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
          * reporting only the broken pipe. */
         s->inner_rc = rc;
         s->send_lost = 1;
+        s->out_left = 0;
         return len > INT_MAX ? INT_MAX : (int)len;
     }
     if (rc != SMTPC_OK)
@@ -158,6 +203,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
         return MBEDTLS_ERR_SSL_WANT_READ;
     if (rc != SMTPC_OK)
         return bio_fail(s, rc);
+    s->moved += got;
     if (!s->handshake_done)
         smtpc_tls_watch_feed(&s->watch, buf, got);
     if (!s->handshake_done && s->first_len < sizeof s->first) {
@@ -520,9 +566,11 @@ static int session_handshake(tls_session *s, int timeout_ms, char *msg, size_t c
 {
     int ret;
     begin_op(s, timeout_ms);
+    unsigned long moved;
     do {
+        moved = s->moved;
         ret = mbedtls_ssl_handshake(&s->ssl);
-    } while (is_want(ret) && !s->nonblocking && time_left(s) != 0);
+    } while (is_want(ret) && go_on(s, moved));
     /* Also after send_lost: what the server left (its alert, its close)
      * arrives by the same readiness. */
     if (is_want(ret) && s->nonblocking) {
@@ -580,45 +628,53 @@ static int unusable(tls_session *s)
     return s->peer_closed ? SMTPC_ECLOSED : SMTPC_EIO;
 }
 
+/* How many of chunk bytes mbedtls_ssl_write put in its record: at most one
+ * record's payload. */
+static size_t record_take(tls_session *s, size_t chunk)
+{
+    int max = mbedtls_ssl_get_max_out_record_payload(&s->ssl);
+    return max > 0 && chunk > (size_t)max ? (size_t)max : chunk;
+}
+
 static int tls_send(void *user, const uint8_t *buf, size_t len, int timeout_ms, size_t *sent)
 {
     tls_session *s = user;
     if (s->broken)
         return unusable(s);
-    if (len == 0)
-        return SMTPC_OK;
-    if (s->pending_write > len) {
-        /* The retry must begin with what mbedTLS may hold encrypted. */
-        s->broken = 1;
-        smtpc_transport_set_errmsg(s->self,
-                                   "TLS write to %s retried with fewer bytes (%zu) than "
-                                   "the %zu it could not finish",
-                                   peer_name(s), len, s->pending_write);
-        return SMTPC_EIO;
-    }
     begin_op(s, timeout_ms);
     size_t done = 0;
-    while (done < len) {
-        size_t chunk = len - done > INT_MAX ? INT_MAX : len - done;
-        if (s->pending_write)
-            chunk = s->pending_write;
-        int ret = mbedtls_ssl_write(&s->ssl, buf + done, chunk);
-        if (ret > 0) {
-            s->pending_write = 0;
-            done += (size_t)ret;
-            continue;
+    for (;;) {
+        unsigned long moved = s->moved;
+        int ret = flush_pending(s);
+        if (ret == 0) {
+            if (done == len)
+                break;
+            size_t chunk = len - done > INT_MAX ? INT_MAX : len - done;
+            ret = mbedtls_ssl_write(&s->ssl, buf + done, chunk);
+            if (ret > 0) {
+                done += (size_t)ret;
+                continue;
+            }
+            if (is_want(ret) && s->out_left > 0) {
+                /* The bytes are in a record now, partly sent: they count
+                 * as sent, and the rest of the record goes out first (a
+                 * retry with other bytes would otherwise be miscounted). */
+                done += record_take(s, chunk);
+                continue;
+            }
         }
+        if (IS_TICKET(ret))
+            continue;
+        if (is_want(ret) && go_on(s, moved))
+            continue;
         if (is_want(ret) && s->nonblocking) {
-            s->pending_write = chunk;
             s->self->events = want_events(ret);
             if (done > 0)
-                break; /* report the progress; the next call waits */
+                break; /* taken; the events say what the rest waits for */
             smtpc_transport_set_errmsg(s->self, "TLS write to %s must wait (non-blocking)",
                                        peer_name(s));
             return SMTPC_ETIMEDOUT;
         }
-        if (is_want(ret) && time_left(s) != 0)
-            continue;
         /* A record may be half written; resuming would need the very same
          * bytes again, which the caller is not bound to give us. */
         s->broken = 1;
@@ -649,9 +705,18 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
     if (cap > INT_MAX)
         cap = INT_MAX;
     for (;;) {
-        int ret = mbedtls_ssl_read(&s->ssl, buf, cap);
+        unsigned long moved = s->moved;
+        /* What we reported as sent goes out first: the peer may be waiting
+         * for it before it says anything. Yet a peer that is busy sending
+         * to us may not read until we do: when the rest of the record must
+         * wait, read anyway, and wait for both. */
+        int ret = flush_pending(s);
+        if (ret == 0 || is_want(ret))
+            ret = mbedtls_ssl_read(&s->ssl, buf, cap);
+        int unflushed = s->out_left > 0 ? SMTPC_POLL_WRITE : 0;
         if (ret > 0) {
             s->app_data_seen = 1;
+            s->self->events = unflushed;
             *received = (size_t)ret;
             return SMTPC_OK;
         }
@@ -661,18 +726,16 @@ static int tls_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t
             smtpc_transport_set_errmsg(s->self, "%s closed the TLS connection", peer_name(s));
             return SMTPC_ECLOSED;
         }
+        if (is_want(ret) && go_on(s, moved))
+            continue;
         if (is_want(ret) && s->nonblocking) {
-            s->self->events = want_events(ret);
+            s->self->events = want_events(ret) | unflushed;
             smtpc_transport_set_errmsg(s->self, "nothing to read from %s yet (non-blocking)",
                                        peer_name(s));
             return SMTPC_ETIMEDOUT;
         }
-        if (is_want(ret) && time_left(s) != 0)
+        if (IS_TICKET(ret))
             continue;
-#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-            continue;
-#endif
         char msg[SMTPC_TRANSPORT_ERRMSG_MAX];
         if (refused_after_handshake(s, ret, msg, sizeof msg)) {
             s->broken = 1;
@@ -700,7 +763,9 @@ static void tls_close(void *user)
         return;
     if (s->handshake_done && !s->broken) {
         begin_op(s, CLOSE_NOTIFY_TIMEOUT_MS);
-        (void)mbedtls_ssl_close_notify(&s->ssl);
+        /* mbedTLS would only flush a pending record, not send the alert. */
+        if (flush_pending(s) == 0)
+            (void)mbedtls_ssl_close_notify(&s->ssl);
     }
     smtpc_transport_free(s->inner);
     s->inner = NULL;

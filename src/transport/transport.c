@@ -55,13 +55,15 @@ static int not_ready(smtpc_transport *t)
                            "handshake (TLS) first");
 }
 
-/* Only a timed-out call leaves something to wait for; its direction is the
- * call's own unless the implementation knows better (TLS). */
+/* A timed-out call leaves something to wait for: its direction, unless the
+ * implementation knows better (TLS). A successful call may too, when the
+ * implementation says so (a TLS record taken but not all sent); a failed
+ * one never. */
 static void note_events(smtpc_transport *t, int rc, int direction)
 {
-    if (rc != SMTPC_ETIMEDOUT)
+    if (rc != SMTPC_ETIMEDOUT && rc != SMTPC_OK)
         t->events = 0;
-    else if (t->events == 0)
+    else if (rc == SMTPC_ETIMEDOUT && t->events == 0)
         t->events = direction;
 }
 

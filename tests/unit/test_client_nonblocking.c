@@ -87,7 +87,10 @@ static int drive(smtpc_client *c, int rc, loop_stats *st)
     return rc;
 }
 
-static smtpc_client *new_client(test_heap *heap, smtpc_fault_server *fs, int nb, int timeout_ms)
+/* own_transport: the test gives its own (the fault server takes one
+ * connection, which test_tcp_prepare would use in a build without sockets). */
+static smtpc_client *new_client_with(test_heap *heap, smtpc_fault_server *fs, int nb,
+                                     int timeout_ms, int own_transport)
 {
     test_heap_init(heap, TEST_HEAP_FAIL_ONE, 0);
     smtpc_client *c = NULL;
@@ -97,8 +100,14 @@ static smtpc_client *new_client(test_heap *heap, smtpc_fault_server *fs, int nb,
     assert_int_equal(smtpc_client_set_security(c, SMTPC_SECURITY_PLAIN), 0);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", smtpc_fs_port(fs)), 0);
     assert_int_equal(smtpc_client_set_nonblocking(c, nb), 0);
-    assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), timeout_ms), 0);
+    if (!own_transport)
+        assert_int_equal(test_tcp_prepare(c, "127.0.0.1", smtpc_fs_port(fs), timeout_ms), 0);
     return c;
+}
+
+static smtpc_client *new_client(test_heap *heap, smtpc_fault_server *fs, int nb, int timeout_ms)
+{
+    return new_client_with(heap, fs, nb, timeout_ms, 0);
 }
 
 static void finish(smtpc_client *c, test_heap *heap, smtpc_fault_server *fs, const char *name,
@@ -447,7 +456,7 @@ static void test_callback_transport(void **state)
     test_heap heap;
     smtpc_fault_server *fs = smtpc_fs_start(plain_session, 0);
     assert_non_null(fs);
-    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    smtpc_client *c = new_client_with(&heap, fs, 1, 5000, 1);
     smtpc_transport *t = NULL;
     char why[256];
     assert_int_equal(test_tcp_transport_new(&heap.hook, "127.0.0.1", smtpc_fs_port(fs), 5000,
@@ -626,7 +635,7 @@ static void deadline_run(const char *name, const deadline_case *d, int nb, int *
     smtpc_fault_server *fs = smtpc_fs_start(after_data(script, d->tail), 4096);
     assert_non_null(fs);
     test_heap heap;
-    smtpc_client *c = new_client(&heap, fs, nb, 5000);
+    smtpc_client *c = new_client_with(&heap, fs, nb, 5000, d->stall);
     stall_io io = {NULL, 0, 1000};
     if (d->stall) {
         char why[256];
@@ -796,6 +805,66 @@ static void test_free_mid_operation(void **state)
     smtpc_message_free(m);
 }
 
+/* --- smtpc_client_free from a callback run by a step --- */
+
+typedef struct freer {
+    smtpc_client *c;
+    int freed;
+    int step_rc; /* smtpc_client_step called from the callback */
+} freer;
+
+/* Frees the client when the server's 354 is traced: inside a step. */
+static void free_on_354(void *user, int direction, const char *text, size_t len)
+{
+    freer *f = user;
+    (void)direction;
+    if (!f->freed && len >= 3 && memcmp(text, "354", 3) == 0) {
+        f->freed = 1;
+        f->step_rc = smtpc_client_step(f->c);
+        smtpc_client_free(f->c);
+    }
+}
+
+static const smtpc_fs_step free_script[] = {
+    FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PIPE),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_EXPECT("RCPT TO:<r0@x.test>\r\n"),
+    FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_EXPECT("DATA\r\n"),
+    FS_SILENT(100), FS_SEND(OK_MAIL OK_RCPT OK_RCPT GO_DATA),
+    FS_SILENT(3000), FS_END,
+};
+
+static void test_free_in_callback(void **state)
+{
+    (void)state;
+    test_heap heap;
+    smtpc_fault_server *fs = smtpc_fs_start(free_script, 0);
+    assert_non_null(fs);
+    smtpc_client *c = new_client(&heap, fs, 1, 5000);
+    assert_int_equal(drive(c, smtpc_client_connect(c), NULL), 0);
+    freer f = {c, 0, 0};
+    assert_int_equal(smtpc_client_set_trace(c, free_on_354, &f), 0);
+    int rc = smtpc_client_send(c, "a@x.test", rcpts, 2, (const uint8_t *)body, strlen(body));
+    /* The replies come 100 ms later: the free is asked for in a step. */
+    assert_int_equal(rc, SMTPC_INPROGRESS);
+    rc = drive(c, rc, NULL);
+    assert_true(f.freed);
+    assert_int_equal(f.step_rc, SMTPC_ESTATE);
+    /* The client was not freed; the send stopped before the body went. */
+    assert_int_equal(rc, SMTPC_ESTATE);
+    const char *msg = smtpc_error_message(smtpc_client_error(c));
+    if (!strstr(msg, "smtpc_client_free was called inside a callback"))
+        fail_msg("message: %s", msg);
+    assert_false(smtpc_client_connected(c));
+    assert_int_equal(smtpc_engine_message_status(smtpc_client_engine(c)),
+                     SMTPC_MESSAGE_NOT_SENT);
+    assert_int_equal(smtpc_client_step(c), SMTPC_ESTATE);
+    finish(c, &heap, fs, "free in callback", 1);
+    if (strstr(smtpc_fs_transcript(fs, NULL), "hello"))
+        fail_msg("the body went after the free was asked for");
+    smtpc_fs_free(fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_batch_and_message),
         cmocka_unit_test(test_free_mid_operation),
+        cmocka_unit_test(test_free_in_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

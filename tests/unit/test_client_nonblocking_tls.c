@@ -76,8 +76,24 @@ static void server_stop(server *srv)
     waitpid(srv->pid, NULL, 0);
 }
 
+/* A streamed body of many TLS records. */
+typedef struct gen_body {
+    size_t left;
+} gen_body;
+
+static int gen_read(void *user, uint8_t *buf, size_t cap, size_t *len)
+{
+    gen_body *g = user;
+    size_t n = cap < g->left ? cap : g->left;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (i % 64 == 63) ? '\n' : 'b';
+    g->left -= n;
+    *len = n;
+    return 0;
+}
+
 typedef struct outcome {
-    int connect_rc, send_rc, quit_rc;
+    int connect_rc, send_rc, stream_rc, quit_rc;
     int code, encrypted, verified, status;
     int saw_fd, saw_write, steps;
 } outcome;
@@ -105,7 +121,7 @@ static int drive(smtpc_client *c, int rc, outcome *o)
 static void run(const char *script, int security, int nb, int tls_ms, outcome *o)
 {
     memset(o, 0, sizeof *o);
-    o->send_rc = o->quit_rc = 1; /* not reached */
+    o->send_rc = o->stream_rc = o->quit_rc = 1; /* not reached */
     server srv;
     server_start(&srv, script);
     test_heap heap;
@@ -137,6 +153,11 @@ static void run(const char *script, int security, int nb, int tls_ms, outcome *o
                                              strlen(body)),
                            o);
         o->status = smtpc_engine_message_status(e);
+        gen_body g = {(size_t)1 << 20};
+        o->stream_rc = drive(c,
+                             smtpc_client_send_stream(c, "a@x.test", to, 1, gen_read, &g,
+                                                      (int64_t)1 << 20, 0),
+                             o);
         o->quit_rc = drive(c, smtpc_client_quit(c), o);
     }
     o->code = smtpc_error_code(smtpc_client_error(c));
@@ -154,11 +175,12 @@ static void both(const char *name, const char *script, int security, int tls_ms,
     run(script, security, 0, tls_ms, &blocking);
     run(script, security, 1, tls_ms, nb);
     if (memcmp(&blocking, nb, offsetof(outcome, saw_fd)) != 0)
-        fail_msg("%s: blocking %d/%d/%d code %d enc %d ver %d status %d; non-blocking "
-                 "%d/%d/%d code %d enc %d ver %d status %d",
-                 name, blocking.connect_rc, blocking.send_rc, blocking.quit_rc, blocking.code,
-                 blocking.encrypted, blocking.verified, blocking.status, nb->connect_rc,
-                 nb->send_rc, nb->quit_rc, nb->code, nb->encrypted, nb->verified, nb->status);
+        fail_msg("%s: blocking %d/%d/%d/%d code %d enc %d ver %d status %d; non-blocking "
+                 "%d/%d/%d/%d code %d enc %d ver %d status %d",
+                 name, blocking.connect_rc, blocking.send_rc, blocking.stream_rc,
+                 blocking.quit_rc, blocking.code, blocking.encrypted, blocking.verified,
+                 blocking.status, nb->connect_rc, nb->send_rc, nb->stream_rc, nb->quit_rc,
+                 nb->code, nb->encrypted, nb->verified, nb->status);
 }
 
 static void test_starttls(void **state)
@@ -171,6 +193,7 @@ static void test_starttls(void **state)
          SMTPC_SECURITY_STARTTLS, 0, &o);
     assert_int_equal(o.connect_rc, 0);
     assert_int_equal(o.send_rc, 0);
+    assert_int_equal(o.stream_rc, 0);
     assert_int_equal(o.quit_rc, 0);
     assert_true(o.encrypted && o.verified);
     assert_int_equal(o.status, SMTPC_MESSAGE_ACCEPTED);
@@ -186,6 +209,7 @@ static void test_implicit_tls(void **state)
          SMTPC_SECURITY_IMPLICIT_TLS, 0, &o);
     assert_int_equal(o.connect_rc, 0);
     assert_int_equal(o.send_rc, 0);
+    assert_int_equal(o.stream_rc, 0);
     assert_true(o.encrypted && o.verified);
     assert_true(o.steps > 0);
 }

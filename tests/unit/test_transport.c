@@ -627,6 +627,20 @@ static void test_socket_not_supported(void **state)
     assert_int_equal(smtpc_transport_new_socket(NULL, &t), SMTPC_ENOTSUP);
     assert_null(t);
 
+    /* The non-blocking connect says the same; a callback transport (the
+     * only kind here) has no descriptor and no deadline of its own. */
+    mem_pipe pipe_ = {.len = 0};
+    assert_int_equal(smtpc_transport_new_callbacks(NULL, mem_send, mem_recv, NULL, &pipe_, &t),
+                     SMTPC_OK);
+    assert_int_equal(smtpc_transport_connect_start(t, "127.0.0.1", "25", 1000), SMTPC_ENOTSUP);
+    assert_non_null(strstr(errtext(t), "without socket support"));
+    assert_int_equal(smtpc_transport_connect_step(t), SMTPC_ENOTSUP);
+    assert_int_equal(smtpc_transport_fd(t), -1);
+    assert_int_equal(smtpc_transport_events(t), 0);
+    assert_int_equal(smtpc_transport_timeout(t), -1);
+    smtpc_transport_free(t);
+    t = NULL;
+
     /* The client without a transport of the user's: the same code, and a
      * message that says why, in the error record; nothing left connected. */
     smtpc_client *c = NULL;
