@@ -1393,13 +1393,13 @@ static void test_steps_never_block(void **state)
         nb_stats st = {0};
         nb_mark m;
         int rc;
+        gen_body g = {cases[i].stream_len}; /* borrowed by the send until its result */
         nb_mark_now(&m); /* the server is ready */
         if (cases[i].in_connect) {
             rc = smtpc_client_connect(c);
         } else {
             assert_int_equal(CALL(c, smtpc_client_connect(c)), 0);
             nb_mark_now(&m);
-            gen_body g = {cases[i].stream_len};
             rc = cases[i].stream_len
                      ? smtpc_client_send_stream(c, "a@x.test", rcpts, N_RCPTS, gen_read, &g,
                                                 (int64_t)g.left, 0)
