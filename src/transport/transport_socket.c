@@ -108,7 +108,8 @@ static int socket_send(void *user, const uint8_t *buf, size_t len, int timeout_m
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int w = wait_fd(s->fd, POLLOUT, deadline);
+            /* timeout 0: the kernel just said no; a poll would too. */
+            int w = timeout_ms == 0 ? 0 : wait_fd(s->fd, POLLOUT, deadline);
             if (w > 0)
                 continue;
             if (w == 0) {
@@ -153,7 +154,7 @@ static int socket_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms,
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(s->fd, POLLIN, deadline);
+            int w = timeout_ms == 0 ? 0 : wait_fd(s->fd, POLLIN, deadline);
             if (w > 0)
                 continue;
             if (w == 0) {

@@ -865,6 +865,118 @@ static void test_free_in_callback(void **state)
     smtpc_fs_free(fs);
 }
 
+/* --- several clients in one loop, one thread --- */
+
+#define N_CLIENTS 4
+
+/* slow_greeting, slower: the others' whole sessions fit in its silence. */
+static const smtpc_fs_step slower_greeting[] = {
+    FS_SILENT(1500), FS_SEND(GREETING),
+    FS_EXPECT("EHLO localhost\r\n"), FS_SEND(EHLO_PLAIN),
+    FS_EXPECT("MAIL FROM:<a@x.test>"), FS_SEND(OK_MAIL),
+    FS_EXPECT("RCPT TO:<r0@x.test>\r\n"), FS_SEND(OK_RCPT),
+    FS_EXPECT("RCPT TO:<r1@x.test>\r\n"), FS_SEND(OK_RCPT),
+    FS_EXPECT("DATA\r\n"), FS_SEND(GO_DATA),
+    FS_BODY, FS_SEND(OK_DOT),
+    FS_EXPECT("QUIT\r\n"), FS_SEND(BYE),
+    FS_END,
+};
+
+typedef struct conn {
+    smtpc_client *c;
+    smtpc_fault_server *fs;
+    test_heap heap;
+    int calls;      /* started: connect, send, quit */
+    int rc;         /* the running call's */
+    int results[3]; /* 1: not reached */
+    long long done_ms; /* when the last result came */
+} conn;
+
+/* Record the call that returned its result and start the next. */
+static void advance(conn *k)
+{
+    while (k->rc != SMTPC_INPROGRESS) {
+        if (k->calls > 0)
+            k->results[k->calls - 1] = k->rc;
+        if (k->calls == 3 || (k->calls > 0 && k->rc != 0)) {
+            k->done_ms = now_ms();
+            return;
+        }
+        if (k->calls == 0)
+            k->rc = smtpc_client_connect(k->c);
+        else if (k->calls == 1)
+            k->rc = smtpc_client_send(k->c, "a@x.test", rcpts, 2, (const uint8_t *)body,
+                                      strlen(body));
+        else
+            k->rc = smtpc_client_quit(k->c);
+        k->calls++;
+    }
+}
+
+static void test_many_clients_one_loop(void **state)
+{
+    (void)state;
+    conn k[N_CLIENTS];
+    memset(k, 0, sizeof k);
+    for (int i = 0; i < N_CLIENTS; i++) {
+        /* A slow greeting for some: the others go on meanwhile. */
+        k[i].fs = smtpc_fs_start(i % 2 ? slower_greeting : plain_session, 0);
+        assert_non_null(k[i].fs);
+        k[i].c = new_client(&k[i].heap, k[i].fs, 1, 5000);
+        k[i].results[0] = k[i].results[1] = k[i].results[2] = 1;
+        advance(&k[i]);
+    }
+    long long t0 = now_ms();
+    for (;;) {
+        struct pollfd p[N_CLIENTS];
+        int n = 0, wait = MAX_WAIT_MS, running = 0;
+        for (int i = 0; i < N_CLIENTS; i++) {
+            if (k[i].rc != SMTPC_INPROGRESS)
+                continue;
+            running++;
+            int ms = smtpc_client_timeout(k[i].c);
+            if (ms >= 0 && ms < wait)
+                wait = ms;
+            int fd = smtpc_client_fd(k[i].c), ev = smtpc_client_events(k[i].c);
+            if (fd < 0) {
+                wait = wait < 5 ? wait : 5; /* a transport of the test's own */
+                continue;
+            }
+            p[n].fd = fd;
+            p[n].events = (short)((ev & SMTPC_POLL_READ ? POLLIN : 0) |
+                                  (ev & SMTPC_POLL_WRITE ? POLLOUT : 0));
+            p[n++].revents = 0;
+        }
+        if (!running)
+            break;
+        assert_true(now_ms() - t0 < 10000);
+        poll(p, (nfds_t)n, wait);
+        /* Step every client that is ready, and the rest too: a spurious
+         * step is harmless, and a deadline may have passed. */
+        for (int i = 0; i < N_CLIENTS; i++) {
+            if (k[i].rc != SMTPC_INPROGRESS)
+                continue;
+            k[i].rc = smtpc_client_step(k[i].c);
+            advance(&k[i]);
+        }
+    }
+    for (int i = 0; i < N_CLIENTS; i += 2)
+        for (int j = 1; j < N_CLIENTS; j += 2)
+            if (k[i].done_ms >= k[j].done_ms)
+                fail_msg("client %d (prompt server) ended after client %d (slow greeting)", i,
+                         j);
+    for (int i = 0; i < N_CLIENTS; i++) {
+        for (int j = 0; j < 3; j++)
+            if (k[i].results[j] != 0)
+                fail_msg("client %d call %d: %d (%s)", i, j, k[i].results[j],
+                         smtpc_error_message(smtpc_client_error(k[i].c)));
+        finish(k[i].c, &k[i].heap, k[i].fs, "many clients", 0);
+        if (!strstr(smtpc_fs_transcript(k[i].fs, NULL), "\r\n..a line that needs a dot\r\n"))
+            fail_msg("client %d: body missing", i);
+        smtpc_fs_free(k[i].fs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -879,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_batch_and_message),
         cmocka_unit_test(test_free_mid_operation),
         cmocka_unit_test(test_free_in_callback),
+        cmocka_unit_test(test_many_clients_one_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

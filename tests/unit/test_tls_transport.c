@@ -1409,12 +1409,22 @@ typedef struct {
     cb_sock sock;
     int gated;
     int recv_calls;
+    /* Bytes sends may still move, -1: no limit; then they say there is
+     * no room (as a non-blocking transport with a full buffer does). */
+    long send_room;
 } gated_sock;
 
 static int gated_send(void *user, const uint8_t *buf, size_t len, int timeout_ms, size_t *sent)
 {
     gated_sock *g = user;
-    return cb_send(&g->sock, buf, len, timeout_ms, sent);
+    if (g->send_room == 0)
+        return SMTPC_ETIMEDOUT;
+    if (g->send_room > 0 && len > (size_t)g->send_room)
+        len = (size_t)g->send_room;
+    int rc = cb_send(&g->sock, buf, len, timeout_ms, sent);
+    if (rc == 0 && g->send_room > 0)
+        g->send_room -= (long)*sent;
+    return rc;
 }
 
 static int gated_recv(void *user, uint8_t *buf, size_t cap, int timeout_ms, size_t *received)
@@ -1441,7 +1451,7 @@ static void nonblocking_then_blocking_handshake(void **state)
     char script[256];
     snprintf(script, sizeof script, echo_script_fmt, "server");
     server_start(&srv, script);
-    gated_sock g = {.gated = 1, .recv_calls = 0};
+    gated_sock g = {.gated = 1, .recv_calls = 0, .send_room = -1};
     g.sock.fd = connect_fd(srv.port);
     g.sock.closed = 0;
     smtpc_transport *inner = NULL;
@@ -1465,6 +1475,64 @@ static void nonblocking_then_blocking_handshake(void **state)
     assert_int_equal(smtpc_transport_recv(t, buf, sizeof buf, 2000, &n), 0);
     assert_int_equal(n, 4);
     assert_memory_equal(buf, "ping", 4);
+    smtpc_transport_free(t);
+    server_stop(&srv);
+    smtpc_tls_config_free(cfg);
+}
+
+/* A record that could not all go out: its bytes count as sent, the events
+ * say WRITE, the next calls push the rest out first, and the peer gets
+ * every byte once. */
+static void nonblocking_write_half_a_record(void **state)
+{
+    (void)state;
+    smtpc_tls_config *cfg = test_config(NULL);
+    server srv;
+    char script[256];
+    snprintf(script, sizeof script, echo_script_fmt, "server");
+    server_start(&srv, script);
+    gated_sock g = {.gated = 0, .recv_calls = 0, .send_room = -1};
+    g.sock.fd = connect_fd(srv.port);
+    g.sock.closed = 0;
+    smtpc_transport *inner = NULL;
+    assert_int_equal(smtpc_transport_new_callbacks(NULL, gated_send, gated_recv, gated_close,
+                                                   &g, &inner),
+                     0);
+    smtpc_transport *t = NULL;
+    assert_int_equal(smtpc_transport_new_tls(NULL, inner, cfg, "localhost", &t), 0);
+    assert_int_equal(smtpc_transport_handshake(t, HS_TIMEOUT_MS), 0);
+
+    /* Room for 10 bytes of the first record, none for the next. */
+    g.send_room = 10;
+    g.gated = 1;
+    size_t n = 0;
+    assert_int_equal(smtpc_transport_send(t, (const uint8_t *)"first-part;", 11, 0, &n), 0);
+    assert_int_equal(n, 11);
+    assert_int_equal(smtpc_transport_events(t), SMTPC_POLL_WRITE);
+    /* New bytes wait behind the rest of that record, taken not. */
+    assert_int_equal(smtpc_transport_send(t, (const uint8_t *)"second", 6, 0, &n),
+                     SMTPC_ETIMEDOUT);
+    assert_int_equal(n, 0);
+    assert_int_equal(smtpc_transport_events(t), SMTPC_POLL_WRITE);
+    /* A read waits for both: data may come, and the record must go. */
+    uint8_t buf[64];
+    assert_int_equal(smtpc_transport_recv(t, buf, sizeof buf, 0, &n), SMTPC_ETIMEDOUT);
+    assert_int_equal(smtpc_transport_events(t), SMTPC_POLL_READ | SMTPC_POLL_WRITE);
+    /* Room again: the rest of the record, then the new bytes. */
+    g.send_room = -1;
+    g.gated = 0;
+    assert_int_equal(smtpc_transport_send(t, (const uint8_t *)"second", 6, 0, &n), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(smtpc_transport_events(t), 0);
+    size_t got = 0;
+    while (got < 17) {
+        assert_int_equal(smtpc_transport_recv(t, buf + got, sizeof buf - got, 5000, &n), 0);
+        got += n;
+    }
+    assert_int_equal(got, 17);
+    assert_memory_equal(buf, "first-part;second", 17);
+    /* Nothing more comes: no byte was sent twice. */
+    assert_int_equal(smtpc_transport_recv(t, buf, sizeof buf, 300, &n), SMTPC_ETIMEDOUT);
     smtpc_transport_free(t);
     server_stop(&srv);
     smtpc_tls_config_free(cfg);
@@ -1531,6 +1599,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(nonblocking_over_callbacks),
         cmocka_unit_test(nonblocking_handshake_fails_alike),
         cmocka_unit_test(nonblocking_then_blocking_handshake),
+        cmocka_unit_test(nonblocking_write_half_a_record),
     };
     return cmocka_run_group_tests(tests, make_certs, remove_certs);
 }
