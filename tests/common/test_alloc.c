@@ -73,6 +73,8 @@ static void heap_free(void *user, void *ptr, size_t size)
     }
     h->live_bytes -= bh.size;
     h->live_blocks--;
+    if (h->scrub_frees)
+        memset(p + HEADER, 0, bh.size);
     bh.tag = TAG_FREED;
     memcpy(p, &bh, sizeof bh);
     free(p);

@@ -31,6 +31,9 @@ typedef struct test_heap {
     size_t live_bytes, live_blocks;
     size_t peak_bytes; /* highest live_bytes seen */
     int bad_frees;     /* wrong size, double free, foreign pointer or NULL */
+    int scrub_frees;   /* set to 1: every freed block is zeroed first, so that
+                          a read after free sees "" and 0 (a test can tell)
+                          instead of the old contents, without a sanitizer */
 } test_heap;
 
 /* Zeroes the counters and points the hook at h, which must therefore stay

@@ -9,7 +9,10 @@
  * Usage: auth_client --port P [--host H] [--security plain|starttls|
  *          starttls-optional|tls] [--cafile PEM] [--user U]
  *          [--password PW | --token TOKEN] [--mechs NAME,NAME...]
- *          [--allow-plaintext] [--trace-file PATH] [--send]
+ *          [--allow-plaintext] [--trace-file PATH] [--send] [--nonblocking]
+ *
+ * --nonblocking: every call in the client's non-blocking mode, finished by
+ * the poll() loop of driver_common.c (issue 11).
  */
 #include <smtpc.h>
 
@@ -32,6 +35,7 @@ typedef struct {
     int allow_plaintext;
     const char *trace_path;
     int send;
+    int nonblocking;
 } options;
 
 /* --- names --- */
@@ -109,7 +113,7 @@ static int usage(const char *why)
             "auth_client: %s\nusage: auth_client --port P [--host H] [--security "
             "plain|starttls|starttls-optional|tls] [--cafile PEM] [--user U] "
             "[--password PW | --token TOKEN] [--mechs NAME,...] [--allow-plaintext] "
-            "[--trace-file PATH] [--send]\n",
+            "[--trace-file PATH] [--send] [--nonblocking]\n",
             why);
     return 3;
 }
@@ -128,6 +132,10 @@ static int parse_args(int argc, char **argv, options *o)
         }
         if (strcmp(a, "--send") == 0) {
             o->send = 1;
+            continue;
+        }
+        if (strcmp(a, "--nonblocking") == 0) {
+            o->nonblocking = 1;
             continue;
         }
         if (!v)
@@ -186,13 +194,21 @@ static int configure(smtpc_client *c, const options *o, smtpc_tls_config *tls, F
         rc = smtpc_client_set_auth_mechanisms(c, o->mechs);
     if (!rc && o->allow_plaintext)
         rc = smtpc_client_allow_plaintext_auth(c, 1);
+    if (!rc && o->nonblocking)
+        rc = smtpc_client_set_nonblocking(c, 1);
     /* Short enough that a hung exchange fails the test instead of stalling it. */
     for (int stage = 0; !rc && stage < SMTPC_TIMEOUT_COUNT; stage++)
         rc = smtpc_client_set_timeout(c, stage, 20000);
     return rc;
 }
 
-static int send_one(smtpc_client *c)
+/* rc from a client call, finished by the poll loop in non-blocking mode. */
+static int finish(smtpc_client *c, const options *o, driver_loop *loop, int rc)
+{
+    return o->nonblocking ? driver_finish(c, rc, loop) : rc;
+}
+
+static int send_one(smtpc_client *c, const options *o, driver_loop *loop)
 {
     static const char body[] = "From: sender@example.org\r\n"
                                "To: rcpt@example.org\r\n"
@@ -200,8 +216,9 @@ static int send_one(smtpc_client *c)
                                "\r\n"
                                "Sent after AUTH.\r\n";
     const char *rcpts[] = {"rcpt@example.org"};
-    int rc = smtpc_client_send(c, "sender@example.org", rcpts, 1, (const uint8_t *)body,
-                               sizeof body - 1);
+    int rc = finish(c, o, loop,
+                    smtpc_client_send(c, "sender@example.org", rcpts, 1,
+                                      (const uint8_t *)body, sizeof body - 1));
     report("send", c, rc);
     return rc;
 }
@@ -220,17 +237,20 @@ static int run(const options *o, smtpc_tls_config *tls, FILE *trace)
         return 3;
     }
     int status = 0;
+    driver_loop loop = {0, 0};
     rc = test_tcp_prepare(c, o->host, o->port, 20000);
     if (rc == 0)
-        rc = smtpc_client_connect(c);
+        rc = finish(c, o, &loop, smtpc_client_connect(c));
     report("connect", c, rc);
     if (rc) {
         status = 2;
     } else {
-        if (o->send && send_one(c) != 0)
+        if (o->send && send_one(c, o, &loop) != 0)
             status = 1;
-        report("quit", c, smtpc_client_quit(c));
+        report("quit", c, finish(c, o, &loop, smtpc_client_quit(c)));
     }
+    if (o->nonblocking)
+        driver_json_loop(&loop);
     smtpc_client_free(c);
     return status;
 }

@@ -1,8 +1,11 @@
 /* Shared by the integration drivers (see driver_common.h). */
 #include "driver_common.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 void driver_json_string(const char *s)
 {
@@ -99,4 +102,47 @@ const char *driver_trace_tag(int direction)
     return direction == SMTPC_TRACE_SEND   ? "C: "
            : direction == SMTPC_TRACE_RECV ? "S: "
                                            : "*  ";
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int driver_finish(smtpc_client *c, int rc, driver_loop *loop)
+{
+    while (rc == SMTPC_INPROGRESS) {
+        int fd = smtpc_client_fd(c);
+        int bits = smtpc_client_events(c);
+        int ms = smtpc_client_timeout(c);
+        /* Without a descriptor (the tests' callback transport when the
+         * library has no sockets) the transport is tried every 5 ms. */
+        if (fd < 0 && (ms < 0 || ms > 5))
+            ms = 5;
+        struct pollfd p = {.fd = fd, .events = 0, .revents = 0};
+        if (bits & SMTPC_POLL_READ)
+            p.events |= POLLIN;
+        if (bits & SMTPC_POLL_WRITE)
+            p.events |= POLLOUT;
+        int n;
+        do
+            n = fd >= 0 ? poll(&p, 1, ms) : poll(NULL, 0, ms);
+        while (n < 0 && errno == EINTR);
+        long long t0 = now_ms();
+        rc = smtpc_client_step(c);
+        long long took = now_ms() - t0;
+        loop->steps++;
+        if (took > loop->max_ms)
+            loop->max_ms = took;
+    }
+    return rc;
+}
+
+void driver_json_loop(const driver_loop *loop)
+{
+    printf("{\"event\":\"nonblocking\",\"steps\":%ld,\"max_step_ms\":%lld}\n", loop->steps,
+           loop->max_ms);
+    fflush(stdout);
 }

@@ -30,4 +30,20 @@ int driver_parse_security(const char *name, int *out);
  * anything else (the library's own notes). */
 const char *driver_trace_tag(int direction);
 
+/* --nonblocking (issue 11): the drivers put the client in non-blocking mode
+ * and finish every call with driver_finish, a poll() loop on
+ * smtpc_client_fd / _events / _timeout calling smtpc_client_step, as an
+ * application's event loop would. */
+typedef struct driver_loop {
+    long steps;       /* smtpc_client_step calls so far */
+    long long max_ms; /* the longest of them, in ms */
+} driver_loop;
+
+/* rc is what a call returned; while it is SMTPC_INPROGRESS, wait for what
+ * the client asks and step it. Returns the operation's result. */
+int driver_finish(smtpc_client *c, int rc, driver_loop *loop);
+
+/* {"event":"nonblocking","steps":N,"max_step_ms":M} on a line of its own. */
+void driver_json_loop(const driver_loop *loop);
+
 #endif

@@ -48,6 +48,40 @@ WRAPPER_SLACK = float(os.environ.get("SMTPC_TEST_WRAPPER_SLACK") or (10 if WRAPP
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
 
 
+# SMTPC_DRIVER_ARGS: options (shell-split) put before every driver run's own,
+# so that a whole test script runs again in another mode: "--nonblocking"
+# (issue 11) sends everything through the client's non-blocking mode and its
+# poll loop, which run_driver then checks was really used.
+DRIVER_ARGS = shlex.split(os.environ.get("SMTPC_DRIVER_ARGS", ""))
+
+
+# Steps the drivers' poll loops made over the whole script.
+NB_STEPS = [0]
+
+
+def check_nonblocking(events, describe):
+    """With --nonblocking, every driver run must report its poll loop (the
+    "nonblocking" event), and its steps are counted. A single run may need
+    none: a call runs as far as it can at once, and on a loaded machine a
+    local server's reply is often there before the client looks."""
+    if "--nonblocking" not in DRIVER_ARGS:
+        return
+    loops = [e for e in events if e.get("event") == "nonblocking"]
+    if not loops:
+        raise AssertionError("--nonblocking: the driver did not report its poll loop\n"
+                             + describe())
+    NB_STEPS[0] += loops[-1]["steps"]
+
+
+def check_nonblocking_total():
+    """With --nonblocking, the script as a whole must have stepped its
+    clients: else the non-blocking path was never exercised. Returns a
+    message for the summary, or None."""
+    if "--nonblocking" in DRIVER_ARGS and NB_STEPS[0] == 0:
+        return "--nonblocking: no client was ever stepped by the poll loop"
+    return None
+
+
 def scaled(seconds):
     """A wait sized for native speed, scaled for the wrapper."""
     return seconds * TIMEOUT_SCALE
@@ -302,7 +336,7 @@ def run_driver(args, messages=(), timeout=60):
     or bytes, each written to a temporary file and passed as --message."""
     tmp = tempfile.mkdtemp(prefix="smtpc-msg-")
     try:
-        argv = [DRIVER, "--trace"] + list(args)
+        argv = [DRIVER, "--trace"] + DRIVER_ARGS + list(args)
         for n, m in enumerate(messages):
             body, extra = (m, []) if isinstance(m, (bytes, bytearray)) else m
             path = os.path.join(tmp, f"m{n:04d}.eml")
@@ -310,7 +344,9 @@ def run_driver(args, messages=(), timeout=60):
                 f.write(body)
             argv += ["--message", path] + list(extra)
         proc = run_program(argv, timeout, capture_output=True, text=True, errors="replace")
-        return DriverResult(proc)
+        result = DriverResult(proc)
+        check_nonblocking(result.events, result.describe)
+        return result
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -362,4 +398,10 @@ def main(argv=None):
     passed = r.testsRun - failed - skipped
     name = os.path.basename(argv[0])
     print(f"{name}: {passed} passed, {failed} failed, {skipped} skipped")
+    nb_problem = check_nonblocking_total()
+    if nb_problem:
+        print(f"{name}: {nb_problem}")
+        return 1
+    if "--nonblocking" in DRIVER_ARGS:
+        print(f"{name}: the poll loops made {NB_STEPS[0]} steps")
     return 0 if failed == 0 and r.testsRun > 0 else 1

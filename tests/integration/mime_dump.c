@@ -1,12 +1,14 @@
 /* Build a message from a spec file and write its bytes to stdout, read in
  * chunks of a given size: the Python tests parse what comes out.
  *
- * usage: mime_dump SPEC [CHUNK [HOST PORT]]
+ * usage: mime_dump SPEC [CHUNK [HOST PORT [--nonblocking]]]
  * The total from smtpc_message_size (or "unknown") goes to stderr as
  * "size N". Exit status 0, or 2 with the error on stderr. With HOST and
  * PORT the message is not dumped but sent there (plain SMTP) with
  * smtpc_client_send_message, envelope from the headers; stderr then gets
- * "send RC" and exit status 3 on a send error.
+ * "send RC" and exit status 3 on a send error. --nonblocking: the client's
+ * non-blocking mode, each call finished by driver_common.c's poll() loop
+ * (issue 11).
  *
  * Spec: one directive per line, fields separated by '|', empty field NULL.
  *   flags 8bit,smtputf8,escape_from
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver_common.h"
 #include "smtpc.h"
 #include "test_tcp_transport.h"
 
@@ -287,7 +290,11 @@ int main(int argc, char **argv)
     }
     if (!rc && argc > 4) {
         smtpc_client *c = NULL;
+        int nb = argc > 5 && strcmp(argv[5], "--nonblocking") == 0;
+        driver_loop loop = {0, 0};
         int src = smtpc_client_new(NULL, &c);
+        if (!src && nb)
+            src = smtpc_client_set_nonblocking(c, 1);
         if (!src)
             src = smtpc_client_set_server(c, argv[3], argv[4]);
         if (!src)
@@ -296,12 +303,20 @@ int main(int argc, char **argv)
             src = test_tcp_prepare(c, argv[3], argv[4], 10000);
         if (!src)
             src = smtpc_client_connect(c);
+        if (nb)
+            src = driver_finish(c, src, &loop);
         if (!src)
             src = smtpc_client_send_message(c, msg, NULL, NULL, 0);
+        if (nb)
+            src = driver_finish(c, src, &loop);
         fprintf(stderr, "send %d\n", src);
+        if (nb)
+            fprintf(stderr, "nonblocking steps %ld\n", loop.steps);
         if (src)
             fprintf(stderr, "client: %s\nmessage: %s\n", smtpc_error_message(smtpc_client_error(c)),
                     smtpc_error_message(smtpc_message_error(msg)));
+        else if (nb)
+            driver_finish(c, smtpc_client_quit(c), &loop);
         else
             smtpc_client_quit(c);
         smtpc_client_free(c);

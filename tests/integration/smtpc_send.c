@@ -12,13 +12,16 @@
  *          [--count N] [--stream [--chunk N] [--unknown-size]] [--batch]
  *          [--timeout-ms MS] [--trace] [--no-quit] [--buffers IO,OUTPUT]
  *          [--cafile PEM] [--insecure] [--pin HEX] [--client-cert PEM --client-key KEY]
+ *          [--nonblocking]
  *
  * --to sets the default recipients; --msg-to and --msg-from right after a
  * --message replace them for that message only. --count N sends the whole
  * list of messages N times. --buffers sets smtpc_client_set_buffers.
  * --batch sends them all with one
  * smtpc_client_send_batch call (pipelined across messages when the server
- * offers PIPELINING); each verdict is printed as it comes.
+ * offers PIPELINING); each verdict is printed as it comes. --nonblocking
+ * runs every call in the client's non-blocking mode, finished by a poll()
+ * loop (driver_finish), and prints the loop's step count at the end.
  *
  * Only the public API (smtpc.h) is used: this is also a check that the
  * installed headers are enough to write a real program. */
@@ -68,7 +71,14 @@ typedef struct {
     const char *client_cert;
     const char *client_key;
     int insecure;
+    driver_loop *loop; /* --nonblocking: the poll loop's counters; NULL: blocking */
 } options;
+
+/* rc from a client call, finished by the poll loop in non-blocking mode. */
+static int finish(smtpc_client *c, const options *o, int rc)
+{
+    return o->loop ? driver_finish(c, rc, o->loop) : rc;
+}
 
 /* --- JSON output --- */
 
@@ -185,7 +195,7 @@ static int usage(const char *why)
                     "starttls-optional|tls]\n"
                     "  [--from A] --to A... [--message FILE [--msg-to A...] [--msg-from A]]...\n"
                     "  [--count N] [--stream [--chunk N] [--unknown-size]] [--timeout-ms MS]\n"
-                    "  [--ehlo NAME] [--trace] [--no-quit]\n",
+                    "  [--ehlo NAME] [--trace] [--no-quit] [--nonblocking]\n",
             why);
     return 3;
 }
@@ -217,6 +227,10 @@ static int parse_args(int argc, char **argv, options *o)
             takes_value = 0;
         } else if (strcmp(a, "--batch") == 0) {
             o->batch = 1;
+            takes_value = 0;
+        } else if (strcmp(a, "--nonblocking") == 0) {
+            static driver_loop loop;
+            o->loop = &loop;
             takes_value = 0;
         } else if (strcmp(a, "--no-quit") == 0) {
             o->quit = 0;
@@ -346,11 +360,11 @@ static int send_one(smtpc_client *c, const options *o, const message_spec *m)
     size_t n = m->n_rcpts ? m->n_rcpts : o->n_rcpts;
 
     if (!o->stream)
-        return smtpc_client_send(c, from, rcpts, n, m->data, m->len);
+        return finish(c, o, smtpc_client_send(c, from, rcpts, n, m->data, m->len));
     body_reader r = {m->data, m->len, 0, o->chunk};
     int flags = has_8bit(m->data, m->len) ? SMTPC_MAIL_8BITMIME : 0;
     int64_t size = o->unknown_size ? -1 : wire_size(m->data, m->len);
-    return smtpc_client_send_stream(c, from, rcpts, n, read_body, &r, size, flags);
+    return finish(c, o, smtpc_client_send_stream(c, from, rcpts, n, read_body, &r, size, flags));
 }
 
 /* --- batch --- */
@@ -411,7 +425,7 @@ static int send_batch(smtpc_client *c, const options *o)
         items[i].body_len = m->len;
     }
     batch_ctx b = {o, 0};
-    int rc = smtpc_client_send_batch(c, items, total, batch_done, &b);
+    int rc = finish(c, o, smtpc_client_send_batch(c, items, total, batch_done, &b));
     printf("{\"event\":\"batch\",");
     json_error(c, rc);
     printf("}\n");
@@ -427,7 +441,8 @@ static int run(smtpc_client *c, const options *o)
         (o->ehlo && smtpc_client_set_ehlo_name(c, o->ehlo) != 0) ||
         ((o->io_bytes || o->output_bytes) &&
          smtpc_client_set_buffers(c, o->io_bytes, o->output_bytes) != 0) ||
-        (o->trace && smtpc_client_set_trace(c, trace_line, NULL) != 0)) {
+        (o->trace && smtpc_client_set_trace(c, trace_line, NULL) != 0) ||
+        (o->loop && smtpc_client_set_nonblocking(c, 1) != 0)) {
         fprintf(stderr, "smtpc_send: bad setting: %s\n", smtpc_error_message(smtpc_client_error(c)));
         return 3;
     }
@@ -438,7 +453,7 @@ static int run(smtpc_client *c, const options *o)
      * failure to open it is reported like a failed connect. */
     int rc = test_tcp_prepare(c, o->host, o->port, o->timeout_ms);
     if (rc == 0)
-        rc = smtpc_client_connect(c);
+        rc = finish(c, o, smtpc_client_connect(c));
     printf("{\"event\":\"connect\",");
     json_error(c, rc);
     printf(",\"capabilities\":%d,\"encrypted\":%d}\n", smtpc_engine_capabilities(smtpc_client_engine(c)),
@@ -469,7 +484,7 @@ static int run(smtpc_client *c, const options *o)
         }
     }
     if (o->quit) {
-        rc = smtpc_client_quit(c);
+        rc = finish(c, o, smtpc_client_quit(c));
         printf("{\"event\":\"quit\",");
         json_error(c, rc);
         printf("}\n");
@@ -495,6 +510,8 @@ int main(int argc, char **argv)
             if (tls)
                 smtpc_client_set_tls_config(c, tls);
             status = run(c, &o);
+            if (o.loop)
+                driver_json_loop(o.loop);
             smtpc_client_free(c);
         }
     }

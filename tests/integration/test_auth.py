@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
 from auth_server import ALL_MECHANISMS, AuthServer, secret_forms  # noqa: E402
+import harness  # noqa: E402
 from harness import run_program  # noqa: E402
 
 DRIVER = None
@@ -100,8 +101,9 @@ def run_client(srv, *args, security=None, password=PASSWORD, token=None, user=US
             security = "starttls" if HAVE_TLS else "plain"
             if not HAVE_TLS:
                 args = ("--allow-plaintext",) + args
-        argv = [DRIVER, "--port", str(srv.port), "--security", security,
-                "--trace-file", trace_path, "--user", user]
+        argv = [DRIVER] + harness.DRIVER_ARGS + [
+            "--port", str(srv.port), "--security", security, "--trace-file", trace_path,
+            "--user", user]
         if HAVE_TLS:
             argv += ["--cafile", srv.cafile]
         argv += ["--token", token] if token is not None else ["--password", password]
@@ -111,7 +113,9 @@ def run_client(srv, *args, security=None, password=PASSWORD, token=None, user=US
         if os.path.exists(trace_path):
             with open(trace_path, encoding="utf-8", errors="replace") as f:
                 trace = f.read()
-        return Run(proc, trace)
+        run = Run(proc, trace)
+        harness.check_nonblocking(list(run.events.values()), run.describe)
+        return run
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -531,6 +535,10 @@ def main():
     CERTDIR = tempfile.mkdtemp(prefix="smtpc-auth-certs-")
     try:
         prog = unittest.main(argv=[sys.argv[0]] + sys.argv[2:], exit=False, verbosity=2)
+        nb_problem = harness.check_nonblocking_total()
+        if nb_problem:
+            print(nb_problem)
+            return 1
         return 0 if prog.result.wasSuccessful() else 1
     finally:
         shutil.rmtree(CERTDIR, ignore_errors=True)

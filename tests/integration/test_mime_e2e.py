@@ -13,6 +13,7 @@ import tempfile
 from email import policy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import AiosmtpdServer, run_program  # noqa: E402
 
 DUMP = sys.argv[1]
@@ -22,8 +23,15 @@ def send(server, spec_lines, tmp, name):
     spec = os.path.join(tmp, name + ".spec")
     with open(spec, "w", encoding="utf-8") as f:
         f.write("\n".join(spec_lines) + "\n")
-    return run_program([DUMP, spec, "65536", "127.0.0.1", str(server.port)], 240,
-                       capture_output=True)
+    # SMTPC_DRIVER_ARGS=--nonblocking (harness.py): the send in the client's
+    # non-blocking mode; its loop's steps are counted for the summary.
+    nb = ["--nonblocking"] if "--nonblocking" in harness.DRIVER_ARGS else []
+    p = run_program([DUMP, spec, "65536", "127.0.0.1", str(server.port)] + nb, 240,
+                    capture_output=True)
+    for line in p.stderr.splitlines():
+        if line.startswith(b"nonblocking steps "):
+            harness.NB_STEPS[0] += int(line.split()[-1])
+    return p
 
 
 def test_big_attachment(tmp):
@@ -106,6 +114,10 @@ def main():
             except AssertionError as e:
                 failed += 1
                 print("FAIL ", t.__name__, e)
+        nb_problem = harness.check_nonblocking_total()
+        if nb_problem:
+            failed += 1
+            print("FAIL ", nb_problem)
         sys.exit(1 if failed else 0)
 
 

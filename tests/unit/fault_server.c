@@ -272,7 +272,17 @@ static void step_silent(smtpc_fault_server *fs, int ms)
     long long deadline = now_ms() + ms;
     for (;;) {
         long long left = deadline - now_ms();
-        if (left <= 0 || fill(fs, (int)left) < 0)
+        if (left <= 0)
+            return;
+        /* A full buffer takes no more (the client's writes then stall, as
+         * a test of a server that stops reading wants): wait, not spin,
+         * which would take a core (and under valgrind, which runs one
+         * thread at a time, starve the client). */
+        if (fs->buf_len == FS_BUF_CAP) {
+            sleep_ms(left < 20 ? (int)left : 20);
+            continue;
+        }
+        if (fill(fs, (int)left) < 0)
             return;
     }
 }
