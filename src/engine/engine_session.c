@@ -203,36 +203,36 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
 {
     if (smtpc_engine_check_421(e, reply, "service not available"))
         return;
+    /* Each success path returns; every refusal ends in the one tail below
+     * with its code and text. */
+    int code;
+    const char *what;
     switch (kind) {
     case SMTPC_PK_GREETING:
         if (reply->code == 220) {
             queue_or_fail(e, SMTPC_PK_EHLO, "EHLO", e->ehlo_name);
-        } else {
-            smtpc_error_set_reply(&e->err, SMTPC_EGREETING, reply,
-                                  "server refused the connection");
-            smtpc_engine_fail(e, 1);
+            return;
         }
+        code = SMTPC_EGREETING;
+        what = "server refused the connection";
         break;
     case SMTPC_PK_EHLO:
-        if (reply->code == 250) {
-            e->caps.flags |= SMTPC_CAP_EHLO;
-            after_ehlo(e);
-        } else if (reply->code / 100 == 5 && !e->encrypted) {
-            /* RFC 5321 section 4.1.4: an old server; HELO has no extensions. */
-            queue_or_fail(e, SMTPC_PK_HELO, "HELO", e->ehlo_name);
-        } else {
-            smtpc_error_set_reply(&e->err, SMTPC_EHELO, reply, "EHLO refused");
-            smtpc_engine_fail(e, 1);
-        }
-        break;
     case SMTPC_PK_HELO:
         if (reply->code == 250) {
-            smtpc_ehlo_caps_init(&e->caps);
+            if (kind == SMTPC_PK_EHLO)
+                e->caps.flags |= SMTPC_CAP_EHLO;
+            else
+                smtpc_ehlo_caps_init(&e->caps);
             after_ehlo(e);
-        } else {
-            smtpc_error_set_reply(&e->err, SMTPC_EHELO, reply, "EHLO and HELO refused");
-            smtpc_engine_fail(e, 1);
+            return;
         }
+        if (kind == SMTPC_PK_EHLO && reply->code / 100 == 5 && !e->encrypted) {
+            /* RFC 5321 section 4.1.4: an old server; HELO has no extensions. */
+            queue_or_fail(e, SMTPC_PK_HELO, "HELO", e->ehlo_name);
+            return;
+        }
+        code = SMTPC_EHELO;
+        what = kind == SMTPC_PK_EHLO ? "EHLO refused" : "EHLO and HELO refused";
         break;
     case SMTPC_PK_STARTTLS:
         if (reply->code == 220) {
@@ -247,21 +247,25 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
                 return;
             }
             e->tls_wanted = 1;
-        } else if (e->security == SMTPC_SECURITY_STARTTLS_OPTIONAL) {
+            return;
+        }
+        if (e->security == SMTPC_SECURITY_STARTTLS_OPTIONAL) {
             smtpc_engine_trace(e, SMTPC_TRACE_INFO,
                                "STARTTLS refused (%d): continuing unencrypted", reply->code);
             start_auth(e);
-        } else {
-            smtpc_error_set_reply(&e->err, SMTPC_ESTARTTLS, reply, "STARTTLS refused");
-            smtpc_engine_fail(e, 1);
+            return;
         }
+        code = SMTPC_ESTARTTLS;
+        what = "STARTTLS refused";
         break;
     case SMTPC_PK_AUTH:
         on_auth_reply(e, reply);
-        break;
+        return;
     default:
-        break;
+        return;
     }
+    smtpc_error_set_reply(&e->err, code, reply, what);
+    smtpc_engine_fail(e, 1);
 }
 
 void smtpc_engine_session_after_tls(smtpc_engine *e)
