@@ -64,29 +64,27 @@ static void start_auth(smtpc_engine *e)
         return;
     }
     e->ready = 1; /* a failed AUTH leaves a usable, unauthenticated session */
+    int rc;
     if (!(e->caps.flags & SMTPC_CAP_AUTH) || !e->caps.auth_mechs) {
-        smtpc_error_set(&e->err, SMTPC_EAUTH_NOTOFFERED,
-                        "credentials are set but the server offers no AUTH");
-        smtpc_engine_finish(e, SMTPC_EAUTH_NOTOFFERED);
-        return;
+        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOTOFFERED,
+                             "credentials are set but the server offers no AUTH");
+        goto finish;
     }
     if (!e->encrypted && !e->allow_plaintext_auth) {
-        smtpc_error_set(&e->err, SMTPC_EAUTH_INSECURE,
-                        "refusing to send credentials over an unencrypted connection "
-                        "(allow it explicitly to override)");
-        smtpc_engine_finish(e, SMTPC_EAUTH_INSECURE);
-        return;
+        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_INSECURE,
+                             "refusing to send credentials over an unencrypted connection "
+                             "(allow it explicitly to override)");
+        goto finish;
     }
     int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed, e->auth_is_token);
     if (!mech) {
         int left_out = e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available();
-        smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
-                        "no authentication mechanism in common with the server%s",
-                        left_out ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not in this "
-                                   "build: -Dsasl_crypto=disabled)"
-                                 : "");
-        smtpc_engine_finish(e, SMTPC_EAUTH_NOMECH);
-        return;
+        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
+                             "no authentication mechanism in common with the server%s",
+                             left_out ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not "
+                                        "in this build: -Dsasl_crypto=disabled)"
+                                      : "");
+        goto finish;
     }
     e->auth_mech = mech;
     e->auth_cancel_error = 0;
@@ -97,7 +95,7 @@ static void start_auth(smtpc_engine *e)
     static const char prefix[] = "AUTH ";
     size_t plen = sizeof prefix - 1;
     memcpy(e->out, prefix, plen);
-    int rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, e->random,
+    rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, e->random,
                               e->random_user, SMTPC_COMMAND_MAX, (char *)e->out + plen,
                               e->out_cap - plen - 2);
     if (rc == 0) {
@@ -117,8 +115,11 @@ static void start_auth(smtpc_engine *e)
         else
             smtpc_error_set(&e->err, rc, "%s authentication could not start: %s",
                             smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
-        smtpc_engine_finish(e, rc);
+        goto finish;
     }
+    return;
+finish: /* every refusal: the session stays usable, the operation ends */
+    smtpc_engine_finish(e, rc);
 }
 
 static int auth_error_for(int code)
