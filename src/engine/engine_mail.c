@@ -346,15 +346,11 @@ static void advance(smtpc_engine *e)
     }
     if (e->next_rcpt < e->n_rcpts) {
         rc = (e->caps.flags & SMTPC_CAP_PIPELINING) ? fill_group(e) : queue_rcpt(e);
-    } else if (!e->data_sent) {
-        if (e->accepted == 0) {
-            all_refused(e);
-            return;
-        }
-        rc = SMTPC_BDAT(e) ? smtpc_engine_bdat_start(e) : queue_data(e);
-    } else if (e->accepted == 0) {
+    } else if (e->accepted == 0) { /* before DATA or after its reply */
         all_refused(e);
         return;
+    } else if (!e->data_sent) {
+        rc = SMTPC_BDAT(e) ? smtpc_engine_bdat_start(e) : queue_data(e);
     } else if (e->data_state == 1) {
         smtpc_dot_stuffer_init(&e->stuffer);
         e->in_body = 1;
