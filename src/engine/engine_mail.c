@@ -32,26 +32,26 @@ static const char *address_why(int rc)
 static int check_envelope(smtpc_engine *e, const char *from, const char *const *rcpts,
                           size_t n, int *utf8)
 {
-    int is_utf8 = 0;
-    int rc = smtpc_address_check(from, 1, &is_utf8);
-    if (rc)
-        return smtpc_error_set(&e->err, rc, "sender address \"%.100s\" is invalid (%s)", from,
-                               address_why(rc));
-    *utf8 |= is_utf8;
     char num[SMTPC_FMT_INT_MAX];
-    for (size_t i = 0; i < n; i++) {
-        /* The number is formatted only for a text that is kept (not with
-         * -Dmessages=short). */
-        if (!rcpts[i])
+    /* The sender (step 0), then each recipient (step i + 1) through the
+     * one check. The number is formatted only for a text that is kept
+     * (not with -Dmessages=short). */
+    for (size_t step = 0; step <= n; step++) {
+        size_t i = step - 1;
+        const char *addr = step ? rcpts[i] : from;
+        if (!addr)
             return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %s is NULL",
                                    smtpc_fmt_size(num, i));
-        is_utf8 = 0;
-        rc = smtpc_address_check(rcpts[i], 0, &is_utf8);
+        int is_utf8 = 0;
+        int rc = smtpc_address_check(addr, !step, &is_utf8);
+        if (rc && !step)
+            return smtpc_error_set(&e->err, rc, "sender address \"%.100s\" is invalid (%s)",
+                                   from, address_why(rc));
         if (rc)
             return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)",
-                                   smtpc_fmt_size(num, i), rcpts[i], address_why(rc));
+                                   smtpc_fmt_size(num, i), addr, address_why(rc));
         *utf8 |= is_utf8;
-        rc = smtpc_cmd_rcpt_ext_fits(rcpts[i], 0, NULL);
+        rc = step ? smtpc_cmd_rcpt_ext_fits(addr, 0, NULL) : 0;
         if (rc)
             return smtpc_error_set(&e->err, rc, "recipient %s: %s", smtpc_fmt_size(num, i),
                                    smtpc_strerror(rc));
@@ -346,15 +346,11 @@ static void advance(smtpc_engine *e)
     }
     if (e->next_rcpt < e->n_rcpts) {
         rc = (e->caps.flags & SMTPC_CAP_PIPELINING) ? fill_group(e) : queue_rcpt(e);
-    } else if (!e->data_sent) {
-        if (e->accepted == 0) {
-            all_refused(e);
-            return;
-        }
-        rc = SMTPC_BDAT(e) ? smtpc_engine_bdat_start(e) : queue_data(e);
-    } else if (e->accepted == 0) {
+    } else if (e->accepted == 0) { /* before DATA or after its reply */
         all_refused(e);
         return;
+    } else if (!e->data_sent) {
+        rc = SMTPC_BDAT(e) ? smtpc_engine_bdat_start(e) : queue_data(e);
     } else if (e->data_state == 1) {
         smtpc_dot_stuffer_init(&e->stuffer);
         e->in_body = 1;

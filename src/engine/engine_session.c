@@ -64,29 +64,27 @@ static void start_auth(smtpc_engine *e)
         return;
     }
     e->ready = 1; /* a failed AUTH leaves a usable, unauthenticated session */
+    int rc;
     if (!(e->caps.flags & SMTPC_CAP_AUTH) || !e->caps.auth_mechs) {
-        smtpc_error_set(&e->err, SMTPC_EAUTH_NOTOFFERED,
-                        "credentials are set but the server offers no AUTH");
-        smtpc_engine_finish(e, SMTPC_EAUTH_NOTOFFERED);
-        return;
+        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOTOFFERED,
+                             "credentials are set but the server offers no AUTH");
+        goto finish;
     }
     if (!e->encrypted && !e->allow_plaintext_auth) {
-        smtpc_error_set(&e->err, SMTPC_EAUTH_INSECURE,
-                        "refusing to send credentials over an unencrypted connection "
-                        "(allow it explicitly to override)");
-        smtpc_engine_finish(e, SMTPC_EAUTH_INSECURE);
-        return;
+        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_INSECURE,
+                             "refusing to send credentials over an unencrypted connection "
+                             "(allow it explicitly to override)");
+        goto finish;
     }
     int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed, e->auth_is_token);
     if (!mech) {
         int left_out = e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available();
-        smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
-                        "no authentication mechanism in common with the server%s",
-                        left_out ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not in this "
-                                   "build: -Dsasl_crypto=disabled)"
-                                 : "");
-        smtpc_engine_finish(e, SMTPC_EAUTH_NOMECH);
-        return;
+        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
+                             "no authentication mechanism in common with the server%s",
+                             left_out ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not "
+                                        "in this build: -Dsasl_crypto=disabled)"
+                                      : "");
+        goto finish;
     }
     e->auth_mech = mech;
     e->auth_cancel_error = 0;
@@ -97,7 +95,7 @@ static void start_auth(smtpc_engine *e)
     static const char prefix[] = "AUTH ";
     size_t plen = sizeof prefix - 1;
     memcpy(e->out, prefix, plen);
-    int rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, e->random,
+    rc = smtpc_sasl_begin(&e->sasl, mech, e->auth_user, e->auth_secret, e->random,
                               e->random_user, SMTPC_COMMAND_MAX, (char *)e->out + plen,
                               e->out_cap - plen - 2);
     if (rc == 0) {
@@ -117,8 +115,11 @@ static void start_auth(smtpc_engine *e)
         else
             smtpc_error_set(&e->err, rc, "%s authentication could not start: %s",
                             smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
-        smtpc_engine_finish(e, rc);
+        goto finish;
     }
+    return;
+finish: /* every refusal: the session stays usable, the operation ends */
+    smtpc_engine_finish(e, rc);
 }
 
 static int auth_error_for(int code)
@@ -203,36 +204,36 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
 {
     if (smtpc_engine_check_421(e, reply, "service not available"))
         return;
+    /* Each success path returns; every refusal ends in the one tail below
+     * with its code and text. */
+    int code;
+    const char *what;
     switch (kind) {
     case SMTPC_PK_GREETING:
         if (reply->code == 220) {
             queue_or_fail(e, SMTPC_PK_EHLO, "EHLO", e->ehlo_name);
-        } else {
-            smtpc_error_set_reply(&e->err, SMTPC_EGREETING, reply,
-                                  "server refused the connection");
-            smtpc_engine_fail(e, 1);
+            return;
         }
+        code = SMTPC_EGREETING;
+        what = "server refused the connection";
         break;
     case SMTPC_PK_EHLO:
-        if (reply->code == 250) {
-            e->caps.flags |= SMTPC_CAP_EHLO;
-            after_ehlo(e);
-        } else if (reply->code / 100 == 5 && !e->encrypted) {
-            /* RFC 5321 section 4.1.4: an old server; HELO has no extensions. */
-            queue_or_fail(e, SMTPC_PK_HELO, "HELO", e->ehlo_name);
-        } else {
-            smtpc_error_set_reply(&e->err, SMTPC_EHELO, reply, "EHLO refused");
-            smtpc_engine_fail(e, 1);
-        }
-        break;
     case SMTPC_PK_HELO:
         if (reply->code == 250) {
-            smtpc_ehlo_caps_init(&e->caps);
+            if (kind == SMTPC_PK_EHLO)
+                e->caps.flags |= SMTPC_CAP_EHLO;
+            else
+                smtpc_ehlo_caps_init(&e->caps);
             after_ehlo(e);
-        } else {
-            smtpc_error_set_reply(&e->err, SMTPC_EHELO, reply, "EHLO and HELO refused");
-            smtpc_engine_fail(e, 1);
+            return;
         }
+        if (kind == SMTPC_PK_EHLO && reply->code / 100 == 5 && !e->encrypted) {
+            /* RFC 5321 section 4.1.4: an old server; HELO has no extensions. */
+            queue_or_fail(e, SMTPC_PK_HELO, "HELO", e->ehlo_name);
+            return;
+        }
+        code = SMTPC_EHELO;
+        what = kind == SMTPC_PK_EHLO ? "EHLO refused" : "EHLO and HELO refused";
         break;
     case SMTPC_PK_STARTTLS:
         if (reply->code == 220) {
@@ -247,21 +248,25 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
                 return;
             }
             e->tls_wanted = 1;
-        } else if (e->security == SMTPC_SECURITY_STARTTLS_OPTIONAL) {
+            return;
+        }
+        if (e->security == SMTPC_SECURITY_STARTTLS_OPTIONAL) {
             smtpc_engine_trace(e, SMTPC_TRACE_INFO,
                                "STARTTLS refused (%d): continuing unencrypted", reply->code);
             start_auth(e);
-        } else {
-            smtpc_error_set_reply(&e->err, SMTPC_ESTARTTLS, reply, "STARTTLS refused");
-            smtpc_engine_fail(e, 1);
+            return;
         }
+        code = SMTPC_ESTARTTLS;
+        what = "STARTTLS refused";
         break;
     case SMTPC_PK_AUTH:
         on_auth_reply(e, reply);
-        break;
+        return;
     default:
-        break;
+        return;
     }
+    smtpc_error_set_reply(&e->err, code, reply, what);
+    smtpc_engine_fail(e, 1);
 }
 
 void smtpc_engine_session_after_tls(smtpc_engine *e)

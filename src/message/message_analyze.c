@@ -91,29 +91,26 @@ void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p)
     int escape_from = (msg->flags & SMTPC_MESSAGE_ESCAPE_FROM) != 0;
     int plain_ok = !st.has_nul && st.max_line <= LINE_MAX_7BIT && !st.boundary_like &&
                    !(escape_from && st.from_line);
-    if (!body) {
-        /* An attachment must arrive byte for byte: 7bit only when it is
-         * already in canonical form, else base64. */
-        if (plain_ok && !st.has_8bit && st.bare_cr == 0 && st.bare_lf == 0) {
-            p->enc = SMTPC_ENC_7BIT;
-            p->enc_size = (int64_t)src->len;
-            p->ends_crlf = st.ends_break;
-        } else {
-            binary_if_allowed(msg, p, body);
-        }
-        return;
-    }
-    /* Bodies are text: line breaks become CRLF whatever they were. */
-    if (st.has_nul)
-        return;
-    if (plain_ok && (!st.has_8bit || (msg->flags & SMTPC_MESSAGE_8BITMIME))) {
+    /* An attachment must arrive byte for byte: 7bit only when it is
+     * already in canonical form, else base64 (or binary). Bodies are text:
+     * line breaks become CRLF whatever they were, and 8-bit goes as is
+     * where the message allows it. */
+    int as_is = plain_ok && (body ? !st.has_8bit || (msg->flags & SMTPC_MESSAGE_8BITMIME)
+                                  : !st.has_8bit && st.bare_cr == 0 && st.bare_lf == 0);
+    if (as_is) {
         p->enc = st.has_8bit ? SMTPC_ENC_8BIT : SMTPC_ENC_7BIT;
         /* In 64 bits: with a 32-bit size_t the sum could wrap. */
         p->enc_size = (int64_t)((uint64_t)src->len + st.bare_cr + st.bare_lf);
         p->ends_crlf = st.ends_break;
         return;
     }
+    if (!body) {
+        binary_if_allowed(msg, p, body);
+        return;
+    }
 #if SMTPC_HAVE_QUOTED_PRINTABLE /* else base64, chosen above */
+    if (st.has_nul)
+        return;
     uint64_t qp = smtpc_qp_encoded_size(src->data, src->len, escape_from);
     /* Quoted-printable stays readable: keep it unless clearly bigger. */
     if (qp <= (uint64_t)p->enc_size + (uint64_t)p->enc_size / 4 + 64) {

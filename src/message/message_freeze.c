@@ -87,17 +87,18 @@ int smtpc_msg_freeze(smtpc_message *msg)
         nb = 1; /* the empty text body */
     msg->n_leaves = nb + ni + na;
     msg->n_mp = 0;
-    if (na > 0 && (nb + ni > 0 ? 1 : 0) + na >= 2) {
-        msg->mp[msg->n_mp].kind = SMTPC_MP_MIXED;
-        msg->mp[msg->n_mp++].last = msg->n_leaves - 1;
-    }
-    if (ni > 0 && (nb > 0 ? 1 : 0) + ni >= 2) {
-        msg->mp[msg->n_mp].kind = SMTPC_MP_RELATED;
-        msg->mp[msg->n_mp++].last = nb + ni - 1;
-    }
-    if (nb == 2) {
-        msg->mp[msg->n_mp].kind = SMTPC_MP_ALTERNATIVE;
-        msg->mp[msg->n_mp++].last = 1;
+    /* Mixed (attachments), related (inlines), alternative (text and HTML),
+     * outermost first: each wraps its own parts and what lies below, when
+     * that makes at least two. */
+    const size_t count[] = {na, ni, nb};
+    size_t below = msg->n_leaves;
+    for (int kind = SMTPC_MP_MIXED; kind <= SMTPC_MP_ALTERNATIVE; kind++) {
+        size_t c = count[kind];
+        below -= c;
+        if (c > 0 && (below > 0) + c >= 2) {
+            msg->mp[msg->n_mp].kind = kind;
+            msg->mp[msg->n_mp++].last = below + c - 1;
+        }
     }
     /* Uniqueness, not secrecy: the Message-ID and the boundaries. A message
      * with its own Message-ID and one part needs no random source. */

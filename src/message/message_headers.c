@@ -73,17 +73,18 @@ int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
         smtpc_hfold_end(&f);
         return 1;
     case H_FROM:
-        addr_list(msg, s, "From", msg->from);
-        return 1;
     case H_REPLY_TO:
-        addr_list(msg, s, "Reply-To", msg->lists[SMTPC_LIST_REPLY_TO]);
-        return 1;
     case H_TO:
-        addr_list(msg, s, "To", msg->lists[SMTPC_LIST_TO]);
+    case H_CC: {
+        /* The four address headers from one table: name and list. */
+        static const char names[] = "From\0Reply-To\0To\0Cc";
+        static const unsigned char at[] = {0, 5, 14, 17};
+        static const unsigned char list[] = {0, SMTPC_LIST_REPLY_TO, SMTPC_LIST_TO,
+                                             SMTPC_LIST_CC};
+        h -= H_FROM;
+        addr_list(msg, s, names + at[h], h ? msg->lists[list[h]] : msg->from);
         return 1;
-    case H_CC:
-        addr_list(msg, s, "Cc", msg->lists[SMTPC_LIST_CC]);
-        return 1;
+    }
     case H_SUBJECT:
         if (msg->subject)
             unstructured(msg, s, "Subject", msg->subject);
