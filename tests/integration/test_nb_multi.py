@@ -118,7 +118,11 @@ class NonBlockingMany(unittest.TestCase):
 
         # One loop ran them all at once, and nobody waited for the slow one.
         loop = [e for e in events if e["event"] == "loop"][0]
-        self.assertEqual(loop["max_running"], len(targets), describe)
+        # The slow one and at least one other were in the loop together; a
+        # fast one may finish inside the call that starts it (under
+        # valgrind the replies are often there already), so not all five
+        # need to be. The done times below show nobody waited for the slow one.
+        self.assertGreaterEqual(loop["max_running"], 2, describe)
         self.assertGreaterEqual(clients["slow"]["done_ms"], SLOW_S * 1000, describe)
         for name, c in clients.items():
             if name != "slow":
