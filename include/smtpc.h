@@ -7,7 +7,7 @@
  *   smtpc/tls.h        TLS configuration and the TLS transport (mbedTLS)
  *   smtpc/auth.h       SMTP AUTH settings
  *   smtpc/engine.h     the sans-io SMTP engine
- *   smtpc/client.h     the blocking client
+ *   smtpc/client.h     the client (blocking, or non-blocking in your event loop)
  *   smtpc/message.h    the streaming MIME message builder
  *   smtpc/dkim.h       DKIM signing of built and raw messages
  *

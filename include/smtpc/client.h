@@ -1,4 +1,5 @@
-/* smtpc — the blocking client: connect, send messages, quit.
+/* smtpc — the client: connect, send messages, quit; blocking, or
+ * non-blocking driven by the caller's event loop.
  * The conventions at the top of <smtpc.h> (ownership, return codes, the
  * error record, threads, callbacks, strings) apply to every call here.
  * SPDX-License-Identifier: MIT */
