@@ -118,7 +118,8 @@ SMTPC_API int smtpc_version_number(void);
 #define SMTPC_ESIZEUNKNOWN -122 /* message size asked but a source's size is unknown */
 
 /* A static English description of a status code; never NULL. In a
- * -Dmessages=short build (firmware) the code's name, e.g. "SMTPC_ESIZE",
+ * -Dmessages=short build (firmware) the code's name without its SMTPC_
+ * prefix, e.g. "ESIZE" for SMTPC_ESIZE (an unknown code gives "E?"),
  * and smtpc_error_message gives that name (with the server's reply when
  * there was one) instead of the detailed text. */
 SMTPC_API const char *smtpc_strerror(int code);

@@ -6,67 +6,68 @@
 #include <string.h>
 
 #if SMTPC_SHORT_MESSAGES
-/* The code's own name: readable, and what the header documents. One list
+/* The code's own name without the SMTPC_ prefix every name shares (a
+ * sixth of the table): readable, and what the header documents. One list
  * makes both a table of codes and one string of their names (no table of
  * pointers), walked in step. */
 #define CODES(X) \
-    X(SMTPC_EINVAL) \
-    X(SMTPC_ESTATE) \
-    X(SMTPC_ENOMEM) \
-    X(SMTPC_ENOTSUP) \
-    X(SMTPC_ETOOLONG) \
-    X(SMTPC_EADDRESS) \
-    X(SMTPC_EBADCHAR) \
-    X(SMTPC_E8BIT) \
-    X(SMTPC_EUTF8) \
-    X(SMTPC_ESIZE) \
-    X(SMTPC_ESOURCE) \
-    X(SMTPC_ENORECIPIENTS) \
-    X(SMTPC_ENODSN) \
-    X(SMTPC_EREQUIRETLS) \
-    X(SMTPC_ERESOLVE) \
-    X(SMTPC_ECONNREFUSED) \
-    X(SMTPC_ECONNECT) \
-    X(SMTPC_ETIMEDOUT) \
-    X(SMTPC_ECLOSED) \
-    X(SMTPC_EIO) \
-    X(SMTPC_EPROTO) \
-    X(SMTPC_ELINE) \
-    X(SMTPC_EUNEXPECTED) \
-    X(SMTPC_EREPLYLIMIT) \
-    X(SMTPC_EGREETING) \
-    X(SMTPC_ESHUTDOWN) \
-    X(SMTPC_EHELO) \
-    X(SMTPC_EMAILFROM) \
-    X(SMTPC_ERCPTS) \
-    X(SMTPC_EDATA) \
-    X(SMTPC_EMESSAGE) \
-    X(SMTPC_EUNKNOWN) \
-    X(SMTPC_ECOMMAND) \
-    X(SMTPC_ETLS) \
-    X(SMTPC_ETLS_VERIFY) \
-    X(SMTPC_ETLS_PIN) \
-    X(SMTPC_ENOSTARTTLS) \
-    X(SMTPC_ESTARTTLS) \
-    X(SMTPC_EINJECTION) \
-    X(SMTPC_ETLS_HANDSHAKE) \
-    X(SMTPC_EAUTH_NOTOFFERED) \
-    X(SMTPC_EAUTH_NOMECH) \
-    X(SMTPC_EAUTH_FAILED) \
-    X(SMTPC_EAUTH_WEAK) \
-    X(SMTPC_EAUTH_ENCRYPT) \
-    X(SMTPC_EAUTH_TEMP) \
-    X(SMTPC_EAUTH_INSECURE) \
-    X(SMTPC_EAUTH_SERVER) \
-    X(SMTPC_EAUTH_PROTO) \
-    X(SMTPC_EAUTH) \
-    X(SMTPC_EHEADER) \
-    X(SMTPC_EFILE) \
-    X(SMTPC_ESIZEUNKNOWN)
-#define AS_CODE(c) c,
+    X(EINVAL) \
+    X(ESTATE) \
+    X(ENOMEM) \
+    X(ENOTSUP) \
+    X(ETOOLONG) \
+    X(EADDRESS) \
+    X(EBADCHAR) \
+    X(E8BIT) \
+    X(EUTF8) \
+    X(ESIZE) \
+    X(ESOURCE) \
+    X(ENORECIPIENTS) \
+    X(ENODSN) \
+    X(EREQUIRETLS) \
+    X(ERESOLVE) \
+    X(ECONNREFUSED) \
+    X(ECONNECT) \
+    X(ETIMEDOUT) \
+    X(ECLOSED) \
+    X(EIO) \
+    X(EPROTO) \
+    X(ELINE) \
+    X(EUNEXPECTED) \
+    X(EREPLYLIMIT) \
+    X(EGREETING) \
+    X(ESHUTDOWN) \
+    X(EHELO) \
+    X(EMAILFROM) \
+    X(ERCPTS) \
+    X(EDATA) \
+    X(EMESSAGE) \
+    X(EUNKNOWN) \
+    X(ECOMMAND) \
+    X(ETLS) \
+    X(ETLS_VERIFY) \
+    X(ETLS_PIN) \
+    X(ENOSTARTTLS) \
+    X(ESTARTTLS) \
+    X(EINJECTION) \
+    X(ETLS_HANDSHAKE) \
+    X(EAUTH_NOTOFFERED) \
+    X(EAUTH_NOMECH) \
+    X(EAUTH_FAILED) \
+    X(EAUTH_WEAK) \
+    X(EAUTH_ENCRYPT) \
+    X(EAUTH_TEMP) \
+    X(EAUTH_INSECURE) \
+    X(EAUTH_SERVER) \
+    X(EAUTH_PROTO) \
+    X(EAUTH) \
+    X(EHEADER) \
+    X(EFILE) \
+    X(ESIZEUNKNOWN)
+#define AS_CODE(c) SMTPC_##c,
 #define AS_NAME(c) #c "\0"
 static const signed char codes[] = {0, CODES(AS_CODE)};
-static const char names[] = "SMTPC_OK\0" CODES(AS_NAME);
+static const char names[] = "OK\0" CODES(AS_NAME);
 
 const char *smtpc_strerror(int code)
 {
@@ -74,7 +75,7 @@ const char *smtpc_strerror(int code)
     for (size_t i = 0; i < sizeof codes; i++, p += strlen(p) + 1)
         if (codes[i] == code)
             return p;
-    return "SMTPC_E?";
+    return "E?";
 }
 #else
 const char *smtpc_strerror(int code)
