@@ -125,6 +125,10 @@ static int between_sessions(const smtpc_engine *e)
 }
 
 #if SMTPC_SHORT_MESSAGES
+/* Kept out of line: its thirty callers in this file would each carry a copy. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 int smtpc_engine_refuse_code(const smtpc_engine *e, int code)
 {
     /* Every engine comes from smtpc_engine_new (never a const object): a
