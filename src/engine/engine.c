@@ -578,6 +578,14 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
     return e->result;
 }
 
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_fail_code(smtpc_engine *e, int code, int send_quit)
+{
+    smtpc_error_set_code(&e->err, code);
+    return smtpc_engine_fail(e, send_quit);
+}
+#endif
+
 int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what)
 {
     if (reply->code != 421)
@@ -600,8 +608,8 @@ static int begin(smtpc_engine *e, const char *fn)
         return refuse_busy(e, fn);
     if (smtpc_reply_parser_busy(&e->parser)) {
         /* Bytes of a reply to nothing arrived after the last operation. */
-        smtpc_error_set(&e->err, SMTPC_EUNEXPECTED, "server sent data no command asked for");
-        return smtpc_engine_fail(e, 0);
+        return smtpc_engine_fail_with(e, 0, SMTPC_EUNEXPECTED,
+                                      "server sent data no command asked for");
     }
     smtpc_error_clear(&e->err);
     e->result = 0;
@@ -832,11 +840,10 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
     if (e->tls_wanted && len && e->encrypted == 0 && e->pend_count == 0) {
         /* Read after the STARTTLS 220, before the handshake: plaintext injected. */
         char num[SMTPC_FMT_INT_MAX];
-        smtpc_error_set(&e->err, SMTPC_EINJECTION,
-                        "server sent %s plaintext bytes after the STARTTLS 220 reply "
-                        "(response injection); connection abandoned",
-                        smtpc_fmt_size(num, len));
-        return smtpc_engine_fail(e, 0);
+        return smtpc_engine_fail_with(e, 0, SMTPC_EINJECTION,
+                                      "server sent %s plaintext bytes after the STARTTLS 220 "
+                                      "reply (response injection); connection abandoned",
+                                      smtpc_fmt_size(num, len));
     }
     /* Replies in this input can only answer commands already written. With
      * all output sent, that is every pending command; one the engine queues
@@ -854,14 +861,11 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         if (rc < 0) {
             if (e->quitting) /* the error that made us quit stands */
                 return smtpc_engine_fail(e, 0);
-            if (rc == SMTPC_ELINE) {
-                char num[SMTPC_FMT_INT_MAX];
-                smtpc_error_set(&e->err, rc, "server reply line longer than %s bytes",
-                                smtpc_fmt_size(num, e->parser.line_cap));
-            } else {
-                smtpc_error_set(&e->err, rc, "malformed server reply");
-            }
-            return smtpc_engine_fail(e, 0);
+            char num[SMTPC_FMT_INT_MAX];
+            if (rc == SMTPC_ELINE)
+                return smtpc_engine_fail_with(e, 0, rc, "server reply line longer than %s bytes",
+                                              smtpc_fmt_size(num, e->parser.line_cap));
+            return smtpc_engine_fail_with(e, 0, rc, "malformed server reply");
         }
         e->reply_bytes += used;
         if (e->reply_bytes > e->reply_max_bytes)
@@ -890,10 +894,10 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
                 return SMTPC_ESHUTDOWN;
             if (e->quitting)
                 return smtpc_engine_fail(e, 0);
-            smtpc_error_set(&e->err, SMTPC_EUNEXPECTED,
-                            "server sent a reply no command asked for: %03d %.100s",
-                            reply->code, reply->text);
-            return smtpc_engine_fail(e, 0);
+            return smtpc_engine_fail_with(e, 0, SMTPC_EUNEXPECTED,
+                                          "server sent a reply no command asked for: %03d "
+                                          "%.100s",
+                                          reply->code, reply->text);
         }
         smtpc_pending *head = &e->pending[e->pend_head];
         int first_line = e->reply_lines++ == 0;
@@ -932,9 +936,8 @@ int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message
     if (!ok) {
         if (code >= 0)
             code = SMTPC_ETLS_HANDSHAKE;
-        smtpc_error_set(&e->err, code, "TLS handshake failed: %s",
-                        message ? message : smtpc_strerror(code));
-        return smtpc_engine_fail(e, 0);
+        return smtpc_engine_fail_with(e, 0, code, "TLS handshake failed: %s",
+                                      message ? message : smtpc_strerror(code));
     }
     e->encrypted = 1;
     e->tls_verified = ok == SMTPC_TLS_DONE_VERIFIED;

@@ -238,6 +238,16 @@ int smtpc_engine_refuse_code(const smtpc_engine *e, int code);
 void smtpc_engine_finish(smtpc_engine *e, int result);
 /* A fatal error: record it, then QUIT politely (send_quit) or just close. */
 int smtpc_engine_fail(smtpc_engine *e, int send_quit);
+/* Record code with a text in err, then smtpc_engine_fail: with
+ * -Dmessages=short one call instead of two at each site. */
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_fail_code(smtpc_engine *e, int code, int send_quit);
+#define smtpc_engine_fail_with(e, send_quit, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_fail_code((e), (code), (send_quit)))
+#else
+#define smtpc_engine_fail_with(e, send_quit, code, ...) \
+    (smtpc_error_set(&(e)->err, (code), __VA_ARGS__), smtpc_engine_fail((e), (send_quit)))
+#endif
 /* 1 when reply is a 421 (handled: session over). */
 int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what);
 

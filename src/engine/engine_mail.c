@@ -227,10 +227,9 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     e->txn_open = 1;
     if (e->caps.flags & SMTPC_CAP_PIPELINING) {
         rc = fill_group(e);
-        if (rc) {
-            smtpc_error_set(&e->err, rc, "could not queue the envelope: %s", smtpc_strerror(rc));
-            return smtpc_engine_fail(e, 0);
-        }
+        if (rc)
+            return smtpc_engine_fail_with(e, 0, rc, "could not queue the envelope: %s",
+                                          smtpc_strerror(rc));
     }
     return SMTPC_OK;
 }
@@ -358,10 +357,8 @@ static void advance(smtpc_engine *e)
         abandon(e, SMTPC_EDATA);
         return;
     }
-    if (rc) {
-        smtpc_error_set(&e->err, rc, "could not queue the envelope: %s", smtpc_strerror(rc));
-        smtpc_engine_fail(e, 0);
-    }
+    if (rc)
+        smtpc_engine_fail_with(e, 0, rc, "could not queue the envelope: %s", smtpc_strerror(rc));
 }
 
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
@@ -456,10 +453,10 @@ int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, si
         /* Too late to undo: DATA is open. Dropping the connection makes the
          * server discard the partial message. */
         *consumed = 0;
-        smtpc_error_set(&e->err, SMTPC_E8BIT,
-                        "the body has 8-bit bytes but was declared 7-bit; the connection "
-                        "was dropped so that no partial message is delivered");
-        return smtpc_engine_fail(e, 0);
+        return smtpc_engine_fail_with(e, 0, SMTPC_E8BIT,
+                                      "the body has 8-bit bytes but was declared 7-bit; the "
+                                      "connection was dropped so that no partial message is "
+                                      "delivered");
     }
     e->out_len += produced;
     return SMTPC_OK;

@@ -14,10 +14,8 @@ static void start_auth(smtpc_engine *e);
 static void queue_or_fail(smtpc_engine *e, int kind, const char *verb, const char *arg)
 {
     int rc = smtpc_engine_queue(e, kind, 0, verb, arg);
-    if (rc) {
-        smtpc_error_set(&e->err, rc, "could not write %s: %s", verb, smtpc_strerror(rc));
-        smtpc_engine_fail(e, 0);
-    }
+    if (rc)
+        smtpc_engine_fail_with(e, 0, rc, "could not write %s: %s", verb, smtpc_strerror(rc));
 }
 
 void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first)
@@ -46,9 +44,8 @@ static void after_ehlo(smtpc_engine *e)
             return;
         }
         if (e->security == SMTPC_SECURITY_STARTTLS) {
-            smtpc_error_set(&e->err, SMTPC_ENOSTARTTLS,
-                            "STARTTLS is required but the server does not offer it");
-            smtpc_engine_fail(e, 1);
+            smtpc_engine_fail_with(e, 1, SMTPC_ENOSTARTTLS,
+                                   "STARTTLS is required but the server does not offer it");
             return;
         }
         smtpc_engine_trace(e, SMTPC_TRACE_INFO,
@@ -154,11 +151,9 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
             char *line = (char *)e->out;
             rc = smtpc_engine_queue_raw(e, SMTPC_PK_AUTH, line, strlen(line), 2);
         }
-        if (rc) {
-            smtpc_error_set(&e->err, rc, "authentication step failed: %s",
-                            smtpc_strerror(rc));
-            smtpc_engine_fail(e, 0);
-        }
+        if (rc)
+            smtpc_engine_fail_with(e, 0, rc, "authentication step failed: %s",
+                                   smtpc_strerror(rc));
         return;
     }
     if (reply->code == 235 && !e->auth_cancel_error) {
@@ -240,11 +235,10 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
             if (leftover) {
                 /* Anything after the 220 was sent before TLS: an attacker's. */
                 char num[SMTPC_FMT_INT_MAX];
-                smtpc_error_set(&e->err, SMTPC_EINJECTION,
-                                "server sent %s plaintext bytes after the STARTTLS 220 reply "
-                                "(response injection); connection abandoned",
-                                smtpc_fmt_size(num, leftover));
-                smtpc_engine_fail(e, 0);
+                smtpc_engine_fail_with(e, 0, SMTPC_EINJECTION,
+                                       "server sent %s plaintext bytes after the STARTTLS 220 "
+                                       "reply (response injection); connection abandoned",
+                                       smtpc_fmt_size(num, leftover));
                 return;
             }
             e->tls_wanted = 1;
