@@ -586,8 +586,14 @@ int smtpc_engine_fail_code(smtpc_engine *e, int code, int send_quit)
 }
 #endif
 
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_is_421(smtpc_engine *e, const smtpc_reply *reply)
+{
+    const char *what = NULL; /* dropped: the record names the code */
+#else
 int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what)
 {
+#endif
     if (reply->code != 421)
         return 0;
     smtpc_error_set_reply(&e->err, SMTPC_ESHUTDOWN, reply, what);

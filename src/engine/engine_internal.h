@@ -248,8 +248,14 @@ int smtpc_engine_fail_code(smtpc_engine *e, int code, int send_quit);
 #define smtpc_engine_fail_with(e, send_quit, code, ...) \
     (smtpc_error_set(&(e)->err, (code), __VA_ARGS__), smtpc_engine_fail((e), (send_quit)))
 #endif
-/* 1 when reply is a 421 (handled: session over). */
+/* 1 when reply is a 421 (handled: session over); what heads the message. */
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_is_421(smtpc_engine *e, const smtpc_reply *reply);
+#define smtpc_engine_check_421(e, reply, what) \
+    (SMTPC_DROP_TEXT(what), smtpc_engine_is_421((e), (reply)))
+#else
 int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what);
+#endif
 
 /* engine_redact.c */
 /* Remember a secret line (base64 credentials) just queued for the server. */
