@@ -83,6 +83,14 @@ static void release_secrets(smtpc_engine *e)
     smtpc_sasl_clear(&e->sasl);
 }
 
+/* Every buffer may have held a credential or a reply quoting one: zeroed
+ * before it goes back. p may be NULL. */
+static void wipe_free(const smtpc_allocator *a, void *p, size_t n)
+{
+    smtpc_zeroize(p, n);
+    smtpc_free(a, p, n);
+}
+
 void smtpc_engine_free(smtpc_engine *e)
 {
     if (!e)
@@ -91,24 +99,12 @@ void smtpc_engine_free(smtpc_engine *e)
     release_secrets(e);
     smtpc_engine_mail_release(e);
     smtpc_strfree(&a, e->ehlo_name);
-    if (e->out) {
-        smtpc_zeroize(e->out, e->out_cap); /* may hold an AUTH line */
-        smtpc_free(&a, e->out, e->out_cap);
-    }
-    if (e->line) {
-        smtpc_zeroize(e->line, e->line_alloc);
-        smtpc_free(&a, e->line, e->line_alloc);
-    }
-    if (e->redact_buf)
-        smtpc_free(&a, e->redact_buf, SMTPC_REPLY_TEXT_MAX);
-    if (e->none)
-        smtpc_free(&a, e->none, sizeof *e->none);
-    if (e->trace_buf) {
-        smtpc_zeroize(e->trace_buf, 2 * SMTPC_TRACE_LINE);
-        smtpc_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);
-    }
-    smtpc_zeroize(e, sizeof *e);
-    smtpc_free(&a, e, sizeof *e);
+    wipe_free(&a, e->out, e->out_cap); /* may hold an AUTH line */
+    wipe_free(&a, e->line, e->line_alloc);
+    wipe_free(&a, e->redact_buf, SMTPC_REPLY_TEXT_MAX);
+    wipe_free(&a, e->none, sizeof *e->none);
+    wipe_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);
+    wipe_free(&a, e, sizeof *e);
 }
 
 /* No operation runs. A closed engine has none either: its settings are for
@@ -286,8 +282,7 @@ int smtpc_engine_set_output_size(smtpc_engine *e, size_t out_cap)
     uint8_t *out = smtpc_alloc(&e->alloc, out_cap);
     if (!out)
         return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the output buffer");
-    smtpc_zeroize(e->out, e->out_cap); /* may hold an AUTH line */
-    smtpc_free(&e->alloc, e->out, e->out_cap);
+    wipe_free(&e->alloc, e->out, e->out_cap); /* may hold an AUTH line */
     e->out = out;
     e->out_cap = out_cap;
     e->out_len = e->out_sent = 0;
