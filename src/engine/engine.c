@@ -3,6 +3,7 @@
 #include "engine_internal.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -293,28 +294,20 @@ int smtpc_engine_reset(smtpc_engine *e)
 {
     if (!e)
         return SMTPC_EINVAL;
-    e->refused = 0;
     smtpc_engine_mail_release(e);
     smtpc_sasl_clear(&e->sasl);
     smtpc_zeroize(e->out, e->out_cap);
-    e->out_len = e->out_sent = 0;
     smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
-    e->reply_lines = e->reply_bytes = 0;
-    smtpc_zeroize(e->secrets, sizeof e->secrets);
-    e->secrets_n = 0;
-    e->op = SMTPC_OP_NONE;
-    e->tls_wanted = e->closed = e->quitting = e->ready = e->result = 0;
-    e->auth_mech = e->auth_done = e->auth_cancel_error = 0;
+    /* The two blocks of state (engine_internal.h): the output window, the
+     * reply queue, the operation, the flags and the transaction's fields
+     * (refused among them; SMTPC_OP_NONE and SMTPC_MESSAGE_NOT_SENT are 0),
+     * then the reply counters, AUTH's progress and the secret marks. */
+    char *base = (char *)e;
+    memset(base + offsetof(smtpc_engine, out_len), 0,
+           offsetof(smtpc_engine, caps) - offsetof(smtpc_engine, out_len));
+    memset(base + offsetof(smtpc_engine, reply_lines), 0,
+           offsetof(smtpc_engine, parser) - offsetof(smtpc_engine, reply_lines));
     e->encrypted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
-    e->tls_verified = 0;
-    e->pend_head = e->pend_count = 0;
-    e->replies = 0;
-    e->in_body = e->body_ended = 0;
-    e->message_status = SMTPC_MESSAGE_NOT_SENT;
-    e->accepted = 0;
-    e->txn_open = 0;
-    e->bdat = e->bdat_flush = 0;
-    e->chunk_fill = 0;
     smtpc_ehlo_caps_init(&e->caps);
     smtpc_error_clear(&e->err);
     return SMTPC_OK;

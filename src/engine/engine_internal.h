@@ -86,7 +86,12 @@ struct smtpc_engine {
 
     /* Output window: out[out_sent, out_len) waits to be sent. */
     uint8_t *out;
-    size_t out_cap, out_len, out_sent;
+    size_t out_cap;
+    int security;
+    /* From out_len up to caps: the session's and the transaction's state,
+     * cleared by smtpc_engine_reset in one go (a transaction sets its own
+     * fields when it begins). */
+    size_t out_len, out_sent;
     size_t pend_head, pend_count;
     int op;
     int closed;         /* want is SMTPC_WANT_CLOSE */
@@ -95,7 +100,6 @@ struct smtpc_engine {
     int refused;        /* see refusal below */
     int encrypted;
     int tls_wanted;     /* SMTPC_WANT_TLS until the driver reports */
-    int security;
 
     /* Mail transaction. */
     int message_status;
@@ -121,8 +125,6 @@ struct smtpc_engine {
     uint8_t *line;
     size_t line_cap;   /* line_max: the longest reply line accepted */
     size_t line_alloc; /* size of line: room for the largest SASL challenge too */
-    size_t reply_lines; /* lines of the reply being read */
-    size_t reply_bytes; /* its bytes so far, line ends included */
     size_t reply_max_lines, reply_max_bytes;
 
     int timeouts[SMTPC_TIMEOUT_COUNT];
@@ -145,15 +147,6 @@ struct smtpc_engine {
     int allow_plaintext_auth;
     smtpc_random_fn random;
     void *random_user;
-    int auth_mech; /* SMTPC_MECH_* in use or used */
-    int auth_done;
-    int auth_cancel_error; /* error to report once the cancelled exchange ends */
-    size_t secrets_n;
-
-    /* Session. */
-    int ready;          /* greeting, EHLO and STARTTLS policy done: mail may go */
-    uint32_t replies;   /* complete replies taken (smtpc_engine_reply_count) */
-    int tls_verified;
 
     /* The envelope of the transaction. */
     const char *from;
@@ -168,7 +161,6 @@ struct smtpc_engine {
     smtpc_mail_done_fn mail_done;
     void *mail_done_user;
     uint32_t mail_seq; /* of the last transaction begun */
-    int txn_open;      /* the current transaction is not reported yet */
     /* Always cleared: what the mail-done callback gets for an accepted
      * message (a record is too large for a stack frame); allocated with
      * the callback, so engines without one do not carry it. */
@@ -177,9 +169,7 @@ struct smtpc_engine {
     /* CHUNKING (engine_bdat.c). */
     int prefer_data;  /* smtpc_engine_set_chunking(e, 0) */
     int bdat_next;    /* 1 BDAT, 2 BDAT with BINARYMIME: chosen for the next transaction */
-    int bdat;         /* this transaction sends its body with BDAT */
     int bdat_raw;     /* ... byte for byte (BINARYMIME) */
-    int bdat_flush;   /* a full chunk waits to be sent before more body */
 
     smtpc_error err;
     /* A call refused before it did anything (bad argument, wrong state) is
@@ -190,11 +180,26 @@ struct smtpc_engine {
      * it. */
     smtpc_error refusal;
 
+    /* From reply_lines to the end of secrets: more of the session's state,
+     * cleared by smtpc_engine_reset in one go. */
+    size_t reply_lines; /* lines of the reply being read */
+    size_t reply_bytes; /* its bytes so far, line ends included */
+    int auth_mech;      /* SMTPC_MECH_* in use or used */
+    int auth_done;
+    int auth_cancel_error; /* error to report once the cancelled exchange ends */
+    int ready;          /* greeting, EHLO and STARTTLS policy done: mail may go */
+    uint32_t replies;   /* complete replies taken (smtpc_engine_reply_count) */
+    int tls_verified;
+    int txn_open;       /* the current transaction is not reported yet */
+    int bdat;           /* CHUNKING: this transaction sends its body with BDAT */
+    int bdat_flush;     /* ... a full chunk waits to be sent before more body */
+    size_t secrets_n;
+    /* The start of every secret line sent (base64 credentials), so that a
+     * server echoing one is redacted too (engine_redact.c). */
+    smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
+
     smtpc_reply_parser parser;
     smtpc_pending pending[SMTPC_PENDING_MAX];
-    /* The start of every secret line sent (base64 credentials), so that a
-     * server echoing one is redacted too (engine_redact.c). Zeroed on reset. */
-    smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
     smtpc_prev_txn prev;
 
     /* Last: over 3 KB. */
