@@ -477,7 +477,7 @@ int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb
 int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t len, int redact)
 {
     smtpc_engine_compact_output(e);
-    if (memchr(line, '\r', len) || memchr(line, '\n', len) || memchr(line, '\0', len))
+    if (smtpc_cmd_check_value(line, len)) /* CR, LF or NUL */
         return SMTPC_EBADCHAR;
     if (len + 2 > e->out_cap - e->out_len)
         return SMTPC_ETOOLONG;
