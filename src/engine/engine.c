@@ -957,7 +957,7 @@ int smtpc_engine_abort(smtpc_engine *e, int code, const char *message)
         e->result = e->err.code;
         return e->err.code;
     }
-    const char *why = message && message[0] ? message : smtpc_strerror(code);
+    const char *why = SMTPC_TEXT(message && message[0] ? message : smtpc_strerror(code));
     if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT) {
         e->message_status = SMTPC_MESSAGE_UNKNOWN;
         smtpc_error_set(&e->err, SMTPC_EUNKNOWN,
