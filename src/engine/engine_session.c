@@ -75,12 +75,13 @@ static void start_auth(smtpc_engine *e)
     }
     int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed, e->auth_is_token);
     if (!mech) {
-        int left_out = e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available();
+        /* What the build left out is looked up only for a text that is kept. */
         rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
                              "no authentication mechanism in common with the server%s",
-                             left_out ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not "
-                                        "in this build: -Dsasl_crypto=disabled)"
-                                      : "");
+                             e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available()
+                                 ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not "
+                                   "in this build: -Dsasl_crypto=disabled)"
+                                 : "");
         goto finish;
     }
     e->auth_mech = mech;
