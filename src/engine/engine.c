@@ -66,11 +66,10 @@ int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t
         return SMTPC_ENOMEM;
     }
     memcpy(e->timeouts, default_timeouts, sizeof e->timeouts);
-    e->security = SMTPC_SECURITY_STARTTLS;
+    /* smtpc_alloc zero-fills: the rest starts as smtpc_engine_reset leaves
+     * it (SMTPC_SECURITY_STARTTLS is 0; no capabilities, a clear error). */
     e->auth_allowed = SMTPC_AUTH_ALL;
     smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
-    smtpc_ehlo_caps_init(&e->caps);
-    smtpc_error_clear(&e->err);
     *out = e;
     return SMTPC_OK;
 }
@@ -299,16 +298,16 @@ int smtpc_engine_reset(smtpc_engine *e)
     smtpc_zeroize(e->out, e->out_cap);
     smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
     /* The two blocks of state (engine_internal.h): the output window, the
-     * reply queue, the operation, the flags and the transaction's fields
-     * (refused among them; SMTPC_OP_NONE and SMTPC_MESSAGE_NOT_SENT are 0),
-     * then the reply counters, AUTH's progress and the secret marks. */
+     * reply queue, the operation, the flags, the transaction's fields
+     * (refused among them; SMTPC_OP_NONE and SMTPC_MESSAGE_NOT_SENT are 0)
+     * and the capabilities (as smtpc_ehlo_caps_init leaves them), then the
+     * reply counters, AUTH's progress and the secret marks. */
     char *base = (char *)e;
     memset(base + offsetof(smtpc_engine, out_len), 0,
-           offsetof(smtpc_engine, caps) - offsetof(smtpc_engine, out_len));
+           offsetof(smtpc_engine, caps) + sizeof e->caps - offsetof(smtpc_engine, out_len));
     memset(base + offsetof(smtpc_engine, reply_lines), 0,
            offsetof(smtpc_engine, parser) - offsetof(smtpc_engine, reply_lines));
     e->encrypted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
-    smtpc_ehlo_caps_init(&e->caps);
     smtpc_error_clear(&e->err);
     return SMTPC_OK;
 }

@@ -88,9 +88,9 @@ struct smtpc_engine {
     uint8_t *out;
     size_t out_cap;
     int security;
-    /* From out_len up to caps: the session's and the transaction's state,
-     * cleared by smtpc_engine_reset in one go (a transaction sets its own
-     * fields when it begins). */
+    /* From out_len to the end of caps: the session's and the transaction's
+     * state, cleared by smtpc_engine_reset in one go (a transaction sets its
+     * own fields when it begins). */
     size_t out_len, out_sent;
     size_t pend_head, pend_count;
     int op;
