@@ -805,7 +805,7 @@ static int reply_over_limit(smtpc_engine *e, const char *what, size_t limit)
     if (e->quitting)
         return smtpc_engine_fail(e, 0);
     smtpc_engine_redact_reply(e);
-    const smtpc_reply *reply = smtpc_reply_parser_reply(&e->parser);
+    const smtpc_reply *reply = &e->parser.reply;
     char num[SMTPC_FMT_INT_MAX];
     smtpc_error_set(&e->err, SMTPC_EREPLYLIMIT,
                     "server reply %03d has more than %s %s (smtpc_engine_set_reply_limits)",
@@ -847,8 +847,8 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
     size_t pos = 0;
     while (pos < len && !e->closed) {
         size_t used = 0;
-        smtpc_reply_parser_set_line_cap(&e->parser,
-                                        is_auth_pending(e) ? e->line_alloc : e->line_cap);
+        /* A 334 may carry a SASL challenge longer than line_max. */
+        e->parser.line_cap = is_auth_pending(e) ? e->line_alloc : e->line_cap;
         int rc = smtpc_reply_parser_feed(&e->parser, data + pos, len - pos, &used);
         pos += used;
         if (rc < 0) {
@@ -868,7 +868,7 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         if (e->reply_lines + 1 > e->reply_max_lines)
             return reply_over_limit(e, "lines", e->reply_max_lines);
         smtpc_engine_redact_reply(e);
-        const smtpc_reply *reply = smtpc_reply_parser_reply(&e->parser);
+        const smtpc_reply *reply = &e->parser.reply;
         size_t tlen = 0;
         const char *text = smtpc_reply_parser_line_text(&e->parser, &tlen);
         if (is_auth_pending(e) && reply->code == 334) {
