@@ -543,10 +543,10 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
 #else
         char cause[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(cause, sizeof cause, smtpc_error_message(&e->err));
-        smtpc_error_set(&e->err, SMTPC_EUNKNOWN,
-                        "no valid reply after the end of data (%.160s): the server may or "
-                        "may not have accepted the message",
-                        cause);
+        smtpc_engine_err(e, SMTPC_EUNKNOWN,
+                         "no valid reply after the end of data (%.160s): the server may or "
+                         "may not have accepted the message",
+                         cause);
 #endif
     }
     e->result = e->err.code;
@@ -566,6 +566,16 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
 }
 
 #if SMTPC_SHORT_MESSAGES
+int smtpc_engine_set_error(smtpc_engine *e, int code)
+{
+    return smtpc_error_set_code(&e->err, code);
+}
+
+int smtpc_engine_set_reply_error(smtpc_engine *e, int code, const smtpc_reply *reply)
+{
+    return (smtpc_error_set_reply)(&e->err, code, reply, NULL);
+}
+
 int smtpc_engine_fail_code(smtpc_engine *e, int code, int send_quit)
 {
     smtpc_error_set_code(&e->err, code);
@@ -583,7 +593,7 @@ int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char
 #endif
     if (reply->code != 421)
         return 0;
-    smtpc_error_set_reply(&e->err, SMTPC_ESHUTDOWN, reply, what);
+    smtpc_engine_err_reply(e, SMTPC_ESHUTDOWN, reply, what);
     if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT)
         e->message_status = SMTPC_MESSAGE_REJECTED;
     e->result = SMTPC_ESHUTDOWN;
@@ -770,9 +780,9 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
     case SMTPC_PK_QUIT:
         /* Whatever QUIT gets, the session is over; a fatal error stays. */
         if (!e->quitting && reply->code == 421)
-            smtpc_error_set_reply(&e->err, SMTPC_ESHUTDOWN, reply, "service closing");
+            smtpc_engine_err_reply(e, SMTPC_ESHUTDOWN, reply, "service closing");
         else if (!e->quitting && reply->code != 221 && reply->code != 250)
-            smtpc_error_set_reply(&e->err, SMTPC_ECOMMAND, reply, "QUIT refused");
+            smtpc_engine_err_reply(e, SMTPC_ECOMMAND, reply, "QUIT refused");
         e->result = e->err.code;
         close_session(e);
         break;
@@ -786,8 +796,8 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
         if (smtpc_engine_check_421(e, reply, "service closing"))
             break;
         if (reply->code / 100 != 2)
-            smtpc_error_set_reply(&e->err, SMTPC_ECOMMAND, reply,
-                                  p->kind == SMTPC_PK_RSET ? "RSET refused" : "NOOP refused");
+            smtpc_engine_err_reply(e, SMTPC_ECOMMAND, reply,
+                                   p->kind == SMTPC_PK_RSET ? "RSET refused" : "NOOP refused");
         smtpc_engine_finish(e, reply->code / 100 == 2 ? 0 : SMTPC_ECOMMAND);
         break;
     }
@@ -807,9 +817,9 @@ static int reply_over_limit(smtpc_engine *e, const char *what, size_t limit)
     smtpc_engine_redact_reply(e);
     const smtpc_reply *reply = &e->parser.reply;
     char num[SMTPC_FMT_INT_MAX];
-    smtpc_error_set(&e->err, SMTPC_EREPLYLIMIT,
-                    "server reply %03d has more than %s %s (smtpc_engine_set_reply_limits)",
-                    reply->code, smtpc_fmt_size(num, limit), what);
+    smtpc_engine_err(e, SMTPC_EREPLYLIMIT,
+                     "server reply %03d has more than %s %s (smtpc_engine_set_reply_limits)",
+                     reply->code, smtpc_fmt_size(num, limit), what);
     e->err.reply_code = reply->code;
     memcpy(e->err.enhanced, reply->enhanced, sizeof e->err.enhanced);
     memcpy(e->err.reply_text, reply->text, sizeof e->err.reply_text);
@@ -959,12 +969,12 @@ int smtpc_engine_abort(smtpc_engine *e, int code, const char *message)
     const char *why = SMTPC_TEXT(message && message[0] ? message : smtpc_strerror(code));
     if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT) {
         e->message_status = SMTPC_MESSAGE_UNKNOWN;
-        smtpc_error_set(&e->err, SMTPC_EUNKNOWN,
-                        "connection lost after the end of data (%s): the server may or may "
-                        "not have accepted the message",
-                        why);
+        smtpc_engine_err(e, SMTPC_EUNKNOWN,
+                         "connection lost after the end of data (%s): the server may or may "
+                         "not have accepted the message",
+                         why);
     } else {
-        smtpc_error_set(&e->err, code, "%s", why);
+        smtpc_engine_err(e, code, "%s", why);
     }
     close_session(e);
     e->result = e->err.code;

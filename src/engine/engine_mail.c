@@ -40,21 +40,21 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
         size_t i = step - 1;
         const char *addr = step ? rcpts[i] : from;
         if (!addr)
-            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %s is NULL",
-                                   smtpc_fmt_size(num, i));
+            return smtpc_engine_err(e, SMTPC_EINVAL, "recipient %s is NULL",
+                                    smtpc_fmt_size(num, i));
         int is_utf8 = 0;
         int rc = smtpc_address_check(addr, !step, &is_utf8);
         if (rc && !step)
-            return smtpc_error_set(&e->err, rc, "sender address \"%.100s\" is invalid (%s)",
-                                   from, address_why(rc));
+            return smtpc_engine_err(e, rc, "sender address \"%.100s\" is invalid (%s)",
+                                    from, address_why(rc));
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)",
-                                   smtpc_fmt_size(num, i), addr, address_why(rc));
+            return smtpc_engine_err(e, rc, "recipient %s \"%.100s\" is invalid (%s)",
+                                    smtpc_fmt_size(num, i), addr, address_why(rc));
         *utf8 |= is_utf8;
         rc = step ? smtpc_cmd_rcpt_ext_fits(addr, 0, NULL) : 0;
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %s: %s", smtpc_fmt_size(num, i),
-                                   smtpc_strerror(rc));
+            return smtpc_engine_err(e, rc, "recipient %s: %s", smtpc_fmt_size(num, i),
+                                    smtpc_strerror(rc));
     }
     return 0;
 }
@@ -65,26 +65,26 @@ static int check_extensions(smtpc_engine *e, int utf8, int64_t size, int flags)
     e->mail_flags = 0;
     if (utf8 || (flags & SMTPC_MAIL_SMTPUTF8)) {
         if (!(caps & SMTPC_CAP_SMTPUTF8))
-            return smtpc_error_set(&e->err, SMTPC_EUTF8,
-                                   "a non-ASCII address needs SMTPUTF8, which the server "
-                                   "does not offer");
+            return smtpc_engine_err(e, SMTPC_EUTF8,
+                                    "a non-ASCII address needs SMTPUTF8, which the server "
+                                    "does not offer");
         e->mail_flags |= SMTPC_CMD_SMTPUTF8;
     }
     if (flags & SMTPC_MAIL_8BITMIME) {
         if (!(caps & SMTPC_CAP_8BITMIME))
-            return smtpc_error_set(&e->err, SMTPC_E8BIT,
-                                   "the message has 8-bit data and the server does not offer "
-                                   "8BITMIME (encode it as 7-bit: quoted-printable or base64)");
+            return smtpc_engine_err(e, SMTPC_E8BIT,
+                                    "the message has 8-bit data and the server does not offer "
+                                    "8BITMIME (encode it as 7-bit: quoted-printable or base64)");
         e->mail_flags |= SMTPC_CMD_BODY_8BITMIME;
     }
     e->size = -1;
     if (size >= 0 && (caps & SMTPC_CAP_SIZE)) {
         char num[SMTPC_FMT_INT_MAX], limit[SMTPC_FMT_INT_MAX];
         if (e->caps.size_max && (uint64_t)size > e->caps.size_max)
-            return smtpc_error_set(&e->err, SMTPC_ESIZE,
-                                   "message of %s bytes exceeds the server's limit of %s",
-                                   smtpc_fmt_i64(num, size, 1),
-                                   smtpc_fmt_u64(limit, e->caps.size_max, 1));
+            return smtpc_engine_err(e, SMTPC_ESIZE,
+                                    "message of %s bytes exceeds the server's limit of %s",
+                                    smtpc_fmt_i64(num, size, 1),
+                                    smtpc_fmt_u64(limit, e->caps.size_max, 1));
         e->size = size;
     }
     return 0;
@@ -170,14 +170,14 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     if (!chain) /* chained, err still belongs to the message before */
         smtpc_error_clear(&e->err);
     if (n_rcpts == 0)
-        return smtpc_error_set(&e->err, SMTPC_ENORECIPIENTS, "no recipients given");
+        return smtpc_engine_err(e, SMTPC_ENORECIPIENTS, "no recipients given");
     /* The result table's size must not wrap (size_t is 32 bits on many
      * targets); checked before the recipients are even looked at. */
     if (n_rcpts > SIZE_MAX / sizeof *e->results)
-        return smtpc_error_set(&e->err, SMTPC_ENOMEM,
-                               "too many recipients (%s): their result table cannot be "
-                               "allocated",
-                               smtpc_fmt_size(num, n_rcpts));
+        return smtpc_engine_err(e, SMTPC_ENOMEM,
+                                "too many recipients (%s): their result table cannot be "
+                                "allocated",
+                                smtpc_fmt_size(num, n_rcpts));
     int utf8 = 0;
     int rc = check_envelope(e, from, rcpts, n_rcpts, &utf8);
     if (rc)
@@ -193,8 +193,8 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
 
     smtpc_rcpt_result *table = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
     if (!table)
-        return smtpc_error_set(&e->err, SMTPC_ENOMEM, "no memory for %s recipient results",
-                               smtpc_fmt_size(num, n_rcpts));
+        return smtpc_engine_err(e, SMTPC_ENOMEM, "no memory for %s recipient results",
+                                smtpc_fmt_size(num, n_rcpts));
     if (chain)
         smtpc_engine_chain_past(e);
     else
@@ -221,7 +221,7 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     if (rc == 0)
         rc = smtpc_engine_queue_written(e, SMTPC_PK_MAIL, 0, start);
     if (rc)
-        return smtpc_error_set(&e->err, rc, "MAIL FROM: %s", smtpc_strerror(rc));
+        return smtpc_engine_err(e, rc, "MAIL FROM: %s", smtpc_strerror(rc));
     e->op = SMTPC_OP_MAIL;
     e->mail_seq++;
     e->txn_open = 1;
@@ -327,8 +327,8 @@ static void all_refused(smtpc_engine *e)
     /* Attach the first recipient's reply: usually the most telling. */
     const smtpc_rcpt_result *r = &e->results[0];
     char num[SMTPC_FMT_INT_MAX];
-    smtpc_error_set(&e->err, SMTPC_ERCPTS, "every recipient (%s) was refused; first: %d %s %.120s",
-                    smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
+    smtpc_engine_err(e, SMTPC_ERCPTS, "every recipient (%s) was refused; first: %d %s %.120s",
+                     smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
     e->err.reply_code = r->code;
     memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
     smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
@@ -381,7 +381,7 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
     case SMTPC_PK_MAIL:
         if (!ok) {
             e->mail_refused = 1;
-            smtpc_error_set_reply(&e->err, SMTPC_EMAILFROM, reply, "sender refused");
+            smtpc_engine_err_reply(e, SMTPC_EMAILFROM, reply, "sender refused");
         }
         break;
     case SMTPC_PK_RCPT:
@@ -391,12 +391,12 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
     case SMTPC_PK_DATA:
         e->data_state = reply->code == 354 ? 1 : -1;
         if (e->data_state < 0 && !e->mail_refused && e->accepted)
-            smtpc_error_set_reply(&e->err, SMTPC_EDATA, reply, "DATA refused");
+            smtpc_engine_err_reply(e, SMTPC_EDATA, reply, "DATA refused");
         break;
     case SMTPC_PK_END_OF_DATA:
         e->message_status = ok ? SMTPC_MESSAGE_ACCEPTED : SMTPC_MESSAGE_REJECTED;
         if (!ok)
-            smtpc_error_set_reply(&e->err, SMTPC_EMESSAGE, reply, "message refused");
+            smtpc_engine_err_reply(e, SMTPC_EMESSAGE, reply, "message refused");
         smtpc_engine_finish(e, ok ? 0 : SMTPC_EMESSAGE);
         return;
     case SMTPC_PK_DISCARD_DATA:

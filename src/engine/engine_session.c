@@ -63,25 +63,25 @@ static void start_auth(smtpc_engine *e)
     e->ready = 1; /* a failed AUTH leaves a usable, unauthenticated session */
     int rc;
     if (!(e->caps.flags & SMTPC_CAP_AUTH) || !e->caps.auth_mechs) {
-        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOTOFFERED,
-                             "credentials are set but the server offers no AUTH");
+        rc = smtpc_engine_err(e, SMTPC_EAUTH_NOTOFFERED,
+                              "credentials are set but the server offers no AUTH");
         goto finish;
     }
     if (!e->encrypted && !e->allow_plaintext_auth) {
-        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_INSECURE,
-                             "refusing to send credentials over an unencrypted connection "
-                             "(allow it explicitly to override)");
+        rc = smtpc_engine_err(e, SMTPC_EAUTH_INSECURE,
+                              "refusing to send credentials over an unencrypted connection "
+                              "(allow it explicitly to override)");
         goto finish;
     }
     int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed, e->auth_is_token);
     if (!mech) {
         /* What the build left out is looked up only for a text that is kept. */
-        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
-                             "no authentication mechanism in common with the server%s",
-                             e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available()
-                                 ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not "
-                                   "in this build: -Dsasl_crypto=disabled)"
-                                 : "");
+        rc = smtpc_engine_err(e, SMTPC_EAUTH_NOMECH,
+                              "no authentication mechanism in common with the server%s",
+                              e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available()
+                                  ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not "
+                                    "in this build: -Dsasl_crypto=disabled)"
+                                  : "");
         goto finish;
     }
     e->auth_mech = mech;
@@ -106,13 +106,13 @@ static void start_auth(smtpc_engine *e)
         smtpc_zeroize(e->out, e->out_cap);
         e->out_len = 0;
         if (rc == SMTPC_ENOTSUP && !e->random)
-            smtpc_error_set(&e->err, rc,
-                            "%s authentication could not start: no random source: "
-                            "smtpc_engine_set_random",
-                            smtpc_sasl_mech_name(mech));
+            smtpc_engine_err(e, rc,
+                             "%s authentication could not start: no random source: "
+                             "smtpc_engine_set_random",
+                             smtpc_sasl_mech_name(mech));
         else
-            smtpc_error_set(&e->err, rc, "%s authentication could not start: %s",
-                            smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
+            smtpc_engine_err(e, rc, "%s authentication could not start: %s",
+                             smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
         goto finish;
     }
     return;
@@ -161,8 +161,8 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
         int rc = smtpc_sasl_success(&e->sasl);
         smtpc_sasl_clear(&e->sasl);
         if (rc) {
-            smtpc_error_set_reply(&e->err, rc, reply,
-                                  "server accepted authentication without proving itself");
+            smtpc_engine_err_reply(e, rc, reply,
+                                   "server accepted authentication without proving itself");
             smtpc_engine_fail(e, 1);
             return;
         }
@@ -181,7 +181,7 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
         else if (code == SMTPC_EAUTH_PROTO)
             why = "server challenge malformed, unexpected or over " SMTPC_STR(
                 SMTPC_SASL_CHALLENGE_MAX) " bytes decoded: authentication exchange cancelled";
-        smtpc_error_set_reply(&e->err, code, reply, why);
+        smtpc_engine_err_reply(e, code, reply, why);
         if (reply->code == 235 || reply->code == 334) {
             /* The server did not honour the cancel: the session cannot be trusted. */
             smtpc_engine_fail(e, 1);
@@ -191,7 +191,7 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
         return;
     }
     int code = auth_error_for(reply->code);
-    smtpc_error_set_reply(&e->err, code, reply, "authentication failed");
+    smtpc_engine_err_reply(e, code, reply, "authentication failed");
     smtpc_engine_finish(e, code);
 }
 
@@ -260,7 +260,7 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
     default:
         return;
     }
-    smtpc_error_set_reply(&e->err, code, reply, what);
+    smtpc_engine_err_reply(e, code, reply, what);
     smtpc_engine_fail(e, 1);
 }
 
