@@ -816,6 +816,12 @@ static int reply_over_limit(smtpc_engine *e, const char *what, size_t limit)
         return smtpc_engine_fail(e, 0);
     smtpc_engine_redact_reply(e);
     const smtpc_reply *reply = &e->parser.reply;
+#if SMTPC_SHORT_MESSAGES
+    /* The same record, the code's name heading the reply. */
+    (void)what;
+    (void)limit;
+    smtpc_engine_err_reply(e, SMTPC_EREPLYLIMIT, reply, "");
+#else
     char num[SMTPC_FMT_INT_MAX];
     smtpc_engine_err(e, SMTPC_EREPLYLIMIT,
                      "server reply %03d has more than %s %s (smtpc_engine_set_reply_limits)",
@@ -823,6 +829,7 @@ static int reply_over_limit(smtpc_engine *e, const char *what, size_t limit)
     e->err.reply_code = reply->code;
     memcpy(e->err.enhanced, reply->enhanced, sizeof e->err.enhanced);
     memcpy(e->err.reply_text, reply->text, sizeof e->err.reply_text);
+#endif
     return smtpc_engine_fail(e, 0);
 }
 

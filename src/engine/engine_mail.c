@@ -326,12 +326,17 @@ static void all_refused(smtpc_engine *e)
 {
     /* Attach the first recipient's reply: usually the most telling. */
     const smtpc_rcpt_result *r = &e->results[0];
+#if SMTPC_SHORT_MESSAGES
+    /* The same record, the code's name heading the reply. */
+    smtpc_error_set_server(&e->err, SMTPC_ERCPTS, r->code, r->enhanced, r->text, "");
+#else
     char num[SMTPC_FMT_INT_MAX];
     smtpc_engine_err(e, SMTPC_ERCPTS, "every recipient (%s) was refused; first: %d %s %.120s",
                      smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
     e->err.reply_code = r->code;
     memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
     smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
+#endif
     abandon(e, SMTPC_ERCPTS);
 }
 
