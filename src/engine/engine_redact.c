@@ -107,8 +107,8 @@ void smtpc_engine_redact_reply(smtpc_engine *e)
     smtpc_reply *r = &e->parser.reply;
     char *clean = e->redact_buf;
     if (!clean) { /* secrets come only with credentials, and so does this */
-        smtpc_copy_text(r->text, sizeof r->text, REDACTED);
-        r->text_len = strlen(r->text);
+        r->text[0] = '\0';
+        r->text_len = 0;
         return;
     }
     size_t n = smtpc_engine_redact(e, r->text, r->text_len, clean, SMTPC_REPLY_TEXT_MAX);
