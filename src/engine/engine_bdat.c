@@ -48,11 +48,6 @@ int smtpc_engine_bdat_choose(smtpc_engine *e, int flags)
     return SMTPC_OK;
 }
 
-void smtpc_engine_bdat_begin_txn(smtpc_engine *e)
-{
-    e->bdat = 0;
-}
-
 /* Never reached: SMTPC_BDAT(e) is 0 wherever these are called. */
 int smtpc_engine_bdat_start(smtpc_engine *e)
 {

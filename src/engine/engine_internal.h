@@ -320,7 +320,10 @@ const char *(smtpc_engine_rcpt_orcpt)(const smtpc_engine *e, size_t i);
 /* Check BINARYMIME against the server and settings; choose BDAT or DATA
  * for the transaction being begun. Errors recorded in err. */
 int smtpc_engine_bdat_choose(smtpc_engine *e, int flags);
-void smtpc_engine_bdat_begin_txn(smtpc_engine *e);
+void (smtpc_engine_bdat_begin_txn)(smtpc_engine *e);
+#if !SMTPC_HAVE_CHUNKING
+#define smtpc_engine_bdat_begin_txn(e) ((void)(e)) /* bdat is never set */
+#endif
 /* Every RCPT is queued: the body may begin (no DATA, no 354 to wait for). */
 int smtpc_engine_bdat_start(smtpc_engine *e);
 int smtpc_engine_bdat_write(smtpc_engine *e, const uint8_t *data, size_t len, size_t *consumed);
