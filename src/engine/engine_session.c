@@ -120,15 +120,20 @@ finish: /* every refusal: the session stays usable, the operation ends */
     smtpc_engine_finish(e, rc);
 }
 
+/* The replies with a code of their own: SMTPC_EAUTH_FAILED, _WEAK, _ENCRYPT
+ * and _TEMP in turn (a table: smaller than a switch). */
+static const uint16_t auth_replies[] = {535, 534, 538, 454};
+_Static_assert(SMTPC_EAUTH_TEMP == SMTPC_EAUTH_FAILED - 3 &&
+                   SMTPC_EAUTH_WEAK == SMTPC_EAUTH_FAILED - 1 &&
+                   SMTPC_EAUTH_ENCRYPT == SMTPC_EAUTH_FAILED - 2,
+               "the AUTH error codes follow auth_replies");
+
 static int auth_error_for(int code)
 {
-    switch (code) {
-    case 535: return SMTPC_EAUTH_FAILED;
-    case 534: return SMTPC_EAUTH_WEAK;
-    case 538: return SMTPC_EAUTH_ENCRYPT;
-    case 454: return SMTPC_EAUTH_TEMP;
-    default: return SMTPC_EAUTH;
-    }
+    for (int i = 0; i < 4; i++)
+        if (code == auth_replies[i])
+            return SMTPC_EAUTH_FAILED - i;
+    return SMTPC_EAUTH;
 }
 
 static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
