@@ -17,12 +17,13 @@
 #define DEFAULT_REPLY_MAX_LINES 1000
 #define DEFAULT_REPLY_MAX_BYTES 65536
 
-static const int default_timeouts[SMTPC_TIMEOUT_COUNT] = {
-    [SMTPC_TIMEOUT_CONNECT] = 30000,     [SMTPC_TIMEOUT_GREETING] = 300000,
-    [SMTPC_TIMEOUT_COMMAND] = 300000,    [SMTPC_TIMEOUT_MAIL] = 300000,
-    [SMTPC_TIMEOUT_RCPT] = 300000,       [SMTPC_TIMEOUT_DATA_INIT] = 120000,
-    [SMTPC_TIMEOUT_DATA_BLOCK] = 180000, [SMTPC_TIMEOUT_DATA_END] = 600000,
-    [SMTPC_TIMEOUT_TLS] = 60000,         [SMTPC_TIMEOUT_MESSAGE] = 3600000,
+/* In seconds: half the table of milliseconds. */
+static const uint16_t default_timeouts[SMTPC_TIMEOUT_COUNT] = {
+    [SMTPC_TIMEOUT_CONNECT] = 30,     [SMTPC_TIMEOUT_GREETING] = 300,
+    [SMTPC_TIMEOUT_COMMAND] = 300,    [SMTPC_TIMEOUT_MAIL] = 300,
+    [SMTPC_TIMEOUT_RCPT] = 300,       [SMTPC_TIMEOUT_DATA_INIT] = 120,
+    [SMTPC_TIMEOUT_DATA_BLOCK] = 180, [SMTPC_TIMEOUT_DATA_END] = 600,
+    [SMTPC_TIMEOUT_TLS] = 60,         [SMTPC_TIMEOUT_MESSAGE] = 3600,
 };
 
 int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t out_cap,
@@ -65,7 +66,8 @@ int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t
         smtpc_engine_free(e);
         return SMTPC_ENOMEM;
     }
-    memcpy(e->timeouts, default_timeouts, sizeof e->timeouts);
+    for (int i = 0; i < SMTPC_TIMEOUT_COUNT; i++)
+        e->timeouts[i] = default_timeouts[i] * 1000;
     /* smtpc_alloc zero-fills: the rest starts as smtpc_engine_reset leaves
      * it (SMTPC_SECURITY_STARTTLS is 0; no capabilities, a clear error). */
     e->auth_allowed = SMTPC_AUTH_ALL;
