@@ -22,8 +22,9 @@
 
 static int is_b64(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '=';
+    unsigned u = (unsigned char)c;
+    /* u | 0x20 folds A-Z onto a-z and nothing else onto them. */
+    return (u | 0x20) - 'a' < 26 || u - '0' < 10 || u == '+' || u == '/' || u == '=';
 }
 
 void smtpc_engine_note_secret(smtpc_engine *e, const char *line, size_t len)
