@@ -460,15 +460,14 @@ int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t s
     return SMTPC_OK;
 }
 
-int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb,
-                       const char *arg)
+int smtpc_engine_queue(smtpc_engine *e, int kind, const char *verb, const char *arg)
 {
     smtpc_engine_compact_output(e);
     size_t start = e->out_len;
     int rc = smtpc_cmd_write(e->out, e->out_cap, &e->out_len, verb, arg);
     if (rc != 0)
         return rc;
-    return smtpc_engine_queue_written(e, kind, index, start);
+    return smtpc_engine_queue_written(e, kind, 0, start);
 }
 
 /* A line built elsewhere (MAIL/RCPT from the command writer, SASL responses
@@ -560,7 +559,7 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
         e->out_len = e->out_sent = 0;
         e->chunk_fill = 0;
         e->op = SMTPC_OP_QUIT;
-        if (smtpc_engine_queue(e, SMTPC_PK_QUIT, 0, "QUIT", NULL) == 0)
+        if (smtpc_engine_queue(e, SMTPC_PK_QUIT, "QUIT", NULL) == 0)
             return e->result;
     }
     close_session(e);
@@ -648,7 +647,7 @@ static int begin_simple(smtpc_engine *e, int op, int kind, const char *verb, con
     int rc = begin(e, fn);
     if (rc)
         return rc;
-    rc = smtpc_engine_queue(e, kind, 0, verb, NULL);
+    rc = smtpc_engine_queue(e, kind, verb, NULL);
     if (rc)
         return smtpc_engine_refuse(e, rc, fn, "could not queue %s: %s", verb,
                                    smtpc_strerror(rc));

@@ -218,7 +218,7 @@ static void stop(smtpc_engine *e, int code)
     e->txn_error = code;
     e->in_body = 0;
     e->chunk_fill = 0; /* never sent: its header was not even written */
-    if (smtpc_engine_queue(e, SMTPC_PK_RSET, 0, "RSET", NULL))
+    if (smtpc_engine_queue(e, SMTPC_PK_RSET, "RSET", NULL))
         smtpc_engine_fail(e, 0);
 }
 

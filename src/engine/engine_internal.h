@@ -214,8 +214,8 @@ int smtpc_engine_expect(smtpc_engine *e, int kind, size_t index);
 /* The line at out[start, out_len) was written by the command writer: expect
  * its reply and trace it. */
 int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t start);
-int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb,
-                       const char *arg);
+/* A command of verb and arg (none: NULL) whose reply is of this kind. */
+int smtpc_engine_queue(smtpc_engine *e, int kind, const char *verb, const char *arg);
 int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t len,
                            int redact);
 void (smtpc_engine_trace)(smtpc_engine *e, int dir, const char *fmt, ...)

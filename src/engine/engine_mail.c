@@ -106,7 +106,7 @@ static int queue_rcpt(smtpc_engine *e)
 
 static int queue_data(smtpc_engine *e)
 {
-    int rc = smtpc_engine_queue(e, SMTPC_PK_DATA, 0, "DATA", NULL);
+    int rc = smtpc_engine_queue(e, SMTPC_PK_DATA, "DATA", NULL);
     if (rc == 0)
         e->data_sent = 1;
     return rc;
@@ -315,7 +315,7 @@ static void abandon(smtpc_engine *e, int code)
         e->data_state = 0; /* answered: do not end it twice */
         rc = smtpc_engine_queue_raw(e, SMTPC_PK_DISCARD_DATA, ".", 1, 0);
     } else {
-        rc = smtpc_engine_queue(e, SMTPC_PK_RSET, 0, "RSET", NULL);
+        rc = smtpc_engine_queue(e, SMTPC_PK_RSET, "RSET", NULL);
     }
     if (rc) {
         smtpc_engine_fail(e, 0);
@@ -405,7 +405,7 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
         smtpc_engine_finish(e, ok ? 0 : SMTPC_EMESSAGE);
         return;
     case SMTPC_PK_DISCARD_DATA:
-        smtpc_engine_queue(e, SMTPC_PK_RSET, 0, "RSET", NULL);
+        smtpc_engine_queue(e, SMTPC_PK_RSET, "RSET", NULL);
         return;
     case SMTPC_PK_RSET:
         /* A refused RSET changes nothing for the caller: the first error stands. */

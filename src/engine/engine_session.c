@@ -13,7 +13,7 @@ static void start_auth(smtpc_engine *e);
 
 static void queue_or_fail(smtpc_engine *e, int kind, const char *verb, const char *arg)
 {
-    int rc = smtpc_engine_queue(e, kind, 0, verb, arg);
+    int rc = smtpc_engine_queue(e, kind, verb, arg);
     if (rc)
         smtpc_engine_fail_with(e, 0, rc, "could not write %s: %s", verb, smtpc_strerror(rc));
 }
