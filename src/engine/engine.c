@@ -912,8 +912,13 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         }
         smtpc_pending *head = &e->pending[e->pend_head];
         int first_line = e->reply_lines++ == 0;
-        if (head->kind == SMTPC_PK_EHLO && reply->code == 250)
-            smtpc_engine_on_ehlo_line(e, text, tlen, first_line);
+        if (head->kind == SMTPC_PK_EHLO && reply->code == 250) {
+            /* The first line names the server; capabilities follow. */
+            if (first_line)
+                smtpc_ehlo_caps_init(&e->caps);
+            else
+                smtpc_ehlo_caps_line(&e->caps, text, tlen);
+        }
         if (rc == SMTPC_PARSE_LINE)
             continue;
         e->reply_lines = e->reply_bytes = 0;

@@ -291,7 +291,6 @@ void smtpc_engine_redact_reply(smtpc_engine *e);
 /* engine_session.c */
 void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply *reply,
                                    size_t leftover);
-void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first);
 void smtpc_engine_session_after_tls(smtpc_engine *e);
 
 /* engine_dsn.c */

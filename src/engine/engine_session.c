@@ -18,15 +18,6 @@ static void queue_or_fail(smtpc_engine *e, int kind, const char *verb, const cha
         smtpc_engine_fail_with(e, 0, rc, "could not write %s: %s", verb, smtpc_strerror(rc));
 }
 
-void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first)
-{
-    /* The first line names the server; capabilities follow. */
-    if (first)
-        smtpc_ehlo_caps_init(&e->caps);
-    else
-        smtpc_ehlo_caps_line(&e->caps, text, len);
-}
-
 static void session_ready(smtpc_engine *e)
 {
     e->ready = 1;
