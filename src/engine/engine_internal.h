@@ -88,6 +88,7 @@ struct smtpc_engine {
     uint8_t *out;
     size_t out_cap;
     int security;
+    char *ehlo_name;
     /* From out_len to the end of caps: the session's and the transaction's
      * state, cleared by smtpc_engine_reset in one go (a transaction sets its
      * own fields when it begins). */
@@ -121,7 +122,6 @@ struct smtpc_engine {
     smtpc_ehlo_caps caps;
 
     smtpc_allocator alloc;
-    char *ehlo_name;
     uint8_t *line;
     size_t line_cap;   /* line_max: the longest reply line accepted */
     size_t line_alloc; /* size of line: room for the largest SASL challenge too */
