@@ -89,6 +89,10 @@ struct smtpc_engine {
     size_t out_cap;
     int security;
     char *ehlo_name;
+    /* Always cleared: what the mail-done callback gets for an accepted
+     * message (a record is too large for a stack frame); allocated with
+     * the callback, so engines without one do not carry it. */
+    smtpc_error *none;
     /* From out_len to the end of caps: the session's and the transaction's
      * state, cleared by smtpc_engine_reset in one go (a transaction sets its
      * own fields when it begins). */
@@ -161,10 +165,8 @@ struct smtpc_engine {
     smtpc_mail_done_fn mail_done;
     void *mail_done_user;
     uint32_t mail_seq; /* of the last transaction begun */
-    /* Always cleared: what the mail-done callback gets for an accepted
-     * message (a record is too large for a stack frame); allocated with
-     * the callback, so engines without one do not carry it. */
-    smtpc_error *none;
+    /* (none, what the callback gets for an accepted message, is among the
+     * first fields.) */
 
     /* CHUNKING (engine_bdat.c). */
     int prefer_data;  /* smtpc_engine_set_chunking(e, 0) */
