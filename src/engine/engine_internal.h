@@ -118,9 +118,7 @@ struct smtpc_engine {
     size_t next_rcpt;      /* next recipient to queue */
     smtpc_rcpt_result *results;
     size_t results_n;
-    /* DSN request of the transaction (NULL: none, or dropped) and whether
-     * the TLS session was verified (REQUIRETLS): engine_dsn.c. */
-    const smtpc_dsn *dsn;
+    int data_sent;
     size_t chunk_fill; /* CHUNKING: bytes of the chunk being filled at
                         * out + out_len (header room included); 0: none open */
     smtpc_ehlo_caps caps;
@@ -157,7 +155,8 @@ struct smtpc_engine {
     const char *const *rcpts;
     size_t n_rcpts;
     int64_t size;
-    int data_sent;
+    /* DSN request of the transaction (NULL: none, or dropped): engine_dsn.c. */
+    const smtpc_dsn *dsn;
     smtpc_dot_stuffer stuffer;
 
     /* Verdicts (smtpc_engine_set_mail_done): every transaction begun is
