@@ -16,10 +16,12 @@ void smtpc_engine_mail_release(smtpc_engine *e)
     smtpc_free(&e->alloc, e->results, e->results_n * sizeof *e->results);
     e->results = NULL;
     e->results_n = 0;
+#if SMTPC_HAVE_MAIL_CHAINING /* else nothing is ever chained past */
     smtpc_free(&e->alloc, e->prev.results, e->prev.results_n * sizeof *e->prev.results);
     e->prev.results = NULL;
     e->prev.results_n = 0;
     e->prev.active = 0;
+#endif
 }
 
 /* What an address check's code says, for the texts. */
