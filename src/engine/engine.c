@@ -442,10 +442,12 @@ void smtpc_engine_compact_output(smtpc_engine *e)
 {
     if (e->out_sent != e->out_len)
         return;
+#if SMTPC_HAVE_CHUNKING /* else no chunk is ever filled */
     if (e->chunk_fill && e->out_len) /* the BDAT chunk being filled moves along */
         memmove(e->out, e->out + e->out_len, e->chunk_fill);
-    e->out_sent = e->out_len = 0;
     e->bdat_flush = 0;
+#endif
+    e->out_sent = e->out_len = 0;
 }
 
 int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t start)
