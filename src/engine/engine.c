@@ -532,7 +532,8 @@ static void close_session(smtpc_engine *e)
     e->tls_wanted = 0;
     e->in_body = 0;
     e->out_len = e->out_sent = 0;
-    e->chunk_fill = 0;
+    if (SMTPC_HAVE_CHUNKING) /* else always 0 */
+        e->chunk_fill = 0;
     smtpc_engine_mail_ended(e);
 }
 
@@ -559,7 +560,8 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
         e->pend_count = 0;
         e->in_body = 0;
         e->out_len = e->out_sent = 0;
-        e->chunk_fill = 0;
+        if (SMTPC_HAVE_CHUNKING)
+            e->chunk_fill = 0;
         e->op = SMTPC_OP_QUIT;
         if (smtpc_engine_queue(e, SMTPC_PK_QUIT, "QUIT", NULL) == 0)
             return e->result;

@@ -372,7 +372,7 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
                                 const smtpc_reply *reply)
 {
     int ok = reply->code / 100 == 2;
-    if (kind == SMTPC_PK_PREV_END_OF_DATA) {
+    if (SMTPC_HAVE_MAIL_CHAINING && kind == SMTPC_PK_PREV_END_OF_DATA) {
         smtpc_engine_on_prev_reply(e, reply);
         return;
     }
