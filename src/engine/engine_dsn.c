@@ -25,8 +25,7 @@ static int requested(const smtpc_dsn *dsn, size_t n)
 int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
                                const char *const *rcpts, size_t n_rcpts)
 {
-    (void)rcpts;
-    e->dsn = NULL;
+    (void)rcpts; /* e->dsn stays NULL: zero from the start, never set */
     if (flags & SMTPC_MAIL_REQUIRETLS)
         return smtpc_engine_err(e, SMTPC_ENOTSUP,
                                 "REQUIRETLS is compiled out (-Ddsn=false); nothing was sent");

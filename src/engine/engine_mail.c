@@ -219,7 +219,7 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     smtpc_engine_compact_output(e);
     size_t start = e->out_len;
     rc = smtpc_cmd_mail_ext(e->out, e->out_cap, &e->out_len, from, e->size, e->mail_flags,
-                            e->dsn ? e->dsn->envid : NULL);
+                            SMTPC_HAVE_DSN && e->dsn ? e->dsn->envid : NULL);
     if (rc == 0)
         rc = smtpc_engine_queue_written(e, SMTPC_PK_MAIL, 0, start);
     if (rc)
