@@ -784,10 +784,10 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
         break;
     case SMTPC_PK_QUIT:
         /* Whatever QUIT gets, the session is over; a fatal error stays. */
-        if (!e->quitting && reply->code == 421)
-            smtpc_engine_err_reply(e, SMTPC_ESHUTDOWN, reply, "service closing");
-        else if (!e->quitting && reply->code != 221 && reply->code != 250)
-            smtpc_engine_err_reply(e, SMTPC_ECOMMAND, reply, "QUIT refused");
+        if (!e->quitting && reply->code != 221 && reply->code != 250)
+            smtpc_engine_err_reply(e, reply->code == 421 ? SMTPC_ESHUTDOWN : SMTPC_ECOMMAND,
+                                   reply,
+                                   reply->code == 421 ? "service closing" : "QUIT refused");
         e->result = e->err.code;
         close_session(e);
         break;
@@ -800,10 +800,12 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
     default: /* RSET, NOOP */
         if (smtpc_engine_check_421(e, reply, "service closing"))
             break;
-        if (reply->code / 100 != 2)
-            smtpc_engine_err_reply(e, SMTPC_ECOMMAND, reply,
-                                   p->kind == SMTPC_PK_RSET ? "RSET refused" : "NOOP refused");
-        smtpc_engine_finish(e, reply->code / 100 == 2 ? 0 : SMTPC_ECOMMAND);
+        smtpc_engine_finish(e, reply->code / 100 == 2
+                                   ? 0
+                                   : smtpc_engine_err_reply(e, SMTPC_ECOMMAND, reply,
+                                                            p->kind == SMTPC_PK_RSET
+                                                                ? "RSET refused"
+                                                                : "NOOP refused"));
         break;
     }
 }
