@@ -127,11 +127,12 @@ static int between_sessions(const smtpc_engine *e)
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-int smtpc_engine_refuse_code(const smtpc_engine *e, int code)
+int smtpc_engine_refuse_code(const smtpc_engine *e, int minus_code)
 {
     /* Every engine comes from smtpc_engine_new (never a const object): a
      * query taking a const pointer may still record why it failed. */
     smtpc_engine *m = (smtpc_engine *)e;
+    int code = -minus_code;
     smtpc_error_set_code(&m->refusal, code);
     m->refused = 1;
     return code;

@@ -236,9 +236,11 @@ int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const
 #endif
     ;
 #if SMTPC_SHORT_MESSAGES
-int smtpc_engine_refuse_code(const smtpc_engine *e, int code);
+/* Takes -code: the magnitude of an error code fits Thumb's 2-byte move,
+ * the negative value needs a 4-byte one at each of the many callers. */
+int smtpc_engine_refuse_code(const smtpc_engine *e, int minus_code);
 #define smtpc_engine_refuse(e, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse_code((e), (code)))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse_code((e), -(code)))
 #endif
 /* End the current operation with result (0 or an error already recorded). */
 void smtpc_engine_finish(smtpc_engine *e, int result);
