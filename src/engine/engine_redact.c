@@ -73,8 +73,7 @@ static size_t raw_at(const smtpc_engine *e, const char *in, size_t len, size_t i
     return n;
 }
 
-size_t smtpc_engine_redact(const smtpc_engine *e, const char *in, size_t len, char *out,
-                           size_t cap)
+static size_t redact(const smtpc_engine *e, const char *in, size_t len, char *out, size_t cap)
 {
     if (cap == 0)
         return 0;
@@ -101,6 +100,16 @@ size_t smtpc_engine_redact(const smtpc_engine *e, const char *in, size_t len, ch
     return o;
 }
 
+#if SMTPC_HAVE_TRACES
+/* For the trace of a reply line; without traces the reply's redaction
+ * below is the only caller, and gets the copy inlined. */
+size_t (smtpc_engine_redact)(const smtpc_engine *e, const char *in, size_t len, char *out,
+                             size_t cap)
+{
+    return redact(e, in, len, out, cap);
+}
+#endif
+
 void smtpc_engine_redact_reply(smtpc_engine *e)
 {
     if (!e->secrets_n)
@@ -112,7 +121,7 @@ void smtpc_engine_redact_reply(smtpc_engine *e)
         r->text_len = 0;
         return;
     }
-    size_t n = smtpc_engine_redact(e, r->text, r->text_len, clean, SMTPC_REPLY_TEXT_MAX);
+    size_t n = redact(e, r->text, r->text_len, clean, SMTPC_REPLY_TEXT_MAX);
     memcpy(r->text, clean, n + 1);
     r->text_len = n;
     smtpc_zeroize(clean, SMTPC_REPLY_TEXT_MAX);
