@@ -106,19 +106,20 @@ struct smtpc_engine {
     int encrypted;
     int tls_wanted;     /* SMTPC_WANT_TLS until the driver reports */
 
-    /* Mail transaction. */
+    /* Mail transaction: from message_status to data_sent, cleared in one
+     * go when one begins. */
     int message_status;
     int txn_error;         /* first failure of the transaction */
     int in_body;
     int body_ended;
     int mail_refused;
     int data_state;        /* 0 not answered, 1 accepted (354), -1 refused */
-    int mail_flags;        /* SMTPC_CMD_* */
     size_t accepted;
     size_t next_rcpt;      /* next recipient to queue */
+    int data_sent;
+    int mail_flags;        /* SMTPC_CMD_* */
     smtpc_rcpt_result *results;
     size_t results_n;
-    int data_sent;
     size_t chunk_fill; /* CHUNKING: bytes of the chunk being filled at
                         * out + out_len (header room included); 0: none open */
     smtpc_ehlo_caps caps;

@@ -1,5 +1,6 @@
 /* The mail transaction: MAIL, RCPT, DATA, body, end of data; pipelined
  * (RFC 2920) when the server offers it. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -206,13 +207,11 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     e->from = from;
     e->rcpts = rcpts;
     e->n_rcpts = n_rcpts;
-    e->next_rcpt = 0;
-    e->data_sent = e->mail_refused = 0;
-    e->accepted = 0;
-    e->data_state = 0;
-    e->in_body = e->body_ended = 0;
-    e->message_status = SMTPC_MESSAGE_NOT_SENT;
-    e->txn_error = 0;
+    /* message_status to data_sent (engine_internal.h): SMTPC_MESSAGE_NOT_SENT
+     * is 0, and so is every count and flag. */
+    memset((char *)e + offsetof(smtpc_engine, message_status), 0,
+           offsetof(smtpc_engine, data_sent) + sizeof e->data_sent -
+               offsetof(smtpc_engine, message_status));
     e->result = 0;
     smtpc_engine_bdat_begin_txn(e);
 
