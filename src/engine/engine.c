@@ -105,7 +105,9 @@ void smtpc_engine_free(smtpc_engine *e)
     wipe_free(&a, e->line, e->line_alloc);
     wipe_free(&a, e->redact_buf, SMTPC_REPLY_TEXT_MAX);
     wipe_free(&a, e->none, sizeof *e->none);
+#if SMTPC_HAVE_TRACES /* else never allocated: set_trace refuses */
     wipe_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);
+#endif
     wipe_free(&a, e, sizeof *e);
 }
 
