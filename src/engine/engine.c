@@ -348,7 +348,8 @@ static int set_secret(smtpc_engine *e, const char *user, const char *secret, int
         release_secrets(e);
         return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the credentials");
     }
-    e->auth_is_token = is_token;
+    if (SMTPC_HAVE_SASL_EXTRA) /* else a token was refused: never set */
+        e->auth_is_token = is_token;
     return SMTPC_OK;
 }
 

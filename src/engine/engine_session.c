@@ -64,7 +64,8 @@ static void start_auth(smtpc_engine *e)
                               "(allow it explicitly to override)");
         goto finish;
     }
-    int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed, e->auth_is_token);
+    int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed,
+                                 SMTPC_HAVE_SASL_EXTRA && e->auth_is_token);
     if (!mech) {
         /* What the build left out is looked up only for a text that is kept. */
         rc = smtpc_engine_err(e, SMTPC_EAUTH_NOMECH,
