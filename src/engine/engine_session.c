@@ -155,7 +155,8 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
         return;
     }
     if (reply->code == 235 && !e->auth_cancel_error) {
-        int rc = smtpc_sasl_success(&e->sasl);
+        /* Only SCRAM (SASL crypto) has a server proof to miss. */
+        int rc = SMTPC_HAVE_SASL_CRYPTO ? smtpc_sasl_success(&e->sasl) : 0;
         smtpc_sasl_clear(&e->sasl);
         if (rc) {
             smtpc_engine_err_reply(e, rc, reply,
