@@ -37,16 +37,7 @@ int smtpc_engine_set_chunking(smtpc_engine *e, int use)
 }
 
 #if !SMTPC_HAVE_CHUNKING
-/* Every body goes with DATA (CHUNKING and BINARYMIME are not even read
- * from EHLO: ehlo_caps.c); a binary body cannot go at all. */
-int smtpc_engine_bdat_choose(smtpc_engine *e, int flags)
-{
-    if (flags & SMTPC_MAIL_BINARYMIME)
-        return smtpc_engine_err(e, SMTPC_ENOTSUP,
-                                "a binary MIME body needs CHUNKING, which is compiled out "
-                                "(-Dchunking=false): encode it as 7-bit or 8-bit MIME");
-    return SMTPC_OK;
-}
+/* (smtpc_engine_bdat_choose is a macro: engine_internal.h.) */
 
 /* Never reached: SMTPC_BDAT(e) is 0 wherever these are called. */
 int smtpc_engine_bdat_start(smtpc_engine *e)
