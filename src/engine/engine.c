@@ -580,9 +580,9 @@ int smtpc_engine_set_error(smtpc_engine *e, int code)
     return smtpc_error_set_code(&e->err, code);
 }
 
-int smtpc_engine_set_reply_error(smtpc_engine *e, int code, const smtpc_reply *reply)
+int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_reply *reply)
 {
-    return (smtpc_error_set_reply)(&e->err, code, reply, NULL);
+    return (smtpc_error_set_reply)(&e->err, -minus_code, reply, NULL);
 }
 
 int smtpc_engine_fail_code(smtpc_engine *e, int code, int send_quit)
