@@ -585,9 +585,9 @@ int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_re
     return (smtpc_error_set_reply)(&e->err, -minus_code, reply, NULL);
 }
 
-int smtpc_engine_fail_code(smtpc_engine *e, int code, int send_quit)
+int smtpc_engine_fail_code(smtpc_engine *e, int minus_code, int send_quit)
 {
-    smtpc_error_set_code(&e->err, code);
+    smtpc_error_set_code(&e->err, -minus_code);
     return smtpc_engine_fail(e, send_quit);
 }
 #endif

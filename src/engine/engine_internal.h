@@ -265,11 +265,11 @@ int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_re
     smtpc_error_set_reply(&(e)->err, (code), (reply), (what))
 #endif
 /* Record code with a text in err, then smtpc_engine_fail: with
- * -Dmessages=short one call instead of two at each site. */
+ * -Dmessages=short one call instead of two at each site (taking -code). */
 #if SMTPC_SHORT_MESSAGES
-int smtpc_engine_fail_code(smtpc_engine *e, int code, int send_quit);
+int smtpc_engine_fail_code(smtpc_engine *e, int minus_code, int send_quit);
 #define smtpc_engine_fail_with(e, send_quit, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_fail_code((e), (code), (send_quit)))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_fail_code((e), -(code), (send_quit)))
 #else
 #define smtpc_engine_fail_with(e, send_quit, code, ...) \
     (smtpc_error_set(&(e)->err, (code), __VA_ARGS__), smtpc_engine_fail((e), (send_quit)))
