@@ -547,7 +547,7 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
         /* Whatever broke after the final dot, the server may have taken the
          * message: say so first, the cause second. */
 #if SMTPC_SHORT_MESSAGES
-        smtpc_error_set_code(&e->err, SMTPC_EUNKNOWN); /* no cause text to keep */
+        smtpc_engine_set_error(e, SMTPC_EUNKNOWN); /* no cause text to keep */
 #else
         char cause[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(cause, sizeof cause, smtpc_error_message(&e->err));
