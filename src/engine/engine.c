@@ -490,10 +490,11 @@ int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t l
     int rc = smtpc_engine_expect(e, kind, 0);
     if (rc != 0)
         return rc;
-    memmove(e->out + e->out_len, line, len); /* line may already sit in out */
-    e->out_len += len;
-    e->out[e->out_len++] = '\r';
-    e->out[e->out_len++] = '\n';
+    char *at = (char *)e->out + e->out_len;
+    memmove(at, line, len); /* line may already sit in out */
+    at[len] = '\r';
+    at[len + 1] = '\n';
+    e->out_len += len + 2;
     if (redact == 0) {
         smtpc_engine_trace(e, SMTPC_TRACE_SEND, "%.*s", (int)len, line);
     } else {
@@ -504,7 +505,7 @@ int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t l
             while (keep < len && !(line[keep] == ' ' && ++spaces == 2))
                 keep++;
         }
-        const char *secret = (const char *)e->out + e->out_len - 2 - len + keep;
+        const char *secret = at + keep;
         size_t secret_len = len - keep;
         if (keep && secret_len) {
             secret++; /* the space */
