@@ -333,11 +333,11 @@ int (smtpc_engine_bdat_choose)(smtpc_engine *e, int flags);
 #if !SMTPC_HAVE_CHUNKING
 /* Every body goes with DATA (CHUNKING and BINARYMIME are not even read
  * from EHLO: ehlo_caps.c); a binary body cannot go at all. */
-#define smtpc_engine_bdat_choose(e, flags)                                                   \
-    ((flags) & SMTPC_MAIL_BINARYMIME                                                     \
-         ? smtpc_engine_err((e), SMTPC_ENOTSUP,                                          \
-                            "a binary MIME body needs CHUNKING, which is compiled out "  \
-                            "(-Dchunking=false): encode it as 7-bit or 8-bit MIME")      \
+#define smtpc_engine_bdat_choose(e, flags)                                              \
+    ((flags) & SMTPC_MAIL_BINARYMIME                                                    \
+         ? smtpc_engine_err((e), SMTPC_ENOTSUP,                                         \
+                            "a binary MIME body needs CHUNKING, which is compiled out " \
+                            "(-Dchunking=false): encode it as 7-bit or 8-bit MIME")     \
          : SMTPC_OK)
 #endif
 void (smtpc_engine_bdat_begin_txn)(smtpc_engine *e);
