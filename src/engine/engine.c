@@ -319,7 +319,12 @@ int smtpc_engine_reset(smtpc_engine *e)
 
 /* --- AUTH settings --- */
 
-static int set_secret(smtpc_engine *e, const char *user, const char *secret, int is_token)
+/* Without XOAUTH2/OAUTHBEARER, a copy in each caller: the password's has no
+ * token code, the token's little more than its refusals. */
+#if defined(__GNUC__) && !SMTPC_HAVE_SASL_EXTRA
+__attribute__((always_inline))
+#endif
+static inline int set_secret(smtpc_engine *e, const char *user, const char *secret, int is_token)
 {
     const char *fn = is_token ? "smtpc_engine_set_oauth_token" : "smtpc_engine_set_credentials";
     const char *what = is_token ? "token" : "password";
