@@ -314,7 +314,7 @@ static void abandon(smtpc_engine *e, int code)
     int rc;
     if (e->data_state == 1) {
         e->data_state = 0; /* answered: do not end it twice */
-        rc = smtpc_engine_queue_raw(e, SMTPC_PK_DISCARD_DATA, ".", 1, 0);
+        rc = smtpc_engine_queue(e, SMTPC_PK_DISCARD_DATA, ".", NULL);
     } else {
         rc = smtpc_engine_queue(e, SMTPC_PK_RSET, "RSET", NULL);
     }
