@@ -3,6 +3,7 @@
 #include "engine_internal.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,12 +17,13 @@
 #define DEFAULT_REPLY_MAX_LINES 1000
 #define DEFAULT_REPLY_MAX_BYTES 65536
 
-static const int default_timeouts[SMTPC_TIMEOUT_COUNT] = {
-    [SMTPC_TIMEOUT_CONNECT] = 30000,     [SMTPC_TIMEOUT_GREETING] = 300000,
-    [SMTPC_TIMEOUT_COMMAND] = 300000,    [SMTPC_TIMEOUT_MAIL] = 300000,
-    [SMTPC_TIMEOUT_RCPT] = 300000,       [SMTPC_TIMEOUT_DATA_INIT] = 120000,
-    [SMTPC_TIMEOUT_DATA_BLOCK] = 180000, [SMTPC_TIMEOUT_DATA_END] = 600000,
-    [SMTPC_TIMEOUT_TLS] = 60000,         [SMTPC_TIMEOUT_MESSAGE] = 3600000,
+/* In seconds: half the table of milliseconds. */
+static const uint16_t default_timeouts[SMTPC_TIMEOUT_COUNT] = {
+    [SMTPC_TIMEOUT_CONNECT] = 30,     [SMTPC_TIMEOUT_GREETING] = 300,
+    [SMTPC_TIMEOUT_COMMAND] = 300,    [SMTPC_TIMEOUT_MAIL] = 300,
+    [SMTPC_TIMEOUT_RCPT] = 300,       [SMTPC_TIMEOUT_DATA_INIT] = 120,
+    [SMTPC_TIMEOUT_DATA_BLOCK] = 180, [SMTPC_TIMEOUT_DATA_END] = 600,
+    [SMTPC_TIMEOUT_TLS] = 60,         [SMTPC_TIMEOUT_MESSAGE] = 3600,
 };
 
 int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t out_cap,
@@ -64,12 +66,12 @@ int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t
         smtpc_engine_free(e);
         return SMTPC_ENOMEM;
     }
-    memcpy(e->timeouts, default_timeouts, sizeof e->timeouts);
-    e->security = SMTPC_SECURITY_STARTTLS;
+    for (int i = 0; i < SMTPC_TIMEOUT_COUNT; i++)
+        e->timeouts[i] = default_timeouts[i] * 1000;
+    /* smtpc_alloc zero-fills: the rest starts as smtpc_engine_reset leaves
+     * it (SMTPC_SECURITY_STARTTLS is 0; no capabilities, a clear error). */
     e->auth_allowed = SMTPC_AUTH_ALL;
     smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
-    smtpc_ehlo_caps_init(&e->caps);
-    smtpc_error_clear(&e->err);
     *out = e;
     return SMTPC_OK;
 }
@@ -83,6 +85,14 @@ static void release_secrets(smtpc_engine *e)
     smtpc_sasl_clear(&e->sasl);
 }
 
+/* Every buffer may have held a credential or a reply quoting one: zeroed
+ * before it goes back. p may be NULL. */
+static void wipe_free(const smtpc_allocator *a, void *p, size_t n)
+{
+    smtpc_zeroize(p, n);
+    smtpc_free(a, p, n);
+}
+
 void smtpc_engine_free(smtpc_engine *e)
 {
     if (!e)
@@ -91,24 +101,14 @@ void smtpc_engine_free(smtpc_engine *e)
     release_secrets(e);
     smtpc_engine_mail_release(e);
     smtpc_strfree(&a, e->ehlo_name);
-    if (e->out) {
-        smtpc_zeroize(e->out, e->out_cap); /* may hold an AUTH line */
-        smtpc_free(&a, e->out, e->out_cap);
-    }
-    if (e->line) {
-        smtpc_zeroize(e->line, e->line_alloc);
-        smtpc_free(&a, e->line, e->line_alloc);
-    }
-    if (e->redact_buf)
-        smtpc_free(&a, e->redact_buf, SMTPC_REPLY_TEXT_MAX);
-    if (e->none)
-        smtpc_free(&a, e->none, sizeof *e->none);
-    if (e->trace_buf) {
-        smtpc_zeroize(e->trace_buf, 2 * SMTPC_TRACE_LINE);
-        smtpc_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);
-    }
-    smtpc_zeroize(e, sizeof *e);
-    smtpc_free(&a, e, sizeof *e);
+    wipe_free(&a, e->out, e->out_cap); /* may hold an AUTH line */
+    wipe_free(&a, e->line, e->line_alloc);
+    wipe_free(&a, e->redact_buf, SMTPC_REPLY_TEXT_MAX);
+    wipe_free(&a, e->none, sizeof *e->none);
+#if SMTPC_HAVE_TRACES /* else never allocated: set_trace refuses */
+    wipe_free(&a, e->trace_buf, 2 * SMTPC_TRACE_LINE);
+#endif
+    wipe_free(&a, e, sizeof *e);
 }
 
 /* No operation runs. A closed engine has none either: its settings are for
@@ -125,11 +125,16 @@ static int between_sessions(const smtpc_engine *e)
 }
 
 #if SMTPC_SHORT_MESSAGES
-int smtpc_engine_refuse_code(const smtpc_engine *e, int code)
+/* Kept out of line: its thirty callers in this file would each carry a copy. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+int smtpc_engine_refuse_code(const smtpc_engine *e, int minus_code)
 {
     /* Every engine comes from smtpc_engine_new (never a const object): a
      * query taking a const pointer may still record why it failed. */
     smtpc_engine *m = (smtpc_engine *)e;
+    int code = -minus_code;
     smtpc_error_set_code(&m->refusal, code);
     m->refused = 1;
     return code;
@@ -282,8 +287,7 @@ int smtpc_engine_set_output_size(smtpc_engine *e, size_t out_cap)
     uint8_t *out = smtpc_alloc(&e->alloc, out_cap);
     if (!out)
         return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the output buffer");
-    smtpc_zeroize(e->out, e->out_cap); /* may hold an AUTH line */
-    smtpc_free(&e->alloc, e->out, e->out_cap);
+    wipe_free(&e->alloc, e->out, e->out_cap); /* may hold an AUTH line */
     e->out = out;
     e->out_cap = out_cap;
     e->out_len = e->out_sent = 0;
@@ -294,36 +298,33 @@ int smtpc_engine_reset(smtpc_engine *e)
 {
     if (!e)
         return SMTPC_EINVAL;
-    e->refused = 0;
     smtpc_engine_mail_release(e);
     smtpc_sasl_clear(&e->sasl);
     smtpc_zeroize(e->out, e->out_cap);
-    e->out_len = e->out_sent = 0;
     smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
-    e->reply_lines = e->reply_bytes = 0;
-    smtpc_zeroize(e->secrets, sizeof e->secrets);
-    e->secrets_n = 0;
-    e->op = SMTPC_OP_NONE;
-    e->tls_wanted = e->closed = e->quitting = e->ready = e->result = 0;
-    e->auth_mech = e->auth_done = e->auth_cancel_error = 0;
+    /* The two blocks of state (engine_internal.h): the output window, the
+     * reply queue, the operation, the flags, the transaction's fields
+     * (refused among them; SMTPC_OP_NONE and SMTPC_MESSAGE_NOT_SENT are 0)
+     * and the capabilities (as smtpc_ehlo_caps_init leaves them), then the
+     * reply counters, AUTH's progress and the secret marks. */
+    char *base = (char *)e;
+    memset(base + offsetof(smtpc_engine, out_len), 0,
+           offsetof(smtpc_engine, caps) + sizeof e->caps - offsetof(smtpc_engine, out_len));
+    memset(base + offsetof(smtpc_engine, reply_lines), 0,
+           offsetof(smtpc_engine, parser) - offsetof(smtpc_engine, reply_lines));
     e->encrypted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
-    e->tls_verified = 0;
-    e->pend_head = e->pend_count = 0;
-    e->replies = 0;
-    e->in_body = e->body_ended = 0;
-    e->message_status = SMTPC_MESSAGE_NOT_SENT;
-    e->accepted = 0;
-    e->txn_open = 0;
-    e->bdat = e->bdat_flush = 0;
-    e->chunk_fill = 0;
-    smtpc_ehlo_caps_init(&e->caps);
     smtpc_error_clear(&e->err);
     return SMTPC_OK;
 }
 
 /* --- AUTH settings --- */
 
-static int set_secret(smtpc_engine *e, const char *user, const char *secret, int is_token)
+/* Without XOAUTH2/OAUTHBEARER, a copy in each caller: the password's has no
+ * token code, the token's little more than its refusals. */
+#if defined(__GNUC__) && !SMTPC_HAVE_SASL_EXTRA
+__attribute__((always_inline))
+#endif
+static inline int set_secret(smtpc_engine *e, const char *user, const char *secret, int is_token)
 {
     const char *fn = is_token ? "smtpc_engine_set_oauth_token" : "smtpc_engine_set_credentials";
     const char *what = is_token ? "token" : "password";
@@ -352,7 +353,8 @@ static int set_secret(smtpc_engine *e, const char *user, const char *secret, int
         release_secrets(e);
         return smtpc_engine_refuse(e, SMTPC_ENOMEM, fn, "no memory for the credentials");
     }
-    e->auth_is_token = is_token;
+    if (SMTPC_HAVE_SASL_EXTRA) /* else a token was refused: never set */
+        e->auth_is_token = is_token;
     return SMTPC_OK;
 }
 
@@ -449,10 +451,12 @@ void smtpc_engine_compact_output(smtpc_engine *e)
 {
     if (e->out_sent != e->out_len)
         return;
+#if SMTPC_HAVE_CHUNKING /* else no chunk is ever filled */
     if (e->chunk_fill && e->out_len) /* the BDAT chunk being filled moves along */
         memmove(e->out, e->out + e->out_len, e->chunk_fill);
-    e->out_sent = e->out_len = 0;
     e->bdat_flush = 0;
+#endif
+    e->out_sent = e->out_len = 0;
 }
 
 int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t start)
@@ -467,15 +471,14 @@ int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t s
     return SMTPC_OK;
 }
 
-int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb,
-                       const char *arg)
+int smtpc_engine_queue(smtpc_engine *e, int kind, const char *verb, const char *arg)
 {
     smtpc_engine_compact_output(e);
     size_t start = e->out_len;
     int rc = smtpc_cmd_write(e->out, e->out_cap, &e->out_len, verb, arg);
     if (rc != 0)
         return rc;
-    return smtpc_engine_queue_written(e, kind, index, start);
+    return smtpc_engine_queue_written(e, kind, 0, start);
 }
 
 /* A line built elsewhere (MAIL/RCPT from the command writer, SASL responses
@@ -485,17 +488,18 @@ int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb
 int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t len, int redact)
 {
     smtpc_engine_compact_output(e);
-    if (memchr(line, '\r', len) || memchr(line, '\n', len) || memchr(line, '\0', len))
+    if (smtpc_cmd_check_value(line, len)) /* CR, LF or NUL */
         return SMTPC_EBADCHAR;
     if (len + 2 > e->out_cap - e->out_len)
         return SMTPC_ETOOLONG;
     int rc = smtpc_engine_expect(e, kind, 0);
     if (rc != 0)
         return rc;
-    memmove(e->out + e->out_len, line, len); /* line may already sit in out */
-    e->out_len += len;
-    e->out[e->out_len++] = '\r';
-    e->out[e->out_len++] = '\n';
+    char *at = (char *)e->out + e->out_len;
+    memmove(at, line, len); /* line may already sit in out */
+    at[len] = '\r';
+    at[len + 1] = '\n';
+    e->out_len += len + 2;
     if (redact == 0) {
         smtpc_engine_trace(e, SMTPC_TRACE_SEND, "%.*s", (int)len, line);
     } else {
@@ -506,7 +510,7 @@ int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t l
             while (keep < len && !(line[keep] == ' ' && ++spaces == 2))
                 keep++;
         }
-        const char *secret = (const char *)e->out + e->out_len - 2 - len + keep;
+        const char *secret = at + keep;
         size_t secret_len = len - keep;
         if (keep && secret_len) {
             secret++; /* the space */
@@ -538,7 +542,8 @@ static void close_session(smtpc_engine *e)
     e->tls_wanted = 0;
     e->in_body = 0;
     e->out_len = e->out_sent = 0;
-    e->chunk_fill = 0;
+    if (SMTPC_HAVE_CHUNKING) /* else always 0 */
+        e->chunk_fill = 0;
     smtpc_engine_mail_ended(e);
 }
 
@@ -548,14 +553,14 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
         /* Whatever broke after the final dot, the server may have taken the
          * message: say so first, the cause second. */
 #if SMTPC_SHORT_MESSAGES
-        smtpc_error_set_code(&e->err, SMTPC_EUNKNOWN); /* no cause text to keep */
+        smtpc_engine_set_error(e, SMTPC_EUNKNOWN); /* no cause text to keep */
 #else
         char cause[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(cause, sizeof cause, smtpc_error_message(&e->err));
-        smtpc_error_set(&e->err, SMTPC_EUNKNOWN,
-                        "no valid reply after the end of data (%.160s): the server may or "
-                        "may not have accepted the message",
-                        cause);
+        smtpc_engine_err(e, SMTPC_EUNKNOWN,
+                         "no valid reply after the end of data (%.160s): the server may or "
+                         "may not have accepted the message",
+                         cause);
 #endif
     }
     e->result = e->err.code;
@@ -565,20 +570,45 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
         e->pend_count = 0;
         e->in_body = 0;
         e->out_len = e->out_sent = 0;
-        e->chunk_fill = 0;
+        if (SMTPC_HAVE_CHUNKING)
+            e->chunk_fill = 0;
         e->op = SMTPC_OP_QUIT;
-        if (smtpc_engine_queue(e, SMTPC_PK_QUIT, 0, "QUIT", NULL) == 0)
+        if (smtpc_engine_queue(e, SMTPC_PK_QUIT, "QUIT", NULL) == 0)
             return e->result;
     }
     close_session(e);
     return e->result;
 }
 
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_set_error(smtpc_engine *e, int code)
+{
+    return smtpc_error_set_code(&e->err, code);
+}
+
+int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_reply *reply)
+{
+    return (smtpc_error_set_reply)(&e->err, -minus_code, reply, NULL);
+}
+
+int smtpc_engine_fail_code(smtpc_engine *e, int minus_code, int send_quit)
+{
+    smtpc_error_set_code(&e->err, -minus_code);
+    return smtpc_engine_fail(e, send_quit);
+}
+#endif
+
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_is_421(smtpc_engine *e, const smtpc_reply *reply)
+{
+    const char *what = NULL; /* dropped: the record names the code */
+#else
 int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what)
 {
+#endif
     if (reply->code != 421)
         return 0;
-    smtpc_error_set_reply(&e->err, SMTPC_ESHUTDOWN, reply, what);
+    smtpc_engine_err_reply(e, SMTPC_ESHUTDOWN, reply, what);
     if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT)
         e->message_status = SMTPC_MESSAGE_REJECTED;
     e->result = SMTPC_ESHUTDOWN;
@@ -596,8 +626,8 @@ static int begin(smtpc_engine *e, const char *fn)
         return refuse_busy(e, fn);
     if (smtpc_reply_parser_busy(&e->parser)) {
         /* Bytes of a reply to nothing arrived after the last operation. */
-        smtpc_error_set(&e->err, SMTPC_EUNEXPECTED, "server sent data no command asked for");
-        return smtpc_engine_fail(e, 0);
+        return smtpc_engine_fail_with(e, 0, SMTPC_EUNEXPECTED,
+                                      "server sent data no command asked for");
     }
     smtpc_error_clear(&e->err);
     e->result = 0;
@@ -631,7 +661,7 @@ static int begin_simple(smtpc_engine *e, int op, int kind, const char *verb, con
     int rc = begin(e, fn);
     if (rc)
         return rc;
-    rc = smtpc_engine_queue(e, kind, 0, verb, NULL);
+    rc = smtpc_engine_queue(e, kind, verb, NULL);
     if (rc)
         return smtpc_engine_refuse(e, rc, fn, "could not queue %s: %s", verb,
                                    smtpc_strerror(rc));
@@ -764,10 +794,10 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
         break;
     case SMTPC_PK_QUIT:
         /* Whatever QUIT gets, the session is over; a fatal error stays. */
-        if (!e->quitting && reply->code == 421)
-            smtpc_error_set_reply(&e->err, SMTPC_ESHUTDOWN, reply, "service closing");
-        else if (!e->quitting && reply->code != 221 && reply->code != 250)
-            smtpc_error_set_reply(&e->err, SMTPC_ECOMMAND, reply, "QUIT refused");
+        if (!e->quitting && reply->code != 221 && reply->code != 250)
+            smtpc_engine_err_reply(e, reply->code == 421 ? SMTPC_ESHUTDOWN : SMTPC_ECOMMAND,
+                                   reply,
+                                   reply->code == 421 ? "service closing" : "QUIT refused");
         e->result = e->err.code;
         close_session(e);
         break;
@@ -780,10 +810,12 @@ static void dispatch(smtpc_engine *e, const smtpc_pending *p, const smtpc_reply 
     default: /* RSET, NOOP */
         if (smtpc_engine_check_421(e, reply, "service closing"))
             break;
-        if (reply->code / 100 != 2)
-            smtpc_error_set_reply(&e->err, SMTPC_ECOMMAND, reply,
-                                  p->kind == SMTPC_PK_RSET ? "RSET refused" : "NOOP refused");
-        smtpc_engine_finish(e, reply->code / 100 == 2 ? 0 : SMTPC_ECOMMAND);
+        smtpc_engine_finish(e, reply->code / 100 == 2
+                                   ? 0
+                                   : smtpc_engine_err_reply(e, SMTPC_ECOMMAND, reply,
+                                                            p->kind == SMTPC_PK_RSET
+                                                                ? "RSET refused"
+                                                                : "NOOP refused"));
         break;
     }
 }
@@ -800,14 +832,21 @@ static int reply_over_limit(smtpc_engine *e, const char *what, size_t limit)
     if (e->quitting)
         return smtpc_engine_fail(e, 0);
     smtpc_engine_redact_reply(e);
-    const smtpc_reply *reply = smtpc_reply_parser_reply(&e->parser);
+    const smtpc_reply *reply = &e->parser.reply;
+#if SMTPC_SHORT_MESSAGES
+    /* The same record, the code's name heading the reply. */
+    (void)what;
+    (void)limit;
+    smtpc_engine_err_reply(e, SMTPC_EREPLYLIMIT, reply, "");
+#else
     char num[SMTPC_FMT_INT_MAX];
-    smtpc_error_set(&e->err, SMTPC_EREPLYLIMIT,
-                    "server reply %03d has more than %s %s (smtpc_engine_set_reply_limits)",
-                    reply->code, smtpc_fmt_size(num, limit), what);
+    smtpc_engine_err(e, SMTPC_EREPLYLIMIT,
+                     "server reply %03d has more than %s %s (smtpc_engine_set_reply_limits)",
+                     reply->code, smtpc_fmt_size(num, limit), what);
     e->err.reply_code = reply->code;
     memcpy(e->err.enhanced, reply->enhanced, sizeof e->err.enhanced);
     memcpy(e->err.reply_text, reply->text, sizeof e->err.reply_text);
+#endif
     return smtpc_engine_fail(e, 0);
 }
 
@@ -828,11 +867,10 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
     if (e->tls_wanted && len && e->encrypted == 0 && e->pend_count == 0) {
         /* Read after the STARTTLS 220, before the handshake: plaintext injected. */
         char num[SMTPC_FMT_INT_MAX];
-        smtpc_error_set(&e->err, SMTPC_EINJECTION,
-                        "server sent %s plaintext bytes after the STARTTLS 220 reply "
-                        "(response injection); connection abandoned",
-                        smtpc_fmt_size(num, len));
-        return smtpc_engine_fail(e, 0);
+        return smtpc_engine_fail_with(e, 0, SMTPC_EINJECTION,
+                                      "server sent %s plaintext bytes after the STARTTLS 220 "
+                                      "reply (response injection); connection abandoned",
+                                      smtpc_fmt_size(num, len));
     }
     /* Replies in this input can only answer commands already written. With
      * all output sent, that is every pending command; one the engine queues
@@ -843,21 +881,18 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
     size_t pos = 0;
     while (pos < len && !e->closed) {
         size_t used = 0;
-        smtpc_reply_parser_set_line_cap(&e->parser,
-                                        is_auth_pending(e) ? e->line_alloc : e->line_cap);
+        /* A 334 may carry a SASL challenge longer than line_max. */
+        e->parser.line_cap = is_auth_pending(e) ? e->line_alloc : e->line_cap;
         int rc = smtpc_reply_parser_feed(&e->parser, data + pos, len - pos, &used);
         pos += used;
         if (rc < 0) {
             if (e->quitting) /* the error that made us quit stands */
                 return smtpc_engine_fail(e, 0);
-            if (rc == SMTPC_ELINE) {
-                char num[SMTPC_FMT_INT_MAX];
-                smtpc_error_set(&e->err, rc, "server reply line longer than %s bytes",
-                                smtpc_fmt_size(num, e->parser.line_cap));
-            } else {
-                smtpc_error_set(&e->err, rc, "malformed server reply");
-            }
-            return smtpc_engine_fail(e, 0);
+            char num[SMTPC_FMT_INT_MAX];
+            if (rc == SMTPC_ELINE)
+                return smtpc_engine_fail_with(e, 0, rc, "server reply line longer than %s bytes",
+                                              smtpc_fmt_size(num, e->parser.line_cap));
+            return smtpc_engine_fail_with(e, 0, rc, "malformed server reply");
         }
         e->reply_bytes += used;
         if (e->reply_bytes > e->reply_max_bytes)
@@ -867,7 +902,7 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
         if (e->reply_lines + 1 > e->reply_max_lines)
             return reply_over_limit(e, "lines", e->reply_max_lines);
         smtpc_engine_redact_reply(e);
-        const smtpc_reply *reply = smtpc_reply_parser_reply(&e->parser);
+        const smtpc_reply *reply = &e->parser.reply;
         size_t tlen = 0;
         const char *text = smtpc_reply_parser_line_text(&e->parser, &tlen);
         if (is_auth_pending(e) && reply->code == 334) {
@@ -886,15 +921,20 @@ int smtpc_engine_feed(smtpc_engine *e, const uint8_t *data, size_t len)
                 return SMTPC_ESHUTDOWN;
             if (e->quitting)
                 return smtpc_engine_fail(e, 0);
-            smtpc_error_set(&e->err, SMTPC_EUNEXPECTED,
-                            "server sent a reply no command asked for: %03d %.100s",
-                            reply->code, reply->text);
-            return smtpc_engine_fail(e, 0);
+            return smtpc_engine_fail_with(e, 0, SMTPC_EUNEXPECTED,
+                                          "server sent a reply no command asked for: %03d "
+                                          "%.100s",
+                                          reply->code, reply->text);
         }
         smtpc_pending *head = &e->pending[e->pend_head];
         int first_line = e->reply_lines++ == 0;
-        if (head->kind == SMTPC_PK_EHLO && reply->code == 250)
-            smtpc_engine_on_ehlo_line(e, text, tlen, first_line);
+        if (head->kind == SMTPC_PK_EHLO && reply->code == 250) {
+            /* The first line names the server; capabilities follow. */
+            if (first_line)
+                smtpc_ehlo_caps_init(&e->caps);
+            else
+                smtpc_ehlo_caps_line(&e->caps, text, tlen);
+        }
         if (rc == SMTPC_PARSE_LINE)
             continue;
         e->reply_lines = e->reply_bytes = 0;
@@ -928,9 +968,8 @@ int smtpc_engine_tls_done(smtpc_engine *e, int ok, int code, const char *message
     if (!ok) {
         if (code >= 0)
             code = SMTPC_ETLS_HANDSHAKE;
-        smtpc_error_set(&e->err, code, "TLS handshake failed: %s",
-                        message ? message : smtpc_strerror(code));
-        return smtpc_engine_fail(e, 0);
+        return smtpc_engine_fail_with(e, 0, code, "TLS handshake failed: %s",
+                                      message ? message : smtpc_strerror(code));
     }
     e->encrypted = 1;
     e->tls_verified = ok == SMTPC_TLS_DONE_VERIFIED;
@@ -956,15 +995,15 @@ int smtpc_engine_abort(smtpc_engine *e, int code, const char *message)
         e->result = e->err.code;
         return e->err.code;
     }
-    const char *why = message && message[0] ? message : smtpc_strerror(code);
+    const char *why = SMTPC_TEXT(message && message[0] ? message : smtpc_strerror(code));
     if (e->body_ended && e->message_status == SMTPC_MESSAGE_NOT_SENT) {
         e->message_status = SMTPC_MESSAGE_UNKNOWN;
-        smtpc_error_set(&e->err, SMTPC_EUNKNOWN,
-                        "connection lost after the end of data (%s): the server may or may "
-                        "not have accepted the message",
-                        why);
+        smtpc_engine_err(e, SMTPC_EUNKNOWN,
+                         "connection lost after the end of data (%s): the server may or may "
+                         "not have accepted the message",
+                         why);
     } else {
-        smtpc_error_set(&e->err, code, "%s", why);
+        smtpc_engine_err(e, code, "%s", why);
     }
     close_session(e);
     e->result = e->err.code;

@@ -37,21 +37,7 @@ int smtpc_engine_set_chunking(smtpc_engine *e, int use)
 }
 
 #if !SMTPC_HAVE_CHUNKING
-/* Every body goes with DATA (CHUNKING and BINARYMIME are not even read
- * from EHLO: ehlo_caps.c); a binary body cannot go at all. */
-int smtpc_engine_bdat_choose(smtpc_engine *e, int flags)
-{
-    if (flags & SMTPC_MAIL_BINARYMIME)
-        return smtpc_error_set(&e->err, SMTPC_ENOTSUP,
-                               "a binary MIME body needs CHUNKING, which is compiled out "
-                               "(-Dchunking=false): encode it as 7-bit or 8-bit MIME");
-    return SMTPC_OK;
-}
-
-void smtpc_engine_bdat_begin_txn(smtpc_engine *e)
-{
-    e->bdat = 0;
-}
+/* (smtpc_engine_bdat_choose is a macro: engine_internal.h.) */
 
 /* Never reached: SMTPC_BDAT(e) is 0 wherever these are called. */
 int smtpc_engine_bdat_start(smtpc_engine *e)
@@ -89,12 +75,12 @@ int smtpc_engine_bdat_choose(smtpc_engine *e, int flags)
     int chunking = (caps & SMTPC_CAP_CHUNKING) && !e->prefer_data;
     if (flags & SMTPC_MAIL_BINARYMIME) {
         if (!chunking || !(caps & SMTPC_CAP_BINARYMIME))
-            return smtpc_error_set(&e->err, SMTPC_E8BIT,
-                                   "the message is binary MIME and the server does not offer "
-                                   "%s%s (encode it as 7-bit or 8-bit MIME)",
-                                   (caps & SMTPC_CAP_CHUNKING) ? "" : "CHUNKING and ",
-                                   e->prefer_data ? "BINARYMIME with chunking on"
-                                                  : "BINARYMIME");
+            return smtpc_engine_err(e, SMTPC_E8BIT,
+                                    "the message is binary MIME and the server does not offer "
+                                    "%s%s (encode it as 7-bit or 8-bit MIME)",
+                                    (caps & SMTPC_CAP_CHUNKING) ? "" : "CHUNKING and ",
+                                    e->prefer_data ? "BINARYMIME with chunking on"
+                                                   : "BINARYMIME");
         e->mail_flags |= SMTPC_CMD_BODY_BINARYMIME;
         e->bdat_next = 2;
     } else {
@@ -180,9 +166,9 @@ int smtpc_engine_bdat_write(smtpc_engine *e, const uint8_t *data, size_t len, si
              * connection makes the server discard the partial message. */
             *consumed = 0;
             e->chunk_fill = 0;
-            smtpc_error_set(&e->err, SMTPC_E8BIT,
-                            "the body has 8-bit bytes but was declared 7-bit; the connection "
-                            "was dropped so that no partial message is delivered");
+            smtpc_engine_err(e, SMTPC_E8BIT,
+                             "the body has 8-bit bytes but was declared 7-bit; the connection "
+                             "was dropped so that no partial message is delivered");
             return smtpc_engine_fail(e, 0);
         }
     }
@@ -223,7 +209,7 @@ static void stop(smtpc_engine *e, int code)
     e->txn_error = code;
     e->in_body = 0;
     e->chunk_fill = 0; /* never sent: its header was not even written */
-    if (smtpc_engine_queue(e, SMTPC_PK_RSET, 0, "RSET", NULL))
+    if (smtpc_engine_queue(e, SMTPC_PK_RSET, "RSET", NULL))
         smtpc_engine_fail(e, 0);
 }
 
@@ -237,7 +223,7 @@ void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
     case SMTPC_PK_MAIL:
         if (!ok) {
             e->mail_refused = 1;
-            smtpc_error_set_reply(&e->err, SMTPC_EMAILFROM, reply, "sender refused");
+            smtpc_engine_err_reply(e, SMTPC_EMAILFROM, reply, "sender refused");
             stop(e, SMTPC_EMAILFROM);
         }
         return;
@@ -247,9 +233,9 @@ void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
         if (index + 1 == e->n_rcpts && e->accepted == 0 && !e->txn_error) {
             const smtpc_rcpt_result *r = &e->results[0];
             char num[SMTPC_FMT_INT_MAX];
-            smtpc_error_set(&e->err, SMTPC_ERCPTS,
-                            "every recipient (%s) was refused; first: %d %s %.120s",
-                            smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
+            smtpc_engine_err(e, SMTPC_ERCPTS,
+                             "every recipient (%s) was refused; first: %d %s %.120s",
+                             smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
             e->err.reply_code = r->code;
             memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
             smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
@@ -262,9 +248,9 @@ void smtpc_engine_on_bdat_reply(smtpc_engine *e, int kind, size_t index,
             return; /* a consequence of the failure already reported */
         if (!ok) {
             e->message_status = SMTPC_MESSAGE_REJECTED;
-            smtpc_error_set_reply(&e->err, SMTPC_EMESSAGE, reply,
-                                  kind == SMTPC_PK_BDAT ? "BDAT chunk refused; transfer stopped"
-                                                        : "message refused");
+            smtpc_engine_err_reply(e, SMTPC_EMESSAGE, reply,
+                                   kind == SMTPC_PK_BDAT ? "BDAT chunk refused; transfer stopped"
+                                                         : "message refused");
             stop(e, SMTPC_EMESSAGE);
             return;
         }

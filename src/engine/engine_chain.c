@@ -107,12 +107,12 @@ void smtpc_engine_mail_ended(smtpc_engine *e)
     e->txn_open = 0;
     if (!e->mail_done)
         return;
+    smtpc_error_clear(e->none);
     int result = e->op == SMTPC_OP_MAIL || e->closed ? e->err.code : e->result;
     if (e->message_status == SMTPC_MESSAGE_ACCEPTED)
         result = 0;
     else if (!result)
         result = SMTPC_ECLOSED;
-    smtpc_error_clear(e->none);
     const smtpc_error *err = result ? &e->err : e->none;
     if (result == SMTPC_EUNKNOWN && e->message_status == SMTPC_MESSAGE_NOT_SENT) {
         /* The unknown outcome is the message before's (its end of data went

@@ -25,14 +25,13 @@ static int requested(const smtpc_dsn *dsn, size_t n)
 int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
                                const char *const *rcpts, size_t n_rcpts)
 {
-    (void)rcpts;
-    e->dsn = NULL;
+    (void)rcpts; /* e->dsn stays NULL: zero from the start, never set */
     if (flags & SMTPC_MAIL_REQUIRETLS)
-        return smtpc_error_set(&e->err, SMTPC_ENOTSUP,
-                               "REQUIRETLS is compiled out (-Ddsn=false); nothing was sent");
+        return smtpc_engine_err(e, SMTPC_ENOTSUP,
+                                "REQUIRETLS is compiled out (-Ddsn=false); nothing was sent");
     if (requested(dsn, n_rcpts))
-        return smtpc_error_set(&e->err, SMTPC_ENOTSUP,
-                               "DSN requests are compiled out (-Ddsn=false); nothing was sent");
+        return smtpc_engine_err(e, SMTPC_ENOTSUP,
+                                "DSN requests are compiled out (-Ddsn=false); nothing was sent");
     return 0;
 }
 #else
@@ -41,7 +40,7 @@ static int value_error(smtpc_engine *e, int rc, const char *what)
     const char *why = rc == SMTPC_EINVAL     ? "is empty"
                       : rc == SMTPC_EBADCHAR ? "holds CR or LF"
                                              : "is too long once xtext-encoded";
-    return smtpc_error_set(&e->err, rc, "DSN: %s %s", what, why);
+    return smtpc_engine_err(e, rc, "DSN: %s %s", what, why);
 }
 
 /* Every value checked and every RCPT line tried before anything is sent:
@@ -50,8 +49,8 @@ static int check_request(smtpc_engine *e, const smtpc_dsn *dsn, const char *cons
                          size_t n)
 {
     if (dsn->ret != 0 && dsn->ret != SMTPC_DSN_RET_FULL && dsn->ret != SMTPC_DSN_RET_HDRS)
-        return smtpc_error_set(&e->err, SMTPC_EINVAL, "DSN: ret %d is not 0, FULL or HDRS",
-                               dsn->ret);
+        return smtpc_engine_err(e, SMTPC_EINVAL, "DSN: ret %d is not 0, FULL or HDRS",
+                                dsn->ret);
     int rc;
     if (dsn->envid && (rc = smtpc_cmd_check_dsn_value(dsn->envid, SMTPC_ENVID_MAX)))
         return value_error(e, rc, "envid");
@@ -61,10 +60,10 @@ static int check_request(smtpc_engine *e, const smtpc_dsn *dsn, const char *cons
         char num[SMTPC_FMT_INT_MAX];
         smtpc_fmt_size(num, i);
         if (smtpc_cmd_check_notify(notify))
-            return smtpc_error_set(&e->err, SMTPC_EINVAL,
-                                   "DSN: recipient %s: NOTIFY 0x%x is not NEVER alone or a "
-                                   "set of SUCCESS, FAILURE and DELAY",
-                                   num, (unsigned)notify);
+            return smtpc_engine_err(e, SMTPC_EINVAL,
+                                    "DSN: recipient %s: NOTIFY 0x%x is not NEVER alone or a "
+                                    "set of SUCCESS, FAILURE and DELAY",
+                                    num, (unsigned)notify);
         if (orcpt && (rc = smtpc_cmd_check_dsn_value(orcpt, SMTPC_ORCPT_MAX))) {
             char what[48];
             snprintf(what, sizeof what, "recipient %s: orcpt", num);
@@ -73,10 +72,10 @@ static int check_request(smtpc_engine *e, const smtpc_dsn *dsn, const char *cons
         /* The address itself is checked when its RCPT is written. */
         if (smtpc_address_check(rcpts[i], 0, NULL) == 0 &&
             (rc = smtpc_cmd_rcpt_ext_fits(rcpts[i], notify, orcpt)) != 0)
-            return smtpc_error_set(&e->err, rc,
-                                   "DSN: recipient %s: the RCPT line with NOTIFY and ORCPT is "
-                                   "over 512 octets",
-                                   num);
+            return smtpc_engine_err(e, rc,
+                                    "DSN: recipient %s: the RCPT line with NOTIFY and ORCPT is "
+                                    "over 512 octets",
+                                    num);
     }
     return 0;
 }
@@ -91,9 +90,9 @@ static int check_requiretls(smtpc_engine *e)
     else if (!(e->caps.flags & SMTPC_CAP_REQUIRETLS))
         why = "the server does not offer REQUIRETLS";
     if (why)
-        return smtpc_error_set(&e->err, SMTPC_EREQUIRETLS,
-                               "the message requires TLS (REQUIRETLS) but %s; nothing was sent",
-                               why);
+        return smtpc_engine_err(e, SMTPC_EREQUIRETLS,
+                                "the message requires TLS (REQUIRETLS) but %s; nothing was sent",
+                                why);
     e->mail_flags |= SMTPC_CMD_REQUIRETLS;
     return 0;
 }
@@ -114,10 +113,10 @@ int smtpc_engine_check_dsn_tls(smtpc_engine *e, int flags, const smtpc_dsn *dsn,
         return rc;
     if (!(e->caps.flags & SMTPC_CAP_DSN)) {
         if (!(flags & SMTPC_MAIL_DSN_OPTIONAL))
-            return smtpc_error_set(&e->err, SMTPC_ENODSN,
-                                   "delivery status notifications (RET, ENVID, NOTIFY, ORCPT) "
-                                   "were asked for but the server does not offer DSN; nothing "
-                                   "was sent (allow sending without them to go on)");
+            return smtpc_engine_err(e, SMTPC_ENODSN,
+                                    "delivery status notifications (RET, ENVID, NOTIFY, ORCPT) "
+                                    "were asked for but the server does not offer DSN; nothing "
+                                    "was sent (allow sending without them to go on)");
         smtpc_engine_trace(e, SMTPC_TRACE_INFO,
                            "server does not offer DSN: sending without RET, ENVID, NOTIFY "
                            "and ORCPT");

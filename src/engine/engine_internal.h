@@ -86,7 +86,17 @@ struct smtpc_engine {
 
     /* Output window: out[out_sent, out_len) waits to be sent. */
     uint8_t *out;
-    size_t out_cap, out_len, out_sent;
+    size_t out_cap;
+    int security;
+    char *ehlo_name;
+    /* Always cleared: what the mail-done callback gets for an accepted
+     * message (a record is too large for a stack frame); allocated with
+     * the callback, so engines without one do not carry it. */
+    smtpc_error *none;
+    /* From out_len to the end of caps: the session's and the transaction's
+     * state, cleared by smtpc_engine_reset in one go (a transaction sets its
+     * own fields when it begins). */
+    size_t out_len, out_sent;
     size_t pend_head, pend_count;
     int op;
     int closed;         /* want is SMTPC_WANT_CLOSE */
@@ -95,34 +105,29 @@ struct smtpc_engine {
     int refused;        /* see refusal below */
     int encrypted;
     int tls_wanted;     /* SMTPC_WANT_TLS until the driver reports */
-    int security;
 
-    /* Mail transaction. */
+    /* Mail transaction: from message_status to data_sent, cleared in one
+     * go when one begins. */
     int message_status;
     int txn_error;         /* first failure of the transaction */
     int in_body;
     int body_ended;
     int mail_refused;
     int data_state;        /* 0 not answered, 1 accepted (354), -1 refused */
-    int mail_flags;        /* SMTPC_CMD_* */
     size_t accepted;
     size_t next_rcpt;      /* next recipient to queue */
+    int data_sent;
+    int mail_flags;        /* SMTPC_CMD_* */
     smtpc_rcpt_result *results;
     size_t results_n;
-    /* DSN request of the transaction (NULL: none, or dropped) and whether
-     * the TLS session was verified (REQUIRETLS): engine_dsn.c. */
-    const smtpc_dsn *dsn;
     size_t chunk_fill; /* CHUNKING: bytes of the chunk being filled at
                         * out + out_len (header room included); 0: none open */
     smtpc_ehlo_caps caps;
 
     smtpc_allocator alloc;
-    char *ehlo_name;
     uint8_t *line;
     size_t line_cap;   /* line_max: the longest reply line accepted */
     size_t line_alloc; /* size of line: room for the largest SASL challenge too */
-    size_t reply_lines; /* lines of the reply being read */
-    size_t reply_bytes; /* its bytes so far, line ends included */
     size_t reply_max_lines, reply_max_bytes;
 
     int timeouts[SMTPC_TIMEOUT_COUNT];
@@ -145,22 +150,14 @@ struct smtpc_engine {
     int allow_plaintext_auth;
     smtpc_random_fn random;
     void *random_user;
-    int auth_mech; /* SMTPC_MECH_* in use or used */
-    int auth_done;
-    int auth_cancel_error; /* error to report once the cancelled exchange ends */
-    size_t secrets_n;
-
-    /* Session. */
-    int ready;          /* greeting, EHLO and STARTTLS policy done: mail may go */
-    uint32_t replies;   /* complete replies taken (smtpc_engine_reply_count) */
-    int tls_verified;
 
     /* The envelope of the transaction. */
     const char *from;
     const char *const *rcpts;
     size_t n_rcpts;
     int64_t size;
-    int data_sent;
+    /* DSN request of the transaction (NULL: none, or dropped): engine_dsn.c. */
+    const smtpc_dsn *dsn;
     smtpc_dot_stuffer stuffer;
 
     /* Verdicts (smtpc_engine_set_mail_done): every transaction begun is
@@ -168,18 +165,13 @@ struct smtpc_engine {
     smtpc_mail_done_fn mail_done;
     void *mail_done_user;
     uint32_t mail_seq; /* of the last transaction begun */
-    int txn_open;      /* the current transaction is not reported yet */
-    /* Always cleared: what the mail-done callback gets for an accepted
-     * message (a record is too large for a stack frame); allocated with
-     * the callback, so engines without one do not carry it. */
-    smtpc_error *none;
+    /* (none, what the callback gets for an accepted message, is among the
+     * first fields.) */
 
     /* CHUNKING (engine_bdat.c). */
     int prefer_data;  /* smtpc_engine_set_chunking(e, 0) */
     int bdat_next;    /* 1 BDAT, 2 BDAT with BINARYMIME: chosen for the next transaction */
-    int bdat;         /* this transaction sends its body with BDAT */
     int bdat_raw;     /* ... byte for byte (BINARYMIME) */
-    int bdat_flush;   /* a full chunk waits to be sent before more body */
 
     smtpc_error err;
     /* A call refused before it did anything (bad argument, wrong state) is
@@ -190,11 +182,26 @@ struct smtpc_engine {
      * it. */
     smtpc_error refusal;
 
+    /* From reply_lines to the end of secrets: more of the session's state,
+     * cleared by smtpc_engine_reset in one go. */
+    size_t reply_lines; /* lines of the reply being read */
+    size_t reply_bytes; /* its bytes so far, line ends included */
+    int auth_mech;      /* SMTPC_MECH_* in use or used */
+    int auth_done;
+    int auth_cancel_error; /* error to report once the cancelled exchange ends */
+    int ready;          /* greeting, EHLO and STARTTLS policy done: mail may go */
+    uint32_t replies;   /* complete replies taken (smtpc_engine_reply_count) */
+    int tls_verified;
+    int txn_open;       /* the current transaction is not reported yet */
+    int bdat;           /* CHUNKING: this transaction sends its body with BDAT */
+    int bdat_flush;     /* ... a full chunk waits to be sent before more body */
+    size_t secrets_n;
+    /* The start of every secret line sent (base64 credentials), so that a
+     * server echoing one is redacted too (engine_redact.c). */
+    smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
+
     smtpc_reply_parser parser;
     smtpc_pending pending[SMTPC_PENDING_MAX];
-    /* The start of every secret line sent (base64 credentials), so that a
-     * server echoing one is redacted too (engine_redact.c). Zeroed on reset. */
-    smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
     smtpc_prev_txn prev;
 
     /* Last: over 3 KB. */
@@ -209,8 +216,8 @@ int smtpc_engine_expect(smtpc_engine *e, int kind, size_t index);
 /* The line at out[start, out_len) was written by the command writer: expect
  * its reply and trace it. */
 int smtpc_engine_queue_written(smtpc_engine *e, int kind, size_t index, size_t start);
-int smtpc_engine_queue(smtpc_engine *e, int kind, size_t index, const char *verb,
-                       const char *arg);
+/* A command of verb and arg (none: NULL) whose reply is of this kind. */
+int smtpc_engine_queue(smtpc_engine *e, int kind, const char *verb, const char *arg);
 int smtpc_engine_queue_raw(smtpc_engine *e, int kind, const char *line, size_t len,
                            int redact);
 void (smtpc_engine_trace)(smtpc_engine *e, int dir, const char *fmt, ...)
@@ -230,16 +237,51 @@ int (smtpc_engine_refuse)(const smtpc_engine *e, int code, const char *fn, const
 #endif
     ;
 #if SMTPC_SHORT_MESSAGES
-int smtpc_engine_refuse_code(const smtpc_engine *e, int code);
+/* Takes -code: the magnitude of an error code fits Thumb's 2-byte move,
+ * the negative value needs a 4-byte one at each of the many callers. */
+int smtpc_engine_refuse_code(const smtpc_engine *e, int minus_code);
 #define smtpc_engine_refuse(e, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse_code((e), (code)))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_refuse_code((e), -(code)))
 #endif
 /* End the current operation with result (0 or an error already recorded). */
 void smtpc_engine_finish(smtpc_engine *e, int result);
 /* A fatal error: record it, then QUIT politely (send_quit) or just close. */
 int smtpc_engine_fail(smtpc_engine *e, int send_quit);
-/* 1 when reply is a 421 (handled: session over). */
+/* smtpc_error_set and smtpc_error_set_reply on e->err. With
+ * -Dmessages=short they take the engine, not the record: one instruction
+ * less at each of their many call sites; the reply setter takes -code, as
+ * smtpc_engine_refuse_code does (most of its callers pass a constant).
+ * Return code. */
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_set_error(smtpc_engine *e, int code);
+int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_reply *reply);
+#define smtpc_engine_err(e, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_set_error((e), (code)))
+#define smtpc_engine_err_reply(e, code, reply, what) \
+    (SMTPC_DROP_TEXT(what), smtpc_engine_set_reply_error((e), -(code), (reply)))
+#else
+#define smtpc_engine_err(e, code, ...) smtpc_error_set(&(e)->err, (code), __VA_ARGS__)
+#define smtpc_engine_err_reply(e, code, reply, what) \
+    smtpc_error_set_reply(&(e)->err, (code), (reply), (what))
+#endif
+/* Record code with a text in err, then smtpc_engine_fail: with
+ * -Dmessages=short one call instead of two at each site (taking -code). */
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_fail_code(smtpc_engine *e, int minus_code, int send_quit);
+#define smtpc_engine_fail_with(e, send_quit, code, ...) \
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_fail_code((e), -(code), (send_quit)))
+#else
+#define smtpc_engine_fail_with(e, send_quit, code, ...) \
+    (smtpc_error_set(&(e)->err, (code), __VA_ARGS__), smtpc_engine_fail((e), (send_quit)))
+#endif
+/* 1 when reply is a 421 (handled: session over); what heads the message. */
+#if SMTPC_SHORT_MESSAGES
+int smtpc_engine_is_421(smtpc_engine *e, const smtpc_reply *reply);
+#define smtpc_engine_check_421(e, reply, what) \
+    (SMTPC_DROP_TEXT(what), smtpc_engine_is_421((e), (reply)))
+#else
 int smtpc_engine_check_421(smtpc_engine *e, const smtpc_reply *reply, const char *what);
+#endif
 
 /* engine_redact.c */
 /* Remember a secret line (base64 credentials) just queued for the server. */
@@ -247,15 +289,19 @@ void smtpc_engine_note_secret(smtpc_engine *e, const char *line, size_t len);
 /* Copy in[0, len) into out (cap bytes, NUL-terminated), with every echo of
  * a noted secret line and the raw secret replaced by "<redacted>". Returns
  * the length written. Plain copy (truncated) when no secret was sent. */
-size_t smtpc_engine_redact(const smtpc_engine *e, const char *in, size_t len, char *out,
-                           size_t cap);
+size_t (smtpc_engine_redact)(const smtpc_engine *e, const char *in, size_t len, char *out,
+                             size_t cap);
+#if !SMTPC_HAVE_TRACES
+/* Used for traces only. */
+#define smtpc_engine_redact(e, in, len, out, cap) \
+    ((void)(e), (void)(in), (void)(len), (void)(out), (void)(cap), (size_t)0)
+#endif
 /* Redact the parser's reply text in place (after a line completes). */
 void smtpc_engine_redact_reply(smtpc_engine *e);
 
 /* engine_session.c */
 void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply *reply,
                                    size_t leftover);
-void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first);
 void smtpc_engine_session_after_tls(smtpc_engine *e);
 
 /* engine_dsn.c */
@@ -283,8 +329,21 @@ const char *(smtpc_engine_rcpt_orcpt)(const smtpc_engine *e, size_t i);
 #endif
 /* Check BINARYMIME against the server and settings; choose BDAT or DATA
  * for the transaction being begun. Errors recorded in err. */
-int smtpc_engine_bdat_choose(smtpc_engine *e, int flags);
-void smtpc_engine_bdat_begin_txn(smtpc_engine *e);
+int (smtpc_engine_bdat_choose)(smtpc_engine *e, int flags);
+#if !SMTPC_HAVE_CHUNKING
+/* Every body goes with DATA (CHUNKING and BINARYMIME are not even read
+ * from EHLO: ehlo_caps.c); a binary body cannot go at all. */
+#define smtpc_engine_bdat_choose(e, flags)                                              \
+    ((flags) & SMTPC_MAIL_BINARYMIME                                                    \
+         ? smtpc_engine_err((e), SMTPC_ENOTSUP,                                         \
+                            "a binary MIME body needs CHUNKING, which is compiled out " \
+                            "(-Dchunking=false): encode it as 7-bit or 8-bit MIME")     \
+         : SMTPC_OK)
+#endif
+void (smtpc_engine_bdat_begin_txn)(smtpc_engine *e);
+#if !SMTPC_HAVE_CHUNKING
+#define smtpc_engine_bdat_begin_txn(e) ((void)(e)) /* bdat is never set */
+#endif
 /* Every RCPT is queued: the body may begin (no DATA, no 354 to wait for). */
 int smtpc_engine_bdat_start(smtpc_engine *e);
 int smtpc_engine_bdat_write(smtpc_engine *e, const uint8_t *data, size_t len, size_t *consumed);

@@ -1,5 +1,6 @@
 /* The mail transaction: MAIL, RCPT, DATA, body, end of data; pipelined
  * (RFC 2920) when the server offers it. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,10 +17,12 @@ void smtpc_engine_mail_release(smtpc_engine *e)
     smtpc_free(&e->alloc, e->results, e->results_n * sizeof *e->results);
     e->results = NULL;
     e->results_n = 0;
+#if SMTPC_HAVE_MAIL_CHAINING /* else nothing is ever chained past */
     smtpc_free(&e->alloc, e->prev.results, e->prev.results_n * sizeof *e->prev.results);
     e->prev.results = NULL;
     e->prev.results_n = 0;
     e->prev.active = 0;
+#endif
 }
 
 /* What an address check's code says, for the texts. */
@@ -40,21 +43,21 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
         size_t i = step - 1;
         const char *addr = step ? rcpts[i] : from;
         if (!addr)
-            return smtpc_error_set(&e->err, SMTPC_EINVAL, "recipient %s is NULL",
-                                   smtpc_fmt_size(num, i));
+            return smtpc_engine_err(e, SMTPC_EINVAL, "recipient %s is NULL",
+                                    smtpc_fmt_size(num, i));
         int is_utf8 = 0;
         int rc = smtpc_address_check(addr, !step, &is_utf8);
         if (rc && !step)
-            return smtpc_error_set(&e->err, rc, "sender address \"%.100s\" is invalid (%s)",
-                                   from, address_why(rc));
+            return smtpc_engine_err(e, rc, "sender address \"%.100s\" is invalid (%s)",
+                                    from, address_why(rc));
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %s \"%.100s\" is invalid (%s)",
-                                   smtpc_fmt_size(num, i), addr, address_why(rc));
+            return smtpc_engine_err(e, rc, "recipient %s \"%.100s\" is invalid (%s)",
+                                    smtpc_fmt_size(num, i), addr, address_why(rc));
         *utf8 |= is_utf8;
         rc = step ? smtpc_cmd_rcpt_ext_fits(addr, 0, NULL) : 0;
         if (rc)
-            return smtpc_error_set(&e->err, rc, "recipient %s: %s", smtpc_fmt_size(num, i),
-                                   smtpc_strerror(rc));
+            return smtpc_engine_err(e, rc, "recipient %s: %s", smtpc_fmt_size(num, i),
+                                    smtpc_strerror(rc));
     }
     return 0;
 }
@@ -65,26 +68,26 @@ static int check_extensions(smtpc_engine *e, int utf8, int64_t size, int flags)
     e->mail_flags = 0;
     if (utf8 || (flags & SMTPC_MAIL_SMTPUTF8)) {
         if (!(caps & SMTPC_CAP_SMTPUTF8))
-            return smtpc_error_set(&e->err, SMTPC_EUTF8,
-                                   "a non-ASCII address needs SMTPUTF8, which the server "
-                                   "does not offer");
+            return smtpc_engine_err(e, SMTPC_EUTF8,
+                                    "a non-ASCII address needs SMTPUTF8, which the server "
+                                    "does not offer");
         e->mail_flags |= SMTPC_CMD_SMTPUTF8;
     }
     if (flags & SMTPC_MAIL_8BITMIME) {
         if (!(caps & SMTPC_CAP_8BITMIME))
-            return smtpc_error_set(&e->err, SMTPC_E8BIT,
-                                   "the message has 8-bit data and the server does not offer "
-                                   "8BITMIME (encode it as 7-bit: quoted-printable or base64)");
+            return smtpc_engine_err(e, SMTPC_E8BIT,
+                                    "the message has 8-bit data and the server does not offer "
+                                    "8BITMIME (encode it as 7-bit: quoted-printable or base64)");
         e->mail_flags |= SMTPC_CMD_BODY_8BITMIME;
     }
     e->size = -1;
     if (size >= 0 && (caps & SMTPC_CAP_SIZE)) {
         char num[SMTPC_FMT_INT_MAX], limit[SMTPC_FMT_INT_MAX];
         if (e->caps.size_max && (uint64_t)size > e->caps.size_max)
-            return smtpc_error_set(&e->err, SMTPC_ESIZE,
-                                   "message of %s bytes exceeds the server's limit of %s",
-                                   smtpc_fmt_i64(num, size, 1),
-                                   smtpc_fmt_u64(limit, e->caps.size_max, 1));
+            return smtpc_engine_err(e, SMTPC_ESIZE,
+                                    "message of %s bytes exceeds the server's limit of %s",
+                                    smtpc_fmt_i64(num, size, 1),
+                                    smtpc_fmt_u64(limit, e->caps.size_max, 1));
         e->size = size;
     }
     return 0;
@@ -106,7 +109,7 @@ static int queue_rcpt(smtpc_engine *e)
 
 static int queue_data(smtpc_engine *e)
 {
-    int rc = smtpc_engine_queue(e, SMTPC_PK_DATA, 0, "DATA", NULL);
+    int rc = smtpc_engine_queue(e, SMTPC_PK_DATA, "DATA", NULL);
     if (rc == 0)
         e->data_sent = 1;
     return rc;
@@ -170,14 +173,14 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     if (!chain) /* chained, err still belongs to the message before */
         smtpc_error_clear(&e->err);
     if (n_rcpts == 0)
-        return smtpc_error_set(&e->err, SMTPC_ENORECIPIENTS, "no recipients given");
+        return smtpc_engine_err(e, SMTPC_ENORECIPIENTS, "no recipients given");
     /* The result table's size must not wrap (size_t is 32 bits on many
      * targets); checked before the recipients are even looked at. */
     if (n_rcpts > SIZE_MAX / sizeof *e->results)
-        return smtpc_error_set(&e->err, SMTPC_ENOMEM,
-                               "too many recipients (%s): their result table cannot be "
-                               "allocated",
-                               smtpc_fmt_size(num, n_rcpts));
+        return smtpc_engine_err(e, SMTPC_ENOMEM,
+                                "too many recipients (%s): their result table cannot be "
+                                "allocated",
+                                smtpc_fmt_size(num, n_rcpts));
     int utf8 = 0;
     int rc = check_envelope(e, from, rcpts, n_rcpts, &utf8);
     if (rc)
@@ -193,8 +196,8 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
 
     smtpc_rcpt_result *table = smtpc_alloc(&e->alloc, n_rcpts * sizeof *e->results);
     if (!table)
-        return smtpc_error_set(&e->err, SMTPC_ENOMEM, "no memory for %s recipient results",
-                               smtpc_fmt_size(num, n_rcpts));
+        return smtpc_engine_err(e, SMTPC_ENOMEM, "no memory for %s recipient results",
+                                smtpc_fmt_size(num, n_rcpts));
     if (chain)
         smtpc_engine_chain_past(e);
     else
@@ -204,33 +207,30 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     e->from = from;
     e->rcpts = rcpts;
     e->n_rcpts = n_rcpts;
-    e->next_rcpt = 0;
-    e->data_sent = e->mail_refused = 0;
-    e->accepted = 0;
-    e->data_state = 0;
-    e->in_body = e->body_ended = 0;
-    e->message_status = SMTPC_MESSAGE_NOT_SENT;
-    e->txn_error = 0;
+    /* message_status to data_sent (engine_internal.h): SMTPC_MESSAGE_NOT_SENT
+     * is 0, and so is every count and flag. */
+    memset((char *)e + offsetof(smtpc_engine, message_status), 0,
+           offsetof(smtpc_engine, data_sent) + sizeof e->data_sent -
+               offsetof(smtpc_engine, message_status));
     e->result = 0;
     smtpc_engine_bdat_begin_txn(e);
 
     smtpc_engine_compact_output(e);
     size_t start = e->out_len;
     rc = smtpc_cmd_mail_ext(e->out, e->out_cap, &e->out_len, from, e->size, e->mail_flags,
-                            e->dsn ? e->dsn->envid : NULL);
+                            SMTPC_HAVE_DSN && e->dsn ? e->dsn->envid : NULL);
     if (rc == 0)
         rc = smtpc_engine_queue_written(e, SMTPC_PK_MAIL, 0, start);
     if (rc)
-        return smtpc_error_set(&e->err, rc, "MAIL FROM: %s", smtpc_strerror(rc));
+        return smtpc_engine_err(e, rc, "MAIL FROM: %s", smtpc_strerror(rc));
     e->op = SMTPC_OP_MAIL;
     e->mail_seq++;
     e->txn_open = 1;
     if (e->caps.flags & SMTPC_CAP_PIPELINING) {
         rc = fill_group(e);
-        if (rc) {
-            smtpc_error_set(&e->err, rc, "could not queue the envelope: %s", smtpc_strerror(rc));
-            return smtpc_engine_fail(e, 0);
-        }
+        if (rc)
+            return smtpc_engine_fail_with(e, 0, rc, "could not queue the envelope: %s",
+                                          smtpc_strerror(rc));
     }
     return SMTPC_OK;
 }
@@ -314,9 +314,9 @@ static void abandon(smtpc_engine *e, int code)
     int rc;
     if (e->data_state == 1) {
         e->data_state = 0; /* answered: do not end it twice */
-        rc = smtpc_engine_queue_raw(e, SMTPC_PK_DISCARD_DATA, ".", 1, 0);
+        rc = smtpc_engine_queue(e, SMTPC_PK_DISCARD_DATA, ".", NULL);
     } else {
-        rc = smtpc_engine_queue(e, SMTPC_PK_RSET, 0, "RSET", NULL);
+        rc = smtpc_engine_queue(e, SMTPC_PK_RSET, "RSET", NULL);
     }
     if (rc) {
         smtpc_engine_fail(e, 0);
@@ -327,12 +327,17 @@ static void all_refused(smtpc_engine *e)
 {
     /* Attach the first recipient's reply: usually the most telling. */
     const smtpc_rcpt_result *r = &e->results[0];
+#if SMTPC_SHORT_MESSAGES
+    /* The same record, the code's name heading the reply. */
+    smtpc_error_set_server(&e->err, SMTPC_ERCPTS, r->code, r->enhanced, r->text, "");
+#else
     char num[SMTPC_FMT_INT_MAX];
-    smtpc_error_set(&e->err, SMTPC_ERCPTS, "every recipient (%s) was refused; first: %d %s %.120s",
-                    smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
+    smtpc_engine_err(e, SMTPC_ERCPTS, "every recipient (%s) was refused; first: %d %s %.120s",
+                     smtpc_fmt_size(num, e->n_rcpts), r->code, r->enhanced, r->text);
     e->err.reply_code = r->code;
     memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
     smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
+#endif
     abandon(e, SMTPC_ERCPTS);
 }
 
@@ -358,17 +363,15 @@ static void advance(smtpc_engine *e)
         abandon(e, SMTPC_EDATA);
         return;
     }
-    if (rc) {
-        smtpc_error_set(&e->err, rc, "could not queue the envelope: %s", smtpc_strerror(rc));
-        smtpc_engine_fail(e, 0);
-    }
+    if (rc)
+        smtpc_engine_fail_with(e, 0, rc, "could not queue the envelope: %s", smtpc_strerror(rc));
 }
 
 void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
                                 const smtpc_reply *reply)
 {
     int ok = reply->code / 100 == 2;
-    if (kind == SMTPC_PK_PREV_END_OF_DATA) {
+    if (SMTPC_HAVE_MAIL_CHAINING && kind == SMTPC_PK_PREV_END_OF_DATA) {
         smtpc_engine_on_prev_reply(e, reply);
         return;
     }
@@ -384,7 +387,7 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
     case SMTPC_PK_MAIL:
         if (!ok) {
             e->mail_refused = 1;
-            smtpc_error_set_reply(&e->err, SMTPC_EMAILFROM, reply, "sender refused");
+            smtpc_engine_err_reply(e, SMTPC_EMAILFROM, reply, "sender refused");
         }
         break;
     case SMTPC_PK_RCPT:
@@ -394,16 +397,16 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
     case SMTPC_PK_DATA:
         e->data_state = reply->code == 354 ? 1 : -1;
         if (e->data_state < 0 && !e->mail_refused && e->accepted)
-            smtpc_error_set_reply(&e->err, SMTPC_EDATA, reply, "DATA refused");
+            smtpc_engine_err_reply(e, SMTPC_EDATA, reply, "DATA refused");
         break;
     case SMTPC_PK_END_OF_DATA:
         e->message_status = ok ? SMTPC_MESSAGE_ACCEPTED : SMTPC_MESSAGE_REJECTED;
         if (!ok)
-            smtpc_error_set_reply(&e->err, SMTPC_EMESSAGE, reply, "message refused");
+            smtpc_engine_err_reply(e, SMTPC_EMESSAGE, reply, "message refused");
         smtpc_engine_finish(e, ok ? 0 : SMTPC_EMESSAGE);
         return;
     case SMTPC_PK_DISCARD_DATA:
-        smtpc_engine_queue(e, SMTPC_PK_RSET, 0, "RSET", NULL);
+        smtpc_engine_queue(e, SMTPC_PK_RSET, "RSET", NULL);
         return;
     case SMTPC_PK_RSET:
         /* A refused RSET changes nothing for the caller: the first error stands. */
@@ -456,10 +459,10 @@ int smtpc_engine_body_write(smtpc_engine *e, const uint8_t *data, size_t len, si
         /* Too late to undo: DATA is open. Dropping the connection makes the
          * server discard the partial message. */
         *consumed = 0;
-        smtpc_error_set(&e->err, SMTPC_E8BIT,
-                        "the body has 8-bit bytes but was declared 7-bit; the connection "
-                        "was dropped so that no partial message is delivered");
-        return smtpc_engine_fail(e, 0);
+        return smtpc_engine_fail_with(e, 0, SMTPC_E8BIT,
+                                      "the body has 8-bit bytes but was declared 7-bit; the "
+                                      "connection was dropped so that no partial message is "
+                                      "delivered");
     }
     e->out_len += produced;
     return SMTPC_OK;

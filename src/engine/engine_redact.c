@@ -22,8 +22,9 @@
 
 static int is_b64(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '=';
+    unsigned u = (unsigned char)c;
+    /* u | 0x20 folds A-Z onto a-z and nothing else onto them. */
+    return (u | 0x20) - 'a' < 26 || u - '0' < 10 || u == '+' || u == '/' || u == '=';
 }
 
 void smtpc_engine_note_secret(smtpc_engine *e, const char *line, size_t len)
@@ -72,8 +73,7 @@ static size_t raw_at(const smtpc_engine *e, const char *in, size_t len, size_t i
     return n;
 }
 
-size_t smtpc_engine_redact(const smtpc_engine *e, const char *in, size_t len, char *out,
-                           size_t cap)
+static size_t redact(const smtpc_engine *e, const char *in, size_t len, char *out, size_t cap)
 {
     if (cap == 0)
         return 0;
@@ -100,6 +100,16 @@ size_t smtpc_engine_redact(const smtpc_engine *e, const char *in, size_t len, ch
     return o;
 }
 
+#if SMTPC_HAVE_TRACES
+/* For the trace of a reply line; without traces the reply's redaction
+ * below is the only caller, and gets the copy inlined. */
+size_t (smtpc_engine_redact)(const smtpc_engine *e, const char *in, size_t len, char *out,
+                             size_t cap)
+{
+    return redact(e, in, len, out, cap);
+}
+#endif
+
 void smtpc_engine_redact_reply(smtpc_engine *e)
 {
     if (!e->secrets_n)
@@ -107,11 +117,11 @@ void smtpc_engine_redact_reply(smtpc_engine *e)
     smtpc_reply *r = &e->parser.reply;
     char *clean = e->redact_buf;
     if (!clean) { /* secrets come only with credentials, and so does this */
-        smtpc_copy_text(r->text, sizeof r->text, REDACTED);
-        r->text_len = strlen(r->text);
+        r->text[0] = '\0';
+        r->text_len = 0;
         return;
     }
-    size_t n = smtpc_engine_redact(e, r->text, r->text_len, clean, SMTPC_REPLY_TEXT_MAX);
+    size_t n = redact(e, r->text, r->text_len, clean, SMTPC_REPLY_TEXT_MAX);
     memcpy(r->text, clean, n + 1);
     r->text_len = n;
     smtpc_zeroize(clean, SMTPC_REPLY_TEXT_MAX);

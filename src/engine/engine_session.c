@@ -13,20 +13,9 @@ static void start_auth(smtpc_engine *e);
 
 static void queue_or_fail(smtpc_engine *e, int kind, const char *verb, const char *arg)
 {
-    int rc = smtpc_engine_queue(e, kind, 0, verb, arg);
-    if (rc) {
-        smtpc_error_set(&e->err, rc, "could not write %s: %s", verb, smtpc_strerror(rc));
-        smtpc_engine_fail(e, 0);
-    }
-}
-
-void smtpc_engine_on_ehlo_line(smtpc_engine *e, const char *text, size_t len, int first)
-{
-    /* The first line names the server; capabilities follow. */
-    if (first)
-        smtpc_ehlo_caps_init(&e->caps);
-    else
-        smtpc_ehlo_caps_line(&e->caps, text, len);
+    int rc = smtpc_engine_queue(e, kind, verb, arg);
+    if (rc)
+        smtpc_engine_fail_with(e, 0, rc, "could not write %s: %s", verb, smtpc_strerror(rc));
 }
 
 static void session_ready(smtpc_engine *e)
@@ -46,9 +35,8 @@ static void after_ehlo(smtpc_engine *e)
             return;
         }
         if (e->security == SMTPC_SECURITY_STARTTLS) {
-            smtpc_error_set(&e->err, SMTPC_ENOSTARTTLS,
-                            "STARTTLS is required but the server does not offer it");
-            smtpc_engine_fail(e, 1);
+            smtpc_engine_fail_with(e, 1, SMTPC_ENOSTARTTLS,
+                                   "STARTTLS is required but the server does not offer it");
             return;
         }
         smtpc_engine_trace(e, SMTPC_TRACE_INFO,
@@ -66,24 +54,26 @@ static void start_auth(smtpc_engine *e)
     e->ready = 1; /* a failed AUTH leaves a usable, unauthenticated session */
     int rc;
     if (!(e->caps.flags & SMTPC_CAP_AUTH) || !e->caps.auth_mechs) {
-        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOTOFFERED,
-                             "credentials are set but the server offers no AUTH");
+        rc = smtpc_engine_err(e, SMTPC_EAUTH_NOTOFFERED,
+                              "credentials are set but the server offers no AUTH");
         goto finish;
     }
     if (!e->encrypted && !e->allow_plaintext_auth) {
-        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_INSECURE,
-                             "refusing to send credentials over an unencrypted connection "
-                             "(allow it explicitly to override)");
+        rc = smtpc_engine_err(e, SMTPC_EAUTH_INSECURE,
+                              "refusing to send credentials over an unencrypted connection "
+                              "(allow it explicitly to override)");
         goto finish;
     }
-    int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed, e->auth_is_token);
+    int mech = smtpc_sasl_choose(e->caps.auth_mechs, e->auth_allowed,
+                                 SMTPC_HAVE_SASL_EXTRA && e->auth_is_token);
     if (!mech) {
-        int left_out = e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available();
-        rc = smtpc_error_set(&e->err, SMTPC_EAUTH_NOMECH,
-                             "no authentication mechanism in common with the server%s",
-                             left_out ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not "
-                                        "in this build: -Dsasl_crypto=disabled)"
-                                      : "");
+        /* What the build left out is looked up only for a text that is kept. */
+        rc = smtpc_engine_err(e, SMTPC_EAUTH_NOMECH,
+                              "no authentication mechanism in common with the server%s",
+                              e->caps.auth_mechs & e->auth_allowed & ~smtpc_sasl_available()
+                                  ? " (the server's CRAM-MD5 and SCRAM-SHA-256 are not "
+                                    "in this build: -Dsasl_crypto=disabled)"
+                                  : "");
         goto finish;
     }
     e->auth_mech = mech;
@@ -108,13 +98,13 @@ static void start_auth(smtpc_engine *e)
         smtpc_zeroize(e->out, e->out_cap);
         e->out_len = 0;
         if (rc == SMTPC_ENOTSUP && !e->random)
-            smtpc_error_set(&e->err, rc,
-                            "%s authentication could not start: no random source: "
-                            "smtpc_engine_set_random",
-                            smtpc_sasl_mech_name(mech));
+            smtpc_engine_err(e, rc,
+                             "%s authentication could not start: no random source: "
+                             "smtpc_engine_set_random",
+                             smtpc_sasl_mech_name(mech));
         else
-            smtpc_error_set(&e->err, rc, "%s authentication could not start: %s",
-                            smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
+            smtpc_engine_err(e, rc, "%s authentication could not start: %s",
+                             smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
         goto finish;
     }
     return;
@@ -122,15 +112,20 @@ finish: /* every refusal: the session stays usable, the operation ends */
     smtpc_engine_finish(e, rc);
 }
 
+/* The replies with a code of their own: SMTPC_EAUTH_FAILED, _WEAK, _ENCRYPT
+ * and _TEMP in turn (a table: smaller than a switch). */
+static const uint16_t auth_replies[] = {535, 534, 538, 454};
+_Static_assert(SMTPC_EAUTH_TEMP == SMTPC_EAUTH_FAILED - 3 &&
+                   SMTPC_EAUTH_WEAK == SMTPC_EAUTH_FAILED - 1 &&
+                   SMTPC_EAUTH_ENCRYPT == SMTPC_EAUTH_FAILED - 2,
+               "the AUTH error codes follow auth_replies");
+
 static int auth_error_for(int code)
 {
-    switch (code) {
-    case 535: return SMTPC_EAUTH_FAILED;
-    case 534: return SMTPC_EAUTH_WEAK;
-    case 538: return SMTPC_EAUTH_ENCRYPT;
-    case 454: return SMTPC_EAUTH_TEMP;
-    default: return SMTPC_EAUTH;
-    }
+    for (int i = 0; i < 4; i++)
+        if (code == auth_replies[i])
+            return SMTPC_EAUTH_FAILED - i;
+    return SMTPC_EAUTH;
 }
 
 static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
@@ -154,19 +149,18 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
             char *line = (char *)e->out;
             rc = smtpc_engine_queue_raw(e, SMTPC_PK_AUTH, line, strlen(line), 2);
         }
-        if (rc) {
-            smtpc_error_set(&e->err, rc, "authentication step failed: %s",
-                            smtpc_strerror(rc));
-            smtpc_engine_fail(e, 0);
-        }
+        if (rc)
+            smtpc_engine_fail_with(e, 0, rc, "authentication step failed: %s",
+                                   smtpc_strerror(rc));
         return;
     }
     if (reply->code == 235 && !e->auth_cancel_error) {
-        int rc = smtpc_sasl_success(&e->sasl);
+        /* Only SCRAM (SASL crypto) has a server proof to miss. */
+        int rc = SMTPC_HAVE_SASL_CRYPTO ? smtpc_sasl_success(&e->sasl) : 0;
         smtpc_sasl_clear(&e->sasl);
         if (rc) {
-            smtpc_error_set_reply(&e->err, rc, reply,
-                                  "server accepted authentication without proving itself");
+            smtpc_engine_err_reply(e, rc, reply,
+                                   "server accepted authentication without proving itself");
             smtpc_engine_fail(e, 1);
             return;
         }
@@ -185,7 +179,7 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
         else if (code == SMTPC_EAUTH_PROTO)
             why = "server challenge malformed, unexpected or over " SMTPC_STR(
                 SMTPC_SASL_CHALLENGE_MAX) " bytes decoded: authentication exchange cancelled";
-        smtpc_error_set_reply(&e->err, code, reply, why);
+        smtpc_engine_err_reply(e, code, reply, why);
         if (reply->code == 235 || reply->code == 334) {
             /* The server did not honour the cancel: the session cannot be trusted. */
             smtpc_engine_fail(e, 1);
@@ -195,7 +189,7 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
         return;
     }
     int code = auth_error_for(reply->code);
-    smtpc_error_set_reply(&e->err, code, reply, "authentication failed");
+    smtpc_engine_err_reply(e, code, reply, "authentication failed");
     smtpc_engine_finish(e, code);
 }
 
@@ -240,11 +234,10 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
             if (leftover) {
                 /* Anything after the 220 was sent before TLS: an attacker's. */
                 char num[SMTPC_FMT_INT_MAX];
-                smtpc_error_set(&e->err, SMTPC_EINJECTION,
-                                "server sent %s plaintext bytes after the STARTTLS 220 reply "
-                                "(response injection); connection abandoned",
-                                smtpc_fmt_size(num, leftover));
-                smtpc_engine_fail(e, 0);
+                smtpc_engine_fail_with(e, 0, SMTPC_EINJECTION,
+                                       "server sent %s plaintext bytes after the STARTTLS 220 "
+                                       "reply (response injection); connection abandoned",
+                                       smtpc_fmt_size(num, leftover));
                 return;
             }
             e->tls_wanted = 1;
@@ -265,7 +258,7 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
     default:
         return;
     }
-    smtpc_error_set_reply(&e->err, code, reply, what);
+    smtpc_engine_err_reply(e, code, reply, what);
     smtpc_engine_fail(e, 1);
 }
 
