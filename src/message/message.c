@@ -103,15 +103,6 @@ static void free_part(smtpc_message *msg, smtpc_msg_part *p)
     smtpc_free(&msg->alloc, p, sizeof *p);
 }
 
-static void free_parts(smtpc_message *msg, smtpc_msg_part *p)
-{
-    while (p) {
-        smtpc_msg_part *next = p->next;
-        free_part(msg, p);
-        p = next;
-    }
-}
-
 void smtpc_message_free(smtpc_message *msg)
 {
     if (!msg)
@@ -129,28 +120,28 @@ void smtpc_message_free(smtpc_message *msg)
         smtpc_strfree(&a, h->value);
         smtpc_free(&a, h, sizeof *h);
     }
-    free_part(msg, msg->text);
-    free_part(msg, msg->html);
-    free_parts(msg, msg->inlines);
-    free_parts(msg, msg->attachments);
+    /* Every part is a leaf: one walk (the next found before it is freed). */
+    for (smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL), *next; p && p != &msg->empty_body;
+         p = next) {
+        next = smtpc_msg_next_leaf(msg, p);
+        free_part(msg, p);
+    }
     smtpc_msg_dkim_free(msg);
     smtpc_msg_dsn_free(msg);
     smtpc_free(&a, msg, sizeof *msg);
 }
 
-static smtpc_msg_part *first_leaf(smtpc_message *msg)
+smtpc_msg_part *smtpc_msg_next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
 {
-    if (msg->text)
-        return msg->text;
-    if (msg->html)
-        return msg->html;
-    if (msg->inlines)
-        return msg->inlines;
-    return msg->attachments ? msg->attachments : &msg->empty_body;
-}
-
-static smtpc_msg_part *next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
-{
+    if (!p) {
+        if (msg->text)
+            return msg->text;
+        if (msg->html)
+            return msg->html;
+        if (msg->inlines)
+            return msg->inlines;
+        return msg->attachments ? msg->attachments : &msg->empty_body;
+    }
     if (p == &msg->empty_body)
         return NULL;
     if (p == msg->text && msg->html)
@@ -165,13 +156,13 @@ static smtpc_msg_part *next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
 smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i)
 {
     size_t at = 0;
-    smtpc_msg_part *p = first_leaf(msg);
+    smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL);
     if (msg->leaf_p && msg->leaf_i <= i) {
         at = msg->leaf_i;
         p = msg->leaf_p;
     }
     for (; p && at < i; at++, msg->steps++)
-        p = next_leaf(msg, p);
+        p = smtpc_msg_next_leaf(msg, p);
     if (p) {
         msg->leaf_i = i;
         msg->leaf_p = p;

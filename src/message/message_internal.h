@@ -206,6 +206,9 @@ int smtpc_msg_fail_code(smtpc_message *msg, int code);
 #endif
 /* rc, making sure a failure is in the record with its code. */
 int smtpc_msg_result(smtpc_message *msg, int rc);
+/* The leaf after p in serialization order (the first when p is NULL; the
+ * empty body when there are no parts), NULL past the last. */
+smtpc_msg_part *smtpc_msg_next_leaf(smtpc_message *msg, const smtpc_msg_part *p);
 /* The leaf parts in serialization order, NULL past the last: O(1) when i
  * is the last index asked or the one after it. */
 smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i);

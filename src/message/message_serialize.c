@@ -140,13 +140,12 @@ int smtpc_message_rewind(smtpc_message *msg)
      * walk otherwise keeps every setter O(1) (each one rewinds). */
     int rc = 0;
     if (msg->sources_dirty) {
-        smtpc_msg_part *lists[] = {msg->text, msg->html, msg->inlines, msg->attachments};
-        for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
-            for (smtpc_msg_part *p = lists[l]; p; p = p->next, msg->steps++) {
-                int r = smtpc_msg_source_rewind(msg, &p->src);
-                if (r && !rc)
-                    rc = r;
-            }
+        for (smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL); p;
+             p = smtpc_msg_next_leaf(msg, p), msg->steps++) {
+            int r = smtpc_msg_source_rewind(msg, &p->src);
+            if (r && !rc)
+                rc = r;
+        }
         msg->sources_dirty = rc != 0;
     }
     msg->phase = SMTPC_PH_HEADERS;
