@@ -17,42 +17,62 @@ static void to_hex(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* Without header encoding no header text with 8-bit bytes was taken (such
- * text was refused when it was set): only UTF-8 addresses remain. */
+/* The first UTF-8 address that shows in the headers (From, then the lists
+ * but Bcc), NULL when none. */
+static const smtpc_msg_addr *utf8_addr(const smtpc_message *msg)
+{
+    if (msg->from && msg->from->utf8)
+        return msg->from;
+    for (int l = 0; l < SMTPC_LIST_COUNT; l++)
+        for (const smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
+            if (a->utf8 && l != SMTPC_LIST_BCC)
+                return a;
+    return NULL;
+}
+
+#if SMTPC_HAVE_HEADER_ENCODING
 static int str8(const char *s)
 {
-    return SMTPC_HAVE_HEADER_ENCODING && s && smtpc_has_8bit(s, strlen(s));
+    return s && smtpc_has_8bit(s, strlen(s));
 }
+#endif
 
 /* Raw UTF-8 will appear in the headers (SMTPUTF8 mode only). */
 static int headers_8bit(smtpc_message *msg)
 {
     if (!(msg->flags & SMTPC_MESSAGE_SMTPUTF8))
         return 0;
-    int any = str8(msg->subject) || (msg->from && (str8(msg->from->name) || msg->from->utf8));
+    if (utf8_addr(msg))
+        return 1;
+    /* Without header encoding no header text with 8-bit bytes was taken
+     * (such text was refused when it was set): only UTF-8 addresses. */
+#if SMTPC_HAVE_HEADER_ENCODING
+    int any = str8(msg->subject) || (msg->from && str8(msg->from->name));
     for (int l = 0; l < SMTPC_LIST_COUNT; l++)
         for (smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
             if (l != SMTPC_LIST_BCC)
-                any |= str8(a->name) || a->utf8;
+                any |= str8(a->name);
     for (smtpc_msg_header *h = msg->headers; h; h = h->next)
         any |= str8(h->value);
     return any;
+#else
+    return 0;
+#endif
 }
 
 static int check_utf8_addrs(smtpc_message *msg)
 {
     if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)
         return 0;
+    const smtpc_msg_addr *a = utf8_addr(msg);
+    if (!a)
+        return 0;
     /* With the server known, say whose limit it is. */
     const char *server = msg->server_caps >= 0 ? ", which the server does not offer" : "";
-    if (msg->from->utf8)
+    if (a == msg->from)
         return smtpc_msg_fail(msg, SMTPC_EUTF8, "UTF-8 From address needs SMTPUTF8%s", server);
-    for (int l = 0; l < SMTPC_LIST_COUNT; l++)
-        for (smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
-            if (a->utf8 && l != SMTPC_LIST_BCC)
-                return smtpc_msg_fail(msg, SMTPC_EUTF8,
-                                      "UTF-8 address %.200s needs SMTPUTF8%s", a->addr, server);
-    return 0;
+    return smtpc_msg_fail(msg, SMTPC_EUTF8, "UTF-8 address %.200s needs SMTPUTF8%s", a->addr,
+                          server);
 }
 
 int smtpc_msg_freeze(smtpc_message *msg)
