@@ -17,9 +17,7 @@ static void to_hex(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* The first UTF-8 address that shows in the headers (From, then the lists
- * but Bcc), NULL when none. */
-static const smtpc_msg_addr *utf8_addr(const smtpc_message *msg)
+const smtpc_msg_addr *smtpc_msg_utf8_addr(const smtpc_message *msg)
 {
     if (msg->from && msg->from->utf8)
         return msg->from;
@@ -42,7 +40,7 @@ static int headers_8bit(smtpc_message *msg)
 {
     if (!(msg->flags & SMTPC_MESSAGE_SMTPUTF8))
         return 0;
-    if (utf8_addr(msg))
+    if (smtpc_msg_utf8_addr(msg))
         return 1;
     /* Without header encoding no header text with 8-bit bytes was taken
      * (such text was refused when it was set): only UTF-8 addresses. */
@@ -64,7 +62,7 @@ static int check_utf8_addrs(smtpc_message *msg)
 {
     if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)
         return 0;
-    const smtpc_msg_addr *a = utf8_addr(msg);
+    const smtpc_msg_addr *a = smtpc_msg_utf8_addr(msg);
     if (!a)
         return 0;
     /* With the server known, say whose limit it is. */
@@ -151,10 +149,11 @@ int smtpc_message_mail_flags(smtpc_message *msg)
     if (rc)
         return smtpc_msg_result(msg, rc);
     int flags = 0;
-    for (size_t i = 0; i < msg->n_leaves; i++)
-        if (smtpc_msg_leaf(msg, i)->enc == SMTPC_ENC_8BIT)
+    for (const smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL); p;
+         p = smtpc_msg_next_leaf(msg, p))
+        if (p->enc == SMTPC_ENC_8BIT)
             flags |= SMTPC_MAIL_8BITMIME;
-        else if (smtpc_msg_leaf(msg, i)->enc == SMTPC_ENC_BINARY)
+        else if (p->enc == SMTPC_ENC_BINARY)
             flags |= SMTPC_MAIL_BINARYMIME;
     if (msg->hdr8)
         flags |= SMTPC_MAIL_8BITMIME;

@@ -218,6 +218,11 @@ smtpc_msg_header *smtpc_msg_extra_header(smtpc_message *msg, size_t i);
 /* message_freeze.c: fix Date, Message-ID, boundaries, layout, encodings. */
 int smtpc_msg_freeze(smtpc_message *msg);
 
+/* The first UTF-8 address that shows in the headers (From, then the lists
+ * but Bcc; Bcc goes on the envelope only, where the engine checks it): only
+ * SMTPUTF8 can carry it. NULL when none. */
+const smtpc_msg_addr *smtpc_msg_utf8_addr(const smtpc_message *msg);
+
 /* message_analyze.c: choose a part's encoding and its encoded size. */
 void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p);
 

@@ -185,18 +185,21 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
             return smtpc_msg_result(msg, rc);
         if (p->enc_size < 0)
             return smtpc_msg_fail(msg, SMTPC_ESIZEUNKNOWN, "a part's size is unknown");
-        /* Each part is below INT64_MAX (checked when added); their sum may
-         * not be. */
-        if ((uint64_t)p->enc_size > (uint64_t)INT64_MAX - total)
-            return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %s bytes",
-                                  TOO_BIG);
+        /* Each part is below INT64_MAX (checked when added) and so is the
+         * sum before it: the sum after it cannot wrap, only pass the
+         * limit. */
         total += (uint64_t)p->enc_size;
+        if (total > (uint64_t)INT64_MAX)
+            goto too_big;
     }
     smtpc_msg_gen_post(msg, &s);
-    if (s.total > (uint64_t)INT64_MAX - total)
-        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %s bytes",
-                              TOO_BIG);
+    /* The text between the bodies comes from strings in memory: far below
+     * 2^63, so the sum cannot wrap. */
     total += s.total;
-    *size = (int64_t)total;
-    return 0;
+    if (total <= (uint64_t)INT64_MAX) {
+        *size = (int64_t)total;
+        return 0;
+    }
+too_big:
+    return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %s bytes", TOO_BIG);
 }
