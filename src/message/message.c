@@ -501,23 +501,46 @@ static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, s
     return 0;
 }
 
+static int part_meta(smtpc_message *msg, smtpc_msg_part *p, const char *filename,
+                     const char *content_type, const char *content_id);
+
+/* A part over caller memory (a body when role is text or HTML, which has
+ * no descriptive fields; NULL data there makes no part), validated and
+ * copied into *out. */
+static int mem_part(smtpc_message *msg, int role, const uint8_t *data, size_t len, int mem_mode,
+                    const char *content_id, const char *filename, const char *content_type,
+                    smtpc_msg_part **out)
+{
+    int body = role == SMTPC_ROLE_TEXT || role == SMTPC_ROLE_HTML;
+    *out = NULL;
+    if ((!data && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "%s is NULL with a length, or bad mem_mode",
+                              body ? "body" : "data");
+    if (body && !data)
+        return 0;
+    smtpc_msg_part *p = new_part(msg, role);
+    if (!p)
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
+    int rc = body ? 0 : part_meta(msg, p, filename, content_type, content_id);
+    if (!rc)
+        rc = set_mem(msg, p, data, len, mem_mode);
+    if (rc) {
+        free_part(msg, p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
 static int set_body(smtpc_message *msg, smtpc_msg_part **slot, int role, const char *text,
                     size_t len, int mem_mode)
 {
     if (!msg)
         return SMTPC_EINVAL;
-    if ((!text && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
-        return smtpc_msg_fail(msg, SMTPC_EINVAL, "body is NULL with a length, or bad mem_mode");
-    smtpc_msg_part *p = NULL;
-    if (text) {
-        if (!(p = new_part(msg, role)))
-            return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
-        int rc = set_mem(msg, p, (const uint8_t *)text, len, mem_mode);
-        if (rc) {
-            free_part(msg, p);
-            return rc;
-        }
-    }
+    smtpc_msg_part *p;
+    int rc = mem_part(msg, role, (const uint8_t *)text, len, mem_mode, NULL, NULL, NULL, &p);
+    if (rc)
+        return rc;
     free_part(msg, *slot);
     *slot = p;
     touch(msg);
@@ -602,18 +625,10 @@ static int add_mem(smtpc_message *msg, int role, const uint8_t *data, size_t len
 {
     if (!msg)
         return SMTPC_EINVAL;
-    if ((!data && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
-        return smtpc_msg_fail(msg, SMTPC_EINVAL, "data is NULL with a length, or bad mem_mode");
-    smtpc_msg_part *p = new_part(msg, role);
-    if (!p)
-        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
-    int rc = part_meta(msg, p, filename, content_type, content_id);
-    if (!rc)
-        rc = set_mem(msg, p, data, len, mem_mode);
-    if (rc) {
-        free_part(msg, p);
+    smtpc_msg_part *p;
+    int rc = mem_part(msg, role, data, len, mem_mode, content_id, filename, content_type, &p);
+    if (rc)
         return rc;
-    }
     link_part(msg, p);
     return 0;
 }
