@@ -7,14 +7,14 @@
 #include "port.h"
 #include "smtpc/engine.h"
 
-static void to_hex(const uint8_t *in, size_t n, char *out)
+/* 16 random bytes as 32 lowercase hex digits and a NUL. */
+static void to_hex(const uint8_t *in, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
+    for (size_t i = 0; i < 32; i++) {
+        unsigned v = (in[i / 2] >> (i & 1 ? 0 : 4)) & 15;
+        out[i] = (char)(v < 10 ? '0' + v : 'a' - 10 + v);
     }
-    out[2 * n] = '\0';
+    out[32] = '\0';
 }
 
 const smtpc_msg_addr *smtpc_msg_utf8_addr(const smtpc_message *msg)
@@ -130,8 +130,8 @@ int smtpc_msg_freeze(smtpc_message *msg)
         int rrc = msg->random(msg->random_user, r, sizeof r);
         if (rrc != 0)
             return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the random source failed");
-        to_hex(r, 16, msg->rand_id);
-        to_hex(r + 16, 16, msg->rand_boundary);
+        to_hex(r, msg->rand_id);
+        to_hex(r + 16, msg->rand_boundary);
         msg->have_random = 1;
     }
     for (size_t i = 0; i < msg->n_leaves; i++)

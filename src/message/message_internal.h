@@ -165,7 +165,7 @@ struct smtpc_message {
     /* Linked-list steps taken by walks over parts and headers: the unit
      * test message_scale reads it to show that building and serializing
      * stay linear in the number of parts and headers. */
-    uint64_t steps;
+    size_t steps; /* not 64-bit: each increment would cost more code on 32-bit targets */
     /* Cursors for the walks, which go forward: looking up leaf i or extra
      * header i right after i - 1 (or i again) costs one step, not i. NULL:
      * not set (any change clears them). */
