@@ -129,11 +129,20 @@ struct smtpc_message {
     size_t n_leaves;
     size_t n_mp;
     int frozen;
-    struct {
-        int kind;
-        size_t last; /* every multipart starts at leaf 0 */
-    } mp[3];
     int hdr8; /* raw UTF-8 in headers (SMTPUTF8) */
+    /* Linked-list steps taken by walks over parts and headers: the unit
+     * test message_scale reads it to show that building and serializing
+     * stay linear in the number of parts and headers. */
+    size_t steps; /* not 64-bit: each increment would cost more code on 32-bit targets */
+    /* Cursors for the walks, which go forward: looking up leaf i or extra
+     * header i right after i - 1 (or i again) costs one step, not i. NULL:
+     * not set (any change clears them). */
+    size_t leaf_i, hdr_i;
+    smtpc_msg_part *leaf_p;
+    smtpc_msg_header *hdr_p;
+    /* A source may have been read since the last full rewind: only then
+     * does a rewind need to visit every part. */
+    int sources_dirty;
 
     smtpc_msg_part *text, *html;
     smtpc_msg_part *inlines, *inlines_tail;
@@ -152,6 +161,11 @@ struct smtpc_message {
     smtpc_random_fn random;
     void *random_user;
     smtpc_msg_part empty_body; /* stands in when nothing was added */
+    /* The frozen multiparts, outermost first (n_mp of them). */
+    struct {
+        int kind;
+        size_t last; /* every multipart starts at leaf 0 */
+    } mp[3];
 
     /* Fixed at the first freeze and kept: a rewound message reproduces the
      * same bytes. */
@@ -162,19 +176,6 @@ struct smtpc_message {
     char gen_date[48];
 
     smtpc_qp qp;
-    /* Linked-list steps taken by walks over parts and headers: the unit
-     * test message_scale reads it to show that building and serializing
-     * stay linear in the number of parts and headers. */
-    size_t steps; /* not 64-bit: each increment would cost more code on 32-bit targets */
-    /* Cursors for the walks, which go forward: looking up leaf i or extra
-     * header i right after i - 1 (or i again) costs one step, not i. NULL:
-     * not set (any change clears them). */
-    size_t leaf_i, hdr_i;
-    smtpc_msg_part *leaf_p;
-    smtpc_msg_header *hdr_p;
-    /* A source may have been read since the last full rewind: only then
-     * does a rewind need to visit every part. */
-    int sources_dirty;
     smtpc_error error; /* the last failure (smtpc_message_error) */
     /* DKIM signers and their signatures (message_dkim.c); stale after any
      * change. */
