@@ -246,6 +246,12 @@ void smtpc_msg_source_close(smtpc_msg_source *src);
  * never blocks): 0 or SMTPC_EFILE. Other sources: 0. */
 int smtpc_msg_source_check(smtpc_message *msg, const smtpc_msg_source *src);
 int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src);
+#if !SMTPC_HAVE_FILE_SOURCES
+/* -Dfile_sources=disabled: no source is a file, so there is nothing to
+ * close or check, and no code for it. */
+#define smtpc_msg_source_close(src) ((void)(src))
+#define smtpc_msg_source_check(msg, src) ((void)(msg), (void)(src), 0)
+#endif
 
 /* message_body.c: encoded bytes of the current leaf. *done is set when the
  * part has produced everything. Needs cap >= SMTPC_BASE64_LINE_OUT. */
