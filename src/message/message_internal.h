@@ -201,7 +201,14 @@ int (smtpc_msg_fail)(smtpc_message *msg, int code, const char *fmt, ...)
 #endif
     ;
 #if SMTPC_SHORT_MESSAGES
-int smtpc_msg_fail_code(smtpc_message *msg, int code);
+/* Not inlined: a call passes msg as it is, where the inlined form would
+ * compute &msg->error (far into the structure: a long instruction) at every
+ * failure site. */
+int smtpc_msg_fail_code(smtpc_message *msg, int code)
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
+    ;
 #define smtpc_msg_fail(msg, code, ...) \
     (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_msg_fail_code((msg), (code)))
 #endif
