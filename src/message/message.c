@@ -770,10 +770,10 @@ size_t smtpc_message_envelope_rcpts(const smtpc_message *msg, const char **table
 {
     if (!msg)
         return 0;
-    static const int lists[] = {SMTPC_LIST_TO, SMTPC_LIST_CC, SMTPC_LIST_BCC};
+    /* To, Cc and Bcc are the first three lists (message_internal.h). */
     size_t total = 0;
-    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
-        for (const smtpc_msg_addr *a = msg->lists[lists[l]]; a; a = a->next) {
+    for (int l = SMTPC_LIST_TO; l <= SMTPC_LIST_BCC; l++)
+        for (const smtpc_msg_addr *a = msg->lists[l]; a; a = a->next) {
             if (table && total < cap)
                 table[total] = a->addr;
             total++;

@@ -29,7 +29,7 @@
 #define SMTPC_MSG_SOURCE_MAX ((uint64_t)INT64_MAX / 78 * 57)
 #define SMTPC_MSG_MEM_MAX ((uint64_t)INT64_MAX / 4)
 
-/* Address lists. */
+/* Address lists; the envelope's (To, Cc, Bcc) come first, in that order. */
 #define SMTPC_LIST_TO 0
 #define SMTPC_LIST_CC 1
 #define SMTPC_LIST_BCC 2
