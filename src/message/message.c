@@ -66,15 +66,16 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     if (!msg)
         return SMTPC_ENOMEM;
     msg->alloc = a;
-    msg->empty_body.role = SMTPC_ROLE_TEXT;
-    msg->empty_body.src.kind = SMTPC_SRC_MEM;
+    /* Zero-filled: the empty body is already an empty text part in memory
+     * and the walk at its start. */
+    _Static_assert(SMTPC_ROLE_TEXT == 0 && SMTPC_SRC_MEM == 0 && SMTPC_PH_HEADERS == 0,
+                   "a new message relies on its zero fill");
     msg->empty_body.src.fd = -1;
     msg->clock = SMTPC_PORT_WALL_CLOCK;
     msg->server_caps = -1;
     /* The default source may allocate its working state: from our hook. */
     msg->random = SMTPC_PORT_RANDOM;
     msg->random_user = &msg->alloc;
-    msg->phase = SMTPC_PH_HEADERS;
     *out = msg;
     return 0;
 }
