@@ -46,7 +46,9 @@ int smtpc_msg_result(smtpc_message *msg, int rc)
 static void touch(smtpc_message *msg)
 {
     msg->frozen = 0;
+#if SMTPC_HAVE_DKIM /* else never read */
     msg->dkim_stale = 1;
+#endif
     msg->leaf_p = NULL;
     msg->hdr_p = NULL;
     int rc = smtpc_message_rewind(msg);
