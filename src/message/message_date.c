@@ -55,12 +55,21 @@ int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, 
     memcpy(out, "Thu, 00 Jan 0000 00:00:00 +0000", 32);
     memcpy(out, wday + 3 * wd, 3);
     memcpy(out + 8, mon + 3 * (m - 1), 3);
-    const unsigned two[] = {d,         yr / 100,       yr % 100, secs / 3600,
-                            secs / 60 % 60, secs % 60, off / 60, off % 60};
-    static const unsigned char at[] = {5, 12, 14, 17, 20, 23, 27, 29};
-    for (size_t i = 0; i < sizeof at; i++) {
-        out[at[i]] = (char)('0' + two[i] / 10);
-        out[at[i] + 1] = (char)('0' + two[i] % 10);
+    /* Digits right to left, field by field: the time of day in seconds
+     * (radix 10, 6, 10, 6, 10, 10), the offset in minutes (10, 6, 10, 10),
+     * the year and the day. Each entry: the position, 0x40 when the digit
+     * is base 6, 0x80 when it starts the next field. */
+    static const unsigned char digit[] = {
+        24, 23 | 0x40, 21, 20 | 0x40, 18, 17, 0x80 | 30, 29 | 0x40, 28, 27,
+        0x80 | 15, 14, 13, 12, 0x80 | 6, 5};
+    const unsigned field[] = {secs, off, yr, d};
+    unsigned v = secs, f = 0;
+    for (size_t i = 0; i < sizeof digit; i++) {
+        unsigned r = digit[i] & 0x40 ? 6 : 10;
+        if (digit[i] & 0x80)
+            v = field[++f];
+        out[digit[i] & 0x3f] = (char)('0' + v % r);
+        v /= r;
     }
     if (utc_offset_minutes < 0)
         out[26] = '-';
