@@ -24,9 +24,10 @@ static void civil_from_days(int32_t z, int32_t *y, unsigned *m, unsigned *d)
 
 int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, size_t cap)
 {
-    /* Three letters each, packed: no table of pointers. */
-    static const char wday[] = "ThuFriSatSunMonTueWed";
-    static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    /* Three letters each, packed: no table of pointers. The days from
+     * Thursday (1970-01-01 was one), then the months. */
+    static const char names[] = "ThuFriSatSunMonTueWed"
+                                "JanFebMarAprMayJunJulAugSepOctNovDec";
     if (utc_offset_minutes <= -24 * 60 || utc_offset_minutes >= 24 * 60 ||
         unix_time < -62135596800LL || unix_time > 253402300799LL || /* years 1..9999 */
         cap < 32)
@@ -43,7 +44,7 @@ int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, 
     int32_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    /* 1970-01-01 was a Thursday (wday[0]); 719166 is a multiple of 7 that
+    /* 1970-01-01 was a Thursday (names[0]); 719166 is a multiple of 7 that
      * keeps the dividend non-negative. */
     unsigned wd = (unsigned)(days + 719166) % 7;
     unsigned off = (unsigned)(utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes);
@@ -53,8 +54,8 @@ int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, 
     /* "Sun, 15 Jun 2025 10:00:17 +0200": every field has a fixed width
      * (the year is 1..9999), written two digits at a time, no printf. */
     memcpy(out, "Thu, 00 Jan 0000 00:00:00 +0000", 32);
-    memcpy(out, wday + 3 * wd, 3);
-    memcpy(out + 8, mon + 3 * (m - 1), 3);
+    memcpy(out, names + 3 * wd, 3);
+    memcpy(out + 8, names + 18 + 3 * m, 3); /* 21 + 3 * (m - 1) */
     /* Digits right to left, field by field: the time of day in seconds
      * (radix 10, 6, 10, 6, 10, 10), the offset in minutes (10, 6, 10, 10),
      * the year and the day. Each entry: the position, 0x40 when the digit
