@@ -134,8 +134,8 @@ int smtpc_msg_freeze(smtpc_message *msg)
         to_hex(r + 16, msg->rand_boundary);
         msg->have_random = 1;
     }
-    for (size_t i = 0; i < msg->n_leaves; i++)
-        smtpc_msg_choose_encoding(msg, smtpc_msg_leaf(msg, i));
+    for (smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL); p; p = smtpc_msg_next_leaf(msg, p))
+        smtpc_msg_choose_encoding(msg, p);
     msg->hdr8 = headers_8bit(msg);
     msg->frozen = 1;
     return 0;
