@@ -46,7 +46,9 @@ int smtpc_msg_result(smtpc_message *msg, int rc)
 static void touch(smtpc_message *msg)
 {
     msg->frozen = 0;
+#if SMTPC_HAVE_DKIM /* else never read */
     msg->dkim_stale = 1;
+#endif
     msg->leaf_p = NULL;
     msg->hdr_p = NULL;
     int rc = smtpc_message_rewind(msg);
@@ -66,15 +68,16 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     if (!msg)
         return SMTPC_ENOMEM;
     msg->alloc = a;
-    msg->empty_body.role = SMTPC_ROLE_TEXT;
-    msg->empty_body.src.kind = SMTPC_SRC_MEM;
+    /* Zero-filled: the empty body is already an empty text part in memory
+     * and the walk at its start. */
+    _Static_assert(SMTPC_ROLE_TEXT == 0 && SMTPC_SRC_MEM == 0 && SMTPC_PH_HEADERS == 0,
+                   "a new message relies on its zero fill");
     msg->empty_body.src.fd = -1;
     msg->clock = SMTPC_PORT_WALL_CLOCK;
     msg->server_caps = -1;
     /* The default source may allocate its working state: from our hook. */
     msg->random = SMTPC_PORT_RANDOM;
     msg->random_user = &msg->alloc;
-    msg->phase = SMTPC_PH_HEADERS;
     *out = msg;
     return 0;
 }
@@ -103,15 +106,6 @@ static void free_part(smtpc_message *msg, smtpc_msg_part *p)
     smtpc_free(&msg->alloc, p, sizeof *p);
 }
 
-static void free_parts(smtpc_message *msg, smtpc_msg_part *p)
-{
-    while (p) {
-        smtpc_msg_part *next = p->next;
-        free_part(msg, p);
-        p = next;
-    }
-}
-
 void smtpc_message_free(smtpc_message *msg)
 {
     if (!msg)
@@ -129,28 +123,28 @@ void smtpc_message_free(smtpc_message *msg)
         smtpc_strfree(&a, h->value);
         smtpc_free(&a, h, sizeof *h);
     }
-    free_part(msg, msg->text);
-    free_part(msg, msg->html);
-    free_parts(msg, msg->inlines);
-    free_parts(msg, msg->attachments);
+    /* Every part is a leaf: one walk (the next found before it is freed). */
+    for (smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL), *next; p && p != &msg->empty_body;
+         p = next) {
+        next = smtpc_msg_next_leaf(msg, p);
+        free_part(msg, p);
+    }
     smtpc_msg_dkim_free(msg);
     smtpc_msg_dsn_free(msg);
     smtpc_free(&a, msg, sizeof *msg);
 }
 
-static smtpc_msg_part *first_leaf(smtpc_message *msg)
+smtpc_msg_part *smtpc_msg_next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
 {
-    if (msg->text)
-        return msg->text;
-    if (msg->html)
-        return msg->html;
-    if (msg->inlines)
-        return msg->inlines;
-    return msg->attachments ? msg->attachments : &msg->empty_body;
-}
-
-static smtpc_msg_part *next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
-{
+    if (!p) {
+        if (msg->text)
+            return msg->text;
+        if (msg->html)
+            return msg->html;
+        if (msg->inlines)
+            return msg->inlines;
+        return msg->attachments ? msg->attachments : &msg->empty_body;
+    }
     if (p == &msg->empty_body)
         return NULL;
     if (p == msg->text && msg->html)
@@ -165,13 +159,13 @@ static smtpc_msg_part *next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
 smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i)
 {
     size_t at = 0;
-    smtpc_msg_part *p = first_leaf(msg);
+    smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL);
     if (msg->leaf_p && msg->leaf_i <= i) {
         at = msg->leaf_i;
         p = msg->leaf_p;
     }
     for (; p && at < i; at++, msg->steps++)
-        p = next_leaf(msg, p);
+        p = smtpc_msg_next_leaf(msg, p);
     if (p) {
         msg->leaf_i = i;
         msg->leaf_p = p;
@@ -510,23 +504,46 @@ static int set_mem(smtpc_message *msg, smtpc_msg_part *p, const uint8_t *data, s
     return 0;
 }
 
+static int part_meta(smtpc_message *msg, smtpc_msg_part *p, const char *filename,
+                     const char *content_type, const char *content_id);
+
+/* A part over caller memory (a body when role is text or HTML, which has
+ * no descriptive fields; NULL data there makes no part), validated and
+ * copied into *out. */
+static int mem_part(smtpc_message *msg, int role, const uint8_t *data, size_t len, int mem_mode,
+                    const char *content_id, const char *filename, const char *content_type,
+                    smtpc_msg_part **out)
+{
+    int body = role == SMTPC_ROLE_TEXT || role == SMTPC_ROLE_HTML;
+    *out = NULL;
+    if ((!data && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
+        return smtpc_msg_fail(msg, SMTPC_EINVAL, "%s is NULL with a length, or bad mem_mode",
+                              body ? "body" : "data");
+    if (body && !data)
+        return 0;
+    smtpc_msg_part *p = new_part(msg, role);
+    if (!p)
+        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
+    int rc = body ? 0 : part_meta(msg, p, filename, content_type, content_id);
+    if (!rc)
+        rc = set_mem(msg, p, data, len, mem_mode);
+    if (rc) {
+        free_part(msg, p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
 static int set_body(smtpc_message *msg, smtpc_msg_part **slot, int role, const char *text,
                     size_t len, int mem_mode)
 {
     if (!msg)
         return SMTPC_EINVAL;
-    if ((!text && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
-        return smtpc_msg_fail(msg, SMTPC_EINVAL, "body is NULL with a length, or bad mem_mode");
-    smtpc_msg_part *p = NULL;
-    if (text) {
-        if (!(p = new_part(msg, role)))
-            return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
-        int rc = set_mem(msg, p, (const uint8_t *)text, len, mem_mode);
-        if (rc) {
-            free_part(msg, p);
-            return rc;
-        }
-    }
+    smtpc_msg_part *p;
+    int rc = mem_part(msg, role, (const uint8_t *)text, len, mem_mode, NULL, NULL, NULL, &p);
+    if (rc)
+        return rc;
     free_part(msg, *slot);
     *slot = p;
     touch(msg);
@@ -611,18 +628,10 @@ static int add_mem(smtpc_message *msg, int role, const uint8_t *data, size_t len
 {
     if (!msg)
         return SMTPC_EINVAL;
-    if ((!data && len) || (mem_mode != SMTPC_MEM_COPY && mem_mode != SMTPC_MEM_BORROW))
-        return smtpc_msg_fail(msg, SMTPC_EINVAL, "data is NULL with a length, or bad mem_mode");
-    smtpc_msg_part *p = new_part(msg, role);
-    if (!p)
-        return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
-    int rc = part_meta(msg, p, filename, content_type, content_id);
-    if (!rc)
-        rc = set_mem(msg, p, data, len, mem_mode);
-    if (rc) {
-        free_part(msg, p);
+    smtpc_msg_part *p;
+    int rc = mem_part(msg, role, data, len, mem_mode, content_id, filename, content_type, &p);
+    if (rc)
         return rc;
-    }
     link_part(msg, p);
     return 0;
 }
@@ -764,10 +773,10 @@ size_t smtpc_message_envelope_rcpts(const smtpc_message *msg, const char **table
 {
     if (!msg)
         return 0;
-    static const int lists[] = {SMTPC_LIST_TO, SMTPC_LIST_CC, SMTPC_LIST_BCC};
+    /* To, Cc and Bcc are the first three lists (message_internal.h). */
     size_t total = 0;
-    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
-        for (const smtpc_msg_addr *a = msg->lists[lists[l]]; a; a = a->next) {
+    for (int l = SMTPC_LIST_TO; l <= SMTPC_LIST_BCC; l++)
+        for (const smtpc_msg_addr *a = msg->lists[l]; a; a = a->next) {
             if (table && total < cap)
                 table[total] = a->addr;
             total++;

@@ -7,52 +7,70 @@
 #include "port.h"
 #include "smtpc/engine.h"
 
-static void to_hex(const uint8_t *in, size_t n, char *out)
+/* 16 random bytes as 32 lowercase hex digits and a NUL. */
+static void to_hex(const uint8_t *in, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
+    for (size_t i = 0; i < 32; i++) {
+        unsigned v = (in[i / 2] >> (i & 1 ? 0 : 4)) & 15;
+        out[i] = (char)(v < 10 ? '0' + v : 'a' - 10 + v);
     }
-    out[2 * n] = '\0';
+    out[32] = '\0';
 }
 
-/* Without header encoding no header text with 8-bit bytes was taken (such
- * text was refused when it was set): only UTF-8 addresses remain. */
+const smtpc_msg_addr *smtpc_msg_utf8_addr(const smtpc_message *msg)
+{
+    if (msg->from && msg->from->utf8)
+        return msg->from;
+    for (int l = 0; l < SMTPC_LIST_COUNT; l++)
+        for (const smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
+            if (a->utf8 && l != SMTPC_LIST_BCC)
+                return a;
+    return NULL;
+}
+
+#if SMTPC_HAVE_HEADER_ENCODING
 static int str8(const char *s)
 {
-    return SMTPC_HAVE_HEADER_ENCODING && s && smtpc_has_8bit(s, strlen(s));
+    return s && smtpc_has_8bit(s, strlen(s));
 }
+#endif
 
 /* Raw UTF-8 will appear in the headers (SMTPUTF8 mode only). */
 static int headers_8bit(smtpc_message *msg)
 {
     if (!(msg->flags & SMTPC_MESSAGE_SMTPUTF8))
         return 0;
-    int any = str8(msg->subject) || (msg->from && (str8(msg->from->name) || msg->from->utf8));
+    if (smtpc_msg_utf8_addr(msg))
+        return 1;
+    /* Without header encoding no header text with 8-bit bytes was taken
+     * (such text was refused when it was set): only UTF-8 addresses. */
+#if SMTPC_HAVE_HEADER_ENCODING
+    int any = str8(msg->subject) || (msg->from && str8(msg->from->name));
     for (int l = 0; l < SMTPC_LIST_COUNT; l++)
         for (smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
             if (l != SMTPC_LIST_BCC)
-                any |= str8(a->name) || a->utf8;
+                any |= str8(a->name);
     for (smtpc_msg_header *h = msg->headers; h; h = h->next)
         any |= str8(h->value);
     return any;
+#else
+    return 0;
+#endif
 }
 
 static int check_utf8_addrs(smtpc_message *msg)
 {
     if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)
         return 0;
+    const smtpc_msg_addr *a = smtpc_msg_utf8_addr(msg);
+    if (!a)
+        return 0;
     /* With the server known, say whose limit it is. */
     const char *server = msg->server_caps >= 0 ? ", which the server does not offer" : "";
-    if (msg->from->utf8)
+    if (a == msg->from)
         return smtpc_msg_fail(msg, SMTPC_EUTF8, "UTF-8 From address needs SMTPUTF8%s", server);
-    for (int l = 0; l < SMTPC_LIST_COUNT; l++)
-        for (smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
-            if (a->utf8 && l != SMTPC_LIST_BCC)
-                return smtpc_msg_fail(msg, SMTPC_EUTF8,
-                                      "UTF-8 address %.200s needs SMTPUTF8%s", a->addr, server);
-    return 0;
+    return smtpc_msg_fail(msg, SMTPC_EUTF8, "UTF-8 address %.200s needs SMTPUTF8%s", a->addr,
+                          server);
 }
 
 int smtpc_msg_freeze(smtpc_message *msg)
@@ -112,12 +130,12 @@ int smtpc_msg_freeze(smtpc_message *msg)
         int rrc = msg->random(msg->random_user, r, sizeof r);
         if (rrc != 0)
             return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the random source failed");
-        to_hex(r, 16, msg->rand_id);
-        to_hex(r + 16, 16, msg->rand_boundary);
+        to_hex(r, msg->rand_id);
+        to_hex(r + 16, msg->rand_boundary);
         msg->have_random = 1;
     }
-    for (size_t i = 0; i < msg->n_leaves; i++)
-        smtpc_msg_choose_encoding(msg, smtpc_msg_leaf(msg, i));
+    for (smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL); p; p = smtpc_msg_next_leaf(msg, p))
+        smtpc_msg_choose_encoding(msg, p);
     msg->hdr8 = headers_8bit(msg);
     msg->frozen = 1;
     return 0;
@@ -131,10 +149,11 @@ int smtpc_message_mail_flags(smtpc_message *msg)
     if (rc)
         return smtpc_msg_result(msg, rc);
     int flags = 0;
-    for (size_t i = 0; i < msg->n_leaves; i++)
-        if (smtpc_msg_leaf(msg, i)->enc == SMTPC_ENC_8BIT)
+    for (const smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL); p;
+         p = smtpc_msg_next_leaf(msg, p))
+        if (p->enc == SMTPC_ENC_8BIT)
             flags |= SMTPC_MAIL_8BITMIME;
-        else if (smtpc_msg_leaf(msg, i)->enc == SMTPC_ENC_BINARY)
+        else if (p->enc == SMTPC_ENC_BINARY)
             flags |= SMTPC_MAIL_BINARYMIME;
     if (msg->hdr8)
         flags |= SMTPC_MAIL_8BITMIME;

@@ -29,7 +29,7 @@
 #define SMTPC_MSG_SOURCE_MAX ((uint64_t)INT64_MAX / 78 * 57)
 #define SMTPC_MSG_MEM_MAX ((uint64_t)INT64_MAX / 4)
 
-/* Address lists. */
+/* Address lists; the envelope's (To, Cc, Bcc) come first, in that order. */
 #define SMTPC_LIST_TO 0
 #define SMTPC_LIST_CC 1
 #define SMTPC_LIST_BCC 2
@@ -129,11 +129,20 @@ struct smtpc_message {
     size_t n_leaves;
     size_t n_mp;
     int frozen;
-    struct {
-        int kind;
-        size_t last; /* every multipart starts at leaf 0 */
-    } mp[3];
     int hdr8; /* raw UTF-8 in headers (SMTPUTF8) */
+    /* Linked-list steps taken by walks over parts and headers: the unit
+     * test message_scale reads it to show that building and serializing
+     * stay linear in the number of parts and headers. */
+    size_t steps; /* not 64-bit: each increment would cost more code on 32-bit targets */
+    /* Cursors for the walks, which go forward: looking up leaf i or extra
+     * header i right after i - 1 (or i again) costs one step, not i. NULL:
+     * not set (any change clears them). */
+    size_t leaf_i, hdr_i;
+    smtpc_msg_part *leaf_p;
+    smtpc_msg_header *hdr_p;
+    /* A source may have been read since the last full rewind: only then
+     * does a rewind need to visit every part. */
+    int sources_dirty;
 
     smtpc_msg_part *text, *html;
     smtpc_msg_part *inlines, *inlines_tail;
@@ -152,6 +161,11 @@ struct smtpc_message {
     smtpc_random_fn random;
     void *random_user;
     smtpc_msg_part empty_body; /* stands in when nothing was added */
+    /* The frozen multiparts, outermost first (n_mp of them). */
+    struct {
+        int kind;
+        size_t last; /* every multipart starts at leaf 0 */
+    } mp[3];
 
     /* Fixed at the first freeze and kept: a rewound message reproduces the
      * same bytes. */
@@ -162,19 +176,6 @@ struct smtpc_message {
     char gen_date[48];
 
     smtpc_qp qp;
-    /* Linked-list steps taken by walks over parts and headers: the unit
-     * test message_scale reads it to show that building and serializing
-     * stay linear in the number of parts and headers. */
-    uint64_t steps;
-    /* Cursors for the walks, which go forward: looking up leaf i or extra
-     * header i right after i - 1 (or i again) costs one step, not i. NULL:
-     * not set (any change clears them). */
-    size_t leaf_i, hdr_i;
-    smtpc_msg_part *leaf_p;
-    smtpc_msg_header *hdr_p;
-    /* A source may have been read since the last full rewind: only then
-     * does a rewind need to visit every part. */
-    int sources_dirty;
     smtpc_error error; /* the last failure (smtpc_message_error) */
     /* DKIM signers and their signatures (message_dkim.c); stale after any
      * change. */
@@ -200,12 +201,22 @@ int (smtpc_msg_fail)(smtpc_message *msg, int code, const char *fmt, ...)
 #endif
     ;
 #if SMTPC_SHORT_MESSAGES
-int smtpc_msg_fail_code(smtpc_message *msg, int code);
+/* Not inlined: a call passes msg as it is, where the inlined form would
+ * compute &msg->error (far into the structure: a long instruction) at every
+ * failure site. */
+int smtpc_msg_fail_code(smtpc_message *msg, int code)
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
+    ;
 #define smtpc_msg_fail(msg, code, ...) \
     (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_msg_fail_code((msg), (code)))
 #endif
 /* rc, making sure a failure is in the record with its code. */
 int smtpc_msg_result(smtpc_message *msg, int rc);
+/* The leaf after p in serialization order (the first when p is NULL; the
+ * empty body when there are no parts), NULL past the last. */
+smtpc_msg_part *smtpc_msg_next_leaf(smtpc_message *msg, const smtpc_msg_part *p);
 /* The leaf parts in serialization order, NULL past the last: O(1) when i
  * is the last index asked or the one after it. */
 smtpc_msg_part *smtpc_msg_leaf(smtpc_message *msg, size_t i);
@@ -214,6 +225,11 @@ smtpc_msg_header *smtpc_msg_extra_header(smtpc_message *msg, size_t i);
 
 /* message_freeze.c: fix Date, Message-ID, boundaries, layout, encodings. */
 int smtpc_msg_freeze(smtpc_message *msg);
+
+/* The first UTF-8 address that shows in the headers (From, then the lists
+ * but Bcc; Bcc goes on the envelope only, where the engine checks it): only
+ * SMTPUTF8 can carry it. NULL when none. */
+const smtpc_msg_addr *smtpc_msg_utf8_addr(const smtpc_message *msg);
 
 /* message_analyze.c: choose a part's encoding and its encoded size. */
 void smtpc_msg_choose_encoding(const smtpc_message *msg, smtpc_msg_part *p);
@@ -237,6 +253,12 @@ void smtpc_msg_source_close(smtpc_msg_source *src);
  * never blocks): 0 or SMTPC_EFILE. Other sources: 0. */
 int smtpc_msg_source_check(smtpc_message *msg, const smtpc_msg_source *src);
 int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src);
+#if !SMTPC_HAVE_FILE_SOURCES
+/* -Dfile_sources=disabled: no source is a file, so there is nothing to
+ * close or check, and no code for it. */
+#define smtpc_msg_source_close(src) ((void)(src))
+#define smtpc_msg_source_check(msg, src) ((void)(msg), (void)(src), 0)
+#endif
 
 /* message_body.c: encoded bytes of the current leaf. *done is set when the
  * part has produced everything. Needs cap >= SMTPC_BASE64_LINE_OUT. */

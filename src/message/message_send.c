@@ -15,19 +15,6 @@ typedef struct smtpc_msg_dsn_rcpt {
     char *orcpt;
 } smtpc_msg_dsn_rcpt;
 
-/* A UTF-8 address that will appear in the headers: only SMTPUTF8 can carry
- * it (Bcc goes on the envelope only, where the engine checks it). */
-static int header_utf8_addr(const smtpc_message *msg)
-{
-    if (msg->from && msg->from->utf8)
-        return 1;
-    for (int l = 0; l < SMTPC_LIST_COUNT; l++)
-        for (const smtpc_msg_addr *a = msg->lists[l]; a; a = a->next)
-            if (a->utf8 && l != SMTPC_LIST_BCC)
-                return 1;
-    return 0;
-}
-
 int smtpc_msg_effective_flags(const smtpc_message *msg)
 {
     int flags = msg->user_flags;
@@ -42,7 +29,7 @@ int smtpc_msg_effective_flags(const smtpc_message *msg)
      * 2047 encoded-words, which every server carries. Without the
      * capability a UTF-8 address fails the freeze with SMTPC_EUTF8. */
     if ((caps & SMTPC_CAP_SMTPUTF8) &&
-        ((msg->user_flags & SMTPC_MESSAGE_SMTPUTF8) || header_utf8_addr(msg)))
+        ((msg->user_flags & SMTPC_MESSAGE_SMTPUTF8) || smtpc_msg_utf8_addr(msg)))
         flags |= SMTPC_MESSAGE_SMTPUTF8;
     /* Hook for BINARYMIME (RFC 3030): binary parts unencoded when caps has
      * it; chosen here alongside 8BITMIME once the capability exists. */

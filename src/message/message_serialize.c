@@ -140,13 +140,12 @@ int smtpc_message_rewind(smtpc_message *msg)
      * walk otherwise keeps every setter O(1) (each one rewinds). */
     int rc = 0;
     if (msg->sources_dirty) {
-        smtpc_msg_part *lists[] = {msg->text, msg->html, msg->inlines, msg->attachments};
-        for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
-            for (smtpc_msg_part *p = lists[l]; p; p = p->next, msg->steps++) {
-                int r = smtpc_msg_source_rewind(msg, &p->src);
-                if (r && !rc)
-                    rc = r;
-            }
+        for (smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL); p;
+             p = smtpc_msg_next_leaf(msg, p), msg->steps++) {
+            int r = smtpc_msg_source_rewind(msg, &p->src);
+            if (r && !rc)
+                rc = r;
+        }
         msg->sources_dirty = rc != 0;
     }
     msg->phase = SMTPC_PH_HEADERS;
@@ -186,18 +185,21 @@ int smtpc_message_size(smtpc_message *msg, int64_t *size)
             return smtpc_msg_result(msg, rc);
         if (p->enc_size < 0)
             return smtpc_msg_fail(msg, SMTPC_ESIZEUNKNOWN, "a part's size is unknown");
-        /* Each part is below INT64_MAX (checked when added); their sum may
-         * not be. */
-        if ((uint64_t)p->enc_size > (uint64_t)INT64_MAX - total)
-            return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %s bytes",
-                                  TOO_BIG);
+        /* Each part is below INT64_MAX (checked when added) and so is the
+         * sum before it: the sum after it cannot wrap, only pass the
+         * limit. */
         total += (uint64_t)p->enc_size;
+        if (total > (uint64_t)INT64_MAX)
+            goto too_big;
     }
     smtpc_msg_gen_post(msg, &s);
-    if (s.total > (uint64_t)INT64_MAX - total)
-        return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %s bytes",
-                              TOO_BIG);
+    /* The text between the bodies comes from strings in memory: far below
+     * 2^63, so the sum cannot wrap. */
     total += s.total;
-    *size = (int64_t)total;
-    return 0;
+    if (total <= (uint64_t)INT64_MAX) {
+        *size = (int64_t)total;
+        return 0;
+    }
+too_big:
+    return smtpc_msg_fail(msg, SMTPC_ETOOLONG, "the message would exceed %s bytes", TOO_BIG);
 }

@@ -106,13 +106,6 @@ static int read_file(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, si
     return 0;
 }
 
-#else
-int smtpc_msg_source_check(smtpc_message *msg, const smtpc_msg_source *src)
-{
-    (void)msg;
-    (void)src;
-    return 0;
-}
 #endif /* SMTPC_HAVE_FILE_SOURCES */
 
 static int read_callback(smtpc_message *msg, smtpc_msg_source *src, uint8_t *buf, size_t cap,
@@ -158,17 +151,15 @@ int smtpc_msg_source_read(smtpc_message *msg, smtpc_msg_source *src, uint8_t *bu
     return rc;
 }
 
+#if SMTPC_HAVE_FILE_SOURCES
 void smtpc_msg_source_close(smtpc_msg_source *src)
 {
-#if SMTPC_HAVE_FILE_SOURCES
     if (src->fd >= 0) {
         close(src->fd);
         src->fd = -1;
     }
-#else
-    (void)src;
-#endif
 }
+#endif
 
 int smtpc_msg_source_rewind(smtpc_message *msg, smtpc_msg_source *src)
 {
