@@ -280,6 +280,51 @@ static void test_address_literals_refused(void **state)
     smtpc_message_free(m);
 }
 
+/* ASCII header text that folds plainly is written as in a build with header
+ * encoding: display names as atoms or as a quoted-string (quoted-pairs,
+ * folded at its spaces), unstructured text trimmed and folded at its
+ * whitespace runs, which are kept. */
+static void test_header_text_folded(void **state)
+{
+    (void)state;
+    smtpc_message *m = NULL;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "s@x.test", "Jane Doe"), 0);
+    assert_int_equal(smtpc_message_add_to(m, "r@x.test", "Doe, John"), 0);
+    assert_int_equal(smtpc_message_add_to(m, "t@x.test", NULL), 0);
+    assert_int_equal(smtpc_message_add_cc(m, "c@x.test",
+                                          "Dr. Very Long Display Name With \"Quotes\" And A \\ "
+                                          "Backslash   Past Seventy-Eight Columns"),
+                     0);
+    assert_int_equal(smtpc_message_add_cc(m, "d@x.test", " spaced  name "), 0);
+    assert_int_equal(smtpc_message_set_subject(m, "  A subject that is long enough to be folded "
+                                                  "at one of its spaces,  with\ttwo runs kept  "),
+                     0);
+    assert_int_equal(smtpc_message_add_header(m, "X-Note", "one two"), 0);
+    static const char text[] = "hi\n";
+    assert_int_equal(smtpc_message_set_text(m, text, strlen(text), SMTPC_MEM_COPY), 0);
+    static char out[8192];
+    size_t len = 0, n;
+    do {
+        assert_int_equal(smtpc_message_read(m, (uint8_t *)out + len, sizeof out - 1 - len, &n), 0);
+        len += n;
+    } while (n);
+    out[len] = '\0';
+    static const char want[] =
+        "From: Jane Doe <s@x.test>\r\n"
+        "To: \"Doe, John\" <r@x.test>, t@x.test\r\n"
+        "Cc: \"Dr. Very Long Display Name With \\\"Quotes\\\" And A \\\\ Backslash   Past\r\n"
+        " Seventy-Eight Columns\" <c@x.test>, \" spaced  name \" <d@x.test>\r\n"
+        "Subject: A subject that is long enough to be folded at one of its spaces,\r\n"
+        "  with\ttwo runs kept\r\n";
+    if (!strstr(out, want)) {
+        print_error("headers:\n%s\nlack:\n%s\n", out, want);
+        fail();
+    }
+    assert_non_null(strstr(out, "\r\nX-Note: one two\r\n"));
+    smtpc_message_free(m);
+}
+
 static void test_client_batch_refused(void **state)
 {
     (void)state;
@@ -300,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_sasl_plain_only),
         cmocka_unit_test(test_header_text_refused),
         cmocka_unit_test(test_body_base64_not_qp),
+        cmocka_unit_test(test_header_text_folded),
         cmocka_unit_test(test_client_batch_refused),
         cmocka_unit_test(test_address_literals_refused),
     };
