@@ -51,25 +51,24 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-/* RFC 4648 canonical form: whole quartets, padding only at the end, and the
- * bits the padding leaves over set to zero. Returns the decoded length or
- * -1. */
-static long strict_length(const char *in, size_t len)
+int smtpc_b64_check_strict(const char *in, size_t len, size_t *out_len)
 {
+    *out_len = 0;
     if (len % 4)
-        return -1;
+        return SMTPC_EAUTH_PROTO;
     if (len == 0)
-        return 0;
+        return SMTPC_OK;
     size_t pad = 0;
     if (in[len - 1] == '=')
         pad = in[len - 2] == '=' ? 2 : 1;
     for (size_t i = 0; i < len - pad; i++)
         if (b64_value((unsigned char)in[i]) < 0)
-            return -1;
+            return SMTPC_EAUTH_PROTO;
     int last = b64_value((unsigned char)in[len - pad - 1]);
     if ((pad == 2 && (last & 0x0f)) || (pad == 1 && (last & 0x03)))
-        return -1;
-    return (long)(len / 4 * 3 - pad);
+        return SMTPC_EAUTH_PROTO;
+    *out_len = len / 4 * 3 - pad;
+    return SMTPC_OK;
 }
 
 int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap,
@@ -80,10 +79,10 @@ int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap
     *out_len = 0;
     if (len > INT_MAX)
         return SMTPC_ETOOLONG;
-    long n = strict_length(in, len);
-    if (n < 0)
+    size_t n;
+    if (smtpc_b64_check_strict(in, len, &n))
         return SMTPC_EAUTH_PROTO;
-    if ((size_t)n > cap)
+    if (n > cap)
         return SMTPC_ETOOLONG;
     if (n == 0)
         return SMTPC_OK;
@@ -102,7 +101,8 @@ int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap
     smtpc_zeroize(&st, sizeof st);
     *out_len = got + tail;
 #else
-    /* strict_length checked every character and the padding: decode. */
+    /* smtpc_b64_check_strict checked every character and the padding:
+     * decode. */
     size_t w = 0;
     uint32_t acc = 0;
     int bits = 0;
