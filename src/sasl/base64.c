@@ -129,35 +129,26 @@ void smtpc_b64_writer_init(smtpc_b64_writer *w, char *out, size_t cap)
         out[0] = '\0';
 }
 
-static void flush_chunk(smtpc_b64_writer *w)
+/* Encode the group, padded when it is short; its 4 characters and the NUL
+ * after them must fit, so the writer overflows exactly when the whole
+ * encoding and its NUL do not. */
+static void flush_group(smtpc_b64_writer *w)
 {
-    if (w->chunk_len == 0)
-        return;
-    if (!w->overflow) {
-        size_t n = smtpc_b64_encode(w->chunk, w->chunk_len, w->out + w->len, w->cap - w->len);
-        if (n == 0)
-            w->overflow = 1;
-        else
-            w->len += n;
-    }
-    smtpc_zeroize(w->chunk, sizeof w->chunk);
-    w->chunk_len = 0;
+    if (!w->overflow && w->out && w->cap - w->len >= 5)
+        w->len += smtpc_base64_chunk_secret(w->group, w->group_len, w->out + w->len);
+    else
+        w->overflow = 1;
+    smtpc_zeroize(w->group, sizeof w->group);
+    w->group_len = 0;
 }
 
 void smtpc_b64_writer_put(smtpc_b64_writer *w, const void *data, size_t len)
 {
     const uint8_t *p = data;
-    while (len) {
-        /* Flushed only once more data arrives, so the tail (and its
-         * padding) always goes out last. */
-        if (w->chunk_len == sizeof w->chunk)
-            flush_chunk(w);
-        size_t room = sizeof w->chunk - w->chunk_len;
-        size_t take = len < room ? len : room;
-        memcpy(w->chunk + w->chunk_len, p, take);
-        w->chunk_len += take;
-        p += take;
-        len -= take;
+    for (size_t i = 0; i < len; i++) {
+        w->group[w->group_len++] = p[i];
+        if (w->group_len == sizeof w->group)
+            flush_group(w);
     }
 }
 
@@ -168,7 +159,8 @@ void smtpc_b64_writer_puts(smtpc_b64_writer *w, const char *s)
 
 int smtpc_b64_writer_finish(smtpc_b64_writer *w)
 {
-    flush_chunk(w);
+    if (w->group_len)
+        flush_group(w);
     if (!w->out || w->cap == 0)
         return SMTPC_ETOOLONG;
     if (w->overflow) {
