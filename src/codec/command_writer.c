@@ -277,7 +277,8 @@ static int domain_ok(const uint8_t *s, size_t n)
         size_t start = i;
         while (i < n && (let_dig(s[i]) || s[i] == '-'))
             i++;
-        if (i == start || i - start > LABEL_MAX || !let_dig(s[start]) || !let_dig(s[i - 1]))
+        /* Letters, digits and hyphens, not starting or ending with one. */
+        if (i == start || i - start > LABEL_MAX || s[start] == '-' || s[i - 1] == '-')
             return 0;
         if (i == n)
             return 1;
@@ -409,7 +410,8 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
         return SMTPC_ENOTSUP; /* -Ddsn=false */
 #endif
     char num[SMTPC_FMT_INT_MAX];
-    const char *pieces[PIECES_MAX] = {
+    /* Sized to what is filled: no zeroing of unused slots. */
+    const char *pieces[7 + 5 * SMTPC_HAVE_DSN] = {
         "MAIL FROM:<", from, ">", size >= 0 ? " SIZE=" : NULL,
         size >= 0 ? smtpc_fmt_u64(num, (uint64_t)size, 1) : NULL,
         (flags & SMTPC_CMD_BODY_BINARYMIME) ? " BODY=BINARYMIME"
