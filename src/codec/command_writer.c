@@ -362,14 +362,18 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
     if (envid || (flags & (SMTPC_CMD_RET_FULL | SMTPC_CMD_RET_HDRS | SMTPC_CMD_REQUIRETLS)))
         return SMTPC_ENOTSUP; /* -Ddsn=false */
 #endif
+#if !SMTPC_HAVE_CHUNKING
+    if (flags & SMTPC_CMD_BODY_BINARYMIME)
+        return SMTPC_ENOTSUP; /* -Dchunking=false: BINARYMIME goes only with BDAT */
+#endif
     char num[SMTPC_FMT_INT_MAX];
     /* Sized to what is filled: no zeroing of unused slots. */
     const char *pieces[7 + 5 * SMTPC_HAVE_DSN] = {
         "MAIL FROM:<", from, ">", size >= 0 ? " SIZE=" : NULL,
         size >= 0 ? smtpc_fmt_u64(num, (uint64_t)size, 1) : NULL,
-        (flags & SMTPC_CMD_BODY_BINARYMIME) ? " BODY=BINARYMIME"
-        : (flags & SMTPC_CMD_BODY_8BITMIME) ? " BODY=8BITMIME"
-                                            : NULL,
+        (SMTPC_HAVE_CHUNKING && (flags & SMTPC_CMD_BODY_BINARYMIME)) ? " BODY=BINARYMIME"
+        : (flags & SMTPC_CMD_BODY_8BITMIME)                          ? " BODY=8BITMIME"
+                                                                     : NULL,
         (flags & SMTPC_CMD_SMTPUTF8) ? " SMTPUTF8" : NULL};
     size_t n = 7;
 #if SMTPC_HAVE_DSN

@@ -33,7 +33,9 @@ int smtpc_address_check(const char *addr, int allow_null, int *is_utf8);
  * written on error). */
 int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, const char *arg);
 /* "MAIL FROM:<from>[ SIZE=n][ BODY=8BITMIME][ SMTPUTF8]". size < 0: none.
- * from is checked with smtpc_address_check (null path allowed). */
+ * from is checked with smtpc_address_check (null path allowed).
+ * SMTPC_CMD_BODY_BINARYMIME gives SMTPC_ENOTSUP in a build without
+ * chunking (-Dchunking=false), which never asks for it. */
 int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
                    int flags);
 /* "RCPT TO:<to>"; to is checked (null path not allowed). */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "command_writer.h" /* smtpc_cmd_mail */
 #include "smtpc.h"
 
 /* What the engine wrote since the last call, as a string. */
@@ -325,6 +326,24 @@ static void test_header_text_folded(void **state)
     smtpc_message_free(m);
 }
 
+/* The MAIL writer is never asked for BODY=BINARYMIME without chunking (the
+ * engine reads no CHUNKING from EHLO); asked anyway, it refuses. */
+static void test_mail_binarymime_refused(void **state)
+{
+    (void)state;
+    uint8_t out[128];
+    size_t len = 0;
+    assert_int_equal(smtpc_cmd_mail(out, sizeof out, &len, "s@x.test", -1,
+                                    SMTPC_CMD_BODY_BINARYMIME | SMTPC_CMD_BODY_8BITMIME),
+                     SMTPC_ENOTSUP);
+    assert_int_equal(len, 0);
+    assert_int_equal(smtpc_cmd_mail(out, sizeof out, &len, "s@x.test", 12, SMTPC_CMD_BODY_8BITMIME),
+                     0);
+    static const char want[] = "MAIL FROM:<s@x.test> SIZE=12 BODY=8BITMIME\r\n";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(out, want, len);
+}
+
 static void test_client_batch_refused(void **state)
 {
     (void)state;
@@ -347,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_body_base64_not_qp),
         cmocka_unit_test(test_header_text_folded),
         cmocka_unit_test(test_client_batch_refused),
+        cmocka_unit_test(test_mail_binarymime_refused),
         cmocka_unit_test(test_address_literals_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
