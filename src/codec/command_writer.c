@@ -74,9 +74,10 @@ static int is_alnum(uint8_t c)
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static int is_atext(uint8_t c)
+int smtpc_is_atext(uint8_t c, int utf8)
 {
-    return is_alnum(c) || c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+    return is_alnum(c) || (utf8 && c >= 0x80) ||
+           (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* Length of the local part at the start of s, 0 when malformed. */
@@ -102,7 +103,7 @@ static size_t local_part_len(const uint8_t *s, size_t n)
     /* Dot-string: atoms joined by single dots, no dot first or last. */
     for (;;) {
         size_t start = i;
-        while (i < n && is_atext(s[i]))
+        while (i < n && smtpc_is_atext(s[i], 1))
             i++;
         if (i == start)
             return 0;

@@ -13,6 +13,11 @@
 #define SMTPC_CMD_SMTPUTF8 0x2
 #define SMTPC_CMD_BODY_BINARYMIME 0x4 /* RFC 3030; wins over BODY=8BITMIME */
 
+/* 1 when c is RFC 5322 atext (letters, digits, !#$%&'*+-/=?^_`{|}~), or
+ * with utf8 a byte of a UTF-8 sequence (RFC 6531). Shared with the header
+ * encoder. */
+int smtpc_is_atext(uint8_t c, int utf8);
+
 /* 0 when s has no CR, LF or NUL in its first len bytes, else SMTPC_EBADCHAR. */
 int smtpc_cmd_check_value(const char *s, size_t len);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base64_stream.h"
+#include "command_writer.h" /* smtpc_is_atext */
 #include "smtpc/base.h"
 #include "smtpc_config.h"
 
@@ -144,14 +145,11 @@ static size_t char_len(const uint8_t *s, size_t i, size_t len)
 
 static const char hexdig[] = "0123456789ABCDEF";
 
-#endif
-
 static int is_alnum(uint8_t c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-#if SMTPC_HAVE_HEADER_ENCODING
 /* RFC 2047 section 5: in a phrase only letters, digits and !*+-/ may stand
  * for themselves; elsewhere any printable ASCII but '=', '?' and '_'. */
 static int q_literal(uint8_t c, int phrase)
@@ -265,13 +263,6 @@ void smtpc_hfold_encoded(smtpc_hfold *f, const char *text, size_t len, int phras
 }
 
 #endif
-
-static int is_atext(uint8_t c, int utf8)
-{
-    if (is_alnum(c) || (utf8 && c >= 0x80))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
 
 /* Length of s as a quoted-string, quotes included. */
 static size_t quoted_len(const char *s, size_t len)
@@ -395,7 +386,7 @@ static int is_atom_phrase(const char *s, size_t len, int utf8)
         if (s[i] == ' ') {
             if (s[i + 1] == ' ')
                 return 0;
-        } else if (!is_atext((uint8_t)s[i], utf8)) {
+        } else if (!smtpc_is_atext((uint8_t)s[i], utf8)) {
             return 0;
         }
     }
@@ -409,7 +400,7 @@ static int plain_word(const char *w, size_t n)
     if (n == 0 || n > SMTPC_HEADER_TOKEN_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!is_atext((uint8_t)w[i], 0) || (w[i] == '=' && i + 1 < n && w[i + 1] == '?'))
+        if (!smtpc_is_atext((uint8_t)w[i], 0) || (w[i] == '=' && i + 1 < n && w[i + 1] == '?'))
             return 0;
     return 1;
 }
