@@ -293,8 +293,8 @@ static void put_escaped(smtpc_hsink *out, const char *s, size_t len)
 }
 
 /* Write s as words folded at its whitespace runs, each run kept as it is
- * (it is where a line folds): bare words (unstructured text trimmed by the
- * caller, or atoms) or one quoted-string (FWS is allowed inside; unfolding
+ * (it is where a line folds): bare words (unstructured text, without its
+ * surrounding whitespace, or atoms) or one quoted-string (FWS is allowed inside; unfolding
  * removes only the CRLF, so the text is kept). Returns 1 when the text
  * cannot be folded so: a word over SMTPC_HEADER_TOKEN_MAX, or a whitespace
  * run and the word after it too long for one continuation line; such text
@@ -305,7 +305,9 @@ static int fold_words(smtpc_hfold *f, const char *s, size_t len, int quoted)
     const char *p = s, *end = s + len, *ws = " ";
     size_t ws_len = 1;
     int bad = 0, open = quoted;
-    if (len == 0)
+    while (!quoted && p < end && is_wsp(*p))
+        p++;
+    if (p == end)
         return 0;
     for (;;) {
         const char *w = p;
@@ -332,12 +334,15 @@ static int fold_words(smtpc_hfold *f, const char *s, size_t len, int quoted)
         while (p < end && is_wsp(*p))
             p++;
         ws_len = (size_t)(p - ws);
+        if (!quoted && p == end)
+            break;
     }
     if (quoted && f)
         smtpc_hsink_put(f->out, "\"", 1);
     return bad;
 }
 
+#if SMTPC_HAVE_HEADER_ENCODING
 /* text[*a, *b) is text without its surrounding whitespace. */
 static void trim(const char *text, size_t len, size_t *a, size_t *b)
 {
@@ -348,8 +353,10 @@ static void trim(const char *text, size_t len, size_t *a, size_t *b)
     while (*b > *a && is_wsp(text[*b - 1]))
         (*b)--;
 }
+#endif
 
-/* 1 when unstructured text (trimmed) goes as encoded-words. */
+/* 1 when unstructured text goes as encoded-words (the surrounding
+ * whitespace, dropped, changes nothing). */
 static int unstructured_encodes(const char *t, size_t n, int utf8)
 {
     return (!utf8 && smtpc_has_8bit(t, n)) || has_ew_marker(t, n) || fold_words(NULL, t, n, 0);
@@ -357,16 +364,16 @@ static int unstructured_encodes(const char *t, size_t n, int utf8)
 
 void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
 {
+#if SMTPC_HAVE_HEADER_ENCODING
     size_t a, b;
     trim(text, len, &a, &b);
-#if SMTPC_HAVE_HEADER_ENCODING
     if (unstructured_encodes(text + a, b - a, f->utf8)) {
         smtpc_hfold_encoded(f, text + a, b - a, 0, "", "");
         return;
     }
 #endif
     /* Without header encoding, such text was refused when it was set. */
-    fold_words(f, text + a, b - a, 0);
+    fold_words(f, text, len, 0);
 }
 
 static void put_quoted(smtpc_hsink *out, const char *s, size_t len)
@@ -485,13 +492,10 @@ void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
 
 int smtpc_header_needs_encoding(int kind, const char *s, size_t len)
 {
-    size_t a, b;
     if (smtpc_has_8bit(s, len))
         return 1;
-    if (kind == SMTPC_HTEXT_UNSTRUCTURED) {
-        trim(s, len, &a, &b);
-        return unstructured_encodes(s + a, b - a, 0);
-    }
+    if (kind == SMTPC_HTEXT_UNSTRUCTURED)
+        return unstructured_encodes(s, len, 0);
     if (kind == SMTPC_HTEXT_PHRASE)
         return len && phrase_form(s, len, 0) >= PHRASE_ENCODED;
     return !smtpc_param_is_simple("filename", s);
