@@ -62,10 +62,12 @@ size_t smtpc_base64_lines(const uint8_t *in, size_t len, int final, size_t *cons
 
 uint64_t smtpc_base64_encoded_size(uint64_t n)
 {
-    /* No n + k rounding: it would wrap near UINT64_MAX. */
-    uint64_t lines = n / SMTPC_BASE64_LINE_IN + (n % SMTPC_BASE64_LINE_IN != 0);
-    uint64_t quads = n / 3 + (n % 3 != 0);
+    /* Whole lines, then the last one's characters: one 64-bit division, and
+     * no n + k rounding (it would wrap near UINT64_MAX). */
+    uint64_t full = n / SMTPC_BASE64_LINE_IN;
+    unsigned rest = (unsigned)(n % SMTPC_BASE64_LINE_IN);
+    uint64_t lines = full + (rest != 0);
     if (lines > UINT64_MAX / SMTPC_BASE64_LINE_OUT)
         return UINT64_MAX;
-    return 4 * quads + 2 * lines;
+    return SMTPC_BASE64_LINE_OUT * full + (rest ? 4 * ((rest + 2) / 3) + 2 : 0);
 }

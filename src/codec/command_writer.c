@@ -11,91 +11,56 @@
 #include "smtpc_config.h"
 #include "xtext.h"
 
-/* A command is built in two passes straight into the caller's buffer (no
- * 512-byte copy on the stack: small stacks): the first only measures, so
- * that nothing is written unless the whole line fits, in the room there and
- * within the 512-octet command limit. */
-typedef struct cmd_line {
-    uint8_t *buf; /* NULL: measuring */
-    size_t cap;
-    size_t len;
-    int overflow;
-} cmd_line;
-
-static void begin(cmd_line *l, uint8_t *out, size_t cap, const size_t *len, int pass)
-{
-    size_t room = *len > cap ? 0 : cap - *len;
-    l->buf = pass ? out + *len : NULL;
-    l->cap = room < SMTPC_COMMAND_MAX ? room : SMTPC_COMMAND_MAX;
-    l->len = 0;
-    l->overflow = 0;
-}
-
-static void put(cmd_line *l, const char *s, size_t n)
-{
-    if (l->overflow || n > l->cap - l->len) {
-        l->overflow = 1;
-        return;
-    }
-    if (l->buf)
-        memcpy(l->buf + l->len, s, n);
-    l->len += n;
-}
-
-static void put_str(cmd_line *l, const char *s)
-{
-    put(l, s, strlen(s));
-}
-
-/* The CRLF is appended here, so the 512-octet limit covers it. After the
- * measuring pass: 1 to write it for real, 0 when written, or
- * SMTPC_ETOOLONG. */
-static int emit(cmd_line *l, size_t *len)
-{
-    put(l, "\r\n", 2);
-    if (l->overflow)
-        return SMTPC_ETOOLONG;
-    if (!l->buf)
-        return 1;
-    *len += l->len;
-    return 0;
-}
-
-#if SMTPC_HAVE_DSN
-static void put_xtext(cmd_line *l, const char *s);
-#endif
-
 /* A line is a list of pieces, NULL ones left out; bit i of xtext marks a
- * piece written as xtext (DSN values). One two-pass writer serves every
- * command. out NULL: only measure against the 512-octet limit (0 when the
- * line fits). */
+ * piece written as xtext (DSN values). One writer serves every command: it
+ * measures the line first and writes straight into the caller's buffer (no
+ * 512-byte copy on the stack: small stacks) only when the whole line, its
+ * CRLF included, fits in the room there and within the 512-octet command
+ * limit. out NULL: only measure against that limit (0 when the line fits). */
 #define PIECES_MAX 12
 static int write_pieces(uint8_t *out, size_t cap, size_t *len, const char *const *pieces,
                         size_t n, unsigned xtext)
 {
-    cmd_line l;
+    size_t room = *len > cap ? 0 : cap - *len;
+    size_t total = 2, i;
 #if !SMTPC_HAVE_DSN
     (void)xtext;
 #endif
-    for (int pass = 0;; pass++) {
-        begin(&l, out, cap, len, pass);
-        for (size_t i = 0; i < n; i++) {
-            if (!pieces[i])
-                continue;
+    if (room > SMTPC_COMMAND_MAX)
+        room = SMTPC_COMMAND_MAX;
+    for (i = 0; i < n; i++) {
+        if (!pieces[i])
+            continue;
+        size_t k = strlen(pieces[i]);
 #if SMTPC_HAVE_DSN
-            if (xtext >> i & 1) {
-                put_xtext(&l, pieces[i]);
-                continue;
-            }
+        if (xtext >> i & 1)
+            k = smtpc_xtext_len(pieces[i], k);
 #endif
-            put_str(&l, pieces[i]);
-        }
-        int rc = emit(&l, len);
-        if (rc <= 0)
-            return rc;
-        if (!out)
-            return 0;
+        /* Checked piece by piece: the sum cannot wrap. */
+        if (k > room || (total += k) > room)
+            return SMTPC_ETOOLONG;
     }
+    if (total > room)
+        return SMTPC_ETOOLONG;
+    if (!out)
+        return 0;
+    char *o = (char *)out + *len;
+    for (i = 0; i < n; i++) {
+        if (!pieces[i])
+            continue;
+        size_t k = strlen(pieces[i]);
+#if SMTPC_HAVE_DSN
+        if (xtext >> i & 1) {
+            o += smtpc_xtext_encode(pieces[i], k, o);
+            continue;
+        }
+#endif
+        memcpy(o, pieces[i], k);
+        o += k;
+    }
+    memcpy(o, "\r\n", 2);
+    *len += total;
+    return 0;
 }
 
 /* ---- Mailbox syntax (RFC 5321 section 4.1.2, RFC 6531 for UTF-8) ---- */
@@ -109,9 +74,10 @@ static int is_alnum(uint8_t c)
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static int is_atext(uint8_t c)
+int smtpc_is_atext(uint8_t c, int utf8)
 {
-    return is_alnum(c) || c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+    return is_alnum(c) || (utf8 && c >= 0x80) ||
+           (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* Length of the local part at the start of s, 0 when malformed. */
@@ -137,7 +103,7 @@ static size_t local_part_len(const uint8_t *s, size_t n)
     /* Dot-string: atoms joined by single dots, no dot first or last. */
     for (;;) {
         size_t start = i;
-        while (i < n && is_atext(s[i]))
+        while (i < n && smtpc_is_atext(s[i], 1))
             i++;
         if (i == start)
             return 0;
@@ -277,7 +243,8 @@ static int domain_ok(const uint8_t *s, size_t n)
         size_t start = i;
         while (i < n && (let_dig(s[i]) || s[i] == '-'))
             i++;
-        if (i == start || i - start > LABEL_MAX || !let_dig(s[start]) || !let_dig(s[i - 1]))
+        /* Letters, digits and hyphens, not starting or ending with one. */
+        if (i == start || i - start > LABEL_MAX || s[start] == '-' || s[i - 1] == '-')
             return 0;
         if (i == n)
             return 1;
@@ -356,18 +323,6 @@ int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int6
 }
 
 #if SMTPC_HAVE_DSN
-static void put_xtext(cmd_line *l, const char *s)
-{
-    size_t n = strlen(s), enc = smtpc_xtext_len(s, n);
-    if (l->overflow || enc > l->cap - l->len) {
-        l->overflow = 1;
-        return;
-    }
-    if (l->buf)
-        smtpc_xtext_encode(s, n, (char *)l->buf + l->len);
-    l->len += enc;
-}
-
 int smtpc_cmd_check_dsn_value(const char *value, size_t max)
 {
     if (!value || !value[0])
@@ -408,13 +363,18 @@ int smtpc_cmd_mail_ext(uint8_t *out, size_t cap, size_t *len, const char *from, 
     if (envid || (flags & (SMTPC_CMD_RET_FULL | SMTPC_CMD_RET_HDRS | SMTPC_CMD_REQUIRETLS)))
         return SMTPC_ENOTSUP; /* -Ddsn=false */
 #endif
+#if !SMTPC_HAVE_CHUNKING
+    if (flags & SMTPC_CMD_BODY_BINARYMIME)
+        return SMTPC_ENOTSUP; /* -Dchunking=false: BINARYMIME goes only with BDAT */
+#endif
     char num[SMTPC_FMT_INT_MAX];
-    const char *pieces[PIECES_MAX] = {
+    /* Sized to what is filled: no zeroing of unused slots. */
+    const char *pieces[7 + 5 * SMTPC_HAVE_DSN] = {
         "MAIL FROM:<", from, ">", size >= 0 ? " SIZE=" : NULL,
         size >= 0 ? smtpc_fmt_u64(num, (uint64_t)size, 1) : NULL,
-        (flags & SMTPC_CMD_BODY_BINARYMIME) ? " BODY=BINARYMIME"
-        : (flags & SMTPC_CMD_BODY_8BITMIME) ? " BODY=8BITMIME"
-                                            : NULL,
+        (SMTPC_HAVE_CHUNKING && (flags & SMTPC_CMD_BODY_BINARYMIME)) ? " BODY=BINARYMIME"
+        : (flags & SMTPC_CMD_BODY_8BITMIME)                          ? " BODY=8BITMIME"
+                                                                     : NULL,
         (flags & SMTPC_CMD_SMTPUTF8) ? " SMTPUTF8" : NULL};
     size_t n = 7;
 #if SMTPC_HAVE_DSN

@@ -13,6 +13,11 @@
 #define SMTPC_CMD_SMTPUTF8 0x2
 #define SMTPC_CMD_BODY_BINARYMIME 0x4 /* RFC 3030; wins over BODY=8BITMIME */
 
+/* 1 when c is RFC 5322 atext (letters, digits, !#$%&'*+-/=?^_`{|}~), or
+ * with utf8 a byte of a UTF-8 sequence (RFC 6531). Shared with the header
+ * encoder. */
+int smtpc_is_atext(uint8_t c, int utf8);
+
 /* 0 when s has no CR, LF or NUL in its first len bytes, else SMTPC_EBADCHAR. */
 int smtpc_cmd_check_value(const char *s, size_t len);
 
@@ -33,7 +38,9 @@ int smtpc_address_check(const char *addr, int allow_null, int *is_utf8);
  * written on error). */
 int smtpc_cmd_write(uint8_t *out, size_t cap, size_t *len, const char *verb, const char *arg);
 /* "MAIL FROM:<from>[ SIZE=n][ BODY=8BITMIME][ SMTPUTF8]". size < 0: none.
- * from is checked with smtpc_address_check (null path allowed). */
+ * from is checked with smtpc_address_check (null path allowed).
+ * SMTPC_CMD_BODY_BINARYMIME gives SMTPC_ENOTSUP in a build without
+ * chunking (-Dchunking=false), which never asks for it. */
 int smtpc_cmd_mail(uint8_t *out, size_t cap, size_t *len, const char *from, int64_t size,
                    int flags);
 /* "RCPT TO:<to>"; to is checked (null path not allowed). */

@@ -100,7 +100,7 @@ void smtpc_dot_stuffer_encode(smtpc_dot_stuffer *s, const uint8_t *in, size_t in
 size_t smtpc_dot_stuffer_finish(smtpc_dot_stuffer *s, uint8_t *out, size_t cap)
 {
     static const uint8_t tail[] = {'\r', '\n', '.', '\r', '\n'};
-    size_t skip, n, k;
+    size_t skip, n;
 
     /* Close the open line (or the half-written CRLF), then ".\r\n". */
     if (s->pending_cr)
@@ -112,8 +112,7 @@ size_t smtpc_dot_stuffer_finish(smtpc_dot_stuffer *s, uint8_t *out, size_t cap)
     n = sizeof tail - skip;
     if (n > cap)
         return 0;
-    for (k = 0; k < n; k++)
-        out[k] = tail[skip + k];
+    memcpy(out, tail + skip, n);
     s->pending_cr = 0;
     s->at_line_start = 1;
     return n;

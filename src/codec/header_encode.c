@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base64_stream.h"
+#include "command_writer.h" /* smtpc_is_atext */
 #include "smtpc/base.h"
 #include "smtpc_config.h"
 
@@ -25,17 +26,28 @@ void smtpc_hsink_init(smtpc_hsink *s, uint8_t *buf, size_t cap, uint64_t skip)
 
 void smtpc_hsink_put(smtpc_hsink *s, const void *p, size_t n)
 {
-    if (s->buf && n) {
-        uint64_t start = s->total, end = s->total + n;
-        uint64_t wstart = s->skip, wend = s->skip + s->cap;
-        uint64_t lo = start > wstart ? start : wstart;
-        uint64_t hi = end < wend ? end : wend;
-        if (lo < hi) {
-            memcpy(s->buf + (lo - wstart), (const uint8_t *)p + (lo - start), (size_t)(hi - lo));
-            s->len = (size_t)(hi - wstart);
-        }
-    }
+    const uint8_t *src = p;
+    uint64_t start = s->total;
+    size_t off; /* where the part in the window goes in buf */
     s->total += n;
+    if (!s->buf || !n)
+        return;
+    if (start >= s->skip) {
+        if (start - s->skip >= s->cap)
+            return;
+        off = (size_t)(start - s->skip);
+    } else {
+        uint64_t before = s->skip - start;
+        if (before >= n)
+            return;
+        src += before;
+        n -= (size_t)before;
+        off = 0;
+    }
+    if (n > s->cap - off)
+        n = s->cap - off;
+    memcpy(s->buf + off, src, n);
+    s->len = off + n;
 }
 
 void smtpc_hsink_str(smtpc_hsink *s, const char *str)
@@ -133,14 +145,11 @@ static size_t char_len(const uint8_t *s, size_t i, size_t len)
 
 static const char hexdig[] = "0123456789ABCDEF";
 
-#endif
-
 static int is_alnum(uint8_t c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-#if SMTPC_HAVE_HEADER_ENCODING
 /* RFC 2047 section 5: in a phrase only letters, digits and !*+-/ may stand
  * for themselves; elsewhere any printable ASCII but '=', '?' and '_'. */
 static int q_literal(uint8_t c, int phrase)
@@ -255,68 +264,6 @@ void smtpc_hfold_encoded(smtpc_hfold *f, const char *text, size_t len, int phras
 
 #endif
 
-/* text[*a, *b) is text without its surrounding whitespace; 1 when it goes
- * as encoded-words. */
-static int unstructured_encodes(const char *text, size_t len, int utf8, size_t *a, size_t *b)
-{
-    *a = 0;
-    *b = len;
-    while (*a < *b && is_wsp(text[*a]))
-        (*a)++;
-    while (*b > *a && is_wsp(text[*b - 1]))
-        (*b)--;
-    int encode = (!utf8 && smtpc_has_8bit(text + *a, *b - *a)) ||
-                 has_ew_marker(text + *a, *b - *a);
-    for (size_t i = *a, run = 0; i < *b && !encode;) {
-        size_t w = i;
-        while (i < *b && !is_wsp(text[i]))
-            i++;
-        if (i - w > SMTPC_HEADER_TOKEN_MAX || !run_fits(run, i - w))
-            encode = 1;
-        size_t ws = i;
-        while (i < *b && is_wsp(text[i]))
-            i++;
-        run = i - ws;
-    }
-    return encode;
-}
-
-void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
-{
-    size_t a, b;
-    int encode = unstructured_encodes(text, len, f->utf8, &a, &b);
-#if SMTPC_HAVE_HEADER_ENCODING
-    if (encode) {
-        smtpc_hfold_encoded(f, text + a, b - a, 0, "", "");
-        return;
-    }
-#else
-    (void)encode; /* such text was refused when it was set */
-#endif
-    size_t i = a;
-    int first = 1;
-    while (i < b) {
-        size_t ws = i;
-        while (i < b && is_wsp(text[i]))
-            i++;
-        size_t w = i;
-        while (i < b && !is_wsp(text[i]))
-            i++;
-        if (first)
-            smtpc_hfold_token(f, " ", 1, text + w, i - w);
-        else
-            smtpc_hfold_token(f, text + ws, w - ws, text + w, i - w);
-        first = 0;
-    }
-}
-
-static int is_atext(uint8_t c, int utf8)
-{
-    if (is_alnum(c) || (utf8 && c >= 0x80))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
 /* Length of s as a quoted-string, quotes included. */
 static size_t quoted_len(const char *s, size_t len)
 {
@@ -345,48 +292,88 @@ static void put_escaped(smtpc_hsink *out, const char *s, size_t len)
     smtpc_hsink_put(out, s + run, len - run);
 }
 
-/* 1 when quoted_folded can keep s within 78 columns wherever it has
- * whitespace. */
-static int quoted_folds(const char *s, size_t len)
+/* Write s as words folded at its whitespace runs, each run kept as it is
+ * (it is where a line folds): bare words (unstructured text, without its
+ * surrounding whitespace, or atoms) or one quoted-string (FWS is allowed inside; unfolding
+ * removes only the CRLF, so the text is kept). Returns 1 when the text
+ * cannot be folded so: a word over SMTPC_HEADER_TOKEN_MAX, or a whitespace
+ * run and the word after it too long for one continuation line; such text
+ * goes as encoded-words instead. f NULL only checks (no sink on the stack:
+ * this sits on the deepest call path of the firmware build). */
+static int fold_words(smtpc_hfold *f, const char *s, size_t len, int quoted)
 {
-    size_t i = 0, run = 0;
-    while (i < len) {
-        size_t w = i;
-        while (i < len && !is_wsp(s[i]))
-            i++;
-        if (!run_fits(run, escaped_len(s + w, i - w) + (i == len)))
-            return 0;
-        size_t ws = i;
-        while (i < len && is_wsp(s[i]))
-            i++;
-        run = i - ws;
-        if (i == len && !run_fits(run, 1))
-            return 0;
+    const char *p = s, *end = s + len, *ws = " ";
+    size_t ws_len = 1;
+    int bad = 0, open = quoted;
+    while (!quoted && p < end && is_wsp(*p))
+        p++;
+    if (p == end)
+        return 0;
+    for (;;) {
+        const char *w = p;
+        while (p < end && !is_wsp(*p))
+            p++;
+        size_t tok = (size_t)(p - w);
+        if (quoted)
+            tok = escaped_len(w, tok) + (size_t)open + (p == end);
+        if (tok > SMTPC_HEADER_TOKEN_MAX || !run_fits(ws_len, tok))
+            bad = 1;
+        if (f) {
+            tok_begin(f, ws, ws_len, tok);
+            if (open)
+                smtpc_hsink_put(f->out, "\"", 1);
+            if (quoted)
+                put_escaped(f->out, w, (size_t)(p - w));
+            else
+                smtpc_hsink_put(f->out, w, (size_t)(p - w));
+        }
+        open = 0;
+        if (p == end)
+            break;
+        ws = p;
+        while (p < end && is_wsp(*p))
+            p++;
+        ws_len = (size_t)(p - ws);
+        if (!quoted && p == end)
+            break;
     }
-    return 1;
+    if (quoted && f)
+        smtpc_hsink_put(f->out, "\"", 1);
+    return bad;
 }
 
-/* A quoted-string folded at its whitespace runs (FWS is allowed inside a
- * quoted-string; unfolding removes only the CRLF, so the text is kept). */
-static void quoted_folded(smtpc_hfold *f, const char *s, size_t len)
+#if SMTPC_HAVE_HEADER_ENCODING
+/* text[*a, *b) is text without its surrounding whitespace. */
+static void trim(const char *text, size_t len, size_t *a, size_t *b)
 {
-    size_t i = 0;
-    while (i < len && !is_wsp(s[i]))
-        i++;
-    tok_begin(f, " ", 1, 1 + escaped_len(s, i) + (i == len));
-    smtpc_hsink_put(f->out, "\"", 1);
-    put_escaped(f->out, s, i);
-    while (i < len) {
-        size_t ws = i;
-        while (i < len && is_wsp(s[i]))
-            i++;
-        size_t w = i;
-        while (i < len && !is_wsp(s[i]))
-            i++;
-        tok_begin(f, s + ws, w - ws, escaped_len(s + w, i - w) + (i == len));
-        put_escaped(f->out, s + w, i - w);
+    *a = 0;
+    *b = len;
+    while (*a < *b && is_wsp(text[*a]))
+        (*a)++;
+    while (*b > *a && is_wsp(text[*b - 1]))
+        (*b)--;
+}
+#endif
+
+/* 1 when unstructured text goes as encoded-words (the surrounding
+ * whitespace, dropped, changes nothing). */
+static int unstructured_encodes(const char *t, size_t n, int utf8)
+{
+    return (!utf8 && smtpc_has_8bit(t, n)) || has_ew_marker(t, n) || fold_words(NULL, t, n, 0);
+}
+
+void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
+{
+#if SMTPC_HAVE_HEADER_ENCODING
+    size_t a, b;
+    trim(text, len, &a, &b);
+    if (unstructured_encodes(text + a, b - a, f->utf8)) {
+        smtpc_hfold_encoded(f, text + a, b - a, 0, "", "");
+        return;
     }
-    smtpc_hsink_put(f->out, "\"", 1);
+#endif
+    /* Without header encoding, such text was refused when it was set. */
+    fold_words(f, text, len, 0);
 }
 
 static void put_quoted(smtpc_hsink *out, const char *s, size_t len)
@@ -396,8 +383,8 @@ static void put_quoted(smtpc_hsink *out, const char *s, size_t len)
     smtpc_hsink_put(out, "\"", 1);
 }
 
-/* Atoms separated by single spaces, nothing a reader could take for an
- * encoded-word. */
+/* Atoms separated by single spaces (no "=?": phrase_form rules it out
+ * first, and without header encoding such a name was refused). */
 static int is_atom_phrase(const char *s, size_t len, int utf8)
 {
     if (len == 0 || s[0] == ' ' || s[len - 1] == ' ')
@@ -406,11 +393,9 @@ static int is_atom_phrase(const char *s, size_t len, int utf8)
         if (s[i] == ' ') {
             if (s[i + 1] == ' ')
                 return 0;
-        } else if (!is_atext((uint8_t)s[i], utf8)) {
+        } else if (!smtpc_is_atext((uint8_t)s[i], utf8)) {
             return 0;
         }
-        if (s[i] == '=' && i + 1 < len && s[i + 1] == '?')
-            return 0;
     }
     return 1;
 }
@@ -422,7 +407,7 @@ static int plain_word(const char *w, size_t n)
     if (n == 0 || n > SMTPC_HEADER_TOKEN_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!is_atext((uint8_t)w[i], 0) || (w[i] == '=' && i + 1 < n && w[i + 1] == '?'))
+        if (!smtpc_is_atext((uint8_t)w[i], 0) || (w[i] == '=' && i + 1 < n && w[i + 1] == '?'))
             return 0;
     return 1;
 }
@@ -475,20 +460,9 @@ static int phrase_form(const char *name, size_t len, int utf8)
         return PHRASE_ENCODED;
     if (!utf8 && smtpc_has_8bit(name, len))
         return PHRASE_MIXED;
-    if (is_atom_phrase(name, len, utf8)) {
-        size_t i = 0;
-        int ok = 1;
-        for (size_t w = 0; w <= len; w++)
-            if (w == len || name[w] == ' ') {
-                if (w - i > SMTPC_HEADER_TOKEN_MAX)
-                    ok = 0;
-                i = w + 1;
-            }
-        if (ok)
-            return PHRASE_ATOMS;
-    }
-    size_t q = quoted_len(name, len);
-    if (q > SMTPC_HEADER_TOKEN_MAX || !quoted_folds(name, len))
+    if (is_atom_phrase(name, len, utf8) && !fold_words(NULL, name, len, 0))
+        return PHRASE_ATOMS;
+    if (quoted_len(name, len) > SMTPC_HEADER_TOKEN_MAX || fold_words(NULL, name, len, 1))
         return PHRASE_ENCODED;
     return PHRASE_QUOTED;
 }
@@ -497,36 +471,31 @@ void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
 {
     if (len == 0)
         return;
-    switch (phrase_form(name, len, f->utf8)) {
-    case PHRASE_ATOMS:
-        for (size_t i = 0; i < len; i++) {
-            size_t w = i;
-            while (i < len && name[i] != ' ')
-                i++;
-            smtpc_hfold_token(f, " ", 1, name + w, i - w);
-        }
-        return;
 #if SMTPC_HAVE_HEADER_ENCODING
-    case PHRASE_ENCODED:
+    int form = phrase_form(name, len, f->utf8);
+    if (form == PHRASE_ENCODED) {
         smtpc_hfold_encoded(f, name, len, 1, "", "");
         return;
-    case PHRASE_MIXED:
+    }
+    if (form == PHRASE_MIXED) {
         phrase_mixed(f, name, len);
         return;
-#endif
-    default: /* without header encoding, text needing it was refused when set */
-        quoted_folded(f, name, len);
-        return;
     }
+    fold_words(f, name, len, form != PHRASE_ATOMS);
+#else
+    /* A name that needs encoding was refused when it was set; what is left
+     * is ASCII, atoms (none over SMTPC_HEADER_TOKEN_MAX: they would make
+     * the quoted form too long too) or a quoted-string. */
+    fold_words(f, name, len, !is_atom_phrase(name, len, f->utf8));
+#endif
 }
 
 int smtpc_header_needs_encoding(int kind, const char *s, size_t len)
 {
-    size_t a, b;
     if (smtpc_has_8bit(s, len))
         return 1;
     if (kind == SMTPC_HTEXT_UNSTRUCTURED)
-        return unstructured_encodes(s, len, 0, &a, &b);
+        return unstructured_encodes(s, len, 0);
     if (kind == SMTPC_HTEXT_PHRASE)
         return len && phrase_form(s, len, 0) >= PHRASE_ENCODED;
     return !smtpc_param_is_simple("filename", s);

@@ -74,25 +74,23 @@ static int check_byte(smtpc_reply_parser *p, uint8_t c)
 }
 
 /* Length of an RFC 3463 status code at the start of t, 0 if there is none.
- * Its class must agree with the reply's first digit. */
-static size_t enhanced_len(const char *t, size_t n, int reply_class)
+ * Its class must agree with the reply's first digit, cls ('2' to '5'; there
+ * is no class 3). */
+static size_t enhanced_len(const char *t, size_t n, char cls)
 {
-    size_t i = 0;
+    size_t i = 1;
     int part;
 
-    if (n < 5 || (t[0] != '2' && t[0] != '4' && t[0] != '5') || t[0] - '0' != reply_class)
+    if (n < 5 || t[0] != cls || cls == '3')
         return 0;
-    i = 1;
     for (part = 0; part < 2; part++) {
-        size_t digits = 0;
+        size_t start;
         if (i >= n || t[i] != '.')
             return 0;
-        i++;
-        while (i < n && is_digit((uint8_t)t[i]) && digits < 4) {
+        start = ++i;
+        while (i < n && is_digit((uint8_t)t[i]) && i - start < 4)
             i++;
-            digits++;
-        }
-        if (digits < 1 || digits > 3)
+        if (i == start || i - start > 3)
             return 0;
     }
     if (i < n && t[i] != ' ')
@@ -159,7 +157,7 @@ static int finish_line(smtpc_reply_parser *p)
 
     text = (const char *)p->line + p->text_off;
     n = p->line_len - p->text_off;
-    skip = enhanced_len(text, n, r->code / 100);
+    skip = enhanced_len(text, n, (char)p->line[0]);
     if (skip > 0) {
         if (r->lines == 0) {
             memcpy(r->enhanced, text, skip);

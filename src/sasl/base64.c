@@ -51,25 +51,24 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-/* RFC 4648 canonical form: whole quartets, padding only at the end, and the
- * bits the padding leaves over set to zero. Returns the decoded length or
- * -1. */
-static long strict_length(const char *in, size_t len)
+int smtpc_b64_check_strict(const char *in, size_t len, size_t *out_len)
 {
+    *out_len = 0;
     if (len % 4)
-        return -1;
+        return SMTPC_EAUTH_PROTO;
     if (len == 0)
-        return 0;
+        return SMTPC_OK;
     size_t pad = 0;
     if (in[len - 1] == '=')
         pad = in[len - 2] == '=' ? 2 : 1;
     for (size_t i = 0; i < len - pad; i++)
         if (b64_value((unsigned char)in[i]) < 0)
-            return -1;
+            return SMTPC_EAUTH_PROTO;
     int last = b64_value((unsigned char)in[len - pad - 1]);
     if ((pad == 2 && (last & 0x0f)) || (pad == 1 && (last & 0x03)))
-        return -1;
-    return (long)(len / 4 * 3 - pad);
+        return SMTPC_EAUTH_PROTO;
+    *out_len = len / 4 * 3 - pad;
+    return SMTPC_OK;
 }
 
 int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap,
@@ -80,10 +79,10 @@ int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap
     *out_len = 0;
     if (len > INT_MAX)
         return SMTPC_ETOOLONG;
-    long n = strict_length(in, len);
-    if (n < 0)
+    size_t n;
+    if (smtpc_b64_check_strict(in, len, &n))
         return SMTPC_EAUTH_PROTO;
-    if ((size_t)n > cap)
+    if (n > cap)
         return SMTPC_ETOOLONG;
     if (n == 0)
         return SMTPC_OK;
@@ -102,7 +101,8 @@ int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap
     smtpc_zeroize(&st, sizeof st);
     *out_len = got + tail;
 #else
-    /* strict_length checked every character and the padding: decode. */
+    /* smtpc_b64_check_strict checked every character and the padding:
+     * decode. */
     size_t w = 0;
     uint32_t acc = 0;
     int bits = 0;
@@ -129,35 +129,26 @@ void smtpc_b64_writer_init(smtpc_b64_writer *w, char *out, size_t cap)
         out[0] = '\0';
 }
 
-static void flush_chunk(smtpc_b64_writer *w)
+/* Encode the group, padded when it is short; its 4 characters and the NUL
+ * after them must fit, so the writer overflows exactly when the whole
+ * encoding and its NUL do not. */
+static void flush_group(smtpc_b64_writer *w)
 {
-    if (w->chunk_len == 0)
-        return;
-    if (!w->overflow) {
-        size_t n = smtpc_b64_encode(w->chunk, w->chunk_len, w->out + w->len, w->cap - w->len);
-        if (n == 0)
-            w->overflow = 1;
-        else
-            w->len += n;
-    }
-    smtpc_zeroize(w->chunk, sizeof w->chunk);
-    w->chunk_len = 0;
+    if (!w->overflow && w->out && w->cap - w->len >= 5)
+        w->len += smtpc_base64_chunk_secret(w->group, w->group_len, w->out + w->len);
+    else
+        w->overflow = 1;
+    smtpc_zeroize(w->group, sizeof w->group);
+    w->group_len = 0;
 }
 
 void smtpc_b64_writer_put(smtpc_b64_writer *w, const void *data, size_t len)
 {
     const uint8_t *p = data;
-    while (len) {
-        /* Flushed only once more data arrives, so the tail (and its
-         * padding) always goes out last. */
-        if (w->chunk_len == sizeof w->chunk)
-            flush_chunk(w);
-        size_t room = sizeof w->chunk - w->chunk_len;
-        size_t take = len < room ? len : room;
-        memcpy(w->chunk + w->chunk_len, p, take);
-        w->chunk_len += take;
-        p += take;
-        len -= take;
+    for (size_t i = 0; i < len; i++) {
+        w->group[w->group_len++] = p[i];
+        if (w->group_len == sizeof w->group)
+            flush_group(w);
     }
 }
 
@@ -168,7 +159,8 @@ void smtpc_b64_writer_puts(smtpc_b64_writer *w, const char *s)
 
 int smtpc_b64_writer_finish(smtpc_b64_writer *w)
 {
-    flush_chunk(w);
+    if (w->group_len)
+        flush_group(w);
     if (!w->out || w->cap == 0)
         return SMTPC_ETOOLONG;
     if (w->overflow) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "ehlo_caps.h" /* SMTPC_MECH_* */
 #include "smtpc/base.h" /* smtpc_random_fn */
+#include "smtpc_config.h" /* SMTPC_HAVE_SASL_CRYPTO */
 
 /* The longest SASL response line accepted by RFC 4954 (section 4). */
 #define SMTPC_SASL_LINE_MAX 12288
@@ -27,14 +28,18 @@ typedef struct smtpc_sasl {
     int phase;      /* mechanism progress, not counting a deferred initial response */
     int ir_pending; /* the initial response did not fit the AUTH line: sent at the first 334 */
     int server_verified;
+#if SMTPC_HAVE_SASL_CRYPTO
     /* SCRAM-SHA-256 state (after the fields above: Thumb's short loads
      * reach only the first 124 bytes) */
     char client_nonce[48];
     char client_first_bare[1024];
     uint8_t server_signature[32];
     /* The decoded challenge of the current step: here, not on the stack,
-     * so that a step fits a small firmware stack (no frame over 512 B). */
+     * so that a step fits a small firmware stack (no frame over 512 B).
+     * Only the hash mechanisms read a challenge: without them it is
+     * checked, not decoded, and none of this is needed. */
     uint8_t challenge[SMTPC_SASL_CHALLENGE_MAX];
+#endif
 } smtpc_sasl;
 
 /* The strongest mechanism in offered & allowed (SMTPC_MECH_* masks), or 0.
@@ -90,5 +95,9 @@ void smtpc_sasl_clear(smtpc_sasl *s);
 size_t smtpc_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 int smtpc_b64_decode_strict(const char *in, size_t len, uint8_t *out, size_t cap,
                             size_t *out_len);
+/* Only the check of decode (RFC 4648 canonical form: whole quartets, padding
+ * only at the end, the bits it leaves over zero): 0 with *out_len set to the
+ * decoded length, or SMTPC_EAUTH_PROTO (*out_len 0). */
+int smtpc_b64_check_strict(const char *in, size_t len, size_t *out_len);
 
 #endif

@@ -13,8 +13,8 @@ typedef struct smtpc_b64_writer {
     char *out;
     size_t cap;
     size_t len;
-    uint8_t chunk[48]; /* a multiple of 3: only the last flush pads */
-    size_t chunk_len;
+    uint8_t group[3]; /* encoded when full: only the last, short one pads */
+    uint8_t group_len;
     int overflow;
 } smtpc_b64_writer;
 

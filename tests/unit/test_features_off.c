@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "command_writer.h" /* smtpc_cmd_mail */
 #include "smtpc.h"
 
 /* What the engine wrote since the last call, as a string. */
@@ -280,6 +281,69 @@ static void test_address_literals_refused(void **state)
     smtpc_message_free(m);
 }
 
+/* ASCII header text that folds plainly is written as in a build with header
+ * encoding: display names as atoms or as a quoted-string (quoted-pairs,
+ * folded at its spaces), unstructured text trimmed and folded at its
+ * whitespace runs, which are kept. */
+static void test_header_text_folded(void **state)
+{
+    (void)state;
+    smtpc_message *m = NULL;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_from(m, "s@x.test", "Jane Doe"), 0);
+    assert_int_equal(smtpc_message_add_to(m, "r@x.test", "Doe, John"), 0);
+    assert_int_equal(smtpc_message_add_to(m, "t@x.test", NULL), 0);
+    assert_int_equal(smtpc_message_add_cc(m, "c@x.test",
+                                          "Dr. Very Long Display Name With \"Quotes\" And A \\ "
+                                          "Backslash   Past Seventy-Eight Columns"),
+                     0);
+    assert_int_equal(smtpc_message_add_cc(m, "d@x.test", " spaced  name "), 0);
+    assert_int_equal(smtpc_message_set_subject(m, "  A subject that is long enough to be folded "
+                                                  "at one of its spaces,  with\ttwo runs kept  "),
+                     0);
+    assert_int_equal(smtpc_message_add_header(m, "X-Note", "one two"), 0);
+    static const char text[] = "hi\n";
+    assert_int_equal(smtpc_message_set_text(m, text, strlen(text), SMTPC_MEM_COPY), 0);
+    static char out[8192];
+    size_t len = 0, n;
+    do {
+        assert_int_equal(smtpc_message_read(m, (uint8_t *)out + len, sizeof out - 1 - len, &n), 0);
+        len += n;
+    } while (n);
+    out[len] = '\0';
+    static const char want[] =
+        "From: Jane Doe <s@x.test>\r\n"
+        "To: \"Doe, John\" <r@x.test>, t@x.test\r\n"
+        "Cc: \"Dr. Very Long Display Name With \\\"Quotes\\\" And A \\\\ Backslash   Past\r\n"
+        " Seventy-Eight Columns\" <c@x.test>, \" spaced  name \" <d@x.test>\r\n"
+        "Subject: A subject that is long enough to be folded at one of its spaces,\r\n"
+        "  with\ttwo runs kept\r\n";
+    if (!strstr(out, want)) {
+        print_error("headers:\n%s\nlack:\n%s\n", out, want);
+        fail();
+    }
+    assert_non_null(strstr(out, "\r\nX-Note: one two\r\n"));
+    smtpc_message_free(m);
+}
+
+/* The MAIL writer is never asked for BODY=BINARYMIME without chunking (the
+ * engine reads no CHUNKING from EHLO); asked anyway, it refuses. */
+static void test_mail_binarymime_refused(void **state)
+{
+    (void)state;
+    uint8_t out[128];
+    size_t len = 0;
+    assert_int_equal(smtpc_cmd_mail(out, sizeof out, &len, "s@x.test", -1,
+                                    SMTPC_CMD_BODY_BINARYMIME | SMTPC_CMD_BODY_8BITMIME),
+                     SMTPC_ENOTSUP);
+    assert_int_equal(len, 0);
+    assert_int_equal(smtpc_cmd_mail(out, sizeof out, &len, "s@x.test", 12, SMTPC_CMD_BODY_8BITMIME),
+                     0);
+    static const char want[] = "MAIL FROM:<s@x.test> SIZE=12 BODY=8BITMIME\r\n";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(out, want, len);
+}
+
 static void test_client_batch_refused(void **state)
 {
     (void)state;
@@ -300,7 +364,9 @@ int main(void)
         cmocka_unit_test(test_sasl_plain_only),
         cmocka_unit_test(test_header_text_refused),
         cmocka_unit_test(test_body_base64_not_qp),
+        cmocka_unit_test(test_header_text_folded),
         cmocka_unit_test(test_client_batch_refused),
+        cmocka_unit_test(test_mail_binarymime_refused),
         cmocka_unit_test(test_address_literals_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
