@@ -270,10 +270,17 @@ int smtpc_client_set_clock(smtpc_client *c, smtpc_clock_ms_fn fn, void *user)
                "(-Dport=none); give one with smtpc_client_set_clock, or set every "           \
                "SMTPC_TIMEOUT_* to -1")
 
-/* Milliseconds now on the client's clock (only called with one set). */
-static int64_t now_ms(const smtpc_client *c)
+/* Milliseconds now on the client's clock (only called with one set), its
+ * low 32 bits: the deadlines' arithmetic wraps (see struct smtpc_client). */
+static uint32_t now_ms(const smtpc_client *c)
 {
-    return c->clock(c->clock_user);
+    return (uint32_t)c->clock(c->clock_user);
+}
+
+/* The ms from now to a deadline end - now ms away (0: passed). */
+static int ms_left(uint32_t diff)
+{
+    return diff > 0x7fffffffu ? 0 : (int)diff;
 }
 
 static int set_ehlo(smtpc_engine *e, const char *name, const char *unused)
@@ -531,7 +538,6 @@ static void begin_tls(smtpc_client *c)
     }
     c->transport = tls;
     c->hs_running = 1;
-    c->hs_end = -1;
 }
 
 /* The engine asked for TLS: the handshake, in one wait (blocking mode) or
@@ -551,10 +557,12 @@ static int run_tls(smtpc_client *c)
             tls_failed(c, SMTPC_ENOTSUP, NO_CLOCK);
             return 0;
         }
-        long long now = now_ms(c);
-        if (c->hs_end < 0)
-            c->hs_end = now + timeout;
-        if (now >= c->hs_end) {
+        uint32_t now = now_ms(c);
+        if (c->hs_running == 1) {
+            c->hs_running = 2;
+            c->hs_end = now + (uint32_t)timeout;
+        }
+        if (!ms_left(c->hs_end - now)) {
             smtpc_format_text(msg, sizeof msg, "TLS handshake timed out after %d ms", timeout);
             tls_failed(c, SMTPC_ETIMEDOUT, msg);
             return 0;
@@ -653,19 +661,18 @@ static int reply_timeout(smtpc_client *c, int timeout)
         smtpc_engine_abort(e, SMTPC_ENOTSUP, NO_CLOCK);
         return 0;
     }
-    long long now = now_ms(c);
+    uint32_t now = now_ms(c);
     uint32_t replies = smtpc_engine_reply_count(e);
     if (!c->rd_waiting || c->rd_head != replies) {
         c->rd_waiting = 1;
         c->rd_head = replies;
-        c->rd_end = now + timeout;
+        c->rd_end = now + (uint32_t)timeout;
     }
-    if (now >= c->rd_end) {
+    int left = ms_left(c->rd_end - now);
+    if (!left)
         abort_fmt(c, SMTPC_ETIMEDOUT, "%s: no complete reply within %d ms",
                   smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
-        return 0;
-    }
-    return (int)(c->rd_end - now);
+    return left;
 }
 
 /* Non-blocking mode: the stage timeout bounds each send as the transport
@@ -679,12 +686,12 @@ static int send_timed_out(smtpc_client *c, int timeout)
         smtpc_engine_abort(c->engine, SMTPC_ENOTSUP, NO_CLOCK);
         return 1;
     }
-    long long now = now_ms(c);
+    uint32_t now = now_ms(c);
     if (!c->wr_waiting) {
         c->wr_waiting = 1;
-        c->wr_end = now + timeout;
+        c->wr_end = now + (uint32_t)timeout;
     }
-    if (now < c->wr_end)
+    if (ms_left(c->wr_end - now))
         return 0;
     abort_fmt(c, SMTPC_ETIMEDOUT, "%s: no progress within %d ms",
               smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
@@ -705,13 +712,8 @@ static void start_message_clock(smtpc_client *c)
     } else if (ms >= 0) {
         c->msg_clock = 1;
         c->msg_ms = ms;
-        c->msg_end = now_ms(c) + ms;
+        c->msg_end = now_ms(c) + (uint32_t)ms;
     }
-}
-
-static int clamp_ms(long long left)
-{
-    return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
 /* ms left before the deadline (0: passed), or -1 when none runs. */
@@ -719,7 +721,7 @@ static int message_time_left(const smtpc_client *c)
 {
     if (!c->msg_clock)
         return -1;
-    return clamp_ms(c->msg_end - now_ms(c));
+    return ms_left(c->msg_end - now_ms(c));
 }
 
 /* The wait's timeout, cut to the deadline; 0 after recording that it passed. */
@@ -1449,9 +1451,9 @@ int smtpc_client_events(const smtpc_client *c)
 }
 
 /* ms until end (0: passed), folded into the nearest so far (-1: none). */
-static int nearer(const smtpc_client *c, int best, long long end)
+static int nearer(const smtpc_client *c, int best, uint32_t end)
 {
-    int left = clamp_ms(end - now_ms(c));
+    int left = ms_left(end - now_ms(c));
     return best < 0 || left < best ? left : best;
 }
 
@@ -1468,7 +1470,7 @@ int smtpc_client_timeout(const smtpc_client *c)
         best = nearer(c, best, c->rd_end);
     if (c->wr_waiting)
         best = nearer(c, best, c->wr_end);
-    if (c->hs_running && c->hs_end >= 0)
+    if (c->hs_running == 2)
         best = nearer(c, best, c->hs_end);
     if (c->msg_clock)
         best = nearer(c, best, c->msg_end);

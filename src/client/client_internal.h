@@ -84,11 +84,13 @@ struct smtpc_client {
     const char *call;  /* the call that is busy (for messages) */
     const smtpc_dsn *dsn; /* the DSN request of the message being sent, or NULL */
     smtpc_client_op op;
-    long long rd_end;
-    long long wr_end;
-    int hs_running; /* a handshake runs on c->transport */
-    long long hs_end;
-    long long msg_end; /* the whole-message deadline ends then (monotonic ms) */
+    /* Deadlines on the client's clock, in its low 32 bits: compared by the
+     * wrapping difference, which holds any timeout up to INT_MAX ms. */
+    uint32_t rd_end;
+    uint32_t wr_end;
+    int hs_running; /* a handshake runs on c->transport (2: hs_end set) */
+    uint32_t hs_end;
+    uint32_t msg_end; /* the whole-message deadline ends then */
     char *host;
     char *port;
     int security;
