@@ -749,32 +749,6 @@ static void wait_failed(smtpc_client *c, int rc)
         transport_failed(c, rc);
 }
 
-/* One send of the engine's pending output; SMTPC_CLIENT_WAIT or 0. */
-static int pump_write(smtpc_client *c, int timeout)
-{
-    smtpc_engine *e = c->engine;
-    int stage = timeout;
-    timeout = within_message_deadline(c, timeout);
-    if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_WRITE)
-        return 0;
-    if (c->nonblocking && send_timed_out(c, stage))
-        return 0;
-    const uint8_t *p;
-    size_t n, sent = 0;
-    smtpc_engine_output(e, &p, &n);
-    int rc = smtpc_transport_send(c->transport, p, n, c->nonblocking ? 0 : timeout, &sent);
-    if (rc == SMTPC_ETIMEDOUT && c->nonblocking)
-        return would_block(c, SMTPC_POLL_WRITE);
-    if (rc) {
-        wait_failed(c, rc);
-        return 0;
-    }
-    if (sent)
-        c->wr_waiting = 0;
-    smtpc_engine_output_done(e, sent);
-    return 0;
-}
-
 /* One recv into the free part of io, what came fed to the engine; the
  * transport's result. */
 static int recv_to_engine(smtpc_client *c, int timeout)
@@ -787,18 +761,41 @@ static int recv_to_engine(smtpc_client *c, int timeout)
     return rc;
 }
 
-/* One read toward the reply awaited; SMTPC_CLIENT_WAIT or 0. */
-static int pump_read(smtpc_client *c, int timeout)
+/* The engine wants to write or to read, and may wait the stage's timeout:
+ * one send of its pending output or one read toward the reply awaited;
+ * SMTPC_CLIENT_WAIT or 0. */
+_Static_assert(SMTPC_WANT_READ == SMTPC_POLL_READ && SMTPC_WANT_WRITE == SMTPC_POLL_WRITE,
+               "a want is the direction it waits for");
+static int pump_io(smtpc_client *c, int want, int timeout)
 {
     smtpc_engine *e = c->engine;
-    timeout = reply_timeout(c, timeout);
-    if (timeout != 0)
+    int stage = timeout;
+    /* A read's deadline is for the whole reply; 0: already recorded. */
+    if (want == SMTPC_WANT_READ)
+        timeout = reply_timeout(c, timeout);
+    if (want == SMTPC_WANT_WRITE || timeout != 0)
         timeout = within_message_deadline(c, timeout);
-    if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
+    if (timeout == 0 && smtpc_engine_want(e) != want)
         return 0;
-    int rc = recv_to_engine(c, c->nonblocking ? 0 : timeout);
+    int wait = c->nonblocking ? 0 : timeout;
+    int rc;
+    if (want == SMTPC_WANT_WRITE) {
+        if (c->nonblocking && send_timed_out(c, stage))
+            return 0;
+        const uint8_t *p;
+        size_t n, sent = 0;
+        smtpc_engine_output(e, &p, &n);
+        rc = smtpc_transport_send(c->transport, p, n, wait, &sent);
+        if (rc == SMTPC_OK) {
+            if (sent)
+                c->wr_waiting = 0;
+            smtpc_engine_output_done(e, sent);
+        }
+    } else {
+        rc = recv_to_engine(c, wait);
+    }
     if (rc == SMTPC_ETIMEDOUT && c->nonblocking)
-        return would_block(c, SMTPC_POLL_READ);
+        return would_block(c, want);
     if (rc)
         wait_failed(c, rc);
     return 0;
@@ -816,7 +813,8 @@ static void track_waits(smtpc_client *c, int want)
 int smtpc_client_flush(smtpc_client *c)
 {
     while (smtpc_engine_want(c->engine) == SMTPC_WANT_WRITE)
-        if (pump_write(c, smtpc_engine_timeout_ms(c->engine)) == SMTPC_CLIENT_WAIT)
+        if (pump_io(c, SMTPC_WANT_WRITE, smtpc_engine_timeout_ms(c->engine)) ==
+            SMTPC_CLIENT_WAIT)
             return SMTPC_CLIENT_WAIT;
     int want = smtpc_engine_want(c->engine);
     track_waits(c, want);
@@ -837,10 +835,8 @@ int smtpc_client_pump(smtpc_client *c)
         int timeout = smtpc_engine_timeout_ms(e);
         int wait = 0;
         track_waits(c, want);
-        if (want == SMTPC_WANT_WRITE) {
-            wait = pump_write(c, timeout);
-        } else if (want == SMTPC_WANT_READ) {
-            wait = pump_read(c, timeout);
+        if (want == SMTPC_WANT_WRITE || want == SMTPC_WANT_READ) {
+            wait = pump_io(c, want, timeout);
         } else if (want == SMTPC_WANT_TLS) {
             wait = run_tls(c);
         } else {
