@@ -178,12 +178,11 @@ int (smtpc_error_set_server)(smtpc_error *err, int code, int reply_code, const c
         err->reply_code = reply_code;
         smtpc_copy_text(err->enhanced, sizeof err->enhanced, enhanced ? enhanced : "");
         smtpc_copy_text(err->reply_text, sizeof err->reply_text, text ? text : "");
-        snprintf(err->message, sizeof err->message, "%s: %d%s%s %.*s",
-                 what ? what : smtpc_strerror(code), reply_code, err->enhanced[0] ? " " : "",
-                 err->enhanced, 160, err->reply_text);
-    } else {
-        snprintf(err->message, sizeof err->message, "%s", what ? what : smtpc_strerror(code));
     }
+    /* Without a reply the arguments after what go unused. */
+    snprintf(err->message, sizeof err->message, reply_code ? "%s: %d%s%s %.160s" : "%s",
+             what ? what : smtpc_strerror(code), reply_code, err->enhanced[0] ? " " : "",
+             err->enhanced, err->reply_text);
     return code;
 }
 
