@@ -35,10 +35,12 @@ static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelo
 
 int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg)
 {
+    /* -Dchunking=false: the engine never sees CHUNKING offered. */
+    if (!SMTPC_HAVE_CHUNKING)
+        return -1;
     int caps = smtpc_engine_capabilities(c->engine);
     int flags = smtpc_message_flags(msg);
-    /* -Dchunking=false: the engine never sees CHUNKING offered. */
-    if (!SMTPC_HAVE_CHUNKING || c->no_binarymime || c->no_chunking ||
+    if (c->no_binarymime || c->no_chunking ||
         (flags & SMTPC_MESSAGE_BINARYMIME) ||
         (caps & (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME)) !=
             (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME))
@@ -93,7 +95,8 @@ int smtpc_client_make_dsn(smtpc_client *c, const smtpc_message *msg, const char 
 
 void smtpc_client_free_dsn(smtpc_client *c, smtpc_client_dsn *dt)
 {
-    if (!dt->notify)
+    /* -Ddsn=false: smtpc_client_make_dsn never allocates. */
+    if (!SMTPC_HAVE_DSN || !dt->notify)
         return;
     smtpc_free(&c->alloc, dt->notify, dt->n * sizeof *dt->notify);
     smtpc_free(&c->alloc, (void *)dt->orcpt, dt->n * sizeof *dt->orcpt);
@@ -176,7 +179,9 @@ int smtpc_client_message_end(smtpc_client *c, int rc)
         /* The specific cause (unreadable file, failing callback, ...), with
          * what the client did about it. */
         char what[SMTPC_ERRMSG_MAX];
-        smtpc_copy_text(what, sizeof what, smtpc_error_message(&c->err));
+        /* -Dmessages=short: no text is made, so none is kept */
+        if (!SMTPC_SHORT_MESSAGES)
+            smtpc_copy_text(what, sizeof what, smtpc_error_message(&c->err));
         rc = c->op.ps.err;
         smtpc_error_set(&c->err, rc, "%.120s (%.120s)", smtpc_error_message(smtpc_message_error(msg)), what);
     }
