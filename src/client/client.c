@@ -1190,26 +1190,25 @@ int smtpc_client_body(smtpc_client *c)
  * any byte is 8-bit, in one pass. */
 static void measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_bit)
 {
-    int64_t total = 0;
+    /* Each bare CR or LF grows to a CRLF (a byte more); the sum is made
+     * 64-bit once. */
+    size_t extra = 0;
     uint8_t seen = 0;
     size_t i = 0;
     while (i < n) {
-        size_t run = smtpc_plain_run(p + i, n - i, &seen);
-        total += (int64_t)run;
-        i += run;
+        i += smtpc_plain_run(p + i, n - i, &seen);
         if (i == n)
             break;
-        /* a CR, an LF or a CRLF: one CRLF on the wire */
-        total += 2;
         if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
             i++;
+        else
+            extra++;
         i++;
     }
-    int high = seen & 0x80;
     if (n && p[n - 1] != '\n' && p[n - 1] != '\r')
-        total += 2; /* the engine completes the last line */
-    *size = total;
-    *eight_bit = high != 0;
+        extra += 2; /* the engine completes the last line */
+    *size = (int64_t)n + (int64_t)extra;
+    *eight_bit = (seen & 0x80) != 0;
 }
 
 /* One message: envelope, body, end of data, verdict. */
