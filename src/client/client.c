@@ -59,9 +59,12 @@ int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
 #if SMTPC_HAVE_POSIX
     smtpc_engine_set_random(c->engine, SMTPC_PORT_RANDOM, &c->alloc);
 #endif
+#if SMTPC_HAVE_POSIX
     c->clock = DEFAULT_CLOCK;
-    c->security = SMTPC_SECURITY_STARTTLS;
-    smtpc_error_clear(&c->err);
+#endif
+    /* smtpc_alloc zero-fills: the error records start cleared, and the
+     * security level at its default. */
+    _Static_assert(SMTPC_SECURITY_STARTTLS == 0, "the default level is the zero one");
     *out = c;
     return SMTPC_OK;
 }
@@ -94,7 +97,9 @@ void smtpc_client_free(smtpc_client *c)
     disconnect(c);
     smtpc_transport_free(c->next_transport);
     smtpc_engine_free(c->engine);
+#if SMTPC_HAVE_TLS /* only begin_tls makes one */
     smtpc_tls_config_free(c->own_tls);
+#endif
     smtpc_strfree(&a, c->host);
     smtpc_strfree(&a, c->port);
     smtpc_free(&a, c->io, c->io_cap);
