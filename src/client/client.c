@@ -1111,15 +1111,20 @@ static int check_idle(smtpc_client *c)
     return c->err.code;
 }
 
-static int begin_send(smtpc_client *c, const char *from, const char *const *rcpts,
-                      size_t n_rcpts, int64_t size, int flags)
+/* Before a command on the open session: the error record cleared, a
+ * session that ended reported (sticky), what the server sent meanwhile read. */
+static int command_ready(smtpc_client *c)
 {
-    if (!c)
-        return SMTPC_EINVAL;
     smtpc_error_clear(&c->err);
     if (!c->connected)
         return not_connected(c);
-    int rc = check_idle(c);
+    return check_idle(c);
+}
+
+static int begin_send(smtpc_client *c, const char *from, const char *const *rcpts,
+                      size_t n_rcpts, int64_t size, int flags)
+{
+    int rc = command_ready(c);
     if (rc)
         return rc;
     rc = smtpc_engine_begin_mail_dsn(c->engine, from, rcpts, n_rcpts, size,
@@ -1346,17 +1351,17 @@ static int simple_op(smtpc_client *c, const char *fn, int (*begin)(smtpc_engine 
     int rc = smtpc_client_start(c, fn);
     if (rc)
         return rc;
-    smtpc_error_clear(&c->err);
-    if (!c->connected)
-        return smtpc_client_leave(
-            c, quit ? set_error(c, SMTPC_ESTATE, "smtpc_client_quit: not connected")
-                    : not_connected(c),
-            0);
-    rc = quit ? 0 : check_idle(c);
+    if (quit) {
+        smtpc_error_clear(&c->err);
+        if (!c->connected)
+            rc = set_error(c, SMTPC_ESTATE, "smtpc_client_quit: not connected");
+    } else {
+        rc = command_ready(c);
+    }
     if (rc == 0 && (rc = begin(c->engine)) != 0)
         engine_error(c, rc);
     if (rc) {
-        if (quit)
+        if (quit && c->connected)
             disconnect(c);
         return smtpc_client_leave(c, rc, 0);
     }
