@@ -73,15 +73,13 @@ int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_send_fn se
 {
     if (!out)
         return SMTPC_EINVAL;
-    *out = NULL;
     smtpc_allocator probe; /* no allocator and no default (-Dport=none) */
-    if (!send || !recv || smtpc_allocator_init(&probe, alloc) != SMTPC_OK)
+    if (!send || !recv || smtpc_allocator_init(&probe, alloc) != SMTPC_OK) {
+        *out = NULL;
         return SMTPC_EINVAL;
-    smtpc_transport *t = smtpc_transport_create(alloc, send, recv, close, user);
-    if (!t)
-        return SMTPC_ENOMEM;
-    *out = t;
-    return SMTPC_OK;
+    }
+    *out = smtpc_transport_create(&probe, send, recv, close, user);
+    return *out ? SMTPC_OK : SMTPC_ENOMEM;
 }
 
 /* One send or recv (dir: SMTPC_POLL_WRITE or SMTPC_POLL_READ) through the
