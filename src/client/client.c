@@ -1105,8 +1105,8 @@ static int check_idle(smtpc_client *c)
     if (smtpc_engine_want(c->engine) != SMTPC_WANT_CLOSE)
         return SMTPC_OK;
     smtpc_client_pump(c); /* closes */
-    engine_error(c, smtpc_engine_result(c->engine) ? smtpc_engine_result(c->engine)
-                                                    : SMTPC_ECLOSED);
+    rc = smtpc_engine_result(c->engine);
+    engine_error(c, rc ? rc : SMTPC_ECLOSED);
     smtpc_error_copy(&c->session_err, &c->err);
     return c->err.code;
 }
