@@ -132,7 +132,8 @@ int (smtpc_client_enter)(smtpc_client *c, const char *fn)
                                "message source callback): not allowed",
                                fn);
     c->busy = 1;
-    c->call = fn;
+    if (!SMTPC_SHORT_MESSAGES) /* only messages name it */
+        c->call = fn;
     return SMTPC_OK;
 }
 
@@ -716,7 +717,8 @@ static void start_message_clock(smtpc_client *c)
         smtpc_engine_abort(c->engine, SMTPC_ENOTSUP, NO_CLOCK);
     } else if (ms >= 0) {
         c->msg_clock = 1;
-        c->msg_ms = ms;
+        if (!SMTPC_SHORT_MESSAGES) /* only a message tells it */
+            c->msg_ms = ms;
         c->msg_end = now_ms(c) + (uint32_t)ms;
     }
 }

@@ -129,8 +129,13 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send);
  * while one runs (non-blocking mode). */
 int smtpc_client_start(smtpc_client *c, const char *fn);
 /* fn is for messages only: -Dmessages=short drops the names. */
-#define smtpc_client_enter(c, fn) (smtpc_client_enter)((c), SMTPC_TEXT(fn))
-#define smtpc_client_start(c, fn) (smtpc_client_start)((c), SMTPC_TEXT(fn))
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_client_enter(c, fn) (SMTPC_DROP_TEXT(fn), (smtpc_client_enter)((c), NULL))
+#define smtpc_client_start(c, fn) (SMTPC_DROP_TEXT(fn), (smtpc_client_start)((c), NULL))
+#else
+#define smtpc_client_enter(c, fn) (smtpc_client_enter)((c), (fn))
+#define smtpc_client_start(c, fn) (smtpc_client_start)((c), (fn))
+#endif
 /* Drive the operation set up in c->op: to its end in blocking mode, as far
  * as it goes without waiting in non-blocking mode (SMTPC_INPROGRESS), then
  * leave. With its result the operation is over (its state released). */
