@@ -137,21 +137,17 @@ static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelo
     op->msg = msg;
     op->restore = smtpc_client_binary_flags(c, msg);
     int rc = smtpc_message_rewind(msg);
-    if (rc)
-        return message_error(c, msg, rc);
     /* Encodings for the server at hand (8BITMIME, SMTPUTF8), decided now
      * that its capabilities are known. */
-    if (c->connected && (rc = smtpc_message_set_server_caps(
-                             msg, smtpc_engine_capabilities(c->engine))))
-        return message_error(c, msg, rc);
-    int flags = smtpc_message_mail_flags(msg);
+    if (!rc && c->connected)
+        rc = smtpc_message_set_server_caps(msg, smtpc_engine_capabilities(c->engine));
+    int flags = rc ? rc : smtpc_message_mail_flags(msg);
+    int64_t size = -1;
     if (flags < 0)
-        return message_error(c, msg, flags);
-    int64_t size;
-    rc = smtpc_message_size(msg, &size);
-    if (rc == SMTPC_ESIZEUNKNOWN)
-        size = -1;
-    else if (rc)
+        rc = flags;
+    else if ((rc = smtpc_message_size(msg, &size)) == SMTPC_ESIZEUNKNOWN)
+        rc = 0; /* size stays -1 */
+    if (rc)
         return message_error(c, msg, rc);
     if (!envelope_from)
         envelope_from = smtpc_message_from_address(msg);
@@ -166,7 +162,9 @@ static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelo
         return rc;
     op->ps.msg = msg;
     op->ps.err = 0;
-    c->dsn = op->dt.notify ? &op->dt.dsn : NULL;
+    /* -Ddsn=false: there is never a request to pass. */
+    if (SMTPC_HAVE_DSN && op->dt.notify)
+        c->dsn = &op->dt.dsn;
     rc = smtpc_client_begin_send(c, envelope_from, rcpts, n_rcpts, size, flags);
     c->dsn = NULL;
     return rc;
