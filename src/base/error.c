@@ -150,10 +150,8 @@ void smtpc_error_clear(smtpc_error *err)
 
 int smtpc_error_set_code(smtpc_error *err, int code)
 {
-    smtpc_error_clear(err);
-    err->code = code;
-    smtpc_copy_text(err->message, sizeof err->message, smtpc_strerror(code));
-    return code;
+    /* No reply and no text: the code's description (cold path, one copy). */
+    return (smtpc_error_set_server)(err, code, 0, NULL, NULL, NULL);
 }
 
 int (smtpc_error_set)(smtpc_error *err, int code, const char *fmt, ...)
