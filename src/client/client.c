@@ -958,18 +958,19 @@ static int open_session(smtpc_client *c)
         return brc;
     smtpc_engine_set_security(c->engine, level);
     c->hs_running = 0;
+#if !SMTPC_HAVE_SOCKETS
+    if (!c->next_transport)
+        return set_error(c, SMTPC_ENOTSUP, "smtpc was built without socket support");
+#endif
     c->op.kind = CLIENT_OP_CONNECT;
     c->op.drive = drive_connect;
     c->op.phase = SESSION;
-    if (c->next_transport) {
+    if (c->next_transport || !SMTPC_HAVE_SOCKETS) {
         c->transport = c->next_transport;
         c->next_transport = NULL;
         return SMTPC_OK;
     }
-#if !SMTPC_HAVE_SOCKETS
-    smtpc_client_op_clear(c);
-    return set_error(c, SMTPC_ENOTSUP, "smtpc was built without socket support");
-#else
+#if SMTPC_HAVE_SOCKETS
     const char *port = c->port ? c->port : default_port(c->security);
     int connect_ms = -1;
     smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
