@@ -48,38 +48,23 @@ int smtpc_utf8_check(const char *str, size_t len)
     const uint8_t *s = (const uint8_t *)str;
     size_t i = 0;
     while (i < len) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
+        uint32_t cp = s[i++];
+        if (cp < 0x80)
             continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2;
-            cp = c & 0x1f;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3;
-            cp = c & 0x0f;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
+        /* continuation bytes: 1 after C2..DF, 2 after E0..EF, 3 after F0..F4 */
+        unsigned n = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : 1;
+        if (cp < 0xc2 || cp > 0xf4 || len - i < n)
             return -1;
-        }
-        if (len - i < n)
-            return -1;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
+        cp &= 0x3fu >> n;
+        for (unsigned k = n; k; k--, i++) {
+            if ((s[i] & 0xc0) != 0x80)
                 return -1;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
+            cp = (cp << 6) | (s[i] & 0x3f);
         }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        /* Overlong (below 0x800 in three bytes, 0x10000 in four; C2 rules
+         * it out in two), past U+10FFFF, or a surrogate. */
+        if (!(cp >> (5 * n + 1)) || cp > 0x10ffff || (cp >> 11) == 0x1b)
             return -1;
-        i += n;
     }
     return 0;
 }

@@ -151,10 +151,8 @@ void smtpc_error_clear(smtpc_error *err)
 
 int smtpc_error_set_code(smtpc_error *err, int code)
 {
-    smtpc_error_clear(err);
-    err->code = code;
-    smtpc_copy_text(err->message, sizeof err->message, smtpc_strerror(code));
-    return code;
+    /* No reply and no text: the code's description (cold path, one copy). */
+    return (smtpc_error_set_server)(err, code, 0, NULL, NULL, NULL);
 }
 
 int (smtpc_error_set)(smtpc_error *err, int code, const char *fmt, ...)
@@ -179,12 +177,11 @@ int (smtpc_error_set_server)(smtpc_error *err, int code, int reply_code, const c
         err->reply_code = reply_code;
         smtpc_copy_text(err->enhanced, sizeof err->enhanced, enhanced ? enhanced : "");
         smtpc_copy_text(err->reply_text, sizeof err->reply_text, text ? text : "");
-        snprintf(err->message, sizeof err->message, "%s: %d%s%s %.*s",
-                 what ? what : smtpc_strerror(code), reply_code, err->enhanced[0] ? " " : "",
-                 err->enhanced, 160, err->reply_text);
-    } else {
-        snprintf(err->message, sizeof err->message, "%s", what ? what : smtpc_strerror(code));
     }
+    /* Without a reply the arguments after what go unused. */
+    snprintf(err->message, sizeof err->message, reply_code ? "%s: %d%s%s %.160s" : "%s",
+             what ? what : smtpc_strerror(code), reply_code, err->enhanced[0] ? " " : "",
+             err->enhanced, err->reply_text);
     return code;
 }
 

@@ -16,6 +16,14 @@ struct smtpc_error {
     char message[SMTPC_ERRMSG_MAX];
 };
 
+/* For a static helper shared by two callers that the compiler would
+ * otherwise copy into each (firmware size; see README's firmware section). */
+#if defined(__GNUC__)
+#define SMTPC_NOINLINE __attribute__((noinline))
+#else
+#define SMTPC_NOINLINE
+#endif
+
 void smtpc_error_clear(smtpc_error *err);
 /* Record code with a printf-style message (no reply attached). Returns code. */
 int smtpc_error_set(smtpc_error *err, int code, const char *fmt, ...)

@@ -11,12 +11,12 @@
 
 static int is_digit(char ch)
 {
-    return ch >= '0' && ch <= '9';
+    return (unsigned)(ch - '0') < 10;
 }
 
 static int is_alpha(char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    return (unsigned)((ch | 0x20) - 'a') < 26;
 }
 
 int smtpc_port_check(const char *port, char *msg, size_t cap)
@@ -26,28 +26,22 @@ int smtpc_port_check(const char *port, char *msg, size_t cap)
         smtpc_format_text(msg, cap, "no port given (%s)", want);
         return SMTPC_EINVAL;
     }
-    size_t len = strlen(port);
-    if (is_digit(port[0])) {
-        unsigned long value = 0;
-        size_t i = 0;
+    /* A number (all digits), or a name: a letter first, then letters,
+     * digits, '-', '_' or '.'. */
+    int number = is_digit(port[0]);
+    int ok = number || (is_alpha(port[0]) && strlen(port) <= SERVICE_NAME_MAX);
+    unsigned long value = 0;
+    for (const char *p = port; ok && *p; p++) {
+        ok = is_digit(*p) || (!number && (is_alpha(*p) || *p == '-' || *p == '_' || *p == '.'));
         /* Stop counting past the range, so a long string cannot wrap. */
-        for (; is_digit(port[i]); i++)
-            if (value <= 65535)
-                value = value * 10 + (unsigned long)(port[i] - '0');
-        if (i == len && value >= 1 && value <= 65535)
-            return SMTPC_OK;
-        if (i == len)
-            smtpc_format_text(msg, cap, "port \"%.40s\" out of range (%s)", port, want);
-        else
-            smtpc_format_text(msg, cap, "port \"%.40s\" is not %s", port, want);
-        return SMTPC_EINVAL;
+        if (number && value <= 65535)
+            value = value * 10 + (unsigned long)(*p - '0');
     }
-    int ok = is_alpha(port[0]) && len <= SERVICE_NAME_MAX;
-    for (size_t i = 0; ok && i < len; i++)
-        ok = is_alpha(port[i]) || is_digit(port[i]) || port[i] == '-' || port[i] == '_' ||
-             port[i] == '.';
-    if (ok)
+    if (ok && (!number || (value >= 1 && value <= 65535)))
         return SMTPC_OK;
-    smtpc_format_text(msg, cap, "port \"%.40s\" is not %s", port, want);
+    if (ok)
+        smtpc_format_text(msg, cap, "port \"%.40s\" out of range (%s)", port, want);
+    else
+        smtpc_format_text(msg, cap, "port \"%.40s\" is not %s", port, want);
     return SMTPC_EINVAL;
 }

@@ -59,9 +59,12 @@ int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
 #if SMTPC_HAVE_POSIX
     smtpc_engine_set_random(c->engine, SMTPC_PORT_RANDOM, &c->alloc);
 #endif
+#if SMTPC_HAVE_POSIX
     c->clock = DEFAULT_CLOCK;
-    c->security = SMTPC_SECURITY_STARTTLS;
-    smtpc_error_clear(&c->err);
+#endif
+    /* smtpc_alloc zero-fills: the error records start cleared, and the
+     * security level at its default. */
+    _Static_assert(SMTPC_SECURITY_STARTTLS == 0, "the default level is the zero one");
     *out = c;
     return SMTPC_OK;
 }
@@ -94,7 +97,9 @@ void smtpc_client_free(smtpc_client *c)
     disconnect(c);
     smtpc_transport_free(c->next_transport);
     smtpc_engine_free(c->engine);
+#if SMTPC_HAVE_TLS /* only begin_tls makes one */
     smtpc_tls_config_free(c->own_tls);
+#endif
     smtpc_strfree(&a, c->host);
     smtpc_strfree(&a, c->port);
     smtpc_free(&a, c->io, c->io_cap);
@@ -127,7 +132,8 @@ int (smtpc_client_enter)(smtpc_client *c, const char *fn)
                                "message source callback): not allowed",
                                fn);
     c->busy = 1;
-    c->call = fn;
+    if (!SMTPC_SHORT_MESSAGES) /* only messages name it */
+        c->call = fn;
     return SMTPC_OK;
 }
 
@@ -270,10 +276,17 @@ int smtpc_client_set_clock(smtpc_client *c, smtpc_clock_ms_fn fn, void *user)
                "(-Dport=none); give one with smtpc_client_set_clock, or set every "           \
                "SMTPC_TIMEOUT_* to -1")
 
-/* Milliseconds now on the client's clock (only called with one set). */
-static int64_t now_ms(const smtpc_client *c)
+/* Milliseconds now on the client's clock (only called with one set), its
+ * low 32 bits: the deadlines' arithmetic wraps (see struct smtpc_client). */
+static uint32_t now_ms(const smtpc_client *c)
 {
-    return c->clock(c->clock_user);
+    return (uint32_t)c->clock(c->clock_user);
+}
+
+/* The ms from now to a deadline end - now ms away (0: passed). */
+static int ms_left(uint32_t diff)
+{
+    return diff > 0x7fffffffu ? 0 : (int)diff;
 }
 
 static int set_ehlo(smtpc_engine *e, const char *name, const char *unused)
@@ -531,7 +544,6 @@ static void begin_tls(smtpc_client *c)
     }
     c->transport = tls;
     c->hs_running = 1;
-    c->hs_end = -1;
 }
 
 /* The engine asked for TLS: the handshake, in one wait (blocking mode) or
@@ -551,10 +563,12 @@ static int run_tls(smtpc_client *c)
             tls_failed(c, SMTPC_ENOTSUP, NO_CLOCK);
             return 0;
         }
-        long long now = now_ms(c);
-        if (c->hs_end < 0)
-            c->hs_end = now + timeout;
-        if (now >= c->hs_end) {
+        uint32_t now = now_ms(c);
+        if (c->hs_running == 1) {
+            c->hs_running = 2;
+            c->hs_end = now + (uint32_t)timeout;
+        }
+        if (!ms_left(c->hs_end - now)) {
             smtpc_format_text(msg, sizeof msg, "TLS handshake timed out after %d ms", timeout);
             tls_failed(c, SMTPC_ETIMEDOUT, msg);
             return 0;
@@ -653,19 +667,18 @@ static int reply_timeout(smtpc_client *c, int timeout)
         smtpc_engine_abort(e, SMTPC_ENOTSUP, NO_CLOCK);
         return 0;
     }
-    long long now = now_ms(c);
+    uint32_t now = now_ms(c);
     uint32_t replies = smtpc_engine_reply_count(e);
     if (!c->rd_waiting || c->rd_head != replies) {
         c->rd_waiting = 1;
         c->rd_head = replies;
-        c->rd_end = now + timeout;
+        c->rd_end = now + (uint32_t)timeout;
     }
-    if (now >= c->rd_end) {
+    int left = ms_left(c->rd_end - now);
+    if (!left)
         abort_fmt(c, SMTPC_ETIMEDOUT, "%s: no complete reply within %d ms",
                   smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
-        return 0;
-    }
-    return (int)(c->rd_end - now);
+    return left;
 }
 
 /* Non-blocking mode: the stage timeout bounds each send as the transport
@@ -679,12 +692,12 @@ static int send_timed_out(smtpc_client *c, int timeout)
         smtpc_engine_abort(c->engine, SMTPC_ENOTSUP, NO_CLOCK);
         return 1;
     }
-    long long now = now_ms(c);
+    uint32_t now = now_ms(c);
     if (!c->wr_waiting) {
         c->wr_waiting = 1;
-        c->wr_end = now + timeout;
+        c->wr_end = now + (uint32_t)timeout;
     }
-    if (now < c->wr_end)
+    if (ms_left(c->wr_end - now))
         return 0;
     abort_fmt(c, SMTPC_ETIMEDOUT, "%s: no progress within %d ms",
               smtpc_strerror(SMTPC_ETIMEDOUT), timeout);
@@ -704,14 +717,10 @@ static void start_message_clock(smtpc_client *c)
         smtpc_engine_abort(c->engine, SMTPC_ENOTSUP, NO_CLOCK);
     } else if (ms >= 0) {
         c->msg_clock = 1;
-        c->msg_ms = ms;
-        c->msg_end = now_ms(c) + ms;
+        if (!SMTPC_SHORT_MESSAGES) /* only a message tells it */
+            c->msg_ms = ms;
+        c->msg_end = now_ms(c) + (uint32_t)ms;
     }
-}
-
-static int clamp_ms(long long left)
-{
-    return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
 /* ms left before the deadline (0: passed), or -1 when none runs. */
@@ -719,7 +728,7 @@ static int message_time_left(const smtpc_client *c)
 {
     if (!c->msg_clock)
         return -1;
-    return clamp_ms(c->msg_end - now_ms(c));
+    return ms_left(c->msg_end - now_ms(c));
 }
 
 /* The wait's timeout, cut to the deadline; 0 after recording that it passed. */
@@ -747,32 +756,6 @@ static void wait_failed(smtpc_client *c, int rc)
         transport_failed(c, rc);
 }
 
-/* One send of the engine's pending output; SMTPC_CLIENT_WAIT or 0. */
-static int pump_write(smtpc_client *c, int timeout)
-{
-    smtpc_engine *e = c->engine;
-    int stage = timeout;
-    timeout = within_message_deadline(c, timeout);
-    if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_WRITE)
-        return 0;
-    if (c->nonblocking && send_timed_out(c, stage))
-        return 0;
-    const uint8_t *p;
-    size_t n, sent = 0;
-    smtpc_engine_output(e, &p, &n);
-    int rc = smtpc_transport_send(c->transport, p, n, c->nonblocking ? 0 : timeout, &sent);
-    if (rc == SMTPC_ETIMEDOUT && c->nonblocking)
-        return would_block(c, SMTPC_POLL_WRITE);
-    if (rc) {
-        wait_failed(c, rc);
-        return 0;
-    }
-    if (sent)
-        c->wr_waiting = 0;
-    smtpc_engine_output_done(e, sent);
-    return 0;
-}
-
 /* One recv into the free part of io, what came fed to the engine; the
  * transport's result. */
 static int recv_to_engine(smtpc_client *c, int timeout)
@@ -785,18 +768,41 @@ static int recv_to_engine(smtpc_client *c, int timeout)
     return rc;
 }
 
-/* One read toward the reply awaited; SMTPC_CLIENT_WAIT or 0. */
-static int pump_read(smtpc_client *c, int timeout)
+/* The engine wants to write or to read, and may wait the stage's timeout:
+ * one send of its pending output or one read toward the reply awaited;
+ * SMTPC_CLIENT_WAIT or 0. */
+_Static_assert(SMTPC_WANT_READ == SMTPC_POLL_READ && SMTPC_WANT_WRITE == SMTPC_POLL_WRITE,
+               "a want is the direction it waits for");
+static int pump_io(smtpc_client *c, int want, int timeout)
 {
     smtpc_engine *e = c->engine;
-    timeout = reply_timeout(c, timeout);
-    if (timeout != 0)
+    int stage = timeout;
+    /* A read's deadline is for the whole reply; 0: already recorded. */
+    if (want == SMTPC_WANT_READ)
+        timeout = reply_timeout(c, timeout);
+    if (want == SMTPC_WANT_WRITE || timeout != 0)
         timeout = within_message_deadline(c, timeout);
-    if (timeout == 0 && smtpc_engine_want(e) != SMTPC_WANT_READ)
+    if (timeout == 0 && smtpc_engine_want(e) != want)
         return 0;
-    int rc = recv_to_engine(c, c->nonblocking ? 0 : timeout);
+    int wait = c->nonblocking ? 0 : timeout;
+    int rc;
+    if (want == SMTPC_WANT_WRITE) {
+        if (c->nonblocking && send_timed_out(c, stage))
+            return 0;
+        const uint8_t *p;
+        size_t n, sent = 0;
+        smtpc_engine_output(e, &p, &n);
+        rc = smtpc_transport_send(c->transport, p, n, wait, &sent);
+        if (rc == SMTPC_OK) {
+            if (sent)
+                c->wr_waiting = 0;
+            smtpc_engine_output_done(e, sent);
+        }
+    } else {
+        rc = recv_to_engine(c, wait);
+    }
     if (rc == SMTPC_ETIMEDOUT && c->nonblocking)
-        return would_block(c, SMTPC_POLL_READ);
+        return would_block(c, want);
     if (rc)
         wait_failed(c, rc);
     return 0;
@@ -814,7 +820,8 @@ static void track_waits(smtpc_client *c, int want)
 int smtpc_client_flush(smtpc_client *c)
 {
     while (smtpc_engine_want(c->engine) == SMTPC_WANT_WRITE)
-        if (pump_write(c, smtpc_engine_timeout_ms(c->engine)) == SMTPC_CLIENT_WAIT)
+        if (pump_io(c, SMTPC_WANT_WRITE, smtpc_engine_timeout_ms(c->engine)) ==
+            SMTPC_CLIENT_WAIT)
             return SMTPC_CLIENT_WAIT;
     int want = smtpc_engine_want(c->engine);
     track_waits(c, want);
@@ -835,10 +842,8 @@ int smtpc_client_pump(smtpc_client *c)
         int timeout = smtpc_engine_timeout_ms(e);
         int wait = 0;
         track_waits(c, want);
-        if (want == SMTPC_WANT_WRITE) {
-            wait = pump_write(c, timeout);
-        } else if (want == SMTPC_WANT_READ) {
-            wait = pump_read(c, timeout);
+        if (want == SMTPC_WANT_WRITE || want == SMTPC_WANT_READ) {
+            wait = pump_io(c, want, timeout);
         } else if (want == SMTPC_WANT_TLS) {
             wait = run_tls(c);
         } else {
@@ -953,18 +958,19 @@ static int open_session(smtpc_client *c)
         return brc;
     smtpc_engine_set_security(c->engine, level);
     c->hs_running = 0;
+#if !SMTPC_HAVE_SOCKETS
+    if (!c->next_transport)
+        return set_error(c, SMTPC_ENOTSUP, "smtpc was built without socket support");
+#endif
     c->op.kind = CLIENT_OP_CONNECT;
     c->op.drive = drive_connect;
     c->op.phase = SESSION;
-    if (c->next_transport) {
+    if (c->next_transport || !SMTPC_HAVE_SOCKETS) {
         c->transport = c->next_transport;
         c->next_transport = NULL;
         return SMTPC_OK;
     }
-#if !SMTPC_HAVE_SOCKETS
-    smtpc_client_op_clear(c);
-    return set_error(c, SMTPC_ENOTSUP, "smtpc was built without socket support");
-#else
+#if SMTPC_HAVE_SOCKETS
     const char *port = c->port ? c->port : default_port(c->security);
     int connect_ms = -1;
     smtpc_engine_get_timeout(c->engine, SMTPC_TIMEOUT_CONNECT, &connect_ms);
@@ -1102,21 +1108,26 @@ static int check_idle(smtpc_client *c)
     if (smtpc_engine_want(c->engine) != SMTPC_WANT_CLOSE)
         return SMTPC_OK;
     smtpc_client_pump(c); /* closes */
-    engine_error(c, smtpc_engine_result(c->engine) ? smtpc_engine_result(c->engine)
-                                                    : SMTPC_ECLOSED);
+    rc = smtpc_engine_result(c->engine);
+    engine_error(c, rc ? rc : SMTPC_ECLOSED);
     smtpc_error_copy(&c->session_err, &c->err);
     return c->err.code;
+}
+
+/* Before a command on the open session: the error record cleared, a
+ * session that ended reported (sticky), what the server sent meanwhile read. */
+static int command_ready(smtpc_client *c)
+{
+    smtpc_error_clear(&c->err);
+    if (!c->connected)
+        return not_connected(c);
+    return check_idle(c);
 }
 
 static int begin_send(smtpc_client *c, const char *from, const char *const *rcpts,
                       size_t n_rcpts, int64_t size, int flags)
 {
-    if (!c)
-        return SMTPC_EINVAL;
-    smtpc_error_clear(&c->err);
-    if (!c->connected)
-        return not_connected(c);
-    int rc = check_idle(c);
+    int rc = command_ready(c);
     if (rc)
         return rc;
     rc = smtpc_engine_begin_mail_dsn(c->engine, from, rcpts, n_rcpts, size,
@@ -1192,26 +1203,25 @@ int smtpc_client_body(smtpc_client *c)
  * any byte is 8-bit, in one pass. */
 static void measure_body(const uint8_t *p, size_t n, int64_t *size, int *eight_bit)
 {
-    int64_t total = 0;
+    /* Each bare CR or LF grows to a CRLF (a byte more); the sum is made
+     * 64-bit once. */
+    size_t extra = 0;
     uint8_t seen = 0;
     size_t i = 0;
     while (i < n) {
-        size_t run = smtpc_plain_run(p + i, n - i, &seen);
-        total += (int64_t)run;
-        i += run;
+        i += smtpc_plain_run(p + i, n - i, &seen);
         if (i == n)
             break;
-        /* a CR, an LF or a CRLF: one CRLF on the wire */
-        total += 2;
         if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
             i++;
+        else
+            extra++;
         i++;
     }
-    int high = seen & 0x80;
     if (n && p[n - 1] != '\n' && p[n - 1] != '\r')
-        total += 2; /* the engine completes the last line */
-    *size = total;
-    *eight_bit = high != 0;
+        extra += 2; /* the engine completes the last line */
+    *size = (int64_t)n + (int64_t)extra;
+    *eight_bit = (seen & 0x80) != 0;
 }
 
 /* One message: envelope, body, end of data, verdict. */
@@ -1344,17 +1354,17 @@ static int simple_op(smtpc_client *c, const char *fn, int (*begin)(smtpc_engine 
     int rc = smtpc_client_start(c, fn);
     if (rc)
         return rc;
-    smtpc_error_clear(&c->err);
-    if (!c->connected)
-        return smtpc_client_leave(
-            c, quit ? set_error(c, SMTPC_ESTATE, "smtpc_client_quit: not connected")
-                    : not_connected(c),
-            0);
-    rc = quit ? 0 : check_idle(c);
+    if (quit) {
+        smtpc_error_clear(&c->err);
+        if (!c->connected)
+            rc = set_error(c, SMTPC_ESTATE, "smtpc_client_quit: not connected");
+    } else {
+        rc = command_ready(c);
+    }
     if (rc == 0 && (rc = begin(c->engine)) != 0)
         engine_error(c, rc);
     if (rc) {
-        if (quit)
+        if (quit && c->connected)
             disconnect(c);
         return smtpc_client_leave(c, rc, 0);
     }
@@ -1449,9 +1459,9 @@ int smtpc_client_events(const smtpc_client *c)
 }
 
 /* ms until end (0: passed), folded into the nearest so far (-1: none). */
-static int nearer(const smtpc_client *c, int best, long long end)
+static int nearer(const smtpc_client *c, int best, uint32_t end)
 {
-    int left = clamp_ms(end - now_ms(c));
+    int left = ms_left(end - now_ms(c));
     return best < 0 || left < best ? left : best;
 }
 
@@ -1468,7 +1478,7 @@ int smtpc_client_timeout(const smtpc_client *c)
         best = nearer(c, best, c->rd_end);
     if (c->wr_waiting)
         best = nearer(c, best, c->wr_end);
-    if (c->hs_running && c->hs_end >= 0)
+    if (c->hs_running == 2)
         best = nearer(c, best, c->hs_end);
     if (c->msg_clock)
         best = nearer(c, best, c->msg_end);

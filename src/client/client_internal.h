@@ -84,11 +84,13 @@ struct smtpc_client {
     const char *call;  /* the call that is busy (for messages) */
     const smtpc_dsn *dsn; /* the DSN request of the message being sent, or NULL */
     smtpc_client_op op;
-    long long rd_end;
-    long long wr_end;
-    int hs_running; /* a handshake runs on c->transport */
-    long long hs_end;
-    long long msg_end; /* the whole-message deadline ends then (monotonic ms) */
+    /* Deadlines on the client's clock, in its low 32 bits: compared by the
+     * wrapping difference, which holds any timeout up to INT_MAX ms. */
+    uint32_t rd_end;
+    uint32_t wr_end;
+    int hs_running; /* a handshake runs on c->transport (2: hs_end set) */
+    uint32_t hs_end;
+    uint32_t msg_end; /* the whole-message deadline ends then */
     char *host;
     char *port;
     int security;
@@ -127,8 +129,13 @@ int smtpc_client_leave(smtpc_client *c, int rc, int is_send);
  * while one runs (non-blocking mode). */
 int smtpc_client_start(smtpc_client *c, const char *fn);
 /* fn is for messages only: -Dmessages=short drops the names. */
-#define smtpc_client_enter(c, fn) (smtpc_client_enter)((c), SMTPC_TEXT(fn))
-#define smtpc_client_start(c, fn) (smtpc_client_start)((c), SMTPC_TEXT(fn))
+#if SMTPC_SHORT_MESSAGES
+#define smtpc_client_enter(c, fn) (SMTPC_DROP_TEXT(fn), (smtpc_client_enter)((c), NULL))
+#define smtpc_client_start(c, fn) (SMTPC_DROP_TEXT(fn), (smtpc_client_start)((c), NULL))
+#else
+#define smtpc_client_enter(c, fn) (smtpc_client_enter)((c), (fn))
+#define smtpc_client_start(c, fn) (smtpc_client_start)((c), (fn))
+#endif
 /* Drive the operation set up in c->op: to its end in blocking mode, as far
  * as it goes without waiting in non-blocking mode (SMTPC_INPROGRESS), then
  * leave. With its result the operation is over (its state released). */

@@ -35,10 +35,12 @@ static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelo
 
 int smtpc_client_binary_flags(smtpc_client *c, smtpc_message *msg)
 {
+    /* -Dchunking=false: the engine never sees CHUNKING offered. */
+    if (!SMTPC_HAVE_CHUNKING)
+        return -1;
     int caps = smtpc_engine_capabilities(c->engine);
     int flags = smtpc_message_flags(msg);
-    /* -Dchunking=false: the engine never sees CHUNKING offered. */
-    if (!SMTPC_HAVE_CHUNKING || c->no_binarymime || c->no_chunking ||
+    if (c->no_binarymime || c->no_chunking ||
         (flags & SMTPC_MESSAGE_BINARYMIME) ||
         (caps & (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME)) !=
             (SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME))
@@ -93,7 +95,8 @@ int smtpc_client_make_dsn(smtpc_client *c, const smtpc_message *msg, const char 
 
 void smtpc_client_free_dsn(smtpc_client *c, smtpc_client_dsn *dt)
 {
-    if (!dt->notify)
+    /* -Ddsn=false: smtpc_client_make_dsn never allocates. */
+    if (!SMTPC_HAVE_DSN || !dt->notify)
         return;
     smtpc_free(&c->alloc, dt->notify, dt->n * sizeof *dt->notify);
     smtpc_free(&c->alloc, (void *)dt->orcpt, dt->n * sizeof *dt->orcpt);
@@ -134,21 +137,17 @@ static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelo
     op->msg = msg;
     op->restore = smtpc_client_binary_flags(c, msg);
     int rc = smtpc_message_rewind(msg);
-    if (rc)
-        return message_error(c, msg, rc);
     /* Encodings for the server at hand (8BITMIME, SMTPUTF8), decided now
      * that its capabilities are known. */
-    if (c->connected && (rc = smtpc_message_set_server_caps(
-                             msg, smtpc_engine_capabilities(c->engine))))
-        return message_error(c, msg, rc);
-    int flags = smtpc_message_mail_flags(msg);
+    if (!rc && c->connected)
+        rc = smtpc_message_set_server_caps(msg, smtpc_engine_capabilities(c->engine));
+    int flags = rc ? rc : smtpc_message_mail_flags(msg);
+    int64_t size = -1;
     if (flags < 0)
-        return message_error(c, msg, flags);
-    int64_t size;
-    rc = smtpc_message_size(msg, &size);
-    if (rc == SMTPC_ESIZEUNKNOWN)
-        size = -1;
-    else if (rc)
+        rc = flags;
+    else if ((rc = smtpc_message_size(msg, &size)) == SMTPC_ESIZEUNKNOWN)
+        rc = 0; /* size stays -1 */
+    if (rc)
         return message_error(c, msg, rc);
     if (!envelope_from)
         envelope_from = smtpc_message_from_address(msg);
@@ -163,7 +162,9 @@ static int start_message(smtpc_client *c, smtpc_message *msg, const char *envelo
         return rc;
     op->ps.msg = msg;
     op->ps.err = 0;
-    c->dsn = op->dt.notify ? &op->dt.dsn : NULL;
+    /* -Ddsn=false: there is never a request to pass. */
+    if (SMTPC_HAVE_DSN && op->dt.notify)
+        c->dsn = &op->dt.dsn;
     rc = smtpc_client_begin_send(c, envelope_from, rcpts, n_rcpts, size, flags);
     c->dsn = NULL;
     return rc;
@@ -176,7 +177,9 @@ int smtpc_client_message_end(smtpc_client *c, int rc)
         /* The specific cause (unreadable file, failing callback, ...), with
          * what the client did about it. */
         char what[SMTPC_ERRMSG_MAX];
-        smtpc_copy_text(what, sizeof what, smtpc_error_message(&c->err));
+        /* -Dmessages=short: no text is made, so none is kept */
+        if (!SMTPC_SHORT_MESSAGES)
+            smtpc_copy_text(what, sizeof what, smtpc_error_message(&c->err));
         rc = c->op.ps.err;
         smtpc_error_set(&c->err, rc, "%.120s (%.120s)", smtpc_error_message(smtpc_message_error(msg)), what);
     }

@@ -73,15 +73,45 @@ int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_send_fn se
 {
     if (!out)
         return SMTPC_EINVAL;
-    *out = NULL;
     smtpc_allocator probe; /* no allocator and no default (-Dport=none) */
-    if (!send || !recv || smtpc_allocator_init(&probe, alloc) != SMTPC_OK)
+    if (!send || !recv || smtpc_allocator_init(&probe, alloc) != SMTPC_OK) {
+        *out = NULL;
         return SMTPC_EINVAL;
-    smtpc_transport *t = smtpc_transport_create(alloc, send, recv, close, user);
-    if (!t)
-        return SMTPC_ENOMEM;
-    *out = t;
-    return SMTPC_OK;
+    }
+    *out = smtpc_transport_create(&probe, send, recv, close, user);
+    return *out ? SMTPC_OK : SMTPC_ENOMEM;
+}
+
+/* One send or recv (dir: SMTPC_POLL_WRITE or SMTPC_POLL_READ) through the
+ * implementation, its claims checked; *done is what moved. */
+SMTPC_NOINLINE static int move_bytes(smtpc_transport *t, int dir, const uint8_t *buf, size_t len,
+                      int timeout_ms, size_t *done)
+{
+    *done = 0;
+    smtpc_error_clear(&t->err);
+    t->events = 0;
+    if (!t->ready)
+        return not_ready(t);
+    int rc = dir == SMTPC_POLL_WRITE ? t->send(t->user, buf, len, timeout_ms, done)
+                                     : t->recv(t->user, (uint8_t *)buf, len, timeout_ms, done);
+    /* A callback claiming more than it was given (or had room for) would
+     * make callers read past their buffer; treat it as a broken transport. */
+    if (rc == SMTPC_OK && *done > len) {
+        *done = 0;
+        smtpc_transport_set_errmsg(t, dir == SMTPC_POLL_WRITE
+                                          ? "transport send reported more bytes than given"
+                                          : "transport recv reported more bytes than room");
+        rc = SMTPC_EIO;
+    }
+    /* The contract says a successful recv delivers bytes; zero would spin
+     * the caller forever, so it can only mean the peer went away. */
+    if (rc == SMTPC_OK && *done == 0 && dir == SMTPC_POLL_READ) {
+        if (!t->err.message[0])
+            smtpc_transport_set_errmsg(t, "transport recv returned no bytes");
+        rc = SMTPC_ECLOSED;
+    }
+    note_events(t, rc, dir);
+    return rc == SMTPC_OK ? rc : smtpc_transport_fail(t, rc);
 }
 
 int smtpc_transport_send(smtpc_transport *t, const uint8_t *buf, size_t len, int timeout_ms,
@@ -89,21 +119,7 @@ int smtpc_transport_send(smtpc_transport *t, const uint8_t *buf, size_t len, int
 {
     if (!t || !sent || (!buf && len > 0))
         return SMTPC_EINVAL;
-    *sent = 0;
-    smtpc_error_clear(&t->err);
-    t->events = 0;
-    if (!t->ready)
-        return not_ready(t);
-    int rc = t->send(t->user, buf, len, timeout_ms, sent);
-    /* A callback claiming more than it was given would make callers read
-     * past their buffer; treat it as a broken transport. */
-    if (rc == SMTPC_OK && *sent > len) {
-        *sent = 0;
-        smtpc_transport_set_errmsg(t, "transport send reported more bytes than given");
-        rc = SMTPC_EIO;
-    }
-    note_events(t, rc, SMTPC_POLL_WRITE);
-    return rc == SMTPC_OK ? rc : smtpc_transport_fail(t, rc);
+    return move_bytes(t, SMTPC_POLL_WRITE, buf, len, timeout_ms, sent);
 }
 
 int smtpc_transport_recv(smtpc_transport *t, uint8_t *buf, size_t cap, int timeout_ms,
@@ -111,26 +127,7 @@ int smtpc_transport_recv(smtpc_transport *t, uint8_t *buf, size_t cap, int timeo
 {
     if (!t || !buf || !received || cap == 0)
         return SMTPC_EINVAL;
-    *received = 0;
-    smtpc_error_clear(&t->err);
-    t->events = 0;
-    if (!t->ready)
-        return not_ready(t);
-    int rc = t->recv(t->user, buf, cap, timeout_ms, received);
-    if (rc == SMTPC_OK && *received > cap) {
-        *received = 0;
-        smtpc_transport_set_errmsg(t, "transport recv reported more bytes than room");
-        rc = SMTPC_EIO;
-    }
-    /* The contract says a successful recv delivers bytes; zero would spin
-     * the caller forever, so it can only mean the peer went away. */
-    if (rc == SMTPC_OK && *received == 0) {
-        if (!t->err.message[0])
-            smtpc_transport_set_errmsg(t, "transport recv returned no bytes");
-        rc = SMTPC_ECLOSED;
-    }
-    note_events(t, rc, SMTPC_POLL_READ);
-    return rc == SMTPC_OK ? rc : smtpc_transport_fail(t, rc);
+    return move_bytes(t, SMTPC_POLL_READ, buf, cap, timeout_ms, received);
 }
 
 int smtpc_transport_fd(const smtpc_transport *t)

@@ -45,8 +45,9 @@ void (smtpc_transport_set_errmsg)(smtpc_transport *t, const char *fmt, ...)
 #endif
     ;
 #if SMTPC_SHORT_MESSAGES
+/* -Dmessages=short: the code alone (smtpc_transport_fail), no call made */
 #define smtpc_transport_set_errmsg(t, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_transport_set_errmsg((t), NULL))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), (void)((t)->err.message[0] = '\0'))
 #endif
 
 /* Record code in t's error record, keeping the reason a transport set with
