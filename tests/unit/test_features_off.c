@@ -85,6 +85,17 @@ static void check_refused(int rc, const smtpc_error *err, const char *needle)
 
 /* CHUNKING, BINARYMIME, DSN and REQUIRETLS are not read from EHLO: the
  * message goes with DATA and a plain MAIL FROM. */
+/* The whole message as a string (out holds cap bytes with the NUL). */
+static void read_whole(smtpc_message *m, char *out, size_t cap)
+{
+    size_t len = 0, n;
+    do {
+        assert_int_equal(smtpc_message_read(m, (uint8_t *)out + len, cap - 1 - len, &n), 0);
+        len += n;
+    } while (n);
+    out[len] = '\0';
+}
+
 static void test_offered_extensions_unused(void **state)
 {
     (void)state;
@@ -237,12 +248,7 @@ static void test_body_base64_not_qp(void **state)
     static const char text[] = "Gr\xc3\xbc\xc3\x9f" "e aus Berlin\n";
     assert_int_equal(smtpc_message_set_text(m, text, strlen(text), SMTPC_MEM_COPY), 0);
     static char out[8192];
-    size_t len = 0, n;
-    do {
-        assert_int_equal(smtpc_message_read(m, (uint8_t *)out + len, sizeof out - 1 - len, &n), 0);
-        len += n;
-    } while (n);
-    out[len] = '\0';
+    read_whole(m, out, sizeof out);
     assert_null(strstr(out, "quoted-printable"));
     assert_non_null(strstr(out, "Content-Transfer-Encoding: base64\r\n"));
     /* base64 of the text's bytes as given */
@@ -305,12 +311,7 @@ static void test_header_text_folded(void **state)
     static const char text[] = "hi\n";
     assert_int_equal(smtpc_message_set_text(m, text, strlen(text), SMTPC_MEM_COPY), 0);
     static char out[8192];
-    size_t len = 0, n;
-    do {
-        assert_int_equal(smtpc_message_read(m, (uint8_t *)out + len, sizeof out - 1 - len, &n), 0);
-        len += n;
-    } while (n);
-    out[len] = '\0';
+    read_whole(m, out, sizeof out);
     static const char want[] =
         "From: Jane Doe <s@x.test>\r\n"
         "To: \"Doe, John\" <r@x.test>, t@x.test\r\n"
