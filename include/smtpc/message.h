@@ -91,7 +91,9 @@ typedef struct smtpc_message smtpc_message;
  * the size stays exact. Sending the message then needs BODY=BINARYMIME and
  * BDAT (smtpc_message_mail_flags gives SMTPC_MAIL_BINARYMIME). The client
  * sets this for the send when the server offers both (see
- * smtpc_client_set_binarymime); set it yourself only for such a server. */
+ * smtpc_client_set_binarymime); set it yourself only for such a server.
+ * Built with -Dchunking=false, smtpc_message_set_flags refuses this flag
+ * with SMTPC_ENOTSUP (the flags stay as they were). */
 #define SMTPC_MESSAGE_BINARYMIME 0x8
 
 /* Ownership of memory given to *_mem functions. */

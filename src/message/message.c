@@ -197,6 +197,10 @@ int smtpc_message_set_flags(smtpc_message *msg, int flags)
     if (flags & ~(SMTPC_MESSAGE_8BITMIME | SMTPC_MESSAGE_SMTPUTF8 | SMTPC_MESSAGE_ESCAPE_FROM |
                   SMTPC_MESSAGE_REQUIRETLS | SMTPC_MESSAGE_BINARYMIME))
         return smtpc_msg_fail(msg, SMTPC_EINVAL, "unknown message flag 0x%x", (unsigned)flags);
+    if (!SMTPC_HAVE_CHUNKING && (flags & SMTPC_MESSAGE_BINARYMIME))
+        return smtpc_msg_fail(msg, SMTPC_ENOTSUP,
+                              "SMTPC_MESSAGE_BINARYMIME: BINARYMIME is compiled out "
+                              "(-Dchunking=false)");
     msg->flags = flags;
     msg->user_flags = flags;
     touch(msg);

@@ -67,7 +67,8 @@ static int is_text_type(const char *type)
  * byte for byte: a third smaller on the wire and no encoding work. */
 static void binary_if_allowed(const smtpc_message *msg, smtpc_msg_part *p, int body)
 {
-    if (body || !(msg->flags & SMTPC_MESSAGE_BINARYMIME))
+    /* -Dchunking=false: the flag is refused (smtpc_message_set_flags). */
+    if (!SMTPC_HAVE_CHUNKING || body || !(msg->flags & SMTPC_MESSAGE_BINARYMIME))
         return;
     p->enc = SMTPC_ENC_BINARY;
     p->enc_size = p->src.size;

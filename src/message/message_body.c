@@ -106,11 +106,13 @@ int smtpc_msg_body_produce(smtpc_message *msg, uint8_t *out, size_t cap, size_t 
         return 0;
     }
 #endif
+#if SMTPC_HAVE_CHUNKING /* else never chosen: message_analyze.c */
     case SMTPC_ENC_BINARY: {
         int rc = smtpc_msg_source_read(msg, src, out, cap, got);
         *done = rc == 0 && *got == 0;
         return rc;
     }
+#endif
     default:
         return base64_produce(msg, src, out, cap, got, done);
     }

@@ -153,7 +153,7 @@ int smtpc_message_mail_flags(smtpc_message *msg)
          p = smtpc_msg_next_leaf(msg, p))
         if (p->enc == SMTPC_ENC_8BIT)
             flags |= SMTPC_MAIL_8BITMIME;
-        else if (p->enc == SMTPC_ENC_BINARY)
+        else if (SMTPC_HAVE_CHUNKING && p->enc == SMTPC_ENC_BINARY)
             flags |= SMTPC_MAIL_BINARYMIME;
     if (msg->hdr8)
         flags |= SMTPC_MAIL_8BITMIME;

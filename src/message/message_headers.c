@@ -143,7 +143,10 @@ static void multipart_headers(smtpc_message *msg, size_t k, smtpc_hsink *s)
 static void leaf_headers(smtpc_message *msg, const smtpc_msg_part *p, smtpc_hsink *s)
 {
     static const char *const encs[] = {"7bit", "8bit", "quoted-printable", "base64",
-                                         "binary"};
+#if SMTPC_HAVE_CHUNKING /* else never chosen: message_analyze.c */
+                                         "binary"
+#endif
+    };
     int utf8 = utf8_mode(msg);
     smtpc_hfold f;
     smtpc_hfold_begin(&f, s, "Content-Type", 0);

@@ -345,6 +345,20 @@ static void test_mail_binarymime_refused(void **state)
     assert_memory_equal(out, want, len);
 }
 
+/* The message builder has no binary transfer encoding without chunking:
+ * the flag is refused and the flags set before it stay. */
+static void test_message_binarymime_refused(void **state)
+{
+    (void)state;
+    smtpc_message *m = NULL;
+    assert_int_equal(smtpc_message_new(NULL, &m), 0);
+    assert_int_equal(smtpc_message_set_flags(m, SMTPC_MESSAGE_8BITMIME), 0);
+    assert_refused(smtpc_message_set_flags(m, SMTPC_MESSAGE_8BITMIME | SMTPC_MESSAGE_BINARYMIME),
+                   smtpc_message_error(m), "-Dchunking=false");
+    assert_int_equal(smtpc_message_flags(m), SMTPC_MESSAGE_8BITMIME);
+    smtpc_message_free(m);
+}
+
 static void test_client_batch_refused(void **state)
 {
     (void)state;
@@ -368,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_header_text_folded),
         cmocka_unit_test(test_client_batch_refused),
         cmocka_unit_test(test_mail_binarymime_refused),
+        cmocka_unit_test(test_message_binarymime_refused),
         cmocka_unit_test(test_address_literals_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
