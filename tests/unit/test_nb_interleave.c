@@ -554,15 +554,14 @@ static int64_t fake_now(void *user)
     return ((fake_clock *)user)->now;
 }
 
-static void test_deadlines_on_the_clients_clock(void **state)
+static void deadlines_on_clock(int64_t start)
 {
-    (void)state;
     static const smtpc_fs_step mute_after_mail[] = {
         FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN),
         FS_EXPECT("MAIL FROM:<a@x.test>"), FS_SILENT(4000), FS_END};
     peer p = {.name = "client's clock", .script = mute_after_mail, .timeout_ms = 10000};
     peer_setup(&p);
-    fake_clock clock = {1000000};
+    fake_clock clock = {start};
     assert_int_equal(smtpc_client_set_clock(p.c, fake_now, &clock), 0);
     nb_stats st = {0};
     nb_mark m;
@@ -600,6 +599,21 @@ static void test_deadlines_on_the_clients_clock(void **state)
         fail_msg("the send took %lld ms of real time", nb_now_ms() - t0);
     peer_free(&p);
     smtpc_fs_free(p.fs);
+}
+
+static void test_deadlines_on_the_clients_clock(void **state)
+{
+    (void)state;
+    deadlines_on_clock(1000000);
+}
+
+/* The client keeps its deadlines in the clock's low 32 bits (firmware
+ * size): an epoch-like clock whose low bits wrap 3 s into the 10 s
+ * deadline must give the same answers. */
+static void test_deadlines_across_the_clocks_32_bit_wrap(void **state)
+{
+    (void)state;
+    deadlines_on_clock(((int64_t)400 << 32) - 3000);
 }
 
 /* The watch itself (nb_drive.c): a blocking call made under it is seen
@@ -741,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_call_rules),
         cmocka_unit_test(test_free_mid_operation),
         cmocka_unit_test(test_deadlines_on_the_clients_clock),
+        cmocka_unit_test(test_deadlines_across_the_clocks_32_bit_wrap),
         cmocka_unit_test(test_connect_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
