@@ -307,6 +307,9 @@ int smtpc_engine_reset(smtpc_engine *e)
      * (refused among them; SMTPC_OP_NONE and SMTPC_MESSAGE_NOT_SENT are 0)
      * and the capabilities (as smtpc_ehlo_caps_init leaves them), then the
      * reply counters, AUTH's progress and the secret marks. */
+    _Static_assert(offsetof(smtpc_engine, out_len) < offsetof(smtpc_engine, caps) &&
+                       offsetof(smtpc_engine, reply_lines) < offsetof(smtpc_engine, parser),
+                   "smtpc_engine_reset's two blocks are out of order (engine_internal.h)");
     char *base = (char *)e;
     memset(base + offsetof(smtpc_engine, out_len), 0,
            offsetof(smtpc_engine, caps) + sizeof e->caps - offsetof(smtpc_engine, out_len));
