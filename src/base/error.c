@@ -7,74 +7,46 @@
 
 #if SMTPC_SHORT_MESSAGES
 /* The code's own name without the SMTPC_ prefix every name shares (a
- * sixth of the table): readable, and what the header documents. One list
- * makes both a table of codes and one string of their names (no table of
- * pointers), walked in step. */
-#define CODES(X) \
-    X(EINVAL) \
-    X(ESTATE) \
-    X(ENOMEM) \
-    X(ENOTSUP) \
-    X(ETOOLONG) \
-    X(EADDRESS) \
-    X(EBADCHAR) \
-    X(E8BIT) \
-    X(EUTF8) \
-    X(ESIZE) \
-    X(ESOURCE) \
-    X(ENORECIPIENTS) \
-    X(ENODSN) \
-    X(EREQUIRETLS) \
-    X(ERESOLVE) \
-    X(ECONNREFUSED) \
-    X(ECONNECT) \
-    X(ETIMEDOUT) \
-    X(ECLOSED) \
-    X(EIO) \
-    X(EPROTO) \
-    X(ELINE) \
-    X(EUNEXPECTED) \
-    X(EREPLYLIMIT) \
-    X(EGREETING) \
-    X(ESHUTDOWN) \
-    X(EHELO) \
-    X(EMAILFROM) \
-    X(ERCPTS) \
-    X(EDATA) \
-    X(EMESSAGE) \
-    X(EUNKNOWN) \
-    X(ECOMMAND) \
-    X(ETLS) \
-    X(ETLS_VERIFY) \
-    X(ETLS_PIN) \
-    X(ENOSTARTTLS) \
-    X(ESTARTTLS) \
-    X(EINJECTION) \
-    X(ETLS_HANDSHAKE) \
-    X(EAUTH_NOTOFFERED) \
-    X(EAUTH_NOMECH) \
-    X(EAUTH_FAILED) \
-    X(EAUTH_WEAK) \
-    X(EAUTH_ENCRYPT) \
-    X(EAUTH_TEMP) \
-    X(EAUTH_INSECURE) \
-    X(EAUTH_SERVER) \
-    X(EAUTH_PROTO) \
-    X(EAUTH) \
-    X(EHEADER) \
-    X(EFILE) \
-    X(ESIZEUNKNOWN)
-#define AS_CODE(c) SMTPC_##c,
-#define AS_NAME(c) #c "\0"
-static const signed char codes[] = {0, CODES(AS_CODE)};
-static const char names[] = "OK\0" CODES(AS_NAME);
+ * sixth of the table): readable, and what the header documents. One string
+ * holds the names in the order of their codes, 0 down; the codes come in
+ * runs of consecutive values, and a byte below 'A' before a name says how
+ * many values the run before it skipped (a table of codes would take a byte
+ * per code). */
+#define NAME(c) #c "\0"
+#define SKIP(before, after, n) \
+    _Static_assert(SMTPC_##before - 1 - (n) == SMTPC_##after, "gap before " #after);
+SKIP(ENORECIPIENTS, ENODSN, 5)
+SKIP(EIO, EPROTO, 14)
+SKIP(EREPLYLIMIT, EGREETING, 16)
+SKIP(ECOMMAND, ETLS, 11)
+SKIP(ETLS_HANDSHAKE, EAUTH_NOTOFFERED, 13)
+SKIP(EAUTH, EHEADER, 10)
+static const char names[] =
+    "OK\0"
+    NAME(EINVAL) NAME(ESTATE) NAME(ENOMEM) NAME(ENOTSUP) NAME(ETOOLONG) NAME(EADDRESS)
+    NAME(EBADCHAR) NAME(E8BIT) NAME(EUTF8) NAME(ESIZE) NAME(ESOURCE) NAME(ENORECIPIENTS)
+    "\x05" NAME(ENODSN) NAME(EREQUIRETLS)
+    NAME(ERESOLVE) NAME(ECONNREFUSED) NAME(ECONNECT) NAME(ETIMEDOUT) NAME(ECLOSED) NAME(EIO)
+    "\x0e" NAME(EPROTO) NAME(ELINE) NAME(EUNEXPECTED) NAME(EREPLYLIMIT)
+    "\x10" NAME(EGREETING) NAME(ESHUTDOWN) NAME(EHELO) NAME(EMAILFROM) NAME(ERCPTS)
+    NAME(EDATA) NAME(EMESSAGE) NAME(EUNKNOWN) NAME(ECOMMAND)
+    "\x0b" NAME(ETLS) NAME(ETLS_VERIFY) NAME(ETLS_PIN) NAME(ENOSTARTTLS) NAME(ESTARTTLS)
+    NAME(EINJECTION) NAME(ETLS_HANDSHAKE)
+    "\x0d" NAME(EAUTH_NOTOFFERED) NAME(EAUTH_NOMECH) NAME(EAUTH_FAILED) NAME(EAUTH_WEAK)
+    NAME(EAUTH_ENCRYPT) NAME(EAUTH_TEMP) NAME(EAUTH_INSECURE) NAME(EAUTH_SERVER)
+    NAME(EAUTH_PROTO) NAME(EAUTH)
+    "\x0a" NAME(EHEADER) NAME(EFILE) NAME(ESIZEUNKNOWN);
 
 const char *smtpc_strerror(int code)
 {
-    const char *p = names;
-    for (size_t i = 0; i < sizeof codes; i++, p += strlen(p) + 1)
-        if (codes[i] == code)
+    int value = 0;
+    /* The string's own final NUL ends the walk as an empty name. */
+    for (const char *p = names; *p; p += strlen(p) + 1, value--) {
+        if (*p < 'A')
+            value -= *p++;
+        if (value == code)
             return p;
+    }
     return "E?";
 }
 #else

@@ -448,6 +448,51 @@ static void error_texts(void)
     check(heap.live == 0 && heap.blocks == 0, "errors: every block given back");
 }
 
+/* Every code's name (the -Dmessages=short build keeps them as one string
+ * with the gaps between runs of codes in it), and "E?" around and between
+ * the runs. */
+static void code_names(void)
+{
+#if FW_SHORT_MESSAGES
+#define CODE(c) {SMTPC_##c, #c}
+    static const struct {
+        int code;
+        char name[20]; /* not string literals: the linker would share them with smtpc's */
+    } all[] = {
+        {SMTPC_OK, "OK"}, CODE(EINVAL), CODE(ESTATE), CODE(ENOMEM), CODE(ENOTSUP),
+        CODE(ETOOLONG), CODE(EADDRESS), CODE(EBADCHAR), CODE(E8BIT), CODE(EUTF8), CODE(ESIZE),
+        CODE(ESOURCE), CODE(ENORECIPIENTS), CODE(ENODSN), CODE(EREQUIRETLS), CODE(ERESOLVE),
+        CODE(ECONNREFUSED), CODE(ECONNECT), CODE(ETIMEDOUT), CODE(ECLOSED), CODE(EIO),
+        CODE(EPROTO), CODE(ELINE), CODE(EUNEXPECTED), CODE(EREPLYLIMIT), CODE(EGREETING),
+        CODE(ESHUTDOWN), CODE(EHELO), CODE(EMAILFROM), CODE(ERCPTS), CODE(EDATA),
+        CODE(EMESSAGE), CODE(EUNKNOWN), CODE(ECOMMAND), CODE(ETLS), CODE(ETLS_VERIFY),
+        CODE(ETLS_PIN), CODE(ENOSTARTTLS), CODE(ESTARTTLS), CODE(EINJECTION),
+        CODE(ETLS_HANDSHAKE), CODE(EAUTH_NOTOFFERED), CODE(EAUTH_NOMECH), CODE(EAUTH_FAILED),
+        CODE(EAUTH_WEAK), CODE(EAUTH_ENCRYPT), CODE(EAUTH_TEMP), CODE(EAUTH_INSECURE),
+        CODE(EAUTH_SERVER), CODE(EAUTH_PROTO), CODE(EAUTH), CODE(EHEADER), CODE(EFILE),
+        CODE(ESIZEUNKNOWN),
+    };
+#undef CODE
+    size_t n = sizeof all / sizeof all[0], named = 0;
+    for (size_t i = 0; i < n; i++)
+        named += strcmp(smtpc_strerror(all[i].code), all[i].name) == 0;
+    check(named == n, "short names: every code's own name");
+    size_t unknown = 0, tried = 0;
+    for (int code = 5; code >= -140; code--) {
+        size_t i = 0;
+        while (i < n && all[i].code != code)
+            i++;
+        if (i == n) {
+            tried++;
+            unknown += strcmp(smtpc_strerror(code), "E?") == 0;
+        }
+    }
+    check(unknown == tried, "short names: \"E?\" for every other code");
+    printf("     %u code names, %u other codes give \"E?\"\n", (unsigned)named,
+           (unsigned)unknown);
+#endif
+}
+
 int main(void)
 {
     printf("smtpc %s firmware test (mps2-an386)\n", smtpc_version());
@@ -455,6 +500,7 @@ int main(void)
     client_path();
     client_message_path();
     error_texts();
+    code_names();
     printf("%s: %d check(s) failed\n", failures ? "FAILED" : "PASSED", failures);
     return failures ? 1 : 0;
 }
