@@ -3,12 +3,15 @@
 
 #include <string.h>
 
-#define ONES 0x0101010101010101u
-#define HIGHS 0x8080808080808080u
+/* A word at a time, the machine's own size: 8 bytes on 64-bit hosts, 4 on
+ * 32-bit targets, where 64-bit words would take pairs of registers. */
+typedef size_t word;
+#define ONES ((word)-1 / 0xff)
+#define HIGHS (ONES * 0x80)
 
 /* Whether any byte of v is zero: exact (a borrow starts only at a zero
  * byte, so no match is ever reported without one). */
-static int any_zero(uint64_t v)
+static int any_zero(word v)
 {
     return ((v - ONES) & ~v & HIGHS) != 0;
 }
@@ -16,18 +19,18 @@ static int any_zero(uint64_t v)
 size_t smtpc_plain_run(const uint8_t *p, size_t n, uint8_t *seen)
 {
     size_t i = 0;
-    uint64_t acc = 0;
-    while (n - i >= 8) {
-        uint64_t v;
-        memcpy(&v, p + i, 8);
+    word acc = 0;
+    while (n - i >= sizeof acc) {
+        word v;
+        memcpy(&v, p + i, sizeof v);
         if (any_zero(v ^ (ONES * '\r')) || any_zero(v ^ (ONES * '\n')))
             break;
         acc |= v;
-        i += 8;
+        i += sizeof v;
     }
-    acc |= acc >> 32;
-    acc |= acc >> 16;
-    acc |= acc >> 8;
+    /* Every byte's high bit folded into the low byte. */
+    for (unsigned shift = sizeof acc * 4; shift >= 8; shift /= 2)
+        acc |= acc >> shift;
     uint8_t high = (uint8_t)acc;
     while (i < n && p[i] != '\r' && p[i] != '\n')
         high |= p[i++];
