@@ -63,13 +63,10 @@ static int lookup(const name_bit *table, size_t count, const char *tok, size_t l
 
     for (i = 0; i < count; i++) {
         const char *name = table[i].name;
-        if (strlen(name) != len)
-            continue;
-        for (j = 0; j < len; j++) {
-            if (ascii_upper(tok[j]) != name[j])
-                break;
-        }
-        if (j == len)
+        /* Compared up to name's NUL, so no strlen of each name. */
+        for (j = 0; j < len && name[j] && ascii_upper(tok[j]) == name[j]; j++)
+            ;
+        if (j == len && name[j] == '\0')
             return table[i].bit;
     }
     return 0;
