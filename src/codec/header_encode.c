@@ -376,13 +376,6 @@ void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
     fold_words(f, text, len, 0);
 }
 
-static void put_quoted(smtpc_hsink *out, const char *s, size_t len)
-{
-    smtpc_hsink_put(out, "\"", 1);
-    put_escaped(out, s, len);
-    smtpc_hsink_put(out, "\"", 1);
-}
-
 /* Atoms separated by single spaces (no "=?": phrase_form rules it out
  * first, and without header encoding such a name was refused). */
 static int is_atom_phrase(const char *s, size_t len, int utf8)
@@ -532,8 +525,9 @@ void smtpc_hfold_param_quoted(smtpc_hfold *f, const char *name, const char *valu
     smtpc_hfold_token(f, "", 0, ";", 1);
     tok_begin(f, " ", 1, nlen + 1 + quoted_len(value, vlen));
     smtpc_hsink_put(f->out, name, nlen);
-    smtpc_hsink_put(f->out, "=", 1);
-    put_quoted(f->out, value, vlen);
+    smtpc_hsink_put(f->out, "=\"", 2);
+    put_escaped(f->out, value, vlen);
+    smtpc_hsink_put(f->out, "\"", 1);
 }
 
 static int is_printable_ascii(const char *s, size_t len)
