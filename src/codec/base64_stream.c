@@ -6,7 +6,7 @@
  * is slower than this loop.) */
 #include "base64_stream.h"
 
-static const char alphabet[64] = {
+const char smtpc_base64_alphabet[64] = {
     'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P',
     'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'a', 'b', 'c', 'd', 'e', 'f',
     'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v',
@@ -21,10 +21,10 @@ size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out)
         size_t n = len < 3 ? len : 3;
         uint32_t v = (uint32_t)in[0] << 16 | (n > 1 ? (uint32_t)in[1] << 8 : 0) |
                      (n > 2 ? in[2] : 0);
-        o[0] = alphabet[v >> 18];
-        o[1] = alphabet[(v >> 12) & 63];
-        o[2] = n > 1 ? alphabet[(v >> 6) & 63] : '=';
-        o[3] = n > 2 ? alphabet[v & 63] : '=';
+        o[0] = smtpc_base64_alphabet[v >> 18];
+        o[1] = smtpc_base64_alphabet[(v >> 12) & 63];
+        o[2] = n > 1 ? smtpc_base64_alphabet[(v >> 6) & 63] : '=';
+        o[3] = n > 2 ? smtpc_base64_alphabet[v & 63] : '=';
         len -= n;
     }
     return (size_t)(o - out);

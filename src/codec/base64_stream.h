@@ -12,6 +12,10 @@
 /* Output bytes of one full line, CRLF included. */
 #define SMTPC_BASE64_LINE_OUT 78
 
+/* The 64 characters of base64, in value order (no NUL after them): SASL's
+ * strict decoder looks its input up here. */
+extern const char smtpc_base64_alphabet[64];
+
 /* Encode len (<= 57) bytes as unbroken base64 (with '=' padding) into out,
  * which needs 4 * ceil(len / 3) bytes. Returns the characters written. */
 size_t smtpc_base64_chunk(const uint8_t *in, size_t len, char *out);

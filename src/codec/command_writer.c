@@ -80,7 +80,8 @@ int smtpc_is_atext(uint8_t c, int utf8)
            (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-/* Length of the local part at the start of s, 0 when malformed. */
+/* Length of the local part at the start of s, 0 when malformed. s holds
+ * no control characters (smtpc_address_check refused them first). */
 static size_t local_part_len(const uint8_t *s, size_t n)
 {
     size_t i = 0;
@@ -91,11 +92,10 @@ static size_t local_part_len(const uint8_t *s, size_t n)
             if (c == '"')
                 return i + 1;
             if (c == '\\') {
-                if (i + 1 >= n || s[i + 1] < 32 || s[i + 1] > 126)
+                /* A quoted-pair quotes printable ASCII only. */
+                if (i + 1 >= n || s[i + 1] >= 0x80)
                     return 0;
                 i++;
-            } else if (c < 32 || c == 127) {
-                return 0;
             }
         }
         return 0; /* unterminated */
@@ -258,7 +258,6 @@ int smtpc_address_check(const char *addr, int allow_null, int *is_utf8)
 {
     const uint8_t *s = (const uint8_t *)addr;
     size_t n, i, local;
-    int utf8 = 0;
 
     if (is_utf8)
         *is_utf8 = 0;
@@ -275,7 +274,6 @@ int smtpc_address_check(const char *addr, int allow_null, int *is_utf8)
     /* Non-ASCII must be well-formed UTF-8 (RFC 6531, RFC 3629 section 4). */
     if (smtpc_utf8_check(addr, n))
         return SMTPC_EADDRESS;
-    utf8 = smtpc_has_8bit(addr, n);
     local = local_part_len(s, n);
     if (local == 0 || local > LOCAL_PART_MAX || local >= n || s[local] != '@')
         return SMTPC_EADDRESS;
@@ -284,7 +282,7 @@ int smtpc_address_check(const char *addr, int allow_null, int *is_utf8)
     if (!domain_ok(s + local + 1, n - local - 1))
         return SMTPC_EADDRESS;
     if (is_utf8)
-        *is_utf8 = utf8;
+        *is_utf8 = smtpc_has_8bit(addr, n);
     return 0;
 }
 

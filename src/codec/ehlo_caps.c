@@ -63,13 +63,10 @@ static int lookup(const name_bit *table, size_t count, const char *tok, size_t l
 
     for (i = 0; i < count; i++) {
         const char *name = table[i].name;
-        if (strlen(name) != len)
-            continue;
-        for (j = 0; j < len; j++) {
-            if (ascii_upper(tok[j]) != name[j])
-                break;
-        }
-        if (j == len)
+        /* Compared up to name's NUL, so no strlen of each name. */
+        for (j = 0; j < len && name[j] && ascii_upper(tok[j]) == name[j]; j++)
+            ;
+        if (j == len && name[j] == '\0')
             return table[i].bit;
     }
     return 0;
@@ -107,14 +104,15 @@ static uint64_t parse_size(const char *tok, size_t len)
     if (len == 0)
         return 0;
     for (i = 0; i < len; i++) {
-        unsigned d;
-        if (tok[i] < '0' || tok[i] > '9')
+        unsigned d = (unsigned)(unsigned char)tok[i] - '0';
+        if (d > 9)
             return 0;
-        d = (unsigned)(tok[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            v = UINT64_MAX;
-        else
-            v = v * 10 + d;
+        /* v * 10 + d in two 32-bit halves: the high half's product carries
+         * out exactly when the result would not fit. No 64-bit division: on
+         * 32-bit targets that is a library call per digit. */
+        uint64_t lo = (uint64_t)(uint32_t)v * 10 + d;
+        uint64_t hi = (v >> 32) * 10 + (lo >> 32);
+        v = (hi >> 32) ? UINT64_MAX : hi << 32 | (uint32_t)lo;
     }
     return v;
 }

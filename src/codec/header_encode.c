@@ -353,7 +353,6 @@ static void trim(const char *text, size_t len, size_t *a, size_t *b)
     while (*b > *a && is_wsp(text[*b - 1]))
         (*b)--;
 }
-#endif
 
 /* 1 when unstructured text goes as encoded-words (the surrounding
  * whitespace, dropped, changes nothing). */
@@ -361,6 +360,7 @@ static int unstructured_encodes(const char *t, size_t n, int utf8)
 {
     return (!utf8 && smtpc_has_8bit(t, n)) || has_ew_marker(t, n) || fold_words(NULL, t, n, 0);
 }
+#endif
 
 void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
 {
@@ -374,13 +374,6 @@ void smtpc_hfold_unstructured(smtpc_hfold *f, const char *text, size_t len)
 #endif
     /* Without header encoding, such text was refused when it was set. */
     fold_words(f, text, len, 0);
-}
-
-static void put_quoted(smtpc_hsink *out, const char *s, size_t len)
-{
-    smtpc_hsink_put(out, "\"", 1);
-    put_escaped(out, s, len);
-    smtpc_hsink_put(out, "\"", 1);
 }
 
 /* Atoms separated by single spaces (no "=?": phrase_form rules it out
@@ -451,6 +444,7 @@ static void phrase_mixed(smtpc_hfold *f, const char *name, size_t len)
 
 #endif
 
+#if SMTPC_HAVE_HEADER_ENCODING
 /* How a display name is written. */
 enum { PHRASE_ATOMS, PHRASE_QUOTED, PHRASE_ENCODED, PHRASE_MIXED };
 
@@ -466,6 +460,7 @@ static int phrase_form(const char *name, size_t len, int utf8)
         return PHRASE_ENCODED;
     return PHRASE_QUOTED;
 }
+#endif
 
 void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
 {
@@ -492,16 +487,22 @@ void smtpc_hfold_phrase(smtpc_hfold *f, const char *name, size_t len)
 
 int smtpc_header_needs_encoding(int kind, const char *s, size_t len)
 {
-    if (smtpc_has_8bit(s, len))
+    /* Every kind encodes 8-bit text and "=?" (neither is a simple
+     * parameter value). */
+    if (smtpc_has_8bit(s, len) || has_ew_marker(s, len))
         return 1;
-    /* ASCII from here on, where utf8 changes no verdict: passing 1 spares
-     * the inlined copies their second 8-bit scan. An empty phrase comes out
-     * PHRASE_QUOTED. */
+    if (kind != SMTPC_HTEXT_UNSTRUCTURED && kind != SMTPC_HTEXT_PHRASE)
+        return !smtpc_param_is_simple("filename", s);
+    /* ASCII without "=?" from here on, where utf8 changes no verdict: what
+     * unstructured_encodes and phrase_form decide for such text, a phrase
+     * encoding when it folds neither as atoms nor as a quoted-string (an
+     * empty one is quoted). */
+    int words_bad = fold_words(NULL, s, len, 0);
     if (kind == SMTPC_HTEXT_UNSTRUCTURED)
-        return unstructured_encodes(s, len, 1);
-    if (kind == SMTPC_HTEXT_PHRASE)
-        return phrase_form(s, len, 1) >= PHRASE_ENCODED;
-    return !smtpc_param_is_simple("filename", s);
+        return words_bad;
+    if (!words_bad && is_atom_phrase(s, len, 1))
+        return 0;
+    return quoted_len(s, len) > SMTPC_HEADER_TOKEN_MAX || fold_words(NULL, s, len, 1);
 }
 
 void smtpc_hfold_mailbox(smtpc_hfold *f, const char *addr, const char *name)
@@ -524,8 +525,9 @@ void smtpc_hfold_param_quoted(smtpc_hfold *f, const char *name, const char *valu
     smtpc_hfold_token(f, "", 0, ";", 1);
     tok_begin(f, " ", 1, nlen + 1 + quoted_len(value, vlen));
     smtpc_hsink_put(f->out, name, nlen);
-    smtpc_hsink_put(f->out, "=", 1);
-    put_quoted(f->out, value, vlen);
+    smtpc_hsink_put(f->out, "=\"", 2);
+    put_escaped(f->out, value, vlen);
+    smtpc_hsink_put(f->out, "\"", 1);
 }
 
 static int is_printable_ascii(const char *s, size_t len)

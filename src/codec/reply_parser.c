@@ -78,24 +78,24 @@ static int check_byte(smtpc_reply_parser *p, uint8_t c)
  * is no class 3). */
 static size_t enhanced_len(const char *t, size_t n, char cls)
 {
-    size_t i = 1;
-    int part;
+    size_t i;
+    unsigned dots = 0, digits = 1;
 
     if (n < 5 || t[0] != cls || cls == '3')
         return 0;
-    for (part = 0; part < 2; part++) {
-        size_t start;
-        if (i >= n || t[i] != '.')
+    /* The class digit, then "." and 1 to 3 digits twice; a space or the
+     * end of the text after them. */
+    for (i = 1; i < n && t[i] != ' '; i++) {
+        if (t[i] == '.') {
+            if (digits == 0 || dots == 2)
+                return 0;
+            dots++;
+            digits = 0;
+        } else if (!is_digit((uint8_t)t[i]) || dots == 0 || ++digits > 3) {
             return 0;
-        start = ++i;
-        while (i < n && is_digit((uint8_t)t[i]) && i - start < 4)
-            i++;
-        if (i == start || i - start > 3)
-            return 0;
+        }
     }
-    if (i < n && t[i] != ' ')
-        return 0;
-    return i;
+    return dots == 2 && digits > 0 ? i : 0;
 }
 
 /* Bytes of s[0..n) that can be kept without ending inside a UTF-8 sequence. */
@@ -135,9 +135,9 @@ static void append_text(smtpc_reply_parser *p, const char *t, size_t n)
         n = utf8_cut(t, limit - r->text_len);
         p->text_full = 1;
     }
+    /* No NUL to write: start_reply zeroed the text, which only grows. */
     memcpy(r->text + r->text_len, t, n);
     r->text_len += n;
-    r->text[r->text_len] = '\0';
 }
 
 static int finish_line(smtpc_reply_parser *p)
@@ -159,10 +159,8 @@ static int finish_line(smtpc_reply_parser *p)
     n = p->line_len - p->text_off;
     skip = enhanced_len(text, n, (char)p->line[0]);
     if (skip > 0) {
-        if (r->lines == 0) {
-            memcpy(r->enhanced, text, skip);
-            r->enhanced[skip] = '\0';
-        }
+        if (r->lines == 0)
+            memcpy(r->enhanced, text, skip); /* NUL-terminated by start_reply */
         while (skip < n && text[skip] == ' ')
             skip++;
     }

@@ -38,17 +38,10 @@ size_t smtpc_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
 
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    /* A search of the encoder's table: a challenge is short and decoded
+     * once, so the table costs less than range tests for each class. */
+    const char *p = memchr(smtpc_base64_alphabet, c, sizeof smtpc_base64_alphabet);
+    return p ? (int)(p - smtpc_base64_alphabet) : -1;
 }
 
 int smtpc_b64_check_strict(const char *in, size_t len, size_t *out_len)
@@ -61,11 +54,13 @@ int smtpc_b64_check_strict(const char *in, size_t len, size_t *out_len)
     size_t pad = 0;
     if (in[len - 1] == '=')
         pad = in[len - 2] == '=' ? 2 : 1;
+    int v = 0;
     for (size_t i = 0; i < len - pad; i++)
-        if (b64_value((unsigned char)in[i]) < 0)
+        if ((v = b64_value((unsigned char)in[i])) < 0)
             return SMTPC_EAUTH_PROTO;
-    int last = b64_value((unsigned char)in[len - pad - 1]);
-    if ((pad == 2 && (last & 0x0f)) || (pad == 1 && (last & 0x03)))
+    /* The last character's bits past the data (4 with "==", 2 with "=")
+     * must be zero. */
+    if (v & ((1 << 2 * pad) - 1))
         return SMTPC_EAUTH_PROTO;
     *out_len = len / 4 * 3 - pad;
     return SMTPC_OK;

@@ -129,9 +129,14 @@ int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secr
     s->mech = mech;
     s->user = user;
     s->secret = secret;
-    int rc = ops->prepare ? ops->prepare(s, random, random_user) : SMTPC_OK;
-    if (rc != SMTPC_OK)
+    int rc = SMTPC_OK;
+#if SMTPC_SASL_ONLY_PLAIN
+    (void)random;
+    (void)random_user;
+#else
+    if (ops->prepare && (rc = ops->prepare(s, random, random_user)) != SMTPC_OK)
         goto fail;
+#endif
 
     size_t name_len = strlen(ops->name);
     if (name_len + 1 > cap) {
@@ -139,8 +144,10 @@ int smtpc_sasl_begin(smtpc_sasl *s, int mech, const char *user, const char *secr
         goto fail;
     }
     memcpy(out, ops->name, name_len + 1);
+#if !SMTPC_SASL_ONLY_PLAIN
     if (!ops->initial)
         return SMTPC_OK;
+#endif
 
     if (max_command == 0)
         max_command = 512;

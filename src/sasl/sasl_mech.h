@@ -35,6 +35,11 @@ typedef struct smtpc_sasl_mech_ops {
     int (*step)(smtpc_sasl *s, const uint8_t *challenge, size_t len, smtpc_b64_writer *w);
 } smtpc_sasl_mech_ops;
 
+/* Without SASL crypto and the extra mechanisms PLAIN is the only one: it
+ * has an initial response and nothing to prepare, so the dispatcher need
+ * not ask. */
+#define SMTPC_SASL_ONLY_PLAIN (!SMTPC_HAVE_SASL_CRYPTO && !SMTPC_HAVE_SASL_EXTRA)
+
 extern const smtpc_sasl_mech_ops smtpc_sasl_plain_ops;
 extern const smtpc_sasl_mech_ops smtpc_sasl_login_ops;
 extern const smtpc_sasl_mech_ops smtpc_sasl_cram_md5_ops;
