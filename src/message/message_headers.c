@@ -121,12 +121,16 @@ size_t smtpc_msg_header_steps(const smtpc_message *msg)
     return smtpc_msg_dkim_count(msg) + H_FIXED + msg->n_headers + 1;
 }
 
+/* The start of a delimiter line of multipart k, with the CRLF before it
+ * (RFC 2046 5.1.1): out + 4 is the boundary itself. */
 static void boundary(const smtpc_message *msg, size_t k, char *out, size_t cap)
 {
-    snprintf(out, cap, "=_smtpc%u.%s", (unsigned)(k + 1), msg->rand_boundary);
+    snprintf(out, cap, "\r\n--=_smtpc%u.%s", (unsigned)(k + 1), msg->rand_boundary);
 }
 
-static void multipart_headers(smtpc_message *msg, size_t k, smtpc_hsink *s)
+/* The headers of multipart k, then its empty preamble and first
+ * delimiter. */
+static void multipart_open(smtpc_message *msg, size_t k, smtpc_hsink *s)
 {
     static const char *const kinds[] = {"multipart/mixed", "multipart/related",
                                         "multipart/alternative"};
@@ -135,8 +139,9 @@ static void multipart_headers(smtpc_message *msg, size_t k, smtpc_hsink *s)
     smtpc_hfold f;
     smtpc_hfold_begin(&f, s, "Content-Type", 0);
     smtpc_hfold_tokstr(&f, " ", kinds[msg->mp[k].kind]);
-    smtpc_hfold_param_quoted(&f, "boundary", b);
+    smtpc_hfold_param_quoted(&f, "boundary", b + 4);
     smtpc_hfold_end(&f);
+    smtpc_hsink_str(s, b); /* the CRLF that ends the header block, then "--" */
     smtpc_hsink_str(s, "\r\n");
 }
 
@@ -193,14 +198,10 @@ static void leaf_headers(smtpc_message *msg, const smtpc_msg_part *p, smtpc_hsin
     smtpc_hsink_str(s, "\r\n");
 }
 
-static void delimiter(const smtpc_message *msg, size_t k, smtpc_hsink *s, int leading_crlf,
-                      int close)
+static void delimiter(const smtpc_message *msg, size_t k, smtpc_hsink *s, int close)
 {
     char b[64];
     boundary(msg, k, b, sizeof b);
-    if (leading_crlf)
-        smtpc_hsink_str(s, "\r\n");
-    smtpc_hsink_str(s, "--");
     smtpc_hsink_str(s, b);
     smtpc_hsink_str(s, close ? "--" : "\r\n");
 }
@@ -210,10 +211,8 @@ void smtpc_msg_gen_pre(smtpc_message *msg, size_t i, smtpc_hsink *s)
     if (i == 0) {
         /* The top header block ends with the root's content headers; every
          * multipart opens here, outermost first, with an empty preamble. */
-        for (size_t k = 0; k < msg->n_mp; k++) {
-            multipart_headers(msg, k, s);
-            delimiter(msg, k, s, 0, 0);
-        }
+        for (size_t k = 0; k < msg->n_mp; k++)
+            multipart_open(msg, k, s);
     } else {
         /* The CRLF before a delimiter belongs to it (RFC 2046 5.1.1), so
          * the body before keeps its own last line break, or lack of one. */
@@ -221,10 +220,10 @@ void smtpc_msg_gen_pre(smtpc_message *msg, size_t i, smtpc_hsink *s)
         while (k < msg->n_mp && msg->mp[k].last >= i - 1)
             k++;
         while (k > 0 && msg->mp[k - 1].last == i - 1) {
-            delimiter(msg, k - 1, s, 1, 1);
+            delimiter(msg, k - 1, s, 1);
             k--;
         }
-        delimiter(msg, k - 1, s, 1, 0);
+        delimiter(msg, k - 1, s, 0);
     }
     leaf_headers(msg, smtpc_msg_leaf(msg, i), s);
 }
@@ -233,7 +232,7 @@ void smtpc_msg_gen_post(smtpc_message *msg, smtpc_hsink *s)
 {
     for (size_t k = msg->n_mp; k > 0; k--)
         if (msg->mp[k - 1].last == msg->n_leaves - 1)
-            delimiter(msg, k - 1, s, 1, 1);
+            delimiter(msg, k - 1, s, 1);
     if (msg->n_mp > 0 || !smtpc_msg_leaf(msg, 0)->ends_crlf)
         smtpc_hsink_str(s, "\r\n");
 }
