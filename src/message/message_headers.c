@@ -38,15 +38,6 @@ static void addr_list(smtpc_message *msg, smtpc_hsink *s, const char *name,
     smtpc_hfold_end(&f);
 }
 
-static void unstructured(smtpc_message *msg, smtpc_hsink *s, const char *name,
-                         const char *value)
-{
-    smtpc_hfold f;
-    smtpc_hfold_begin(&f, s, name, utf8_mode(msg));
-    smtpc_hfold_unstructured(&f, value, strlen(value));
-    smtpc_hfold_end(&f);
-}
-
 /* The id-right of a generated Message-ID: the From domain when it can go
  * in a msg-id as is. */
 static const char *id_domain(const smtpc_message *msg)
@@ -59,19 +50,22 @@ static const char *id_domain(const smtpc_message *msg)
 
 int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
 {
-    smtpc_hfold f;
     size_t n_sigs = smtpc_msg_dkim_count(msg);
     if (h < n_sigs) {
         smtpc_msg_dkim_header(msg, h, s);
         return 1;
     }
     h -= n_sigs;
+    /* Every header but the address lists is a name and a value, either
+     * unstructured text or one token. */
+    const char *name, *value;
+    int text = 0;
+    char id[300];
     switch (h) {
     case H_DATE:
-        smtpc_hfold_begin(&f, s, "Date", 0);
-        smtpc_hfold_tokstr(&f, " ", msg->date ? msg->date : msg->gen_date);
-        smtpc_hfold_end(&f);
-        return 1;
+        name = "Date";
+        value = msg->date ? msg->date : msg->gen_date;
+        break;
     case H_FROM:
     case H_REPLY_TO:
     case H_TO:
@@ -86,34 +80,45 @@ int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
         return 1;
     }
     case H_SUBJECT:
-        if (msg->subject)
-            unstructured(msg, s, "Subject", msg->subject);
-        return 1;
+        if (!msg->subject)
+            return 1;
+        name = "Subject";
+        value = msg->subject;
+        text = 1;
+        break;
     case H_MESSAGE_ID:
-        smtpc_hfold_begin(&f, s, "Message-ID", 0);
-        if (msg->message_id) {
-            smtpc_hfold_tokstr(&f, " ", msg->message_id);
-        } else {
-            char id[300];
+        name = "Message-ID";
+        value = msg->message_id;
+        if (!value) {
             snprintf(id, sizeof id, "<%s@%s>", msg->rand_id, id_domain(msg));
-            smtpc_hfold_tokstr(&f, " ", id);
+            value = id;
         }
-        smtpc_hfold_end(&f);
-        return 1;
-    default:
+        break;
+    default: {
+        /* The extra headers, then MIME-Version. */
+        h -= H_FIXED;
+        if (h > msg->n_headers)
+            return 0;
+        if (h == msg->n_headers) {
+            name = "MIME-Version";
+            value = "1.0";
+            break;
+        }
+        const smtpc_msg_header *x = smtpc_msg_extra_header(msg, h);
+        name = x->name;
+        value = x->value;
+        text = 1;
         break;
     }
-    h -= H_FIXED;
-    if (h < msg->n_headers) {
-        smtpc_msg_header *x = smtpc_msg_extra_header(msg, h);
-        unstructured(msg, s, x->name, x->value);
-        return 1;
     }
-    if (h == msg->n_headers) {
-        smtpc_hsink_str(s, "MIME-Version: 1.0\r\n");
-        return 1;
-    }
-    return 0;
+    smtpc_hfold f;
+    smtpc_hfold_begin(&f, s, name, text && utf8_mode(msg));
+    if (text)
+        smtpc_hfold_unstructured(&f, value, strlen(value));
+    else
+        smtpc_hfold_tokstr(&f, " ", value);
+    smtpc_hfold_end(&f);
+    return 1;
 }
 
 size_t smtpc_msg_header_steps(const smtpc_message *msg)
