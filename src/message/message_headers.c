@@ -152,7 +152,10 @@ static void multipart_open(smtpc_message *msg, size_t k, smtpc_hsink *s)
 
 static void leaf_headers(smtpc_message *msg, const smtpc_msg_part *p, smtpc_hsink *s)
 {
-    static const char *const encs[] = {"7bit", "8bit", "quoted-printable", "base64",
+    static const char *const encs[] = {"7bit", "8bit",
+                                         /* else never chosen: message_analyze.c */
+                                         SMTPC_HAVE_QUOTED_PRINTABLE ? "quoted-printable" : "",
+                                         "base64",
 #if SMTPC_HAVE_CHUNKING /* else never chosen: message_analyze.c */
                                          "binary"
 #endif
