@@ -43,9 +43,10 @@ static void addr_list(smtpc_message *msg, smtpc_hsink *s, const char *name,
 static const char *id_domain(const smtpc_message *msg)
 {
     const char *at = strrchr(msg->from->addr, '@');
-    if (!at || smtpc_has_8bit(at + 1, strlen(at + 1)) || strlen(at + 1) > 200)
+    size_t n = at ? strlen(++at) : 0;
+    if (!at || n > 200 || smtpc_has_8bit(at, n))
         return "smtpc.invalid";
-    return at + 1;
+    return at;
 }
 
 int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
