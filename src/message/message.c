@@ -110,18 +110,19 @@ void smtpc_message_free(smtpc_message *msg)
 {
     if (!msg)
         return;
-    smtpc_allocator a = msg->alloc;
+    /* The hook is read before the call, so the block may hold it. */
+    const smtpc_allocator *a = &msg->alloc;
     free_addrs(msg, msg->from);
     for (int i = 0; i < SMTPC_LIST_COUNT; i++)
         free_addrs(msg, msg->lists[i]);
-    smtpc_strfree(&a, msg->subject);
-    smtpc_strfree(&a, msg->date);
-    smtpc_strfree(&a, msg->message_id);
+    smtpc_strfree(a, msg->subject);
+    smtpc_strfree(a, msg->date);
+    smtpc_strfree(a, msg->message_id);
     for (smtpc_msg_header *h = msg->headers, *next; h; h = next) {
         next = h->next;
-        smtpc_strfree(&a, h->name);
-        smtpc_strfree(&a, h->value);
-        smtpc_free(&a, h, sizeof *h);
+        smtpc_strfree(a, h->name);
+        smtpc_strfree(a, h->value);
+        smtpc_free(a, h, sizeof *h);
     }
     /* Every part is a leaf: one walk (the next found before it is freed). */
     for (smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL), *next; p && p != &msg->empty_body;
@@ -131,7 +132,7 @@ void smtpc_message_free(smtpc_message *msg)
     }
     smtpc_msg_dkim_free(msg);
     smtpc_msg_dsn_free(msg);
-    smtpc_free(&a, msg, sizeof *msg);
+    smtpc_free(a, msg, sizeof *msg);
 }
 
 smtpc_msg_part *smtpc_msg_next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
