@@ -529,7 +529,7 @@ static int mem_part(smtpc_message *msg, int role, const uint8_t *data, size_t le
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
         return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
-    int rc = body ? 0 : part_meta(msg, p, filename, content_type, content_id);
+    int rc = part_meta(msg, p, filename, content_type, content_id);
     if (!rc)
         rc = set_mem(msg, p, data, len, mem_mode);
     if (rc) {
@@ -565,11 +565,14 @@ int smtpc_message_set_html(smtpc_message *msg, const char *html, size_t len, int
     return set_body(msg, msg ? &msg->html : NULL, SMTPC_ROLE_HTML, html, len, mem_mode);
 }
 
-/* Validate and copy the descriptive fields shared by every added part. */
+/* Validate and copy the descriptive fields shared by every added part
+ * (bodies have none). */
 static int part_meta(smtpc_message *msg, smtpc_msg_part *p, const char *filename,
                      const char *content_type, const char *content_id)
 {
     int rc;
+    if (p->role == SMTPC_ROLE_TEXT || p->role == SMTPC_ROLE_HTML)
+        return 0;
     if (filename && (rc = check_text(msg, "filename", SMTPC_HTEXT_PARAM, filename,
                                      SMTPC_MSG_FILENAME_MAX)))
         return rc;
