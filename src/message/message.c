@@ -273,10 +273,8 @@ static int make_addr(smtpc_message *msg, const char *address, const char *displa
     if (!a)
         return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     a->utf8 = utf8;
-    a->addr = smtpc_strdup(&msg->alloc, address);
-    if (display_name && *display_name)
-        a->name = smtpc_strdup(&msg->alloc, display_name);
-    if (!a->addr || (display_name && *display_name && !a->name)) {
+    if (!(a->addr = smtpc_strdup(&msg->alloc, address)) ||
+        (display_name && *display_name && !(a->name = smtpc_strdup(&msg->alloc, display_name)))) {
         free_addrs(msg, a);
         return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     }
