@@ -73,11 +73,13 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     _Static_assert(SMTPC_ROLE_TEXT == 0 && SMTPC_SRC_MEM == 0 && SMTPC_PH_HEADERS == 0,
                    "a new message relies on its zero fill");
     msg->empty_body.src.fd = -1;
-    msg->clock = SMTPC_PORT_WALL_CLOCK;
     msg->server_caps = -1;
+#if SMTPC_HAVE_POSIX /* else the port has no defaults: NULL, as zero-filled */
+    msg->clock = SMTPC_PORT_WALL_CLOCK;
     /* The default source may allocate its working state: from our hook. */
     msg->random = SMTPC_PORT_RANDOM;
     msg->random_user = &msg->alloc;
+#endif
     *out = msg;
     return 0;
 }
