@@ -73,11 +73,13 @@ int smtpc_message_new(const smtpc_allocator *alloc, smtpc_message **out)
     _Static_assert(SMTPC_ROLE_TEXT == 0 && SMTPC_SRC_MEM == 0 && SMTPC_PH_HEADERS == 0,
                    "a new message relies on its zero fill");
     msg->empty_body.src.fd = -1;
-    msg->clock = SMTPC_PORT_WALL_CLOCK;
     msg->server_caps = -1;
+#if SMTPC_HAVE_POSIX /* else the port has no defaults: NULL, as zero-filled */
+    msg->clock = SMTPC_PORT_WALL_CLOCK;
     /* The default source may allocate its working state: from our hook. */
     msg->random = SMTPC_PORT_RANDOM;
     msg->random_user = &msg->alloc;
+#endif
     *out = msg;
     return 0;
 }
@@ -110,18 +112,19 @@ void smtpc_message_free(smtpc_message *msg)
 {
     if (!msg)
         return;
-    smtpc_allocator a = msg->alloc;
+    /* The hook is read before the call, so the block may hold it. */
+    const smtpc_allocator *a = &msg->alloc;
     free_addrs(msg, msg->from);
     for (int i = 0; i < SMTPC_LIST_COUNT; i++)
         free_addrs(msg, msg->lists[i]);
-    smtpc_strfree(&a, msg->subject);
-    smtpc_strfree(&a, msg->date);
-    smtpc_strfree(&a, msg->message_id);
+    smtpc_strfree(a, msg->subject);
+    smtpc_strfree(a, msg->date);
+    smtpc_strfree(a, msg->message_id);
     for (smtpc_msg_header *h = msg->headers, *next; h; h = next) {
         next = h->next;
-        smtpc_strfree(&a, h->name);
-        smtpc_strfree(&a, h->value);
-        smtpc_free(&a, h, sizeof *h);
+        smtpc_strfree(a, h->name);
+        smtpc_strfree(a, h->value);
+        smtpc_free(a, h, sizeof *h);
     }
     /* Every part is a leaf: one walk (the next found before it is freed). */
     for (smtpc_msg_part *p = smtpc_msg_next_leaf(msg, NULL), *next; p && p != &msg->empty_body;
@@ -131,7 +134,7 @@ void smtpc_message_free(smtpc_message *msg)
     }
     smtpc_msg_dkim_free(msg);
     smtpc_msg_dsn_free(msg);
-    smtpc_free(&a, msg, sizeof *msg);
+    smtpc_free(a, msg, sizeof *msg);
 }
 
 smtpc_msg_part *smtpc_msg_next_leaf(smtpc_message *msg, const smtpc_msg_part *p)
@@ -272,10 +275,8 @@ static int make_addr(smtpc_message *msg, const char *address, const char *displa
     if (!a)
         return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     a->utf8 = utf8;
-    a->addr = smtpc_strdup(&msg->alloc, address);
-    if (display_name && *display_name)
-        a->name = smtpc_strdup(&msg->alloc, display_name);
-    if (!a->addr || (display_name && *display_name && !a->name)) {
+    if (!(a->addr = smtpc_strdup(&msg->alloc, address)) ||
+        (display_name && *display_name && !(a->name = smtpc_strdup(&msg->alloc, display_name)))) {
         free_addrs(msg, a);
         return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
     }
@@ -528,7 +529,7 @@ static int mem_part(smtpc_message *msg, int role, const uint8_t *data, size_t le
     smtpc_msg_part *p = new_part(msg, role);
     if (!p)
         return smtpc_msg_fail(msg, SMTPC_ENOMEM, "out of memory");
-    int rc = body ? 0 : part_meta(msg, p, filename, content_type, content_id);
+    int rc = part_meta(msg, p, filename, content_type, content_id);
     if (!rc)
         rc = set_mem(msg, p, data, len, mem_mode);
     if (rc) {
@@ -564,11 +565,14 @@ int smtpc_message_set_html(smtpc_message *msg, const char *html, size_t len, int
     return set_body(msg, msg ? &msg->html : NULL, SMTPC_ROLE_HTML, html, len, mem_mode);
 }
 
-/* Validate and copy the descriptive fields shared by every added part. */
+/* Validate and copy the descriptive fields shared by every added part
+ * (bodies have none). */
 static int part_meta(smtpc_message *msg, smtpc_msg_part *p, const char *filename,
                      const char *content_type, const char *content_id)
 {
     int rc;
+    if (p->role == SMTPC_ROLE_TEXT || p->role == SMTPC_ROLE_HTML)
+        return 0;
     if (filename && (rc = check_text(msg, "filename", SMTPC_HTEXT_PARAM, filename,
                                      SMTPC_MSG_FILENAME_MAX)))
         return rc;

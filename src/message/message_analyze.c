@@ -58,9 +58,10 @@ static void scan(const uint8_t *d, size_t n, text_stats *st)
     st->ends_break = n == 0 || d[n - 1] == '\r' || d[n - 1] == '\n';
 }
 
+/* type: never NULL, every added part has one (part_meta). */
 static int is_text_type(const char *type)
 {
-    return type && strncmp(type, "text/", 5) == 0;
+    return strncmp(type, "text/", 5) == 0;
 }
 
 /* With BINARYMIME an attachment or inline part that would be base64 goes

@@ -157,9 +157,9 @@ int smtpc_message_mail_flags(smtpc_message *msg)
             flags |= SMTPC_MAIL_BINARYMIME;
     if (msg->hdr8)
         flags |= SMTPC_MAIL_8BITMIME;
-    if (msg->flags & SMTPC_MESSAGE_SMTPUTF8)
-        flags |= SMTPC_MAIL_SMTPUTF8;
-    if (msg->flags & SMTPC_MESSAGE_REQUIRETLS)
-        flags |= SMTPC_MAIL_REQUIRETLS;
-    return flags;
+    /* These two message flags have the values of their MAIL flags. */
+    _Static_assert(SMTPC_MESSAGE_SMTPUTF8 == SMTPC_MAIL_SMTPUTF8 &&
+                       SMTPC_MESSAGE_REQUIRETLS == SMTPC_MAIL_REQUIRETLS,
+                   "message and MAIL flags differ");
+    return flags | (msg->flags & (SMTPC_MESSAGE_SMTPUTF8 | SMTPC_MESSAGE_REQUIRETLS));
 }

@@ -38,40 +38,35 @@ static void addr_list(smtpc_message *msg, smtpc_hsink *s, const char *name,
     smtpc_hfold_end(&f);
 }
 
-static void unstructured(smtpc_message *msg, smtpc_hsink *s, const char *name,
-                         const char *value)
-{
-    smtpc_hfold f;
-    smtpc_hfold_begin(&f, s, name, utf8_mode(msg));
-    smtpc_hfold_unstructured(&f, value, strlen(value));
-    smtpc_hfold_end(&f);
-}
-
 /* The id-right of a generated Message-ID: the From domain when it can go
  * in a msg-id as is. */
 static const char *id_domain(const smtpc_message *msg)
 {
     const char *at = strrchr(msg->from->addr, '@');
-    if (!at || smtpc_has_8bit(at + 1, strlen(at + 1)) || strlen(at + 1) > 200)
+    size_t n = at ? strlen(++at) : 0;
+    if (!at || n > 200 || smtpc_has_8bit(at, n))
         return "smtpc.invalid";
-    return at + 1;
+    return at;
 }
 
 int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
 {
-    smtpc_hfold f;
     size_t n_sigs = smtpc_msg_dkim_count(msg);
     if (h < n_sigs) {
         smtpc_msg_dkim_header(msg, h, s);
         return 1;
     }
     h -= n_sigs;
+    /* Every header but the address lists is a name and a value, either
+     * unstructured text or one token. */
+    const char *name, *value;
+    int text = 0;
+    char id[300];
     switch (h) {
     case H_DATE:
-        smtpc_hfold_begin(&f, s, "Date", 0);
-        smtpc_hfold_tokstr(&f, " ", msg->date ? msg->date : msg->gen_date);
-        smtpc_hfold_end(&f);
-        return 1;
+        name = "Date";
+        value = msg->date ? msg->date : msg->gen_date;
+        break;
     case H_FROM:
     case H_REPLY_TO:
     case H_TO:
@@ -86,34 +81,45 @@ int smtpc_msg_gen_header(smtpc_message *msg, size_t h, smtpc_hsink *s)
         return 1;
     }
     case H_SUBJECT:
-        if (msg->subject)
-            unstructured(msg, s, "Subject", msg->subject);
-        return 1;
+        if (!msg->subject)
+            return 1;
+        name = "Subject";
+        value = msg->subject;
+        text = 1;
+        break;
     case H_MESSAGE_ID:
-        smtpc_hfold_begin(&f, s, "Message-ID", 0);
-        if (msg->message_id) {
-            smtpc_hfold_tokstr(&f, " ", msg->message_id);
-        } else {
-            char id[300];
+        name = "Message-ID";
+        value = msg->message_id;
+        if (!value) {
             snprintf(id, sizeof id, "<%s@%s>", msg->rand_id, id_domain(msg));
-            smtpc_hfold_tokstr(&f, " ", id);
+            value = id;
         }
-        smtpc_hfold_end(&f);
-        return 1;
-    default:
+        break;
+    default: {
+        /* The extra headers, then MIME-Version. */
+        h -= H_FIXED;
+        if (h > msg->n_headers)
+            return 0;
+        if (h == msg->n_headers) {
+            name = "MIME-Version";
+            value = "1.0";
+            break;
+        }
+        const smtpc_msg_header *x = smtpc_msg_extra_header(msg, h);
+        name = x->name;
+        value = x->value;
+        text = 1;
         break;
     }
-    h -= H_FIXED;
-    if (h < msg->n_headers) {
-        smtpc_msg_header *x = smtpc_msg_extra_header(msg, h);
-        unstructured(msg, s, x->name, x->value);
-        return 1;
     }
-    if (h == msg->n_headers) {
-        smtpc_hsink_str(s, "MIME-Version: 1.0\r\n");
-        return 1;
-    }
-    return 0;
+    smtpc_hfold f;
+    smtpc_hfold_begin(&f, s, name, text && utf8_mode(msg));
+    if (text)
+        smtpc_hfold_unstructured(&f, value, strlen(value));
+    else
+        smtpc_hfold_tokstr(&f, " ", value);
+    smtpc_hfold_end(&f);
+    return 1;
 }
 
 size_t smtpc_msg_header_steps(const smtpc_message *msg)
@@ -121,12 +127,16 @@ size_t smtpc_msg_header_steps(const smtpc_message *msg)
     return smtpc_msg_dkim_count(msg) + H_FIXED + msg->n_headers + 1;
 }
 
+/* The start of a delimiter line of multipart k, with the CRLF before it
+ * (RFC 2046 5.1.1): out + 4 is the boundary itself. */
 static void boundary(const smtpc_message *msg, size_t k, char *out, size_t cap)
 {
-    snprintf(out, cap, "=_smtpc%u.%s", (unsigned)(k + 1), msg->rand_boundary);
+    snprintf(out, cap, "\r\n--=_smtpc%u.%s", (unsigned)(k + 1), msg->rand_boundary);
 }
 
-static void multipart_headers(smtpc_message *msg, size_t k, smtpc_hsink *s)
+/* The headers of multipart k, then its empty preamble and first
+ * delimiter. */
+static void multipart_open(smtpc_message *msg, size_t k, smtpc_hsink *s)
 {
     static const char *const kinds[] = {"multipart/mixed", "multipart/related",
                                         "multipart/alternative"};
@@ -135,14 +145,18 @@ static void multipart_headers(smtpc_message *msg, size_t k, smtpc_hsink *s)
     smtpc_hfold f;
     smtpc_hfold_begin(&f, s, "Content-Type", 0);
     smtpc_hfold_tokstr(&f, " ", kinds[msg->mp[k].kind]);
-    smtpc_hfold_param_quoted(&f, "boundary", b);
+    smtpc_hfold_param_quoted(&f, "boundary", b + 4);
     smtpc_hfold_end(&f);
+    smtpc_hsink_str(s, b); /* the CRLF that ends the header block, then "--" */
     smtpc_hsink_str(s, "\r\n");
 }
 
 static void leaf_headers(smtpc_message *msg, const smtpc_msg_part *p, smtpc_hsink *s)
 {
-    static const char *const encs[] = {"7bit", "8bit", "quoted-printable", "base64",
+    static const char *const encs[] = {"7bit", "8bit",
+                                         /* else never chosen: message_analyze.c */
+                                         SMTPC_HAVE_QUOTED_PRINTABLE ? "quoted-printable" : "",
+                                         "base64",
 #if SMTPC_HAVE_CHUNKING /* else never chosen: message_analyze.c */
                                          "binary"
 #endif
@@ -193,14 +207,10 @@ static void leaf_headers(smtpc_message *msg, const smtpc_msg_part *p, smtpc_hsin
     smtpc_hsink_str(s, "\r\n");
 }
 
-static void delimiter(const smtpc_message *msg, size_t k, smtpc_hsink *s, int leading_crlf,
-                      int close)
+static void delimiter(const smtpc_message *msg, size_t k, smtpc_hsink *s, int close)
 {
     char b[64];
     boundary(msg, k, b, sizeof b);
-    if (leading_crlf)
-        smtpc_hsink_str(s, "\r\n");
-    smtpc_hsink_str(s, "--");
     smtpc_hsink_str(s, b);
     smtpc_hsink_str(s, close ? "--" : "\r\n");
 }
@@ -210,10 +220,8 @@ void smtpc_msg_gen_pre(smtpc_message *msg, size_t i, smtpc_hsink *s)
     if (i == 0) {
         /* The top header block ends with the root's content headers; every
          * multipart opens here, outermost first, with an empty preamble. */
-        for (size_t k = 0; k < msg->n_mp; k++) {
-            multipart_headers(msg, k, s);
-            delimiter(msg, k, s, 0, 0);
-        }
+        for (size_t k = 0; k < msg->n_mp; k++)
+            multipart_open(msg, k, s);
     } else {
         /* The CRLF before a delimiter belongs to it (RFC 2046 5.1.1), so
          * the body before keeps its own last line break, or lack of one. */
@@ -221,10 +229,10 @@ void smtpc_msg_gen_pre(smtpc_message *msg, size_t i, smtpc_hsink *s)
         while (k < msg->n_mp && msg->mp[k].last >= i - 1)
             k++;
         while (k > 0 && msg->mp[k - 1].last == i - 1) {
-            delimiter(msg, k - 1, s, 1, 1);
+            delimiter(msg, k - 1, s, 1);
             k--;
         }
-        delimiter(msg, k - 1, s, 1, 0);
+        delimiter(msg, k - 1, s, 0);
     }
     leaf_headers(msg, smtpc_msg_leaf(msg, i), s);
 }
@@ -233,7 +241,7 @@ void smtpc_msg_gen_post(smtpc_message *msg, smtpc_hsink *s)
 {
     for (size_t k = msg->n_mp; k > 0; k--)
         if (msg->mp[k - 1].last == msg->n_leaves - 1)
-            delimiter(msg, k - 1, s, 1, 1);
+            delimiter(msg, k - 1, s, 1);
     if (msg->n_mp > 0 || !smtpc_msg_leaf(msg, 0)->ends_crlf)
         smtpc_hsink_str(s, "\r\n");
 }

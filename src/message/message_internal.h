@@ -115,6 +115,14 @@ struct smtpc_message {
     smtpc_allocator alloc;
     int flags;
     smtpc_msg_addr *from;
+    /* Here rather than with their kin, as measured in the firmware image:
+     * they are accessed in more places than the fields they pushed past the
+     * short reach (text_off, further down, goes in pairs of words, whose
+     * loads and stores reach 1 KiB anyway). */
+    smtpc_clock_fn clock;
+    char *date;
+    int server_caps; /* for message_send.c: see below */
+    size_t n_leaves; /* frozen layout: see below */
 
     /* Walk. */
     int phase;
@@ -123,10 +131,8 @@ struct smtpc_message {
     size_t stage_len, stage_pos;
     int err;            /* sticky until rewind */
     smtpc_msg_part *cur;
-    uint64_t text_off;  /* bytes of the current text step already produced */
 
-    /* Frozen layout (recomputed after any change). */
-    size_t n_leaves;
+    /* Frozen layout (recomputed after any change), with n_leaves above. */
     size_t n_mp;
     int frozen;
     int hdr8; /* raw UTF-8 in headers (SMTPUTF8) */
@@ -149,17 +155,16 @@ struct smtpc_message {
     smtpc_msg_part *attachments, *attachments_tail;
     smtpc_msg_addr *lists[SMTPC_LIST_COUNT];
     smtpc_msg_addr *list_tails[SMTPC_LIST_COUNT];
-    char *subject;
-    char *date;
     char *message_id;
     smtpc_msg_header *headers, *headers_tail;
     size_t n_headers;
     size_t n_inlines;
     size_t n_attachments;
-    smtpc_clock_fn clock;
     void *clock_user;
     smtpc_random_fn random;
     void *random_user;
+    uint64_t text_off; /* walk: bytes of the current text step already produced */
+    char *subject;
     smtpc_msg_part empty_body; /* stands in when nothing was added */
     /* The frozen multiparts, outermost first (n_mp of them). */
     struct {
@@ -183,9 +188,9 @@ struct smtpc_message {
     int dkim_stale;
     /* For the sending driver (message_send.c): the flags as the caller set
      * them (flags holds those in force: see smtpc_message_set_server_caps),
-     * the server's capabilities (-1: none given), and the DSN request. */
+     * the server's capabilities (server_caps, at the top: -1 none given),
+     * and the DSN request. */
     int user_flags;
-    int server_caps;
     int dsn_ret;
     char *dsn_envid;
     struct smtpc_msg_dsn_rcpt *dsn_rcpts;
