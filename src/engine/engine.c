@@ -302,21 +302,21 @@ int smtpc_engine_reset(smtpc_engine *e)
     smtpc_sasl_clear(&e->sasl);
     smtpc_zeroize(e->out, e->out_cap);
     smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
-    /* The two blocks of state (engine_internal.h): the output window, the
-     * reply queue, the operation, the flags, the transaction's fields
-     * (refused among them; SMTPC_OP_NONE and SMTPC_MESSAGE_NOT_SENT are 0)
-     * and the capabilities (as smtpc_ehlo_caps_init leaves them), then the
-     * reply counters, AUTH's progress and the secret marks. */
-    _Static_assert(offsetof(smtpc_engine, out_len) < offsetof(smtpc_engine, caps) &&
-                       offsetof(smtpc_engine, reply_lines) < offsetof(smtpc_engine, parser),
+    /* The two blocks of state (engine_internal.h): the flags, the
+     * transaction's fields (refused among them; SMTPC_OP_NONE and
+     * SMTPC_MESSAGE_NOT_SENT are 0), the output window, the reply queue and
+     * counters, the capabilities (as smtpc_ehlo_caps_init leaves them) and
+     * err (as smtpc_error_clear leaves it), then AUTH's progress and the
+     * secret marks. */
+    _Static_assert(offsetof(smtpc_engine, closed) < offsetof(smtpc_engine, err) &&
+                       offsetof(smtpc_engine, auth_mech) < offsetof(smtpc_engine, parser),
                    "smtpc_engine_reset's two blocks are out of order (engine_internal.h)");
     char *base = (char *)e;
-    memset(base + offsetof(smtpc_engine, out_len), 0,
-           offsetof(smtpc_engine, caps) + sizeof e->caps - offsetof(smtpc_engine, out_len));
-    memset(base + offsetof(smtpc_engine, reply_lines), 0,
-           offsetof(smtpc_engine, parser) - offsetof(smtpc_engine, reply_lines));
+    memset(base + offsetof(smtpc_engine, closed), 0,
+           offsetof(smtpc_engine, err) + sizeof e->err - offsetof(smtpc_engine, closed));
+    memset(base + offsetof(smtpc_engine, auth_mech), 0,
+           offsetof(smtpc_engine, parser) - offsetof(smtpc_engine, auth_mech));
     e->encrypted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
-    smtpc_error_clear(&e->err);
     return SMTPC_OK;
 }
 

@@ -207,10 +207,10 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     e->from = from;
     e->rcpts = rcpts;
     e->n_rcpts = n_rcpts;
-    /* message_status to data_sent (engine_internal.h): SMTPC_MESSAGE_NOT_SENT
+    /* message_status to next_rcpt (engine_internal.h): SMTPC_MESSAGE_NOT_SENT
      * is 0, and so is every count and flag. */
     memset((char *)e + offsetof(smtpc_engine, message_status), 0,
-           offsetof(smtpc_engine, data_sent) + sizeof e->data_sent -
+           offsetof(smtpc_engine, next_rcpt) + sizeof e->next_rcpt -
                offsetof(smtpc_engine, message_status));
     e->result = 0;
     smtpc_engine_bdat_begin_txn(e);
@@ -395,8 +395,8 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
             e->accepted++;
         break;
     case SMTPC_PK_DATA:
-        e->data_state = reply->code == 354 ? 1 : -1;
-        if (e->data_state < 0 && !e->mail_refused && e->accepted)
+        e->data_state = reply->code == 354 ? 1 : 2;
+        if (e->data_state == 2 && !e->mail_refused && e->accepted)
             smtpc_engine_err_reply(e, SMTPC_EDATA, reply, "DATA refused");
         break;
     case SMTPC_PK_END_OF_DATA:
