@@ -17,13 +17,15 @@
 #define DEFAULT_REPLY_MAX_LINES 1000
 #define DEFAULT_REPLY_MAX_BYTES 65536
 
-/* In seconds: half the table of milliseconds. */
-static const uint16_t default_timeouts[SMTPC_TIMEOUT_COUNT] = {
-    [SMTPC_TIMEOUT_CONNECT] = 30,     [SMTPC_TIMEOUT_GREETING] = 300,
-    [SMTPC_TIMEOUT_COMMAND] = 300,    [SMTPC_TIMEOUT_MAIL] = 300,
-    [SMTPC_TIMEOUT_RCPT] = 300,       [SMTPC_TIMEOUT_DATA_INIT] = 120,
-    [SMTPC_TIMEOUT_DATA_BLOCK] = 180, [SMTPC_TIMEOUT_DATA_END] = 600,
-    [SMTPC_TIMEOUT_TLS] = 60,         [SMTPC_TIMEOUT_MESSAGE] = 3600,
+/* In half-minutes (every default is a multiple of 30 s): a byte each, a
+ * quarter of the table of milliseconds. */
+#define TIMEOUT_UNIT_MS 30000
+static const uint8_t default_timeouts[SMTPC_TIMEOUT_COUNT] = {
+    [SMTPC_TIMEOUT_CONNECT] = 30 / 30,    [SMTPC_TIMEOUT_GREETING] = 300 / 30,
+    [SMTPC_TIMEOUT_COMMAND] = 300 / 30,   [SMTPC_TIMEOUT_MAIL] = 300 / 30,
+    [SMTPC_TIMEOUT_RCPT] = 300 / 30,      [SMTPC_TIMEOUT_DATA_INIT] = 120 / 30,
+    [SMTPC_TIMEOUT_DATA_BLOCK] = 180 / 30, [SMTPC_TIMEOUT_DATA_END] = 600 / 30,
+    [SMTPC_TIMEOUT_TLS] = 60 / 30,        [SMTPC_TIMEOUT_MESSAGE] = 3600 / 30,
 };
 
 int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t out_cap,
@@ -67,7 +69,7 @@ int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t
         return SMTPC_ENOMEM;
     }
     for (int i = 0; i < SMTPC_TIMEOUT_COUNT; i++)
-        e->timeouts[i] = default_timeouts[i] * 1000;
+        e->timeouts[i] = default_timeouts[i] * TIMEOUT_UNIT_MS;
     /* smtpc_alloc zero-fills: the rest starts as smtpc_engine_reset leaves
      * it (SMTPC_SECURITY_STARTTLS is 0; no capabilities, a clear error). */
     e->auth_allowed = SMTPC_AUTH_ALL;
