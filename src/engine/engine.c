@@ -558,7 +558,7 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
         /* Whatever broke after the final dot, the server may have taken the
          * message: say so first, the cause second. */
 #if SMTPC_SHORT_MESSAGES
-        smtpc_engine_set_error(e, SMTPC_EUNKNOWN); /* no cause text to keep */
+        smtpc_engine_set_error(e, -SMTPC_EUNKNOWN); /* no cause text to keep */
 #else
         char cause[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(cause, sizeof cause, smtpc_error_message(&e->err));
@@ -586,9 +586,9 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
 }
 
 #if SMTPC_SHORT_MESSAGES
-int smtpc_engine_set_error(smtpc_engine *e, int code)
+int smtpc_engine_set_error(smtpc_engine *e, int minus_code)
 {
-    return smtpc_error_set_code(&e->err, code);
+    return smtpc_error_set_code(&e->err, -minus_code);
 }
 
 int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_reply *reply)

@@ -253,14 +253,14 @@ void smtpc_engine_finish(smtpc_engine *e, int result);
 int smtpc_engine_fail(smtpc_engine *e, int send_quit);
 /* smtpc_error_set and smtpc_error_set_reply on e->err. With
  * -Dmessages=short they take the engine, not the record: one instruction
- * less at each of their many call sites; the reply setter takes -code, as
- * smtpc_engine_refuse_code does (most of its callers pass a constant).
+ * less at each of their many call sites; both take -code, as
+ * smtpc_engine_refuse_code does (most of their callers pass a constant).
  * Return code. */
 #if SMTPC_SHORT_MESSAGES
-int smtpc_engine_set_error(smtpc_engine *e, int code);
+int smtpc_engine_set_error(smtpc_engine *e, int minus_code);
 int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_reply *reply);
 #define smtpc_engine_err(e, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_set_error((e), (code)))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_set_error((e), -(code)))
 #define smtpc_engine_err_reply(e, code, reply, what) \
     (SMTPC_DROP_TEXT(what), smtpc_engine_set_reply_error((e), -(code), (reply)))
 #else

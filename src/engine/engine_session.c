@@ -97,14 +97,11 @@ static void start_auth(smtpc_engine *e)
     if (rc) {
         smtpc_zeroize(e->out, e->out_cap);
         e->out_len = 0;
-        if (rc == SMTPC_ENOTSUP && !e->random)
-            smtpc_engine_err(e, rc,
-                             "%s authentication could not start: no random source: "
-                             "smtpc_engine_set_random",
-                             smtpc_sasl_mech_name(mech));
-        else
-            smtpc_engine_err(e, rc, "%s authentication could not start: %s",
-                             smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
+        smtpc_engine_err(e, rc, "%s authentication could not start: %s",
+                         smtpc_sasl_mech_name(mech),
+                         rc == SMTPC_ENOTSUP && !e->random
+                             ? "no random source: smtpc_engine_set_random"
+                             : smtpc_strerror(rc));
         goto finish;
     }
     return;
