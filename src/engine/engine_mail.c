@@ -62,34 +62,37 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
     return 0;
 }
 
+/* Sets mail_flags and size for MAIL once every check has passed; size is
+ * -1 (unknown) or more (start_mail refuses the rest). */
 static int check_extensions(smtpc_engine *e, int utf8, int64_t size, int flags)
 {
     int caps = e->caps.flags;
-    e->mail_flags = 0;
+    int mail_flags = 0;
     if (utf8 || (flags & SMTPC_MAIL_SMTPUTF8)) {
         if (!(caps & SMTPC_CAP_SMTPUTF8))
             return smtpc_engine_err(e, SMTPC_EUTF8,
                                     "a non-ASCII address needs SMTPUTF8, which the server "
                                     "does not offer");
-        e->mail_flags |= SMTPC_CMD_SMTPUTF8;
+        mail_flags |= SMTPC_CMD_SMTPUTF8;
     }
     if (flags & SMTPC_MAIL_8BITMIME) {
         if (!(caps & SMTPC_CAP_8BITMIME))
             return smtpc_engine_err(e, SMTPC_E8BIT,
                                     "the message has 8-bit data and the server does not offer "
                                     "8BITMIME (encode it as 7-bit: quoted-printable or base64)");
-        e->mail_flags |= SMTPC_CMD_BODY_8BITMIME;
+        mail_flags |= SMTPC_CMD_BODY_8BITMIME;
     }
-    e->size = -1;
-    if (size >= 0 && (caps & SMTPC_CAP_SIZE)) {
+    if (!(caps & SMTPC_CAP_SIZE))
+        size = -1; /* no SIZE= parameter without the extension */
+    if (size >= 0 && e->caps.size_max && (uint64_t)size > e->caps.size_max) {
         char num[SMTPC_FMT_INT_MAX], limit[SMTPC_FMT_INT_MAX];
-        if (e->caps.size_max && (uint64_t)size > e->caps.size_max)
-            return smtpc_engine_err(e, SMTPC_ESIZE,
-                                    "message of %s bytes exceeds the server's limit of %s",
-                                    smtpc_fmt_i64(num, size, 1),
-                                    smtpc_fmt_u64(limit, e->caps.size_max, 1));
-        e->size = size;
+        return smtpc_engine_err(e, SMTPC_ESIZE,
+                                "message of %s bytes exceeds the server's limit of %s",
+                                smtpc_fmt_i64(num, size, 1),
+                                smtpc_fmt_u64(limit, e->caps.size_max, 1));
     }
+    e->mail_flags = mail_flags;
+    e->size = size;
     return 0;
 }
 
