@@ -309,11 +309,12 @@ static void store_result(smtpc_engine *e, size_t i, const smtpc_reply *reply)
 }
 
 /* The transaction failed before the end of data: undo it with RSET (after
- * ending a DATA the server opened anyway) and report txn_error then. */
-static void abandon(smtpc_engine *e, int code)
+ * ending a DATA the server opened anyway) and report txn_error then. Takes
+ * -code, as the error setters do (a 2-byte move at each caller). */
+static void abandon(smtpc_engine *e, int minus_code)
 {
     if (!e->txn_error)
-        e->txn_error = code;
+        e->txn_error = -minus_code;
     int rc;
     if (e->data_state == 1) {
         e->data_state = 0; /* answered: do not end it twice */
@@ -341,7 +342,7 @@ static void all_refused(smtpc_engine *e)
     memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
     smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
 #endif
-    abandon(e, SMTPC_ERCPTS);
+    abandon(e, -SMTPC_ERCPTS);
 }
 
 /* All replies of the group are in: decide the next step. */
@@ -349,7 +350,7 @@ static void advance(smtpc_engine *e)
 {
     int rc = 0;
     if (e->mail_refused) {
-        abandon(e, SMTPC_EMAILFROM);
+        abandon(e, -SMTPC_EMAILFROM);
         return;
     }
     if (e->next_rcpt < e->n_rcpts) {
@@ -363,7 +364,7 @@ static void advance(smtpc_engine *e)
         smtpc_dot_stuffer_init(&e->stuffer);
         e->in_body = 1;
     } else {
-        abandon(e, SMTPC_EDATA);
+        abandon(e, -SMTPC_EDATA);
         return;
     }
     if (rc)
