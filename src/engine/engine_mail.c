@@ -379,8 +379,10 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
         smtpc_engine_on_prev_reply(e, reply);
         return;
     }
-    if (kind == SMTPC_PK_RCPT)
-        store_result(e, index, reply);
+    /* Only a recipient's reply is kept (no other index is in the table): a
+     * test of the index, not of the kind, which would have the compiler
+     * copy the rest of this function for RCPT. */
+    store_result(e, kind == SMTPC_PK_RCPT ? index : SIZE_MAX, reply);
     if (smtpc_engine_check_421(e, reply, "service closing"))
         return;
     if (SMTPC_BDAT(e) && e->data_sent) {
