@@ -17,13 +17,15 @@
 #define DEFAULT_REPLY_MAX_LINES 1000
 #define DEFAULT_REPLY_MAX_BYTES 65536
 
-/* In seconds: half the table of milliseconds. */
-static const uint16_t default_timeouts[SMTPC_TIMEOUT_COUNT] = {
-    [SMTPC_TIMEOUT_CONNECT] = 30,     [SMTPC_TIMEOUT_GREETING] = 300,
-    [SMTPC_TIMEOUT_COMMAND] = 300,    [SMTPC_TIMEOUT_MAIL] = 300,
-    [SMTPC_TIMEOUT_RCPT] = 300,       [SMTPC_TIMEOUT_DATA_INIT] = 120,
-    [SMTPC_TIMEOUT_DATA_BLOCK] = 180, [SMTPC_TIMEOUT_DATA_END] = 600,
-    [SMTPC_TIMEOUT_TLS] = 60,         [SMTPC_TIMEOUT_MESSAGE] = 3600,
+/* In half-minutes (every default is a multiple of 30 s): a byte each, a
+ * quarter of the table of milliseconds. */
+#define TIMEOUT_UNIT_MS 30000
+static const uint8_t default_timeouts[SMTPC_TIMEOUT_COUNT] = {
+    [SMTPC_TIMEOUT_CONNECT] = 30 / 30,    [SMTPC_TIMEOUT_GREETING] = 300 / 30,
+    [SMTPC_TIMEOUT_COMMAND] = 300 / 30,   [SMTPC_TIMEOUT_MAIL] = 300 / 30,
+    [SMTPC_TIMEOUT_RCPT] = 300 / 30,      [SMTPC_TIMEOUT_DATA_INIT] = 120 / 30,
+    [SMTPC_TIMEOUT_DATA_BLOCK] = 180 / 30, [SMTPC_TIMEOUT_DATA_END] = 600 / 30,
+    [SMTPC_TIMEOUT_TLS] = 60 / 30,        [SMTPC_TIMEOUT_MESSAGE] = 3600 / 30,
 };
 
 int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t out_cap,
@@ -67,7 +69,7 @@ int smtpc_engine_new(const smtpc_allocator *alloc, const char *ehlo_name, size_t
         return SMTPC_ENOMEM;
     }
     for (int i = 0; i < SMTPC_TIMEOUT_COUNT; i++)
-        e->timeouts[i] = default_timeouts[i] * 1000;
+        e->timeouts[i] = default_timeouts[i] * TIMEOUT_UNIT_MS;
     /* smtpc_alloc zero-fills: the rest starts as smtpc_engine_reset leaves
      * it (SMTPC_SECURITY_STARTTLS is 0; no capabilities, a clear error). */
     e->auth_allowed = SMTPC_AUTH_ALL;
@@ -302,21 +304,21 @@ int smtpc_engine_reset(smtpc_engine *e)
     smtpc_sasl_clear(&e->sasl);
     smtpc_zeroize(e->out, e->out_cap);
     smtpc_reply_parser_init(&e->parser, e->line, e->line_cap);
-    /* The two blocks of state (engine_internal.h): the output window, the
-     * reply queue, the operation, the flags, the transaction's fields
-     * (refused among them; SMTPC_OP_NONE and SMTPC_MESSAGE_NOT_SENT are 0)
-     * and the capabilities (as smtpc_ehlo_caps_init leaves them), then the
-     * reply counters, AUTH's progress and the secret marks. */
-    _Static_assert(offsetof(smtpc_engine, out_len) < offsetof(smtpc_engine, caps) &&
-                       offsetof(smtpc_engine, reply_lines) < offsetof(smtpc_engine, parser),
+    /* The two blocks of state (engine_internal.h): the flags, the
+     * transaction's fields (refused among them; SMTPC_OP_NONE and
+     * SMTPC_MESSAGE_NOT_SENT are 0), the output window, the reply queue and
+     * counters, the capabilities (as smtpc_ehlo_caps_init leaves them) and
+     * err (as smtpc_error_clear leaves it), then AUTH's progress and the
+     * secret marks. */
+    _Static_assert(offsetof(smtpc_engine, closed) < offsetof(smtpc_engine, err) &&
+                       offsetof(smtpc_engine, auth_mech) < offsetof(smtpc_engine, parser),
                    "smtpc_engine_reset's two blocks are out of order (engine_internal.h)");
     char *base = (char *)e;
-    memset(base + offsetof(smtpc_engine, out_len), 0,
-           offsetof(smtpc_engine, caps) + sizeof e->caps - offsetof(smtpc_engine, out_len));
-    memset(base + offsetof(smtpc_engine, reply_lines), 0,
-           offsetof(smtpc_engine, parser) - offsetof(smtpc_engine, reply_lines));
+    memset(base + offsetof(smtpc_engine, closed), 0,
+           offsetof(smtpc_engine, err) + sizeof e->err - offsetof(smtpc_engine, closed));
+    memset(base + offsetof(smtpc_engine, auth_mech), 0,
+           offsetof(smtpc_engine, parser) - offsetof(smtpc_engine, auth_mech));
     e->encrypted = e->security == SMTPC_SECURITY_IMPLICIT_TLS;
-    smtpc_error_clear(&e->err);
     return SMTPC_OK;
 }
 
@@ -556,7 +558,7 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
         /* Whatever broke after the final dot, the server may have taken the
          * message: say so first, the cause second. */
 #if SMTPC_SHORT_MESSAGES
-        smtpc_engine_set_error(e, SMTPC_EUNKNOWN); /* no cause text to keep */
+        smtpc_engine_set_error(e, -SMTPC_EUNKNOWN); /* no cause text to keep */
 #else
         char cause[SMTPC_ERRMSG_MAX];
         smtpc_copy_text(cause, sizeof cause, smtpc_error_message(&e->err));
@@ -584,9 +586,9 @@ int smtpc_engine_fail(smtpc_engine *e, int send_quit)
 }
 
 #if SMTPC_SHORT_MESSAGES
-int smtpc_engine_set_error(smtpc_engine *e, int code)
+int smtpc_engine_set_error(smtpc_engine *e, int minus_code)
 {
-    return smtpc_error_set_code(&e->err, code);
+    return smtpc_error_set_code(&e->err, -minus_code);
 }
 
 int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_reply *reply)

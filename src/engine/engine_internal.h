@@ -81,48 +81,59 @@ typedef struct smtpc_prev_txn {
 
 struct smtpc_engine {
     /* The fields used most come first: Thumb's short loads and stores reach
-     * only the first 124 bytes of a structure (2 bytes an access instead of
-     * 4 on Cortex-M). Records, buffers and tables follow. */
+     * only the first 124 bytes of a structure, and its short byte loads and
+     * stores the first 31 (2 bytes an access instead of 4 on Cortex-M): the
+     * flags are bytes there, then the words, the capabilities and err (whose
+     * code is read everywhere). Records, buffers and tables follow. */
 
     /* Output window: out[out_sent, out_len) waits to be sent. */
     uint8_t *out;
     size_t out_cap;
-    int security;
     char *ehlo_name;
     /* Always cleared: what the mail-done callback gets for an accepted
      * message (a record is too large for a stack frame); allocated with
      * the callback, so engines without one do not carry it. */
     smtpc_error *none;
-    /* From out_len to the end of caps: the session's and the transaction's
+    uint8_t security;   /* SMTPC_SECURITY_* */
+
+    /* From closed to the end of err: the session's and the transaction's
      * state, cleared by smtpc_engine_reset in one go (a transaction sets its
      * own fields when it begins). */
-    size_t out_len, out_sent;
-    size_t pend_head, pend_count;
-    int op;
-    int closed;         /* want is SMTPC_WANT_CLOSE */
-    int quitting;       /* QUIT queued after a fatal reply: keep the first error */
-    int result;
-    int refused;        /* see refusal below */
-    int encrypted;
-    int tls_wanted;     /* SMTPC_WANT_TLS until the driver reports */
+    uint8_t closed;     /* want is SMTPC_WANT_CLOSE */
+    uint8_t quitting;   /* QUIT queued after a fatal reply: keep the first error */
+    uint8_t refused;    /* see refusal below */
+    uint8_t encrypted;
+    uint8_t tls_wanted; /* SMTPC_WANT_TLS until the driver reports */
+    uint8_t op;         /* SMTPC_OP_* */
+    uint8_t txn_open;   /* the current transaction is not reported yet */
+    uint8_t ready;      /* greeting, EHLO and STARTTLS policy done: mail may go */
+    uint8_t auth_done;
 
-    /* Mail transaction: from message_status to data_sent, cleared in one
+    /* Mail transaction: from message_status to next_rcpt, cleared in one
      * go when one begins. */
-    int message_status;
+    uint8_t message_status; /* SMTPC_MESSAGE_* */
+    uint8_t in_body;
+    uint8_t body_ended;
+    uint8_t mail_refused;
+    uint8_t data_sent;
+    uint8_t data_state;    /* 0 not answered, 1 accepted (354), 2 refused */
     int txn_error;         /* first failure of the transaction */
-    int in_body;
-    int body_ended;
-    int mail_refused;
-    int data_state;        /* 0 not answered, 1 accepted (354), -1 refused */
     size_t accepted;
     size_t next_rcpt;      /* next recipient to queue */
-    int data_sent;
+
     int mail_flags;        /* SMTPC_CMD_* */
     smtpc_rcpt_result *results;
     size_t results_n;
-    size_t chunk_fill; /* CHUNKING: bytes of the chunk being filled at
-                        * out + out_len (header room included); 0: none open */
+    size_t out_len, out_sent;
+    size_t pend_head, pend_count;
+    int result;
+    size_t reply_lines;    /* lines of the reply being read */
+    size_t reply_bytes;    /* its bytes so far, line ends included */
+    int auth_cancel_error; /* error to report once the cancelled exchange ends */
+    size_t secrets_n;      /* secret lines noted (secrets below) */
+    uint32_t replies;      /* complete replies taken (smtpc_engine_reply_count) */
     smtpc_ehlo_caps caps;
+    smtpc_error err;
 
     smtpc_allocator alloc;
     uint8_t *line;
@@ -173,7 +184,6 @@ struct smtpc_engine {
     int bdat_next;    /* 1 BDAT, 2 BDAT with BINARYMIME: chosen for the next transaction */
     int bdat_raw;     /* ... byte for byte (BINARYMIME) */
 
-    smtpc_error err;
     /* A call refused before it did anything (bad argument, wrong state) is
      * recorded here, not in err: err carries the session's and the
      * operation's error, which later code reads back (the sticky code, the
@@ -182,20 +192,14 @@ struct smtpc_engine {
      * it. */
     smtpc_error refusal;
 
-    /* From reply_lines to the end of secrets: more of the session's state,
+    /* From auth_mech to the end of secrets: more of the session's state,
      * cleared by smtpc_engine_reset in one go. */
-    size_t reply_lines; /* lines of the reply being read */
-    size_t reply_bytes; /* its bytes so far, line ends included */
     int auth_mech;      /* SMTPC_MECH_* in use or used */
-    int auth_done;
-    int auth_cancel_error; /* error to report once the cancelled exchange ends */
-    int ready;          /* greeting, EHLO and STARTTLS policy done: mail may go */
-    uint32_t replies;   /* complete replies taken (smtpc_engine_reply_count) */
     int tls_verified;
-    int txn_open;       /* the current transaction is not reported yet */
     int bdat;           /* CHUNKING: this transaction sends its body with BDAT */
     int bdat_flush;     /* ... a full chunk waits to be sent before more body */
-    size_t secrets_n;
+    size_t chunk_fill;  /* CHUNKING: bytes of the chunk being filled at
+                         * out + out_len (header room included); 0: none open */
     /* The start of every secret line sent (base64 credentials), so that a
      * server echoing one is redacted too (engine_redact.c). */
     smtpc_secret_mark secrets[SMTPC_SECRET_MARKS];
@@ -249,14 +253,14 @@ void smtpc_engine_finish(smtpc_engine *e, int result);
 int smtpc_engine_fail(smtpc_engine *e, int send_quit);
 /* smtpc_error_set and smtpc_error_set_reply on e->err. With
  * -Dmessages=short they take the engine, not the record: one instruction
- * less at each of their many call sites; the reply setter takes -code, as
- * smtpc_engine_refuse_code does (most of its callers pass a constant).
+ * less at each of their many call sites; both take -code, as
+ * smtpc_engine_refuse_code does (most of their callers pass a constant).
  * Return code. */
 #if SMTPC_SHORT_MESSAGES
-int smtpc_engine_set_error(smtpc_engine *e, int code);
+int smtpc_engine_set_error(smtpc_engine *e, int minus_code);
 int smtpc_engine_set_reply_error(smtpc_engine *e, int minus_code, const smtpc_reply *reply);
 #define smtpc_engine_err(e, code, ...) \
-    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_set_error((e), (code)))
+    (SMTPC_DROP_TEXT(__VA_ARGS__), smtpc_engine_set_error((e), -(code)))
 #define smtpc_engine_err_reply(e, code, reply, what) \
     (SMTPC_DROP_TEXT(what), smtpc_engine_set_reply_error((e), -(code), (reply)))
 #else

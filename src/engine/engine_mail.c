@@ -62,34 +62,37 @@ static int check_envelope(smtpc_engine *e, const char *from, const char *const *
     return 0;
 }
 
+/* Sets mail_flags and size for MAIL once every check has passed; size is
+ * -1 (unknown) or more (start_mail refuses the rest). */
 static int check_extensions(smtpc_engine *e, int utf8, int64_t size, int flags)
 {
     int caps = e->caps.flags;
-    e->mail_flags = 0;
+    int mail_flags = 0;
     if (utf8 || (flags & SMTPC_MAIL_SMTPUTF8)) {
         if (!(caps & SMTPC_CAP_SMTPUTF8))
             return smtpc_engine_err(e, SMTPC_EUTF8,
                                     "a non-ASCII address needs SMTPUTF8, which the server "
                                     "does not offer");
-        e->mail_flags |= SMTPC_CMD_SMTPUTF8;
+        mail_flags |= SMTPC_CMD_SMTPUTF8;
     }
     if (flags & SMTPC_MAIL_8BITMIME) {
         if (!(caps & SMTPC_CAP_8BITMIME))
             return smtpc_engine_err(e, SMTPC_E8BIT,
                                     "the message has 8-bit data and the server does not offer "
                                     "8BITMIME (encode it as 7-bit: quoted-printable or base64)");
-        e->mail_flags |= SMTPC_CMD_BODY_8BITMIME;
+        mail_flags |= SMTPC_CMD_BODY_8BITMIME;
     }
-    e->size = -1;
-    if (size >= 0 && (caps & SMTPC_CAP_SIZE)) {
+    if (!(caps & SMTPC_CAP_SIZE))
+        size = -1; /* no SIZE= parameter without the extension */
+    if (size >= 0 && e->caps.size_max && (uint64_t)size > e->caps.size_max) {
         char num[SMTPC_FMT_INT_MAX], limit[SMTPC_FMT_INT_MAX];
-        if (e->caps.size_max && (uint64_t)size > e->caps.size_max)
-            return smtpc_engine_err(e, SMTPC_ESIZE,
-                                    "message of %s bytes exceeds the server's limit of %s",
-                                    smtpc_fmt_i64(num, size, 1),
-                                    smtpc_fmt_u64(limit, e->caps.size_max, 1));
-        e->size = size;
+        return smtpc_engine_err(e, SMTPC_ESIZE,
+                                "message of %s bytes exceeds the server's limit of %s",
+                                smtpc_fmt_i64(num, size, 1),
+                                smtpc_fmt_u64(limit, e->caps.size_max, 1));
     }
+    e->mail_flags = mail_flags;
+    e->size = size;
     return 0;
 }
 
@@ -207,10 +210,10 @@ static int start_mail(smtpc_engine *e, const char *fn, int chain, const char *fr
     e->from = from;
     e->rcpts = rcpts;
     e->n_rcpts = n_rcpts;
-    /* message_status to data_sent (engine_internal.h): SMTPC_MESSAGE_NOT_SENT
+    /* message_status to next_rcpt (engine_internal.h): SMTPC_MESSAGE_NOT_SENT
      * is 0, and so is every count and flag. */
     memset((char *)e + offsetof(smtpc_engine, message_status), 0,
-           offsetof(smtpc_engine, data_sent) + sizeof e->data_sent -
+           offsetof(smtpc_engine, next_rcpt) + sizeof e->next_rcpt -
                offsetof(smtpc_engine, message_status));
     e->result = 0;
     smtpc_engine_bdat_begin_txn(e);
@@ -306,11 +309,12 @@ static void store_result(smtpc_engine *e, size_t i, const smtpc_reply *reply)
 }
 
 /* The transaction failed before the end of data: undo it with RSET (after
- * ending a DATA the server opened anyway) and report txn_error then. */
-static void abandon(smtpc_engine *e, int code)
+ * ending a DATA the server opened anyway) and report txn_error then. Takes
+ * -code, as the error setters do (a 2-byte move at each caller). */
+static void abandon(smtpc_engine *e, int minus_code)
 {
     if (!e->txn_error)
-        e->txn_error = code;
+        e->txn_error = -minus_code;
     int rc;
     if (e->data_state == 1) {
         e->data_state = 0; /* answered: do not end it twice */
@@ -338,7 +342,7 @@ static void all_refused(smtpc_engine *e)
     memcpy(e->err.enhanced, r->enhanced, sizeof e->err.enhanced);
     smtpc_copy_text(e->err.reply_text, sizeof e->err.reply_text, r->text);
 #endif
-    abandon(e, SMTPC_ERCPTS);
+    abandon(e, -SMTPC_ERCPTS);
 }
 
 /* All replies of the group are in: decide the next step. */
@@ -346,7 +350,7 @@ static void advance(smtpc_engine *e)
 {
     int rc = 0;
     if (e->mail_refused) {
-        abandon(e, SMTPC_EMAILFROM);
+        abandon(e, -SMTPC_EMAILFROM);
         return;
     }
     if (e->next_rcpt < e->n_rcpts) {
@@ -360,7 +364,7 @@ static void advance(smtpc_engine *e)
         smtpc_dot_stuffer_init(&e->stuffer);
         e->in_body = 1;
     } else {
-        abandon(e, SMTPC_EDATA);
+        abandon(e, -SMTPC_EDATA);
         return;
     }
     if (rc)
@@ -375,8 +379,10 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
         smtpc_engine_on_prev_reply(e, reply);
         return;
     }
-    if (kind == SMTPC_PK_RCPT)
-        store_result(e, index, reply);
+    /* Only a recipient's reply is kept (no other index is in the table): a
+     * test of the index, not of the kind, which would have the compiler
+     * copy the rest of this function for RCPT. */
+    store_result(e, kind == SMTPC_PK_RCPT ? index : SIZE_MAX, reply);
     if (smtpc_engine_check_421(e, reply, "service closing"))
         return;
     if (SMTPC_BDAT(e) && e->data_sent) {
@@ -395,8 +401,8 @@ void smtpc_engine_on_mail_reply(smtpc_engine *e, int kind, size_t index,
             e->accepted++;
         break;
     case SMTPC_PK_DATA:
-        e->data_state = reply->code == 354 ? 1 : -1;
-        if (e->data_state < 0 && !e->mail_refused && e->accepted)
+        e->data_state = reply->code == 354 ? 1 : 2;
+        if (e->data_state == 2 && !e->mail_refused && e->accepted)
             smtpc_engine_err_reply(e, SMTPC_EDATA, reply, "DATA refused");
         break;
     case SMTPC_PK_END_OF_DATA:

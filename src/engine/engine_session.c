@@ -97,14 +97,11 @@ static void start_auth(smtpc_engine *e)
     if (rc) {
         smtpc_zeroize(e->out, e->out_cap);
         e->out_len = 0;
-        if (rc == SMTPC_ENOTSUP && !e->random)
-            smtpc_engine_err(e, rc,
-                             "%s authentication could not start: no random source: "
-                             "smtpc_engine_set_random",
-                             smtpc_sasl_mech_name(mech));
-        else
-            smtpc_engine_err(e, rc, "%s authentication could not start: %s",
-                             smtpc_sasl_mech_name(mech), smtpc_strerror(rc));
+        smtpc_engine_err(e, rc, "%s authentication could not start: %s",
+                         smtpc_sasl_mech_name(mech),
+                         rc == SMTPC_ENOTSUP && !e->random
+                             ? "no random source: smtpc_engine_set_random"
+                             : smtpc_strerror(rc));
         goto finish;
     }
     return;
@@ -120,12 +117,14 @@ _Static_assert(SMTPC_EAUTH_TEMP == SMTPC_EAUTH_FAILED - 3 &&
                    SMTPC_EAUTH_ENCRYPT == SMTPC_EAUTH_FAILED - 2,
                "the AUTH error codes follow auth_replies");
 
-static int auth_error_for(int code)
+/* Returns -code: the magnitudes are small constants (2-byte moves in Thumb),
+ * and the reply setter takes -code with -Dmessages=short. */
+static int auth_minus_error_for(int code)
 {
     for (int i = 0; i < 4; i++)
         if (code == auth_replies[i])
-            return SMTPC_EAUTH_FAILED - i;
-    return SMTPC_EAUTH;
+            return -SMTPC_EAUTH_FAILED + i;
+    return -SMTPC_EAUTH;
 }
 
 static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
@@ -188,9 +187,9 @@ static void on_auth_reply(smtpc_engine *e, const smtpc_reply *reply)
         smtpc_engine_finish(e, code);
         return;
     }
-    int code = auth_error_for(reply->code);
-    smtpc_engine_err_reply(e, code, reply, "authentication failed");
-    smtpc_engine_finish(e, code);
+    int minus_code = auth_minus_error_for(reply->code);
+    smtpc_engine_err_reply(e, -minus_code, reply, "authentication failed");
+    smtpc_engine_finish(e, -minus_code);
 }
 
 void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply *reply,
@@ -199,8 +198,8 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
     if (smtpc_engine_check_421(e, reply, "service not available"))
         return;
     /* Each success path returns; every refusal ends in the one tail below
-     * with its code and text. */
-    int code;
+     * with its code (kept as -code: see auth_minus_error_for) and text. */
+    int minus_code;
     const char *what;
     switch (kind) {
     case SMTPC_PK_GREETING:
@@ -208,7 +207,7 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
             queue_or_fail(e, SMTPC_PK_EHLO, "EHLO", e->ehlo_name);
             return;
         }
-        code = SMTPC_EGREETING;
+        minus_code = -SMTPC_EGREETING;
         what = "server refused the connection";
         break;
     case SMTPC_PK_EHLO:
@@ -226,7 +225,7 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
             queue_or_fail(e, SMTPC_PK_HELO, "HELO", e->ehlo_name);
             return;
         }
-        code = SMTPC_EHELO;
+        minus_code = -SMTPC_EHELO;
         what = kind == SMTPC_PK_EHLO ? "EHLO refused" : "EHLO and HELO refused";
         break;
     case SMTPC_PK_STARTTLS:
@@ -249,7 +248,7 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
             start_auth(e);
             return;
         }
-        code = SMTPC_ESTARTTLS;
+        minus_code = -SMTPC_ESTARTTLS;
         what = "STARTTLS refused";
         break;
     case SMTPC_PK_AUTH:
@@ -258,7 +257,7 @@ void smtpc_engine_on_session_reply(smtpc_engine *e, int kind, const smtpc_reply 
     default:
         return;
     }
-    smtpc_engine_err_reply(e, code, reply, what);
+    smtpc_engine_err_reply(e, -minus_code, reply, what);
     smtpc_engine_fail(e, 1);
 }
 
