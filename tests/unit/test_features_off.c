@@ -83,8 +83,6 @@ static void check_refused(int rc, const smtpc_error *err, const char *needle)
         check_refused(rc_, (err), (needle));                                                   \
     } while (0)
 
-/* CHUNKING, BINARYMIME, DSN and REQUIRETLS are not read from EHLO: the
- * message goes with DATA and a plain MAIL FROM. */
 /* The whole message as a string (out holds cap bytes with the NUL). */
 static void read_whole(smtpc_message *m, char *out, size_t cap)
 {
@@ -96,6 +94,8 @@ static void read_whole(smtpc_message *m, char *out, size_t cap)
     out[len] = '\0';
 }
 
+/* CHUNKING, BINARYMIME, DSN and REQUIRETLS are not read from EHLO: the
+ * message goes with DATA and a plain MAIL FROM. */
 static void test_offered_extensions_unused(void **state)
 {
     (void)state;
