@@ -55,11 +55,10 @@ int smtpc_client_new(const smtpc_allocator *alloc, smtpc_client **out)
     }
     /* The engine has no I/O of its own; the client, which has, gives it the
      * port's OS-seeded default for SCRAM nonces (state from the client's
-     * allocator), when the port has one. */
+     * allocator), when the port has one, as it has the port's clock for
+     * the deadlines. */
 #if SMTPC_HAVE_POSIX
     smtpc_engine_set_random(c->engine, SMTPC_PORT_RANDOM, &c->alloc);
-#endif
-#if SMTPC_HAVE_POSIX
     c->clock = DEFAULT_CLOCK;
 #endif
     /* smtpc_alloc zero-fills: the error records start cleared, and the

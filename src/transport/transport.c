@@ -84,8 +84,8 @@ int smtpc_transport_new_callbacks(const smtpc_allocator *alloc, smtpc_send_fn se
 
 /* One send or recv (dir: SMTPC_POLL_WRITE or SMTPC_POLL_READ) through the
  * implementation, its claims checked; *done is what moved. */
-SMTPC_NOINLINE static int move_bytes(smtpc_transport *t, int dir, const uint8_t *buf, size_t len,
-                      int timeout_ms, size_t *done)
+SMTPC_NOINLINE static int move_bytes(smtpc_transport *t, int dir, const uint8_t *buf,
+                                     size_t len, int timeout_ms, size_t *done)
 {
     *done = 0;
     smtpc_error_clear(&t->err);
