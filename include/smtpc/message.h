@@ -168,8 +168,9 @@ SMTPC_API int smtpc_message_add_header(smtpc_message *msg, const char *name,
  * (time() in UTC; the OS random source: getrandom, else /dev/urandom). Both
  * are called only when the message is first
  * read or sized: Date, Message-ID and boundaries stay fixed after that, so a
- * rewound message reproduces the same bytes. A failing hook makes read and
- * size fail with SMTPC_ESOURCE. A build without the POSIX port (-Dport=none)
+ * rewound message reproduces the same bytes. A failing hook, or a clock
+ * whose local date is outside the years 1900 to 9999 (RFC 5322 has no Date
+ * before 1900), makes read and size fail with SMTPC_ESOURCE. A build without the POSIX port (-Dport=none)
  * has no defaults: read and size then fail with SMTPC_ENOTSUP, naming the
  * hook, when the Date header is generated (no smtpc_message_set_date) or
  * when a Message-ID or boundary is (no smtpc_message_set_message_id, or more

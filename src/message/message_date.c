@@ -48,11 +48,15 @@ int smtpc_msg_format_date(int64_t unix_time, int utc_offset_minutes, char *out, 
      * keeps the dividend non-negative. */
     unsigned wd = (unsigned)(days + 719166) % 7;
     unsigned off = (unsigned)(utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes);
-    /* A positive offset on 9999-12-31 reaches the year 10000, of which the
-     * formatter has always written the first four digits. */
-    unsigned yr = (unsigned)y > 9999 ? (unsigned)y / 10 : (unsigned)y;
-    /* "Sun, 15 Jun 2025 10:00:17 +0200": every field has a fixed width
-     * (the year is 1..9999), written two digits at a time, no printf. */
+    /* RFC 5322 section 3.3 allows no year before 1900, and the fixed width
+     * below holds four digits: a local date outside (a clock far off, or an
+     * offset that carries 9999-12-31 into the year 10000) is refused rather
+     * than written wrong. */
+    if ((uint32_t)(y - 1900) > 9999 - 1900)
+        return -1;
+    unsigned yr = (unsigned)y;
+    /* "Sun, 15 Jun 2025 10:00:17 +0200": every field has a fixed width,
+     * written two digits at a time, no printf. */
     memcpy(out, "Thu, 00 Jan 0000 00:00:00 +0000", 32);
     memcpy(out, names + 3 * wd, 3);
     memcpy(out + 8, names + 18 + 3 * m, 3); /* 21 + 3 * (m - 1) */

@@ -91,9 +91,11 @@ int smtpc_msg_freeze(smtpc_message *msg)
                                   "no wall clock for the Date header (smtpc was built without "
                                   "the POSIX port): smtpc_message_set_clock or "
                                   "smtpc_message_set_date");
-        if (msg->clock(msg->clock_user, &now, &off) != 0 ||
-            smtpc_msg_format_date(now, off, msg->gen_date, sizeof msg->gen_date) != 0)
+        if (msg->clock(msg->clock_user, &now, &off) != 0)
             return smtpc_msg_fail(msg, SMTPC_ESOURCE, "the clock failed");
+        if (smtpc_msg_format_date(now, off, msg->gen_date, sizeof msg->gen_date) != 0)
+            return smtpc_msg_fail(msg, SMTPC_ESOURCE,
+                                  "the clock's date is not in the years 1900 to 9999");
         msg->have_date = 1;
     }
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "fmt.h"
+#include "smtpc/message.h"
 #include "message_internal.h"
 
 static void test_unsigned(void **state)
@@ -46,20 +47,29 @@ static void test_date_fields(void **state)
     assert_string_equal(d, "Sun, 15 Jun 2025 10:00:17 +0200");
     assert_int_equal(smtpc_msg_format_date(1749974417, -570, d, sizeof d), 0);
     assert_string_equal(d, "Sat, 14 Jun 2025 22:30:17 -0930");
-    assert_int_equal(smtpc_msg_format_date(-62135596800LL, 0, d, sizeof d), 0);
-    assert_string_equal(d, "Mon, 01 Jan 0001 00:00:00 +0000");
+    /* The local date spans 1900-01-01 to 9999-12-31 (RFC 5322 has no year
+     * before 1900; four digits hold the year), whatever the offset. */
+    assert_int_equal(smtpc_msg_format_date(-2208988800LL, 0, d, sizeof d), 0);
+    assert_string_equal(d, "Mon, 01 Jan 1900 00:00:00 +0000");
+    assert_int_equal(smtpc_msg_format_date(-2208988800LL + 60, 1, d, sizeof d), 0);
+    assert_string_equal(d, "Mon, 01 Jan 1900 00:02:00 +0001");
+    assert_int_equal(smtpc_msg_format_date(-2208988800LL, -1, d, sizeof d), -1);
+    assert_int_equal(smtpc_msg_format_date(-2208988801LL, 0, d, sizeof d), -1);
+    assert_int_equal(smtpc_msg_format_date(-62135596800LL, 0, d, sizeof d), -1);
     assert_int_equal(smtpc_msg_format_date(253402300799LL, 0, d, sizeof d), 0);
     assert_string_equal(d, "Fri, 31 Dec 9999 23:59:59 +0000");
+    assert_int_equal(smtpc_msg_format_date(253402300799LL - 60, -1, d, sizeof d), 0);
+    assert_string_equal(d, "Fri, 31 Dec 9999 23:57:59 -0001");
+    /* A positive offset on the last day would reach the year 10000. */
+    assert_int_equal(smtpc_msg_format_date(253402300799LL, 1, d, sizeof d), -1);
+    assert_int_equal(smtpc_msg_format_date(253402218822LL, 1406, d, sizeof d), -1);
     assert_int_equal(smtpc_msg_format_date(0, 0, d, 31), -1); /* no room for the NUL */
     assert_int_equal(smtpc_msg_format_date(0, 0, d, 32), 0);
-    /* A positive offset on the last allowed day reaches the year 10000, of
-     * which only the first four digits are written. */
-    assert_int_equal(smtpc_msg_format_date(253402218822LL, 1406, d, sizeof d), 0);
-    assert_string_equal(d, "Sat, 01 Jan 1000 00:39:42 +2326");
 }
 
 /* The formatter as it was before it avoided 64-bit division (a library call
- * on Cortex-M): the new one must write the same bytes for every instant. */
+ * on Cortex-M), with the local years limited to 1900..9999: the new one must
+ * write the same bytes for every instant. */
 static int ref_format_date(int64_t unix_time, int off_min, char *out, size_t cap)
 {
     static const char wday[] = "ThuFriSatSunMonTueWed";
@@ -80,6 +90,8 @@ static int ref_format_date(int64_t unix_time, int off_min, char *out, size_t cap
     unsigned d = doy - (153 * mp + 2) / 5 + 1;
     unsigned m = mp < 10 ? mp + 3 : mp - 9;
     int32_t y = (int32_t)yoe + era * 400 + (m <= 2);
+    if (y < 1900 || y > 9999)
+        return -1;
     unsigned wd = (unsigned)(days + 719166) % 7;
     unsigned off = (unsigned)(off_min < 0 ? -off_min : off_min);
     char year[SMTPC_FMT_INT_MAX];
@@ -134,7 +146,11 @@ static void test_date_matches_reference(void **state)
             t = (int64_t)(r >> (r & 31)) * ((r & 32) ? -1 : 1);
             break;
         default:
-            t = ((i & 1) ? 253402300799LL : -62135596800LL) + (int64_t)(r % 200000) - 100000;
+        {
+            /* Around the last second allowed, 1900-01-01 and the year 1. */
+            static const int64_t edge[] = {253402300799LL, -2208988800LL, -62135596800LL};
+            t = edge[(i / 4) % 3] + (int64_t)(r % 200000) - 100000;
+        }
             break;
         }
         int off = (int)(xorshift(&seed) % 2881) - 1440;
@@ -150,6 +166,59 @@ static void test_date_matches_reference(void **state)
     }
 }
 
+static int clock_at(void *user, int64_t *unix_time, int *utc_offset_minutes)
+{
+    const int64_t *at = user;
+    if (!at)
+        return -1;
+    *unix_time = at[0];
+    *utc_offset_minutes = (int)at[1];
+    return 0;
+}
+
+/* What the builder does with the clock: its date in the header, and a clock
+ * that fails or gives a date the header cannot hold is an ESOURCE error that
+ * says which. */
+static void test_date_from_clock(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t at[2];
+        int fails; /* the clock itself */
+        int rc;
+        const char *expect; /* the Date line, or a part of the error text */
+    } cases[] = {
+        {{1749974417, 120}, 0, 0, "Date: Sun, 15 Jun 2025 10:00:17 +0200\r\n"},
+        {{-2208988800LL, 0}, 0, 0, "Date: Mon, 01 Jan 1900 00:00:00 +0000\r\n"},
+        {{-2208988801LL, 0}, 0, SMTPC_ESOURCE, "not in the years 1900 to 9999"},
+        {{253402300799LL, 60}, 0, SMTPC_ESOURCE, "not in the years 1900 to 9999"},
+        {{0, 0}, 1, SMTPC_ESOURCE, "the clock failed"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        smtpc_message *m = NULL;
+        assert_int_equal(smtpc_message_new(NULL, &m), 0);
+        assert_int_equal(
+            smtpc_message_set_clock(m, clock_at, cases[i].fails ? NULL : (void *)cases[i].at), 0);
+        assert_int_equal(smtpc_message_set_message_id(m, "<id@example.com>"), 0);
+        assert_int_equal(smtpc_message_set_from(m, "a@example.com", NULL), 0);
+        char buf[1024];
+        size_t len = 0;
+        int rc = smtpc_message_read(m, (uint8_t *)buf, sizeof buf - 1, &len);
+        assert_int_equal(rc, cases[i].rc);
+        if (rc == 0) {
+            buf[len] = '\0';
+            if (!strstr(buf, cases[i].expect))
+                fail_msg("case %u: no \"%s\" in:\n%s", (unsigned)i, cases[i].expect, buf);
+        } else {
+            const char *why = smtpc_error_message(smtpc_message_error(m));
+            if (!strstr(why, cases[i].expect))
+                fail_msg("case %u: error \"%s\" lacks \"%s\"", (unsigned)i, why,
+                         cases[i].expect);
+        }
+        smtpc_message_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_signed),
         cmocka_unit_test(test_date_fields),
         cmocka_unit_test(test_date_matches_reference),
+        cmocka_unit_test(test_date_from_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
