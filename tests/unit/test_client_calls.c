@@ -166,8 +166,10 @@ static int apply_oauth(smtpc_client *c, setter_ctx *x)
 }
 #endif
 
+#if SMTPC_HAVE_SASL_EXTRA || SMTPC_HAVE_SASL_CRYPTO
 /* LOGIN, or without -Dsasl_extra PLAIN: either is chosen over what the
- * script offers first only because of the setting. */
+ * script offers first only because of the setting (with PLAIN alone in the
+ * build there is nothing to choose). */
 static int apply_mechanisms(smtpc_client *c, setter_ctx *x)
 {
     (void)x;
@@ -176,6 +178,7 @@ static int apply_mechanisms(smtpc_client *c, setter_ctx *x)
               : smtpc_client_set_auth_mechanisms(c, SMTPC_HAVE_SASL_EXTRA ? SMTPC_AUTH_LOGIN
                                                                           : SMTPC_AUTH_PLAIN);
 }
+#endif
 
 static int apply_plaintext(smtpc_client *c, setter_ctx *x)
 {
