@@ -11,6 +11,7 @@
 #include "command_writer.h"
 #include "fuzz_common.h"
 #include "smtpc/base.h"
+#include "smtpc_config.h"
 
 #define BUF 1100
 #define FILL 0xA5
@@ -20,7 +21,8 @@ static const uint8_t *check_written(const uint8_t *out, size_t start, size_t len
                                     size_t *line_len)
 {
     if (rc != 0) {
-        FUZZ_CHECK(rc == SMTPC_EBADCHAR || rc == SMTPC_EADDRESS || rc == SMTPC_ETOOLONG);
+        FUZZ_CHECK(rc == SMTPC_EBADCHAR || rc == SMTPC_EADDRESS || rc == SMTPC_ETOOLONG ||
+                   (!SMTPC_HAVE_ADDRESS_LITERALS && rc == SMTPC_ENOTSUP));
         FUZZ_CHECK(len == start);
         for (size_t i = 0; i < BUF; i++)
             FUZZ_CHECK(out[i] == FILL);
@@ -90,7 +92,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int utf8 = -1;
     int ok_null = smtpc_address_check(addr, 1, &utf8);
-    FUZZ_CHECK(ok_null == 0 || ok_null == SMTPC_EBADCHAR || ok_null == SMTPC_EADDRESS);
+    FUZZ_CHECK(ok_null == 0 || ok_null == SMTPC_EBADCHAR || ok_null == SMTPC_EADDRESS ||
+               ok_null == SMTPC_ENOTSUP);
+    /* Only an address literal is unsupported, and only without
+     * -Daddress_literals; with it a literal is checked like any domain. */
+    if (ok_null == SMTPC_ENOTSUP)
+        FUZZ_CHECK(!SMTPC_HAVE_ADDRESS_LITERALS && strstr(addr, "@[") != NULL);
     FUZZ_CHECK(utf8 == 0 || (ok_null == 0 && utf8 == 1));
     if (ok_null == 0)
         FUZZ_CHECK(utf8 == has_high(addr));

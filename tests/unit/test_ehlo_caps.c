@@ -9,6 +9,16 @@
 
 #include "ehlo_caps.h"
 #include "smtpc/engine.h"
+#include "smtpc_config.h"
+
+/* What this build reads: an extension or mechanism compiled out is not
+ * taken from EHLO (the cases expect a full build; these masks trim them). */
+#define BUILT_CAPS                                                                         \
+    (~((SMTPC_HAVE_CHUNKING ? 0 : SMTPC_CAP_CHUNKING | SMTPC_CAP_BINARYMIME) |              \
+       (SMTPC_HAVE_DSN ? 0 : SMTPC_CAP_DSN | SMTPC_CAP_REQUIRETLS)))
+#define BUILT_MECHS                                                                        \
+    (~(SMTPC_HAVE_SASL_EXTRA ? 0                                                            \
+                             : SMTPC_MECH_LOGIN | SMTPC_MECH_XOAUTH2 | SMTPC_MECH_OAUTHBEARER))
 
 typedef struct caps_case {
     const char *line;
@@ -83,11 +93,12 @@ static void test_lines(void **state)
         smtpc_ehlo_caps caps;
         smtpc_ehlo_caps_init(&caps);
         smtpc_ehlo_caps_line(&caps, c->line, strlen(c->line));
-        if (caps.flags != c->flags || caps.size_max != c->size_max || caps.auth_mechs != c->mechs)
+        int flags = c->flags & BUILT_CAPS, mechs = c->mechs & BUILT_MECHS;
+        if (caps.flags != flags || caps.size_max != c->size_max || caps.auth_mechs != mechs)
             print_error("case \"%s\"\n", c->line);
-        assert_int_equal(caps.flags, c->flags);
+        assert_int_equal(caps.flags, flags);
         assert_true(caps.size_max == c->size_max);
-        assert_int_equal(caps.auth_mechs, c->mechs);
+        assert_int_equal(caps.auth_mechs, mechs);
     }
 }
 
@@ -125,13 +136,14 @@ static void test_whole_reply(void **state)
     smtpc_ehlo_caps_init(&caps);
     for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
         smtpc_ehlo_caps_line(&caps, lines[i], strlen(lines[i]));
-    assert_int_equal(caps.flags, SMTPC_CAP_PIPELINING | SMTPC_CAP_SIZE | SMTPC_CAP_STARTTLS |
+    assert_int_equal(caps.flags, (SMTPC_CAP_PIPELINING | SMTPC_CAP_SIZE | SMTPC_CAP_STARTTLS |
                                      SMTPC_CAP_AUTH | SMTPC_CAP_ENHANCEDSTATUSCODES |
                                      SMTPC_CAP_8BITMIME | SMTPC_CAP_DSN | SMTPC_CAP_SMTPUTF8 |
-                                     SMTPC_CAP_CHUNKING);
+                                     SMTPC_CAP_CHUNKING) & BUILT_CAPS);
     assert_true(caps.size_max == 10240000);
     /* Mechanisms from both AUTH forms add up. */
-    assert_int_equal(caps.auth_mechs, SMTPC_MECH_PLAIN | SMTPC_MECH_LOGIN | SMTPC_MECH_CRAM_MD5);
+    assert_int_equal(caps.auth_mechs,
+                     (SMTPC_MECH_PLAIN | SMTPC_MECH_LOGIN | SMTPC_MECH_CRAM_MD5) & BUILT_MECHS);
 
     /* init forgets everything (needed after STARTTLS). */
     smtpc_ehlo_caps_init(&caps);

@@ -66,6 +66,7 @@ typedef struct {
 #define PLAIN_IR "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"
 #define TOKEN "ya29.token"
 
+#if SMTPC_HAVE_SASL_EXTRA
 /* ---- LOGIN ---- */
 
 static const step login_ok[] = {
@@ -93,6 +94,13 @@ static const step login_extra_challenge[] = {
     S("334 VXNlcm5hbWU6\r\n"), C("dGlt\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
     C("dGFuc3RhYWZ0YW5zdGFhZg==\r\n"), S("334 QWdhaW4/\r\n"), C("*\r\n"),
     S("501 5.7.0 Auth aborted\r\n"), RES(SMTPC_EAUTH_PROTO), REPLY_IS(501), STILL_USABLE, DONE};
+#else
+/* -Dsasl_extra=false: LOGIN and the token mechanisms are passed over even
+ * when offered first (the rest is test_features_off's). */
+static const step plain_over_extras[] = {
+    OVER_TLS("250-mx.test\r\n250 AUTH LOGIN XOAUTH2 OAUTHBEARER PLAIN\r\n"),
+    C("AUTH PLAIN " PLAIN_IR "\r\n"), S("235 2.7.0 ok\r\n"), RES(0), MECH_IS("PLAIN"), DONE};
+#endif
 
 #if SMTPC_HAVE_SASL_CRYPTO
 /* ---- CRAM-MD5: RFC 2195's example ---- */
@@ -113,6 +121,7 @@ static const step cram_md5_junk_challenge[] = {
     MECH_IS(""), STILL_USABLE, DONE};
 #endif
 
+#if SMTPC_HAVE_SASL_EXTRA
 static const step login_bad_padding[] = {
     OVER_TLS("250-mx.test\r\n250 AUTH LOGIN\r\n"), C("AUTH LOGIN\r\n"),
     S("334 VXNlcm5hbWU6=\r\n"), C("*\r\n"), S("501 5.7.0 Auth aborted\r\n"),
@@ -122,6 +131,7 @@ static const step login_space_in_challenge[] = {
     OVER_TLS("250-mx.test\r\n250 AUTH LOGIN\r\n"), C("AUTH LOGIN\r\n"),
     S("334 VXNl cm5hbWU6\r\n"), C("*\r\n"), S("501 5.7.0 Auth aborted\r\n"),
     RES(SMTPC_EAUTH_PROTO), DONE};
+#endif
 
 #if SMTPC_HAVE_SASL_CRYPTO
 /* A server that answers the cancel with success cannot be trusted: the
@@ -156,6 +166,7 @@ static const step plain_421[] = {
     PLAIN_REFUSED("421 4.3.2 shutting down\r\n"), RES(SMTPC_ESHUTDOWN),
     WANTS(SMTPC_WANT_CLOSE), DONE};
 
+#if SMTPC_HAVE_SASL_EXTRA
 /* ---- bearer tokens ---- */
 
 static const step xoauth2_ok[] = {
@@ -184,6 +195,7 @@ static const step oauthbearer_error[] = {
     S("334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=\r\n"), C("AQ==\r\n"),
     S("535 5.7.8 Authentication credentials invalid\r\n"), RES(SMTPC_EAUTH_FAILED),
     REPLY_IS(535), DONE};
+#endif
 
 #if SMTPC_HAVE_SASL_CRYPTO
 /* ---- SCRAM-SHA-256: RFC 7677's example exchange ---- */
@@ -240,9 +252,11 @@ static const step no_common_mech[] = {
     WANTS(SMTPC_WANT_IDLE), DONE};
 #endif
 
+#if SMTPC_HAVE_SASL_EXTRA
 static const step token_no_bearer_mech[] = {
     OVER_TLS("250-mx.test\r\n250 AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\r\n"),
     RES(SMTPC_EAUTH_NOMECH), DONE};
+#endif
 
 /* STARTTLS was optional and not offered: still no credentials in the clear. */
 static const step optional_tls_missing[] = {
@@ -259,7 +273,9 @@ static const step plaintext_allowed[] = {
 
 #define LOGIN_PW_B64 "dGFuc3RhYWZ0YW5zdGFhZg=="
 static const char *const plain_hidden[] = {PLAIN_IR, NULL};
+#if SMTPC_HAVE_SASL_EXTRA
 static const char *const login_hidden[] = {LOGIN_PW_B64, NULL};
+#endif
 
 /* The whole AUTH line quoted back in a syntax error. */
 static const step plain_echoed[] = {
@@ -271,6 +287,7 @@ static const step plain_echoed_truncated[] = {
     PLAIN_REFUSED("500-5.5.2 Syntax error in\r\n500 5.5.2 \"AUTH PLAIN AHRpbQB0YW...\"\r\n"),
     RES(SMTPC_EAUTH), REPLY_IS(500), RTEXT_HAS("\"AUTH PLAIN <redacted>...\""), STILL_USABLE,
     DONE};
+#if SMTPC_HAVE_SASL_EXTRA
 /* A later response (the LOGIN password), echoed in base64 and decoded. */
 static const step login_password_echoed[] = {
     OVER_TLS("250-mx.test\r\n250 AUTH LOGIN\r\n"), C("AUTH LOGIN\r\n"),
@@ -279,6 +296,7 @@ static const step login_password_echoed[] = {
     S("535-5.7.8 Bad password " LOGIN_PW_B64 "\r\n535 5.7.8 (\"" TIM_PW "\") for tim\r\n"),
     RES(SMTPC_EAUTH_FAILED), REPLY_IS(535), RTEXT_HAS("Bad password <redacted>"),
     RTEXT_HAS("(\"<redacted>\") for tim"), STILL_USABLE, DONE};
+#endif
 /* Echoed later in the session, in a reply to another command. */
 static const step plain_echoed_later[] = {
     PLAIN_REFUSED("235 2.7.0 ok\r\n"), RES(0), {NOOP, NULL, 0}, C("NOOP\r\n"),
@@ -286,32 +304,40 @@ static const step plain_echoed_later[] = {
     RTEXT_HAS("NOOP after <redacted> is not"), DONE};
 
 static const script scripts[] = {
+#if SMTPC_HAVE_SASL_EXTRA
     {"login", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, login_ok},
     {"login_other_prompts", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
      login_other_prompts},
     {"login_bad", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, login_bad},
     {"login_extra_challenge", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
      login_extra_challenge},
+#else
+    {"plain_over_extras", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_over_extras},
+#endif
 #if SMTPC_HAVE_SASL_CRYPTO
     {"cram_md5_rfc2195", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, cram_md5_rfc2195},
     {"cram_md5_junk_challenge", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
      cram_md5_junk_challenge},
     {"cancel_ignored", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, cancel_ignored},
 #endif
+#if SMTPC_HAVE_SASL_EXTRA
     {"login_bad_padding", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, login_bad_padding},
     {"login_space_in_challenge", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
      login_space_in_challenge},
+#endif
     {"plain_454", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_454},
     {"plain_534", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_534},
     {"plain_538", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_538},
     {"plain_535", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_535},
     {"plain_other", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_other},
     {"plain_421", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_421},
+#if SMTPC_HAVE_SASL_EXTRA
     {"xoauth2", SMTPC_SECURITY_STARTTLS, TIM, NULL, TOKEN, 0, 0, xoauth2_ok},
     {"xoauth2_json_error", SMTPC_SECURITY_STARTTLS, TIM, NULL, TOKEN, 0, 0, xoauth2_json_error},
     {"oauthbearer_preferred", SMTPC_SECURITY_STARTTLS, TIM, NULL, TOKEN, 0, 0,
      oauthbearer_preferred},
     {"oauthbearer_error", SMTPC_SECURITY_STARTTLS, TIM, NULL, TOKEN, 0, 0, oauthbearer_error},
+#endif
 #if SMTPC_HAVE_SASL_CRYPTO
     {"scram_rfc7677", SMTPC_SECURITY_STARTTLS, "user", "pencil", NULL, 0, 0, scram_rfc7677},
     {"scram_wrong_signature", SMTPC_SECURITY_STARTTLS, "user", "pencil", NULL, 0, 0,
@@ -330,8 +356,10 @@ static const script scripts[] = {
     {"no_common_mech", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL,
      SMTPC_AUTH_SCRAM_SHA_256 | SMTPC_AUTH_CRAM_MD5, 0, no_common_mech},
 #endif
+#if SMTPC_HAVE_SASL_EXTRA
     {"token_no_bearer_mech", SMTPC_SECURITY_STARTTLS, TIM, NULL, TOKEN, 0, 0,
      token_no_bearer_mech},
+#endif
     {"optional_tls_missing", SMTPC_SECURITY_STARTTLS_OPTIONAL, TIM, TIM_PW, NULL, 0, 0,
      optional_tls_missing},
     {"plaintext_allowed", SMTPC_SECURITY_PLAIN, TIM, TIM_PW, NULL, SMTPC_AUTH_PLAIN, 1,
@@ -559,9 +587,11 @@ static void test_insecure_writes_nothing(void **state)
         WANTS(SMTPC_WANT_IDLE), MECH_IS(""), DONE};
     const script password = {"insecure_password", SMTPC_SECURITY_PLAIN, TIM, TIM_PW, NULL, 0, 0,
                              steps};
-    const script token = {"insecure_token", SMTPC_SECURITY_PLAIN, TIM, NULL, TOKEN, 0, 0, steps};
     play(&password, WHOLE, 0);
+#if SMTPC_HAVE_SASL_EXTRA
+    const script token = {"insecure_token", SMTPC_SECURITY_PLAIN, TIM, NULL, TOKEN, 0, 0, steps};
     play(&token, BYTEWISE, 0);
+#endif
 }
 
 /* ---- secrets do not outlive the handle ----
@@ -618,17 +648,27 @@ static void test_secrets_zeroed(void **state)
 
     /* Replaced credentials are zeroed before their memory goes back. */
     assert_int_equal(smtpc_engine_set_credentials(e, "tim", first), 0);
+#if SMTPC_HAVE_SASL_EXTRA
     assert_int_equal(smtpc_engine_set_oauth_token(e, "tim", second), 0);
+#else
+    assert_int_equal(smtpc_engine_set_credentials(e, "tim", second), 0);
+#endif
     assert_int_equal(heap.dirty_frees, 0);
 
-    /* A LOGIN exchange puts base64 of the password in the output buffer. */
+    /* A LOGIN (or, without -Dsasl_extra, PLAIN) exchange puts base64 of the
+     * password in the output buffer. */
     assert_int_equal(smtpc_engine_set_credentials(e, "tim", second), 0);
     assert_int_equal(smtpc_engine_set_security(e, SMTPC_SECURITY_PLAIN), 0);
     assert_int_equal(smtpc_engine_allow_plaintext_auth(e, 1), 0);
     assert_int_equal(smtpc_engine_begin_session(e), 0);
+#if SMTPC_HAVE_SASL_EXTRA
     static const char *const server[] = {"220 mx\r\n", "250-mx\r\n250 AUTH LOGIN\r\n",
                                          "334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n",
                                          "235 ok\r\n"};
+#else
+    static const char *const server[] = {"220 mx\r\n", "250-mx\r\n250 AUTH PLAIN\r\n",
+                                         "235 ok\r\n"};
+#endif
     int saw_password = 0;
     for (size_t i = 0; i < sizeof server / sizeof server[0]; i++) {
         smtpc_engine_feed(e, (const uint8_t *)server[i], strlen(server[i]));
@@ -653,12 +693,17 @@ static void test_secret_echoes(void **state)
         {"plain_echoed", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0, plain_echoed},
         {"plain_echoed_truncated", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
          plain_echoed_truncated},
+#if SMTPC_HAVE_SASL_EXTRA
         {"login_password_echoed", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
          login_password_echoed},
+#endif
         {"plain_echoed_later", SMTPC_SECURITY_STARTTLS, TIM, TIM_PW, NULL, 0, 0,
          plain_echoed_later},
     };
-    static const char *const *const hidden[] = {plain_hidden, plain_hidden, login_hidden,
+    static const char *const *const hidden[] = {plain_hidden, plain_hidden,
+#if SMTPC_HAVE_SASL_EXTRA
+                                                login_hidden,
+#endif
                                                 plain_hidden};
     for (size_t i = 0; i < sizeof echoes / sizeof echoes[0]; i++) {
         play_ex(&echoes[i], WHOLE, 0, hidden[i], 0);
@@ -668,6 +713,7 @@ static void test_secret_echoes(void **state)
     }
 }
 
+#if SMTPC_HAVE_SASL_EXTRA
 /* ---- review finding #9: long challenges ---- */
 
 /* "334 " + base64 of a provider's JSON error of exactly n bytes + CRLF. */
@@ -731,6 +777,7 @@ static void test_long_challenges(void **state)
     play(&sc, BYTEWISE, 0);
     free(ch);
 }
+#endif
 
 static void drain_to(smtpc_engine *e, char *out, size_t cap)
 {
@@ -888,16 +935,18 @@ int main(void)
         tests[i] = (struct CMUnitTest){scripts[i].name, run_script, NULL, NULL,
                                        (void *)&scripts[i]};
     }
-    tests[N_SCRIPTS] = (struct CMUnitTest)cmocka_unit_test(test_insecure_writes_nothing);
-    tests[N_SCRIPTS + 1] = (struct CMUnitTest)cmocka_unit_test(test_secrets_zeroed);
-    tests[N_SCRIPTS + 2] = (struct CMUnitTest)cmocka_unit_test(test_long_challenges);
-    tests[N_SCRIPTS + 3] = (struct CMUnitTest)cmocka_unit_test(test_secret_echoes);
-#if SMTPC_HAVE_SASL_CRYPTO
-    tests[N_SCRIPTS + 4] = (struct CMUnitTest)cmocka_unit_test(test_scram_long_nonce);
-    tests[N_SCRIPTS + 5] = (struct CMUnitTest)cmocka_unit_test(test_scram_needs_random);
-    return _cmocka_run_group_tests("engine_auth", tests, N_SCRIPTS + 6, NULL, NULL);
-#else
-    tests[N_SCRIPTS + 4] = (struct CMUnitTest)cmocka_unit_test(test_hash_mechanisms_refused);
-    return _cmocka_run_group_tests("engine_auth", tests, N_SCRIPTS + 5, NULL, NULL);
+    size_t n = N_SCRIPTS;
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_insecure_writes_nothing);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_secrets_zeroed);
+#if SMTPC_HAVE_SASL_EXTRA
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_long_challenges);
 #endif
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_secret_echoes);
+#if SMTPC_HAVE_SASL_CRYPTO
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_scram_long_nonce);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_scram_needs_random);
+#else
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_hash_mechanisms_refused);
+#endif
+    return _cmocka_run_group_tests("engine_auth", tests, n, NULL, NULL);
 }

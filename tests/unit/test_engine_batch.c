@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "smtpc.h"
+#include "smtpc_config.h"
 
 enum { END, OP_SESSION, OP_MAIL, OP_NEXT, OP_NEXT_FAILS, SRV, CLI, ONE_WRITE, BODY, BODY_END,
        ABORT, VERDICTS, WANT, CHAINABLE, RCPT_CODE, OP_MAIL_F, MAIL_FAILS, CHUNKING, RESULT,
@@ -368,6 +369,17 @@ static const step s_next_all_rcpts_refused[] = {
 #define SESSION_CHUNK {OP_SESSION, 0, 0, 0}, S("220 mx.test\r\n"), C("EHLO client.test\r\n"), \
     S(EHLO_CHUNK), WANTS(SMTPC_WANT_IDLE)
 
+#if !SMTPC_HAVE_CHUNKING
+/* -Dchunking=false: CHUNKING offered is not used (DATA, dot-stuffed), and a
+ * binary MIME message is refused as unsupported (test_features_off has the
+ * rest). */
+static const step s_chunking_compiled_out[] = {
+    SESSION_CHUNK, {MAIL_FAILS, "a@x.test", "b@y.test", SMTPC_ENOTSUP},
+    MAIL("a@x.test", "b@y.test"), C("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n"),
+    S("250 ok\r\n250 ok\r\n354 go\r\n"), B(".x\r\n"), ENDE, W1("..x\r\n.\r\n"),
+    S("250 ok\r\n"), LOG("1:0:1:1:250,:0;"), FINISH};
+#else
+
 /* Envelope, "BDAT n LAST" and the bytes in one write: no DATA, no 354, no
  * dot-stuffing, line ends made CRLF. */
 static const step s_bdat_one_write[] = {
@@ -561,6 +573,8 @@ static void test_bdat_chunk_refused(void **state)
     free(cr);
 }
 
+#endif /* SMTPC_HAVE_CHUNKING */
+
 static const script scripts[] = {
     {"s_chain_three", s_chain_three},
     {"s_prev_refused", s_prev_refused},
@@ -573,12 +587,16 @@ static const script scripts[] = {
     {"s_next_bad_address", s_next_bad_address},
     {"s_no_pipelining", s_no_pipelining},
     {"s_next_all_rcpts_refused", s_next_all_rcpts_refused},
+#if SMTPC_HAVE_CHUNKING
     {"s_bdat_one_write", s_bdat_one_write},
     {"s_bdat_mail_refused", s_bdat_mail_refused},
     {"s_bdat_no_pipelining", s_bdat_no_pipelining},
     {"s_bdat_prefer_data", s_bdat_prefer_data},
     {"s_binarymime", s_binarymime},
     {"s_binarymime_not_offered", s_binarymime_not_offered},
+#else
+    {"s_chunking_compiled_out", s_chunking_compiled_out},
+#endif
 };
 
 int main(void)
@@ -588,9 +606,12 @@ int main(void)
         tests[i] = (struct CMUnitTest){scripts[i].name, run_script, NULL, NULL, (void *)&scripts[i]};
     }
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
+#if SMTPC_HAVE_CHUNKING
     const struct CMUnitTest chunk_tests[] = {
         cmocka_unit_test(test_bdat_chunks),
         cmocka_unit_test(test_bdat_chunk_refused),
     };
-    return failed | cmocka_run_group_tests(chunk_tests, NULL, NULL);
+    failed |= cmocka_run_group_tests(chunk_tests, NULL, NULL);
+#endif
+    return failed;
 }
