@@ -64,6 +64,13 @@ const char *smtpc_fs_error(const smtpc_fault_server *fs);
 const char *smtpc_fs_transcript(const smtpc_fault_server *fs, size_t *len);
 /* 1 when the client sent text anywhere in the transcript. After join. */
 int smtpc_fs_received(const smtpc_fault_server *fs, const char *text);
+/* Wait, at most ms, until the first n steps of the script have taken
+ * effect at the server's end: their bytes sent, an FS_CLOSE's FIN sent (its
+ * draining goes on), an FS_RESET's reset. For a test that must act only
+ * after the server has (a fixed sleep there loses the race when the
+ * machine is busy). 0 when they have; -1 on timeout, or when the script
+ * stopped before them. */
+int smtpc_fs_wait_steps(smtpc_fault_server *fs, size_t n, int ms);
 /* Join if needed and free. NULL is a no-op. */
 void smtpc_fs_free(smtpc_fault_server *fs);
 
