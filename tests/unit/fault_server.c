@@ -45,6 +45,7 @@ struct smtpc_fault_server {
     pthread_cond_t progressed;
     size_t steps_done;
     int stopped;
+    int gate_open; /* smtpc_fs_open_gate was called */
     size_t step; /* the running step's index (the server thread's own) */
     int failed;
     char error[256];
@@ -287,6 +288,34 @@ static void step_trickle(smtpc_fault_server *fs, const smtpc_fs_step *s)
     }
 }
 
+/* ms from now on the clock of the condition variable. */
+static struct timespec cond_deadline(int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return until;
+}
+
+/* Bounded like every wait here: a test that never opens the gate fails. */
+static void step_gate(smtpc_fault_server *fs)
+{
+    struct timespec until = cond_deadline(FS_WAIT_MS);
+    pthread_mutex_lock(&fs->lock);
+    int timed_out = 0;
+    while (!fs->gate_open && !timed_out)
+        timed_out = pthread_cond_timedwait(&fs->progressed, &fs->lock, &until) == ETIMEDOUT;
+    int open = fs->gate_open;
+    pthread_mutex_unlock(&fs->lock);
+    if (!open)
+        fail(fs, "the test did not open the gate within %d ms", FS_WAIT_MS);
+}
+
 static void step_silent(smtpc_fault_server *fs, int ms)
 {
     long long deadline = now_ms() + ms;
@@ -373,6 +402,7 @@ static void *serve(void *arg)
         case SMTPC_FS_SILENT: step_silent(fs, s->ms); break;
         case SMTPC_FS_FLOOD: step_flood(fs, s); break;
         case SMTPC_FS_TRICKLE: step_trickle(fs, s); break;
+        case SMTPC_FS_GATE: step_gate(fs); break;
         case SMTPC_FS_RESET: close_fd(fs, SMTPC_FS_RESET); break;
         case SMTPC_FS_CLOSE: close_fd(fs, SMTPC_FS_CLOSE); break;
         default: close_fd(fs, SMTPC_FS_END); break;
@@ -453,14 +483,7 @@ int smtpc_fs_join(smtpc_fault_server *fs)
 
 int smtpc_fs_wait_steps(smtpc_fault_server *fs, size_t n, int ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = cond_deadline(ms);
     pthread_mutex_lock(&fs->lock);
     int timed_out = 0;
     while (fs->steps_done < n && !fs->stopped && !timed_out)
@@ -468,6 +491,14 @@ int smtpc_fs_wait_steps(smtpc_fault_server *fs, size_t n, int ms)
     int rc = fs->steps_done >= n ? 0 : -1;
     pthread_mutex_unlock(&fs->lock);
     return rc;
+}
+
+void smtpc_fs_open_gate(smtpc_fault_server *fs)
+{
+    pthread_mutex_lock(&fs->lock);
+    fs->gate_open = 1;
+    pthread_cond_broadcast(&fs->progressed);
+    pthread_mutex_unlock(&fs->lock);
 }
 
 const char *smtpc_fs_error(const smtpc_fault_server *fs)

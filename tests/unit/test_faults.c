@@ -1307,6 +1307,10 @@ static void idle_watch_case(const char *name, const smtpc_fs_step *after_first, 
     assert_int_equal(CALL(c, smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS,
                                                (const uint8_t *)body, sizeof body - 1)),
                      0);
+    /* Idle now: only from here may the server speak. (Its 421 arriving
+     * with the verdict would end the session inside the send, which is
+     * right, but leaves nothing for the idle loop to notice.) */
+    smtpc_fs_open_gate(fs);
     int rc = 0;
     long idle_steps = 0;
     long long t0 = nb_now_ms();
@@ -1358,8 +1362,9 @@ static void idle_watch_case(const char *name, const smtpc_fs_step *after_first, 
 static void test_idle_watch(void **state)
 {
     (void)state;
-    static const smtpc_fs_step idle_421[] = {FS_SILENT(50), FS_SEND(SHUTDOWN), FS_CLOSE, FS_END};
-    static const smtpc_fs_step idle_fin[] = {FS_SILENT(50), FS_CLOSE, FS_END};
+    static const smtpc_fs_step idle_421[] = {FS_GATE, FS_SILENT(50), FS_SEND(SHUTDOWN),
+                                             FS_CLOSE, FS_END};
+    static const smtpc_fs_step idle_fin[] = {FS_GATE, FS_SILENT(50), FS_CLOSE, FS_END};
     idle_watch_case("421 seen by the idle loop", idle_421, SMTPC_ESHUTDOWN, 421);
     idle_watch_case("close seen by the idle loop", idle_fin, SMTPC_ECLOSED, 0);
 }
