@@ -5,6 +5,7 @@ Run the scripts with /usr/bin/python3 (the Debian Python that has aiosmtpd),
 passing the path of the smtpc_send driver as the first argument.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -138,6 +139,16 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def refusing_port():
+    """A port on 127.0.0.1 that refuses connections for as long as the block
+    runs: bound, never listening. (A port that was merely free a moment ago
+    may meanwhile be taken by another program that accepts.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
 
 
 def wait_listening(port, timeout=10.0):
