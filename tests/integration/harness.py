@@ -5,6 +5,7 @@ Run the scripts with /usr/bin/python3 (the Debian Python that has aiosmtpd),
 passing the path of the smtpc_send driver as the first argument.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -140,6 +141,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def refusing_port():
+    """A port on 127.0.0.1 that refuses connections for as long as the block
+    runs: bound, never listening. (A port that was merely free a moment ago
+    may meanwhile be taken by another program that accepts.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
 def wait_listening(port, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -149,6 +160,26 @@ def wait_listening(port, timeout=10.0):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
+
+
+def wait_own_server(port, proc, banner, timeout=10.0):
+    """Wait until the server proc, started on a port that was free a moment
+    ago, greets on it with a line containing banner. False when the port
+    turned out to be taken meanwhile: proc exited (it could not bind) or
+    another program answers there; the caller then tries another port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2.0) as s:
+                s.settimeout(2.0)
+                greeting = s.makefile("rb").readline()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        return banner.encode() in greeting
+    raise RuntimeError(f"nothing greeted on 127.0.0.1:{port}")
 
 
 def expected_wire(body):
@@ -249,21 +280,27 @@ class SmtpSink:
         # able to write the dump.
         os.chmod(self.dir, 0o777)
         self.dump = os.path.join(self.dir, "dump")
-        self.port = free_port()
-        args = [SINK]
-        if os.geteuid() == 0:
-            args += ["-u", "nobody"]
-        args += ["-S", SINK_MARK.decode() + "\\n", "-D", self.dump]
-        args += self.extra_args
-        args += [f"127.0.0.1:{self.port}", "100"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            wait_listening(self.port)
-        except RuntimeError:
+        # The port is only known free until smtp-sink binds it: its greeting
+        # names this run, so that another program that took the port
+        # meanwhile (or smtp-sink dying, unable to bind) means another try.
+        banner = "smtpc-sink-" + os.urandom(6).hex()
+        for _ in range(5):
+            self.port = free_port()
+            args = [SINK, "-h", banner]
+            if os.geteuid() == 0:
+                args += ["-u", "nobody"]
+            args += ["-S", SINK_MARK.decode() + "\\n", "-D", self.dump]
+            args += self.extra_args
+            args += [f"127.0.0.1:{self.port}", "100"]
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            try:
+                if wait_own_server(self.port, self.proc, banner):
+                    return self
+            except RuntimeError:
+                pass
             self.proc.kill()
             out = self.proc.communicate()[0]
-            raise RuntimeError(f"smtp-sink did not start: {out!r}")
-        return self
+        raise RuntimeError(f"smtp-sink did not start: {out!r}")
 
     def __exit__(self, *exc):
         self.proc.terminate()

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import free_port, wait_listening
+from harness import free_port, wait_own_server
 
 MASTER = "/usr/lib/postfix/sbin/master"
 POSTCAT = "/usr/sbin/postcat"
@@ -54,6 +54,9 @@ postlog unix-dgram n - n - 1 postlogd
 class PostfixServer:
     def __init__(self, **main_cf):
         self.extra = main_cf
+        # Named in the greeting, so that the harness tells this smtpd from
+        # another program that took its port first.
+        self.banner = "smtpc-postfix-" + os.urandom(6).hex()
         self.dir = None
         self.proc = None
         self.port = None
@@ -84,13 +87,13 @@ class PostfixServer:
             "default_transport": "discard",
             "maillog_file_prefixes": self.dir,
             "maillog_file": os.path.join(self.dir, "maillog"),
+            "smtpd_banner": "$myhostname ESMTP " + self.banner,
         }
         main.update(self.extra)
         with open(os.path.join(etc, "main.cf"), "w") as f:
             for k, v in main.items():
                 f.write(f"{k} = {v}\n")
-        with open(os.path.join(etc, "master.cf"), "w") as f:
-            f.write(f"127.0.0.1:{self.port} inet n - n - - smtpd\n" + SERVICES)
+        self._write_master(etc)
         # The ownership and modes postfix-files asks for.
         shutil.chown(os.path.join(self.dir, "data"), "postfix")
         for q in QUEUES:
@@ -101,18 +104,30 @@ class PostfixServer:
         os.chmod(self.dir, 0o755)
         return etc
 
+    def _write_master(self, etc):
+        with open(os.path.join(etc, "master.cf"), "w") as f:
+            f.write(f"127.0.0.1:{self.port} inet n - n - - smtpd\n" + SERVICES)
+
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="smtpc-postfix-")
-        self.port = free_port()
-        self.etc = self._write_config()
-        self.proc = subprocess.Popen([MASTER, "-c", self.etc, "-d"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_listening(self.port)
-        except RuntimeError:
+        self.etc = None
+        # The port is only known free until master binds it: when another
+        # program took it first, again on another port.
+        for _ in range(5):
+            self.port = free_port()
+            if self.etc is None:
+                self.etc = self._write_config()
+            else:
+                self._write_master(self.etc)
+            self.proc = subprocess.Popen([MASTER, "-c", self.etc, "-d"], stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                if wait_own_server(self.port, self.proc, self.banner):
+                    return self
+            except RuntimeError:
+                pass
             out = self._stop()
-            raise RuntimeError(f"Postfix did not start: {out!r} {self.log()}")
-        return self
+        raise RuntimeError(f"Postfix did not start: {out!r} {self.log()}")
 
     def _stop(self):
         out = b""

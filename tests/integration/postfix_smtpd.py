@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import AiosmtpdServer, free_port, wait_listening
+from harness import AiosmtpdServer, free_port, wait_own_server
 
 MASTER = "/usr/lib/postfix/sbin/master"
 
@@ -31,6 +31,7 @@ queue_directory = {queue}
 data_directory = {queue}
 mail_owner = postfix
 myhostname = mx.smtpc.test
+smtpd_banner = $myhostname ESMTP {banner}
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mydestination =
@@ -85,19 +86,25 @@ class PostfixSmtpd:
         for sub in ("", "pid", "private", "public"):
             os.mkdir(os.path.join(queue, sub))
             os.chown(os.path.join(queue, sub), uid, -1)
-        self.port = free_port()
+        # Named in the greeting, so that another program that took the port
+        # (free when probed) before master bound it means another try.
+        banner = "smtpc-postfix-" + os.urandom(6).hex()
         with open(os.path.join(conf, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(queue=queue, proxy_port=self.proxy.port))
-        with open(os.path.join(conf, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(port=self.port))
-        self.master = subprocess.Popen([MASTER, "-c", conf, "-d"], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
-        try:
-            wait_listening(self.port)
-        except RuntimeError:
-            self.__exit__(None, None, None)
-            raise RuntimeError("Postfix master did not start")
-        return self
+            f.write(MAIN_CF.format(queue=queue, proxy_port=self.proxy.port, banner=banner))
+        for _ in range(5):
+            self.port = free_port()
+            with open(os.path.join(conf, "master.cf"), "w") as f:
+                f.write(MASTER_CF.format(port=self.port))
+            self.master = subprocess.Popen([MASTER, "-c", conf, "-d"], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL)
+            try:
+                if wait_own_server(self.port, self.master, banner):
+                    return self
+            except RuntimeError:
+                pass
+            self._stop_master()
+        self.__exit__(None, None, None)
+        raise RuntimeError("Postfix master did not start")
 
     def _children(self):
         """master's children (smtpd, trivial-rewrite), from /proc."""
@@ -114,7 +121,7 @@ class PostfixSmtpd:
                 kids.append(int(entry))
         return kids
 
-    def __exit__(self, *exc):
+    def _stop_master(self):
         kids = self._children()
         self.master.terminate()
         try:
@@ -136,6 +143,9 @@ class PostfixSmtpd:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+    def __exit__(self, *exc):
+        self._stop_master()
         self.proxy.__exit__(*exc)
         shutil.rmtree(self.dir, ignore_errors=True)
         return False

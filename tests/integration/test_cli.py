@@ -29,7 +29,7 @@ from email.parser import BytesParser
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from auth_server import AuthServer, secret_forms  # noqa: E402
-from harness import AiosmtpdServer, SmtpSink, free_port, run_program  # noqa: E402
+from harness import AiosmtpdServer, SmtpSink, run_program  # noqa: E402
 from scripted_server import ScriptedServer  # noqa: E402
 
 HAVE_TLS = os.environ.get("SMTPC_TEST_TLS", "1") != "0"
@@ -405,8 +405,9 @@ class Failures(CliTest):
         self.assertIn("may have accepted", r.stderr)
 
     def test_connection_refused(self):
-        r = self.run_cli("-f", "s@example.org", *self.plain(free_port()), "a@example.org",
-                         stdin=b"Subject: x\n\nbody\n")
+        with harness.refusing_port() as port:
+            r = self.run_cli("-f", "s@example.org", *self.plain(port), "a@example.org",
+                             stdin=b"Subject: x\n\nbody\n")
         self.assertEqual(r.returncode, EX_TEMPFAIL, r.describe())
         self.assertIn("connect", r.stderr)
 
@@ -546,8 +547,9 @@ class Precedence(CliTest):
     """flags > environment > config file, setting by setting."""
 
     def test_layers(self):
-        dead = str(free_port())
-        with AiosmtpdServer() as srv:
+        # The dead port stays bound, never listening: nothing can take it.
+        with harness.refusing_port() as dead_port, AiosmtpdServer() as srv:
+            dead = str(dead_port)
             cfg = self.write("c/config", "host 127.0.0.1\nport %s\nsecurity plain\n"
                              "from cfg@example.org\n"
                              "account other\nhost 127.0.0.1\nport %s\nsecurity plain\n"

@@ -154,8 +154,8 @@ class Aiosmtpd(Checks):
         self.assertEqual(srv.handler.envelopes, [])
 
     def test_nothing_listening(self):
-        port = harness.free_port()
-        proc = run_example(port, 5, 2, "--plain")
+        with harness.refusing_port() as port:
+            proc = run_example(port, 5, 2, "--plain")
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertIn("0 of 5 messages accepted (5 never reached the server)", summary(proc))
         failed = [line for line in proc.stderr.splitlines() if "connect failed" in line]

@@ -10,7 +10,6 @@ Exit status 0 on success, 77 (skipped) when smtp-sink is not installed.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,37 +25,30 @@ SKIP = 77
 SOAK_SCALE = float(os.environ.get("SMTPC_SOAK_SCALE") or 1)
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                # A banner means smtp-sink is serving, not just listening.
-                s.settimeout(2.0)
-                return s.recv(64).startswith(b"220")
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
 def start_sink():
-    port = free_port()
-    # -a: no AUTH offered (the soak sends none); -u: smtp-sink refuses to run
-    # as root without a user to drop to.
-    cmd = [SINK, "-a"]
-    if os.geteuid() == 0:
-        cmd += ["-u", "nobody"]
-    cmd += [f"127.0.0.1:{port}", "64"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    return proc, port
+    """smtp-sink on a free port, once it serves: (proc, port), or (None,
+    output) when it would not start."""
+    # Its greeting names the run: a port free when probed but taken before
+    # smtp-sink bound it (by a program that may answer too) means another.
+    banner = "smtpc-soak-" + os.urandom(6).hex()
+    out = b""
+    for _ in range(5):
+        port = harness.free_port()
+        # -a: no AUTH offered (the soak sends none); -u: smtp-sink refuses to
+        # run as root without a user to drop to.
+        cmd = [SINK, "-a", "-h", banner]
+        if os.geteuid() == 0:
+            cmd += ["-u", "nobody"]
+        cmd += [f"127.0.0.1:{port}", "64"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            if harness.wait_own_server(port, proc, banner):
+                return proc, port
+        except RuntimeError:
+            pass
+        stop(proc)
+        out = proc.stdout.read()
+    return None, out
 
 
 def stop(proc):
@@ -81,11 +73,10 @@ def main(argv):
     if not extra and SOAK_SCALE != 1:
         extra = [str(max(int(10000 * SOAK_SCALE), 200)), str(max(int(1000 * SOAK_SCALE), 20))]
     proc, port = start_sink()
+    if proc is None:
+        print(f"FAIL: smtp-sink did not start: {port!r}")
+        return 1
     try:
-        if not wait_listening(port, proc):
-            out = proc.stdout.read() if proc.poll() is not None else b""
-            print(f"FAIL: smtp-sink did not start: {out!r}")
-            return 1
         t0 = time.monotonic()
         run = harness.run_program([soak, "127.0.0.1", str(port)] + extra, 280,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

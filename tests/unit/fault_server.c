@@ -38,6 +38,15 @@ struct smtpc_fault_server {
     char port[16];
     pthread_t thread;
     int joined;
+
+    /* How many steps have taken effect (see smtpc_fs_wait_steps), and
+     * whether the thread is done; under lock, signalled by progressed. */
+    pthread_mutex_t lock;
+    pthread_cond_t progressed;
+    size_t steps_done;
+    int stopped;
+    int gate_open; /* smtpc_fs_open_gate was called */
+    size_t step; /* the running step's index (the server thread's own) */
     int failed;
     char error[256];
 
@@ -114,6 +123,18 @@ static void consume(smtpc_fault_server *fs, size_t n)
 {
     memmove(fs->buf, fs->buf + n, fs->buf_len - n);
     fs->buf_len -= n;
+}
+
+/* Steps [0, n) have taken effect. */
+static void progress(smtpc_fault_server *fs, size_t n, int stopped)
+{
+    pthread_mutex_lock(&fs->lock);
+    if (n > fs->steps_done)
+        fs->steps_done = n;
+    if (stopped)
+        fs->stopped = 1;
+    pthread_cond_broadcast(&fs->progressed);
+    pthread_mutex_unlock(&fs->lock);
 }
 
 /* Wait, bounded, until buf satisfies done(); returns its result (> 0) or 0. */
@@ -267,6 +288,34 @@ static void step_trickle(smtpc_fault_server *fs, const smtpc_fs_step *s)
     }
 }
 
+/* ms from now on the clock of the condition variable. */
+static struct timespec cond_deadline(int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return until;
+}
+
+/* Bounded like every wait here: a test that never opens the gate fails. */
+static void step_gate(smtpc_fault_server *fs)
+{
+    struct timespec until = cond_deadline(FS_WAIT_MS);
+    pthread_mutex_lock(&fs->lock);
+    int timed_out = 0;
+    while (!fs->gate_open && !timed_out)
+        timed_out = pthread_cond_timedwait(&fs->progressed, &fs->lock, &until) == ETIMEDOUT;
+    int open = fs->gate_open;
+    pthread_mutex_unlock(&fs->lock);
+    if (!open)
+        fail(fs, "the test did not open the gate within %d ms", FS_WAIT_MS);
+}
+
 static void step_silent(smtpc_fault_server *fs, int ms)
 {
     long long deadline = now_ms() + ms;
@@ -308,8 +357,10 @@ static void close_fd(smtpc_fault_server *fs, int how)
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(fs->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     } else {
-        if (how == SMTPC_FS_CLOSE)
+        if (how == SMTPC_FS_CLOSE) {
             shutdown(fs->fd, SHUT_WR);
+            progress(fs, fs->step + 1, 0); /* the FIN is out; draining may go on */
+        }
         drain(fs);
     }
     close(fs->fd);
@@ -336,9 +387,12 @@ static int accept_client(smtpc_fault_server *fs)
 static void *serve(void *arg)
 {
     smtpc_fault_server *fs = arg;
-    if (accept_client(fs) != 0)
+    if (accept_client(fs) != 0) {
+        progress(fs, 0, 1);
         return NULL;
+    }
     for (const smtpc_fs_step *s = fs->script; !fs->failed && fs->fd >= 0; s++) {
+        fs->step = (size_t)(s - fs->script);
         switch (s->op) {
         case SMTPC_FS_EXPECT: step_expect(fs, s->text); break;
         case SMTPC_FS_SEND: step_send(fs, s); break;
@@ -348,12 +402,16 @@ static void *serve(void *arg)
         case SMTPC_FS_SILENT: step_silent(fs, s->ms); break;
         case SMTPC_FS_FLOOD: step_flood(fs, s); break;
         case SMTPC_FS_TRICKLE: step_trickle(fs, s); break;
+        case SMTPC_FS_GATE: step_gate(fs); break;
         case SMTPC_FS_RESET: close_fd(fs, SMTPC_FS_RESET); break;
         case SMTPC_FS_CLOSE: close_fd(fs, SMTPC_FS_CLOSE); break;
         default: close_fd(fs, SMTPC_FS_END); break;
         }
+        if (!fs->failed)
+            progress(fs, fs->step + 1, 0);
     }
     close_fd(fs, SMTPC_FS_END);
+    progress(fs, 0, 1);
     return NULL;
 }
 
@@ -364,6 +422,20 @@ smtpc_fault_server *smtpc_fs_start(const smtpc_fs_step *script, int rcvbuf)
         return NULL;
     fs->script = script;
     fs->fd = -1;
+    fs->listen_fd = -1;
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0) {
+        free(fs);
+        return NULL;
+    }
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int cond_rc = pthread_cond_init(&fs->progressed, &ca);
+    pthread_condattr_destroy(&ca);
+    if (cond_rc != 0) {
+        free(fs);
+        return NULL;
+    }
+    pthread_mutex_init(&fs->lock, NULL);
     fs->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fs->listen_fd < 0)
         goto fail;
@@ -387,6 +459,8 @@ smtpc_fault_server *smtpc_fs_start(const smtpc_fs_step *script, int rcvbuf)
 fail:
     if (fs->listen_fd >= 0)
         close(fs->listen_fd);
+    pthread_cond_destroy(&fs->progressed);
+    pthread_mutex_destroy(&fs->lock);
     free(fs);
     return NULL;
 }
@@ -405,6 +479,26 @@ int smtpc_fs_join(smtpc_fault_server *fs)
         fs->listen_fd = -1;
     }
     return fs->failed ? -1 : 0;
+}
+
+int smtpc_fs_wait_steps(smtpc_fault_server *fs, size_t n, int ms)
+{
+    struct timespec until = cond_deadline(ms);
+    pthread_mutex_lock(&fs->lock);
+    int timed_out = 0;
+    while (fs->steps_done < n && !fs->stopped && !timed_out)
+        timed_out = pthread_cond_timedwait(&fs->progressed, &fs->lock, &until) == ETIMEDOUT;
+    int rc = fs->steps_done >= n ? 0 : -1;
+    pthread_mutex_unlock(&fs->lock);
+    return rc;
+}
+
+void smtpc_fs_open_gate(smtpc_fault_server *fs)
+{
+    pthread_mutex_lock(&fs->lock);
+    fs->gate_open = 1;
+    pthread_cond_broadcast(&fs->progressed);
+    pthread_mutex_unlock(&fs->lock);
 }
 
 const char *smtpc_fs_error(const smtpc_fault_server *fs)
@@ -429,5 +523,7 @@ void smtpc_fs_free(smtpc_fault_server *fs)
     if (!fs)
         return;
     smtpc_fs_join(fs);
+    pthread_cond_destroy(&fs->progressed);
+    pthread_mutex_destroy(&fs->lock);
     free(fs);
 }

@@ -20,6 +20,7 @@ enum {
     SMTPC_FS_FLOOD,   /* send text over and over for ms */
     SMTPC_FS_TRICKLE, /* read at most len client bytes every ms until the
                          client closes (at most SMTPC_FS_TRICKLE_MAX_MS) */
+    SMTPC_FS_GATE,    /* wait (bounded) until the test calls smtpc_fs_open_gate */
 };
 
 /* A trickle ends by itself after this long, so that a client that never gives
@@ -44,6 +45,7 @@ typedef struct smtpc_fs_step {
 #define FS_CLOSE {SMTPC_FS_CLOSE, NULL, 0, 0}
 #define FS_FLOOD(s, ms) {SMTPC_FS_FLOOD, (s), 0, (ms)}
 #define FS_TRICKLE(n, ms) {SMTPC_FS_TRICKLE, NULL, (n), (ms)}
+#define FS_GATE {SMTPC_FS_GATE, NULL, 0, 0}
 #define FS_END {SMTPC_FS_END, NULL, 0, 0}
 
 typedef struct smtpc_fault_server smtpc_fault_server;
@@ -64,6 +66,17 @@ const char *smtpc_fs_error(const smtpc_fault_server *fs);
 const char *smtpc_fs_transcript(const smtpc_fault_server *fs, size_t *len);
 /* 1 when the client sent text anywhere in the transcript. After join. */
 int smtpc_fs_received(const smtpc_fault_server *fs, const char *text);
+/* Wait, at most ms, until the first n steps of the script have taken
+ * effect at the server's end: their bytes sent, an FS_CLOSE's FIN sent (its
+ * draining goes on), an FS_RESET's reset. For a test that must act only
+ * after the server has (a fixed sleep there loses the race when the
+ * machine is busy). 0 when they have; -1 on timeout, or when the script
+ * stopped before them. */
+int smtpc_fs_wait_steps(smtpc_fault_server *fs, size_t n, int ms);
+/* Let the script go on past its FS_GATE: for a server that must not speak
+ * before the client is in the state the test wants (a silence there is a
+ * race with a client slow to get there). */
+void smtpc_fs_open_gate(smtpc_fault_server *fs);
 /* Join if needed and free. NULL is a no-op. */
 void smtpc_fs_free(smtpc_fault_server *fs);
 

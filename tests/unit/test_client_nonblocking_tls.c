@@ -96,6 +96,7 @@ typedef struct outcome {
     int connect_rc, send_rc, stream_rc, quit_rc;
     int code, encrypted, verified, status;
     int saw_fd, saw_write, steps;
+    long long connect_ms; /* the connect call alone, driven to its result */
 } outcome;
 
 static int drive(smtpc_client *c, int rc, outcome *o)
@@ -133,15 +134,19 @@ static void run(const char *script, int security, int nb, int tls_ms, outcome *o
     assert_int_equal(smtpc_tls_config_add_ca_file(cfg, ca), 0);
     smtpc_client *c = NULL;
     assert_int_equal(smtpc_client_new(&heap.hook, &c), 0);
+    /* Only against a hang: a handshake under valgrind on a loaded machine
+     * took over 5 s. The test of the TLS limit sets its own (tls_ms). */
     for (int st = 0; st < SMTPC_TIMEOUT_COUNT; st++)
-        assert_int_equal(smtpc_client_set_timeout(c, st, 5000), 0);
+        assert_int_equal(smtpc_client_set_timeout(c, st, 30000), 0);
     if (tls_ms)
         assert_int_equal(smtpc_client_set_timeout(c, SMTPC_TIMEOUT_TLS, tls_ms), 0);
     assert_int_equal(smtpc_client_set_server(c, "127.0.0.1", srv.port), 0);
     assert_int_equal(smtpc_client_set_security(c, security), 0);
     assert_int_equal(smtpc_client_set_tls_config(c, cfg), 0);
     assert_int_equal(smtpc_client_set_nonblocking(c, nb), 0);
+    long long t0 = now_ms(); /* the server is up: time only what the client does */
     o->connect_rc = drive(c, smtpc_client_connect(c), o);
+    o->connect_ms = now_ms() - t0;
     smtpc_engine *e = smtpc_client_engine(c);
     o->encrypted = smtpc_engine_is_encrypted(e);
     o->verified = smtpc_engine_tls_verified(e);
@@ -235,7 +240,11 @@ static void test_wrong_host(void **state)
 }
 
 /* A server that goes silent inside the handshake: the TLS stage timeout
- * fires in the loop, told by smtpc_client_timeout. */
+ * fires in the loop, told by smtpc_client_timeout. The connect call alone
+ * is timed (it once was timed with the server's start and stop, which a
+ * busy machine under valgrind took past the bound), and the server's
+ * silence is far longer than the bound: the bound tells "deadline
+ * enforced" from "waited for the server" whatever the load. */
 static void test_silent_handshake(void **state)
 {
     (void)state;
@@ -243,14 +252,12 @@ static void test_silent_handshake(void **state)
     const char *script = "[{\"send\": \"220 hi\\r\\n\"}, {\"expect\": \"EHLO\"}, "
                          "{\"send\": \"250-x\\r\\n250 STARTTLS\\r\\n\"}, "
                          "{\"expect\": \"STARTTLS\"}, {\"send\": \"220 go\\r\\n\"}, "
-                         "{\"sleep\": 5}]";
-    long long t0 = now_ms();
+                         "{\"sleep\": 15}]";
     run(script, SMTPC_SECURITY_STARTTLS, 1, 500, &o);
-    long long took = now_ms() - t0;
     assert_int_equal(o.connect_rc, SMTPC_ETIMEDOUT);
     assert_false(o.encrypted);
-    if (took > 4000)
-        fail_msg("the 500 ms handshake bound took %lld ms to fire", took);
+    if (o.connect_ms > 10000)
+        fail_msg("the 500 ms handshake bound took %lld ms to fire", o.connect_ms);
     outcome blocking;
     run(script, SMTPC_SECURITY_STARTTLS, 0, 500, &blocking);
     assert_int_equal(blocking.connect_rc, SMTPC_ETIMEDOUT);

@@ -23,9 +23,7 @@
 
 #include "fault_server.h"
 #include "nb_call.h"
-#ifdef SMTPC_TEST_NONBLOCKING
 #include <poll.h>
-#endif
 #include "smtpc/auth.h"
 #include "smtpc/client.h"
 #include "smtpc/tls.h"
@@ -931,6 +929,10 @@ static void idle_case(const char *name, const smtpc_fs_step *after_first, int wa
 {
     smtpc_fs_step script[MAX_STEPS];
     splice(script, happy, S_X_QUIT, after_first);
+    size_t server_done = S_X_QUIT; /* the steps up to the server's last word or FIN */
+    while (after_first[server_done - S_X_QUIT].op != SMTPC_FS_CLOSE)
+        server_done++;
+    server_done++;
     smtpc_fault_server *fs = smtpc_fs_start(script, 0);
     assert_non_null(fs);
     test_heap heap;
@@ -948,9 +950,17 @@ static void idle_case(const char *name, const smtpc_fs_step *after_first, int wa
     assert_int_equal(CALL(c, smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS,
                                                (const uint8_t *)body, sizeof body - 1)),
                      0);
-    /* Idle long enough for the server's words (or its FIN) to arrive. */
-    struct timespec idle = {0, 500 * 1000 * 1000};
-    nanosleep(&idle, NULL);
+    /* Idle until the server's words (or its FIN) have arrived: the server
+     * has sent them, and the client's socket (when it has one) shows them.
+     * A fixed sleep here raced a server thread slow to run. */
+    if (smtpc_fs_wait_steps(fs, server_done, NO_HANG_MS) != 0)
+        fail_msg("%s: the server did not get to its 421 or close: %s", name, smtpc_fs_error(fs));
+    int fd = smtpc_client_fd(c);
+    if (fd >= 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+        if (poll(&p, 1, NO_HANG_MS) != 1)
+            fail_msg("%s: the server's 421 or close did not reach the client", name);
+    }
     int rc = CALL(c, smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS, (const uint8_t *)body,
                                        sizeof body - 1));
     if (rc != want_rc)
@@ -1309,6 +1319,10 @@ static void idle_watch_case(const char *name, const smtpc_fs_step *after_first, 
     assert_int_equal(CALL(c, smtpc_client_send(c, "a@x.test", rcpts, N_RCPTS,
                                                (const uint8_t *)body, sizeof body - 1)),
                      0);
+    /* Idle now: only from here may the server speak. (Its 421 arriving
+     * with the verdict would end the session inside the send, which is
+     * right, but leaves nothing for the idle loop to notice.) */
+    smtpc_fs_open_gate(fs);
     int rc = 0;
     long idle_steps = 0;
     long long t0 = nb_now_ms();
@@ -1360,8 +1374,9 @@ static void idle_watch_case(const char *name, const smtpc_fs_step *after_first, 
 static void test_idle_watch(void **state)
 {
     (void)state;
-    static const smtpc_fs_step idle_421[] = {FS_SILENT(50), FS_SEND(SHUTDOWN), FS_CLOSE, FS_END};
-    static const smtpc_fs_step idle_fin[] = {FS_SILENT(50), FS_CLOSE, FS_END};
+    static const smtpc_fs_step idle_421[] = {FS_GATE, FS_SILENT(50), FS_SEND(SHUTDOWN),
+                                             FS_CLOSE, FS_END};
+    static const smtpc_fs_step idle_fin[] = {FS_GATE, FS_SILENT(50), FS_CLOSE, FS_END};
     idle_watch_case("421 seen by the idle loop", idle_421, SMTPC_ESHUTDOWN, 421);
     idle_watch_case("close seen by the idle loop", idle_fin, SMTPC_ECLOSED, 0);
 }

@@ -86,9 +86,12 @@ static const smtpc_fs_step trickle[] = {
     FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN), ONE_BY_ONE_UNTIL_DATA,
     FS_SEND(GO_DATA), FS_TRICKLE(4096, 5), FS_END};
 
-/* The client stays connected and idle; the server goes away with a 421. */
+/* The client stays connected and idle; the server goes away with a 421.
+ * Only once the client is idle (the loop opens the gate): a 421 arriving
+ * with the EHLO reply, at a client slow to read it, rightly fails the
+ * connect instead. */
 static const smtpc_fs_step idle_421[] = {
-    FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN), FS_SILENT(300),
+    FS_SEND(GREETING), FS_EXPECT("EHLO"), FS_SEND(EHLO_PLAIN), FS_GATE, FS_SILENT(300),
     FS_SEND(SHUTDOWN), FS_CLOSE, FS_END};
 
 enum { PH_CONNECT, PH_SEND, PH_QUIT, PH_IDLE, PH_DONE };
@@ -224,8 +227,10 @@ static void peer_advance(peer *p, int rc, long long t0, nb_stats *st)
             p->done_ms = nb_now_ms() - t0;
             return;
         }
-        if (p->phase == PH_IDLE)
+        if (p->phase == PH_IDLE) {
+            smtpc_fs_open_gate(p->fs);
             return;
+        }
         rc = peer_start(p, st);
     }
     p->running = 1;
