@@ -151,17 +151,6 @@ def refusing_port():
         yield s.getsockname()[1]
 
 
-def wait_listening(port, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
-
-
 def wait_own_server(port, proc, banner, timeout=10.0):
     """Wait until the server proc, started on a port that was free a moment
     ago, greets on it with a line containing banner. False when the port
