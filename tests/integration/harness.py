@@ -152,10 +152,9 @@ def refusing_port():
 
 
 def wait_own_server(port, proc, banner, timeout=10.0):
-    """Wait until the server proc, started on a port that was free a moment
-    ago, greets on it with a line containing banner. False when the port
-    turned out to be taken meanwhile: proc exited (it could not bind) or
-    another program answers there; the caller then tries another port."""
+    """Wait until the server proc greets on port with a line containing
+    banner. False when proc exited (it could not bind) or another program
+    answers there."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -169,6 +168,26 @@ def wait_own_server(port, proc, banner, timeout=10.0):
             continue
         return banner.encode() in greeting
     raise RuntimeError(f"nothing greeted on 127.0.0.1:{port}")
+
+
+def start_own_server(name, banner, launch, stop, tries=5):
+    """Start a server on a port that was free when probed, and make sure it
+    is the one answering there: a port is only known free until the server
+    binds it, and another program may take it first. launch(port) starts the
+    server with banner in its greeting and returns its Popen; stop(proc) ends
+    one that lost the port and returns its output. Returns (proc, port);
+    RuntimeError after tries ports."""
+    out = b""
+    for _ in range(tries):
+        port = free_port()
+        proc = launch(port)
+        try:
+            if wait_own_server(port, proc, banner):
+                return proc, port
+        except RuntimeError:
+            pass
+        out = stop(proc)
+    raise RuntimeError(f"{name} did not start: {out!r}")
 
 
 def expected_wire(body):
@@ -269,27 +288,23 @@ class SmtpSink:
         # able to write the dump.
         os.chmod(self.dir, 0o777)
         self.dump = os.path.join(self.dir, "dump")
-        # The port is only known free until smtp-sink binds it: its greeting
-        # names this run, so that another program that took the port
-        # meanwhile (or smtp-sink dying, unable to bind) means another try.
         banner = "smtpc-sink-" + os.urandom(6).hex()
-        for _ in range(5):
-            self.port = free_port()
+
+        def launch(port):
             args = [SINK, "-h", banner]
             if os.geteuid() == 0:
                 args += ["-u", "nobody"]
             args += ["-S", SINK_MARK.decode() + "\\n", "-D", self.dump]
             args += self.extra_args
-            args += [f"127.0.0.1:{self.port}", "100"]
-            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            try:
-                if wait_own_server(self.port, self.proc, banner):
-                    return self
-            except RuntimeError:
-                pass
-            self.proc.kill()
-            out = self.proc.communicate()[0]
-        raise RuntimeError(f"smtp-sink did not start: {out!r}")
+            args += [f"127.0.0.1:{port}", "100"]
+            return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+        def kill(proc):
+            proc.kill()
+            return proc.communicate()[0]
+
+        self.proc, self.port = start_own_server("smtp-sink", banner, launch, kill)
+        return self
 
     def __exit__(self, *exc):
         self.proc.terminate()

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import free_port, wait_own_server
+from harness import start_own_server
 
 MASTER = "/usr/lib/postfix/sbin/master"
 POSTCAT = "/usr/sbin/postcat"
@@ -93,7 +93,6 @@ class PostfixServer:
         with open(os.path.join(etc, "main.cf"), "w") as f:
             for k, v in main.items():
                 f.write(f"{k} = {v}\n")
-        self._write_master(etc)
         # The ownership and modes postfix-files asks for.
         shutil.chown(os.path.join(self.dir, "data"), "postfix")
         for q in QUEUES:
@@ -104,30 +103,23 @@ class PostfixServer:
         os.chmod(self.dir, 0o755)
         return etc
 
-    def _write_master(self, etc):
-        with open(os.path.join(etc, "master.cf"), "w") as f:
-            f.write(f"127.0.0.1:{self.port} inet n - n - - smtpd\n" + SERVICES)
-
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="smtpc-postfix-")
-        self.etc = None
-        # The port is only known free until master binds it: when another
-        # program took it first, again on another port.
-        for _ in range(5):
-            self.port = free_port()
-            if self.etc is None:
-                self.etc = self._write_config()
-            else:
-                self._write_master(self.etc)
+        self.etc = self._write_config()
+
+        def launch(port):
+            with open(os.path.join(self.etc, "master.cf"), "w") as f:
+                f.write(f"127.0.0.1:{port} inet n - n - - smtpd\n" + SERVICES)
             self.proc = subprocess.Popen([MASTER, "-c", self.etc, "-d"], stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                if wait_own_server(self.port, self.proc, self.banner):
-                    return self
-            except RuntimeError:
-                pass
-            out = self._stop()
-        raise RuntimeError(f"Postfix did not start: {out!r} {self.log()}")
+            return self.proc
+
+        try:
+            self.proc, self.port = start_own_server("Postfix", self.banner, launch,
+                                                    lambda proc: self._stop())
+        except RuntimeError as e:
+            raise RuntimeError(f"{e} {self.log()}") from None
+        return self
 
     def _stop(self):
         out = b""

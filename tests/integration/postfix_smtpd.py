@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import AiosmtpdServer, free_port, wait_own_server
+from harness import AiosmtpdServer, start_own_server
 
 MASTER = "/usr/lib/postfix/sbin/master"
 
@@ -91,20 +91,24 @@ class PostfixSmtpd:
         banner = "smtpc-postfix-" + os.urandom(6).hex()
         with open(os.path.join(conf, "main.cf"), "w") as f:
             f.write(MAIN_CF.format(queue=queue, proxy_port=self.proxy.port, banner=banner))
-        for _ in range(5):
-            self.port = free_port()
+
+        def launch(port):
             with open(os.path.join(conf, "master.cf"), "w") as f:
-                f.write(MASTER_CF.format(port=self.port))
+                f.write(MASTER_CF.format(port=port))
             self.master = subprocess.Popen([MASTER, "-c", conf, "-d"], stdout=subprocess.DEVNULL,
                                            stderr=subprocess.DEVNULL)
-            try:
-                if wait_own_server(self.port, self.master, banner):
-                    return self
-            except RuntimeError:
-                pass
+            return self.master
+
+        def stop(proc):
             self._stop_master()
-        self.__exit__(None, None, None)
-        raise RuntimeError("Postfix master did not start")
+            return b""
+
+        try:
+            self.master, self.port = start_own_server("Postfix master", banner, launch, stop)
+        except RuntimeError:
+            self.__exit__(None, None, None)
+            raise
+        return self
 
     def _children(self):
         """master's children (smtpd, trivial-rewrite), from /proc."""

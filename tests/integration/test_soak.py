@@ -26,29 +26,24 @@ SOAK_SCALE = float(os.environ.get("SMTPC_SOAK_SCALE") or 1)
 
 
 def start_sink():
-    """smtp-sink on a free port, once it serves: (proc, port), or (None,
-    output) when it would not start."""
-    # Its greeting names the run: a port free when probed but taken before
-    # smtp-sink bound it (by a program that may answer too) means another.
+    """smtp-sink on a free port, once it serves: (proc, port); RuntimeError
+    when it would not start."""
     banner = "smtpc-soak-" + os.urandom(6).hex()
-    out = b""
-    for _ in range(5):
-        port = harness.free_port()
+
+    def launch(port):
         # -a: no AUTH offered (the soak sends none); -u: smtp-sink refuses to
         # run as root without a user to drop to.
         cmd = [SINK, "-a", "-h", banner]
         if os.geteuid() == 0:
             cmd += ["-u", "nobody"]
         cmd += [f"127.0.0.1:{port}", "64"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            if harness.wait_own_server(port, proc, banner):
-                return proc, port
-        except RuntimeError:
-            pass
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def end(proc):
         stop(proc)
-        out = proc.stdout.read()
-    return None, out
+        return proc.stdout.read()
+
+    return harness.start_own_server("smtp-sink", banner, launch, end)
 
 
 def stop(proc):
@@ -72,9 +67,10 @@ def main(argv):
     extra = argv[2:4]
     if not extra and SOAK_SCALE != 1:
         extra = [str(max(int(10000 * SOAK_SCALE), 200)), str(max(int(1000 * SOAK_SCALE), 20))]
-    proc, port = start_sink()
-    if proc is None:
-        print(f"FAIL: smtp-sink did not start: {port!r}")
+    try:
+        proc, port = start_sink()
+    except RuntimeError as e:
+        print(f"FAIL: {e}")
         return 1
     try:
         t0 = time.monotonic()
